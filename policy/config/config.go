@@ -1,0 +1,145 @@
+// Package config reads and edits hermes-exec's part of Hermes Agent's
+// ~/.hermes/config.yaml: the approvals, terminal and container sections.
+// Every other section of that file belongs to Hermes and is ignored.
+package config
+
+import (
+	"os"
+	"os/user"
+	"path/filepath"
+	"time"
+)
+
+// Config is hermes-exec's view of config.yaml.
+type Config struct {
+	Approvals Approvals `yaml:"approvals"`
+	Terminal  Terminal  `yaml:"terminal"`
+	Container Container `yaml:"container"`
+	// Path is the file the configuration was loaded from (it may not exist).
+	Path string `yaml:"-"`
+}
+
+// Approvals is the `approvals:` section.
+type Approvals struct {
+	// Mode is "default" or "off". Hermes's "manual" and "smart" read as
+	// "default": hermes-exec always asks a human.
+	Mode string `yaml:"mode"`
+	// Timeout is how long a prompt waits before it denies.
+	Timeout time.Duration `yaml:"timeout"`
+	// Allowlist entries are argv prefixes written as shell words.
+	Allowlist []string `yaml:"allowlist"`
+	// Deny entries use the allowlist's syntax and always deny.
+	Deny []string `yaml:"deny"`
+	// InContainer is "skip" (a container is the boundary, so do not ask)
+	// or "ask".
+	InContainer string `yaml:"in_container"`
+}
+
+// Terminal is the `terminal:` section.
+type Terminal struct {
+	// Backend is "host", "sandbox" or "containerd".
+	Backend string `yaml:"backend"`
+	// EnvPassthrough names variables that may reach the command even
+	// though they look secret.
+	EnvPassthrough []string `yaml:"env_passthrough"`
+}
+
+// Container is the `container:` section, used by the sandbox and containerd
+// backends.
+type Container struct {
+	// Memory is the memory limit as written ("2g", "512m"); empty means
+	// no limit. ParseBytes turns it into bytes.
+	Memory string `yaml:"memory"`
+	// CPUs is the CPU limit in cores; 0 means no limit.
+	CPUs float64 `yaml:"cpus"`
+	// Pids is the process limit.
+	Pids int64 `yaml:"pids"`
+	// TmpfsSize is the size of the container's /tmp, as written.
+	TmpfsSize string `yaml:"tmpfs_size"`
+	// Workspace is the writable directory; empty means the working
+	// directory.
+	Workspace string `yaml:"workspace"`
+	// Rootfs is a prepared root file system; empty means the host's /.
+	Rootfs string `yaml:"rootfs"`
+	// Network is "none" (loopback only) or "host".
+	Network string `yaml:"network"`
+	// Persist is "session" (one container per session) or "none".
+	Persist string `yaml:"persist"`
+	// Idle is how long an unused session container lives.
+	Idle time.Duration `yaml:"idle"`
+	// Image is the image reference for the containerd backend.
+	Image string `yaml:"image"`
+}
+
+// Values of the enumerated settings.
+const (
+	ModeDefault = "default"
+	ModeOff     = "off"
+
+	InContainerSkip = "skip"
+	InContainerAsk  = "ask"
+
+	BackendHost       = "host"
+	BackendSandbox    = "sandbox"
+	BackendContainerd = "containerd"
+
+	NetworkNone = "none"
+	NetworkHost = "host"
+
+	PersistSession = "session"
+	PersistNone    = "none"
+)
+
+// Default values of the settings that have one.
+const (
+	DefaultTimeout   = 300 * time.Second
+	DefaultPids      = 1024
+	DefaultTmpfsSize = "512m"
+	DefaultIdle      = 30 * time.Minute
+)
+
+// Defaults returns the configuration used when config.yaml says nothing.
+func Defaults() *Config {
+	return &Config{
+		Approvals: Approvals{
+			Mode:        ModeDefault,
+			Timeout:     DefaultTimeout,
+			InContainer: InContainerSkip,
+		},
+		Terminal: Terminal{Backend: BackendHost},
+		Container: Container{
+			Pids:      DefaultPids,
+			TmpfsSize: DefaultTmpfsSize,
+			Network:   NetworkNone,
+			Persist:   PersistSession,
+			Idle:      DefaultIdle,
+		},
+	}
+}
+
+// Home is Hermes's home directory: $HERMES_HOME if set, else ~/.hermes.
+// When $HOME is unset the password database names the home directory, so
+// a scrubbed environment still finds the user's configuration.
+func Home() string {
+	if h := os.Getenv("HERMES_HOME"); h != "" {
+		return h
+	}
+	home := os.Getenv("HOME")
+	if home == "" {
+		if u, err := user.Current(); err == nil {
+			home = u.HomeDir
+		}
+	}
+	if home == "" {
+		// Never fall back to a relative path: a .hermes directory in the
+		// working directory (say, a cloned repository) would then be
+		// trusted as the user's configuration.
+		home = "/nonexistent"
+	}
+	return filepath.Join(home, ".hermes")
+}
+
+// DefaultPath is Home()/config.yaml.
+func DefaultPath() string {
+	return filepath.Join(Home(), "config.yaml")
+}

@@ -1,0 +1,128 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// DotEnvNames lists, in order of first appearance, the variable names a .env
+// file (such as $HERMES_HOME/.env) defines. It reads the same shapes as
+// python-dotenv, which Hermes uses: KEY=value, export KEY=value, comments,
+// blank lines, and quoted values that may span lines. Only names are
+// returned: the values are secrets and the caller needs to know which
+// variables to keep away from commands, not what they hold. Lines that are
+// not assignments are skipped, as python-dotenv skips them. A missing file
+// gives nil and no error.
+func DotEnvNames(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dotenv: %w", err)
+	}
+	var names []string
+	seen := map[string]bool{}
+	s := string(data)
+	for len(s) > 0 {
+		var line string
+		line, s = cutLine(s)
+		t := strings.TrimLeft(line, " \t")
+		if t == "" || t[0] == '#' {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(t, "export"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+			t = strings.TrimLeft(rest, " \t")
+		}
+		name, value, ok := splitAssignment(t)
+		if !ok {
+			continue
+		}
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+		// A quoted value left open continues on the following lines;
+		// skip them so their contents are not read as assignments.
+		if q := openQuote(value); q != 0 {
+			s = skipPastQuote(s, q)
+		}
+	}
+	return names, nil
+}
+
+func cutLine(s string) (line, rest string) {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return strings.TrimSuffix(s[:i], "\r"), s[i+1:]
+	}
+	return strings.TrimSuffix(s, "\r"), ""
+}
+
+// splitAssignment splits "NAME = value" where NAME is a valid variable name.
+func splitAssignment(t string) (name, value string, ok bool) {
+	i := 0
+	for i < len(t) && isNameByte(t[i], i == 0) {
+		i++
+	}
+	if i == 0 {
+		return "", "", false
+	}
+	name = t[:i]
+	rest := strings.TrimLeft(t[i:], " \t")
+	if rest == "" || rest[0] != '=' {
+		return "", "", false
+	}
+	return name, strings.TrimLeft(rest[1:], " \t"), true
+}
+
+func isNameByte(c byte, first bool) bool {
+	switch {
+	case c == '_', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
+		return true
+	case '0' <= c && c <= '9', c == '.':
+		return !first
+	}
+	return false
+}
+
+// openQuote returns the quote character when value starts a quoted string
+// that this line does not close, else 0.
+func openQuote(value string) byte {
+	if value == "" || (value[0] != '"' && value[0] != '\'') {
+		return 0
+	}
+	q := value[0]
+	if closes(value[1:], q) >= 0 {
+		return 0
+	}
+	return q
+}
+
+// closes returns the index of the closing quote q in s, or -1. Inside
+// double quotes a backslash escapes the next character.
+func closes(s string, q byte) int {
+	for i := 0; i < len(s); i++ {
+		if q == '"' && s[i] == '\\' {
+			i++
+			continue
+		}
+		if s[i] == q {
+			return i
+		}
+	}
+	return -1
+}
+
+// skipPastQuote drops the text up to the line holding the closing quote,
+// and that line.
+func skipPastQuote(s string, q byte) string {
+	i := closes(s, q)
+	if i < 0 {
+		return ""
+	}
+	_, rest := cutLine(s[i:])
+	return rest
+}

@@ -1,0 +1,93 @@
+// Package policy classifies shell text: it parses it with mvdan.cc/sh, walks
+// every command the shell would run, and matches each one against the danger
+// catalog, the user's allowlist and the user's deny rules.
+//
+// The package is pure: it performs no I/O. What cannot be resolved statically
+// is reported as dangerous (fail closed).
+package policy
+
+import "fmt"
+
+// Decision is what the wrapper must do with a command.
+type Decision int
+
+const (
+	// Allow runs the command without asking.
+	Allow Decision = iota
+	// Ask runs the command only after a human approves it.
+	Ask
+	// Deny never runs the command.
+	Deny
+)
+
+func (d Decision) String() string {
+	switch d {
+	case Allow:
+		return "allow"
+	case Ask:
+		return "ask"
+	case Deny:
+		return "deny"
+	}
+	return fmt.Sprintf("Decision(%d)", int(d))
+}
+
+// MarshalText makes a Decision appear as "allow", "ask" or "deny" in JSON.
+func (d Decision) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText parses "allow", "ask" or "deny".
+func (d *Decision) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "allow":
+		*d = Allow
+	case "ask":
+		*d = Ask
+	case "deny":
+		*d = Deny
+	default:
+		return fmt.Errorf("unknown decision %q", b)
+	}
+	return nil
+}
+
+// Finding is one reason a command is not simply allowed.
+type Finding struct {
+	// Rule is a stable identifier such as "delete-recursive-system" or
+	// "dynamic-command-name"; user deny rules use "user-deny".
+	Rule string `json:"rule"`
+	// Description is one human sentence saying why.
+	Description string `json:"description"`
+	// Command is the source text of the simple command (or construct) that
+	// triggered the rule.
+	Command string `json:"command"`
+	// Pos is "line:col" in the top-level script text.
+	Pos string `json:"pos"`
+	// Decision is Ask or Deny.
+	Decision Decision `json:"decision"`
+	// Argv is the fully static argv of the flagged simple command after
+	// unwrapping, or nil when any word is dynamic. It is what "always"
+	// adds to the allowlist; a finding without Argv cannot be allowlisted.
+	Argv []string `json:"-"`
+}
+
+// Verdict is the classification of a whole script.
+type Verdict struct {
+	// Decision is the strongest decision among the findings (Allow if none).
+	Decision Decision `json:"decision"`
+	// Findings lists every reason, in source order. Never nil in JSON.
+	Findings []Finding `json:"findings"`
+	// Key is a normalised form of the script (comments and insignificant
+	// white space removed) under which a session approval is remembered.
+	Key string `json:"-"`
+}
+
+// Rules is the user's part of the policy, taken from config.yaml.
+type Rules struct {
+	// Allowlist entries are argv prefixes written as shell words, such as
+	// "git push" or "rm -rf ./build". An entry matches a simple command
+	// whose effective argv starts with the same words (whole words only).
+	Allowlist []string
+	// Deny entries use the same syntax; a match is always denied, even in
+	// yolo mode, and wins over the allowlist.
+	Deny []string
+}

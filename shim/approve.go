@@ -1,0 +1,338 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"hermes-exec/policy"
+)
+
+// Answer is a human's answer to an approval request.
+type Answer int
+
+const (
+	AnswerDeny    Answer = iota // do not run it
+	AnswerOnce                  // run it this time
+	AnswerSession               // run it, and the same command again in this session
+	AnswerAlways                // run it, and add it to the allowlist
+)
+
+func (a Answer) String() string {
+	switch a {
+	case AnswerDeny:
+		return "deny"
+	case AnswerOnce:
+		return "once"
+	case AnswerSession:
+		return "session"
+	case AnswerAlways:
+		return "always"
+	}
+	return fmt.Sprintf("Answer(%d)", int(a))
+}
+
+// Request is what a human is asked about.
+type Request struct {
+	Command   string // the command text as the user will see it
+	Findings  []policy.Finding
+	Timeout   time.Duration
+	CanAlways bool // false when no finding can be allowlisted
+}
+
+// Reply is the outcome of a request.
+type Reply struct {
+	Answer   Answer
+	Approver string // who answered: the terminal's user; "timeout"; "" when nobody did
+	Reason   string // for a denial: "denied at the terminal", "no answer within 5m0s", ...
+}
+
+// Approver asks a human.
+type Approver interface {
+	// Channel names the approval channel: "tty", later "broker".
+	Channel() string
+	// Ask blocks until an answer, the timeout, or ctx is done. A timeout
+	// is a denial (AnswerDeny, Approver "timeout", Reason saying so) with
+	// a nil error. An error means the channel failed; the caller denies.
+	Ask(ctx context.Context, r Request) (Reply, error)
+}
+
+// clock lets tests drive the prompt's countdown and timeout.
+type clock interface {
+	Now() time.Time
+	NewTicker(d time.Duration) (<-chan time.Time, func())
+	NewTimer(d time.Duration) (<-chan time.Time, func())
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
+
+func (realClock) NewTimer(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
+}
+
+// prompt is the terminal-independent part of the approval prompt: it
+// draws on out and reads key presses from keys, so tests can drive it
+// without a terminal. out is expected to be a terminal in raw mode, hence
+// "\r\n" line ends.
+type prompt struct {
+	out   io.Writer
+	keys  <-chan []byte    // chunks of input; closed at end of input
+	sigs  <-chan os.Signal // signals that abort the prompt; may be nil
+	clk   clock
+	width int    // terminal columns
+	who   string // the user answering, for Reply.Approver
+}
+
+// defaultPromptTimeout applies when a request carries none: asking
+// forever would hang the agent.
+const defaultPromptTimeout = 300 * time.Second
+
+// ask shows the request and waits for a key, the timeout, a signal or ctx.
+func (p *prompt) ask(ctx context.Context, r Request) Reply {
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = defaultPromptTimeout
+	}
+	deadline := p.clk.Now().Add(timeout)
+	timer, stopTimer := p.clk.NewTimer(timeout)
+	defer stopTimer()
+	tick, stopTick := p.clk.NewTicker(time.Second)
+	defer stopTick()
+
+	io.WriteString(p.out, p.header(r))
+	choices := "[y]es once  [s]ession  [a]lways  [n]o"
+	if !r.CanAlways {
+		choices = "[y]es once  [s]ession  [n]o"
+	}
+	draw := func() {
+		fmt.Fprintf(p.out, "\r\x1b[K%s  (deny in %s) ", choices, countdown(deadline.Sub(p.clk.Now())))
+	}
+	draw()
+
+	reply := func() Reply {
+		for {
+			select {
+			case <-ctx.Done():
+				return Reply{Answer: AnswerDeny, Reason: "approval cancelled: " + context.Cause(ctx).Error()}
+			case <-timer:
+				return Reply{Answer: AnswerDeny, Approver: "timeout", Reason: "no answer within " + timeout.String()}
+			case s := <-p.sigs:
+				return Reply{Answer: AnswerDeny, Reason: "approval interrupted by signal: " + s.String()}
+			case <-tick:
+				draw()
+			case chunk, ok := <-p.keys:
+				if !ok {
+					return Reply{Answer: AnswerDeny, Reason: "the terminal closed before an answer"}
+				}
+				if a, decided := decideKeys(chunk, r.CanAlways); decided {
+					rp := Reply{Answer: a, Approver: p.who}
+					if a == AnswerDeny {
+						rp.Reason = "denied at the terminal"
+					}
+					return rp
+				}
+			}
+		}
+	}()
+	io.WriteString(p.out, "\r\x1b[K"+echo(reply)+"\r\n")
+	return reply
+}
+
+// decideKeys reads one chunk of input. y/o approve once, s for the
+// session, a always (only when offered), n/d/Esc/Ctrl-C/Ctrl-D deny; every
+// other key is ignored. Enter is ignored on purpose: a stray Enter (typed
+// ahead, or meant for something else) must not approve a dangerous
+// command. An Esc followed by more bytes in the same read is an escape
+// sequence (arrow keys, Alt+key) and is ignored whole.
+func decideKeys(chunk []byte, canAlways bool) (Answer, bool) {
+	for i := 0; i < len(chunk); i++ {
+		switch chunk[i] {
+		case 'y', 'Y', 'o', 'O':
+			return AnswerOnce, true
+		case 's', 'S':
+			return AnswerSession, true
+		case 'a', 'A':
+			if canAlways {
+				return AnswerAlways, true
+			}
+		case 'n', 'N', 'd', 'D', 0x03, 0x04:
+			return AnswerDeny, true
+		case 0x1b:
+			if i+1 < len(chunk) {
+				return 0, false
+			}
+			return AnswerDeny, true
+		}
+	}
+	return 0, false
+}
+
+// echo is the one line left on the terminal after the prompt.
+func echo(r Reply) string {
+	switch r.Answer {
+	case AnswerOnce:
+		return "hermes-exec: approved once"
+	case AnswerSession:
+		return "hermes-exec: approved for this session"
+	case AnswerAlways:
+		return "hermes-exec: approved always"
+	}
+	return "hermes-exec: denied (" + r.Reason + ")"
+}
+
+// countdown formats the time left as m:ss (h:mm:ss past an hour), rounded
+// up so that it reads 0:01 until the very end.
+func countdown(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int((d + time.Second - 1) / time.Second)
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// Limits of the command display: a heredoc of a thousand lines must not
+// push the question off the screen.
+const (
+	maxShownLines = 20 // lines of command shown before eliding the middle
+	shownTail     = 5  // lines kept from the end when eliding
+)
+
+// header renders the command and findings.
+func (p *prompt) header(r Request) string {
+	w := max(p.width, 20)
+	var b strings.Builder
+	b.WriteString("\r\n\x1b[1mhermes-exec: approve this command?\x1b[0m\r\n")
+
+	src := strings.Split(strings.TrimRight(r.Command, "\n"), "\n")
+	numbered := len(src) > 1
+	var shown []string
+	for i, l := range src {
+		prefix, cont := "  ", "  "
+		if numbered {
+			prefix = fmt.Sprintf("%4d| ", i+1)
+			cont = "    : "
+		}
+		shown = append(shown, wrap(visible(l), prefix, cont, w)...)
+	}
+	if len(shown) > maxShownLines {
+		hidden := len(shown) - (maxShownLines - shownTail - 1) - shownTail
+		head := shown[:maxShownLines-shownTail-1]
+		tail := shown[len(shown)-shownTail:]
+		shown = append(append(append([]string{}, head...), fmt.Sprintf("  ... %d more lines not shown ...", hidden)), tail...)
+	}
+	for _, l := range shown {
+		b.WriteString(l + "\r\n")
+	}
+
+	if len(r.Findings) > 0 {
+		b.WriteString("\r\n")
+	}
+	for _, f := range r.Findings {
+		line := fmt.Sprintf("  ! %s: %s", visible(f.Rule), visible(f.Description))
+		for _, l := range wrap(line, "", "      ", w) {
+			b.WriteString(l + "\r\n")
+		}
+		if f.Command != "" || f.Pos != "" {
+			at := "    at " + visible(f.Pos) + ": "
+			b.WriteString(truncate(at+visible(f.Command), w) + "\r\n")
+		}
+	}
+	b.WriteString("\r\n")
+	return b.String()
+}
+
+// visible makes every character of s harmless and visible on a terminal:
+// control characters (ESC, CR, backspace, ...), DEL, C1 controls,
+// invisible format characters (zero-width spaces, bidirectional
+// overrides), line separators and invalid UTF-8 are shown as escapes, so a
+// command can neither repaint the prompt nor hide part of itself. Newlines
+// are escaped too; callers split lines first when they want them.
+func visible(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// wrap breaks an already visible line into terminal-wide pieces; the first
+// gets prefix, the rest cont. Widths count runes, which is right for the
+// ASCII that shell commands mostly are.
+func wrap(s, prefix, cont string, width int) []string {
+	var out []string
+	p := prefix
+	for {
+		room := max(width-utf8.RuneCountInString(p)-1, 10)
+		if utf8.RuneCountInString(s) <= room {
+			return append(out, p+s)
+		}
+		cut := keepEscapeWhole(s, byteIndexOfRune(s, room))
+		out = append(out, p+s[:cut])
+		s, p = s[cut:], cont
+	}
+}
+
+// keepEscapeWhole moves a cut back to the start of an escape written by
+// visible (\x1b, \u202e, \t) that the cut would split.
+func keepEscapeWhole(s string, cut int) int {
+	for k := cut - 1; k >= 0 && k > cut-6; k-- {
+		if s[k] != '\\' || k+1 >= len(s) {
+			continue
+		}
+		n := map[byte]int{'x': 4, 'u': 6, 't': 2, 'r': 2, 'n': 2}[s[k+1]]
+		if n > 0 && k+n > cut && k > 0 {
+			return k
+		}
+	}
+	return cut
+}
+
+// truncate shortens a one-line string to width runes, marking the cut.
+func truncate(s string, width int) string {
+	if utf8.RuneCountInString(s) < width {
+		return s
+	}
+	return s[:byteIndexOfRune(s, max(width-4, 1))] + "..."
+}
+
+func byteIndexOfRune(s string, n int) int {
+	i := 0
+	for k := 0; k < n && i < len(s); k++ {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return i
+}

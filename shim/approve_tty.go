@@ -1,0 +1,160 @@
+package shim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+)
+
+// TTYApprover asks on the controlling terminal (/dev/tty). It works when
+// the wrapper's stdin and stdout are pipes, as they are when an agent runs
+// it, because it never touches them.
+type TTYApprover struct {
+	f   *os.File
+	fd  int // f's descriptor, valid while f is open
+	who string
+	clk clock
+	mu  sync.Mutex // one prompt at a time
+}
+
+var _ Approver = (*TTYApprover)(nil)
+
+// OpenTTY opens /dev/tty for reading and writing. It fails when the
+// process has no controlling terminal; the caller must then deny (there is
+// nobody to ask).
+func OpenTTY() (*TTYApprover, error) {
+	return openTTYPath("/dev/tty")
+}
+
+// openTTYPath opens a terminal device by path; tests use a pty's slave.
+func openTTYPath(path string) (*TTYApprover, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("no terminal to ask on: %w", err)
+	}
+	t := &TTYApprover{f: f, who: currentUser(), clk: realClock{}}
+	isTTY := false
+	if err := control(f, func(fd int) { t.fd = fd; isTTY = term.IsTerminal(fd) }); err != nil || !isTTY {
+		f.Close()
+		return nil, fmt.Errorf("no terminal to ask on: %s is not a terminal", path)
+	}
+	return t, nil
+}
+
+// Channel is "tty".
+func (t *TTYApprover) Channel() string { return "tty" }
+
+// Close closes the terminal.
+func (t *TTYApprover) Close() error { return t.f.Close() }
+
+// Ask shows the request on the terminal and waits for one key press. The
+// terminal is put in raw mode to read single keys and is always restored:
+// on an answer, a timeout, a cancelled ctx, and a SIGINT/SIGTERM/SIGHUP/
+// SIGQUIT received meanwhile (which deny). Keys typed before the prompt
+// appeared are discarded, so typing ahead cannot answer it.
+func (t *TTYApprover) Ask(ctx context.Context, r Request) (rep Reply, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+
+	// A process outside the terminal's foreground process group cannot
+	// prompt: changing the terminal mode would stop it with SIGTTOU (the
+	// agent would hang), and reading keys would stop it with SIGTTIN. An
+	// agent that starts its tools in a process group of their own gets
+	// here; the caller denies.
+	if fg, err := unix.IoctlGetInt(t.fd, unix.TIOCGPGRP); err == nil && fg != unix.Getpgrp() {
+		return Reply{}, fmt.Errorf("tty: cannot ask: hermes-exec is not in the terminal's foreground process group (%d, ours is %d)", fg, unix.Getpgrp())
+	}
+	width, _, err := term.GetSize(t.fd)
+	if err != nil || width <= 0 {
+		width = 80
+	}
+	old, err := term.MakeRaw(t.fd)
+	if err != nil {
+		return Reply{}, fmt.Errorf("tty: raw mode: %w", err)
+	}
+	defer func() {
+		if rerr := term.Restore(t.fd, old); rerr != nil && err == nil {
+			err = fmt.Errorf("tty: restoring the terminal: %w", rerr)
+		}
+	}()
+	// Discard type-ahead. A failure here is not fatal: the prompt still
+	// ignores Enter, the usual stray key.
+	_ = unix.IoctlSetInt(t.fd, unix.TCFLSH, unix.TCIFLUSH)
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	defer signal.Stop(sigs)
+
+	keys, stop, err := t.readKeys()
+	if err != nil {
+		return Reply{}, err
+	}
+	// Stop the reader before returning: a reader left behind would steal
+	// the next key press from the command about to run.
+	defer stop()
+
+	p := &prompt{out: t.f, keys: keys, sigs: sigs, clk: t.clk, width: width, who: t.who}
+	return p.ask(ctx, r), nil
+}
+
+// readKeys starts a goroutine that reads the terminal until stop is
+// called. It waits in poll(2) on the terminal and on a wake-up pipe, so
+// stop returns only once the goroutine has exited and will read nothing
+// more, without relying on read deadlines.
+func (t *TTYApprover) readKeys() (<-chan []byte, func(), error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return nil, nil, fmt.Errorf("tty: %w", err)
+	}
+	keys := make(chan []byte)
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		defer close(keys)
+		fds := []unix.PollFd{{Fd: int32(t.fd), Events: unix.POLLIN}, {Fd: int32(p[0]), Events: unix.POLLIN}}
+		buf := make([]byte, 256)
+		for {
+			fds[0].Revents, fds[1].Revents = 0, 0
+			if _, err := unix.Poll(fds, -1); err != nil {
+				if errors.Is(err, unix.EINTR) {
+					continue
+				}
+				return
+			}
+			if fds[1].Revents != 0 {
+				return
+			}
+			if fds[0].Revents == 0 {
+				continue
+			}
+			n, err := unix.Read(t.fd, buf)
+			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+				continue
+			}
+			if err != nil || n == 0 {
+				return // end of input or a hung-up terminal
+			}
+			select {
+			case keys <- append([]byte(nil), buf[:n]...):
+			case <-done:
+				return
+			}
+		}
+	}()
+	stop := func() {
+		close(done)
+		unix.Write(p[1], []byte{0})
+		<-exited
+		unix.Close(p[0])
+		unix.Close(p[1])
+	}
+	return keys, stop, nil
+}

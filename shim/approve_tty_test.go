@@ -1,0 +1,306 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+// ptyPair is a pseudo-terminal whose slave plays /dev/tty and whose master
+// plays the human.
+type ptyPair struct {
+	master, slave *os.File
+	out           *syncBuf // everything written to the terminal
+}
+
+func newPTY(t *testing.T) *ptyPair {
+	t.Helper()
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatalf("opening a pty: %v", err)
+	}
+	if err := pty.Setsize(master, &pty.Winsize{Rows: 24, Cols: 100}); err != nil {
+		t.Fatal(err)
+	}
+	p := &ptyPair{master: master, slave: slave, out: &syncBuf{}}
+	go io.Copy(p.out, master)
+	t.Cleanup(func() { slave.Close(); master.Close() })
+	return p
+}
+
+func termios(t *testing.T, f *os.File) unix.Termios {
+	t.Helper()
+	var tio *unix.Termios
+	var err error
+	control(f, func(fd int) { tio, err = unix.IoctlGetTermios(fd, unix.TCGETS) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *tio
+}
+
+// ask runs one prompt on the pty, pressing key once the prompt is shown
+// (no key: let it time out).
+func (p *ptyPair) ask(t *testing.T, r Request, key string) (Reply, time.Duration) {
+	t.Helper()
+	return p.askThen(t, context.Background(), r, func() {
+		if key != "" {
+			if _, err := p.master.Write([]byte(key)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// askThen runs one prompt on the pty and calls act once it is shown. It
+// checks that the terminal mode is restored afterwards.
+func (p *ptyPair) askThen(t *testing.T, ctx context.Context, r Request, act func()) (Reply, time.Duration) {
+	t.Helper()
+	tty, err := openTTYPath(p.slave.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	before := termios(t, p.slave)
+	type result struct {
+		r   Reply
+		err error
+	}
+	done := make(chan result, 1)
+	shown := strings.Count(p.out.String(), "(deny in")
+	start := time.Now()
+	go func() {
+		rep, err := tty.Ask(ctx, r)
+		done <- result{rep, err}
+	}()
+	waitFor(t, "the prompt on the pty", func() bool { return strings.Count(p.out.String(), "(deny in") > shown })
+	act()
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Ask did not return")
+	}
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	after := termios(t, p.slave)
+	if after.Lflag != before.Lflag || after.Iflag != before.Iflag || after.Oflag != before.Oflag || after.Cflag != before.Cflag {
+		t.Fatalf("terminal mode not restored: before %+v after %+v", before, after)
+	}
+	return res.r, time.Since(start)
+}
+
+func TestTTYApproverOnRealPTY(t *testing.T) {
+	cases := []struct {
+		key  string
+		want Answer
+		echo string
+	}{
+		{"y", AnswerOnce, "approved once"},
+		{"s", AnswerSession, "approved for this session"},
+		{"a", AnswerAlways, "approved always"},
+		{"n", AnswerDeny, "denied (denied at the terminal)"},
+		{"\x03", AnswerDeny, "denied (denied at the terminal)"},
+	}
+	for _, c := range cases {
+		p := newPTY(t)
+		rep, _ := p.ask(t, dangerous, c.key)
+		if rep.Answer != c.want {
+			t.Errorf("key %q: got %v, want %v", c.key, rep.Answer, c.want)
+		}
+		if rep.Approver != currentUser() {
+			t.Errorf("approver %q, want %q", rep.Approver, currentUser())
+		}
+		out := p.out.String()
+		if !strings.Contains(out, "rm -rf ~/project") || !strings.Contains(out, "[y]es once  [s]ession  [a]lways  [n]o") {
+			t.Errorf("prompt not shown: %q", out)
+		}
+		waitFor(t, "the echo line "+c.echo, func() bool { return strings.Contains(p.out.String(), c.echo+"\r\n") })
+	}
+}
+
+func TestTTYApproverTimeoutOnRealPTY(t *testing.T) {
+	p := newPTY(t)
+	r := dangerous
+	r.Timeout = time.Second
+	rep, took := p.ask(t, r, "")
+	if rep.Answer != AnswerDeny || rep.Approver != "timeout" || rep.Reason != "no answer within 1s" {
+		t.Fatalf("reply %+v", rep)
+	}
+	if took < time.Second {
+		t.Fatalf("denied after %v, before the 1s timeout", took)
+	}
+	if !strings.Contains(p.out.String(), "(deny in 0:01)") {
+		t.Fatalf("countdown not shown: %q", p.out.String())
+	}
+}
+
+// Keys typed before the prompt appeared must not answer it, and once the
+// prompt is over nothing is left reading the terminal: the next input goes
+// to whoever reads next (the command about to run).
+func TestTTYApproverIgnoresTypeAheadAndReleasesTheTerminal(t *testing.T) {
+	p := newPTY(t)
+	if _, err := p.master.Write([]byte("y\n")); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the line is queued on the slave side.
+	waitFor(t, "type-ahead to reach the terminal", func() bool {
+		var ready bool
+		control(p.slave, func(fd int) {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, _ := unix.Poll(fds, 0)
+			ready = n > 0
+		})
+		return ready
+	})
+	rep, _ := p.ask(t, dangerous, "n")
+	if rep.Answer != AnswerDeny {
+		t.Fatalf("type-ahead answered the prompt: %+v", rep)
+	}
+	if _, err := p.master.Write([]byte("after\n")); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 64)
+		n, _ := p.slave.Read(buf)
+		got <- string(buf[:n])
+	}()
+	select {
+	case s := <-got:
+		if s != "after\n" {
+			t.Fatalf("the next reader got %q, want %q", s, "after\n")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("input after the prompt was swallowed")
+	}
+}
+
+// A cancelled context and a signal both end the prompt with a denial and
+// leave the terminal as it was.
+func TestTTYApproverCancelAndSignalRestoreTerminal(t *testing.T) {
+	p := newPTY(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rep, _ := p.askThen(t, ctx, dangerous, cancel)
+	if rep.Answer != AnswerDeny || !strings.Contains(rep.Reason, "cancel") {
+		t.Fatalf("cancel: %+v", rep)
+	}
+	// The prompt has subscribed to SIGTERM by the time it is drawn, so
+	// the signal reaches it rather than killing the test.
+	rep, _ = p.askThen(t, context.Background(), dangerous, func() {
+		if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if rep.Answer != AnswerDeny || !strings.Contains(rep.Reason, "signal") {
+		t.Fatalf("signal: %+v", rep)
+	}
+}
+
+func TestOpenTTYFailsWithoutTerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "not-a-tty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := openTTYPath(f.Name()); err == nil {
+		t.Fatal("a regular file was accepted as a terminal")
+	}
+	if _, err := openTTYPath("/nonexistent/tty"); err == nil {
+		t.Fatal("a missing device was accepted")
+	}
+}
+
+// TestTTYHelperProcess is not a test: it is the body of the processes that
+// TestOpenTTYAsksOnControllingTerminal starts, and returns at once when
+// run normally.
+func TestTTYHelperProcess(t *testing.T) {
+	switch os.Getenv("HERMES_TTY_HELPER") {
+	case "":
+		return
+	case "ask": // ask on the real /dev/tty
+		tty, err := OpenTTY()
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(0)
+		}
+		r := dangerous
+		r.Timeout = 20 * time.Second
+		rep, err := tty.Ask(context.Background(), r)
+		if err != nil {
+			fmt.Println("error:", err)
+		} else {
+			fmt.Println("answer:", rep.Answer)
+		}
+		os.Exit(0)
+	case "background": // run "ask" in a process group of its own
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTTYHelperProcess$")
+		cmd.Env = append(os.Environ(), "HERMES_TTY_HELPER=ask")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Stdout = os.Stdout
+		if err := cmd.Run(); err != nil {
+			fmt.Println("error: child:", err)
+		}
+		os.Exit(0)
+	}
+}
+
+// runOnTerminal starts the helper in mode as the leader of a new session
+// whose controlling terminal is the pty's slave, so that /dev/tty is that
+// pty.
+func runOnTerminal(t *testing.T, p *ptyPair, mode string) *exec.Cmd {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestTTYHelperProcess$")
+	cmd.Env = append(os.Environ(), "HERMES_TTY_HELPER="+mode)
+	cmd.Stdin = p.slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	return cmd
+}
+
+func TestOpenTTYAsksOnControllingTerminal(t *testing.T) {
+	p := newPTY(t)
+	cmd := runOnTerminal(t, p, "ask")
+	out := &syncBuf{}
+	cmd.Stdout = out // a pipe-like stdout: the prompt must not use it
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the prompt on /dev/tty", func() bool { return strings.Contains(p.out.String(), "(deny in") })
+	if strings.Contains(out.String(), "deny in") {
+		t.Fatal("the prompt was written to stdout")
+	}
+	p.master.Write([]byte("s"))
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out.String()); got != "answer: session" {
+		t.Fatalf("helper said %q", got)
+	}
+}
+
+// A wrapper in a background process group must not hang on SIGTTOU: it
+// refuses to ask, and the caller denies.
+func TestTTYApproverRefusesFromBackgroundProcessGroup(t *testing.T) {
+	p := newPTY(t)
+	cmd := runOnTerminal(t, p, "background")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(out); !strings.HasPrefix(got, "error:") || !strings.Contains(got, "foreground process group") {
+		t.Fatalf("helper said %q", got)
+	}
+}

@@ -1,0 +1,193 @@
+package shim
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// mask replaces a secret in the audit log.
+const mask = "***"
+
+// minSecretLen keeps short values out of SecretValues: masking "1" or
+// "true" everywhere would make the log unreadable and protect nothing.
+const minSecretLen = 6
+
+// notSecret names variables whose names look secret but that hold
+// well-known non-secret paths; masking them would hide ordinary paths.
+var notSecret = map[string]bool{
+	"SSH_AUTH_SOCK":  true,
+	"XAUTHORITY":     true,
+	"GPG_AGENT_INFO": true,
+}
+
+// isSecretName reports whether a variable name looks like it holds a
+// secret: *KEY*, *TOKEN*, *SECRET*, *PASSWORD*, *PASSWD*, *CREDENTIAL*,
+// *AUTH* (but not merely *AUTHOR*, as in GIT_AUTHOR_NAME), DATABASE_URL,
+// *_DSN, *_PASS, MYSQL_PWD; case-insensitive.
+func isSecretName(name string) bool {
+	n := strings.ToUpper(name)
+	if notSecret[n] {
+		return false
+	}
+	for _, w := range [...]string{"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	if strings.Contains(strings.ReplaceAll(n, "AUTHOR", ""), "AUTH") {
+		return true
+	}
+	// Beyond the usual words: DB_PASS-style names and MySQL's own
+	// password variable are common enough to name.
+	return n == "DATABASE_URL" || strings.HasSuffix(n, "_DSN") || strings.HasSuffix(n, "_PASS") || n == "MYSQL_PWD"
+}
+
+// SecretValues returns the values (at least 6 bytes long) of the variables
+// in environ ("NAME=value") whose names look secret (see isSecretName),
+// longest first and without duplicates, ready for Redact.
+func SecretValues(environ []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, kv := range environ {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || len(val) < minSecretLen || !isSecretName(name) || seen[val] {
+			continue
+		}
+		seen[val] = true
+		out = append(out, val)
+	}
+	sortLongestFirst(out)
+	return out
+}
+
+func sortLongestFirst(xs []string) {
+	sort.SliceStable(xs, func(i, j int) bool { return len(xs[i]) > len(xs[j]) })
+}
+
+// A value in shell text: quoted, or up to the next blank or operator.
+const shellValue = `'[^']*'|"(?:[^"\\]|\\.)*"|[^\s;&|<>()'"]+`
+
+// An option's value: as shellValue, but not the next option.
+const optValue = `'[^']*'|"(?:[^"\\]|\\.)*"|[^\s;&|<>()'"-][^\s;&|<>()'"]*`
+
+// pattern is one kind of secret written in the command text. Regular
+// expressions are used here only to find secrets to mask, never to decide
+// what a command does. Group "v" is the secret; group "n", when present,
+// is a variable name that must pass isSecretName. The regexp runs only when
+// the lower-cased text holds one of hints: most commands hold none, and
+// the hints cost far less than the expressions.
+type pattern struct {
+	hints []string
+	re    *regexp.Regexp
+}
+
+var inline = []pattern{
+	// NAME=value where NAME looks secret (assignments, env, -e NAME=v).
+	{[]string{`=`}, regexp.MustCompile(`(?i)\b(?P<n>[A-Z_][A-Z0-9_]*)=(?P<v>` + shellValue + `)`)},
+	// Authorization headers: Bearer, token, Basic ...
+	{[]string{`authorization`}, regexp.MustCompile(`(?i)\b(?:proxy-)?authorization\s*:\s*(?:(?:bearer|token|basic|digest)\s+)?(?P<v>[^\s'"]+)`)},
+	{[]string{`bearer`}, regexp.MustCompile(`(?i)\bbearer\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})`)},
+	// Secret headers such as X-Api-Key: v.
+	{[]string{`x-`}, regexp.MustCompile(`(?i)\bx-[a-z-]*(?:key|token|secret|auth)[a-z-]*\s*:\s*(?P<v>[^\s'"]+)`)},
+	// --password=X, --token X, --api-key=X and friends.
+	{[]string{`pass`, `token`, `secret`, `key`, `credential`}, regexp.MustCompile(`(?i)(?:^|\s)--?[a-z0-9-]*(?:password|passwd|passphrase|token|secret|api-?key|access-?key|private-?key|credentials?)[a-z0-9-]*(?:=|\s+)(?P<v>` + optValue + `)`)},
+	// A quoted value glued to -p is a password in every tool that has
+	// that spelling (mysql -p'X') ...
+	{[]string{`-p'`, `-p"`}, regexp.MustCompile(`(?:^|\s)-p(?P<v>'[^']*'|"(?:[^"\\]|\\.)*")`)},
+	// ... and so is an unquoted one after a mysql-family client.
+	{[]string{`mysql`, `mariadb`}, regexp.MustCompile(`\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump|mysqlimport|mysqlshow|mysqlcheck)\b[^;&|\n]*?\s-p(?P<v>[^\s;&|'"]+)`)},
+	// curl -u user:pass, --user user:pass.
+	{[]string{`curl`}, regexp.MustCompile(`\bcurl\b[^;&|\n]*?\s(?:-u\s*|--user[=\s]\s*)['"]?[^\s:'"]+:(?P<v>[^\s'"]+)`)},
+	// Credentials in URLs: scheme://user:pass@host.
+	{[]string{`://`}, regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^/\s:@'"]*:(?P<v>[^@\s/'"]+)@`)},
+	// Well-known token shapes.
+	{[]string{`akia`, `asia`}, regexp.MustCompile(`\b(?P<v>(?:AKIA|ASIA)[0-9A-Z]{16})\b`)},
+	{[]string{`gh`, `github_pat_`}, regexp.MustCompile(`\b(?P<v>gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})`)},
+	{[]string{`sk-`}, regexp.MustCompile(`\b(?P<v>sk-(?:ant-|proj-|or-)?[A-Za-z0-9_-]{16,})`)},
+	{[]string{`xox`, `glpat-`, `aiza`, `hf_`, `npm_`}, regexp.MustCompile(`\b(?P<v>xox[abposr]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36})`)},
+	// PEM private keys pasted inline.
+	{[]string{`private key`}, regexp.MustCompile(`(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----(?P<v>.*?)-----END [A-Z ]*PRIVATE KEY-----`)},
+}
+
+// Redact masks secrets in s for the audit log: every one of secretValues
+// (the caller's secret environment values, see SecretValues), and secrets
+// written in the text itself (NAME=value with a secret-looking NAME,
+// Authorization headers, --password/--token options, mysql -p, user:pass in
+// URLs and curl -u, and well-known token shapes such as AKIA…, ghp_…,
+// github_pat_…, sk-…). What remains shows what was run without what it was
+// run with.
+func Redact(s string, secretValues []string) string {
+	if s == "" {
+		return s
+	}
+	s = replaceValues(s, secretValues)
+	lower := strings.ToLower(s)
+	for _, p := range inline {
+		for _, h := range p.hints {
+			if strings.Contains(lower, h) {
+				s = maskGroup(p.re, s)
+				break
+			}
+		}
+	}
+	return s
+}
+
+// replaceValues masks each value wherever it appears, longest first so a
+// secret that contains another is masked whole.
+func replaceValues(s string, values []string) string {
+	var olds []string
+	for _, v := range values {
+		if len(v) >= minSecretLen && strings.Contains(s, v) {
+			olds = append(olds, v)
+		}
+	}
+	if len(olds) == 0 {
+		return s
+	}
+	sortLongestFirst(olds)
+	pairs := make([]string, 0, 2*len(olds))
+	for _, v := range olds {
+		pairs = append(pairs, v, mask)
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
+}
+
+// maskGroup replaces the "v" group of every match with the mask, keeping
+// the rest of the match (the option name, the header, the user name) so
+// the log still says what kind of secret was there. Quotes around a value
+// are kept as quotes.
+func maskGroup(re *regexp.Regexp, s string) string {
+	vi, ni := re.SubexpIndex("v"), re.SubexpIndex("n")
+	locs := re.FindAllStringSubmatchIndex(s, -1)
+	if len(locs) == 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, l := range locs {
+		from, to := l[2*vi], l[2*vi+1]
+		if from < 0 || from < last {
+			continue
+		}
+		if ni >= 0 && !isSecretName(s[l[2*ni]:l[2*ni+1]]) {
+			continue
+		}
+		v := s[from:to]
+		if v == mask || strings.Trim(v, `'"`) == mask {
+			continue
+		}
+		b.WriteString(s[last:from])
+		if n := len(v); n >= 2 && (v[0] == '\'' || v[0] == '"') && v[n-1] == v[0] {
+			b.WriteByte(v[0])
+			b.WriteString(mask)
+			b.WriteByte(v[0])
+		} else {
+			b.WriteString(mask)
+		}
+		last = to
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
