@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// globalOpts are hermes-exec's own options. They are accepted before a
+// subcommand and, in shell mode, anywhere among bash's options.
+type globalOpts struct {
+	yolo     bool
+	config   string
+	backend  string
+	logLevel string
+}
+
+// shellArgs is a bash-style invocation: `hermes-exec [opts] -c TEXT [NAME [ARGS...]]`,
+// `hermes-exec [opts] FILE [ARGS...]`, or `hermes-exec [opts] [-s] [ARGS...]`
+// with the script on stdin.
+type shellArgs struct {
+	global globalOpts
+	// bashOpts are passed on to bash unchanged (-l, -e, -x, -o pipefail...).
+	bashOpts []string
+	command  bool // -c: the first operand is the script text
+	stdin    bool // -s: read the script from stdin even with operands
+	operands []string
+}
+
+// usageError is a mistake in the command line; bash exits 2 for these.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// valueFlags are hermes-exec's options that take a value.
+var valueFlags = map[string]func(*globalOpts, string){
+	"config":    func(g *globalOpts, v string) { g.config = v },
+	"backend":   func(g *globalOpts, v string) { g.backend = v },
+	"log-level": func(g *globalOpts, v string) { g.logLevel = v },
+}
+
+// bashLongOpts are bash's own long options that we pass through.
+var bashLongOpts = map[string]bool{
+	"login": true, "noprofile": true, "norc": true, "posix": true,
+	"verbose": true, "noediting": true,
+}
+
+// takeGlobal consumes a hermes-exec option at args[i], if it is one, and
+// returns how many arguments it used (0 when it is not ours).
+func takeGlobal(g *globalOpts, args []string, i int) (int, error) {
+	a := args[i]
+	if !strings.HasPrefix(a, "--") {
+		return 0, nil
+	}
+	name, val, hasVal := strings.Cut(a[2:], "=")
+	if name == "yolo" {
+		if hasVal {
+			return 0, usageError{fmt.Sprintf("--yolo takes no value (got %q)", a)}
+		}
+		g.yolo = true
+		return 1, nil
+	}
+	set, ok := valueFlags[name]
+	if !ok {
+		return 0, nil
+	}
+	if hasVal {
+		set(g, val)
+		return 1, nil
+	}
+	if i+1 >= len(args) {
+		return 0, usageError{fmt.Sprintf("--%s: option requires an argument", name)}
+	}
+	set(g, args[i+1])
+	return 2, nil
+}
+
+// parseShellArgs reads a bash-style command line (without the program name).
+func parseShellArgs(args []string) (shellArgs, error) {
+	var s shellArgs
+	i := 0
+	for i < len(args) {
+		a := args[i]
+		if a == "--" || a == "-" {
+			i++
+			break
+		}
+		n, err := takeGlobal(&s.global, args, i)
+		if err != nil {
+			return s, err
+		}
+		if n > 0 {
+			i += n
+			continue
+		}
+		if strings.HasPrefix(a, "--") {
+			if !bashLongOpts[a[2:]] {
+				return s, usageError{fmt.Sprintf("%s: invalid option (see hermes-exec --help)", a)}
+			}
+			s.bashOpts = append(s.bashOpts, a)
+			i++
+			continue
+		}
+		if len(a) < 2 || (a[0] != '-' && a[0] != '+') {
+			break // the first operand
+		}
+		// A cluster of single-letter options such as -lc or +x.
+		used := 1
+		for _, ch := range a[1:] {
+			switch {
+			case ch == 'c' && a[0] == '-':
+				s.command = true
+			case ch == 's' && a[0] == '-':
+				s.stdin = true
+			case ch == 'o' || ch == 'O':
+				if i+used >= len(args) {
+					return s, usageError{fmt.Sprintf("%c%c: option requires an argument", a[0], ch)}
+				}
+				s.bashOpts = append(s.bashOpts, string(a[0])+string(ch), args[i+used])
+				used++
+			case strings.ContainsRune("abefhiklmnprtuvxBCEHPT", ch):
+				s.bashOpts = append(s.bashOpts, string(a[0])+string(ch))
+			default:
+				return s, usageError{fmt.Sprintf("%c%c: invalid option (see hermes-exec --help)", a[0], ch)}
+			}
+		}
+		i += used
+	}
+	s.operands = args[i:]
+	if s.command && len(s.operands) == 0 {
+		return s, usageError{"-c: option requires an argument"}
+	}
+	return s, nil
+}
+
+// subcommands are the words that select a subcommand instead of shell mode.
+// A script file with one of these names must be given as ./NAME.
+var subcommands = map[string]bool{
+	"check": true, "run": true, "allowlist": true, "audit": true,
+	"yolo": true, "version": true, "sandbox": true, "help": true,
+	"--help": true, "--version": true, "rules": true,
+}
+
+// isShellMode reports whether the command line is a bash-style invocation
+// rather than a subcommand. Bare `hermes-exec` is shell mode only when a
+// script arrives on stdin.
+func isShellMode(args []string, stdinIsTerminal bool) bool {
+	var g globalOpts
+	i := 0
+	for i < len(args) {
+		n, err := takeGlobal(&g, args, i)
+		if err != nil || n == 0 {
+			break
+		}
+		i += n
+	}
+	if i == len(args) {
+		return !stdinIsTerminal
+	}
+	return !subcommands[args[i]]
+}

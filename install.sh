@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds hermes-exec, installs the binary and creates $HERMES_HOME with a
+# commented config.yaml. An existing config.yaml is never overwritten.
+#
+#   ./install.sh                 # installs to /usr/local/bin (root) or ~/.local/bin
+#   PREFIX=/opt/hermes ./install.sh
+set -euo pipefail
+
+cd "$(dirname "$0")"
+
+if [ "$(id -u)" = 0 ]; then
+	prefix=${PREFIX:-/usr/local}
+else
+	prefix=${PREFIX:-$HOME/.local}
+fi
+
+need_pkgs=()
+command -v gcc >/dev/null || need_pkgs+=(gcc)
+[ -e /usr/include/seccomp.h ] || need_pkgs+=(libseccomp-dev)
+command -v bash >/dev/null || need_pkgs+=(bash)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "install.sh: installing ${need_pkgs[*]}" >&2
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+	else
+		echo "install.sh: missing build dependencies: ${need_pkgs[*]} (install them, e.g. apt-get install ${need_pkgs[*]})" >&2
+		exit 1
+	fi
+fi
+
+make build
+install -D -m 0755 bin/hermes-exec "$prefix/bin/hermes-exec"
+echo "installed $prefix/bin/hermes-exec"
+
+home=${HERMES_HOME:-$HOME/.hermes}
+umask 077
+mkdir -p "$home"
+chmod 0700 "$home"
+if [ -e "$home/config.yaml" ]; then
+	echo "kept existing $home/config.yaml"
+else
+	cat >"$home/config.yaml" <<'YAML'
+# hermes-exec configuration (the same file Hermes Agent reads).
+
+approvals:
+  # default: dangerous commands are put to you on the terminal.
+  # off: never ask (CI, throwaway containers). Deny rules still hold.
+  mode: default
+  # Seconds to wait for an answer; no answer means deny.
+  timeout: 300
+  # Argv prefixes that never ask, e.g. "git push" (whole words only).
+  allowlist: []
+  # Argv prefixes that are always denied, even with --yolo.
+  deny: []
+  # Inside a container backend the container is the boundary: skip or ask.
+  in_container: skip
+
+terminal:
+  # host, or sandbox (libcontainer: read-only root, writable workspace, no network).
+  backend: host
+  # Variables that may reach commands although they look secret.
+  env_passthrough: []
+
+container:
+  memory: 2g
+  cpus: 2
+  pids: 1024
+  network: none
+  persist: session
+  idle: 30m
+YAML
+	chmod 0600 "$home/config.yaml"
+	echo "created $home/config.yaml"
+fi

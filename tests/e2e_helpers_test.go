@@ -1,0 +1,291 @@
+// Package tests holds end-to-end tests of the built hermes-exec binary.
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// e2eBinary builds hermes-exec once for the whole package, the way the
+// Makefile does (cgo, seccomp tag). HERMES_E2E_BIN tests a binary built
+// elsewhere (an installed one, say) instead.
+func e2eBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if p := os.Getenv("HERMES_E2E_BIN"); p != "" {
+			builtBin = p
+			return
+		}
+		dir, err := os.MkdirTemp("", "hermes-e2e-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "hermes-exec")
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Dir(filepath.Dir(file))
+		cmd := exec.Command("go", "build", "-tags", "seccomp", "-o", builtBin, "./cmd/hermes-exec")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = errors.New("go build: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+// env is one isolated hermes-exec home for a test.
+type env struct {
+	t    *testing.T
+	bin  string
+	home string // HERMES_HOME
+	dir  string // working directory for commands
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, bin: e2eBinary(t), home: t.TempDir(), dir: t.TempDir()}
+	return e
+}
+
+// writeConfig replaces config.yaml.
+func (e *env) writeConfig(yaml string) {
+	e.t.Helper()
+	if err := os.WriteFile(filepath.Join(e.home, "config.yaml"), []byte(yaml), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// baseEnv is a small, predictable environment without a session id unless
+// the test sets one.
+func (e *env) baseEnv(extra ...string) []string {
+	return append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + os.Getenv("HOME"),
+		"HERMES_HOME=" + e.home,
+		"LANG=C",
+	}, extra...)
+}
+
+// cmd prepares hermes-exec with ARGS, no terminal anywhere: stdin is
+// /dev/null and the process gets its own session, so /dev/tty cannot be
+// opened (as for an agent running it in the background).
+func (e *env) cmd(extraEnv []string, args ...string) *exec.Cmd {
+	c := exec.Command(e.bin, args...)
+	c.Dir = e.dir
+	c.Env = e.baseEnv(extraEnv...)
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	return c
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (e *env) run(extraEnv []string, args ...string) result {
+	e.t.Helper()
+	c := e.cmd(extraEnv, args...)
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	err := c.Run()
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			e.t.Fatalf("running %v: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// auditRecords reads every line of the audit log as JSON.
+func (e *env) auditRecords() []map[string]any {
+	e.t.Helper()
+	f, err := os.Open(filepath.Join(e.home, "audit.jsonl"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer f.Close()
+	var recs []map[string]any
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			e.t.Fatalf("audit line is not JSON: %v: %s", err, sc.Text())
+		}
+		recs = append(recs, m)
+	}
+	return recs
+}
+
+func (e *env) lastAudit() map[string]any {
+	e.t.Helper()
+	recs := e.auditRecords()
+	if len(recs) == 0 {
+		e.t.Fatal("no audit record")
+	}
+	return recs[len(recs)-1]
+}
+
+// ttySession runs hermes-exec with a fresh pseudo-terminal as its
+// controlling terminal. When pipes is true, stdin/stdout/stderr are pipes
+// (the agent case: only /dev/tty is a terminal); otherwise all three are
+// the terminal.
+type ttySession struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	master *os.File
+	mu     sync.Mutex
+	screen bytes.Buffer
+	stdout bytes.Buffer
+	done   chan struct{}
+	err    error
+}
+
+func (e *env) startTTY(pipes bool, extraEnv []string, args ...string) *ttySession {
+	e.t.Helper()
+	master, slave, err := pty.Open()
+	if err != nil {
+		e.t.Skipf("no pseudo-terminals on this machine: %v", err)
+	}
+	if err := pty.Setsize(master, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
+		e.t.Fatal(err)
+	}
+	c := exec.Command(e.bin, args...)
+	c.Dir = e.dir
+	c.Env = e.baseEnv(append([]string{"TERM=xterm"}, extraEnv...)...)
+	s := &ttySession{t: e.t, cmd: c, master: master, done: make(chan struct{})}
+	if pipes {
+		c.Stdin = strings.NewReader("")
+		c.Stdout = &lockedWriter{mu: &s.mu, w: &s.stdout}
+		c.Stderr = &lockedWriter{mu: &s.mu, w: &s.stdout}
+		c.ExtraFiles = []*os.File{slave}
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 3}
+	} else {
+		c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	}
+	if err := c.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	slave.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			s.mu.Lock()
+			s.screen.Write(buf[:n])
+			s.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		s.err = c.Wait()
+		close(s.done)
+	}()
+	e.t.Cleanup(func() {
+		select {
+		case <-s.done:
+		default:
+			c.Process.Kill()
+			<-s.done
+		}
+		master.Close()
+	})
+	return s
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// waitScreen waits until the terminal shows substr.
+func (s *ttySession) waitScreen(substr string, timeout time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		ok := strings.Contains(s.screen.String(), substr)
+		s.mu.Unlock()
+		if ok {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("terminal never showed %q; it shows:\n%s", substr, s.screenText())
+}
+
+func (s *ttySession) screenText() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.screen.String()
+}
+
+func (s *ttySession) outText() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stdout.String()
+}
+
+func (s *ttySession) send(keys string) {
+	s.t.Helper()
+	if _, err := s.master.Write([]byte(keys)); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// wait returns the exit status.
+func (s *ttySession) wait(timeout time.Duration) int {
+	s.t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(timeout):
+		s.t.Fatalf("hermes-exec did not exit within %v; terminal:\n%s", timeout, s.screenText())
+	}
+	if s.err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(s.err, &ee) {
+		return ee.ExitCode()
+	}
+	s.t.Fatal(s.err)
+	return -1
+}
