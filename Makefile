@@ -4,7 +4,7 @@ GO        ?= go
 BIN       ?= bin/hermes-exec
 PREFIX    ?= /usr/local
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-TAGS      := seccomp
+TAGS      := seccomp,urfave_cli_no_docs
 export CGO_ENABLED := 1
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 

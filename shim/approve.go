@@ -180,17 +180,19 @@ func decideKeys(chunk []byte, canAlways bool) (Answer, bool) {
 	return 0, false
 }
 
-// echo is the one line left on the terminal after the prompt.
+// echo is the one line left on the terminal after the prompt. A denial
+// is only the answer: the flow prints the "hermes-exec: denied: REASON"
+// line itself, on stderr, which is often this same terminal.
 func echo(r Reply) string {
 	switch r.Answer {
 	case AnswerOnce:
-		return "hermes-exec: approved once"
+		return "answer: yes, once"
 	case AnswerSession:
-		return "hermes-exec: approved for this session"
+		return "answer: yes, for this session"
 	case AnswerAlways:
-		return "hermes-exec: approved always"
+		return "answer: yes, always"
 	}
-	return "hermes-exec: denied (" + r.Reason + ")"
+	return "answer: no (" + r.Reason + ")"
 }
 
 // countdown formats the time left as m:ss (h:mm:ss past an hour), rounded

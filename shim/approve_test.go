@@ -184,7 +184,7 @@ func TestPromptShowsChoicesAndEchoesAnswer(t *testing.T) {
 	h.reply(t)
 	out := h.out.String()
 	for _, want := range []string{"rm -rf ~/project", "delete-home: recursively deletes in the home directory", "at 1:1: rm -rf ~/project",
-		"[y]es once  [s]ession  [a]lways  [n]o", "(deny in 5:00)", "approved for this session\r\n"} {
+		"[y]es once  [s]ession  [a]lways  [n]o", "(deny in 5:00)", "yes, for this session\r\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%q", want, out)
 		}
@@ -194,7 +194,7 @@ func TestPromptShowsChoicesAndEchoesAnswer(t *testing.T) {
 	h = startPrompt(t, context.Background(), r)
 	h.keys <- []byte("n")
 	h.reply(t)
-	if out := h.out.String(); strings.Contains(out, "[a]lways") || !strings.Contains(out, "denied (denied at the terminal)") {
+	if out := h.out.String(); strings.Contains(out, "[a]lways") || !strings.Contains(out, "no (denied at the terminal)") {
 		t.Errorf("without always: %q", out)
 	}
 }
@@ -217,7 +217,7 @@ func TestPromptCountdownAndTimeout(t *testing.T) {
 	if rep.Answer != AnswerDeny || rep.Approver != "timeout" || rep.Reason != "no answer within 3s" {
 		t.Fatalf("timeout reply %+v", rep)
 	}
-	if !strings.HasSuffix(h.out.String(), "hermes-exec: denied (no answer within 3s)\r\n") {
+	if !strings.HasSuffix(h.out.String(), "answer: no (no answer within 3s)\r\n") {
 		t.Fatalf("final line: %q", h.out.String())
 	}
 }

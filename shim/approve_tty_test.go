@@ -106,11 +106,11 @@ func TestTTYApproverOnRealPTY(t *testing.T) {
 		want Answer
 		echo string
 	}{
-		{"y", AnswerOnce, "approved once"},
-		{"s", AnswerSession, "approved for this session"},
-		{"a", AnswerAlways, "approved always"},
-		{"n", AnswerDeny, "denied (denied at the terminal)"},
-		{"\x03", AnswerDeny, "denied (denied at the terminal)"},
+		{"y", AnswerOnce, "yes, once"},
+		{"s", AnswerSession, "yes, for this session"},
+		{"a", AnswerAlways, "yes, always"},
+		{"n", AnswerDeny, "no (denied at the terminal)"},
+		{"\x03", AnswerDeny, "no (denied at the terminal)"},
 	}
 	for _, c := range cases {
 		p := newPTY(t)

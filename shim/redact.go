@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // mask replaces a secret in the audit log.
@@ -79,35 +80,42 @@ const optValue = `'[^']*'|"(?:[^"\\]|\\.)*"|[^\s;&|<>()'"-][^\s;&|<>()'"]*`
 // the hints cost far less than the expressions.
 type pattern struct {
 	hints []string
-	re    *regexp.Regexp
+	re    func() *regexp.Regexp
+}
+
+// lazyRE compiles an expression the first time it is needed: compiling all
+// of them at start-up would cost every command, even those (most) whose
+// text holds no hint.
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
 
 var inline = []pattern{
 	// NAME=value where NAME looks secret (assignments, env, -e NAME=v).
-	{[]string{`=`}, regexp.MustCompile(`(?i)\b(?P<n>[A-Z_][A-Z0-9_]*)=(?P<v>` + shellValue + `)`)},
+	{[]string{`=`}, lazyRE(`(?i)\b(?P<n>[A-Z_][A-Z0-9_]*)=(?P<v>` + shellValue + `)`)},
 	// Authorization headers: Bearer, token, Basic ...
-	{[]string{`authorization`}, regexp.MustCompile(`(?i)\b(?:proxy-)?authorization\s*:\s*(?:(?:bearer|token|basic|digest)\s+)?(?P<v>[^\s'"]+)`)},
-	{[]string{`bearer`}, regexp.MustCompile(`(?i)\bbearer\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})`)},
+	{[]string{`authorization`}, lazyRE(`(?i)\b(?:proxy-)?authorization\s*:\s*(?:(?:bearer|token|basic|digest)\s+)?(?P<v>[^\s'"]+)`)},
+	{[]string{`bearer`}, lazyRE(`(?i)\bbearer\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})`)},
 	// Secret headers such as X-Api-Key: v.
-	{[]string{`x-`}, regexp.MustCompile(`(?i)\bx-[a-z-]*(?:key|token|secret|auth)[a-z-]*\s*:\s*(?P<v>[^\s'"]+)`)},
+	{[]string{`x-`}, lazyRE(`(?i)\bx-[a-z-]*(?:key|token|secret|auth)[a-z-]*\s*:\s*(?P<v>[^\s'"]+)`)},
 	// --password=X, --token X, --api-key=X and friends.
-	{[]string{`pass`, `token`, `secret`, `key`, `credential`}, regexp.MustCompile(`(?i)(?:^|\s)--?[a-z0-9-]*(?:password|passwd|passphrase|token|secret|api-?key|access-?key|private-?key|credentials?)[a-z0-9-]*(?:=|\s+)(?P<v>` + optValue + `)`)},
+	{[]string{`pass`, `token`, `secret`, `key`, `credential`}, lazyRE(`(?i)(?:^|\s)--?[a-z0-9-]*(?:password|passwd|passphrase|token|secret|api-?key|access-?key|private-?key|credentials?)[a-z0-9-]*(?:=|\s+)(?P<v>` + optValue + `)`)},
 	// A quoted value glued to -p is a password in every tool that has
 	// that spelling (mysql -p'X') ...
-	{[]string{`-p'`, `-p"`}, regexp.MustCompile(`(?:^|\s)-p(?P<v>'[^']*'|"(?:[^"\\]|\\.)*")`)},
+	{[]string{`-p'`, `-p"`}, lazyRE(`(?:^|\s)-p(?P<v>'[^']*'|"(?:[^"\\]|\\.)*")`)},
 	// ... and so is an unquoted one after a mysql-family client.
-	{[]string{`mysql`, `mariadb`}, regexp.MustCompile(`\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump|mysqlimport|mysqlshow|mysqlcheck)\b[^;&|\n]*?\s-p(?P<v>[^\s;&|'"]+)`)},
+	{[]string{`mysql`, `mariadb`}, lazyRE(`\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump|mysqlimport|mysqlshow|mysqlcheck)\b[^;&|\n]*?\s-p(?P<v>[^\s;&|'"]+)`)},
 	// curl -u user:pass, --user user:pass.
-	{[]string{`curl`}, regexp.MustCompile(`\bcurl\b[^;&|\n]*?\s(?:-u\s*|--user[=\s]\s*)['"]?[^\s:'"]+:(?P<v>[^\s'"]+)`)},
+	{[]string{`curl`}, lazyRE(`\bcurl\b[^;&|\n]*?\s(?:-u\s*|--user[=\s]\s*)['"]?[^\s:'"]+:(?P<v>[^\s'"]+)`)},
 	// Credentials in URLs: scheme://user:pass@host.
-	{[]string{`://`}, regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^/\s:@'"]*:(?P<v>[^@\s/'"]+)@`)},
+	{[]string{`://`}, lazyRE(`(?i)\b[a-z][a-z0-9+.-]*://[^/\s:@'"]*:(?P<v>[^@\s/'"]+)@`)},
 	// Well-known token shapes.
-	{[]string{`akia`, `asia`}, regexp.MustCompile(`\b(?P<v>(?:AKIA|ASIA)[0-9A-Z]{16})\b`)},
-	{[]string{`gh`, `github_pat_`}, regexp.MustCompile(`\b(?P<v>gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})`)},
-	{[]string{`sk-`}, regexp.MustCompile(`\b(?P<v>sk-(?:ant-|proj-|or-)?[A-Za-z0-9_-]{16,})`)},
-	{[]string{`xox`, `glpat-`, `aiza`, `hf_`, `npm_`}, regexp.MustCompile(`\b(?P<v>xox[abposr]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36})`)},
+	{[]string{`akia`, `asia`}, lazyRE(`\b(?P<v>(?:AKIA|ASIA)[0-9A-Z]{16})\b`)},
+	{[]string{`gh`, `github_pat_`}, lazyRE(`\b(?P<v>gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})`)},
+	{[]string{`sk-`}, lazyRE(`\b(?P<v>sk-(?:ant-|proj-|or-)?[A-Za-z0-9_-]{16,})`)},
+	{[]string{`xox`, `glpat-`, `aiza`, `hf_`, `npm_`}, lazyRE(`\b(?P<v>xox[abposr]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36})`)},
 	// PEM private keys pasted inline.
-	{[]string{`private key`}, regexp.MustCompile(`(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----(?P<v>.*?)-----END [A-Z ]*PRIVATE KEY-----`)},
+	{[]string{`private key`}, lazyRE(`(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----(?P<v>.*?)-----END [A-Z ]*PRIVATE KEY-----`)},
 }
 
 // Redact masks secrets in s for the audit log: every one of secretValues
@@ -126,7 +134,7 @@ func Redact(s string, secretValues []string) string {
 	for _, p := range inline {
 		for _, h := range p.hints {
 			if strings.Contains(lower, h) {
-				s = maskGroup(p.re, s)
+				s = maskGroup(p.re(), s)
 				break
 			}
 		}

@@ -43,7 +43,7 @@ func e2eBinary(t *testing.T) string {
 		builtBin = filepath.Join(dir, "hermes-exec")
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Dir(filepath.Dir(file))
-		cmd := exec.Command("go", "build", "-tags", "seccomp", "-o", builtBin, "./cmd/hermes-exec")
+		cmd := exec.Command("go", "build", "-tags", "seccomp,urfave_cli_no_docs", "-trimpath", "-ldflags", "-s -w", "-o", builtBin, "./cmd/hermes-exec")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 		if out, err := cmd.CombinedOutput(); err != nil {
