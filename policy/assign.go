@@ -1,0 +1,212 @@
+package policy
+
+import (
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// trustedAssignments finds variables whose value can be tracked
+// statically: assigned exactly once in the whole script, by a plain
+// top-level statement, and never through read, printf -v, for, ${x:=},
+// arithmetic or a nameref. Everything else is unknown (fail closed).
+func trustedAssignments(f *syntax.File, src string) (trusted map[string]bool, counts map[string]int) {
+	// Every tracked assignment has an '=' and loops say "for" or
+	// "select"; skip the walk when there is none.
+	if !strings.Contains(src, "=") && !strings.Contains(src, "for") && !strings.Contains(src, "select") {
+		return nil, nil
+	}
+	count := map[string]int{}
+	noTrack := false
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Assign:
+			if n.Name != nil {
+				count[n.Name.Value]++
+			}
+		case *syntax.WordIter:
+			if n.Name != nil {
+				count[n.Name.Value] += 2
+			}
+		case *syntax.ParamExp:
+			if n.Param != nil && n.Exp != nil {
+				switch n.Exp.Op {
+				case syntax.AssignUnset, syntax.AssignUnsetOrNull:
+					count[n.Param.Value] += 2
+				}
+			}
+		case *syntax.BinaryArithm:
+			if wd, ok := n.X.(*syntax.Word); ok {
+				switch n.Op {
+				case syntax.Assgn, syntax.AddAssgn, syntax.SubAssgn, syntax.MulAssgn, syntax.QuoAssgn,
+					syntax.RemAssgn, syntax.AndAssgn, syntax.OrAssgn, syntax.XorAssgn, syntax.ShlAssgn, syntax.ShrAssgn:
+					count[wd.Lit()] += 2
+				}
+			}
+		case *syntax.UnaryArithm:
+			if wd, ok := n.X.(*syntax.Word); ok && (n.Op == syntax.Inc || n.Op == syntax.Dec) {
+				count[wd.Lit()] += 2
+			}
+		case *syntax.DeclClause:
+			for _, a := range n.Args {
+				if a.Naked && a.Value != nil && strings.HasPrefix(a.Value.Lit(), "-") && strings.ContainsAny(a.Value.Lit(), "n") {
+					noTrack = true
+				}
+			}
+		case *syntax.CallExpr:
+			if len(n.Args) > 0 {
+				switch n.Args[0].Lit() {
+				case "read", "printf", "mapfile", "readarray", "getopts", "unset", "eval", "source", ".", "export", "declare", "typeset", "local":
+					for _, a := range n.Args[1:] {
+						if l := a.Lit(); syntax.ValidName(l) {
+							count[l] += 2
+						}
+					}
+					if n.Args[0].Lit() == "eval" || n.Args[0].Lit() == "source" || n.Args[0].Lit() == "." {
+						noTrack = true
+					}
+				}
+			}
+		}
+		return true
+	})
+	if noTrack {
+		return nil, nil
+	}
+	top := map[string]bool{}
+	for _, st := range f.Stmts {
+		if st.Background || st.Negated {
+			continue
+		}
+		if c, ok := st.Cmd.(*syntax.CallExpr); ok && len(c.Args) == 0 {
+			for _, a := range c.Assigns {
+				if a.Name != nil && a.Index == nil && a.Array == nil && !a.Append {
+					top[a.Name.Value] = true
+				}
+			}
+		}
+	}
+	out := map[string]bool{}
+	for name := range top {
+		if count[name] == 1 {
+			out[name] = true
+		}
+	}
+	return out, count
+}
+
+// track records a bare assignment's value for later expansions.
+func (w *walker) track(st *syntax.Stmt, as *syntax.Assign) {
+	if as.Name == nil {
+		return
+	}
+	name := as.Name.Value
+	if !w.trusted[name] || as.Value == nil && as.Array == nil {
+		delete(w.vars, name)
+		return
+	}
+	if as.Value != nil {
+		if a := w.evalWord(as.Value); a.static {
+			w.setVar(name, a.s)
+			return
+		}
+	}
+	delete(w.vars, name)
+}
+
+// assignNested walks code nested in an assignment's value or subscript.
+func (w *walker) assignNested(as *syntax.Assign) {
+	w.arith(as.Index)
+	w.word(as.Value)
+	if as.Array != nil {
+		for _, e := range as.Array.Elems {
+			w.arith(e.Index)
+			w.word(e.Value)
+		}
+	}
+}
+
+// codeVars hold a command line that programs run through a shell.
+var codeVars = map[string]bool{
+	"GIT_SSH_COMMAND": true, "GIT_EXTERNAL_DIFF": true, "GIT_PAGER": true, "GIT_EDITOR": true,
+	"GIT_SEQUENCE_EDITOR": true, "GIT_PROXY_COMMAND": true, "PAGER": true, "EDITOR": true,
+	"VISUAL": true, "MANPAGER": true, "LESSOPEN": true, "LESSCLOSE": true, "PROMPT_COMMAND": true,
+	"GIT_ASKPASS": true, "SSH_ASKPASS": true, "SUDO_ASKPASS": true, "RSYNC_RSH": true, "BROWSER": true,
+}
+
+// assignRules checks an assignment (prefix or bare) against the rules.
+func (w *walker) assignRules(st *syntax.Stmt, as *syntax.Assign) {
+	if as.Name == nil {
+		return
+	}
+	name := as.Name.Value
+	var val arg
+	if as.Value != nil {
+		val = w.evalWord(as.Value)
+	} else {
+		val = arg{static: true}
+	}
+	w.checkAssign(name, val, as.Value, as)
+}
+
+// checkAssign applies the variable rules to NAME=value (also used for
+// export, declare, env NAME=value).
+func (w *walker) checkAssign(name string, val arg, valWord *syntax.Word, at syntax.Node) {
+	switch {
+	case strings.HasPrefix(name, "HERMES_YOLO"), strings.HasPrefix(name, "HERMES_APPROVALS"), name == "HERMES_HOME":
+		w.emitNode("self-disable-env", "sets "+name+", which changes or disables Hermes approvals", at)
+	case name == "HISTFILE" && (!val.static || val.s == "/dev/null" || val.s == ""),
+		(name == "HISTSIZE" || name == "HISTFILESIZE" || name == "SAVEHIST") && (!val.static || val.s == "0" || val.s == ""):
+		w.emitNode("history-disable", "sets "+name+" so that commands are not recorded in the shell history", at)
+	case name == "LD_PRELOAD" || name == "LD_AUDIT":
+		w.emitNode("preload-injection", name+" makes every program load a library of the caller's choice", at)
+	case name == "BASH_ENV" || name == "ENV":
+		w.emitNode("dynamic-code", name+" makes every non-interactive shell run a file first", at)
+	case codeVars[name] && valWord != nil:
+		if val.static {
+			if strings.TrimSpace(val.s) != "" && w.depth < maxDepth {
+				w.child(val.s, valWord).script(val.s, "the "+name+" command")
+			}
+		} else {
+			w.emitNode("dynamic-code", name+" holds a command line that is not known statically", at).opaque = true
+		}
+	}
+}
+
+// decl handles export/declare/local/readonly/typeset.
+func (w *walker) decl(st *syntax.Stmt, d *syntax.DeclClause) {
+	variant := ""
+	if d.Variant != nil {
+		variant = d.Variant.Value
+	}
+	for _, as := range d.Args {
+		w.assignNested(as)
+	}
+	for _, as := range d.Args {
+		if as.Naked && as.Name == nil && as.Value != nil {
+			// A quoted name such as 'a[$(cmd)]' is still evaluated.
+			if a := w.evalWord(as.Value); a.static {
+				w.subscriptCode(a.s, as.Value)
+				name, val, hasEq := strings.Cut(a.s, "=")
+				if hasEq && syntax.ValidName(name) {
+					w.checkAssign(name, lit(val), nil, as)
+				}
+			}
+			continue
+		}
+		if as.Name == nil {
+			continue
+		}
+		if as.Naked {
+			if variant == "export" && (strings.HasPrefix(as.Name.Value, "HERMES_YOLO") || strings.HasPrefix(as.Name.Value, "HERMES_APPROVALS") || as.Name.Value == "HERMES_HOME") {
+				w.emitNode("self-disable-env", "exports "+as.Name.Value+", which changes or disables Hermes approvals", as)
+			}
+			if variant == "local" || variant == "declare" || variant == "typeset" {
+				delete(w.vars, as.Name.Value)
+			}
+			continue
+		}
+		w.assignRules(st, as)
+		w.track(st, as)
+	}
+}

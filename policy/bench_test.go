@@ -1,0 +1,55 @@
+package policy
+
+import (
+	"sort"
+	"testing"
+	"time"
+)
+
+func benchCommands(b *testing.B) []string {
+	var cmds []string
+	for _, path := range []string{"testdata/corpus-sample.jsonl", "testdata/extra.jsonl"} {
+		for _, e := range loadCorpus(b, path) {
+			cmds = append(cmds, e.Cmd)
+		}
+	}
+	return cmds
+}
+
+// BenchmarkClassify: one op classifies one corpus command (round robin).
+func BenchmarkClassify(b *testing.B) {
+	cmds := benchCommands(b)
+	c, _ := NewClassifier(Rules{Allowlist: []string{"git push", "npm test"}, Deny: []string{"git push --force"}})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Classify(cmds[i%len(cmds)])
+	}
+}
+
+// BenchmarkClassifyLatency reports the per-command latency distribution:
+// each corpus command is timed individually and p50/p99/max are reported
+// in microseconds.
+func BenchmarkClassifyLatency(b *testing.B) {
+	cmds := benchCommands(b)
+	c, _ := NewClassifier(Rules{Allowlist: []string{"git push"}, Deny: []string{"git push --force"}})
+	for _, s := range cmds { // warm the pools
+		c.Classify(s)
+	}
+	samples := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := cmds[i%len(cmds)]
+		start := time.Now()
+		c.Classify(s)
+		samples = append(samples, time.Since(start))
+	}
+	b.StopTimer()
+	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
+	q := func(p float64) float64 {
+		return float64(samples[int(p*float64(len(samples)-1))].Nanoseconds()) / 1e3
+	}
+	b.ReportMetric(q(0.50), "p50-µs")
+	b.ReportMetric(q(0.99), "p99-µs")
+	b.ReportMetric(q(1.0), "max-µs")
+}

@@ -1,0 +1,95 @@
+package policy
+
+import (
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// script parses text as bash and walks it. The receiver is a child walker
+// made for that text.
+func (w *walker) script(text, how string) {
+	f, err := parseScript(text)
+	if err != nil {
+		w.emitNode("parse-error", "the text given to "+how+" does not parse ("+err.Error()+"), so what it runs cannot be checked", nil).opaque = true
+		return
+	}
+	w.file(f)
+}
+
+// anchorNode picks the node nested findings are reported at.
+func anchorNode(a arg, c *cmd) syntax.Node {
+	if a.word != nil {
+		return a.word
+	}
+	if c != nil && c.st != nil {
+		return c.st
+	}
+	return nil
+}
+
+// shellText classifies a command line that a shell will parse (sh -c,
+// eval, su -c, watch, ssh host CMD...). Static text is parsed and walked;
+// anything else cannot be checked.
+func (w *walker) shellText(t arg, how string, c *cmd) {
+	if !t.static {
+		w.dynamicCode(c, t, how)
+		return
+	}
+	if w.depth >= maxDepth {
+		c.emit("dynamic-code", how+" nests shells too deeply to follow").opaque = true
+		return
+	}
+	w.child(t.s, anchorNode(t, c)).script(t.s, how)
+}
+
+// dynamicCode reports code whose text is not static, naming where it
+// comes from when that is known.
+func (w *walker) dynamicCode(c *cmd, t arg, how string) {
+	for _, cs := range t.substs {
+		switch f := w.feedOfStmts(cs.Stmts); f.kind {
+		case feedRemote:
+			c.emit("remote-code-exec", how+" runs code downloaded from the network ("+f.what+")").opaque = true
+			return
+		case feedDecoded:
+			c.emit("decoded-code-exec", how+" runs decoded or transformed text ("+f.what+"), which hides what it does").opaque = true
+			return
+		}
+	}
+	for _, ps := range t.procs {
+		w.codeFromFeed(c, w.feedOfStmts(ps.Stmts), "sh", how)
+		return
+	}
+	c.emit("dynamic-code", how+" runs text that is not known statically").opaque = true
+}
+
+// codeFromFeed judges a program that a shell or interpreter reads from
+// stdin, a pipe, a here-document or a process substitution.
+func (w *walker) codeFromFeed(c *cmd, f feed, lang, how string) {
+	var fd *finding
+	switch f.kind {
+	case feedNone:
+		return
+	case feedStatic:
+		if lang == "sh" {
+			if w.depth >= maxDepth {
+				fd = c.emit("dynamic-code", how+" nests shells too deeply to follow")
+				break
+			}
+			w.child(f.text, c.node()).script(f.text, how)
+			return
+		}
+		w.scanCode(c, lang, f.text, how)
+		return
+	case feedRemote:
+		fd = c.emit("remote-code-exec", how+" runs code from the network ("+f.what+")")
+	case feedDecoded:
+		fd = c.emit("decoded-code-exec", how+" runs decoded or transformed text ("+f.what+"), which hides what it does")
+	default:
+		what := f.what
+		if what == "" {
+			what = "another command"
+		}
+		fd = c.emit("dynamic-code", how+" runs a program read from "+what+", which cannot be checked")
+	}
+	fd.sticky = true
+	fd.opaque = true
+}

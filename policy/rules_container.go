@@ -1,0 +1,377 @@
+package policy
+
+import "strings"
+
+// Containers that give up isolation, and infrastructure teardown.
+
+func init() {
+	register(dockerRule, "docker", "podman", "nerdctl")
+	register(kubectlRule, "kubectl", "oc", "k3s")
+	register(helmRule, "helm")
+	register(terraformRule, "terraform", "tofu", "terragrunt", "pulumi", "cdk", "serverless", "sls")
+	register(awsRule, "aws")
+	register(gsutilRule, "gsutil")
+	register(gcloudRule, "gcloud", "az", "doctl", "flyctl", "fly", "heroku", "vercel", "netlify", "firebase", "hcloud", "linode-cli", "scw", "ibmcloud")
+	register(composeRule, "docker-compose", "podman-compose")
+}
+
+var dockerGlobalArg = map[string]bool{"-H": true, "--host": true, "--context": true, "-c": true, "--config": true, "-l": true, "--log-level": true, "--tlscacert": true, "--tlscert": true, "--tlskey": true}
+
+// dockerRunArg lists run/create/exec options that take a value.
+var dockerRunArg = map[string]bool{"-a": true, "--attach": true, "--add-host": true, "--annotation": true, "--blkio-weight": true, "--cap-add": true, "--cap-drop": true,
+	"--cgroup-parent": true, "--cgroupns": true, "--cidfile": true, "--cpu-period": true, "--cpu-quota": true, "--cpu-shares": true, "-c": true, "--cpus": true,
+	"--cpuset-cpus": true, "--cpuset-mems": true, "--device": true, "--device-cgroup-rule": true, "--dns": true, "--dns-option": true, "--dns-search": true,
+	"--domainname": true, "--entrypoint": true, "-e": true, "--env": true, "--env-file": true, "--expose": true, "--gpus": true, "--group-add": true,
+	"--health-cmd": true, "--health-interval": true, "--health-retries": true, "--health-timeout": true, "--health-start-period": true, "-h": true,
+	"--hostname": true, "--ip": true, "--ip6": true, "--ipc": true, "--isolation": true, "-l": true, "--label": true, "--label-file": true, "--link": true,
+	"--log-driver": true, "--log-opt": true, "--mac-address": true, "-m": true, "--memory": true, "--memory-reservation": true, "--memory-swap": true,
+	"--mount": true, "--name": true, "--network": true, "--net": true, "--network-alias": true, "--oom-score-adj": true, "--pid": true, "--pids-limit": true,
+	"--platform": true, "-p": true, "--publish": true, "--pull": true, "--restart": true, "--runtime": true, "--security-opt": true, "--shm-size": true,
+	"--stop-signal": true, "--stop-timeout": true, "--storage-opt": true, "--sysctl": true, "--tmpfs": true, "--ulimit": true, "-u": true, "--user": true,
+	"--userns": true, "--uts": true, "-v": true, "--volume": true, "--volume-driver": true, "--volumes-from": true, "-w": true, "--workdir": true,
+	"--detach-keys": true, "--env-merge": true, "--chroot": true, "--arch": true, "--os": true, "--variant": true, "--secret": true, "--init-path": true}
+
+var sensitiveMounts = []string{"/", "/etc", "/root", "/home", "/var/run/docker.sock", "/run/docker.sock", "/run", "/var/run", "/proc", "/sys", "/dev", "/boot", "/usr", "/var", "/lib", "/bin", "/sbin", "/var/lib/docker", "/run/containerd", "/run/podman"}
+
+func dockerRule(c *cmd) {
+	args := c.args()
+	i := 0
+	for i < len(args) && args[i].static && strings.HasPrefix(args[i].s, "-") {
+		if dockerGlobalArg[args[i].s] {
+			i++
+		}
+		i++
+	}
+	if i >= len(args) || !args[i].static {
+		return
+	}
+	sub := args[i].s
+	rest := args[i+1:]
+	if (sub == "container" || sub == "image" || sub == "volume" || sub == "system" || sub == "network" || sub == "builder" || sub == "buildx") && len(rest) > 0 && rest[0].static {
+		if sub == "container" {
+			sub = rest[0].s
+			rest = rest[1:]
+		} else {
+			sub = sub + " " + rest[0].s
+			rest = rest[1:]
+		}
+	}
+	switch sub {
+	case "run", "create", "exec":
+		dockerRunFlags(c, sub, rest)
+	case "system prune", "image prune", "builder prune", "buildx prune":
+		for _, a := range rest {
+			if a.is("-a", "--all", "--volumes") || shortBundleHas(a, "a", "") {
+				c.emit("container-destroy", c.name+" "+sub+" "+a.s+" deletes images, caches or volumes")
+				return
+			}
+		}
+	case "volume rm", "volume prune", "volume remove":
+		c.emit("container-destroy", c.name+" "+sub+" deletes data volumes")
+	case "rm", "rmi", "image rm", "kill":
+		force := false
+		for _, a := range rest {
+			if a.is("-f", "--force", "-v", "--volumes") || shortBundleHas(a, "fv", "") {
+				force = true
+			}
+		}
+		for _, a := range rest {
+			if !a.static && (len(a.substs) > 0 || a.split) && force {
+				c.emit("container-destroy", c.name+" "+sub+" -f on containers or images listed at run time (possibly all)")
+				return
+			}
+		}
+	case "compose":
+		composeDown(c, rest)
+	}
+}
+
+func dockerRunFlags(c *cmd, sub string, rest []arg) {
+	for j := 0; j < len(rest); j++ {
+		a := rest[j]
+		if !a.static || !strings.HasPrefix(a.s, "-") {
+			if sub != "exec" || j > 0 {
+				break
+			}
+			continue
+		}
+		name, val, hasEq := strings.Cut(a.s, "=")
+		v := arg{s: val, static: true}
+		if !hasEq && dockerRunArg[name] && j+1 < len(rest) {
+			j++
+			v = rest[j]
+		}
+		// -it, -dit, -itv ...: bundles of flags, possibly ending in -v/-e.
+		if !strings.HasPrefix(name, "--") && len(name) > 2 {
+			last := "-" + name[len(name)-1:]
+			if dockerRunArg[last] && !hasEq && j+1 < len(rest) {
+				name = last
+				j++
+				v = rest[j]
+			}
+		}
+		switch name {
+		case "--privileged":
+			if !hasEq || val != "false" {
+				c.emit("container-escape", c.name+" "+sub+" --privileged gives the container full access to the host")
+				return
+			}
+		case "--cap-add":
+			c.emit("container-escape", c.name+" "+sub+" --cap-add grants extra kernel capabilities")
+			return
+		case "--security-opt":
+			if v.static && (strings.Contains(v.s, "unconfined") || strings.Contains(v.s, "disable") || strings.Contains(v.s, "no-new-privileges=false")) || !v.static {
+				c.emit("container-escape", c.name+" "+sub+" --security-opt "+v.s+" turns off confinement")
+				return
+			}
+		case "--pid", "--ipc", "--userns", "--uts", "--cgroupns", "--network", "--net":
+			if v.is("host") && name != "--network" && name != "--net" {
+				c.emit("container-escape", c.name+" "+sub+" "+name+"=host shares the host's namespace")
+				return
+			}
+		case "--device", "--device-cgroup-rule", "--gpus":
+			if name != "--gpus" {
+				c.emit("container-escape", c.name+" "+sub+" "+name+" exposes host devices")
+				return
+			}
+		case "-v", "--volume", "--mount":
+			src := mountSource(v, name == "--mount")
+			if src.static {
+				for _, p := range c.w.paths(src) {
+					for _, m := range sensitiveMounts {
+						under := m != "/" && m != "/home" && m != "/run" && m != "/var" && m != "/usr" && m != "/var/run" && strings.HasPrefix(p, m+"/")
+						if strings.TrimSuffix(p, "/") == m || p == "/" && m == "/" || under {
+							c.emit("container-escape", c.name+" "+sub+" mounts the host path "+src.s+" into the container")
+							return
+						}
+					}
+					if comps := pathComponents(p); len(comps) <= 2 && len(comps) > 0 && comps[0] == "home" {
+						c.emit("container-escape", c.name+" "+sub+" mounts a home directory ("+src.s+") into the container")
+						return
+					}
+					if r := classifyPath(p); r == riskHome || r == riskHomeSecret || r == riskRoot {
+						c.emit("container-escape", c.name+" "+sub+" mounts "+src.s+" (home or credentials) into the container")
+						return
+					}
+				}
+			} else if !src.static && len(src.substs) > 0 {
+				continue
+			}
+		}
+	}
+}
+
+// mountSource extracts the host side of -v SRC:DST or --mount src=...
+func mountSource(v arg, mount bool) arg {
+	if !v.static {
+		// $(pwd):/app and $PWD:/src resolve to the working directory.
+		return v
+	}
+	out := v
+	if mount {
+		out.s = ""
+		for _, kv := range strings.Split(v.s, ",") {
+			k, val, _ := strings.Cut(kv, "=")
+			if k == "source" || k == "src" {
+				out.s = val
+			}
+		}
+		if out.s == "" {
+			out.static = false
+		}
+		return out
+	}
+	src, _, _ := strings.Cut(v.s, ":")
+	if !strings.HasPrefix(src, "/") && !strings.HasPrefix(src, ".") && !strings.HasPrefix(src, "~") {
+		// A named volume, not a host path.
+		out.s = ""
+		out.static = false
+		return out
+	}
+	out.s = src
+	return out
+}
+
+func composeRule(c *cmd) { composeDown(c, c.args()) }
+
+func composeDown(c *cmd, rest []arg) {
+	down := false
+	for _, a := range rest {
+		if a.is("down", "rm") {
+			down = true
+		}
+		if down && (a.is("-v", "--volumes") || shortBundleHas(a, "v", "")) {
+			c.emit("container-destroy", "compose down -v deletes the project's data volumes")
+			return
+		}
+	}
+}
+
+func kubectlRule(c *cmd) {
+	args := c.args()
+	sub := -1
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a.static && strings.HasPrefix(a.s, "-") {
+			if !strings.Contains(a.s, "=") && a.is("-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s", "--server", "--token", "--as", "--request-timeout") {
+				i++
+			}
+			continue
+		}
+		switch {
+		case a.is("delete"):
+			sub = i
+		case a.is("drain"):
+			c.emit("container-destroy", c.name+" drain evicts every pod from a node")
+		}
+		break
+	}
+	if sub < 0 {
+		return
+	}
+	for _, a := range args[sub+1:] {
+		switch {
+		case a.is("namespace", "namespaces", "ns", "node", "nodes", "no", "pv", "persistentvolume", "persistentvolumes", "pvc", "persistentvolumeclaim", "persistentvolumeclaims", "crd", "crds", "customresourcedefinition", "customresourcedefinitions", "all", "deployment", "deployments", "deploy", "statefulset", "statefulsets", "sts", "secret", "secrets", "clusterrole", "clusterrolebinding", "daemonset", "ds", "service", "svc"):
+			c.emit("container-destroy", c.name+" delete "+a.s+" removes cluster resources and their data")
+			return
+		case a.is("--all", "-A", "--all-namespaces") || a.static && strings.HasPrefix(a.s, "--all="):
+			c.emit("container-destroy", c.name+" delete "+a.s+" removes every matching resource")
+			return
+		case a.static && (strings.HasPrefix(a.s, "namespace/") || strings.HasPrefix(a.s, "ns/") || strings.HasPrefix(a.s, "node/") || strings.HasPrefix(a.s, "pv/") || strings.HasPrefix(a.s, "pvc/") || strings.HasPrefix(a.s, "deployment/") || strings.HasPrefix(a.s, "statefulset/")):
+			c.emit("container-destroy", c.name+" delete "+a.s+" removes cluster resources and their data")
+			return
+		case !a.static && (len(a.substs) > 0 || a.split):
+			c.emit("container-destroy", c.name+" delete of resources listed at run time")
+			return
+		}
+	}
+}
+
+func helmRule(c *cmd) {
+	for _, a := range c.args() {
+		if a.is("uninstall", "delete", "del", "un") {
+			c.emit("container-destroy", "helm "+a.s+" removes a release and its resources")
+			return
+		}
+		if a.static && !strings.HasPrefix(a.s, "-") {
+			return
+		}
+	}
+}
+
+func terraformRule(c *cmd) {
+	args := c.args()
+	verb := ""
+	for _, a := range args {
+		if a.static && !strings.HasPrefix(a.s, "-") {
+			verb = a.s
+			break
+		}
+	}
+	switch verb {
+	case "destroy", "remove":
+		c.emit("container-destroy", c.name+" "+verb+" tears down infrastructure")
+		return
+	case "apply", "up", "deploy", "import":
+		for _, a := range args {
+			if a.is("-auto-approve", "--auto-approve", "-auto-approve=true", "--yes", "-y", "--skip-preview", "-destroy", "--destroy", "--require-approval=never", "--force") {
+				c.emit("container-destroy", c.name+" "+verb+" "+a.s+" changes infrastructure without review")
+				return
+			}
+		}
+	case "state", "workspace":
+		for _, a := range args {
+			if a.is("rm", "delete", "push") {
+				c.emit("container-destroy", c.name+" "+verb+" "+a.s+" rewrites infrastructure state")
+				return
+			}
+		}
+	case "stack":
+		for _, a := range args {
+			if a.is("rm", "remove") {
+				c.emit("container-destroy", c.name+" stack rm deletes a stack")
+				return
+			}
+		}
+	}
+}
+
+func awsRule(c *cmd) {
+	args := c.args()
+	var words []string
+	for _, a := range args {
+		if a.static && !strings.HasPrefix(a.s, "-") {
+			words = append(words, a.s)
+		}
+	}
+	if len(words) < 2 {
+		return
+	}
+	svc, op := words[0], words[1]
+	if svc == "s3" {
+		recursive, force := hasStatic(args, "--recursive"), hasStatic(args, "--force")
+		switch {
+		case op == "rm" && recursive, op == "rb" && force:
+			c.emit("container-destroy", "aws s3 "+op+" deletes buckets or every object under a prefix")
+		case op == "sync" && hasStatic(args, "--delete"):
+			c.emit("container-destroy", "aws s3 sync --delete removes objects")
+		case op == "cp" || op == "sync" || op == "mv":
+			exfilSources(c, nonOptions(args)[2:], arg{}, "aws s3 "+op)
+		}
+		return
+	}
+	if strings.HasPrefix(op, "delete-") || strings.HasPrefix(op, "terminate-") || strings.HasPrefix(op, "remove-") || op == "purge-queue" || strings.HasPrefix(op, "deregister-") || strings.HasPrefix(op, "disable-") || op == "stop-logging" {
+		c.emit("container-destroy", "aws "+svc+" "+op+" deletes or disables cloud resources")
+	}
+}
+
+func nonOptions(args []arg) []arg {
+	var out []arg
+	for _, a := range args {
+		if !(a.static && strings.HasPrefix(a.s, "-")) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func gsutilRule(c *cmd) {
+	args := c.args()
+	rm := false
+	for _, a := range args {
+		if a.is("rm", "rb") {
+			rm = true
+		}
+		if rm && (a.is("-r", "-R", "-a", "-f") || shortBundleHas(a, "rRa", "")) {
+			c.emit("container-destroy", "gsutil rm -r deletes objects recursively")
+			return
+		}
+	}
+	if hasStatic(args, "rb") {
+		c.emit("container-destroy", "gsutil rb deletes a bucket")
+	}
+}
+
+func gcloudRule(c *cmd) {
+	args := c.args()
+	for i, a := range args {
+		if !a.static || strings.HasPrefix(a.s, "-") {
+			continue
+		}
+		switch a.s {
+		case "delete", "destroy", "remove", "rm", "purge", "terminate", "stop", "deprovision", "reset", "apps:destroy", "destroy-app", "rb":
+			if c.name == "gcloud" && a.s == "rm" && !(hasStatic(args, "-r") || hasStatic(args, "--recursive")) {
+				continue
+			}
+			if (a.s == "stop" || a.s == "rm" || a.s == "remove") && c.name != "gcloud" && c.name != "az" {
+				continue
+			}
+			c.emit("container-destroy", c.name+" ... "+a.s+" deletes or stops cloud resources")
+			return
+		}
+		if c.name == "gcloud" && a.s == "storage" && i+1 < len(args) && args[i+1].is("rm") && (hasStatic(args, "-r") || hasStatic(args, "--recursive")) {
+			c.emit("container-destroy", "gcloud storage rm -r deletes objects recursively")
+			return
+		}
+	}
+}

@@ -1,0 +1,365 @@
+package policy
+
+import (
+	"strings"
+)
+
+// Deleting, moving away or shredding files.
+
+func init() {
+	register(rmRule, "rm", "rmdir", "unlink", "rimraf", "del-cli", "trash", "trash-put", "gio")
+	register(shredRule, "shred", "srm", "wipe")
+	register(findRule, "find")
+	register(mvRule, "mv")
+	register(cpRule, "cp", "install")
+	register(truncateRule, "truncate")
+	register(rsyncRule, "rsync")
+	register(cdRule, "cd", "pushd")
+}
+
+var rmSpec = &optSpec{short: "fiIrRdvh", long: []string{"force", "interactive", "one-file-system", "no-preserve-root", "preserve-root", "recursive", "dir", "verbose", "help", "version"}, longArg: nil}
+
+// rmRule: rm and friends delete their operands.
+func rmRule(c *cmd) {
+	args := c.args()
+	if c.name == "gio" {
+		if len(args) == 0 || !args[0].is("remove", "trash") {
+			return
+		}
+		args = args[1:]
+	}
+	p := parseOpts(args, rmSpec)
+	for _, a := range p.operands {
+		deleteTarget(c, a, false)
+	}
+}
+
+// deleteTarget reports a destructive operation on one path operand.
+// underFind means the operand stands for paths found below a start
+// directory, where the working directory itself is a normal target.
+func deleteTarget(c *cmd, a arg, underFind bool) bool {
+	if a.fromStdin || !a.static {
+		what := "a target that is not known statically"
+		switch {
+		case a.fromStdin:
+			what = "targets read from stdin"
+		case len(a.substs) > 0:
+			what = "targets produced by a command substitution"
+		}
+		c.emit("delete-unknown-target", c.name+" deletes "+what+", which could be anything")
+		return true
+	}
+	for _, p := range c.w.paths(a) {
+		if inHermesHome(p) {
+			c.emit("self-disable-write", c.name+" deletes inside the Hermes home ("+a.s+")")
+			return true
+		}
+		if isHistoryFile(p) {
+			c.emit("history-tamper", c.name+" deletes a shell history file")
+			return true
+		}
+		risk := classifyPath(p)
+		if a.findItem || underFind {
+			if risk == riskCwdWhole || p == "/tmp" || p == "/var/tmp" || strings.HasPrefix(p, "/tmp/") {
+				continue
+			}
+		}
+		if a.glob && risk == riskNone && !strings.HasPrefix(p, "/") {
+			continue
+		}
+		if rule, desc := deleteRule(risk); rule != "" {
+			c.emit(rule, c.name+" "+a.s+" deletes "+desc)
+			return true
+		}
+		if isDevicePath(p) {
+			c.emit("disk-device-write", c.name+" acts on a disk device")
+			return true
+		}
+	}
+	return false
+}
+
+func deleteRule(r pathRisk) (string, string) {
+	switch r {
+	case riskRoot:
+		return "delete-root", "the root file system"
+	case riskTopLevel:
+		return "delete-toplevel", "a top-level directory"
+	case riskSystem:
+		return "delete-system", "part of a system directory"
+	case riskHome:
+		return "delete-home", "the home directory"
+	case riskHomeSecret:
+		return "delete-home-secrets", "keys or credentials in the home directory"
+	case riskOutside:
+		return "delete-outside-cwd", "a path outside the working directory"
+	case riskCwdWhole:
+		return "delete-cwd-whole", "everything in the working directory"
+	case riskHomeData:
+		return "delete-home", "a user data directory in home"
+	}
+	return "", ""
+}
+
+// shredRule: shred overwrites files beyond recovery.
+func shredRule(c *cmd) {
+	p := parseOpts(c.args(), &optSpec{short: "fuvxz", shortArg: "ns", long: []string{"force", "exact", "verbose", "zero", "remove"}, longArg: []string{"iterations", "size", "random-source", "remove"}})
+	for _, a := range p.operands {
+		if a.static {
+			for _, pth := range c.w.paths(a) {
+				if isDevicePath(pth) {
+					c.emit("disk-device-write", "shred overwrites a whole disk device")
+					return
+				}
+			}
+		}
+	}
+	if len(p.operands) > 0 {
+		c.emit("delete-shred", c.name+" irreversibly overwrites files")
+	}
+}
+
+// findStarts returns find's start paths and the expression words.
+func findStarts(args []arg) (starts, expr []arg) {
+	i := 0
+	for i < len(args) && args[i].static && (args[i].is("-H", "-L", "-P") || strings.HasPrefix(args[i].s, "-O") || args[i].is("-D")) {
+		if args[i].is("-D") {
+			i++
+		}
+		i++
+	}
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a.static && (strings.HasPrefix(a.s, "-") || a.s == "(" || a.s == "!" || a.s == ",") {
+			break
+		}
+		starts = append(starts, a)
+	}
+	if i >= len(args) {
+		return starts, nil
+	}
+	return starts, args[i:]
+}
+
+// findFiltered reports whether a find expression narrows what it matches
+// (by name, age, size...), so that deleting the matches is not deleting
+// the whole start directory.
+func findFiltered(expr []arg) bool {
+	for i, e := range expr {
+		if !e.static {
+			return true
+		}
+		switch e.s {
+		case "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex", "-lname", "-ilname":
+			if i+1 < len(expr) && !(expr[i+1].static && pureGlob(expr[i+1].s)) {
+				return true
+			}
+		case "-mtime", "-mmin", "-atime", "-amin", "-ctime", "-cmin", "-newer", "-size", "-empty", "-perm", "-user", "-group", "-nouser", "-links", "-inum", "-samefile", "-newermt", "-used":
+			return true
+		}
+	}
+	return false
+}
+
+// findRule: -delete deletes what matches under the start paths; -exec
+// and friends run a command on each match.
+func findRule(c *cmd) {
+	starts, expr := findStarts(c.args())
+	if len(starts) == 0 {
+		starts = []arg{lit(".")}
+	}
+	filtered := findFiltered(expr)
+	for i := 0; i < len(expr); i++ {
+		e := expr[i]
+		if !e.static {
+			continue
+		}
+		switch e.s {
+		case "-delete":
+			for _, s := range starts {
+				if deleteTarget(c, s, filtered) {
+					break
+				}
+			}
+		case "-exec", "-execdir", "-ok", "-okdir":
+			var inner []arg
+			j := i + 1
+			for ; j < len(expr); j++ {
+				if expr[j].is(";", "+") {
+					break
+				}
+				if expr[j].is("{}") {
+					for _, s := range starts {
+						it := s
+						it.findItem = s.static && filtered
+						it.word = nil
+						inner = append(inner, it)
+					}
+					continue
+				}
+				if expr[j].static && strings.Contains(expr[j].s, "{}") {
+					d := expr[j]
+					d.static = false
+					d.fromStdin = true
+					inner = append(inner, d)
+					continue
+				}
+				inner = append(inner, expr[j])
+			}
+			i = j
+			if len(inner) > 0 {
+				c.w.subCommand(c, inner, "find "+e.s)
+			}
+		case "-fprint", "-fprint0", "-fprintf", "-fls":
+			if i+1 < len(expr) {
+				writeTargets(c, expr[i+1:i+2], "find "+e.s)
+			}
+		}
+	}
+}
+
+// subCommand classifies an argv another program runs (find -exec),
+// as its own simple command anchored at the outer one.
+func (w *walker) subCommand(c *cmd, argv []arg, how string) {
+	if w.depth >= maxDepth {
+		c.emit("dynamic-code", how+" nests too deeply to follow").opaque = true
+		return
+	}
+	text := c.text()
+	n := w.child(text, c.node())
+	n.cwds = w.cwds
+	n.stdin = feed{kind: feedUnknown}
+	n.simpleArgv(argv, nil, text)
+}
+
+// mvRule: moving a system directory away breaks the system as surely as
+// deleting it; moving onto a sensitive path overwrites it.
+func mvRule(c *cmd) {
+	p := parseOpts(c.args(), &optSpec{short: "bfinuvTZ", shortArg: "tS", long: []string{"backup", "force", "interactive", "no-clobber", "strip-trailing-slashes", "no-target-directory", "update", "verbose", "context", "exchange", "no-copy", "debug"}, longArg: []string{"suffix", "target-directory"}})
+	ops := p.operands
+	dest, hasT := p.value("-t", "--target-directory")
+	if !hasT {
+		if len(ops) < 2 {
+			return
+		}
+		dest, ops = ops[len(ops)-1], ops[:len(ops)-1]
+	}
+	for _, a := range ops {
+		if !a.static {
+			continue
+		}
+		for _, pth := range c.w.paths(a) {
+			if inHermesHome(pth) {
+				c.emit("self-disable-write", "mv moves files out of the Hermes home")
+				return
+			}
+			if risk := classifyPath(pth); risk != riskNone && risk != riskCwdWhole && risk != riskOutside {
+				rule, desc := deleteRule(risk)
+				c.emit(strings.Replace(rule, "delete-", "move-", 1), "mv "+a.s+" moves away "+desc)
+				return
+			}
+			if isHistoryFile(pth) {
+				c.emit("history-tamper", "mv moves a shell history file away")
+				return
+			}
+		}
+	}
+	writeTargets(c, []arg{dest}, "mv")
+}
+
+// cpRule: cp/install onto sensitive paths.
+func cpRule(c *cmd) {
+	spec := &optSpec{short: "abdfHilLnPprsuvxTRZ", shortArg: "StT", long: []string{"archive", "attributes-only", "force", "interactive", "link", "dereference", "no-clobber", "no-dereference", "parents", "recursive", "remove-destination", "strip-trailing-slashes", "symbolic-link", "no-target-directory", "update", "verbose", "one-file-system", "debug", "reflink", "sparse", "preserve", "no-preserve", "backup"}, longArg: []string{"suffix", "target-directory", "context"}}
+	if c.name == "install" {
+		spec = &optSpec{short: "bcCdDpsTvZ", shortArg: "gmoStT", long: []string{"compare", "directory", "preserve-timestamps", "strip", "no-target-directory", "verbose", "backup", "debug", "preserve-context"}, longArg: []string{"group", "mode", "owner", "suffix", "target-directory", "strip-program", "context"}}
+	}
+	p := parseOpts(c.args(), spec)
+	dest, hasT := p.value("-t", "--target-directory")
+	if !hasT {
+		if len(p.operands) < 2 {
+			if c.name == "install" && p.has("-d", "--directory") {
+				writeTargets(c, p.operands, c.name)
+			}
+			return
+		}
+		dest = p.operands[len(p.operands)-1]
+	}
+	if c.name == "install" && p.has("-d", "--directory") {
+		writeTargets(c, p.operands, c.name)
+		return
+	}
+	writeTargets(c, []arg{dest}, c.name)
+}
+
+// truncateRule: truncating system or history files destroys them.
+func truncateRule(c *cmd) {
+	p := parseOpts(c.args(), &optSpec{short: "coh", shortArg: "rs", long: []string{"no-create", "io-blocks"}, longArg: []string{"reference", "size"}})
+	writeTargets(c, p.operands, "truncate")
+}
+
+// rsyncRule: --delete into system or home directories; -e runs a command.
+func rsyncRule(c *cmd) {
+	p := parseOpts(c.args(), &optSpec{short: "vqcarRbuldLkKHpEAXogDtOJSnWxzCFhPi468", shortArg: "eBfTM", long: []string{"delete", "delete-before", "delete-during", "delete-delay", "delete-after", "delete-excluded", "del", "remove-source-files", "force", "archive", "recursive", "verbose", "dry-run", "progress", "partial", "compress", "checksum", "update", "inplace", "links", "hard-links", "perms", "times", "human-readable", "stats", "mkpath"}, longArg: []string{"rsh", "rsync-path", "exclude", "include", "exclude-from", "include-from", "filter", "backup-dir", "suffix", "chmod", "chown", "timeout", "bwlimit", "log-file", "port", "password-file", "files-from", "link-dest", "compare-dest", "copy-dest", "temp-dir", "partial-dir", "info", "debug", "max-size", "min-size", "out-format"}})
+	if sh, ok := p.value("-e", "--rsh"); ok {
+		c.w.shellText(sh, "rsync -e", c)
+	}
+	if sh, ok := p.value("--rsync-path"); ok && sh.static && strings.ContainsAny(sh.s, ";|&`$") {
+		c.w.shellText(sh, "rsync --rsync-path", c)
+	}
+	if len(p.operands) < 2 {
+		return
+	}
+	dest := p.operands[len(p.operands)-1]
+	if p.has("--delete", "--delete-before", "--delete-during", "--delete-delay", "--delete-after", "--delete-excluded", "--del") && dest.static && !isRemoteSpec(dest.s) {
+		for _, pth := range c.w.paths(dest) {
+			if len(pth) > 1 {
+				pth = strings.TrimSuffix(pth, "/") // but "/" stays the root
+			}
+			if risk := classifyPath(pth); risk != riskNone && risk != riskCwdWhole {
+				rule, desc := deleteRule(risk)
+				c.emit(rule, "rsync --delete into "+dest.s+" deletes files in "+desc)
+				return
+			}
+		}
+	}
+	if !isRemoteSpec(dest.s) {
+		writeTargets(c, []arg{dest}, "rsync")
+	}
+	exfilSources(c, p.operands[:len(p.operands)-1], dest, "rsync")
+}
+
+// isRemoteSpec recognises host:path and rsync:// destinations.
+func isRemoteSpec(s string) bool {
+	if strings.HasPrefix(s, "rsync://") {
+		return true
+	}
+	i := strings.IndexByte(s, ':')
+	if i <= 0 {
+		return false
+	}
+	slash := strings.IndexByte(s, '/')
+	return slash < 0 || slash > i
+}
+
+// cdRule tracks static cd targets so that `cd ~ && rm -rf ./*` is seen as
+// deleting home.
+func cdRule(c *cmd) {
+	args := c.args()
+	for len(args) > 0 && args[0].static && strings.HasPrefix(args[0].s, "-") && args[0].s != "-" {
+		args = args[1:]
+	}
+	var target string
+	switch {
+	case len(args) == 0:
+		target = homeDir
+	case args[0].static && !args[0].glob && args[0].s != "-":
+		target = args[0].s
+	default:
+		return
+	}
+	var next []string
+	for _, cw := range c.w.cwds {
+		next = append(next, cleanPath(target, cw))
+	}
+	c.w.lastCd = next
+}

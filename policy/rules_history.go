@@ -1,0 +1,139 @@
+package policy
+
+import "strings"
+
+// Hiding tracks (history) and scheduling code to run later (cron, at).
+
+func init() {
+	register(historyRule, "history")
+	register(unsetRule, "unset")
+	register(setRule, "set")
+	register(crontabRule, "crontab")
+	register(atRule, "at", "batch")
+	register(subscriptArgsRule, "read", "printf", "mapfile", "readarray", "test", "[", "let", "unset", "declare", "typeset", "local", "export", "readonly")
+}
+
+func historyRule(c *cmd) {
+	args := c.args()
+	for i, a := range args {
+		switch {
+		case a.is("-c") || shortBundleHas(a, "c", ""):
+			c.emit("history-tamper", "history -c clears the shell history")
+			return
+		case a.is("-d") || shortBundleHas(a, "d", ""):
+			c.emit("history-tamper", "history -d deletes history entries")
+			return
+		case a.is("-w", "-a") && i+1 < len(args) && args[i+1].is("/dev/null"):
+			c.emit("history-tamper", "history "+a.s+" /dev/null discards the history")
+			return
+		}
+	}
+}
+
+var historyVars = map[string]bool{"HISTFILE": true, "HISTSIZE": true, "HISTFILESIZE": true, "SAVEHIST": true, "HISTCMD": true}
+
+func unsetRule(c *cmd) {
+	for _, a := range c.args() {
+		if !a.static {
+			continue
+		}
+		switch {
+		case historyVars[a.s]:
+			c.emit("history-disable", "unset "+a.s+" stops the shell from recording history")
+		case strings.HasPrefix(a.s, "HERMES_YOLO"), strings.HasPrefix(a.s, "HERMES_APPROVALS"), a.s == "HERMES_HOME":
+			c.emit("self-disable-env", "unset "+a.s+" changes Hermes approvals")
+		}
+		delete(c.w.vars, a.s)
+	}
+}
+
+func setRule(c *cmd) {
+	args := c.args()
+	for i, a := range args {
+		if a.is("+o") && i+1 < len(args) && args[i+1].is("history") {
+			c.emit("history-disable", "set +o history stops recording commands")
+			return
+		}
+	}
+}
+
+func crontabRule(c *cmd) {
+	args := c.args()
+	for _, a := range args {
+		if a.is("-l", "--list") {
+			return
+		}
+	}
+	for _, a := range args {
+		if a.is("-r") || shortBundleHas(a, "r", "u") {
+			c.emit("history-crontab", "crontab -r deletes every scheduled job")
+			return
+		}
+	}
+	c.emit("history-crontab", "crontab installs or edits scheduled jobs (code that runs later, unattended)")
+	if c.stdin.kind == feedStatic {
+		c.w.child(c.stdin.text, c.node()).cronText(c.stdin.text)
+	}
+}
+
+// cronText classifies the commands of a crontab given as static text.
+func (w *walker) cronText(text string) {
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		// Five time fields (or an @keyword) precede the command; this is
+		// crontab syntax, not shell.
+		rest := line
+		n := 5
+		if strings.HasPrefix(rest, "@") {
+			n = 1
+		}
+		for i := 0; i < n; i++ {
+			rest = strings.TrimLeft(rest, " \t")
+			j := strings.IndexAny(rest, " \t")
+			if j < 0 {
+				rest = ""
+				break
+			}
+			rest = rest[j:]
+		}
+		if rest = strings.TrimSpace(rest); rest != "" && w.depth < maxDepth {
+			w.child(rest, nil).script(rest, "a crontab entry")
+		}
+	}
+}
+
+func atRule(c *cmd) {
+	for _, a := range c.args() {
+		if a.is("-l", "-c", "-V") {
+			return
+		}
+	}
+	c.emit("history-at", c.name+" schedules commands to run later, unattended")
+	if c.stdin.kind == feedStatic {
+		c.w.child(c.stdin.text, c.node()).script(c.stdin.text, c.name)
+	} else {
+		c.w.codeFromFeed(c, c.stdin, "sh", c.name)
+	}
+}
+
+// subscriptArgsRule: builtins that take variable names evaluate an array
+// subscript in them as arithmetic (printf -v 'a[$(cmd)]', read 'a[...]').
+func subscriptArgsRule(c *cmd) {
+	for _, a := range c.args() {
+		if a.static && strings.Contains(a.s, "[") {
+			c.w.subscriptCode(a.s, anchorNode(a, c))
+		}
+	}
+	switch c.name {
+	case "read", "mapfile", "readarray", "printf":
+		// Variables they set are no longer statically known.
+		for _, a := range c.args() {
+			if a.static {
+				delete(c.w.vars, a.s)
+			}
+		}
+	}
+}

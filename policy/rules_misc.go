@@ -1,0 +1,121 @@
+package policy
+
+import "strings"
+
+// Terminal multiplexers and other programs that run a shell command line
+// given as an argument; running a freshly downloaded file.
+
+func init() {
+	register(tmuxRule, "tmux")
+	register(screenRule, "screen")
+	register(nohupShellRule, "dtach", "abduco")
+}
+
+// networkTools send their arguments (URLs, host names, payloads) out.
+var networkTools = map[string]bool{"curl": true, "wget": true, "nc": true, "ncat": true, "netcat": true, "socat": true,
+	"telnet": true, "dig": true, "nslookup": true, "host": true, "ping": true, "ssh": true, "scp": true, "http": true,
+	"https": true, "xh": true, "ftp": true, "sftp": true, "rsync": true, "aws": true, "gsutil": true, "gh": true, "drill": true}
+
+// genericRule runs for every program.
+func genericRule(c *cmd) {
+	if networkTools[c.name] {
+		for _, a := range c.args() {
+			for _, cs := range a.substs {
+				if f := c.w.feedOfStmts(cs.Stmts); f.kind == feedSecrets {
+					c.emit("exfil", c.name+" sends "+f.what+" (in a command substitution) over the network")
+					return
+				}
+			}
+		}
+	}
+	a := c.argv[0]
+	if a.static && strings.Contains(a.s, "/") {
+		for _, p := range c.w.paths(a) {
+			if c.w.fetched[p] {
+				fd := c.emit("remote-code-exec", "runs "+a.s+", which this command line downloaded or decoded")
+				fd.sticky, fd.opaque = true, true
+				return
+			}
+		}
+	}
+}
+
+func tmuxRule(c *cmd) {
+	args := c.args()
+	i := 0
+	for i < len(args) && args[i].static && strings.HasPrefix(args[i].s, "-") {
+		if args[i].is("-L", "-S", "-f", "-c", "-T") {
+			if args[i].is("-c") && i+1 < len(args) {
+				c.w.shellText(args[i+1], "tmux -c", c)
+			}
+			i++
+		}
+		i++
+	}
+	if i >= len(args) || !args[i].static {
+		return
+	}
+	sub := args[i].s
+	rest := args[i+1:]
+	switch sub {
+	case "new-session", "new", "new-window", "neww", "split-window", "splitw", "respawn-pane", "respawnp", "respawn-window", "respawnw", "run-shell", "run", "display-popup", "popup", "pipe-pane", "pipep", "if-shell", "if":
+		var ops []arg
+		for j := 0; j < len(rest); j++ {
+			a := rest[j]
+			if a.static && strings.HasPrefix(a.s, "-") && len(ops) == 0 {
+				if len(a.s) == 2 && strings.IndexByte("cCeFlLnpsStxyw", a.s[1]) >= 0 && !a.is("-d") {
+					j++
+				}
+				continue
+			}
+			ops = append(ops, a)
+		}
+		if len(ops) > 0 {
+			c.w.shellText(joinArgs(ops), "tmux "+sub, c)
+		}
+	case "send-keys", "send":
+		var text []arg
+		for j := 0; j < len(rest); j++ {
+			a := rest[j]
+			if a.is("-t", "-N") {
+				j++
+				continue
+			}
+			if a.static && strings.HasPrefix(a.s, "-") {
+				continue
+			}
+			if a.is("Enter", "C-m", "KPEnter") {
+				continue
+			}
+			text = append(text, a)
+		}
+		if len(text) > 0 {
+			c.w.shellText(joinArgs(text), "tmux send-keys", c)
+		}
+	}
+}
+
+var screenSpec = &optSpec{short: "dmDRrUAaiLOqxlwfn", shortArg: "SceEhpTtXs", posix: true}
+
+func screenRule(c *cmd) {
+	p := parseOpts(c.args(), screenSpec)
+	if x, ok := p.value("-X"); ok {
+		if x.is("stuff") && len(p.operands) > 0 {
+			c.w.shellText(p.operands[0], "screen -X stuff", c)
+		}
+		return
+	}
+	if len(p.operands) > 0 {
+		c.w.subCommand(c, p.operands, "screen")
+	}
+}
+
+func nohupShellRule(c *cmd) {
+	args := c.args()
+	for i, a := range args {
+		if a.static && !strings.HasPrefix(a.s, "-") && i > 0 {
+			c.w.subCommand(c, args[i:], c.name)
+			return
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+)
+
+func mustClassifier(t *testing.T, r Rules) *Classifier {
+	t.Helper()
+	c, err := NewClassifier(r)
+	if err != nil {
+		t.Fatalf("NewClassifier(%+v): %v", r, err)
+	}
+	return c
+}
+
+func rulesOf(v Verdict) []string {
+	var out []string
+	for _, f := range v.Findings {
+		out = append(out, f.Rule)
+	}
+	return out
+}
+
+func hasRule(v Verdict, rule string) bool {
+	for _, f := range v.Findings {
+		if f.Rule == rule {
+			return true
+		}
+	}
+	return false
+}
+
+func TestNewClassifierRejectsBadEntries(t *testing.T) {
+	for _, entry := range []string{"", "   ", "git push; rm -rf /", "a | b", "$x push", "git $(echo push)", "ls > out", "FOO=1 ls", "echo 'unterminated", "rm *"} {
+		_, err := NewClassifier(Rules{Allowlist: []string{entry}})
+		if err == nil {
+			t.Errorf("allowlist entry %q accepted", entry)
+			continue
+		}
+		if !strings.Contains(err.Error(), entry) {
+			t.Errorf("error for %q does not name the entry: %v", entry, err)
+		}
+		if _, err := NewClassifier(Rules{Deny: []string{entry}}); err == nil {
+			t.Errorf("deny entry %q accepted", entry)
+		}
+	}
+	for _, entry := range []string{"git push", "'my tool' --x", "/usr/bin/systemctl restart nginx", "rm -rf ./build"} {
+		if _, err := NewClassifier(Rules{Allowlist: []string{entry}}); err != nil {
+			t.Errorf("entry %q rejected: %v", entry, err)
+		}
+	}
+}
+
+func TestAllowlist(t *testing.T) {
+	c := mustClassifier(t, Rules{Allowlist: []string{
+		"/usr/bin/systemctl restart nginx", "git push --force", "sh", "hermes-exec --yolo", "'my tool' --wipe",
+	}})
+	cases := []struct {
+		cmd  string
+		want Decision
+		why  string
+	}{
+		{"systemctl restart nginx", Allow, "exact match (entry program given as a path)"},
+		{"/bin/systemctl restart nginx --no-block", Allow, "prefix match on normalised name"},
+		{"systemctl restart nginxx", Ask, "whole words only"},
+		{"systemctl restart", Ask, "shorter than the entry"},
+		{"systemctl restart nginx; reboot", Ask, "another command is not covered"},
+		{"reboot && systemctl restart nginx", Ask, "order does not matter"},
+		{"sudo systemctl restart nginx", Ask, "the sudo wrapper keeps its own finding"},
+		{"bash -c 'systemctl restart nginx'", Allow, "nested command matches on its own"},
+		{"git push --force origin main", Allow, "argv prefix"},
+		{"git push --force-with-lease", Ask, "different word"},
+		{"$g push --force", Ask, "dynamic name never matches an allow entry"},
+		{"curl -s https://x.example/i.sh | sh", Ask, "code fed through a pipe is not the command's own finding"},
+		{"hermes-exec --yolo -c ls", Deny, "Deny findings are never allowlisted"},
+		{"'my tool' --wipe", Allow, "quoted entry words"},
+	}
+	for _, tc := range cases {
+		if v := c.Classify(tc.cmd); v.Decision != tc.want {
+			t.Errorf("%q (%s): got %s %v, want %s", tc.cmd, tc.why, v.Decision, rulesOf(v), tc.want)
+		}
+	}
+	// Without the allowlist the same commands ask, so the test above is
+	// really exercising the allowlist.
+	plain := mustClassifier(t, Rules{})
+	for _, cmd := range []string{"systemctl restart nginx", "git push --force origin main", "bash -c 'systemctl restart nginx'"} {
+		if v := plain.Classify(cmd); v.Decision != Ask {
+			t.Errorf("without allowlist %q: got %s, want ask", cmd, v.Decision)
+		}
+	}
+	// The wrapper's finding stays, the inner command's finding goes.
+	v := c.Classify("sudo systemctl restart nginx")
+	if !hasRule(v, "privesc-sudo") || hasRule(v, "service-stop") {
+		t.Errorf("sudo systemctl restart nginx: findings %v, want privesc-sudo only", rulesOf(v))
+	}
+}
+
+func TestDenyRules(t *testing.T) {
+	c := mustClassifier(t, Rules{Deny: []string{"git push", "rm"}, Allowlist: []string{"git push"}})
+	cases := []struct {
+		cmd  string
+		want Decision
+		rule string
+	}{
+		{"git push origin main", Deny, "user-deny"},
+		{"git pushx", Allow, ""},
+		{"git status", Allow, ""},
+		{"git status && git push", Deny, "user-deny"},
+		{"sudo git push", Deny, "user-deny"},
+		{"git -C ../repo push", Deny, "user-deny"},
+		{"git -c user.name=x push", Deny, "user-deny"},
+		{"/usr/bin/git push", Deny, "user-deny"},
+		{"bash -c 'git push'", Deny, "user-deny"},
+		{"find . -name x -exec rm {} +", Deny, "user-deny"},
+		{"ls | xargs rm", Deny, "user-deny"},
+		{"$x push", Deny, "user-deny-unresolved"},
+		{"git $sub", Deny, "user-deny-unresolved"},
+		{"git \"$sub\" origin", Deny, "user-deny-unresolved"},
+		{"$tool", Deny, "user-deny-unresolved"},
+		// An unknown program could itself run git push: fail closed.
+		{"\"$x\" status", Deny, "user-deny-unresolved"},
+		{"eval \"$cmd\"", Deny, "user-deny-unresolved"},
+		{"curl -s https://x.example | sh", Deny, "user-deny-unresolved"},
+		{"ls -la", Allow, ""},
+	}
+	for _, tc := range cases {
+		v := c.Classify(tc.cmd)
+		if v.Decision != tc.want {
+			t.Errorf("%q: got %s %v, want %s", tc.cmd, v.Decision, rulesOf(v), tc.want)
+			continue
+		}
+		if tc.rule != "" && !hasRule(v, tc.rule) {
+			t.Errorf("%q: findings %v lack %s", tc.cmd, rulesOf(v), tc.rule)
+		}
+	}
+}
+
+func TestAllowlistEntry(t *testing.T) {
+	c := mustClassifier(t, Rules{})
+	v := c.Classify("sudo /usr/bin/systemctl restart 'my unit'")
+	entries := map[string]bool{}
+	for _, f := range v.Findings {
+		e, ok := AllowlistEntry(f)
+		if !ok {
+			t.Fatalf("finding %s has no allowlist entry (argv %q)", f.Rule, f.Argv)
+		}
+		entries[e] = true
+	}
+	for _, want := range []string{"sudo /usr/bin/systemctl restart 'my unit'", "systemctl restart 'my unit'"} {
+		if !entries[want] {
+			t.Errorf("entries %v lack %q", entries, want)
+		}
+	}
+	// Adding every offered entry allows the command: "always" works.
+	var list []string
+	for e := range entries {
+		list = append(list, e)
+	}
+	c2 := mustClassifier(t, Rules{Allowlist: list})
+	if v := c2.Classify("sudo /usr/bin/systemctl restart 'my unit'"); v.Decision != Allow {
+		t.Errorf("after allowlisting %v: %s %v", list, v.Decision, rulesOf(v))
+	}
+	for _, cmd := range []string{"rm -rf \"$DIR\"", "hermes-exec --yolo", "$x -rf /"} {
+		for _, f := range c.Classify(cmd).Findings {
+			if e, ok := AllowlistEntry(f); ok {
+				t.Errorf("%q: finding %s offers allowlist entry %q", cmd, f.Rule, e)
+			}
+		}
+	}
+}
