@@ -1,0 +1,231 @@
+package isolate
+
+import "strings"
+
+// The environment rules below decide which of the caller's variables a
+// command may see. The agent's environment routinely carries API keys; a
+// command that prints its environment (env, a crash dump, a CI log) must not
+// leak them, so anything that looks like a credential is dropped unless the
+// user lists it in terminal.env_passthrough.
+//
+// A name is split into words: at every character that is not a letter or a
+// digit ('_', '-', '.', ...) and at every lower-to-upper case change (so
+// "githubToken" is "github" + "Token"). Trailing digits are removed from a
+// word ("KEY2" is "KEY"). Matching ignores case. A name is a secret when
+//
+//   - one of its words is in secretWords (KEY, TOKEN, PASS, AUTH, PAT, ...),
+//     e.g. OPENAI_API_KEY, GITHUB_TOKEN, DB_PASS, NPM_CONFIG__AUTH,
+//     SSH_AUTH_SOCK (an ssh-agent socket signs as the user: it is a
+//     credential too);
+//   - one of its words ends in a long, unambiguous suffix (secretSuffixes),
+//     e.g. PGPASSWORD, GHTOKEN, CLIENTSECRET, OPENAIAPIKEY;
+//   - it has more than one word and one of them is PWD (MYSQL_PWD is a
+//     password; PWD and OLDPWD alone are the working directory);
+//   - it is DATABASE_URL, ends in _DATABASE_URL, or its last word is DSN
+//     (connection strings embed passwords).
+//
+// Words are matched whole on purpose: *KEY* as a substring would drop
+// KEYBOARD_LAYOUT, MONKEY and XKB_KEYMAP-like names, *AUTH* would drop
+// XAUTHORITY (a file path X clients need) and *PAT* would drop PATH. Short
+// words (KEY, PASS, AUTH, PAT) never match as suffixes, so MONKEY, COMPASS,
+// BYPASS and COMPAT are kept. Known gap: values are not inspected, so a
+// proxy URL with a password in it (HTTPS_PROXY=http://u:p@host) passes.
+var secretWords = map[string]bool{
+	"KEY": true, "KEYS": true, "APIKEY": true, "APIKEYS": true,
+	"TOKEN": true, "TOKENS": true,
+	"SECRET": true, "SECRETS": true,
+	"PASSWORD": true, "PASSWORDS": true, "PASSWD": true, "PASS": true,
+	"PASSPHRASE": true,
+	"CREDENTIAL": true, "CREDENTIALS": true, "CREDS": true,
+	"PRIVATE": true, "AUTH": true, "PAT": true, "COOKIE": true,
+}
+
+// secretSuffixes are matched at the end of a word. They are long enough that
+// an ordinary word ending in one is very unlikely.
+var secretSuffixes = []string{
+	"TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWORDS", "PASSWD",
+	"PASSPHRASE", "APIKEY", "CREDENTIAL", "CREDENTIALS",
+}
+
+// baselineNames are the variables BaselineEnv keeps besides LC_*: what a
+// program needs to find binaries, a home, a user name, a locale and a
+// terminal, and nothing about the caller's accounts.
+var baselineNames = map[string]bool{
+	"PATH": true, "HOME": true, "USER": true, "LOGNAME": true, "SHELL": true,
+	"LANG": true, "LANGUAGE": true, "TERM": true, "TZ": true, "COLORTERM": true,
+}
+
+// FilterEnv returns the environment a command may see on the host backend:
+// environ in its order, without
+//
+//   - malformed entries (no '=' or an empty name);
+//   - secrets as described above (see IsSecretName);
+//   - names defined in $HERMES_HOME/.env (dotenvNames, compared ignoring
+//     case, since the file is where the user keeps the agent's keys);
+//   - HERMES_YOLO* (ignoring case): a command must never inherit the
+//     wrapper's "skip approvals" switch, or anything it runs through a
+//     nested hermes-exec would go unchecked.
+//
+// A secret or .env name is kept when passthrough lists it: an exact,
+// case-sensitive name, or a prefix pattern with a single trailing '*'
+// ("AWS_*"; a lone "*" keeps every variable). A '*' anywhere else is taken
+// literally. Passthrough never keeps HERMES_YOLO*. HERMES_HOME and
+// HERMES_SESSION_ID are ordinary names and are kept.
+func FilterEnv(environ, passthrough, dotenvNames []string) []string {
+	dotenv := make(map[string]bool, len(dotenvNames))
+	for _, n := range dotenvNames {
+		dotenv[strings.ToUpper(n)] = true
+	}
+	inDotenv := func(name string) bool {
+		return len(dotenv) > 0 && dotenv[strings.ToUpper(name)]
+	}
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, ok := envName(kv)
+		if !ok || isControlName(name) {
+			continue
+		}
+		if (IsSecretName(name) || inDotenv(name)) && !matchesPassthrough(name, passthrough) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// BaselineEnv returns the minimal environment for sandboxes, in environ's
+// order: PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TERM, TZ
+// and COLORTERM, plus the names passthrough keeps (same patterns as
+// FilterEnv; HERMES_YOLO* is never kept). Malformed entries are dropped.
+func BaselineEnv(environ, passthrough []string) []string {
+	out := make([]string, 0, 16)
+	for _, kv := range environ {
+		name, ok := envName(kv)
+		if !ok || isControlName(name) {
+			continue
+		}
+		if baselineNames[name] || strings.HasPrefix(name, "LC_") || matchesPassthrough(name, passthrough) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// IsSecretName reports whether an environment variable name looks like it
+// holds a credential, by the word rules documented above FilterEnv.
+func IsSecretName(name string) bool {
+	if hasSuffixFold(name, "DATABASE_URL") && (len(name) == len("DATABASE_URL") || name[len(name)-len("DATABASE_URL")-1] == '_') {
+		return true
+	}
+	nwords := 0
+	sawPWD := false
+	for rest := name; ; {
+		w, tail, ok := nextWord(rest)
+		if !ok {
+			break
+		}
+		rest = tail
+		nwords++
+		// Upper-cased on the stack: this runs for every variable of
+		// every command, so it must not allocate.
+		var buf [32]byte
+		if len(w) > len(buf) {
+			w = w[len(w)-len(buf):] // only the suffix rules can match
+		}
+		up := buf[:len(w)]
+		for i := 0; i < len(w); i++ {
+			c := w[i]
+			if c >= 'a' && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			up[i] = c
+		}
+		if secretWords[string(up)] {
+			return true
+		}
+		for _, suf := range secretSuffixes {
+			if len(up) >= len(suf) && string(up[len(up)-len(suf):]) == suf {
+				return true
+			}
+		}
+		if string(up) == "PWD" {
+			sawPWD = true
+		}
+		if string(up) == "DSN" && !hasMoreWords(tail) {
+			return true
+		}
+	}
+	return sawPWD && nwords > 1
+}
+
+// nextWord returns the first word of s (see above FilterEnv) without its
+// trailing digits, and what follows it; ok is false when s has no more
+// words.
+func nextWord(s string) (word, rest string, ok bool) {
+	for {
+		i := 0
+		for i < len(s) && !isAlnum(s[i]) {
+			i++
+		}
+		s = s[i:]
+		if s == "" {
+			return "", "", false
+		}
+		j := 1
+		for j < len(s) && isAlnum(s[j]) && !(isUpper(s[j]) && isLower(s[j-1])) {
+			j++
+		}
+		word, rest = s[:j], s[j:]
+		word = strings.TrimRight(word, "0123456789")
+		if word != "" {
+			return word, rest, true
+		}
+		s = rest
+	}
+}
+
+// hasMoreWords reports whether s holds another word.
+func hasMoreWords(s string) bool {
+	_, _, ok := nextWord(s)
+	return ok
+}
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+func isAlnum(c byte) bool { return isUpper(c) || isLower(c) || c >= '0' && c <= '9' }
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+// matchesPassthrough reports whether name is listed in passthrough, exactly
+// or by a "PREFIX*" pattern.
+func matchesPassthrough(name string, passthrough []string) bool {
+	for _, p := range passthrough {
+		if prefix, ok := strings.CutSuffix(p, "*"); ok && !strings.Contains(prefix, "*") {
+			if strings.HasPrefix(name, prefix) {
+				return true
+			}
+		} else if p == name {
+			return true
+		}
+	}
+	return false
+}
+
+// isControlName reports the wrapper's own switches that must not reach a
+// command (and through it a nested hermes-exec).
+func isControlName(name string) bool {
+	const prefix = "HERMES_YOLO"
+	return len(name) >= len(prefix) && strings.EqualFold(name[:len(prefix)], prefix)
+}
+
+// envName returns the name of a "NAME=value" entry; ok is false for an
+// entry without '=' or with an empty name.
+func envName(kv string) (name string, ok bool) {
+	i := strings.IndexByte(kv, '=')
+	if i <= 0 {
+		return "", false
+	}
+	return kv[:i], true
+}

@@ -1,0 +1,102 @@
+package pty
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// inputPump copies what the user types (in) to the pty master.
+//
+// The caller's terminal is usually a blocking descriptor outside Go's
+// poller, so a plain Read could not be interrupted when the command ends:
+// the goroutine would stay blocked and swallow the user's next keystroke.
+// Making the descriptor non-blocking is no better, since that flag is
+// shared with the shell and every other program on the terminal. So the
+// pump waits with poll(2) on the terminal and an eventfd, and stop wakes
+// it through the eventfd.
+type inputPump struct {
+	wake int  // eventfd
+	eof  byte // written to the master when in ends; 0: nothing
+	done chan struct{}
+}
+
+// newInputPump prepares a pump; it is made before the command starts so
+// that the one way it can fail does not leave a started command behind.
+func newInputPump() (*inputPump, error) {
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("pty: %w", os.NewSyscallError("eventfd", err))
+	}
+	return &inputPump{wake: wake}, nil
+}
+
+// start copies in to master until stop, the end of in, or a write error.
+// eof is the command's terminal's EOF character, typed when in ends; 0
+// when in is a terminal.
+func (p *inputPump) start(in, master *os.File, eof byte) {
+	p.eof = eof
+	p.done = make(chan struct{})
+	go func() {
+		defer close(p.done)
+		// An error here means the terminal is gone (EOF, hangup) or we
+		// were told to stop; either way input simply ends.
+		_ = withFd(in, func(fd int) error { return p.loop(fd, master) })
+	}()
+}
+
+func (p *inputPump) loop(fd int, master *os.File) error {
+	buf := make([]byte, 32*1024)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(p.wake), Events: unix.POLLIN}}
+	for {
+		fds[0].Revents, fds[1].Revents = 0, 0
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return err
+		}
+		if fds[1].Revents != 0 {
+			return nil
+		}
+		if fds[0].Revents == 0 {
+			continue
+		}
+		n, err := unix.Read(fd, buf)
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+			continue // someone else made the terminal non-blocking
+		}
+		if n == 0 && err == nil && p.eof != 0 {
+			// End of a non-terminal input (a terminal in raw mode never
+			// ends): type the EOF character, so that a command reading
+			// its terminal in canonical mode sees the end too, as it
+			// would have with the input as its stdin.
+			_, err = master.Write([]byte{p.eof})
+			return err
+		}
+		if n <= 0 {
+			if err == nil {
+				err = errors.New("end of input")
+			}
+			return err
+		}
+		if _, err := master.Write(buf[:n]); err != nil {
+			return err
+		}
+	}
+}
+
+// stop ends the pump and waits for it. A write to the master blocked by a
+// command that no longer reads is cut short by a deadline.
+func (p *inputPump) stop(master *os.File) {
+	one := []byte{1, 0, 0, 0, 0, 0, 0, 0} // any non-zero 8-byte counter
+	_, _ = unix.Write(p.wake, one)
+	_ = master.SetWriteDeadline(time.Now())
+	<-p.done
+}
+
+// close releases the pump; the pump must be stopped or never started.
+func (p *inputPump) close() { _ = unix.Close(p.wake) }

@@ -1,0 +1,217 @@
+// Package pty runs a command on a new pseudo-terminal connected to the
+// caller's terminal, the way ssh -t or script(1) do: the command gets a
+// terminal of its own (its own session, line discipline and size), while
+// the caller's terminal is switched to raw mode so that every key, ^C
+// included, reaches the command's terminal untouched.
+package pty
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// forwarded are the signals relayed to the command's process groups. The
+// wrapper must catch them anyway: dying from one would leave the caller's
+// terminal in raw mode.
+var forwarded = []os.Signal{
+	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
+	syscall.SIGUSR1, syscall.SIGUSR2,
+}
+
+// Run runs cmd on a new pseudo-terminal wired to the caller's terminal:
+// in is what the user types, out is where the command's output goes.
+//
+// The pty gets the size and settings of in (or of out when in is not a
+// terminal), and in is put in raw mode until Run returns, on every path
+// including panics and the forwarded signals. When in is not a terminal,
+// its end is passed on as the pty's EOF character (^D).
+//
+// cmd runs as the leader of a new session whose controlling terminal is
+// the pty; its stdin and stdout are the pty, and so is its stderr unless
+// cmd.Stderr is already set. Other cmd.SysProcAttr fields (Pdeathsig,
+// credentials) are kept.
+//
+// While cmd runs, SIGWINCH resizes the pty, SIGCONT re-applies raw mode
+// (a shell may have reset the terminal while the wrapper was stopped), and
+// SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are sent to cmd's
+// process group and to the pty's foreground process group (an interactive
+// shell runs its foreground job in a group of its own). When ctx ends, both
+// groups get SIGKILL. After cmd exits, output still in the pty is copied
+// out until every process holding the pty has closed it or it has been
+// silent for a moment (a background process keeping the pty open does not
+// keep Run waiting).
+//
+// The error is what cmd.Wait returned (nil or *exec.ExitError) once cmd
+// has started; before that, the reason it could not start, which wraps
+// cmd.Start's error. cmd.ProcessState tells the two apart.
+func Run(ctx context.Context, cmd *exec.Cmd, in, out *os.File) error {
+	if cmd.Process != nil {
+		return errors.New("pty: command already started")
+	}
+	master, slave, err := Open()
+	if err != nil {
+		return err
+	}
+	defer master.Close()
+	slaveOpen := true
+	defer func() {
+		if slaveOpen {
+			slave.Close()
+		}
+	}()
+
+	// outer is the terminal whose size and settings the pty copies;
+	// saved is in's own settings, to restore, when in is a terminal.
+	var outer *os.File
+	saved, err := getTermios(in)
+	switch {
+	case err == nil:
+		outer = in
+	case IsTerminal(out):
+		saved, outer = nil, out
+	default:
+		saved = nil
+	}
+	if outer != nil {
+		// Best effort: a command on an 80x24 terminal with default
+		// settings still works.
+		_ = copySize(outer, master)
+		if t, err := getTermios(outer); err == nil {
+			_ = setTermios(slave, t)
+		}
+	}
+	var eof byte
+	if saved == nil {
+		eof = 4 // ^D, the default VEOF
+		if t, err := getTermios(slave); err == nil {
+			eof = t.Cc[unix.VEOF]
+		}
+	}
+
+	cmd.Stdin, cmd.Stdout = slave, slave
+	if cmd.Stderr == nil {
+		cmd.Stderr = slave
+	}
+	var attr syscall.SysProcAttr
+	if cmd.SysProcAttr != nil {
+		attr = *cmd.SysProcAttr
+	}
+	attr.Setsid, attr.Setctty, attr.Ctty = true, true, 0 // Ctty: the child's fd 0
+	attr.Setpgid, attr.Foreground, attr.Noctty = false, false, false
+	cmd.SysProcAttr = &attr
+
+	// Subscribed before raw mode and start, so no signal between them can
+	// kill the wrapper with the terminal left raw.
+	sigs := make(chan os.Signal, 8)
+	notifyEnabled(sigs, forwarded)
+	signal.Notify(sigs, syscall.SIGWINCH, syscall.SIGCONT)
+	defer signal.Stop(sigs)
+
+	input, err := newInputPump()
+	if err != nil {
+		return err
+	}
+	defer input.close()
+
+	var raw *unix.Termios
+	if saved != nil {
+		raw = rawTermios(*saved)
+		if err := setTermios(in, raw); err != nil {
+			return fmt.Errorf("pty: raw mode: %w", err)
+		}
+		defer setTermios(in, saved)
+	}
+
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("pty: start: %w", err)
+	}
+	// Only the command may hold the slave: when it (and whatever it left
+	// behind) closes it, the master reads EIO and the output ends.
+	slave.Close()
+	slaveOpen = false
+
+	output := startOutput(master, out)
+	input.start(in, master, eof)
+	// The command is reaped only after this loop has stopped signalling
+	// its process group: until then its pid, and so the group id, cannot
+	// belong to anyone else.
+	exited := make(chan error, 1)
+	go func() { exited <- waitExited(cmd.Process.Pid) }()
+
+	pid := cmd.Process.Pid
+	done := ctx.Done()
+	for {
+		select {
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGWINCH:
+				if outer != nil {
+					_ = copySize(outer, master)
+				}
+			case syscall.SIGCONT:
+				if raw != nil {
+					_ = setTermios(in, raw)
+				}
+				if outer != nil {
+					_ = copySize(outer, master)
+				}
+			default:
+				signalGroups(pid, master, sig.(syscall.Signal))
+			}
+		case <-done:
+			signalGroups(pid, master, syscall.SIGKILL)
+			done = nil
+		case err := <-exited:
+			werr := cmd.Wait()
+			if err != nil && cmd.ProcessState == nil {
+				werr = err
+			}
+			output.drain()
+			input.stop(master)
+			return werr
+		}
+	}
+}
+
+// signalGroups sends sig to the command's process group and, if different,
+// to the pty's foreground process group. Both belong to the command's
+// session, so nothing outside the command can be hit.
+func signalGroups(pid int, master *os.File, sig syscall.Signal) {
+	_ = syscall.Kill(-pid, sig)
+	if fg, err := foregroundGroup(master); err == nil && fg > 0 && fg != pid {
+		_ = syscall.Kill(-fg, sig)
+	}
+}
+
+// notifyEnabled subscribes c to the signals in sigs that are not ignored:
+// a signal the wrapper inherited as ignored (nohup's SIGHUP) stays ignored
+// for it and, through exec, for the command.
+func notifyEnabled(c chan<- os.Signal, sigs []os.Signal) {
+	enabled := make([]os.Signal, 0, len(sigs))
+	for _, s := range sigs {
+		if !signal.Ignored(s) {
+			enabled = append(enabled, s)
+		}
+	}
+	if len(enabled) > 0 {
+		signal.Notify(c, enabled...)
+	}
+}
+
+// waitExited blocks until pid has ended, leaving it unreaped.
+func waitExited(pid int) error {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
