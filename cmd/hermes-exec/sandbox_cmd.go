@@ -1,0 +1,151 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"hermes-exec/isolate/sandbox"
+)
+
+// sandboxCommand is `hermes-exec sandbox ls|rm|gc`: looking after the
+// containers of the sandbox backend. opts turns the configuration into the
+// sandbox's options (state directory, idle timeout).
+func sandboxCommand(opts func(*cli.Context) (sandbox.Options, error)) *cli.Command {
+	return &cli.Command{
+		Name:  "sandbox",
+		Usage: "list, remove or collect the sandbox backend's containers",
+		Description: `With terminal.backend: sandbox (or --backend sandbox) every command runs in a
+container made in-process by hermes-exec. With container.persist: session (the
+default) one container is kept per HERMES_SESSION_ID, so files written outside
+the workspace (/tmp, installed tools) stay for the next command; it is removed
+after container.idle (default 30m) without commands. With container.persist:
+none each command gets a fresh container that is destroyed when it ends.
+
+Every sandbox command already collects what a killed wrapper left and expired
+sessions; these subcommands do it by hand.`,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "ls",
+				Usage:     "list the sandbox containers",
+				UsageText: "hermes-exec sandbox ls [--json]",
+				Description: `Lists each container: its id, kind (session or fresh), session id, status,
+host pid of its init, when a command last started in it, whether one runs now,
+and its workspace.`,
+				Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array instead of a table"}},
+				Action: func(c *cli.Context) error {
+					o, err := opts(c)
+					if err != nil {
+						return err
+					}
+					list, err := sandbox.List(o)
+					if err != nil {
+						return err
+					}
+					if c.Bool("json") {
+						enc := json.NewEncoder(os.Stdout)
+						enc.SetIndent("", "  ")
+						return enc.Encode(list)
+					}
+					return printSandboxes(list)
+				},
+			},
+			{
+				Name:      "rm",
+				Usage:     "kill and remove containers",
+				UsageText: "hermes-exec sandbox rm ID|SESSION... | --all",
+				Description: `Kills everything running in the named containers (by container id as shown by
+"sandbox ls", or by session id) and removes their cgroups and state. A command
+running in one ends with status 137.`,
+				Flags: []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "remove every sandbox container"}},
+				Action: func(c *cli.Context) error {
+					o, err := opts(c)
+					if err != nil {
+						return err
+					}
+					ids := c.Args().Slice()
+					if c.Bool("all") {
+						if len(ids) > 0 {
+							return cli.Exit("hermes-exec: sandbox rm: give ids or --all, not both", 2)
+						}
+						list, err := sandbox.List(o)
+						if err != nil {
+							return err
+						}
+						for _, in := range list {
+							ids = append(ids, in.ID)
+						}
+						if len(ids) == 0 {
+							return nil
+						}
+					}
+					if len(ids) == 0 {
+						return cli.Exit("hermes-exec: sandbox rm: which container? (see hermes-exec sandbox ls, or --all)", 2)
+					}
+					if err := sandbox.Remove(o, ids...); err != nil {
+						return cli.Exit("hermes-exec: sandbox rm: "+err.Error(), 1)
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "gc",
+				Usage:     "remove idle sessions and what killed wrappers left",
+				UsageText: "hermes-exec sandbox gc",
+				Description: `Removes session containers unused for longer than container.idle, containers
+whose wrapper was killed, and stray cgroups and state. Containers with a command
+running are never touched. Prints the ids it removed.`,
+				Action: func(c *cli.Context) error {
+					o, err := opts(c)
+					if err != nil {
+						return err
+					}
+					removed, err := sandbox.GC(o)
+					for _, id := range removed {
+						fmt.Println(id)
+					}
+					if err != nil {
+						return cli.Exit("hermes-exec: sandbox gc: "+err.Error(), 1)
+					}
+					return nil
+				},
+			},
+		},
+	}
+}
+
+func printSandboxes(list []sandbox.Info) error {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tKIND\tSESSION\tSTATUS\tPID\tLAST USED\tIN USE\tWORKSPACE")
+	for _, in := range list {
+		last := "-"
+		if !in.LastUsed.IsZero() {
+			last = time.Since(in.LastUsed).Round(time.Second).String() + " ago"
+		}
+		inUse := "no"
+		if in.InUse {
+			inUse = "yes"
+		}
+		session := in.Session
+		if session == "" {
+			session = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", in.ID, in.Kind, sandboxLabel(session), in.Status, in.Pid, last, inUse, in.Workspace)
+	}
+	return w.Flush()
+}
+
+// sandboxLabel keeps a free-text session id from breaking the table.
+func sandboxLabel(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,26 @@
+// Package sandbox is the embedded libcontainer backend: every command runs in
+// a container made in-process with runc's libcontainer, with no daemon and no
+// runc binary.
+//
+// The container sees the host's root filesystem read-only (so the usual tools
+// are there), the workspace writable at the same path, a size-limited tmpfs
+// /tmp, a private /dev and /proc, and nothing of the caller's secrets:
+// $HERMES_HOME, ~/.ssh, ~/.aws, ~/.gnupg, ~/.config/gcloud, other users'
+// homes and container runtime sockets are masked. It has its own mount, pid,
+// ipc, uts, cgroup and user namespaces (the user namespace maps only the
+// caller's own uid and gid) and, unless container.network is "host", a
+// network namespace with only loopback. Every process runs with no
+// capabilities, no_new_privs and Docker's default seccomp profile restricted
+// to the native architecture, inside a cgroup that enforces the memory, CPU
+// and pids limits.
+//
+// Two lifetimes exist. A fresh container (container.persist: none, or no
+// session id) is made for one command and destroyed when it ends. A session
+// container (container.persist: session) is kept per HERMES_SESSION_ID: its
+// init is this binary's own small reaper and each command joins it as an
+// extra process, so files outside the workspace survive between commands.
+//
+// The binary must call Init first thing in main: libcontainer re-executes it
+// as "init" to set the container up, and the reaper is the same binary run as
+// "sandbox-reaper".
+package sandbox

@@ -1,0 +1,164 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/exeseal"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+
+	"hermes-exec/isolate"
+)
+
+// runFresh makes a container for one command and destroys it afterwards.
+// The reaper is the container's init and runs the command as its child.
+func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Status, err error) {
+	id := freshPrefix + randomHex(8)
+	lk, err := acquireLock(b.o.StateDir, id, unix.LOCK_EX, false)
+	if err != nil {
+		return st, fmt.Errorf("sandbox: %w", err)
+	}
+	cfg := b.tmpl.forContainer(id, labelKind+"="+kindFresh)
+	// The container dies with the wrapper: if the wrapper is killed, the
+	// kernel kills the reaper and with it the whole pid namespace. See the
+	// thread locking below.
+	cfg.ParentDeathSignal = int(unix.SIGKILL)
+	c, err := libcontainer.Create(b.o.StateDir, id, cfg)
+	if err != nil {
+		lk.release(true)
+		return st, fmt.Errorf("sandbox: creating the container: %w", err)
+	}
+	defer func() {
+		if derr := destroy(c); derr != nil {
+			logrus.WithError(derr).Warn("sandbox: removing the container")
+		}
+		lk.release(true)
+	}()
+
+	exe, err := exeseal.CloneSelfExe(b.o.StateDir)
+	if err != nil {
+		return st, fmt.Errorf("sandbox: sealing the reaper binary: %w", err)
+	}
+	defer exe.Close()
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return st, err
+	}
+	defer statusR.Close()
+
+	args := []string{"/proc/self/fd/" + strconv.Itoa(reaperExeFd), reaperArg, "run"}
+	if s.TTY {
+		args = append(args, "tty")
+	}
+	args = append(append(args, "--"), s.Args...)
+	p := b.process(s, args)
+	p.Init = true
+	lifeR, lifeW, err := os.Pipe()
+	if err != nil {
+		statusW.Close()
+		return st, err
+	}
+	// lifeW stays open (close-on-exec, so no child inherits it) until
+	// this function returns or the process dies: see watchLifeline.
+	defer lifeW.Close()
+	// Order fixes the fd numbers: reaperExeFd, reaperStatusFd,
+	// reaperLifelineFd.
+	p.ExtraFiles = []*os.File{exe, statusW, lifeR}
+
+	con, err := newConsole(p, s)
+	if err != nil {
+		statusW.Close()
+		lifeR.Close()
+		return st, err
+	}
+	defer con.close()
+
+	// The parent-death signal fires when the thread that forked the
+	// container exits, not the process. Go may retire an unlocked
+	// goroutine's thread at any time (starts then fail about 1 in 32), so
+	// the thread stays locked from fork to wait.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	err = c.Run(p)
+	statusW.Close()
+	lifeR.Close()
+	if err != nil {
+		return st, fmt.Errorf("sandbox: starting the command: %w", err)
+	}
+	con.start()
+	// The reaper relays these to the command's process group.
+	stopFwd := forwardSignals(ctx, func(sig os.Signal) { _ = p.Signal(sig) })
+	ps, werr := p.Wait()
+	stopFwd()
+	con.wait()
+
+	st = statusOf(ps, werr)
+	if msg, _ := io.ReadAll(statusR); len(msg) > 0 {
+		st = parseReaperStatus(string(msg), st)
+	}
+	if n := oomKills(c); n > 0 {
+		st = oomStatus(st, b.o.Memory)
+	}
+	return st, nil
+}
+
+// process is the libcontainer process for s with argv args: the caller's
+// uid and gid, the sandbox environment, the command's stdio as they are.
+func (b *backend) process(s isolate.Spec, args []string) *libcontainer.Process {
+	p := &libcontainer.Process{
+		Args:     args,
+		Env:      b.processEnv(s.Env),
+		Cwd:      b.cwd(s.Dir),
+		UID:      os.Getuid(),
+		GID:      os.Getgid(),
+		LogLevel: strconv.Itoa(int(logrus.GetLevel())),
+	}
+	// A nil *os.File in an io.Reader is not a nil interface: assign only
+	// real files, so a missing stream becomes /dev/null.
+	if s.Stdin != nil {
+		p.Stdin = s.Stdin
+	}
+	if s.Stdout != nil {
+		p.Stdout = s.Stdout
+	}
+	if s.Stderr != nil {
+		p.Stderr = s.Stderr
+	}
+	return p
+}
+
+// parseReaperStatus reads what the reaper wrote: "exit N" or "signal N".
+func parseReaperStatus(msg string, fallback isolate.Status) isolate.Status {
+	kind, num, ok := strings.Cut(strings.TrimSpace(msg), " ")
+	if !ok {
+		return fallback
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return fallback
+	}
+	switch kind {
+	case "exit":
+		return isolate.Status{Code: n}
+	case "signal":
+		return isolate.Status{Code: 128 + n, Signal: n}
+	}
+	return fallback
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,302 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/utils"
+	"golang.org/x/sys/unix"
+)
+
+// Info describes one sandbox container for `hermes-exec sandbox ls`.
+type Info struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`              // "session" or "fresh"
+	Session   string    `json:"session,omitempty"` // HERMES_SESSION_ID of a session container
+	Workspace string    `json:"workspace"`
+	Status    string    `json:"status"`   // libcontainer's: created, running, paused, stopped
+	Pid       int       `json:"pid"`      // host pid of the container's init, 0 when stopped
+	Created   time.Time `json:"created"`  // when the container was made
+	LastUsed  time.Time `json:"lastUsed"` // when a command last started in it
+	InUse     bool      `json:"inUse"`    // a command is running in it right now
+}
+
+// List describes the containers in the state directory, sessions first.
+func List(o Options) ([]Info, error) {
+	o, err := o.normalizeForManage()
+	if err != nil {
+		return nil, err
+	}
+	ids, err := containerIDs(o.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Info, 0, len(ids))
+	for _, id := range ids {
+		c, err := libcontainer.Load(o.StateDir, id)
+		if err != nil {
+			continue // removed meanwhile, or half-made: gc's business
+		}
+		out = append(out, describe(o, c))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind == kindSession
+		}
+		return out[i].Created.Before(out[j].Created)
+	})
+	return out, nil
+}
+
+func describe(o Options, c *libcontainer.Container) Info {
+	cfg := c.Config()
+	in := Info{ID: c.ID(), Kind: kindFresh}
+	if v, ok := utils.SearchLabels(cfg.Labels, labelKind); ok {
+		in.Kind = v
+	}
+	in.Session, _ = utils.SearchLabels(cfg.Labels, labelSession)
+	in.Workspace, _ = utils.SearchLabels(cfg.Labels, labelWorkspace)
+	if st, err := c.Status(); err == nil {
+		in.Status = st.String()
+	}
+	if s, err := c.State(); err == nil {
+		in.Created = s.Created
+		if in.Status != "stopped" {
+			in.Pid = s.InitProcessPid
+		}
+	}
+	if fi, err := os.Stat(lockPath(o.StateDir, c.ID())); err == nil {
+		in.LastUsed = fi.ModTime()
+	}
+	if lk, err := acquireLock(o.StateDir, c.ID(), unix.LOCK_EX, true); err == nil {
+		lk.release(false)
+	} else if errors.Is(err, errLocked) {
+		in.InUse = true
+	}
+	return in
+}
+
+// Remove kills and removes the given containers, named by container id or
+// by session id. Commands running in them are killed.
+func Remove(o Options, ids ...string) error {
+	o, err := o.normalizeForManage()
+	if err != nil {
+		return err
+	}
+	all, err := containerIDs(o.StateDir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, want := range ids {
+		matched := false
+		for _, id := range all {
+			if id == want || sessionOf(o, id) == want {
+				matched = true
+				if err := removeOne(o, id); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", id, err))
+				}
+			}
+		}
+		if !matched {
+			errs = append(errs, fmt.Errorf("%s: no such sandbox container", want))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sessionOf(o Options, id string) string {
+	c, err := libcontainer.Load(o.StateDir, id)
+	if err != nil {
+		return ""
+	}
+	s, _ := utils.SearchLabels(c.Config().Labels, labelSession)
+	return s
+}
+
+// removeOne kills the container first (its users release their locks when
+// their commands die), then destroys it under the exclusive lock.
+func removeOne(o Options, id string) error {
+	if c, err := libcontainer.Load(o.StateDir, id); err == nil {
+		_ = c.Signal(unix.SIGKILL)
+	}
+	lk, err := acquireLock(o.StateDir, id, unix.LOCK_EX, false)
+	if err != nil {
+		return err
+	}
+	c, err := libcontainer.Load(o.StateDir, id)
+	if err != nil {
+		lk.release(true)
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, libcontainer.ErrNotExist) {
+			return nil // its wrapper removed it meanwhile
+		}
+		return err
+	}
+	err = destroy(c)
+	lk.release(err == nil)
+	return err
+}
+
+// GC removes idle session containers and whatever dead wrappers left (fresh
+// containers whose wrapper is gone, stopped sessions, stray lock files and
+// cgroups). It returns the ids it removed.
+func GC(o Options) (removed []string, err error) {
+	o, err = o.normalizeForManage()
+	if err != nil {
+		return nil, err
+	}
+	return gc(o, true)
+}
+
+// gc is GC. Every backend start runs it with sweepCgroups false, which
+// costs one directory read when there is nothing to collect.
+func gc(o Options, sweepCgroups bool) ([]string, error) {
+	entries, err := os.ReadDir(o.StateDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	collectOrphanedCommands(o.StateDir)
+	var removed []string
+	var errs []error
+	known := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		id, isLock := strings.CutSuffix(name, ".lock")
+		if !isLock {
+			if e.IsDir() {
+				known[name] = true
+			}
+			continue
+		}
+		if !strings.HasPrefix(id, freshPrefix) && !strings.HasPrefix(id, sessionPrefix) {
+			continue
+		}
+		ok, err := collect(o, id)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+		}
+		if ok {
+			removed = append(removed, id)
+			delete(known, id)
+		}
+	}
+	// A state dir without a lock file cannot be in use (every user holds
+	// the lock), so it is collected through the same path.
+	for id := range known {
+		if strings.HasPrefix(id, freshPrefix) || strings.HasPrefix(id, sessionPrefix) {
+			if _, err := os.Stat(lockPath(o.StateDir, id)); errors.Is(err, os.ErrNotExist) {
+				if ok, err := collect(o, id); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", id, err))
+				} else if ok {
+					removed = append(removed, id)
+				}
+			}
+		}
+	}
+	if sweepCgroups && os.Geteuid() == 0 {
+		sweepStrayCgroups(o.StateDir)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// collect removes container id if nobody uses it and it is leftover or idle.
+func collect(o Options, id string) (bool, error) {
+	lk, err := acquireLock(o.StateDir, id, unix.LOCK_EX, true)
+	if errors.Is(err, errLocked) {
+		return false, nil // in use
+	}
+	if err != nil {
+		return false, err
+	}
+	fi, statErr := lk.f.Stat()
+	c, err := libcontainer.Load(o.StateDir, id)
+	if err != nil {
+		// No (readable) state: a wrapper died before or while
+		// creating it, or it is already gone. Clear what is there.
+		_ = os.RemoveAll(filepath.Join(o.StateDir, id))
+		removeCgroups(id)
+		lk.release(true)
+		return true, nil
+	}
+	status, _ := c.Status()
+	idle := statErr == nil && time.Since(fi.ModTime()) > o.Idle
+	// A fresh container whose lock is free has lost its wrapper.
+	leftover := strings.HasPrefix(id, freshPrefix) || status == libcontainer.Stopped
+	if !leftover && !idle {
+		lk.release(false)
+		return false, nil
+	}
+	err = destroy(c)
+	lk.release(err == nil)
+	return err == nil, err
+}
+
+// destroy kills whatever still runs in c and removes its cgroups and state.
+func destroy(c *libcontainer.Container) error {
+	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
+		if st == libcontainer.Paused {
+			_ = c.Resume()
+		}
+		_ = c.Signal(unix.SIGKILL)
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if st, err := c.Status(); err != nil || st == libcontainer.Stopped {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	return c.Destroy()
+}
+
+// containerIDs lists the container state directories.
+func containerIDs(stateDir string) ([]string, error) {
+	entries, err := os.ReadDir(stateDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() && (strings.HasPrefix(e.Name(), freshPrefix) || strings.HasPrefix(e.Name(), sessionPrefix)) {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// normalizeForManage fills in the defaults ls, rm and gc need, without the
+// checks that only matter for running commands (the caller's cwd need not be
+// a valid workspace to list containers).
+func (o Options) normalizeForManage() (Options, error) {
+	if o.StateDir == "" {
+		home := o.HermesHome
+		if home == "" {
+			home = os.Getenv("HERMES_HOME")
+		}
+		if home == "" {
+			if h, err := os.UserHomeDir(); err == nil {
+				home = filepath.Join(h, ".hermes")
+			}
+		}
+		o.StateDir = DefaultStateDir(home)
+	}
+	if o.Idle == 0 {
+		o.Idle = defaultIdle
+	}
+	if o.Idle < 0 {
+		return o, fmt.Errorf("container.idle: %s is negative", o.Idle)
+	}
+	return o, nil
+}

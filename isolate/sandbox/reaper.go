@@ -1,0 +1,245 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The reaper is pid 1 of every sandbox container. It is this same binary,
+// passed in as an open file (fd 3) so it works whatever the container can
+// see of the host's filesystem. The kernel gives pid 1 special treatment that
+// a command must not get: signals without a handler are ignored (so "kill
+// $$" or a forwarded Ctrl-C would do nothing) and orphans are reparented to
+// it and must be reaped. The reaper takes that role so that the command runs
+// as an ordinary process.
+//
+//	sandbox-reaper run [tty] -- ARGV...   fresh container: run ARGV, exit with its status
+//	sandbox-reaper session IDLE_SECONDS   session container: reap, expire when idle
+const (
+	reaperExeFd      = 3 // the reaper's own binary, closed at once
+	reaperStatusFd   = 4 // fresh mode: where the exact end of the command is written
+	reaperLifelineFd = 5 // fresh mode: reads EOF when the wrapper is gone
+)
+
+// forwarded are the signals a wrapper relays to its command; the reaper
+// passes them on to the command's process group.
+var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT}
+
+func reaperMain(args []string) int {
+	_ = unix.Close(reaperExeFd)
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "hermes-exec: sandbox-reaper: missing mode")
+		return 126
+	}
+	switch args[0] {
+	case "run":
+		return reapRun(args[1:])
+	case "session":
+		idle := time.Duration(0)
+		if len(args) > 1 {
+			if s, err := strconv.ParseInt(args[1], 10, 64); err == nil {
+				idle = time.Duration(s) * time.Second
+			}
+		}
+		return reapSession(idle)
+	}
+	fmt.Fprintf(os.Stderr, "hermes-exec: sandbox-reaper: unknown mode %q\n", args[0])
+	return 126
+}
+
+// reapRun starts the command in its own process group (the terminal's
+// foreground group when there is a terminal, so Ctrl-C reaches the command
+// and not the reaper), relays signals to that group, reaps every child and
+// exits with the command's status once the command ends. Anything the
+// command left running dies with the pid namespace when the reaper exits.
+func reapRun(args []string) int {
+	status := os.NewFile(reaperStatusFd, "status")
+	unix.CloseOnExec(reaperStatusFd)
+	unix.CloseOnExec(reaperLifelineFd)
+	tty := false
+	if len(args) > 0 && args[0] == "tty" {
+		tty, args = true, args[1:]
+	}
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	report := func(code int, msg string) int {
+		fmt.Fprint(status, msg)
+		status.Close()
+		return code
+	}
+	if len(args) == 0 {
+		return report(126, "error missing command")
+	}
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		code := 127
+		if !os.IsNotExist(err) && !strings.Contains(err.Error(), "not found") {
+			code = 126
+		}
+		fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", args[0], unwrapExecErr(err))
+		return report(code, fmt.Sprintf("exit %d", code))
+	}
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, append([]os.Signal{unix.SIGCHLD}, forwarded...)...)
+	attr := &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{0, 1, 2},
+		Sys:   &syscall.SysProcAttr{Setpgid: true, Foreground: tty, Ctty: 0},
+	}
+	pid, err := syscall.ForkExec(path, args, attr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", args[0], err)
+		return report(126, "exit 126")
+	}
+	go watchLifeline(pid)
+	for sig := range sigs {
+		if sig != unix.SIGCHLD {
+			_ = unix.Kill(-pid, sig.(syscall.Signal))
+			continue
+		}
+		for {
+			var ws unix.WaitStatus
+			wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if wpid <= 0 || err != nil {
+				break
+			}
+			if wpid != pid {
+				continue
+			}
+			if ws.Signaled() {
+				n := int(ws.Signal())
+				return report(128+n, fmt.Sprintf("signal %d", n))
+			}
+			return report(ws.ExitStatus(), fmt.Sprintf("exit %d", ws.ExitStatus()))
+		}
+	}
+	return 126
+}
+
+// watchLifeline ends the container when its wrapper dies. The wrapper holds
+// the only write end of the lifeline pipe, so a read returns (EOF) exactly
+// when the wrapper is gone, however it died and even if it died before this
+// started watching; a parent-death signal could not promise that (it
+// follows the forking thread, and libcontainer's init is a grandchild).
+// Exiting pid 1 kills everything else in the pid namespace.
+func watchLifeline(child int) {
+	lifeline := os.NewFile(reaperLifelineFd, "lifeline")
+	buf := make([]byte, 1)
+	for {
+		_, err := lifeline.Read(buf)
+		if err != nil {
+			break
+		}
+	}
+	_ = unix.Kill(-child, unix.SIGKILL)
+	os.Exit(128 + int(unix.SIGKILL))
+}
+
+func unwrapExecErr(err error) error {
+	if e, ok := err.(*exec.Error); ok {
+		return e.Err
+	}
+	return err
+}
+
+// reapSession keeps a session container alive: it reaps orphans and exits,
+// ending the container, after idle without any command. A command counts
+// while it runs (its parent is a wrapper, outside the pid namespace, so its
+// ppid reads 0); SIGUSR1 from a wrapper marks a start at once. SIGTERM,
+// SIGINT or SIGHUP end it at once.
+func reapSession(idle time.Duration) int {
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, unix.SIGCHLD, unix.SIGUSR1, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	tick := time.NewTicker(sessionPoll)
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case sig := <-sigs:
+			switch sig {
+			case unix.SIGCHLD:
+				reapAll()
+			case unix.SIGUSR1:
+				last = time.Now()
+			default:
+				return 0
+			}
+		case <-tick.C:
+			if commandRunning() {
+				last = time.Now()
+			}
+			if idle > 0 && time.Since(last) > idle {
+				return 0
+			}
+		}
+	}
+}
+
+// sessionPoll is how often a session reaper checks for idleness.
+const sessionPoll = 2 * time.Second
+
+func reapAll() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if pid <= 0 || err != nil {
+			return
+		}
+	}
+}
+
+// commandRunning reports whether a wrapper's command runs in the container:
+// a process whose parent is outside the pid namespace (ppid 0) other than
+// the reaper. Background jobs a command left are reparented to the reaper
+// (ppid 1) and do not keep a session from expiring.
+func commandRunning() bool {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == 1 {
+			continue
+		}
+		if ppid, ok := parentOf(pid); ok && ppid == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// parentOf reads the ppid from /proc/PID/stat (the field after the
+// parenthesised command name, which may itself contain spaces).
+func parentOf(pid int) (int, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return 0, false
+	}
+	var state string
+	var ppid int
+	if _, err := fmt.Sscan(s[i+2:], &state, &ppid); err != nil {
+		return 0, false
+	}
+	return ppid, true
+}

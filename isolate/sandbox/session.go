@@ -1,0 +1,164 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/exeseal"
+	"golang.org/x/sys/unix"
+
+	"hermes-exec/isolate"
+)
+
+// runSession runs s as an extra process in the session's container, making
+// the container first if needed. If the container ended between being found
+// and being joined (its reaper expired, `sandbox rm`), it is made again once.
+func (b *backend) runSession(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
+	id := sessionID(s.Session, b.o.fingerprint())
+	var lastErr error
+	for attempt := 0; attempt < 2; attempt++ {
+		c, lk, err := b.openSession(id, s.Session)
+		if err != nil {
+			return isolate.Status{}, err
+		}
+		st, started, err := b.execIn(ctx, c, s)
+		lk.touch()
+		lk.release(false)
+		if err == nil || started {
+			return st, err
+		}
+		lastErr = err
+		if status, serr := c.Status(); serr == nil && status != libcontainer.Stopped {
+			break // the container is fine: the command itself could not start
+		}
+	}
+	return isolate.Status{}, lastErr
+}
+
+// openSession returns the running session container with its lock held
+// shared, so that gc and idle expiry leave it alone while the command runs.
+func (b *backend) openSession(id, session string) (*libcontainer.Container, *lock, error) {
+	lk, err := acquireLock(b.o.StateDir, id, unix.LOCK_SH, false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sandbox: %w", err)
+	}
+	if c, err := libcontainer.Load(b.o.StateDir, id); err == nil {
+		if st, err := c.Status(); err == nil && st == libcontainer.Running {
+			lk.touch()
+			return c, lk, nil
+		}
+	}
+	// Missing or dead: make it under the exclusive lock. Another wrapper
+	// may have done so while this one waited, hence the second look.
+	lk.release(false)
+	lk, err = acquireLock(b.o.StateDir, id, unix.LOCK_EX, false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sandbox: %w", err)
+	}
+	c, err := libcontainer.Load(b.o.StateDir, id)
+	if err == nil {
+		if st, serr := c.Status(); serr == nil && st == libcontainer.Running {
+			return b.shareLock(c, lk)
+		}
+		if err := destroy(c); err != nil {
+			lk.release(false)
+			return nil, nil, fmt.Errorf("sandbox: removing the ended session container: %w", err)
+		}
+	}
+	c, err = b.startSession(id, session)
+	if err != nil {
+		lk.release(true)
+		return nil, nil, err
+	}
+	return b.shareLock(c, lk)
+}
+
+// shareLock turns the exclusive lock into a shared one. flock may drop the
+// lock for a moment while converting; gc then finds a running container used
+// just now and leaves it.
+func (b *backend) shareLock(c *libcontainer.Container, lk *lock) (*libcontainer.Container, *lock, error) {
+	lk.touch()
+	if err := unix.Flock(int(lk.f.Fd()), unix.LOCK_SH); err != nil {
+		lk.release(false)
+		return nil, nil, fmt.Errorf("sandbox: %w", err)
+	}
+	return c, lk, nil
+}
+
+// startSession makes a session container whose init is the reaper. Its
+// stdio is /dev/null: it outlives this wrapper and must not hold the agent's
+// pipes open.
+func (b *backend) startSession(id, session string) (*libcontainer.Container, error) {
+	cfg := b.tmpl.forContainer(id, labelKind+"="+kindSession, labelSession+"="+session)
+	c, err := libcontainer.Create(b.o.StateDir, id, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: creating the session container: %w", err)
+	}
+	exe, err := exeseal.CloneSelfExe(b.o.StateDir)
+	if err != nil {
+		_ = c.Destroy()
+		return nil, fmt.Errorf("sandbox: sealing the reaper binary: %w", err)
+	}
+	defer exe.Close()
+	p := &libcontainer.Process{
+		Args: []string{"/proc/self/fd/" + strconv.Itoa(reaperExeFd), reaperArg, "session",
+			strconv.FormatInt(int64(b.o.Idle.Seconds()), 10)},
+		Env:        []string{"PATH=/usr/bin:/bin"},
+		Cwd:        "/",
+		UID:        os.Getuid(),
+		GID:        os.Getgid(),
+		Init:       true,
+		ExtraFiles: []*os.File{exe}, // reaperExeFd
+	}
+	if err := c.Run(p); err != nil {
+		_ = destroy(c)
+		return nil, fmt.Errorf("sandbox: starting the session container: %w", err)
+	}
+	// The reaper is this process's child until this wrapper exits; it
+	// must not become a zombie if it ends first, so something waits.
+	go func() { _, _ = p.Wait() }()
+	return c, nil
+}
+
+// execIn runs s in c as an extra process. started reports whether the
+// command got to run (then err is about waiting for it, not starting it).
+func (b *backend) execIn(ctx context.Context, c *libcontainer.Container, s isolate.Spec) (st isolate.Status, started bool, err error) {
+	p := b.process(s, s.Args)
+	con, err := newConsole(p, s)
+	if err != nil {
+		return st, false, err
+	}
+	defer con.close()
+	before := oomKills(c)
+	rec, err := newExecRecord(b.o.StateDir, c.ID())
+	if err != nil {
+		return st, false, fmt.Errorf("sandbox: %w", err)
+	}
+	defer rec.done()
+	if err := c.Run(p); err != nil {
+		return st, false, fmt.Errorf("sandbox: starting the command: %w", err)
+	}
+	pid, _ := p.Pid()
+	rec.started(pid)
+	con.start()
+	// Tell the reaper a command started: it restarts its idle clock.
+	if state, err := c.State(); err == nil && state.InitProcessPid > 0 {
+		_ = unix.Kill(state.InitProcessPid, unix.SIGUSR1)
+	}
+	// The command is a session leader: signal its whole process group,
+	// as a terminal would.
+	stop := forwardSignals(ctx, func(sig os.Signal) {
+		_ = unix.Kill(-pid, sig.(unix.Signal))
+	})
+	ps, werr := p.Wait()
+	stop()
+	con.wait()
+	st = statusOf(ps, werr)
+	if oomKills(c) > before {
+		st = oomStatus(st, b.o.Memory)
+	}
+	return st, true, nil
+}

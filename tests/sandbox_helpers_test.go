@@ -1,0 +1,178 @@
+package tests
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// sandboxEnv is a hermes-exec home whose commands run on the sandbox
+// backend. Its directories live under /var/tmp, not /tmp: the sandbox has
+// its own /tmp, so anything under the host's /tmp would be invisible inside
+// for that reason alone and a probe for hiding would prove nothing.
+type sandboxEnv struct {
+	*env
+	base     string // parent of everything below
+	ws       string // the workspace (writable inside)
+	outside  string // a host directory next to the workspace
+	userHome string // HOME, with a fake ~/.ssh
+	extraEnv []string
+	stateDir string
+}
+
+func newSandboxEnv(t *testing.T, container string) *sandboxEnv {
+	t.Helper()
+	requireSandbox(t)
+	base, err := os.MkdirTemp("/var/tmp", "hermes-sbx-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	s := &sandboxEnv{env: newEnv(t), base: base}
+	s.ws = mkdir(t, base, "ws")
+	s.outside = mkdir(t, base, "outside")
+	s.userHome = mkdir(t, base, "home")
+	s.env.home = mkdir(t, base, "hermes-home")
+	s.env.dir = s.ws
+	s.stateDir = "/run/hermes-exec/sandbox"
+	mkdir(t, s.userHome, ".ssh")
+	write(t, filepath.Join(s.userHome, ".ssh", "id_ed25519"), "SECRET-SSH-KEY-7f3a")
+	write(t, filepath.Join(s.env.home, ".env"), "OPENAI_API_KEY=SECRET-DOTENV-91c2\n")
+	s.writeConfig(fmt.Sprintf("approvals:\n  mode: \"off\"\nterminal:\n  backend: sandbox\ncontainer:\n  workspace: %s\n%s", s.ws, container))
+	s.extraEnv = []string{"HOME=" + s.userHome}
+	t.Cleanup(func() {
+		// Sessions a test made must not outlive it.
+		c := s.cmd(s.extraEnv, "sandbox", "rm", "--all")
+		_ = c.Run()
+	})
+	return s
+}
+
+// sh runs TEXT in the sandbox and returns what happened.
+func (s *sandboxEnv) sh(text string, env ...string) result {
+	s.t.Helper()
+	return s.run(append(append([]string(nil), s.extraEnv...), env...), "-c", text)
+}
+
+// requireSandbox skips with the reason when the machine cannot run the
+// sandbox at all (CI runs as root on a real kernel, so it never skips).
+func requireSandbox(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("sandbox probes need root: cgroup limits on this cgroup v1 machine need root")
+	}
+	if _, err := os.Stat("/proc/self/ns/user"); err != nil {
+		t.Skip("kernel without user namespaces")
+	}
+}
+
+func mkdir(t *testing.T, parent, name string) string {
+	t.Helper()
+	p := filepath.Join(parent, name)
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func write(t *testing.T, p, content string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustHaveRun fails unless the command really ran inside (it prints RAN
+// first), so that a probe refused by policy is not mistaken for one the
+// sandbox blocked.
+func mustHaveRun(t *testing.T, r result) {
+	t.Helper()
+	if !strings.Contains(r.stdout, "RAN") {
+		t.Fatalf("the probe did not run in the sandbox: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// hostSleeper starts a host process the sandbox must neither see nor touch.
+func hostSleeper(t *testing.T) *exec.Cmd {
+	t.Helper()
+	c := exec.Command("sleep", "300")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+	return c
+}
+
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); err != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return err == nil && !strings.Contains(string(b), ") Z ")
+}
+
+// listen accepts on addr and counts connections.
+func listen(t *testing.T, network, addr string) (net.Listener, <-chan struct{}) {
+	t.Helper()
+	l, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan struct{}, 16)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			got <- struct{}{}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { l.Close() })
+	return l, got
+}
+
+// sandboxLeftovers lists what fresh containers left: state dirs and cgroups
+// named f-*, and reaper processes.
+func sandboxLeftovers(t *testing.T, stateDir string) []string {
+	t.Helper()
+	var left []string
+	if entries, err := os.ReadDir(stateDir); err == nil {
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), "f-") {
+				left = append(left, filepath.Join(stateDir, e.Name()))
+			}
+		}
+	}
+	cg, _ := filepath.Glob("/sys/fs/cgroup/*/hermes-exec/f-*")
+	left = append(left, cg...)
+	cg2, _ := filepath.Glob("/sys/fs/cgroup/hermes-exec/f-*")
+	left = append(left, cg2...)
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, _ := os.ReadFile(p)
+		if strings.Contains(string(b), "sandbox-reaper\x00run") {
+			left = append(left, p+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return left
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return cond()
+}
