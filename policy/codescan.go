@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -10,19 +9,19 @@ import (
 // commands, delete files, kill processes or evaluate strings as code: the
 // exact target rarely matters, since building the target at run time
 // ('r'+'m') is trivial.
-var codePatterns = map[string]*regexp.Regexp{
-	"python": regexp.MustCompile(`\bos\s*\.\s*(system|popen|exec\w*|spawn\w*|remove|unlink|rmdir|removedirs|kill|killpg|fork|forkpty|setuid|posix_spawn\w*)\b|\bsubprocess\b|\bpty\b|\bcommands\s*\.|\bshutil\s*\.\s*(rmtree|move|chown)|__import__|\bgetattr\b|\bimportlib\b|\bctypes\b|\bsocket\b|\beval\s*\(|\bexec\s*\(|\bcompile\s*\(|\bexecfile\b|\.unlink\s*\(|\.rmdir\s*\(|\bsystem\s*\(|\bpopen\b|\bremove\s*\(|\bunlink\s*\(|\brmtree\s*\(|\bkill\s*\(|\bmarshal\b|\bpickle\s*\.\s*loads|\bbuiltins\b|\bglobals\s*\(`),
-	"node":   regexp.MustCompile(`\bchild_process\b|\bexecSync\b|\bexecFileSync\b|\bspawnSync\b|\bexecFile\s*\(|\bspawn\s*\(|\bexec\s*\(|\bfork\s*\(|\brmSync\b|\brmdirSync\b|\bunlinkSync\b|\bfs\s*\.\s*(rm|rmdir|unlink)\s*\(|\bprocess\s*\.\s*(kill|binding|dlopen)\b|\beval\s*\(|\bFunction\s*\(|\bvm\s*\.|\brequire\s*\(\s*[^'"` + "`" + `\s)]|\bimport\s*\(\s*[^'"\s)]|\bnet\s*\.\s*(connect|createConnection|Socket)|\bBun\s*\.\s*(spawn|spawnSync|\$)|\bDeno\s*\.\s*(run|Command|remove|kill)|\$\s*` + "`"),
-	"ruby":   regexp.MustCompile("`" + `|%x|\b(system|exec|spawn|fork|syscall|Open3|popen|eval|instance_eval|class_eval|send|public_send|TCPSocket|Socket)\b|\bKernel\s*\.|\bFileUtils\s*\.\s*(rm\w*|remove\w*|mv)|\bFile\s*\.\s*(delete|unlink)|\bDir\s*\.\s*(delete|rmdir|unlink)|\bProcess\s*\.\s*kill`),
-	"perl":   regexp.MustCompile("`" + `|\b(system|exec|qx|fork|kill|unlink|rmdir|remove_tree|rmtree|eval|syscall|socket)\b|IO::Socket|\bopen\s*\(?[^;]*['"]\s*-?\|` + `|\|\s*['"]\s*\)`),
-	"php":    regexp.MustCompile("`" + `|\b(system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|eval|assert|unlink|rmdir|fsockopen|socket_create|create_function|call_user_func\w*|putenv|dl)\s*\(`),
-	"lua":    regexp.MustCompile(`\bos\s*\.\s*(execute|remove|rename|exit)|\bio\s*\.\s*popen|\bloadstring\b|\bload\s*\(|\bdofile\b|socket`),
-	"r":      regexp.MustCompile(`\b(system2?|shell|unlink|file\.remove|eval|pipe|processx|callr)\s*\(`),
-	"awk":    regexp.MustCompile(`\bsystem\s*\(|\|\s*getline|\|&|\bprintf?\b[^;}]*\|\s*("|[A-Za-z_$])`),
-	"pwsh":   regexp.MustCompile(`(?i)\b(Remove-Item|rm|del|rmdir|ri|erase|Invoke-Expression|iex|Start-Process|saps|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|Stop-Computer|Restart-Computer|Format-Volume|Clear-Disk|Set-ExecutionPolicy|Stop-Process|kill|Add-Type)\b|System\.Net|Diagnostics\.Process`),
-	"julia":  regexp.MustCompile("`" + `|\b(run|rm|eval|pipeline)\s*\(`),
-	"osa":    regexp.MustCompile(`(?i)do\s+shell\s+script`),
-	"vim":    regexp.MustCompile(`!|\bsystem\s*\(|\bterminal\b|\bcall\s+delete\s*\(|\bdelete\s*\(|\bpy\w*\b|\blua\b|\bperl\b|\bruby\b`),
+var codePatterns = map[string]*lazyRegexp{
+	"python": regexpMust(`\bos\s*\.\s*(system|popen|exec\w*|spawn\w*|remove|unlink|rmdir|removedirs|kill|killpg|fork|forkpty|setuid|posix_spawn\w*)\b|\bsubprocess\b|\bpty\b|\bcommands\s*\.|\bshutil\s*\.\s*(rmtree|move|chown)|__import__|\bgetattr\b|\bimportlib\b|\bctypes\b|\bsocket\b|\beval\s*\(|\bexec\s*\(|\bcompile\s*\(|\bexecfile\b|\.unlink\s*\(|\.rmdir\s*\(|\bsystem\s*\(|\bpopen\b|\bremove\s*\(|\bunlink\s*\(|\brmtree\s*\(|\bkill\s*\(|\bmarshal\b|\bpickle\s*\.\s*loads|\bbuiltins\b|\bglobals\s*\(`),
+	"node":   regexpMust(`\bchild_process\b|\bexecSync\b|\bexecFileSync\b|\bspawnSync\b|\bexecFile\s*\(|\bspawn\s*\(|\bexec\s*\(|\bfork\s*\(|\brmSync\b|\brmdirSync\b|\bunlinkSync\b|\bfs\s*\.\s*(rm|rmdir|unlink)\s*\(|\bprocess\s*\.\s*(kill|binding|dlopen)\b|\beval\s*\(|\bFunction\s*\(|\bvm\s*\.|\brequire\s*\(\s*[^'"` + "`" + `\s)]|\bimport\s*\(\s*[^'"\s)]|\bnet\s*\.\s*(connect|createConnection|Socket)|\bBun\s*\.\s*(spawn|spawnSync|\$)|\bDeno\s*\.\s*(run|Command|remove|kill)|\$\s*` + "`"),
+	"ruby":   regexpMust("`" + `|%x|\b(system|exec|spawn|fork|syscall|Open3|popen|eval|instance_eval|class_eval|send|public_send|TCPSocket|Socket)\b|\bKernel\s*\.|\bFileUtils\s*\.\s*(rm\w*|remove\w*|mv)|\bFile\s*\.\s*(delete|unlink)|\bDir\s*\.\s*(delete|rmdir|unlink)|\bProcess\s*\.\s*kill`),
+	"perl":   regexpMust("`" + `|\b(system|exec|qx|fork|kill|unlink|rmdir|remove_tree|rmtree|eval|syscall|socket)\b|IO::Socket|\bopen\s*\(?[^;]*['"]\s*-?\|` + `|\|\s*['"]\s*\)`),
+	"php":    regexpMust("`" + `|\b(system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|eval|assert|unlink|rmdir|fsockopen|socket_create|create_function|call_user_func\w*|putenv|dl)\s*\(`),
+	"lua":    regexpMust(`\bos\s*\.\s*(execute|remove|rename|exit)|\bio\s*\.\s*popen|\bloadstring\b|\bload\s*\(|\bdofile\b|socket`),
+	"r":      regexpMust(`\b(system2?|shell|unlink|file\.remove|eval|pipe|processx|callr)\s*\(`),
+	"awk":    regexpMust(`\bsystem\s*\(|\|\s*getline|\|&|\bprintf?\b[^;}]*\|\s*("|[A-Za-z_$])`),
+	"pwsh":   regexpMust(`(?i)\b(Remove-Item|rm|del|rmdir|ri|erase|Invoke-Expression|iex|Start-Process|saps|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|Stop-Computer|Restart-Computer|Format-Volume|Clear-Disk|Set-ExecutionPolicy|Stop-Process|kill|Add-Type)\b|System\.Net|Diagnostics\.Process`),
+	"julia":  regexpMust("`" + `|\b(run|rm|eval|pipeline)\s*\(`),
+	"osa":    regexpMust(`(?i)do\s+shell\s+script`),
+	"vim":    regexpMust(`!|\bsystem\s*\(|\bterminal\b|\bcall\s+delete\s*\(|\bdelete\s*\(|\bpy\w*\b|\blua\b|\bperl\b|\bruby\b`),
 }
 
 // codeHints are substrings every match of a language's pattern contains;
@@ -50,11 +49,11 @@ func mayMatch(lang, code string) bool {
 // sensitiveInCode and writeInCode together flag code that writes to
 // system or credential files.
 var (
-	sensitiveInCode = regexp.MustCompile(`/etc/|/boot/|/usr/|/bin/|/sbin/|/lib|/root\b|/proc/sys|/sys/|/dev/(sd|nvme|vd|xvd|mmcblk|disk)|\.ssh\b|authorized_keys|\.bashrc|\.bash_profile|\.profile|\.zshrc|\.zshenv|sudoers|crontab|/var/spool/cron|ld\.so\.preload|\.gnupg|\.aws\b|\.kube\b`)
-	hermesInCode    = regexp.MustCompile(`\.hermes\b|HERMES_HOME|HERMES_YOLO|HERMES_APPROVALS`)
-	envInCode       = regexp.MustCompile(`os\.environ|process\.env\b|\bENV\b|%ENV|getenv|\$_ENV|\$_SERVER|Sys\.getenv|\.ssh/|\.aws/|credentials|\.env\b|/etc/shadow|\.netrc|\.kube/`)
-	netInCode       = regexp.MustCompile(`\brequests\b|urllib|http\.client|https?\.request|\bfetch\s*\(|XMLHttpRequest|axios|Net::HTTP|LWP|HTTP::Tiny|curl_|file_get_contents\s*\(\s*['"]https?:|socket|smtplib|ftplib`)
-	writeInCode     = regexp.MustCompile(`(?i)write|append|put_contents|symlink|chmod|chown|rename|copy|move|truncate|['"](w|a|wb|ab|w\+|a\+|r\+)['"]|>\s*['"]|\bopen\s*\(|\bFile\s*\.\s*new|environ`)
+	sensitiveInCode = regexpMust(`/etc/|/boot/|/usr/|/bin/|/sbin/|/lib|/root\b|/proc/sys|/sys/|/dev/(sd|nvme|vd|xvd|mmcblk|disk)|\.ssh\b|authorized_keys|\.bashrc|\.bash_profile|\.profile|\.zshrc|\.zshenv|sudoers|crontab|/var/spool/cron|ld\.so\.preload|\.gnupg|\.aws\b|\.kube\b`)
+	hermesInCode    = regexpMust(`\.hermes\b|HERMES_HOME|HERMES_YOLO|HERMES_APPROVALS`)
+	envInCode       = regexpMust(`os\.environ|process\.env\b|\bENV\b|%ENV|getenv|\$_ENV|\$_SERVER|Sys\.getenv|\.ssh/|\.aws/|credentials|\.env\b|/etc/shadow|\.netrc|\.kube/`)
+	netInCode       = regexpMust(`\brequests\b|urllib|http\.client|https?\.request|\bfetch\s*\(|XMLHttpRequest|axios|Net::HTTP|LWP|HTTP::Tiny|curl_|file_get_contents\s*\(\s*['"]https?:|socket|smtplib|ftplib`)
+	writeInCode     = regexpMust(`(?i)write|append|put_contents|symlink|chmod|chown|rename|copy|move|truncate|['"](w|a|wb|ab|w\+|a\+|r\+)['"]|>\s*['"]|\bopen\s*\(|\bFile\s*\.\s*new|environ`)
 )
 
 // scanCode flags interpreter code that runs commands, deletes files or

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -17,14 +16,14 @@ func init() {
 }
 
 var (
-	sqlComment   = regexp.MustCompile(`(?s)/\*.*?\*/|--[^\n]*|#[^\n]*`)
-	sqlDrop      = regexp.MustCompile(`(?i)\bdrop\s+(database|table|schema|index|view|user|role|function|procedure|trigger|sequence|tablespace|owned|extension|type|collection|materialized\s+view|keyspace|column|domain|policy|publication|subscription|server|aggregate|if\s+exists)\b`)
-	sqlTruncate  = regexp.MustCompile(`(?i)\btruncate\b`)
-	sqlDelete    = regexp.MustCompile(`(?i)\bdelete\s+from\b`)
-	sqlUpdate    = regexp.MustCompile(`(?i)\bupdate\s+\S+(\s+\S+)?\s+set\b`)
-	sqlWhere     = regexp.MustCompile(`(?i)\bwhere\b`)
-	sqlAlterDrop = regexp.MustCompile(`(?i)\balter\s+table\b[^;]*\bdrop\b`)
-	sqlAttachCmd = regexp.MustCompile(`(?i)(^|\n)\s*\\!|(^|\n)\s*\.shell\b|(^|\n)\s*\.system\b|(^|\n)\s*system\s|\bcopy\b[^;]*\b(to|from)\s+program\b|\bload_file\s*\(|\binto\s+(out|dump)file\b`)
+	sqlComment   = regexpMust(`(?s)/\*.*?\*/|--[^\n]*|#[^\n]*`)
+	sqlDrop      = regexpMust(`(?i)\bdrop\s+(database|table|schema|index|view|user|role|function|procedure|trigger|sequence|tablespace|owned|extension|type|collection|materialized\s+view|keyspace|column|domain|policy|publication|subscription|server|aggregate|if\s+exists)\b`)
+	sqlTruncate  = regexpMust(`(?i)\btruncate\b`)
+	sqlDelete    = regexpMust(`(?i)\bdelete\s+from\b`)
+	sqlUpdate    = regexpMust(`(?i)\bupdate\s+\S+(\s+\S+)?\s+set\b`)
+	sqlWhere     = regexpMust(`(?i)\bwhere\b`)
+	sqlAlterDrop = regexpMust(`(?i)\balter\s+table\b[^;]*\bdrop\b`)
+	sqlAttachCmd = regexpMust(`(?i)(^|\n)\s*\\!|(^|\n)\s*\.shell\b|(^|\n)\s*\.system\b|(^|\n)\s*system\s|\bcopy\b[^;]*\b(to|from)\s+program\b|\bload_file\s*\(|\binto\s+(out|dump)file\b`)
 	sqlEscapedWS = strings.NewReplacer(`\n`, " ", `\t`, " ", `\r`, " ")
 )
 
@@ -228,7 +227,7 @@ func redisRule(c *cmd) {
 	}
 }
 
-var mongoDanger = regexp.MustCompile(`(?i)dropDatabase\s*\(|\.drop\s*\(|deleteMany\s*\(\s*\{\s*\}|remove\s*\(\s*\{\s*\}|\.remove\s*\(\s*\)|dropUser|dropAllUsers|dropIndexes|shutdownServer|\bdeleteMany\s*\(\s*\)|updateMany\s*\(\s*\{\s*\}`)
+var mongoDanger = regexpMust(`(?i)dropDatabase\s*\(|\.drop\s*\(|deleteMany\s*\(\s*\{\s*\}|remove\s*\(\s*\{\s*\}|\.remove\s*\(\s*\)|dropUser|dropAllUsers|dropIndexes|shutdownServer|\bdeleteMany\s*\(\s*\)|updateMany\s*\(\s*\{\s*\}`)
 
 func mongoRule(c *cmd) {
 	args := c.args()
