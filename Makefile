@@ -1,39 +1,43 @@
-# hermes-exec. The sandbox backend embeds libcontainer, which needs cgo, the
-# seccomp build tag and Debian's libseccomp-dev.
+# hermes-exec is two programs:
+#   bin/hermes-exec          the wrapper, on the path of every command: pure
+#                            Go, static, nothing initialised it does not need
+#   bin/hermes-exec-sandbox  the sandbox backend: embeds libcontainer, which
+#                            needs cgo, the seccomp build tag and libseccomp-dev
 GO        ?= go
-BIN       ?= bin/hermes-exec
+BINDIR    ?= bin
 PREFIX    ?= /usr/local
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-TAGS      := seccomp,urfave_cli_no_docs
-export CGO_ENABLED := 1
+NODOCS    := urfave_cli_no_docs
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
 .PHONY: build test test-short bench vet fmt install clean
 
 build:
-	$(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hermes-exec
+	CGO_ENABLED=0 $(GO) build -tags $(NODOCS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec ./cmd/hermes-exec
+	CGO_ENABLED=1 $(GO) build -tags seccomp,$(NODOCS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec-sandbox ./cmd/hermes-exec-sandbox
 
 # The whole suite: unit tests, fuzz seeds, and end-to-end tests of the built
-# binary (some need root; CI runs as root).
+# binaries (some need root; CI runs as root).
 test: vet
-	$(GO) test -tags $(TAGS) -count=1 -timeout 15m ./...
+	CGO_ENABLED=1 $(GO) test -tags seccomp,$(NODOCS) -count=1 -timeout 15m ./...
 
 test-short:
-	$(GO) test -tags $(TAGS) -short ./...
+	CGO_ENABLED=1 $(GO) test -tags seccomp,$(NODOCS) -short ./...
 
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo 'gofmt: files above need formatting'; exit 1; }
-	$(GO) vet -tags $(TAGS) ./...
+	CGO_ENABLED=1 $(GO) vet -tags seccomp,$(NODOCS) ./...
 
 bench: build
-	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./policy/... ./shim/... ./isolate/...
-	bench/startup.sh $(BIN)
+	CGO_ENABLED=1 $(GO) test -tags seccomp,$(NODOCS) -run '^$$' -bench . -benchmem ./policy/... ./policy/config/... ./shim/... ./isolate/
+	bench/startup.sh $(BINDIR)/hermes-exec
 
 fmt:
 	gofmt -w .
 
 install: build
-	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hermes-exec
+	install -D -m 0755 $(BINDIR)/hermes-exec $(DESTDIR)$(PREFIX)/bin/hermes-exec
+	install -D -m 0755 $(BINDIR)/hermes-exec-sandbox $(DESTDIR)$(PREFIX)/bin/hermes-exec-sandbox
 
 clean:
-	rm -rf bin
+	rm -rf $(BINDIR)

@@ -31,7 +31,8 @@ fi
 
 make build
 install -D -m 0755 bin/hermes-exec "$prefix/bin/hermes-exec"
-echo "installed $prefix/bin/hermes-exec"
+install -D -m 0755 bin/hermes-exec-sandbox "$prefix/bin/hermes-exec-sandbox"
+echo "installed $prefix/bin/hermes-exec and $prefix/bin/hermes-exec-sandbox"
 
 home=${HERMES_HOME:-$HOME/.hermes}
 umask 077

@@ -25,14 +25,14 @@ var (
 	buildErr  error
 )
 
-// e2eBinary builds hermes-exec once for the whole package, the way the
-// Makefile does (cgo, seccomp tag). HERMES_E2E_BIN tests a binary built
-// elsewhere (an installed one, say) instead.
+// e2eBinary builds hermes-exec and hermes-exec-sandbox once for the whole
+// package, with the Makefile. HERMES_E2E_BIN tests binaries built elsewhere
+// (installed ones, say) instead.
 func e2eBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		if p := os.Getenv("HERMES_E2E_BIN"); p != "" {
-			builtBin = p
+			builtBin = p // its hermes-exec-sandbox must be next to it
 			return
 		}
 		dir, err := os.MkdirTemp("", "hermes-e2e-bin")
@@ -43,11 +43,10 @@ func e2eBinary(t *testing.T) string {
 		builtBin = filepath.Join(dir, "hermes-exec")
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Dir(filepath.Dir(file))
-		cmd := exec.Command("go", "build", "-tags", "seccomp,urfave_cli_no_docs", "-trimpath", "-ldflags", "-s -w", "-o", builtBin, "./cmd/hermes-exec")
+		cmd := exec.Command("make", "build", "BINDIR="+dir, "VERSION=e2e")
 		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = errors.New("go build: " + err.Error() + "\n" + string(out))
+			buildErr = errors.New("make build: " + err.Error() + "\n" + string(out))
 		}
 	})
 	if buildErr != nil {

@@ -19,7 +19,7 @@ for tool in hyperfine runc bwrap; do
 done
 [ "$(id -u)" = 0 ] || { echo "run as root (cgroup limits)" >&2; exit 2; }
 
-(cd "$root" && CGO_ENABLED=1 go build -tags seccomp -trimpath -ldflags '-s -w' -o "$work/hermes-exec" ./cmd/hermes-exec)
+make -C "$root" build BINDIR="$work" >/dev/null
 mkdir -p "$work/home-fresh" "$work/home-session" "$work/ws"
 for kind in fresh session; do
 	persist=none; [ "$kind" = session ] && persist=session

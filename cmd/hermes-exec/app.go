@@ -95,7 +95,7 @@ func newApp() *cli.App {
 			allowlistCommand(),
 			auditCommand(),
 			yoloCommand(),
-			sandboxCommand(sandboxOptionsFromContext),
+			sandboxCommand(),
 			versionCommand(),
 		},
 		OnUsageError:   onUsageError,

@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"hermes-exec/isolate/sandbox"
+	"hermes-exec/isolate/sandboxexec"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
@@ -354,12 +354,28 @@ func onOff(b bool) string {
 	return "off"
 }
 
-// sandboxOptionsFromContext gives `hermes-exec sandbox ...` the same
-// options the sandbox backend uses.
-func sandboxOptionsFromContext(c *cli.Context) (sandbox.Options, error) {
-	s, err := load(globalsFrom(c))
-	if err != nil {
-		return sandbox.Options{}, err
+// sandboxCommand is `hermes-exec sandbox ls|rm|gc`: the sandbox helper
+// does the work, with the options this configuration gives it.
+func sandboxCommand() *cli.Command {
+	return &cli.Command{
+		Name:            "sandbox",
+		Usage:           "list, remove or collect the sandbox backend's containers (ls, rm, gc)",
+		UsageText:       "hermes-exec sandbox ls [--json] | rm ID|SESSION... | rm --all | gc",
+		SkipFlagParsing: true,
+		Action: func(c *cli.Context) error {
+			s, err := load(globalsFrom(c))
+			if err != nil {
+				return err
+			}
+			o, err := sandboxOptions(s)
+			if err != nil {
+				return err
+			}
+			args := c.Args().Slice()
+			if len(args) == 0 {
+				args = []string{"--help"}
+			}
+			return sandboxexec.Manage(o, args)
+		},
 	}
-	return sandboxOptions(s)
 }

@@ -14,7 +14,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"hermes-exec/isolate/sandbox"
 	"hermes-exec/pty"
 	"hermes-exec/shim"
 )
@@ -23,10 +22,6 @@ import (
 var version = "dev"
 
 func main() {
-	// When libcontainer re-executes this binary as a container's init, this
-	// never returns. It must come before anything else.
-	sandbox.Init()
-
 	args := os.Args[1:]
 	if isShellMode(args, pty.IsTerminal(os.Stdin)) {
 		os.Exit(runShell(args))

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"hermes-exec/isolate"
-	"hermes-exec/isolate/sandbox"
+	"hermes-exec/isolate/sandboxexec"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
@@ -93,7 +93,7 @@ func (s *setup) backend() (isolate.Backend, bool, error) {
 		if err != nil {
 			return nil, true, err
 		}
-		b, err := sandbox.New(opts)
+		b, err := sandboxexec.New(opts)
 		return b, true, err
 	case "containerd":
 		return nil, true, fmt.Errorf("backend %q is not available yet in this build", name)
@@ -104,9 +104,9 @@ func (s *setup) backend() (isolate.Backend, bool, error) {
 
 // sandboxOptions turns the container section of config.yaml into sandbox
 // options.
-func sandboxOptions(s *setup) (sandbox.Options, error) {
+func sandboxOptions(s *setup) (sandboxexec.Options, error) {
 	c := s.cfg.Container
-	o := sandbox.Options{
+	o := sandboxexec.Options{
 		StateDir:    sandboxStateDir(s.home),
 		HermesHome:  s.home,
 		Workspace:   c.Workspace,

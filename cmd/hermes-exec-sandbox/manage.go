@@ -13,14 +13,7 @@ import (
 	"hermes-exec/isolate/sandbox"
 )
 
-// sandboxCommand is `hermes-exec sandbox ls|rm|gc`: looking after the
-// containers of the sandbox backend. opts turns the configuration into the
-// sandbox's options (state directory, idle timeout).
-func sandboxCommand(opts func(*cli.Context) (sandbox.Options, error)) *cli.Command {
-	return &cli.Command{
-		Name:  "sandbox",
-		Usage: "list, remove or collect the sandbox backend's containers",
-		Description: `With terminal.backend: sandbox (or --backend sandbox) every command runs in a
+const sandboxDescription = `With terminal.backend: sandbox (or --backend sandbox) every command runs in a
 container made in-process by hermes-exec. With container.persist: session (the
 default) one container is kept per HERMES_SESSION_ID, so files written outside
 the workspace (/tmp, installed tools) stay for the next command; it is removed
@@ -28,7 +21,16 @@ after container.idle (default 30m) without commands. With container.persist:
 none each command gets a fresh container that is destroyed when it ends.
 
 Every sandbox command already collects what a killed wrapper left and expired
-sessions; these subcommands do it by hand.`,
+sessions; these subcommands do it by hand.`
+
+// sandboxCommand is `hermes-exec sandbox ls|rm|gc`: looking after the
+// containers of the sandbox backend. opts turns the configuration into the
+// sandbox's options (state directory, idle timeout).
+func sandboxCommand(opts func(*cli.Context) (sandbox.Options, error)) *cli.Command {
+	return &cli.Command{
+		Name:        "sandbox",
+		Usage:       "list, remove or collect the sandbox backend's containers",
+		Description: sandboxDescription,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "ls",

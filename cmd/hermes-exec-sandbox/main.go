@@ -1,0 +1,107 @@
+// Command hermes-exec-sandbox is the sandbox backend of hermes-exec in an
+// executable of its own: it links libcontainer (cgo, libseccomp), which the
+// main binary, on the path of every command, does not.
+//
+// hermes-exec starts it as `hermes-exec-sandbox run -- ARGV...` with the
+// request (options, environment, terminal, session) in
+// $HERMES_SANDBOX_REQUEST, after the command was classified and approved;
+// `hermes-exec sandbox ls|rm|gc` replace themselves with it. It is not
+// meant to be run by hand: it does no classification of its own.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"hermes-exec/isolate"
+	"hermes-exec/isolate/sandbox"
+	"hermes-exec/isolate/sandboxexec"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	// libcontainer re-executes this binary as a container's init, and the
+	// session reaper runs as its pid 1: neither returns from here.
+	sandbox.Init()
+
+	req, err := request()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
+		os.Exit(126)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "run" {
+		os.Exit(run(req, os.Args[2:]))
+	}
+	app := &cli.App{
+		Name:  "hermes-exec sandbox",
+		Usage: "list, remove or collect the sandbox backend's containers",
+		Commands: sandboxCommand(func(*cli.Context) (sandbox.Options, error) {
+			return sandbox.Options(req.Options), nil
+		}).Subcommands,
+		Description: sandboxDescription,
+	}
+	if err := app.Run(os.Args); err != nil {
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(ec.ExitCode())
+		}
+		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// request reads what hermes-exec sent. Without one the helper refuses to
+// run anything: it must never be a way around the classifier.
+func request() (sandboxexec.Request, error) {
+	var req sandboxexec.Request
+	raw, ok := os.LookupEnv(sandboxexec.RequestEnv)
+	if !ok {
+		return req, fmt.Errorf("%s is started by hermes-exec (use hermes-exec --backend sandbox -c CMD, or hermes-exec sandbox ls)", sandboxexec.HelperName)
+	}
+	if err := json.Unmarshal([]byte(raw), &req); err != nil {
+		return req, fmt.Errorf("bad request: %v", err)
+	}
+	return req, nil
+}
+
+// run runs one approved command and returns its status as bash reports it.
+func run(req sandboxexec.Request, args []string) int {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "hermes-exec: sandbox: run needs a command")
+		return 126
+	}
+	be, err := sandbox.New(sandbox.Options(req.Options))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
+		return 126
+	}
+	st, err := be.Run(context.Background(), isolate.Spec{
+		Args:    args,
+		Env:     req.Env,
+		Dir:     req.Dir,
+		Stdin:   os.Stdin,
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		TTY:     req.TTY,
+		Session: req.Session,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
+		if isolate.IsNotFound(err) {
+			return 127
+		}
+		return 126
+	}
+	if st.Reason != "" {
+		fmt.Fprintf(os.Stderr, "hermes-exec: %s\n", st.Reason)
+	}
+	return st.Code
+}
