@@ -7,6 +7,13 @@ import "strings"
 
 func init() {
 	register(hermesRule, "hermes-exec", "hermes")
+	register(hermesHelperRule, "hermes-exec-sandbox")
+}
+
+// hermesHelperRule: the sandbox helper runs whatever it is given, without
+// classification or audit; only hermes-exec itself may start it.
+func hermesHelperRule(c *cmd) {
+	c.emit("self-disable-cli", c.name+" is hermes-exec's internal helper: calling it directly skips classification and the audit log")
 }
 
 func hermesRule(c *cmd) {
