@@ -266,23 +266,3 @@ func TestCancelledContextDoesNotStart(t *testing.T) {
 		t.Fatal("command ran despite a cancelled context")
 	}
 }
-
-func TestWithoutPidfd(t *testing.T) {
-	// Kernels before 5.3: the relay signals by pid and is stopped before
-	// the command is reaped. Same behaviour expected.
-	saved := pidfdOpen
-	pidfdOpen = func(int, int) (int, error) { return -1, syscall.ENOSYS }
-	defer func() { pidfdOpen = saved }()
-
-	if st, _ := runBash(t, context.Background(), "exit 42"); st != (Status{Code: 42}) {
-		t.Errorf("exit 42: got %+v", st)
-	}
-	if st, _ := runBash(t, context.Background(), "kill -TERM $$"); st != (Status{Code: 143, Signal: 15}) {
-		t.Errorf("kill -TERM: got %+v", st)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	if st, _ := runBash(t, ctx, `trap '' TERM; sleep 30`); st.Code != 137 || st.Reason == "" {
-		t.Errorf("cancel: got %+v, want 137 with a reason", st)
-	}
-}

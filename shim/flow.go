@@ -4,12 +4,9 @@ package shim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -270,9 +267,10 @@ func firstReason(v policy.Verdict, d policy.Decision) string {
 	return d.String()
 }
 
-// startFailureCode maps a failure to start the program to bash's statuses.
+// startFailureCode maps a failure to start the program to bash's statuses:
+// 127 for a program that does not exist, 126 for any other failure.
 func startFailureCode(err error) int {
-	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+	if isolate.IsNotFound(err) {
 		return ExitNotFound
 	}
 	return ExitCannotExec

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"hermes-exec/isolate"
 )
 
 // mask replaces a secret in the audit log.
@@ -14,35 +16,9 @@ const mask = "***"
 // "true" everywhere would make the log unreadable and protect nothing.
 const minSecretLen = 6
 
-// notSecret names variables whose names look secret but that hold
-// well-known non-secret paths; masking them would hide ordinary paths.
-var notSecret = map[string]bool{
-	"SSH_AUTH_SOCK":  true,
-	"XAUTHORITY":     true,
-	"GPG_AGENT_INFO": true,
-}
-
-// isSecretName reports whether a variable name looks like it holds a
-// secret: *KEY*, *TOKEN*, *SECRET*, *PASSWORD*, *PASSWD*, *CREDENTIAL*,
-// *AUTH* (but not merely *AUTHOR*, as in GIT_AUTHOR_NAME), DATABASE_URL,
-// *_DSN, *_PASS, MYSQL_PWD; case-insensitive.
-func isSecretName(name string) bool {
-	n := strings.ToUpper(name)
-	if notSecret[n] {
-		return false
-	}
-	for _, w := range [...]string{"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	if strings.Contains(strings.ReplaceAll(n, "AUTHOR", ""), "AUTH") {
-		return true
-	}
-	// Beyond the usual words: DB_PASS-style names and MySQL's own
-	// password variable are common enough to name.
-	return n == "DATABASE_URL" || strings.HasSuffix(n, "_DSN") || strings.HasSuffix(n, "_PASS") || n == "MYSQL_PWD"
-}
+// isSecretName is the environment filter's own rule (isolate.IsSecretName),
+// so that what is kept from a command and what is masked in the log agree.
+func isSecretName(name string) bool { return isolate.IsSecretName(name) }
 
 // SecretValues returns the values (at least 6 bytes long) of the variables
 // in environ ("NAME=value") whose names look secret (see isSecretName),

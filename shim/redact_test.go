@@ -21,14 +21,14 @@ func TestSecretValues(t *testing.T) {
 		"PATH=/usr/bin:/bin",                // not secret
 		"HOME=/home/me",                     // not secret
 		"GIT_AUTHOR_NAME=Jane Developer",    // AUTHOR is not AUTH
-		"SSH_AUTH_SOCK=/tmp/ssh-XXXX/agent", // a socket path, not a secret
+		"SSH_AUTH_SOCK=/tmp/ssh-XXXX/agent", // the agent signs as the user: masked like the env filter drops it
 		"DUPLICATE_KEY=hunter22",            // same value once
 		"NOEQUALS",
 	}
 	got := SecretValues(env)
 	// Longest first, ties in environment order.
 	want := []string{"sk-live-aaaaaaaaaaaaaaaa", "ghp_bbbbbbbbbbbbbbbbbbbb", "https://k@sentry.io/1", "lowercase-name-value",
-		"postgres://u:p@h/db", "/path/creds.json", "passwd-value", "user:pw1234", "hunter22"}
+		"postgres://u:p@h/db", "/tmp/ssh-XXXX/agent", "/path/creds.json", "passwd-value", "user:pw1234", "hunter22"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
