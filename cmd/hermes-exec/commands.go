@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,9 +136,7 @@ TEXT), approved like any other command, and its exit status is returned.`,
 					return exitCoder{code}
 				}
 			}
-			ctx, stop := signalContext()
-			defer stop()
-			code := fl.Execute(ctx, shim.Command{
+			code := fl.Execute(context.Background(), shim.Command{
 				Text:    quoteArgv(argv),
 				Args:    argv,
 				Verdict: fl.Classifier.ClassifyArgv(argv),

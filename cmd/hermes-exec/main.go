@@ -11,8 +11,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
-	"syscall"
 
 	"hermes-exec/pty"
 	"hermes-exec/shim"
@@ -55,9 +53,7 @@ func runShell(args []string) int {
 	bashArgs = append(bashArgs, "-c", text, name)
 	bashArgs = append(bashArgs, rest...)
 
-	ctx, stop := signalContext()
-	defer stop()
-	return fl.Execute(ctx, shim.Command{
+	return fl.Execute(context.Background(), shim.Command{
 		Text:    text,
 		Args:    bashArgs,
 		Verdict: fl.Classifier.Classify(text),
@@ -109,13 +105,6 @@ func unwrapPathErr(err error) error {
 func denyEarly(err error) int {
 	fmt.Fprintf(os.Stderr, "hermes-exec: denied: %v\n", err)
 	return shim.ExitDenied
-}
-
-// signalContext is cancelled when the wrapper is told to stop while it is
-// still deciding (a prompt is open). Once the command runs, the backend
-// forwards signals to it instead.
-func signalContext() (context.Context, func()) {
-	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 }
 
 // lookPathStatus maps a missing program in `run` to bash's statuses.
