@@ -16,6 +16,7 @@ fi
 
 need_pkgs=()
 command -v gcc >/dev/null || need_pkgs+=(gcc)
+command -v make >/dev/null || need_pkgs+=(make)
 [ -e /usr/include/seccomp.h ] || need_pkgs+=(libseccomp-dev)
 command -v bash >/dev/null || need_pkgs+=(bash)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -60,7 +61,8 @@ approvals:
 terminal:
   # host, or sandbox (libcontainer: read-only root, writable workspace, no network).
   backend: host
-  # Variables that may reach commands although they look secret.
+  # Variables that may reach commands although they look secret, e.g.
+  # SSH_AUTH_SOCK so that git push over ssh works.
   env_passthrough: []
 
 container:
