@@ -110,8 +110,53 @@ func (w *walker) track(st *syntax.Stmt, as *syntax.Assign) {
 			w.setVar(name, a.s)
 			return
 		}
+		if p, ok := mktempPath(as.Value); ok {
+			w.setVar(name, p)
+			return
+		}
 	}
 	delete(w.vars, name)
+}
+
+// mktempPath recognises tmp=$(mktemp [-d] [-t] [TEMPLATE]): the value is a
+// path mktemp has just created under the temporary directory, so deleting
+// it later (rm -rf "$tmp", trap 'rm -rf "$tmp"' EXIT) is the usual clean-up,
+// not a delete of something unknown. It stands for that path by a name in
+// /tmp; mktemp -p DIR or --tmpdir=DIR (a directory chosen by the caller) is
+// not recognised and stays unknown.
+func mktempPath(w *syntax.Word) (string, bool) {
+	if len(w.Parts) != 1 {
+		return "", false
+	}
+	var cs *syntax.CmdSubst
+	switch p := w.Parts[0].(type) {
+	case *syntax.CmdSubst:
+		cs = p
+	case *syntax.DblQuoted:
+		if len(p.Parts) == 1 {
+			cs, _ = p.Parts[0].(*syntax.CmdSubst)
+		}
+	}
+	if cs == nil || len(cs.Stmts) != 1 || len(cs.Stmts[0].Redirs) > 0 {
+		return "", false
+	}
+	call, ok := cs.Stmts[0].Cmd.(*syntax.CallExpr)
+	if !ok || len(call.Assigns) > 0 || len(call.Args) == 0 || progName(call.Args[0].Lit()) != "mktemp" {
+		return "", false
+	}
+	for _, a := range call.Args[1:] {
+		lit := a.Lit()
+		switch {
+		case lit == "":
+			return "", false // not a plain word
+		case lit == "-d", lit == "--directory", lit == "-t", lit == "-q", lit == "--quiet", lit == "-u", lit == "--dry-run":
+		case strings.HasPrefix(lit, "-"):
+			return "", false // -p DIR, --tmpdir, --suffix ...: not followed
+		case strings.Contains(lit, "/"):
+			return "", false // a template with a directory of its own
+		}
+	}
+	return "/tmp/tmp.hermes-mktemp", true
 }
 
 // assignNested walks code nested in an assignment's value or subscript.

@@ -75,6 +75,7 @@ var catalog = []RuleInfo{
 	// history and scheduling
 	{"history-tamper", "Clearing, deleting or redirecting shell history", Ask, "history"},
 	{"history-disable", "Turning off history recording", Ask, "history"},
+	{"history-logs", "Overwriting, truncating or vacuuming system logs", Ask, "history"},
 	{"history-crontab", "Installing, editing or removing crontabs", Ask, "history"},
 	{"history-at", "Scheduling commands with at/batch", Ask, "history"},
 	// security

@@ -41,6 +41,29 @@ func (w *walker) shellText(t arg, how string, c *cmd) {
 	w.child(t.s, anchorNode(t, c)).script(t.s, how)
 }
 
+// sameShellText classifies text that runs later in this same shell (eval,
+// trap): unlike a new shell's, its variables are this shell's.
+func (w *walker) sameShellText(t arg, how string, c *cmd) {
+	if !t.static || w.depth >= maxDepth {
+		w.shellText(t, how, c)
+		return
+	}
+	n := w.child(t.s, anchorNode(t, c))
+	n.outer = w.trackedVars()
+	n.script(t.s, how)
+}
+
+// trackedVars are the variables whose values are known here.
+func (w *walker) trackedVars() map[string]string {
+	out := make(map[string]string, len(w.vars))
+	for k, v := range w.vars {
+		if w.trusted[k] {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // dynamicCode reports code whose text is not static, naming where it
 // comes from when that is known.
 func (w *walker) dynamicCode(c *cmd, t arg, how string) {

@@ -297,6 +297,8 @@ func classifyWriteTarget(p string) (writeRisk, bool) {
 		return writeRisk{}, false
 	case isHistoryFile(p):
 		return writeRisk{"history-tamper", "overwrites a shell history file"}, true
+	case p == "/var/log" || strings.HasPrefix(p, "/var/log/"):
+		return writeRisk{"history-logs", "overwrites system logs (the record of what happened)"}, true
 	}
 	if strings.HasPrefix(p, "/etc/sudoers") {
 		return writeRisk{"privesc-sudoers", "edits the sudoers policy"}, true

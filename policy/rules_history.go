@@ -5,6 +5,7 @@ import "strings"
 // Hiding tracks (history) and scheduling code to run later (cron, at).
 
 func init() {
+	register(journalctlRule, "journalctl")
 	register(historyRule, "history")
 	register(unsetRule, "unset")
 	register(setRule, "set")
@@ -134,6 +135,17 @@ func subscriptArgsRule(c *cmd) {
 			if a.static {
 				delete(c.w.vars, a.s)
 			}
+		}
+	}
+}
+
+// journalctlRule: --vacuum-* deletes journal files, --rotate with them, and
+// --flush/--relinquish-var only move them; reading is the common case.
+func journalctlRule(c *cmd) {
+	for _, a := range c.args() {
+		if a.static && (strings.HasPrefix(a.s, "--vacuum-size") || strings.HasPrefix(a.s, "--vacuum-time") || strings.HasPrefix(a.s, "--vacuum-files")) {
+			c.emit("history-logs", "journalctl "+a.s+" deletes system journal files")
+			return
 		}
 	}
 }

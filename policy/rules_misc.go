@@ -36,8 +36,43 @@ func genericRule(c *cmd) {
 				fd.sticky, fd.opaque = true, true
 				return
 			}
+			if f, ok := c.w.written[p]; ok {
+				c.w.codeFromFeed(c, f, shebangLang(f), "runs "+a.s+", which this command line wrote, and so")
+				return
+			}
 		}
 	}
+}
+
+// shebangLang is the language of a script file's content: its #! line
+// names the interpreter; without one the kernel refuses and the calling
+// shell runs it as a shell script.
+func shebangLang(f feed) string {
+	if f.kind != feedStatic || !strings.HasPrefix(f.text, "#!") {
+		return "sh"
+	}
+	line, _, _ := strings.Cut(f.text[2:], "\n")
+	words := strings.Fields(line) // the kernel splits #! lines on blanks, not shell syntax
+	if len(words) == 0 {
+		return "sh"
+	}
+	prog := progName(words[0])
+	if prog == "env" && len(words) > 1 {
+		prog = progName(words[1])
+	}
+	if lang, ok := shebangLangs[prog]; ok {
+		return lang
+	}
+	return "sh"
+}
+
+// shebangLangs maps interpreters named on #! lines to the languages
+// scanCode knows (progName has already folded python3.12 into python).
+var shebangLangs = map[string]string{
+	"python": "python", "pypy": "python", "perl": "perl", "ruby": "ruby",
+	"node": "node", "nodejs": "node", "bun": "node", "deno": "node", "php": "php",
+	"lua": "lua", "luajit": "lua", "Rscript": "r", "awk": "awk", "gawk": "awk",
+	"pwsh": "pwsh", "julia": "julia", "osascript": "osa",
 }
 
 func tmuxRule(c *cmd) {

@@ -15,6 +15,26 @@ func init() {
 	register(evalRule, "eval")
 	register(sourceRule, "source", ".")
 	register(aliasRule, "alias")
+	register(trapRule, "trap")
+}
+
+// trapRule: trap ACTION SIGNAL... runs ACTION as shell code later (on EXIT,
+// ERR, a signal), so ACTION is classified like any other text.
+func trapRule(c *cmd) {
+	args := c.args()
+	if len(args) > 0 && args[0].static && (args[0].is("-l", "-p") || args[0].s == "--") {
+		if args[0].s != "--" {
+			return // listing only
+		}
+		args = args[1:]
+	}
+	if len(args) < 2 {
+		return // `trap SIG` resets, `trap` alone lists
+	}
+	if args[0].static && (args[0].s == "" || args[0].s == "-") {
+		return // ignore or reset the signals
+	}
+	c.w.sameShellText(args[0], "trap", c)
 }
 
 // shellRule: sh [options] [-c string | -s | file] ...
@@ -46,6 +66,10 @@ scan:
 					break scan
 				}
 				i++
+				if i < len(args) {
+					// The start-up file runs as shell code before anything else.
+					c.w.scriptOperand(c, args[i], "sh", c.name+" "+s)
+				}
 			case "--interactive":
 				interactive = true
 			}
@@ -117,6 +141,10 @@ func (w *walker) scriptOperand(c *cmd, op arg, lang, how string) {
 			fd.sticky, fd.opaque = true, true
 			return
 		}
+		if f, ok := w.written[p]; ok {
+			w.codeFromFeed(c, f, lang, how+" running "+op.s+", which this command line wrote")
+			return
+		}
 	}
 }
 
@@ -136,7 +164,7 @@ func evalRule(c *cmd) {
 	if len(c.args()) == 0 {
 		return
 	}
-	c.w.shellText(joinArgs(c.args()), "eval", c)
+	c.w.sameShellText(joinArgs(c.args()), "eval", c)
 }
 
 // sourceRule: source/. runs a file in the current shell.

@@ -62,6 +62,7 @@ func TestRuleExamples(t *testing.T) {
 		"sysconfig-kernel-module": "modprobe evil",
 		"history-tamper":          "history -c",
 		"history-disable":         "unset HISTFILE",
+		"history-logs":            "journalctl --vacuum-time=1s",
 		"history-crontab":         "crontab -r",
 		"history-at":              "echo ls | at now",
 		"security-firewall":       "ufw disable",

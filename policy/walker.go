@@ -31,6 +31,10 @@ type shared struct {
 	out     []finding
 	seq     int
 	fetched map[string]bool // files written by curl/wget in this script
+	// written holds what earlier statements of this script wrote into
+	// files (echo ... > x.sh, cat <<EOF > x.sh), so that running such a
+	// file later is judged by what was written into it.
+	written map[string]feed
 	// work counts statements walked; past maxWork the rest of the text is
 	// not followed and the verdict asks instead (bounded time, fail closed).
 	work      int
@@ -56,10 +60,13 @@ type walker struct {
 	cwds        []string // possible working directories ("" = the initial one)
 	lastCd      []string // set by a cd just walked
 	funcs       map[string]bool
-	aliases     map[string]string // alias name -> static value
-	stdin       feed              // what the current command reads on stdin
-	pipeNames   []string          // program names in the current pipeline
-	cur         *simpleState
+	// outer holds the tracked variables of the enclosing shell when this
+	// walker reads text that runs in that same shell (eval, trap).
+	outer     map[string]string
+	aliases   map[string]string // alias name -> static value
+	stdin     feed              // what the current command reads on stdin
+	pipeNames []string          // program names in the current pipeline
+	cur       *simpleState
 }
 
 func newWalker(c *Classifier, src string, depth int) *walker {
@@ -196,6 +203,15 @@ func dupFinding(prev []finding, f finding) bool {
 // file walks a whole parsed script.
 func (w *walker) file(f *syntax.File) {
 	w.trusted, w.assignCount = trustedAssignments(f, w.src)
+	for name, val := range w.outer {
+		if w.assignCount[name] == 0 { // not set again by the text itself
+			if w.trusted == nil {
+				w.trusted = map[string]bool{}
+			}
+			w.trusted[name] = true
+			w.setVar(name, val)
+		}
+	}
 	if hasInvisible(w.src) {
 		w.emitNode("unicode-lookalike", "the text contains invisible or bidirectional control characters that hide what it runs", f)
 	}
@@ -254,6 +270,17 @@ func (w *walker) setFunc(name string) {
 		w.funcs = map[string]bool{}
 	}
 	w.funcs[name] = true
+}
+
+// addWritten records content written into p; appends add to what is known.
+func (s *shared) addWritten(p string, f feed, appendTo bool) {
+	if s.written == nil {
+		s.written = map[string]feed{}
+	}
+	if old, ok := s.written[p]; ok && appendTo && old.kind == feedStatic && f.kind == feedStatic {
+		f.text = old.text + f.text
+	}
+	s.written[p] = f
 }
 
 func (s *shared) setFetched(p string) {
@@ -363,7 +390,11 @@ func (w *walker) command(st *syntax.Stmt, cmd syntax.Command) {
 		w.stmt(c.Stmt)
 	case *syntax.CoprocClause:
 		w.word(c.Name)
+		saved := w.stdin
+		// A coprocess reads whatever the script later writes to it.
+		w.stdin = feed{kind: feedUnknown, what: "the coprocess pipe, written to later"}
 		w.isolated(func() { w.stmt(c.Stmt) })
+		w.stdin = saved
 	case *syntax.TestDecl:
 		w.word(c.Description)
 		w.stmt(c.Body)
@@ -408,9 +439,10 @@ func (w *walker) loopOverItems(l *syntax.WordIter, body []*syntax.Stmt) bool {
 	return true
 }
 
-// noteWrittenCode remembers files a statement fills with downloaded or
-// decoded content (curl ... > x.sh, base64 -d > x.sh), so running them
-// later is judged as running that content.
+// noteWrittenCode remembers files a statement fills: with downloaded or
+// decoded content (curl ... > x.sh, base64 -d > x.sh), or with anything
+// else (echo 'rm -rf ~' > x.sh), so running them later is judged as
+// running that content.
 func (w *walker) noteWrittenCode(st *syntax.Stmt, in feed) {
 	for _, r := range st.Redirs {
 		if r.Op != syntax.RdrOut && r.Op != syntax.AppOut && r.Op != syntax.RdrClob {
@@ -423,9 +455,12 @@ func (w *walker) noteWrittenCode(st *syntax.Stmt, in feed) {
 		if !t.static {
 			continue
 		}
-		if f := w.feedOfStmt(st, in); f.kind == feedRemote || f.kind == feedDecoded {
-			for _, p := range w.paths(t) {
+		f := w.feedOfStmt(st, in)
+		for _, p := range w.paths(t) {
+			if f.kind == feedRemote || f.kind == feedDecoded {
 				w.setFetched(p)
+			} else if f.kind != feedNone {
+				w.addWritten(p, f, r.Op == syntax.AppOut)
 			}
 		}
 	}
@@ -529,6 +564,10 @@ func (w *walker) wordPart(p syntax.WordPart) {
 	case *syntax.ProcSubst:
 		saved := w.stdin
 		w.stdin = feed{}
+		if p.Op == syntax.CmdOut {
+			// >(cmd) reads what the command it is attached to writes.
+			w.stdin = feed{kind: feedUnknown, what: "the output of the command it is attached to"}
+		}
 		w.isolated(func() { w.stmts(p.Stmts) })
 		w.stdin = saved
 	case *syntax.ArithmExp:
