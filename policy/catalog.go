@@ -17,6 +17,7 @@ var catalog = []RuleInfo{
 	{"delete-home", "Delete of the home directory or all of its contents", Ask, "delete"},
 	{"delete-home-secrets", "Delete of keys or credentials in home (~/.ssh, ~/.gnupg, ~/.aws, ~/.kube, ~/.config)", Ask, "delete"},
 	{"delete-outside-cwd", "Delete of a path that climbs out of the working directory", Ask, "delete"},
+	{"delete-git-history", "Delete of a repository's .git directory (every unpushed commit, branch and stash)", Ask, "git-destructive"},
 	{"delete-cwd-whole", "Delete of the whole working directory (., *, ./*)", Ask, "delete"},
 	{"delete-unknown-target", "Delete of targets not known statically (variables, $(...), xargs input)", Ask, "delete"},
 	{"delete-shred", "shred and friends overwrite files beyond recovery", Ask, "delete"},
@@ -52,6 +53,8 @@ var catalog = []RuleInfo{
 	{"shutdown", "Shutting down, rebooting or suspending the machine", Ask, "shutdown"},
 	{"shutdown-sysrq", "Writing to the magic SysRq trigger", Ask, "shutdown"},
 	{"service-stop", "Stopping, restarting, masking or disabling services", Ask, "service-stop"},
+	{"network-down", "Taking network interfaces or routes down", Ask, "service-stop"},
+	{"system-time", "Setting the system clock or its time source", Ask, "sysconfig-write"},
 	// data
 	{"sql-destructive", "Destructive SQL (DROP, TRUNCATE, DELETE/UPDATE without WHERE) or Redis/Mongo wipes", Ask, "sql"},
 	{"sql-dynamic", "SQL or database commands not known statically", Ask, "sql"},

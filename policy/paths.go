@@ -82,6 +82,7 @@ const (
 	riskOutside             // climbs out of the working directory
 	riskCwdWhole            // the whole working directory
 	riskHomeData            // a top-level user data directory in home (~/Documents)
+	riskGitDir              // a repository's .git directory: all its history
 )
 
 // homeDataDirs hold the user's own files directly under home.
@@ -106,6 +107,8 @@ func (r pathRisk) String() string {
 		return "the whole working directory"
 	case riskHomeData:
 		return "a user data directory in home"
+	case riskGitDir:
+		return "a git repository's history"
 	}
 	return "a path"
 }
@@ -120,6 +123,11 @@ func classifyPath(p string) pathRisk {
 		comps := pathComponents(p)
 		if len(comps) == 0 {
 			return riskCwdWhole
+		}
+		if len(comps) == 1 && comps[0] == ".git" {
+			// The working directory's own repository: unpushed commits,
+			// branches and stashes live only here.
+			return riskGitDir
 		}
 		if comps[0] == ".." {
 			return riskOutside

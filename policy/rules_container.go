@@ -59,6 +59,9 @@ func dockerRule(c *cmd) {
 	switch sub {
 	case "run", "create", "exec":
 		dockerRunFlags(c, sub, rest)
+		if sub == "exec" {
+			containerExecArgv(c, rest)
+		}
 	case "system prune", "image prune", "builder prune", "buildx prune":
 		for _, a := range rest {
 			if a.is("-a", "--all", "--volumes") || shortBundleHas(a, "a", "") {
@@ -66,6 +69,8 @@ func dockerRule(c *cmd) {
 				return
 			}
 		}
+	case "system reset":
+		c.emit("container-destroy", c.name+" system reset deletes every container, image and volume")
 	case "volume rm", "volume prune", "volume remove":
 		c.emit("container-destroy", c.name+" "+sub+" deletes data volumes")
 	case "rm", "rmi", "image rm", "kill":
@@ -83,6 +88,31 @@ func dockerRule(c *cmd) {
 		}
 	case "compose":
 		composeDown(c, rest)
+	}
+}
+
+// containerExecArgv classifies the command `docker exec [OPTIONS] CONTAINER
+// CMD...` runs: inside a container, but on its (often production) data.
+func containerExecArgv(c *cmd, rest []arg) {
+	for j := 0; j < len(rest); j++ {
+		a := rest[j]
+		if !a.static {
+			return
+		}
+		if a.s == "--" {
+			continue
+		}
+		if strings.HasPrefix(a.s, "-") {
+			name, _, hasEq := strings.Cut(a.s, "=")
+			if !hasEq && (dockerRunArg[name] || !strings.HasPrefix(name, "--") && len(name) > 2 && dockerRunArg["-"+name[len(name)-1:]]) {
+				j++
+			}
+			continue
+		}
+		if j+1 < len(rest) {
+			c.w.execCommand(c, rest[j+1:], c.name+" exec")
+		}
+		return
 	}
 }
 
@@ -223,6 +253,26 @@ func kubectlRule(c *cmd) {
 			sub = i
 		case a.is("drain"):
 			c.emit("container-destroy", c.name+" drain evicts every pod from a node")
+		case a.is("scale"):
+			for _, b := range args[i+1:] {
+				if b.is("--replicas=0") {
+					c.emit("container-destroy", c.name+" scale --replicas=0 takes the workload down")
+					return
+				}
+			}
+			for k := i + 1; k+1 < len(args); k++ {
+				if args[k].is("--replicas") && args[k+1].is("0") {
+					c.emit("container-destroy", c.name+" scale --replicas 0 takes the workload down")
+					return
+				}
+			}
+		case a.is("exec"):
+			for k := i + 1; k < len(args); k++ {
+				if args[k].is("--") && k+1 < len(args) {
+					c.w.execCommand(c, args[k+1:], c.name+" exec")
+					return
+				}
+			}
 		}
 		break
 	}

@@ -97,6 +97,8 @@ func deleteRule(r pathRisk) (string, string) {
 		return "delete-cwd-whole", "everything in the working directory"
 	case riskHomeData:
 		return "delete-home", "a user data directory in home"
+	case riskGitDir:
+		return "delete-git-history", "a git repository's whole history (.git)"
 	}
 	return "", ""
 }
@@ -229,6 +231,20 @@ func (w *walker) subCommand(c *cmd, argv []arg, how string) {
 	n := w.child(text, c.node())
 	n.cwds = w.cwds
 	n.stdin = feed{kind: feedUnknown}
+	n.simpleArgv(argv, nil, text)
+}
+
+// execCommand classifies an argv that runs elsewhere with this command's
+// own stdin (docker exec -i, kubectl exec -i): what is piped in is what the
+// inner command reads, and the working directory is the container's.
+func (w *walker) execCommand(c *cmd, argv []arg, how string) {
+	if w.depth >= maxDepth {
+		c.emit("dynamic-code", how+" nests too deeply to follow").opaque = true
+		return
+	}
+	text := c.text()
+	n := w.child(text, c.node())
+	n.stdin = c.stdin
 	n.simpleArgv(argv, nil, text)
 }
 

@@ -49,8 +49,24 @@ func iptablesRule(c *cmd) {
 		case strings.HasPrefix(a.s, "-") && !strings.HasPrefix(a.s, "--") && len(a.s) > 2 && strings.ContainsAny(a.s[1:], "FX") && strings.Trim(a.s[1:], "FXvnwZ") == "":
 			c.emit("security-firewall", c.name+" "+a.s+" removes firewall rules")
 			return
+		case a.is("-P", "--policy") && i+2 < len(args) && args[i+2].is("DROP", "REJECT"),
+			a.is("-A", "--append", "-I", "--insert", "-R", "--replace") && i+1 < len(args) && args[i+1].is("INPUT", "OUTPUT") && iptablesDrops(args[i+1:]):
+			// Dropping traffic on INPUT/OUTPUT can cut the machine off
+			// (including the session running this command).
+			c.emit("network-down", c.name+" "+a.s+" blocks traffic to or from the machine")
+			return
 		}
 	}
+}
+
+// iptablesDrops reports a rule whose target drops or rejects packets.
+func iptablesDrops(args []arg) bool {
+	for i, a := range args {
+		if a.is("-j", "--jump") && i+1 < len(args) && args[i+1].is("DROP", "REJECT") {
+			return true
+		}
+	}
+	return false
 }
 
 func nftRule(c *cmd) {
