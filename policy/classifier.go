@@ -77,7 +77,7 @@ func (c *Classifier) Classify(script string) (v Verdict) {
 // shell), e.g. `hermes-exec run -- git push -f`. argv[0] may be a path.
 // `run -- bash -c TEXT` still classifies TEXT.
 func (c *Classifier) ClassifyArgv(argv []string) (v Verdict) {
-	text := quoteArgv(argv)
+	text := QuoteArgv(argv)
 	defer func() {
 		if r := recover(); r != nil {
 			v = internalErrorVerdict(text, r)
@@ -92,8 +92,9 @@ func (c *Classifier) ClassifyArgv(argv []string) (v Verdict) {
 	return w.verdict(text)
 }
 
-// quoteArgv renders argv as shell words for messages and the session key.
-func quoteArgv(argv []string) string {
+// QuoteArgv renders argv as shell words a human can read and paste (for
+// messages, the audit log and the session key).
+func QuoteArgv(argv []string) string {
 	parts := make([]string, len(argv))
 	for i, a := range argv {
 		q, err := syntax.Quote(a, syntax.LangBash)
@@ -143,5 +144,5 @@ func AllowlistEntry(f Finding) (entry string, ok bool) {
 			return "", false
 		}
 	}
-	return quoteArgv(f.Argv), true
+	return QuoteArgv(f.Argv), true
 }

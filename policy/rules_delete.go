@@ -223,28 +223,27 @@ func findRule(c *cmd) {
 // subCommand classifies an argv another program runs (find -exec),
 // as its own simple command anchored at the outer one.
 func (w *walker) subCommand(c *cmd, argv []arg, how string) {
-	if w.depth >= maxDepth {
-		c.emit("dynamic-code", how+" nests too deeply to follow").opaque = true
-		return
-	}
-	text := c.text()
-	n := w.child(text, c.node())
-	n.cwds = w.cwds
-	n.stdin = feed{kind: feedUnknown}
-	n.simpleArgv(argv, nil, text)
+	w.argvElsewhere(c, argv, how, w.cwds, feed{kind: feedUnknown})
 }
 
 // execCommand classifies an argv that runs elsewhere with this command's
 // own stdin (docker exec -i, kubectl exec -i): what is piped in is what the
 // inner command reads, and the working directory is the container's.
 func (w *walker) execCommand(c *cmd, argv []arg, how string) {
+	w.argvElsewhere(c, argv, how, nil, c.stdin)
+}
+
+// argvElsewhere classifies an argv that c runs, in working directories cwds
+// and reading stdin, as a simple command anchored at c.
+func (w *walker) argvElsewhere(c *cmd, argv []arg, how string, cwds []string, stdin feed) {
 	if w.depth >= maxDepth {
 		c.emit("dynamic-code", how+" nests too deeply to follow").opaque = true
 		return
 	}
 	text := c.text()
 	n := w.child(text, c.node())
-	n.stdin = c.stdin
+	n.cwds = cwds
+	n.stdin = stdin
 	n.simpleArgv(argv, nil, text)
 }
 

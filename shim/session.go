@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"hermes-exec/internal/atomicfile"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -215,7 +217,7 @@ func (s Sessions) update(id string, change func(*sessionFile)) error {
 		if err != nil {
 			return err
 		}
-		return writeFileAtomic(filepath.Join(s.Dir, fileName(id)), b)
+		return atomicfile.Write(filepath.Join(s.Dir, fileName(id)), b)
 	})
 }
 
@@ -258,43 +260,5 @@ func (s Sessions) List() ([]SessionInfo, error) {
 
 // withDirLock holds an exclusive flock on dir/.lock while fn runs.
 func withDirLock(dir string, fn func() error) error {
-	lf, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("session: lock: %w", err)
-	}
-	defer lf.Close()
-	var ferr error
-	if err := control(lf, func(fd int) { ferr = flockRetry(fd, unix.LOCK_EX) }); err != nil {
-		return err
-	}
-	if ferr != nil {
-		return fmt.Errorf("session: lock: %w", ferr)
-	}
-	// Closing the descriptor releases the lock.
-	return fn()
-}
-
-// writeFileAtomic writes data to a temp file in path's directory (0600),
-// syncs it and renames it over path.
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WithLock(filepath.Join(dir, ".lock"), fn)
 }

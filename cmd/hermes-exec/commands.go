@@ -19,7 +19,6 @@ import (
 	"hermes-exec/shim"
 
 	"github.com/urfave/cli/v2"
-	"mvdan.cc/sh/v3/syntax"
 )
 
 // Exit statuses of `check`.
@@ -137,7 +136,7 @@ TEXT), approved like any other command, and its exit status is returned.`,
 				}
 			}
 			code := fl.Execute(context.Background(), shim.Command{
-				Text:    quoteArgv(argv),
+				Text:    policy.QuoteArgv(argv),
 				Args:    argv,
 				Verdict: fl.Classifier.ClassifyArgv(argv),
 				TTY:     wantTTY(),
@@ -148,19 +147,6 @@ TEXT), approved like any other command, and its exit status is returned.`,
 			return nil
 		},
 	}
-}
-
-// quoteArgv renders argv as shell text a human can read and paste.
-func quoteArgv(argv []string) string {
-	parts := make([]string, len(argv))
-	for i, a := range argv {
-		q, err := syntax.Quote(a, syntax.LangBash)
-		if err != nil {
-			q = fmt.Sprintf("%q", a)
-		}
-		parts[i] = q
-	}
-	return strings.Join(parts, " ")
 }
 
 func allowlistCommand() *cli.Command {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"unicode"
+
+	"hermes-exec/internal/atomicfile"
 )
 
 // AddAllowlist appends to approvals.allowlist in config.yaml at path the
@@ -130,7 +132,7 @@ func editAllowlist(path string, add func(cur []string) []string, remove func(cur
 		if err != nil {
 			return withPath(path, err)
 		}
-		if err := writeAtomic(target, out); err != nil {
+		if err := atomicfile.Write(target, out); err != nil {
 			return fmt.Errorf("config: write %s: %w", target, err)
 		}
 		return nil
