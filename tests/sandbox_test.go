@@ -393,3 +393,22 @@ func TestSandboxTerminal(t *testing.T) {
 		t.Errorf("no terminal of the caller's size inside:\n%q", screen)
 	}
 }
+
+// A session command with a terminal gets one made inside the container
+// (commands without one are started by the session's reaper instead).
+func TestSandboxSessionTerminal(t *testing.T) {
+	s := newSandboxEnv(t, "  persist: session\n  memory: 256m\n")
+	sid := "HERMES_SESSION_ID=tty-session-" + strconv.Itoa(os.Getpid())
+	if r := s.sh("echo RAN; echo PPID=$PPID", sid); !strings.Contains(r.stdout, "PPID=1\n") {
+		t.Fatalf("a command without a terminal was not started by the session's reaper: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	ts := s.startTTY(false, append(append([]string(nil), s.extraEnv...), sid), "-c", "tty; stty size; echo DONE; exit 4")
+	ts.waitScreen("DONE", 20*time.Second)
+	if code := ts.wait(20 * time.Second); code != 4 {
+		t.Errorf("exit %d, want 4", code)
+	}
+	screen := ts.screenText()
+	if !strings.Contains(screen, "/dev/pts/") || !strings.Contains(screen, "40 120") {
+		t.Errorf("no terminal of the caller's size inside the session:\n%q", screen)
+	}
+}

@@ -40,3 +40,15 @@ func benchRun(b *testing.B, persist, session string) {
 
 func BenchmarkFresh(b *testing.B)       { benchRun(b, "none", "") }
 func BenchmarkSessionExec(b *testing.B) { benchRun(b, "session", "bench") }
+
+// BenchmarkNew is what every wrapper pays before its command: checking the
+// options, building the container template (seccomp profile included) and
+// looking for leftovers.
+func BenchmarkNew(b *testing.B) {
+	o := Options{StateDir: b.TempDir(), Workspace: b.TempDir(), HermesHome: b.TempDir()}
+	for i := 0; i < b.N; i++ {
+		if _, err := New(o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/opencontainers/cgroups"
 	// Registers the device-rules manager; without it libcontainer refuses
@@ -14,6 +15,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // cgroupParent is where every sandbox cgroup lives, as an absolute path in
@@ -36,6 +38,11 @@ const (
 // and the labels change.
 type template struct {
 	cfg *configs.Config
+	// uid and gid are what libcontainer's processes run as inside the
+	// container's user namespace (see insideIDs).
+	uid, gid int
+	// rootless: no cgroup is made (see forContainer).
+	rootless bool
 }
 
 // newTemplate turns Options into a libcontainer config: runc's example spec,
@@ -50,6 +57,7 @@ func newTemplate(o Options) (*template, error) {
 			return nil, err
 		}
 	}
+	inUID, inGID := insideIDs(rootless)
 	home := homeDir()
 	hidden, err := hiddenPaths(o, home)
 	if err != nil {
@@ -67,7 +75,7 @@ func newTemplate(o Options) (*template, error) {
 	// The process fields are per command (libcontainer.Process); only the
 	// security settings here end up in the container config.
 	spec.Process = &specs.Process{
-		User:            specs.User{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())},
+		User:            specs.User{UID: uint32(inUID), GID: uint32(inGID)},
 		NoNewPrivileges: true,
 		// No capability at all: commands run as the caller's uid, and
 		// for a root caller the user namespace maps only uid 0, so no
@@ -75,7 +83,13 @@ func newTemplate(o Options) (*template, error) {
 		// anything legitimate to act on.
 		Capabilities: &specs.LinuxCapabilities{},
 	}
-
+	if rootless {
+		// Only this binary runs as a rootless container's process, and
+		// it needs CAP_SETFCAP for one step and then drops it before
+		// any command runs (userns.go).
+		setfcap := []string{"CAP_SETFCAP"}
+		spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: setfcap, Effective: setfcap, Permitted: setfcap}
+	}
 	if spec.Mounts, err = mounts(o, hostBinds); err != nil {
 		return nil, err
 	}
@@ -87,17 +101,14 @@ func newTemplate(o Options) (*template, error) {
 	if o.Network == networkNone {
 		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 	}
-	// Identity mappings: inside, the caller keeps its own uid and gid, so
-	// files it writes in the workspace belong to it on the host.
-	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
-	spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: uid, HostID: uid, Size: 1}}
-	spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: gid, HostID: gid, Size: 1}}
+	spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: uint32(inUID), HostID: uint32(os.Getuid()), Size: 1}}
+	spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: uint32(inGID), HostID: uint32(os.Getgid()), Size: 1}}
 	if !rootless {
 		spec.Linux.Resources = resources(o)
 	} else {
 		spec.Linux.Resources = nil
 	}
-	if spec.Linux.Seccomp, err = seccompProfile(spec); err != nil {
+	if spec.Linux.Seccomp, err = seccompProfile(spec, rootless); err != nil {
 		return nil, err
 	}
 
@@ -111,9 +122,34 @@ func newTemplate(o Options) (*template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox config: %w", err)
 	}
+	if rootless && o.Pids > 0 {
+		// No cgroup to hold a pids limit (see rootlessLimitsOK), but the
+		// kernel counts RLIMIT_NPROC per user namespace and uid, and
+		// every container has a user namespace of its own: the limit
+		// then bounds the container's tasks as pids.max would, and a
+		// command without CAP_SYS_RESOURCE cannot raise it. (It does
+		// not bind root, so root keeps the cgroup.)
+		n := uint64(o.Pids)
+		cfg.Rlimits = []configs.Rlimit{{Type: unix.RLIMIT_NPROC, Hard: n, Soft: n}}
+	}
 	// The bundle label points at the wrapper's cwd; it means nothing here.
 	cfg.Labels = []string{labelWorkspace + "=" + o.Workspace, labelMemory + "=" + strconv.FormatInt(o.Memory, 10)}
-	return &template{cfg: cfg}, nil
+	return &template{cfg: cfg, uid: inUID, gid: inGID, rootless: rootless}, nil
+}
+
+// insideIDs are the uid and gid libcontainer's processes get inside the
+// container's user namespace, which maps exactly one uid and one gid: the
+// caller's. Root's map to themselves. A non-root caller's map to 0, because
+// libcontainer sets a container up as root of its user namespace (nsexec
+// calls setresuid(0, 0, 0) and fails when 0 is not mapped) and an
+// unprivileged process can map only its own uid, once. Only this binary
+// runs as that root; commands run one user namespace deeper, as the
+// caller's uid again (userns.go).
+func insideIDs(rootless bool) (uid, gid int) {
+	if rootless {
+		return 0, 0
+	}
+	return os.Getuid(), os.Getgid()
 }
 
 // forContainer returns a config for container id. The template is copied so
@@ -128,6 +164,13 @@ func (t *template) forContainer(id string, labels ...string) *configs.Config {
 	cg.Name = ""
 	cg.Parent = ""
 	cg.Path = cgroupParent + "/" + id
+	if t.rootless {
+		// A non-root caller cannot make cgroups here (cgroup v1 has
+		// no delegation) and holds no limit that would need one
+		// (rootlessLimitsOK). libcontainer tolerates the permission
+		// error only for a cgroup without an explicit path.
+		cg.Path, cg.Parent, cg.Name = "", strings.TrimPrefix(cgroupParent, "/"), id
+	}
 	cfg.Cgroups = &cg
 	cfg.Labels = append(append([]string(nil), t.cfg.Labels...), labels...)
 	return &cfg
@@ -170,15 +213,23 @@ func swapAccounting() bool {
 	return err == nil
 }
 
-// rootlessLimitsOK refuses limits that a non-root caller cannot enforce:
-// without a delegated cgroup, libcontainer would silently run the command
-// unlimited, and a pids or memory limit that is not there must not be
-// reported as if it were.
+// rootlessLimitsOK refuses limits that a non-root caller cannot enforce.
+// Without a delegated cgroup (cgroup v1 has no delegation), libcontainer
+// would silently run the command without a memory or CPU limit, and a limit
+// that is not there must not be reported as if it were. The pids limit is
+// not refused: newTemplate enforces it with RLIMIT_NPROC instead.
 func rootlessLimitsOK(o Options) error {
-	if o.Memory == 0 && o.CPUs == 0 && o.Pids <= 0 {
+	var set []string
+	if o.Memory > 0 {
+		set = append(set, "container.memory")
+	}
+	if o.CPUs > 0 {
+		set = append(set, "container.cpus")
+	}
+	if len(set) == 0 {
 		return nil
 	}
-	return fmt.Errorf("the sandbox cannot enforce container.memory, container.cpus or container.pids for a non-root user on this machine (no delegated cgroup); run as root, or set container.pids: -1 and leave memory and cpus unset to accept running without limits")
+	return fmt.Errorf("%s cannot be enforced for a non-root user on this machine (no cgroup delegated to uid %d), so the sandbox refuses to start rather than run without it: run as root, or remove %s from config.yaml", strings.Join(set, " and "), os.Geteuid(), strings.Join(set, " and "))
 }
 
 // mounts are the container's mounts, in order: runc's defaults adjusted for a
@@ -219,7 +270,11 @@ func mounts(o Options, hostBinds []specs.Mount) ([]specs.Mount, error) {
 // capabilities, restricted to the native architecture: compiling the filter
 // for the three x86 ABIs costs about 30 ms per start, one about 5 ms, and a
 // syscall from another ABI (int 0x80, x32) is then refused outright.
-func seccompProfile(spec *specs.Spec) (*specs.LinuxSeccomp, error) {
+//
+// For a rootless container it also lets through unshare(CLONE_NEWUSER) with
+// no other flag: the one step userns.go takes before any command runs, after
+// which a second filter refuses it again.
+func seccompProfile(spec *specs.Spec, rootless bool) (*specs.LinuxSeccomp, error) {
 	p, err := defaultSeccomp(spec)
 	if err != nil {
 		return nil, fmt.Errorf("seccomp profile: %w", err)
@@ -229,6 +284,13 @@ func seccompProfile(spec *specs.Spec) (*specs.LinuxSeccomp, error) {
 	}
 	if native, ok := nativeArch[runtime.GOARCH]; ok {
 		p.Architectures = []specs.Arch{native}
+	}
+	if rootless {
+		p.Syscalls = append(p.Syscalls, specs.LinuxSyscall{
+			Names:  []string{"unshare"},
+			Action: specs.ActAllow,
+			Args:   []specs.LinuxSeccompArg{{Index: 0, Value: unix.CLONE_NEWUSER, Op: specs.OpEqualTo}},
+		})
 	}
 	return p, nil
 }

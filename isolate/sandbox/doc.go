@@ -14,11 +14,23 @@
 // to the native architecture, inside a cgroup that enforces the memory, CPU
 // and pids limits.
 //
+// A caller who is not root gets the same sandbox (rootless): the
+// container's user namespace maps the caller's uid to its root, as
+// libcontainer requires, and every command runs one user namespace deeper
+// as the caller's own uid (userns.go). Such a caller has no cgroup on
+// cgroup v1, so memory and CPU limits make the sandbox refuse to start and
+// the pids limit is enforced with RLIMIT_NPROC, which the kernel counts per
+// user namespace.
+//
 // Two lifetimes exist. A fresh container (container.persist: none, or no
 // session id) is made for one command and destroyed when it ends. A session
 // container (container.persist: session) is kept per HERMES_SESSION_ID: its
-// init is this binary's own small reaper and each command joins it as an
+// init is this binary's own small reaper and each command runs in it as an
 // extra process, so files outside the workspace survive between commands.
+// The reaper starts those commands itself, over a socket in the state
+// directory (execserver.go), which spares a second container process per
+// command; a command with a terminal, or in a rootless session, is started
+// by libcontainer instead.
 //
 // The binary must call Init first thing in main: libcontainer re-executes it
 // as "init" to set the container up, and the reaper is the same binary run as

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/opencontainers/runc/libcontainer"
-	"github.com/opencontainers/runc/libcontainer/exeseal"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
@@ -44,7 +43,7 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 		lk.release(true)
 	}()
 
-	exe, err := exeseal.CloneSelfExe(b.o.StateDir)
+	exe, err := b.sealExe()
 	if err != nil {
 		return st, fmt.Errorf("sandbox: sealing the reaper binary: %w", err)
 	}
@@ -60,7 +59,7 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 		args = append(args, "tty")
 	}
 	args = append(append(args, "--"), s.Args...)
-	p := b.process(s, args)
+	p := b.process(s, b.inCallerUserns(args))
 	p.Init = true
 	lifeR, lifeW, err := os.Pipe()
 	if err != nil {
@@ -118,8 +117,8 @@ func (b *backend) process(s isolate.Spec, args []string) *libcontainer.Process {
 		Args:     args,
 		Env:      b.processEnv(s.Env),
 		Cwd:      b.cwd(s.Dir),
-		UID:      os.Getuid(),
-		GID:      os.Getgid(),
+		UID:      b.tmpl.uid,
+		GID:      b.tmpl.gid,
 		LogLevel: strconv.Itoa(int(logrus.GetLevel())),
 	}
 	// A nil *os.File in an io.Reader is not a nil interface: assign only

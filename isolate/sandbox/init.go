@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -23,6 +24,18 @@ const reaperArg = "sandbox-reaper"
 func Init() {
 	if len(os.Args) < 2 {
 		return
+	}
+	if os.Args[1] == usernsArg {
+		// The constructor in userns.go has already run: strip its
+		// arguments, or stop if it did not get the process there.
+		if !usernsEntered() || len(os.Args) < 5 {
+			fmt.Fprintln(os.Stderr, "hermes-exec: sandbox: not in the caller's user namespace; refusing to run")
+			os.Exit(126)
+		}
+		os.Args = append(os.Args[:1:1], os.Args[4:]...)
+		if os.Args[1] == execArg {
+			os.Exit(execMain(os.Args[2:]))
+		}
 	}
 	switch os.Args[1] {
 	case "init":

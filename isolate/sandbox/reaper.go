@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -22,7 +23,9 @@ import (
 // as an ordinary process.
 //
 //	sandbox-reaper run [tty] -- ARGV...   fresh container: run ARGV, exit with its status
-//	sandbox-reaper session IDLE_SECONDS   session container: reap, expire when idle
+//	sandbox-reaper session IDLE_SECONDS [exec-socket]
+//	                                      session container: reap, expire when
+//	                                      idle, start commands (execserver.go)
 const (
 	reaperExeFd      = 3 // the reaper's own binary, closed at once
 	reaperStatusFd   = 4 // fresh mode: where the exact end of the command is written
@@ -49,7 +52,7 @@ func reaperMain(args []string) int {
 				idle = time.Duration(s) * time.Second
 			}
 		}
-		return reapSession(idle)
+		return reapSession(idle, len(args) > 2 && args[2] == execSocketArg)
 	}
 	fmt.Fprintf(os.Stderr, "hermes-exec: sandbox-reaper: unknown mode %q\n", args[0])
 	return 126
@@ -154,14 +157,27 @@ func unwrapExecErr(err error) error {
 	return err
 }
 
-// reapSession keeps a session container alive: it reaps orphans and exits,
-// ending the container, after idle without any command. A command counts
-// while it runs (its parent is a wrapper, outside the pid namespace, so its
-// ppid reads 0); SIGUSR1 from a wrapper marks a start at once. SIGTERM,
-// SIGINT or SIGHUP end it at once.
-func reapSession(idle time.Duration) int {
+// reapSession keeps a session container alive: it starts the commands
+// wrappers send over the exec socket (withSocket: fd reaperSocketFd, see
+// execserver.go), reaps them and orphans, and exits, ending the container,
+// after idle without any command. A command counts while it runs: one it
+// started, or one libcontainer started (its parent is a wrapper, outside
+// the pid namespace, so its ppid reads 0); SIGUSR1 from a wrapper marks a
+// start at once. SIGTERM, SIGINT or SIGHUP end it at once.
+func reapSession(idle time.Duration, withSocket bool) int {
+	var l *net.UnixListener
+	if withSocket {
+		l = execListener()
+	}
+	// It holds the exec socket: commands, which run as the same user,
+	// must not be able to ptrace it to take the socket over.
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGUSR1, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	srv := newExecServer()
+	if l != nil {
+		go srv.serve(l)
+	}
 	tick := time.NewTicker(sessionPoll)
 	defer tick.Stop()
 	last := time.Now()
@@ -170,14 +186,14 @@ func reapSession(idle time.Duration) int {
 		case sig := <-sigs:
 			switch sig {
 			case unix.SIGCHLD:
-				reapAll()
+				srv.reapAll()
 			case unix.SIGUSR1:
 				last = time.Now()
 			default:
 				return 0
 			}
 		case <-tick.C:
-			if commandRunning() {
+			if commandRunning() || srv.busy(last) {
 				last = time.Now()
 			}
 			if idle > 0 && time.Since(last) > idle {
@@ -190,17 +206,17 @@ func reapSession(idle time.Duration) int {
 // sessionPoll is how often a session reaper checks for idleness.
 const sessionPoll = 2 * time.Second
 
-func reapAll() {
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if pid <= 0 || err != nil {
-			return
-		}
+// execListener is the exec socket a session's wrapper passed in, or nil.
+func execListener() *net.UnixListener {
+	f := os.NewFile(reaperSocketFd, "exec.sock")
+	unix.CloseOnExec(reaperSocketFd)
+	l, err := net.FileListener(f)
+	f.Close()
+	if err != nil {
+		return nil
 	}
+	ul, _ := l.(*net.UnixListener)
+	return ul
 }
 
 // commandRunning reports whether a wrapper's command runs in the container:

@@ -2,12 +2,14 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/opencontainers/runc/libcontainer"
-	"github.com/opencontainers/runc/libcontainer/exeseal"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"hermes-exec/isolate"
@@ -24,7 +26,10 @@ func (b *backend) runSession(ctx context.Context, s isolate.Spec) (isolate.Statu
 		if err != nil {
 			return isolate.Status{}, err
 		}
-		st, started, err := b.execIn(ctx, c, s)
+		st, started, err := b.execViaReaper(ctx, c, s)
+		if errors.Is(err, errNoExecSocket) {
+			st, started, err = b.execIn(ctx, c, s)
+		}
 		lk.touch()
 		lk.release(false)
 		if err == nil || started {
@@ -97,7 +102,7 @@ func (b *backend) startSession(id, session string) (*libcontainer.Container, err
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: creating the session container: %w", err)
 	}
-	exe, err := exeseal.CloneSelfExe(b.o.StateDir)
+	exe, err := b.sealExe()
 	if err != nil {
 		_ = c.Destroy()
 		return nil, fmt.Errorf("sandbox: sealing the reaper binary: %w", err)
@@ -108,10 +113,23 @@ func (b *backend) startSession(id, session string) (*libcontainer.Container, err
 			strconv.FormatInt(int64(b.o.Idle.Seconds()), 10)},
 		Env:        []string{"PATH=/usr/bin:/bin"},
 		Cwd:        "/",
-		UID:        os.Getuid(),
-		GID:        os.Getgid(),
+		UID:        b.tmpl.uid,
+		GID:        b.tmpl.gid,
 		Init:       true,
 		ExtraFiles: []*os.File{exe}, // reaperExeFd
+	}
+	if !b.tmpl.rootless {
+		// A rootless reaper stays outside the caller's user namespace
+		// (userns.go), so its commands keep coming through libcontainer.
+		// Without the socket (a state directory path too long for
+		// one, say) commands still go through libcontainer.
+		if sock, err := listenExec(filepath.Join(b.o.StateDir, id, execSocketName)); err != nil {
+			logrus.WithError(err).Debug("sandbox: no exec socket")
+		} else {
+			defer sock.Close()
+			p.Args = append(p.Args, execSocketArg)
+			p.ExtraFiles = append(p.ExtraFiles, sock) // reaperSocketFd
+		}
 	}
 	if err := c.Run(p); err != nil {
 		_ = destroy(c)
@@ -127,6 +145,17 @@ func (b *backend) startSession(id, session string) (*libcontainer.Container, err
 // command got to run (then err is about waiting for it, not starting it).
 func (b *backend) execIn(ctx context.Context, c *libcontainer.Container, s isolate.Spec) (st isolate.Status, started bool, err error) {
 	p := b.process(s, s.Args)
+	if b.tmpl.rootless {
+		// The command's starter enters the caller's user namespace,
+		// then becomes the command (execmode.go).
+		exe, err := b.sealExe()
+		if err != nil {
+			return st, false, fmt.Errorf("sandbox: sealing the starter binary: %w", err)
+		}
+		defer exe.Close()
+		p.Args = b.inCallerUserns(append([]string{"/proc/self/fd/" + strconv.Itoa(reaperExeFd), execArg, "--"}, s.Args...))
+		p.ExtraFiles = []*os.File{exe} // reaperExeFd
+	}
 	con, err := newConsole(p, s)
 	if err != nil {
 		return st, false, err

@@ -63,10 +63,18 @@ func oomKills(c *libcontainer.Container) int64 {
 	if err != nil {
 		return 0
 	}
+	// A rootless container has no cgroup: no path, and no counter (a
+	// relative path would read the wrapper's working directory).
 	if cgroups.IsCgroup2UnifiedMode() {
-		return readCounter(filepath.Join(st.CgroupPaths[""], "memory.events"), "oom_kill")
+		if dir := st.CgroupPaths[""]; dir != "" {
+			return readCounter(filepath.Join(dir, "memory.events"), "oom_kill")
+		}
+		return 0
 	}
-	return readCounter(filepath.Join(st.CgroupPaths["memory"], "memory.oom_control"), "oom_kill")
+	if dir := st.CgroupPaths["memory"]; dir != "" {
+		return readCounter(filepath.Join(dir, "memory.oom_control"), "oom_kill")
+	}
+	return 0
 }
 
 // readCounter reads "NAME VALUE" from a cgroup key-value file.
