@@ -74,7 +74,7 @@ func statusOf(ws syscall.WaitStatus) Status {
 	return Status{Code: ws.ExitStatus()}
 }
 
-// cancelReason explains a command killed because ctx ended.
-func cancelReason(ctx context.Context) string {
+// CancelReason explains a command killed because ctx ended.
+func CancelReason(ctx context.Context) string {
 	return "killed: " + context.Cause(ctx).Error()
 }

@@ -78,7 +78,7 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 			if ended {
 				st := statusOf(ws)
 				if killed && st.Signal == int(syscall.SIGKILL) {
-					st.Reason = cancelReason(ctx)
+					st.Reason = CancelReason(ctx)
 				}
 				return st, nil
 			}

@@ -33,7 +33,7 @@ func runPTY(ctx context.Context, path string, s Spec) (Status, error) {
 	}
 	st := statusOf(cmd.ProcessState.Sys().(syscall.WaitStatus))
 	if st.Signal == int(syscall.SIGKILL) && ctx.Err() != nil {
-		st.Reason = cancelReason(ctx)
+		st.Reason = CancelReason(ctx)
 	}
 	return st, nil
 }

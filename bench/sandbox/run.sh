@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Median start-to-exit of `true` in a sandbox, measured in one hyperfine run:
 #   hermes-exec --backend sandbox, fresh container (container.persist: none)
-#   hermes-exec --backend sandbox, session container (one exec into it)
+#   hermes-exec --backend sandbox, session container (an existing one: the
+#     main binary asks its reaper to start the command, no helper started)
 #   runc run of an equivalent bundle (read-only host root, new namespaces,
 #     user namespace, no capabilities, default seccomp profile), fresh each time
 #   bwrap with the same view (read-only /, new /proc /dev /tmp, unshared

@@ -4,17 +4,16 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/sirupsen/logrus"
 
 	"hermes-exec/isolate"
+	"hermes-exec/isolate/sandbox/execproto"
 )
 
 const (
 	freshPrefix   = "f-"
-	sessionPrefix = "s-"
+	sessionPrefix = execproto.SessionPrefix
 )
 
 // backend runs commands in sandbox containers.
@@ -28,7 +27,7 @@ type backend struct {
 // with less isolation than configured, when the sandbox cannot be built as
 // asked.
 func New(o Options) (isolate.Backend, error) {
-	o, err := o.withDefaults()
+	o, err := o.WithDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -63,64 +62,13 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	return b.runFresh(ctx, s)
 }
 
-// processEnv is the command's environment: only the baseline variables,
-// terminal.env_passthrough and the names skills declare in HERMES_SKILL_ENV,
-// taken from the already filtered Spec.Env.
+// processEnv is the command's environment (execproto.CommandEnv, the rule
+// the main binary applies too when it asks a session reaper directly).
 func (b *backend) processEnv(env []string) []string {
-	pass := append([]string(nil), b.o.Passthrough...)
-	pass = append(pass, skillEnvNames(env)...)
-	out := isolate.BaselineEnv(env, pass)
-	if !hasVar(out, "PATH") {
-		out = append(out, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-	}
-	return out
+	return execproto.CommandEnv(env, b.o.Passthrough, os.Getenv("HERMES_SKILL_ENV"))
 }
 
-// skillEnvNames are the names listed in HERMES_SKILL_ENV (separated by
-// commas, colons or white space), from env or else the wrapper's own
-// environment. Patterns are not allowed: a skill declares names.
-func skillEnvNames(env []string) []string {
-	list, ok := lookupVar(env, "HERMES_SKILL_ENV")
-	if !ok {
-		list = os.Getenv("HERMES_SKILL_ENV")
-	}
-	names := strings.FieldsFunc(list, func(r rune) bool {
-		return r == ',' || r == ':' || r == ' ' || r == '\t' || r == '\n'
-	})
-	out := names[:0]
-	for _, n := range names {
-		if n != "" && !strings.Contains(n, "*") {
-			out = append(out, n)
-		}
-	}
-	return out
-}
+func lookupVar(env []string, name string) (string, bool) { return execproto.LookupVar(env, name) }
 
-func lookupVar(env []string, name string) (string, bool) {
-	for i := len(env) - 1; i >= 0; i-- {
-		if v, ok := strings.CutPrefix(env[i], name+"="); ok {
-			return v, true
-		}
-	}
-	return "", false
-}
-
-func hasVar(env []string, name string) bool {
-	_, ok := lookupVar(env, name)
-	return ok
-}
-
-// cwd is the command's working directory: Spec.Dir when it is inside the
-// workspace or otherwise visible, else the workspace.
-func (b *backend) cwd(dir string) string {
-	if dir == "" {
-		return b.o.Workspace
-	}
-	if r, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = r
-	}
-	if filepath.IsAbs(dir) {
-		return dir
-	}
-	return b.o.Workspace
-}
+// cwd is the command's working directory (execproto's Options.CommandDir).
+func (b *backend) cwd(dir string) string { return b.o.CommandDir(dir) }

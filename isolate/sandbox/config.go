@@ -15,13 +15,16 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runtime-spec/specs-go"
+
 	"golang.org/x/sys/unix"
+
+	"hermes-exec/isolate/sandbox/execproto"
 )
 
 // cgroupParent is where every sandbox cgroup lives, as an absolute path in
 // each hierarchy (so it does not depend on the wrapper's own cgroup, which
 // an agent's supervisor may move or limit).
-const cgroupParent = "/hermes-exec"
+const cgroupParent = execproto.CgroupParent
 
 // Labels stored in each container's state, read back by List and GC.
 const (

@@ -30,7 +30,10 @@
 // The reaper starts those commands itself, over a socket in the state
 // directory (execserver.go), which spares a second container process per
 // command; a command with a terminal, or in a rootless session, is started
-// by libcontainer instead.
+// by libcontainer instead. The socket's protocol and client, the options and
+// the session's container id are in execproto, so that the main binary,
+// which does not link this package, asks a running session's reaper
+// directly and starts this helper only when it cannot.
 //
 // The binary must call Init first thing in main: libcontainer re-executes it
 // as "init" to set the container up, and the reaper is the same binary run as

@@ -14,39 +14,25 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"hermes-exec/isolate/sandbox/execproto"
 )
 
 // A session container's reaper starts the commands of later wrappers
 // itself: it is already inside every namespace, under the seccomp filter,
 // without capabilities and with no_new_privs, so a command it forks is
 // exactly like one libcontainer would start with a second process, minus
-// the second start. The wrapper connects to the socket the reaper listens
-// on (execSocketName in the container's state directory, which only its
-// owner can reach and which is masked inside), sends one packet with the
-// request and the command's stdin, stdout and stderr as SCM_RIGHTS, and then
-// the signals it receives. The reaper answers "started", then how the
-// command ended. When the connection closes before that (the wrapper was
-// killed), the reaper kills the command's process group.
-//
-// Packets (SOCK_SEQPACKET keeps them whole):
-//
-//	wrapper → reaper: execRequest as JSON, with 3 fds; then "signal N"...
-//	reaper → wrapper: "started" then "exit N" or "signal N";
-//	                  or "error CODE MESSAGE" when nothing was started.
+// the second start. The protocol and its client are in execproto (the main
+// binary speaks it too); this is the server.
 const (
-	execSocketName = "exec.sock"
+	execSocketName = execproto.SocketName
 	execSocketArg  = "exec-socket" // the session reaper's flag: fd 4 is the socket
 	reaperSocketFd = 4             // session mode: the listening socket
-	maxExecRequest = 1 << 20
+	maxExecRequest = execproto.MaxRequest
 )
 
-// execRequest is what a wrapper asks the reaper to run. Env and Dir are
-// already the sandbox's (processEnv, cwd), as for libcontainer.
-type execRequest struct {
-	Args []string
-	Env  []string
-	Dir  string
-}
+// execRequest is what a wrapper asks the reaper to run.
+type execRequest = execproto.Request
 
 // execServer is the reaper's side.
 type execServer struct {
@@ -95,7 +81,7 @@ func (s *execServer) handle(c *net.UnixConn) {
 		}
 	}()
 	refuse := func(code int, msg string) {
-		_, _ = c.Write([]byte(fmt.Sprintf("error %d %s", code, msg)))
+		_, _ = c.Write([]byte(fmt.Sprintf("%s%d %s", execproto.MsgError, code, msg)))
 		_ = c.Close()
 	}
 	if err != nil || flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 || len(fds) != 3 {
@@ -122,8 +108,8 @@ func (s *execServer) handle(c *net.UnixConn) {
 	if err != nil {
 		// As bash: the command ran and failed; not a wrapper error.
 		complain("hermes-exec: %s: %v\n", req.Args[0], err)
-		_, _ = c.Write([]byte("started"))
-		_, _ = c.Write([]byte("exit " + strconv.Itoa(code)))
+		_, _ = c.Write([]byte(execproto.MsgStarted))
+		_, _ = c.Write([]byte(execproto.MsgExit + strconv.Itoa(code)))
 		_ = c.Close()
 		return
 	}
@@ -146,8 +132,8 @@ func (s *execServer) handle(c *net.UnixConn) {
 		if errors.Is(err, unix.ENOENT) {
 			code = 127
 		}
-		_, _ = c.Write([]byte("started"))
-		_, _ = c.Write([]byte("exit " + strconv.Itoa(code)))
+		_, _ = c.Write([]byte(execproto.MsgStarted))
+		_, _ = c.Write([]byte(execproto.MsgExit + strconv.Itoa(code)))
 		_ = c.Close()
 		return
 	}
@@ -157,7 +143,7 @@ func (s *execServer) handle(c *net.UnixConn) {
 	// Still under the lock: "started" goes out before reapAll can send
 	// how the command ended, so the wrapper never takes a command that
 	// ran for one the reaper refused (and starts it again).
-	_, _ = c.Write([]byte("started"))
+	_, _ = c.Write([]byte(execproto.MsgStarted))
 	s.mu.Unlock()
 	go s.watch(job)
 }
@@ -172,7 +158,7 @@ func (s *execServer) watch(j *execJob) {
 			s.signal(j, unix.SIGKILL)
 			return
 		}
-		if num, ok := strings.CutPrefix(string(pkt[:n]), "signal "); ok {
+		if num, ok := strings.CutPrefix(string(pkt[:n]), execproto.MsgSignal); ok {
 			if sig, err := strconv.Atoi(num); err == nil && sig > 0 && sig < 65 {
 				s.signal(j, unix.Signal(sig))
 			}
@@ -216,9 +202,9 @@ func (s *execServer) reapAll() {
 			return
 		}
 		if j != nil {
-			msg := "exit " + strconv.Itoa(ws.ExitStatus())
+			msg := execproto.MsgExit + strconv.Itoa(ws.ExitStatus())
 			if ws.Signaled() {
-				msg = "signal " + strconv.Itoa(int(ws.Signal()))
+				msg = execproto.MsgSignal + strconv.Itoa(int(ws.Signal()))
 			}
 			_, _ = j.conn.Write([]byte(msg))
 			_ = j.conn.Close()

@@ -33,14 +33,14 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 	cfg.ParentDeathSignal = int(unix.SIGKILL)
 	c, err := libcontainer.Create(b.o.StateDir, id, cfg)
 	if err != nil {
-		lk.release(true)
+		lk.Release(true)
 		return st, fmt.Errorf("sandbox: creating the container: %w", err)
 	}
 	defer func() {
 		if derr := destroy(c); derr != nil {
 			logrus.WithError(derr).Warn("sandbox: removing the container")
 		}
-		lk.release(true)
+		lk.Release(true)
 	}()
 
 	exe, err := b.sealExe()

@@ -29,7 +29,7 @@ type Info struct {
 
 // List describes the containers in the state directory, sessions first.
 func List(o Options) ([]Info, error) {
-	o, err := o.normalizeForManage()
+	o, err := normalizeForManage(o)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func describe(o Options, c *libcontainer.Container) Info {
 		in.LastUsed = fi.ModTime()
 	}
 	if lk, err := acquireLock(o.StateDir, c.ID(), unix.LOCK_EX, true); err == nil {
-		lk.release(false)
+		lk.Release(false)
 	} else if errors.Is(err, errLocked) {
 		in.InUse = true
 	}
@@ -85,7 +85,7 @@ func describe(o Options, c *libcontainer.Container) Info {
 // Remove kills and removes the given containers, named by container id or
 // by session id. Commands running in them are killed.
 func Remove(o Options, ids ...string) error {
-	o, err := o.normalizeForManage()
+	o, err := normalizeForManage(o)
 	if err != nil {
 		return err
 	}
@@ -132,14 +132,14 @@ func removeOne(o Options, id string) error {
 	}
 	c, err := libcontainer.Load(o.StateDir, id)
 	if err != nil {
-		lk.release(true)
+		lk.Release(true)
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, libcontainer.ErrNotExist) {
 			return nil // its wrapper removed it meanwhile
 		}
 		return err
 	}
 	err = destroy(c)
-	lk.release(err == nil)
+	lk.Release(err == nil)
 	return err
 }
 
@@ -147,7 +147,7 @@ func removeOne(o Options, id string) error {
 // containers whose wrapper is gone, stopped sessions, stray lock files and
 // cgroups). It returns the ids it removed.
 func GC(o Options) (removed []string, err error) {
-	o, err = o.normalizeForManage()
+	o, err = normalizeForManage(o)
 	if err != nil {
 		return nil, err
 	}
@@ -217,14 +217,14 @@ func collect(o Options, id string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	fi, statErr := lk.f.Stat()
+	fi, statErr := lk.File().Stat()
 	c, err := libcontainer.Load(o.StateDir, id)
 	if err != nil {
 		// No (readable) state: a wrapper died before or while
 		// creating it, or it is already gone. Clear what is there.
 		_ = os.RemoveAll(filepath.Join(o.StateDir, id))
 		removeCgroups(id)
-		lk.release(true)
+		lk.Release(true)
 		return true, nil
 	}
 	status, _ := c.Status()
@@ -232,11 +232,11 @@ func collect(o Options, id string) (bool, error) {
 	// A fresh container whose lock is free has lost its wrapper.
 	leftover := strings.HasPrefix(id, freshPrefix) || status == libcontainer.Stopped
 	if !leftover && !idle {
-		lk.release(false)
+		lk.Release(false)
 		return false, nil
 	}
 	err = destroy(c)
-	lk.release(err == nil)
+	lk.Release(err == nil)
 	return err == nil, err
 }
 
@@ -279,7 +279,7 @@ func containerIDs(stateDir string) ([]string, error) {
 // normalizeForManage fills in the defaults ls, rm and gc need, without the
 // checks that only matter for running commands (the caller's cwd need not be
 // a valid workspace to list containers).
-func (o Options) normalizeForManage() (Options, error) {
+func normalizeForManage(o Options) (Options, error) {
 	if o.StateDir == "" {
 		home := o.HermesHome
 		if home == "" {

@@ -1,212 +1,23 @@
 package sandbox
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"time"
-)
+import "hermes-exec/isolate/sandbox/execproto"
 
-// Options configure the sandbox backend. The zero value of every field means
-// its documented default.
-type Options struct {
-	// StateDir is where container state lives. Default: /run/hermes-exec/sandbox
-	// for root; $XDG_RUNTIME_DIR/hermes-exec/sandbox or $HERMES_HOME/run/sandbox
-	// otherwise.
-	StateDir string
-	// HermesHome is hidden inside the sandbox. Default: $HERMES_HOME, else
-	// ~/.hermes.
-	HermesHome string
-	// Workspace is writable inside the sandbox, at the same path. Default:
-	// the caller's working directory. It may not be "/".
-	Workspace string
-	// Rootfs is an optional prepared root filesystem used instead of the
-	// host's "/".
-	Rootfs string
-	// Network is "none" (default: a private network namespace with only
-	// loopback) or "host".
-	Network string
-	// Memory is the memory limit in bytes; 0 means unlimited.
-	Memory int64
-	// CPUs is the CPU limit in CPUs (1.5 = one and a half); 0 is unlimited.
-	CPUs float64
-	// Pids is the maximum number of processes; 0 means 1024 and -1 means
-	// unlimited.
-	Pids int64
-	// TmpfsSize is the size of /tmp in bytes; 0 means 512 MiB.
-	TmpfsSize int64
-	// Persist is "session" (default: one container per session id) or
-	// "none" (a fresh container per command).
-	Persist string
-	// Idle is how long an unused session container is kept; 0 means 30m.
-	Idle time.Duration
-	// Passthrough lists extra variable names (terminal.env_passthrough;
-	// "PREFIX*" patterns allowed) that commands may see.
-	Passthrough []string
-}
+// Options configure the sandbox backend. They live in execproto, which the
+// pure-Go main binary imports too, so that it derives a session's container
+// (and its exec socket) from the very same defaults and fingerprint.
+type Options = execproto.Options
 
 const (
-	defaultPids      = 1024
-	defaultTmpfsSize = 512 << 20
-	defaultIdle      = 30 * time.Minute
-	persistSession   = "session"
-	persistNone      = "none"
-	networkNone      = "none"
-	networkHost      = "host"
+	defaultIdle    = execproto.DefaultIdle
+	persistSession = execproto.PersistSession
+	persistNone    = execproto.PersistNone
+	networkNone    = execproto.NetworkNone
 )
 
-// withDefaults fills in defaults and rejects options that cannot be honoured.
-// Paths come back absolute and with symlinks resolved, because mounts are
-// made on the resolved paths and hiding a path must hide what it points to.
-func (o Options) withDefaults() (Options, error) {
-	var err error
-	if o.HermesHome == "" {
-		o.HermesHome = os.Getenv("HERMES_HOME")
-	}
-	if o.HermesHome == "" {
-		if home, herr := os.UserHomeDir(); herr == nil {
-			o.HermesHome = filepath.Join(home, ".hermes")
-		}
-	}
-	if o.StateDir == "" {
-		o.StateDir = DefaultStateDir(o.HermesHome)
-	}
-	if o.StateDir, err = filepath.Abs(o.StateDir); err != nil {
-		return o, err
-	}
-	if o.Workspace == "" {
-		if o.Workspace, err = os.Getwd(); err != nil {
-			return o, fmt.Errorf("workspace: %w", err)
-		}
-	}
-	if o.Workspace, err = realDir(o.Workspace); err != nil {
-		return o, fmt.Errorf("container.workspace: %w", err)
-	}
-	if o.Workspace == "/" {
-		return o, errors.New("container.workspace: the whole filesystem cannot be the writable workspace")
-	}
-	if o.Rootfs != "" {
-		if o.Rootfs, err = realDir(o.Rootfs); err != nil {
-			return o, fmt.Errorf("container.rootfs: %w", err)
-		}
-		if o.Rootfs == "/" {
-			o.Rootfs = ""
-		}
-	}
-	switch o.Network {
-	case "":
-		o.Network = networkNone
-	case networkNone, networkHost:
-	default:
-		return o, fmt.Errorf("container.network: %q is not one of none, host", o.Network)
-	}
-	switch o.Persist {
-	case "":
-		o.Persist = persistSession
-	case persistSession, persistNone:
-	default:
-		return o, fmt.Errorf("container.persist: %q is not one of session, none", o.Persist)
-	}
-	switch {
-	case o.Pids == 0:
-		o.Pids = defaultPids
-	case o.Pids < -1:
-		return o, fmt.Errorf("container.pids: %d is not a positive count (or -1 for unlimited)", o.Pids)
-	}
-	if o.Memory < 0 {
-		return o, fmt.Errorf("container.memory: %d is negative", o.Memory)
-	}
-	if o.Memory > 0 && o.Memory < 4<<20 {
-		return o, fmt.Errorf("container.memory: %d bytes is too small to start a process (minimum 4m)", o.Memory)
-	}
-	if o.CPUs < 0 {
-		return o, fmt.Errorf("container.cpus: %g is negative", o.CPUs)
-	}
-	switch {
-	case o.TmpfsSize == 0:
-		o.TmpfsSize = defaultTmpfsSize
-	case o.TmpfsSize < 0:
-		return o, fmt.Errorf("container.tmpfs_size: %d is negative", o.TmpfsSize)
-	}
-	switch {
-	case o.Idle == 0:
-		o.Idle = defaultIdle
-	case o.Idle < 0:
-		return o, fmt.Errorf("container.idle: %s is negative", o.Idle)
-	}
-	return o, nil
-}
-
 // DefaultStateDir is where container state lives when Options.StateDir is
-// empty: a tmpfs under /run for root, the user's runtime directory otherwise
-// (state must not survive a reboot: the containers do not).
-func DefaultStateDir(hermesHome string) string {
-	if os.Geteuid() == 0 {
-		return "/run/hermes-exec/sandbox"
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "hermes-exec", "sandbox")
-	}
-	return filepath.Join(hermesHome, "run", "sandbox")
-}
+// empty.
+func DefaultStateDir(hermesHome string) string { return execproto.DefaultStateDir(hermesHome) }
 
-// realDir resolves p to an absolute path without symlinks and checks that it
-// is a directory.
-func realDir(p string) (string, error) {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", err
-	}
-	real, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return "", err
-	}
-	fi, err := os.Stat(real)
-	if err != nil {
-		return "", err
-	}
-	if !fi.IsDir() {
-		return "", fmt.Errorf("%s is not a directory", real)
-	}
-	return real, nil
-}
+func sessionID(session, fingerprint string) string { return execproto.SessionID(session, fingerprint) }
 
-// fingerprint identifies everything that shapes a session container, so that
-// a changed config or another workspace gets another container instead of
-// silently reusing one made with other limits or mounts.
-func (o Options) fingerprint() string {
-	h := sha256.New()
-	for _, s := range []string{
-		o.HermesHome, o.Workspace, o.Rootfs, o.Network,
-		strconv.FormatInt(o.Memory, 10), strconv.FormatFloat(o.CPUs, 'g', -1, 64),
-		strconv.FormatInt(o.Pids, 10), strconv.FormatInt(o.TmpfsSize, 10),
-		strconv.Itoa(os.Getuid()), strconv.Itoa(os.Getgid()), homeDir(),
-	} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// sessionID is the container id of a session: a hash, because session ids
-// are free text and container ids are restricted to [A-Za-z0-9_+.-].
-func sessionID(session, fingerprint string) string {
-	sum := sha256.Sum256([]byte(session + "\x00" + fingerprint))
-	return sessionPrefix + hex.EncodeToString(sum[:8])
-}
-
-// homeDir is the caller's home directory ($HOME), or "" when unknown.
-func homeDir() string {
-	h, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	if r, err := filepath.EvalSymlinks(h); err == nil {
-		return r
-	}
-	return h
-}
+func homeDir() string { return execproto.HomeDir() }

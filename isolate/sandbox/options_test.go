@@ -25,11 +25,11 @@ func TestOptionsRejectWhatCannotBeHonoured(t *testing.T) {
 		{"negative pids", Options{Workspace: ws, Pids: -5}, "container.pids"},
 		{"missing workspace", Options{Workspace: filepath.Join(ws, "nope")}, "container.workspace"},
 	} {
-		if _, err := tc.o.withDefaults(); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := tc.o.WithDefaults(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
 		}
 	}
-	o, err := Options{Workspace: ws}.withDefaults()
+	o, err := Options{Workspace: ws}.WithDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestWorkspaceInsideASecretIsRefused(t *testing.T) {
 	if err := os.MkdirAll(ws, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	o, err := Options{Workspace: ws, HermesHome: home, StateDir: t.TempDir()}.withDefaults()
+	o, err := Options{Workspace: ws, HermesHome: home, StateDir: t.TempDir()}.WithDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestHiddenPathsCoverSecretsInsideTheWorkspace(t *testing.T) {
 		}
 	}
 	// The workspace is the home itself: its secrets are still masked.
-	o, err := Options{Workspace: home, HermesHome: filepath.Join(home, ".hermes"), StateDir: t.TempDir()}.withDefaults()
+	o, err := Options{Workspace: home, HermesHome: filepath.Join(home, ".hermes"), StateDir: t.TempDir()}.WithDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 // the container first if needed. If the container ended between being found
 // and being joined (its reaper expired, `sandbox rm`), it is made again once.
 func (b *backend) runSession(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
-	id := sessionID(s.Session, b.o.fingerprint())
+	id := sessionID(s.Session, b.o.Fingerprint())
 	var lastErr error
 	for attempt := 0; attempt < 2; attempt++ {
 		c, lk, err := b.openSession(id, s.Session)
@@ -30,8 +30,8 @@ func (b *backend) runSession(ctx context.Context, s isolate.Spec) (isolate.Statu
 		if errors.Is(err, errNoExecSocket) {
 			st, started, err = b.execIn(ctx, c, s)
 		}
-		lk.touch()
-		lk.release(false)
+		lk.Touch()
+		lk.Release(false)
 		if err == nil || started {
 			return st, err
 		}
@@ -52,13 +52,13 @@ func (b *backend) openSession(id, session string) (*libcontainer.Container, *loc
 	}
 	if c, err := libcontainer.Load(b.o.StateDir, id); err == nil {
 		if st, err := c.Status(); err == nil && st == libcontainer.Running {
-			lk.touch()
+			lk.Touch()
 			return c, lk, nil
 		}
 	}
 	// Missing or dead: make it under the exclusive lock. Another wrapper
 	// may have done so while this one waited, hence the second look.
-	lk.release(false)
+	lk.Release(false)
 	lk, err = acquireLock(b.o.StateDir, id, unix.LOCK_EX, false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox: %w", err)
@@ -69,13 +69,13 @@ func (b *backend) openSession(id, session string) (*libcontainer.Container, *loc
 			return b.shareLock(c, lk)
 		}
 		if err := destroy(c); err != nil {
-			lk.release(false)
+			lk.Release(false)
 			return nil, nil, fmt.Errorf("sandbox: removing the ended session container: %w", err)
 		}
 	}
 	c, err = b.startSession(id, session)
 	if err != nil {
-		lk.release(true)
+		lk.Release(true)
 		return nil, nil, err
 	}
 	return b.shareLock(c, lk)
@@ -85,9 +85,9 @@ func (b *backend) openSession(id, session string) (*libcontainer.Container, *loc
 // lock for a moment while converting; gc then finds a running container used
 // just now and leaves it.
 func (b *backend) shareLock(c *libcontainer.Container, lk *lock) (*libcontainer.Container, *lock, error) {
-	lk.touch()
-	if err := unix.Flock(int(lk.f.Fd()), unix.LOCK_SH); err != nil {
-		lk.release(false)
+	lk.Touch()
+	if err := unix.Flock(int(lk.File().Fd()), unix.LOCK_SH); err != nil {
+		lk.Release(false)
 		return nil, nil, fmt.Errorf("sandbox: %w", err)
 	}
 	return c, lk, nil

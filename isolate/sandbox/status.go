@@ -1,21 +1,18 @@
 package sandbox
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 
-	"github.com/docker/go-units"
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runc/libcontainer"
 
 	"hermes-exec/isolate"
+	"hermes-exec/isolate/sandbox/execproto"
 )
 
 // statusOf converts how a process ended into bash's terms.
@@ -40,21 +37,9 @@ func statusOf(ps *os.ProcessState, err error) isolate.Status {
 	return isolate.Status{Code: ws.ExitStatus()}
 }
 
-// oomStatus explains an end caused by the memory limit. A command killed by
-// it exits 137 (SIGKILL) with a one-line reason; a command that outlived a
-// killed child keeps its own status and gets the reason too.
-func oomStatus(st isolate.Status, limit int64) isolate.Status {
-	size := "unlimited"
-	if limit > 0 {
-		size = units.BytesSize(float64(limit))
-	}
-	if st.Signal == int(syscall.SIGKILL) || st.Code == 128+int(syscall.SIGKILL) {
-		st.Reason = fmt.Sprintf("killed: out of memory (container.memory %s)", size)
-		return st
-	}
-	st.Reason = fmt.Sprintf("a process was killed: out of memory (container.memory %s)", size)
-	return st
-}
+// oomStatus explains an end caused by the memory limit (shared with the
+// main binary's socket client).
+func oomStatus(st isolate.Status, limit int64) isolate.Status { return execproto.OOMStatus(st, limit) }
 
 // oomKills is how many processes the container's memory limit has killed so
 // far (the kernel's oom_kill counter), 0 when unknown.
@@ -77,20 +62,4 @@ func oomKills(c *libcontainer.Container) int64 {
 	return 0
 }
 
-// readCounter reads "NAME VALUE" from a cgroup key-value file.
-func readCounter(path, name string) int64 {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), " ")
-		if ok && k == name {
-			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n
-		}
-	}
-	return 0
-}
+func readCounter(path, name string) int64 { return execproto.ReadCounter(path, name) }

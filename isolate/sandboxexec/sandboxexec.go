@@ -5,7 +5,9 @@
 // a large dependency tree (netlink, dbus, eBPF, ...). Every host command
 // would pay for initialising all of it at start-up, so the main binary stays
 // a small static program and only sandboxed commands start the helper, the
-// way containerd keeps runc in a binary of its own.
+// way containerd keeps runc in a binary of its own. A command for a session
+// container that already runs does not even need the helper: the main
+// binary asks the container's reaper to start it (session.go).
 package sandboxexec
 
 import (
@@ -97,8 +99,12 @@ func (b *backend) Name() string { return "sandbox" }
 // Run starts the helper through the host backend, which hands it the
 // caller's files, forwards signals and kills it if the wrapper dies; the
 // helper in turn does the same for the container. The helper exits with
-// the command's status as bash reports it.
+// the command's status as bash reports it. A command for a running
+// session container skips the helper when it can (session.go).
 func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
+	if st, ok := b.runInSession(ctx, s); ok {
+		return st, nil
+	}
 	req, err := json.Marshal(Request{Options: b.opts, Env: s.Env, Dir: s.Dir, TTY: s.TTY, Session: s.Session})
 	if err != nil {
 		return isolate.Status{}, err

@@ -1,0 +1,99 @@
+package execproto
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"hermes-exec/isolate"
+)
+
+// ErrNotTaken means the reaper did not take the command and nothing was
+// started: the caller starts it another way.
+var ErrNotTaken = errors.New("sandbox: the session reaper does not take commands")
+
+// Exec asks the reaper listening on socket to run req with stdin, stdout
+// and stderr (/dev/null for a nil one), relays the caller's signals to the
+// command while it runs (SIGKILL when ctx is cancelled) and returns how it
+// ended. started reports whether the command got to run: when it is false
+// the error is ErrNotTaken or nothing was sent, and the command may be
+// started another way; when it is true it must not be.
+func Exec(ctx context.Context, socket string, req Request, stdin, stdout, stderr *os.File) (st isolate.Status, started bool, err error) {
+	conn, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: socket, Net: "unixpacket"})
+	if err != nil {
+		return st, false, ErrNotTaken
+	}
+	defer conn.Close()
+	pkt, err := json.Marshal(req)
+	if err != nil || len(pkt) > MaxRequest {
+		return st, false, ErrNotTaken
+	}
+	fds, closeFds, err := stdioFds(stdin, stdout, stderr)
+	if err != nil {
+		return st, false, err
+	}
+	_, _, err = conn.WriteMsgUnix(pkt, unix.UnixRights(fds...), nil)
+	closeFds()
+	if err != nil {
+		return st, false, ErrNotTaken
+	}
+	buf := make([]byte, 256)
+	n, err := conn.Read(buf)
+	if err != nil || strings.HasPrefix(string(buf[:n]), MsgError) {
+		// Refused, or the reaper is gone: nothing runs.
+		return st, false, ErrNotTaken
+	}
+	if string(buf[:n]) != MsgStarted {
+		// The reaper sends nothing else first; whatever this is, a
+		// command may have run, so it must not be started again.
+		return st, true, fmt.Errorf("sandbox: bad answer from the reaper: %q", buf[:n])
+	}
+	// The reaper relays these to the command's process group; a
+	// cancelled ctx becomes SIGKILL.
+	stop := ForwardSignals(ctx, func(sig os.Signal) {
+		if s, ok := sig.(unix.Signal); ok {
+			_, _ = conn.Write([]byte(MsgSignal + strconv.Itoa(int(s))))
+		}
+	})
+	n, err = conn.Read(buf)
+	stop()
+	if err != nil {
+		// The reaper died (sandbox rm; idle expiry cannot happen while
+		// a command runs): the kernel killed everything in its pid
+		// namespace, the command with SIGKILL.
+		return isolate.Status{Code: 128 + int(unix.SIGKILL), Signal: int(unix.SIGKILL)}, true, nil
+	}
+	st, err = ParseEnd(string(buf[:n]))
+	return st, true, err
+}
+
+// stdioFds are the descriptors of the given files, /dev/null for a nil one.
+func stdioFds(files ...*os.File) ([]int, func(), error) {
+	var opened []*os.File
+	closeAll := func() {
+		for _, f := range opened {
+			f.Close()
+		}
+	}
+	var fds []int
+	for _, f := range files {
+		if f == nil {
+			null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+			if err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+			opened = append(opened, null)
+			f = null
+		}
+		fds = append(fds, int(f.Fd()))
+	}
+	return fds, closeAll, nil
+}

@@ -1,0 +1,46 @@
+package execproto
+
+import (
+	"context"
+	"os"
+	"os/signal"
+
+	"golang.org/x/sys/unix"
+)
+
+// ForwardSignals relays the signals a shell would pass to its foreground job
+// (Ctrl-C from the agent, a supervisor's SIGTERM) to the command while it
+// runs, and kills it when ctx is cancelled. The container process is a
+// session leader (libcontainer calls setsid), so it is not in the wrapper's
+// process group and would not get them otherwise. The returned function
+// stops relaying.
+func ForwardSignals(ctx context.Context, send func(os.Signal)) func() {
+	sigs := make(chan os.Signal, 16)
+	relayed := []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2}
+	// A signal the wrapper was started with ignored (nohup's SIGHUP)
+	// stays ignored: relaying it would deliver what the caller meant to
+	// keep from the command.
+	for _, sig := range relayed {
+		if !signal.Ignored(sig) {
+			signal.Notify(sigs, sig)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				send(sig)
+			case <-ctx.Done():
+				send(unix.SIGKILL)
+				return
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
+}

@@ -1,0 +1,153 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Once a session's container runs, hermes-exec asks its reaper to start a
+// command itself, without starting hermes-exec-sandbox. The helper is
+// replaced by one that only records being called and fails: every command
+// below that gives the right answer ran without it.
+func TestSandboxSessionCommandSkipsHelper(t *testing.T) {
+	s := newSandboxEnv(t, "  persist: session\n  memory: 256m\n")
+	s.writeConfig(fmt.Sprintf("approvals:\n  mode: \"off\"\nterminal:\n  backend: sandbox\n  env_passthrough: [PROBE_PASS]\ncontainer:\n  workspace: %s\n  persist: session\n  memory: 256m\n", s.ws))
+	sid := "HERMES_SESSION_ID=skip-helper-" + strconv.Itoa(os.Getpid())
+	vars := []string{sid, "PROBE_PASS=pass-1", "OPENAI_API_KEY=SECRET-ENV-5d1e", "HERMES_SKILL_ENV=PROBE_SKILL", "PROBE_SKILL=skill-2"}
+
+	// The first command makes the container through the real helper.
+	first := s.sh("env | sort", vars...)
+	if first.code != 0 {
+		t.Fatalf("first session command: exit %d: %s", first.code, first.stderr)
+	}
+
+	calls := filepath.Join(s.base, "helper-calls")
+	fake := filepath.Join(s.base, "fake-helper")
+	write(t, fake, "#!/bin/sh\necho called >> "+calls+"\nexit 99\n")
+	if err := os.Chmod(fake, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	noHelper := append([]string{"HERMES_SANDBOX_HELPER=" + fake}, vars...)
+
+	// The environment is exactly the one the helper gave the first command.
+	second := s.sh("env | sort", noHelper...)
+	if second.code != 0 || second.stdout != first.stdout {
+		t.Errorf("environment differs from the helper's (exit %d, %s):\nhelper: %q\ndirect: %q", second.code, second.stderr, first.stdout, second.stdout)
+	}
+	if !strings.Contains(second.stdout, "PROBE_PASS=pass-1") || strings.Contains(second.stdout, "SECRET-ENV-5d1e") {
+		t.Errorf("passthrough missing or secret leaked:\n%s", second.stdout)
+	}
+
+	for _, tc := range []struct {
+		text, stdout, stderr string
+		code                 int
+	}{
+		{"echo out; echo err >&2; exit 3", "out\n", "err\n", 3},
+		{"kill -TERM $$", "", "", 143},
+		{"kill -KILL $$", "", "", 137},
+		{"no-such-command-xyz", "", "no-such-command-xyz", 127},
+	} {
+		r := s.sh(tc.text, noHelper...)
+		if r.code != tc.code || r.stdout != tc.stdout || !strings.Contains(r.stderr, tc.stderr) {
+			t.Errorf("%q: exit %d stdout %q stderr %q; want %d %q %q", tc.text, r.code, r.stdout, r.stderr, tc.code, tc.stdout, tc.stderr)
+		}
+	}
+
+	c := s.cmd(append(append([]string(nil), s.extraEnv...), noHelper...), "-c", "tr a-z A-Z")
+	c.Stdin = strings.NewReader("piped input\n")
+	out, err := c.Output()
+	if err != nil || string(out) != "PIPED INPUT\n" {
+		t.Errorf("stdin passthrough: %q, %v", out, err)
+	}
+
+	// The memory limit's kill is explained as the helper explains it.
+	bomb := s.sh(`exec /usr/bin/perl -e '$x = "a" x (1<<20); @a = (); push @a, $x . $_ for 1..100000; print "ALLOCATED\n"'`, noHelper...)
+	if bomb.code != 137 || strings.Contains(bomb.stdout, "ALLOCATED") || !strings.Contains(bomb.stderr, "out of memory") {
+		t.Errorf("memory bomb: exit %d, stdout %q, stderr %q; want 137 and the out-of-memory reason", bomb.code, bomb.stdout, bomb.stderr)
+	}
+
+	if b, err := os.ReadFile(calls); err == nil {
+		t.Fatalf("hermes-exec-sandbox was started for a running session: %q", b)
+	}
+
+	// A session without a container still goes through the helper (here
+	// the recording one, which fails on purpose).
+	r := s.sh("echo RAN", "HERMES_SESSION_ID=no-container-"+strconv.Itoa(os.Getpid()), "HERMES_SANDBOX_HELPER="+fake)
+	if b, _ := os.ReadFile(calls); r.code != 99 || !strings.Contains(string(b), "called") {
+		t.Errorf("a new session did not fall back to the helper: exit %d, calls %q", r.code, b)
+	}
+}
+
+// A SIGKILLed wrapper cannot tell the reaper anything, but its end closes
+// the connection, on which the reaper kills the command.
+func TestSandboxSessionDirectKilledWrapperKillsCommand(t *testing.T) {
+	s := newSandboxEnv(t, "  persist: session\n  memory: 256m\n")
+	sid := "HERMES_SESSION_ID=kill-direct-" + strconv.Itoa(os.Getpid())
+	if r := s.sh("true", sid); r.code != 0 {
+		t.Fatalf("first session command: exit %d: %s", r.code, r.stderr)
+	}
+	calls := filepath.Join(s.base, "helper-calls")
+	fake := filepath.Join(s.base, "fake-helper")
+	write(t, fake, "#!/bin/sh\necho called >> "+calls+"\nexit 99\n")
+	if err := os.Chmod(fake, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	marker := "hermes-direct-" + strconv.Itoa(os.Getpid())
+	c := s.cmd(append(append([]string(nil), s.extraEnv...), sid, "HERMES_SANDBOX_HELPER="+fake), "-c", "exec -a "+marker+" sleep 300")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var sleeper int
+	if !waitFor(20*time.Second, func() bool { sleeper = findProcess(marker); return sleeper != 0 }) {
+		c.Process.Kill()
+		c.Wait()
+		t.Fatal("the command never started")
+	}
+	c.Process.Signal(syscall.SIGKILL)
+	c.Wait()
+	if !waitFor(10*time.Second, func() bool { return !alive(sleeper) }) {
+		t.Error("the command outlived its SIGKILLed wrapper")
+	}
+
+	// A signal to the wrapper reaches the command, whose end by it is
+	// the wrapper's status.
+	marker += "-term"
+	c = s.cmd(append(append([]string(nil), s.extraEnv...), sid, "HERMES_SANDBOX_HELPER="+fake), "-c", "exec -a "+marker+" sleep 300")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(20*time.Second, func() bool { sleeper = findProcess(marker); return sleeper != 0 }) {
+		c.Process.Kill()
+		c.Wait()
+		t.Fatal("the command never started")
+	}
+	c.Process.Signal(syscall.SIGTERM)
+	c.Wait()
+	if code := c.ProcessState.ExitCode(); code != 143 {
+		t.Errorf("SIGTERM to the wrapper: exit %d, want 143", code)
+	}
+	if alive(sleeper) {
+		t.Error("the command outlived the SIGTERM relayed to it")
+	}
+	if b, err := os.ReadFile(calls); err == nil {
+		t.Errorf("hermes-exec-sandbox was started for a running session: %q", b)
+	}
+}
+
+// findProcess is the pid of the process whose argv[0] is name, or 0.
+func findProcess(name string) int {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if b, _ := os.ReadFile(p); strings.HasPrefix(string(b), name+"\x00") {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			return pid
+		}
+	}
+	return 0
+}
