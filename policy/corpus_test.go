@@ -107,6 +107,19 @@ func runCorpus(t *testing.T, path string) {
 
 func TestCorpusSample(t *testing.T) { runCorpus(t, "testdata/corpus-sample.jsonl") }
 
+// sharedCorpus is the team's shared sample, beside the repository in
+// checkouts and in CI; testdata holds the copy taken when it was written.
+const sharedCorpus = "../../shared/corpus-sample.jsonl"
+
+// TestCorpusShared runs the shared sample as it is now, so that a newer
+// sample is checked without waiting for the copy to be refreshed.
+func TestCorpusShared(t *testing.T) {
+	if _, err := os.Stat(sharedCorpus); err != nil {
+		t.Skipf("no shared corpus beside the repository (%v); testdata's copy is checked by TestCorpusSample", err)
+	}
+	runCorpus(t, sharedCorpus)
+}
+
 func TestCorpusExtra(t *testing.T) {
 	entries := loadCorpus(t, "testdata/extra.jsonl")
 	safe := 0
