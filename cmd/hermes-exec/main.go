@@ -38,10 +38,17 @@ func runShell(args []string) int {
 	text, name, rest, err := sa.script()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
-		return shim.ExitNotFound
+		if errors.As(err, new(usageError)) {
+			return 2
+		}
+		return shim.ExitNotFound // a script file that cannot be read, as bash
 	}
 
 	s, err := load(sa.global)
+	if errors.As(err, new(usageError)) {
+		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
+		return 2
+	}
 	if err != nil {
 		return denyEarly(err)
 	}
@@ -82,7 +89,7 @@ func (sa shellArgs) script() (text, name string, rest []string, err error) {
 		return string(b), ops[0], ops[1:], nil
 	default:
 		if pty.IsTerminal(os.Stdin) {
-			return "", "", nil, errors.New("interactive shells are not supported: pass -c 'COMMAND', a script file, or a script on stdin (see hermes-exec --help)")
+			return "", "", nil, usageError{"interactive shells are not supported: pass -c 'COMMAND', a script file, or a script on stdin (see hermes-exec --help)"}
 		}
 		b, err := io.ReadAll(os.Stdin)
 		if err != nil {
