@@ -40,7 +40,7 @@ func main() {
 		Name:  "hermes-exec sandbox",
 		Usage: "list, remove or collect the sandbox backend's containers",
 		Commands: sandboxCommand(func(*cli.Context) (sandbox.Options, error) {
-			return sandbox.Options(req.Options), nil
+			return req.Options, nil
 		}).Subcommands,
 		Description: sandboxDescription,
 	}
@@ -78,7 +78,7 @@ func run(req sandboxexec.Request, args []string) int {
 		fmt.Fprintln(os.Stderr, "hermes-exec: sandbox: run needs a command")
 		return 126
 	}
-	be, err := sandbox.New(sandbox.Options(req.Options))
+	be, err := sandbox.New(req.Options)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
 		return 126

@@ -19,9 +19,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"hermes-exec/isolate"
+	"hermes-exec/isolate/sandbox/execproto"
 )
 
 // HelperName is the helper's file name, looked up next to hermes-exec.
@@ -32,22 +32,9 @@ const HelperName = "hermes-exec-sandbox"
 // the request and is applied by the sandbox.
 const RequestEnv = "HERMES_SANDBOX_REQUEST"
 
-// Options mirror the helper's sandbox.Options field for field (the helper
-// converts one into the other, so the compiler keeps them in step).
-type Options struct {
-	StateDir    string
-	HermesHome  string
-	Workspace   string
-	Rootfs      string
-	Network     string
-	Memory      int64
-	CPUs        float64
-	Pids        int64
-	TmpfsSize   int64
-	Persist     string
-	Idle        time.Duration
-	Passthrough []string
-}
+// Options are the sandbox's options, shared with the helper (see
+// execproto.Options for each field).
+type Options = execproto.Options
 
 // Request is what one helper run needs besides its argv (the command's argv
 // follows "run --" on the helper's command line).

@@ -31,7 +31,7 @@ func (b *backend) runInSession(ctx context.Context, s isolate.Spec) (st isolate.
 	if s.TTY || s.Session == "" || os.Geteuid() != 0 {
 		return st, false
 	}
-	o, err := execproto.Options(b.opts).WithDefaults()
+	o, err := b.opts.WithDefaults()
 	if err != nil || o.Persist != execproto.PersistSession {
 		return st, false // the helper reports bad options
 	}
