@@ -139,15 +139,3 @@ func TestSandboxSessionDirectKilledWrapperKillsCommand(t *testing.T) {
 		t.Errorf("hermes-exec-sandbox was started for a running session: %q", b)
 	}
 }
-
-// findProcess is the pid of the process whose argv[0] is name, or 0.
-func findProcess(name string) int {
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		if b, _ := os.ReadFile(p); strings.HasPrefix(string(b), name+"\x00") {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-			return pid
-		}
-	}
-	return 0
-}

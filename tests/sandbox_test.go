@@ -317,18 +317,8 @@ func TestSandboxKilledWrapperLeavesNothing(t *testing.T) {
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	findSleeper := func() int {
-		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-		for _, p := range procs {
-			if b, _ := os.ReadFile(p); strings.HasPrefix(string(b), marker+"\x00") {
-				pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-				return pid
-			}
-		}
-		return 0
-	}
 	var sleeper int
-	if !waitFor(20*time.Second, func() bool { sleeper = findSleeper(); return sleeper != 0 }) {
+	if !waitFor(20*time.Second, func() bool { sleeper = findProcess(marker); return sleeper != 0 }) {
 		c.Process.Kill()
 		t.Fatal("the command never started")
 	}
