@@ -92,6 +92,12 @@ func encodeRecord(r Record) ([]byte, error) {
 	if r.Time.IsZero() {
 		r.Time = time.Now().UTC()
 	}
+	if r.User == "" { // every record names who and where
+		r.User = currentUser()
+	}
+	if r.Cwd == "" {
+		r.Cwd = cwd()
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("audit: encode: %w", err)

@@ -211,6 +211,10 @@ func TestBrokenConfigDeniesAndNamesTheLine(t *testing.T) {
 	if !strings.Contains(r.stderr, "config.yaml:") || !strings.HasPrefix(r.stderr, "hermes-exec: denied: ") {
 		t.Fatalf("stderr should name the file and line: %q", r.stderr)
 	}
+	// The denial is audited although the configuration could not be read.
+	if rec := e.lastAudit(); rec["decision"] != "deny" || rec["command"] != "touch "+marker || rec["exit"] != nil || !strings.Contains(rec["reason"].(string), "config.yaml:") {
+		t.Fatalf("audit record %v", rec)
+	}
 }
 
 func TestCheckCommand(t *testing.T) {

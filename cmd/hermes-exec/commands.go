@@ -122,11 +122,11 @@ TEXT), approved like any other command, and its exit status is returned.`,
 			}
 			s, err := load(globalsFrom(c))
 			if err != nil {
-				return exitCoder{denyEarly(err)}
+				return exitCoder{denyEarly(policy.QuoteArgv(argv), err)}
 			}
 			fl, err := s.flow()
 			if err != nil {
-				return exitCoder{denyEarly(err)}
+				return exitCoder{denyEarly(policy.QuoteArgv(argv), err)}
 			}
 			if s.backendName() == "host" {
 				// Say "not found" as bash would, before asking anyone.

@@ -11,7 +11,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 
+	"hermes-exec/policy/config"
 	"hermes-exec/pty"
 	"hermes-exec/shim"
 )
@@ -50,11 +52,11 @@ func runShell(args []string) int {
 		return 2
 	}
 	if err != nil {
-		return denyEarly(err)
+		return denyEarly(text, err)
 	}
 	fl, err := s.flow()
 	if err != nil {
-		return denyEarly(err)
+		return denyEarly(text, err)
 	}
 	bashArgs := append([]string{"bash"}, sa.bashOpts...)
 	bashArgs = append(bashArgs, "-c", text, name)
@@ -108,9 +110,23 @@ func unwrapPathErr(err error) error {
 }
 
 // denyEarly reports a failure that happened before a command could even be
-// classified (config, rules, backend): nothing runs, exit 126.
-func denyEarly(err error) int {
+// classified (config, rules, backend): nothing runs, exit 126. The denial
+// is still recorded: the audit log's place does not depend on the
+// configuration that failed.
+func denyEarly(text string, err error) int {
 	fmt.Fprintf(os.Stderr, "hermes-exec: denied: %v\n", err)
+	// Append fills in time, user and cwd and redacts secrets.
+	a := shim.Audit{Path: filepath.Join(config.Home(), "audit.jsonl")}
+	if aerr := a.Append(shim.Record{
+		Session:  shim.SessionID(),
+		Command:  text,
+		Decision: "deny",
+		Verdict:  "deny",
+		Channel:  "policy",
+		Reason:   err.Error(),
+	}); aerr != nil {
+		fmt.Fprintf(os.Stderr, "hermes-exec: audit log: %v\n", aerr)
+	}
 	return shim.ExitDenied
 }
 
