@@ -83,8 +83,14 @@ func isSinglePid(a arg) bool {
 }
 
 func killallRule(c *cmd) {
-	for _, a := range c.args() {
+	args := c.args()
+	for i, a := range args {
 		if a.is("-l", "--list", "-V", "--version") {
+			return
+		}
+		// Signal 0 only asks whether such processes exist (pkill -0 -f x).
+		if c.name != "killall5" && (a.is("-0", "--signal=0", "-SIG0") ||
+			a.is("-s", "--signal") && i+1 < len(args) && args[i+1].is("0")) {
 			return
 		}
 	}
