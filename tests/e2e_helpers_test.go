@@ -106,7 +106,13 @@ type result struct {
 
 func (e *env) run(extraEnv []string, args ...string) result {
 	e.t.Helper()
-	c := e.cmd(extraEnv, args...)
+	return runCmd(e.t, e.cmd(extraEnv, args...))
+}
+
+// runCmd runs c to the end and returns its exit status and output; only a
+// failure to start it at all fails the test.
+func runCmd(t *testing.T, c *exec.Cmd) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errb
 	err := c.Run()
@@ -114,7 +120,7 @@ func (e *env) run(extraEnv []string, args ...string) result {
 	if err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
-			e.t.Fatalf("running %v: %v", args, err)
+			t.Fatalf("running %v: %v", c.Args, err)
 		}
 		code = ee.ExitCode()
 	}

@@ -189,3 +189,19 @@ func findProcess(name string) int {
 	}
 	return 0
 }
+
+// forkProbe forks up to 200 sleepers and prints how many it started. It is
+// deterministic: perl's fork fails at once (bash's retries for seconds), so
+// the count is exactly what the process limit allowed.
+const forkProbe = `echo RAN; exec /usr/bin/perl -e 'my @k; for (1..200) { my $p = fork; last unless defined $p; if (!$p) { sleep 30; exit 0 } push @k, $p } print "STARTED=", scalar(@k), "\n"; kill "KILL", @k'`
+
+// forkedCount reads forkProbe's STARTED= line (0 when it is missing).
+func forkedCount(stdout string) int {
+	for _, line := range strings.Split(stdout, "\n") {
+		if v, ok := strings.CutPrefix(line, "STARTED="); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}

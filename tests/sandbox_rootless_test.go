@@ -101,19 +101,7 @@ func (r *rootlessEnv) cmd(extraEnv []string, args ...string) *exec.Cmd {
 
 func (r *rootlessEnv) sh(text string, extraEnv ...string) result {
 	r.t.Helper()
-	c := r.cmd(extraEnv, "-c", text)
-	var out, errb bytes.Buffer
-	c.Stdout, c.Stderr = &out, &errb
-	err := c.Run()
-	code := 0
-	if err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			r.t.Fatalf("running %q: %v", text, err)
-		}
-		code = ee.ExitCode()
-	}
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	return runCmd(r.t, r.cmd(extraEnv, "-c", text))
 }
 
 // requireRootlessSandbox skips, saying why, when this machine cannot start
@@ -286,14 +274,9 @@ func TestSandboxRootlessPidsLimit(t *testing.T) {
 	r := newRootlessEnv(t, "  persist: none\n  pids: 64\n")
 	// Without a cgroup, the pids limit is RLIMIT_NPROC in the container's
 	// own user namespace: it counts only the container's processes.
-	res := r.sh(`echo RAN; exec /usr/bin/perl -e 'my @k; for (1..200) { my $p = fork; last unless defined $p; if (!$p) { sleep 30; exit 0 } push @k, $p } print "STARTED=", scalar(@k), "\n"; kill "KILL", @k'`)
+	res := r.sh(forkProbe)
 	mustHaveRun(t, res)
-	var started int
-	for _, line := range strings.Split(res.stdout, "\n") {
-		if v, ok := strings.CutPrefix(line, "STARTED="); ok {
-			started, _ = strconv.Atoi(strings.TrimSpace(v))
-		}
-	}
+	started := forkedCount(res.stdout)
 	if started == 0 || started >= 64 {
 		t.Errorf("started %d background processes with pids: 64\n%s", started, res.stderr)
 	}
