@@ -1,6 +1,10 @@
 package shim
 
 import (
+	"hermes-exec/internal/ident"
+
+	"hermes-exec/internal/fdutil"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -66,7 +70,7 @@ func (a Audit) Append(r Record) error {
 	}
 	defer f.Close()
 	var werr error
-	cerr := control(f, func(fd int) {
+	cerr := fdutil.Control(f, func(fd int) {
 		werr = appendLocked(fd, line)
 	})
 	if cerr != nil {
@@ -93,7 +97,7 @@ func encodeRecord(r Record) ([]byte, error) {
 		r.Time = time.Now().UTC()
 	}
 	if r.User == "" { // every record names who and where
-		r.User = currentUser()
+		r.User = ident.Current()
 	}
 	if r.Cwd == "" {
 		r.Cwd = cwd()
@@ -134,16 +138,6 @@ func appendLocked(fd int, line []byte) error {
 		}
 		return nil
 	}
-}
-
-// control runs fn with the file's descriptor without switching the file to
-// blocking mode (as (*os.File).Fd would).
-func control(f *os.File, fn func(fd int)) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	return rc.Control(func(fd uintptr) { fn(int(fd)) })
 }
 
 func flockRetry(fd, how int) error {

@@ -1,8 +1,12 @@
 // Package shim is the flow around every command: decide (policy), approve
-// (a human, through an Approver), run (an isolate.Backend) and audit.
+// (a human, through an approval.Approver), run (an isolate.Backend) and audit.
 package shim
 
 import (
+	"hermes-exec/approval"
+
+	"hermes-exec/internal/ident"
+
 	"context"
 	"fmt"
 	"io"
@@ -37,7 +41,7 @@ type Flow struct {
 	Yolo bool
 	// OpenApprover opens the approval channel when one is needed. It is
 	// called at most once, only for commands that must be asked about.
-	OpenApprover func() (Approver, error)
+	OpenApprover func() (approval.Approver, error)
 	Sessions     Sessions
 	SessionID    string
 	Audit        Audit
@@ -81,7 +85,7 @@ func (f *Flow) Execute(ctx context.Context, c Command) int {
 	rec := Record{
 		Time:     start.UTC(),
 		Session:  f.SessionID,
-		User:     currentUser(),
+		User:     ident.Current(),
 		Cwd:      cwd(),
 		Command:  Redact(c.Text, f.Secrets),
 		Verdict:  c.Verdict.Decision.String(),
@@ -167,28 +171,38 @@ func (f *Flow) decide(ctx context.Context, c Command) outcome {
 	if cl, ok := ap.(io.Closer); ok {
 		defer cl.Close()
 	}
-	req := Request{
+	req := approval.Request{
+		ID:        approval.NewID(),
 		Command:   c.Text,
 		Findings:  v.Findings,
+		Session:   f.SessionID,
+		User:      ident.Current(),
+		Host:      hostname(),
+		Cwd:       cwd(),
+		Backend:   f.Backend.Name(),
 		Timeout:   f.Config.Approvals.Timeout,
 		CanAlways: canAlways(v),
 	}
+	if req.Timeout <= 0 {
+		req.Timeout = approval.DefaultTimeout
+	}
+	req.Deadline = time.Now().Add(req.Timeout)
 	reply, err := ap.Ask(ctx, req)
 	if err != nil {
 		return outcome{channel: ap.Channel(), reason: fmt.Sprintf("approval channel failed: %v", err)}
 	}
 	o := outcome{channel: ap.Channel(), approver: reply.Approver}
 	switch reply.Answer {
-	case AnswerOnce:
+	case approval.AnswerOnce:
 		o.allow = true
-	case AnswerSession:
+	case approval.AnswerSession:
 		o.allow = true
 		if f.SessionID == "" {
 			f.logf("no session id: the session approval applies to this command only")
 		} else if err := f.Sessions.Approve(f.SessionID, v.Key); err != nil {
 			fmt.Fprintf(f.Stderr, "hermes-exec: could not remember the session approval: %v\n", err)
 		}
-	case AnswerAlways:
+	case approval.AnswerAlways:
 		o.allow = true
 		if err := f.remember(v); err != nil {
 			fmt.Fprintf(f.Stderr, "hermes-exec: could not add to the allowlist: %v\n", err)
@@ -291,6 +305,11 @@ func oneLine(s string) string {
 
 func msSince(t time.Time) float64 {
 	return float64(time.Since(t).Microseconds()) / 1000
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
 }
 
 func cwd() string {

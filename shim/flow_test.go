@@ -1,6 +1,8 @@
 package shim
 
 import (
+	"hermes-exec/approval"
+
 	"context"
 	"errors"
 	"os"
@@ -29,14 +31,14 @@ func (b *fakeBackend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, 
 
 // fakeApprover answers with a fixed reply or error.
 type fakeApprover struct {
-	reply Reply
+	reply approval.Reply
 	err   error
 	asked int
 }
 
 func (a *fakeApprover) Channel() string { return "fake" }
 
-func (a *fakeApprover) Ask(ctx context.Context, r Request) (Reply, error) {
+func (a *fakeApprover) Ask(ctx context.Context, r approval.Request) (approval.Reply, error) {
 	a.asked++
 	return a.reply, a.err
 }
@@ -68,7 +70,7 @@ func newFlow(t *testing.T) *flowFixture {
 		Config:       cfg,
 		Classifier:   cls,
 		Backend:      fx.backend,
-		OpenApprover: func() (Approver, error) { return fx.appr, nil },
+		OpenApprover: func() (approval.Approver, error) { return fx.appr, nil },
 		Sessions:     Sessions{Dir: filepath.Join(home, "sessions")},
 		SessionID:    "s1",
 		Audit:        Audit{Path: filepath.Join(home, "audit.jsonl")},
@@ -118,15 +120,15 @@ func TestFlowAllowRunsWithoutAsking(t *testing.T) {
 func TestFlowAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		reply   Reply
+		reply   approval.Reply
 		err     error
 		runs    bool
 		channel string
 	}{
-		{"once", Reply{Answer: AnswerOnce, Approver: "me"}, nil, true, "fake"},
-		{"deny", Reply{Answer: AnswerDeny, Reason: "denied at the terminal"}, nil, false, "fake"},
-		{"timeout", Reply{Answer: AnswerDeny, Reason: "no answer within 5m0s"}, nil, false, "fake"},
-		{"channel error", Reply{Answer: AnswerOnce}, errors.New("broken"), false, "fake"},
+		{"once", approval.Reply{Answer: approval.AnswerOnce, Approver: "me"}, nil, true, "fake"},
+		{"deny", approval.Reply{Answer: approval.AnswerDeny, Reason: "denied at the terminal"}, nil, false, "fake"},
+		{"timeout", approval.Reply{Answer: approval.AnswerDeny, Reason: "no answer within 5m0s"}, nil, false, "fake"},
+		{"channel error", approval.Reply{Answer: approval.AnswerOnce}, errors.New("broken"), false, "fake"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newFlow(t)
@@ -149,7 +151,7 @@ func TestFlowAnswers(t *testing.T) {
 
 func TestFlowNoApproverDenies(t *testing.T) {
 	fx := newFlow(t)
-	fx.flow.OpenApprover = func() (Approver, error) { return nil, errors.New("no terminal to ask on") }
+	fx.flow.OpenApprover = func() (approval.Approver, error) { return nil, errors.New("no terminal to ask on") }
 	if code := fx.exec(t, risky); code != ExitDenied || fx.backend.ran != 0 {
 		t.Fatalf("exit %d ran %d", code, fx.backend.ran)
 	}
@@ -192,7 +194,7 @@ func TestFlowContainerAskWhenConfigured(t *testing.T) {
 	fx := newFlow(t)
 	fx.flow.Contained = true
 	fx.flow.Config.Approvals.InContainer = config.InContainerAsk
-	fx.appr.reply = Reply{Answer: AnswerDeny, Reason: "no"}
+	fx.appr.reply = approval.Reply{Answer: approval.AnswerDeny, Reason: "no"}
 	if code := fx.exec(t, risky); code != ExitDenied || fx.appr.asked != 1 {
 		t.Fatalf("exit %d asked %d", code, fx.appr.asked)
 	}
@@ -200,9 +202,9 @@ func TestFlowContainerAskWhenConfigured(t *testing.T) {
 
 func TestFlowSessionAndAlwaysAreRemembered(t *testing.T) {
 	fx := newFlow(t)
-	fx.appr.reply = Reply{Answer: AnswerSession}
+	fx.appr.reply = approval.Reply{Answer: approval.AnswerSession}
 	fx.exec(t, risky)
-	fx.appr.reply = Reply{Answer: AnswerDeny}
+	fx.appr.reply = approval.Reply{Answer: approval.AnswerDeny}
 	if code := fx.exec(t, risky+"  # same command"); code != 0 || fx.appr.asked != 1 {
 		t.Fatalf("session approval not used: exit %d asked %d", code, fx.appr.asked)
 	}
@@ -214,7 +216,7 @@ func TestFlowSessionAndAlwaysAreRemembered(t *testing.T) {
 		t.Fatalf("another session used the approval: exit %d", code)
 	}
 
-	fx.appr.reply = Reply{Answer: AnswerAlways}
+	fx.appr.reply = approval.Reply{Answer: approval.AnswerAlways}
 	fx.exec(t, "git clean -fdx")
 	cfg, err := config.Load(fx.flow.Config.Path)
 	if err != nil || len(cfg.Approvals.Allowlist) != 1 || cfg.Approvals.Allowlist[0] != "git clean -fdx" {

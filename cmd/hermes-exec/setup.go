@@ -1,6 +1,9 @@
 package main
 
 import (
+	"hermes-exec/approval"
+	"hermes-exec/approval/tty"
+
 	"fmt"
 	"os"
 	"path/filepath"
@@ -212,8 +215,8 @@ func secretValues(environ, dotenv []string) []string {
 	return vals
 }
 
-func openTTYApprover() (shim.Approver, error) {
-	t, err := shim.OpenTTY()
+func openTTYApprover() (approval.Approver, error) {
+	t, err := tty.Open()
 	if err != nil {
 		return nil, err
 	}

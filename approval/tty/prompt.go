@@ -1,4 +1,4 @@
-package shim
+package tty
 
 import (
 	"context"
@@ -10,57 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"hermes-exec/policy"
+	"hermes-exec/approval"
 )
-
-// Answer is a human's answer to an approval request.
-type Answer int
-
-const (
-	AnswerDeny    Answer = iota // do not run it
-	AnswerOnce                  // run it this time
-	AnswerSession               // run it, and the same command again in this session
-	AnswerAlways                // run it, and add it to the allowlist
-)
-
-func (a Answer) String() string {
-	switch a {
-	case AnswerDeny:
-		return "deny"
-	case AnswerOnce:
-		return "once"
-	case AnswerSession:
-		return "session"
-	case AnswerAlways:
-		return "always"
-	}
-	return fmt.Sprintf("Answer(%d)", int(a))
-}
-
-// Request is what a human is asked about.
-type Request struct {
-	Command   string // the command text as the user will see it
-	Findings  []policy.Finding
-	Timeout   time.Duration
-	CanAlways bool // false when no finding can be allowlisted
-}
-
-// Reply is the outcome of a request.
-type Reply struct {
-	Answer   Answer
-	Approver string // who answered: the terminal's user; "timeout"; "" when nobody did
-	Reason   string // for a denial: "denied at the terminal", "no answer within 5m0s", ...
-}
-
-// Approver asks a human.
-type Approver interface {
-	// Channel names the approval channel: "tty", later "broker".
-	Channel() string
-	// Ask blocks until an answer, the timeout, or ctx is done. A timeout
-	// is a denial (AnswerDeny, Approver "timeout", Reason saying so) with
-	// a nil error. An error means the channel failed; the caller denies.
-	Ask(ctx context.Context, r Request) (Reply, error)
-}
 
 // clock lets tests drive the prompt's countdown and timeout.
 type clock interface {
@@ -93,15 +44,15 @@ type prompt struct {
 	sigs  <-chan os.Signal // signals that abort the prompt; may be nil
 	clk   clock
 	width int    // terminal columns
-	who   string // the user answering, for Reply.Approver
+	who   string // the user answering, for approval.Reply.Approver
 }
 
 // defaultPromptTimeout applies when a request carries none: asking
 // forever would hang the agent.
-const defaultPromptTimeout = 300 * time.Second
+const defaultPromptTimeout = approval.DefaultTimeout
 
 // ask shows the request and waits for a key, the timeout, a signal or ctx.
-func (p *prompt) ask(ctx context.Context, r Request) Reply {
+func (p *prompt) ask(ctx context.Context, r approval.Request) approval.Reply {
 	timeout := r.Timeout
 	if timeout <= 0 {
 		timeout = defaultPromptTimeout
@@ -122,24 +73,24 @@ func (p *prompt) ask(ctx context.Context, r Request) Reply {
 	}
 	draw()
 
-	reply := func() Reply {
+	reply := func() approval.Reply {
 		for {
 			select {
 			case <-ctx.Done():
-				return Reply{Answer: AnswerDeny, Reason: "approval cancelled: " + context.Cause(ctx).Error()}
+				return approval.Reply{Answer: approval.AnswerDeny, Reason: "approval cancelled: " + context.Cause(ctx).Error()}
 			case <-timer:
-				return Reply{Answer: AnswerDeny, Approver: "timeout", Reason: "no answer within " + timeout.String()}
+				return approval.Reply{Answer: approval.AnswerDeny, Approver: "timeout", Reason: "no answer within " + timeout.String()}
 			case s := <-p.sigs:
-				return Reply{Answer: AnswerDeny, Reason: "approval interrupted by signal: " + s.String()}
+				return approval.Reply{Answer: approval.AnswerDeny, Reason: "approval interrupted by signal: " + s.String()}
 			case <-tick:
 				draw()
 			case chunk, ok := <-p.keys:
 				if !ok {
-					return Reply{Answer: AnswerDeny, Reason: "the terminal closed before an answer"}
+					return approval.Reply{Answer: approval.AnswerDeny, Reason: "the terminal closed before an answer"}
 				}
 				if a, decided := decideKeys(chunk, r.CanAlways); decided {
-					rp := Reply{Answer: a, Approver: p.who}
-					if a == AnswerDeny {
+					rp := approval.Reply{Answer: a, Approver: p.who}
+					if a == approval.AnswerDeny {
 						rp.Reason = "denied at the terminal"
 					}
 					return rp
@@ -157,24 +108,24 @@ func (p *prompt) ask(ctx context.Context, r Request) Reply {
 // ahead, or meant for something else) must not approve a dangerous
 // command. An Esc followed by more bytes in the same read is an escape
 // sequence (arrow keys, Alt+key) and is ignored whole.
-func decideKeys(chunk []byte, canAlways bool) (Answer, bool) {
+func decideKeys(chunk []byte, canAlways bool) (approval.Answer, bool) {
 	for i := 0; i < len(chunk); i++ {
 		switch chunk[i] {
 		case 'y', 'Y', 'o', 'O':
-			return AnswerOnce, true
+			return approval.AnswerOnce, true
 		case 's', 'S':
-			return AnswerSession, true
+			return approval.AnswerSession, true
 		case 'a', 'A':
 			if canAlways {
-				return AnswerAlways, true
+				return approval.AnswerAlways, true
 			}
 		case 'n', 'N', 'd', 'D', 0x03, 0x04:
-			return AnswerDeny, true
+			return approval.AnswerDeny, true
 		case 0x1b:
 			if i+1 < len(chunk) {
 				return 0, false
 			}
-			return AnswerDeny, true
+			return approval.AnswerDeny, true
 		}
 	}
 	return 0, false
@@ -183,13 +134,13 @@ func decideKeys(chunk []byte, canAlways bool) (Answer, bool) {
 // echo is the one line left on the terminal after the prompt. A denial
 // is only the answer: the flow prints the "hermes-exec: denied: REASON"
 // line itself, on stderr, which is often this same terminal.
-func echo(r Reply) string {
+func echo(r approval.Reply) string {
 	switch r.Answer {
-	case AnswerOnce:
+	case approval.AnswerOnce:
 		return "answer: yes, once"
-	case AnswerSession:
+	case approval.AnswerSession:
 		return "answer: yes, for this session"
-	case AnswerAlways:
+	case approval.AnswerAlways:
 		return "answer: yes, always"
 	}
 	return "answer: no (" + r.Reason + ")"
@@ -216,7 +167,7 @@ const (
 )
 
 // header renders the command and findings.
-func (p *prompt) header(r Request) string {
+func (p *prompt) header(r approval.Request) string {
 	w := max(p.width, 20)
 	var b strings.Builder
 	b.WriteString("\r\n\x1b[1mhermes-exec: approve this command?\x1b[0m\r\n")

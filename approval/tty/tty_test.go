@@ -1,6 +1,11 @@
-package shim
+package tty
 
 import (
+	"hermes-exec/internal/fdutil"
+	"hermes-exec/internal/ident"
+
+	"hermes-exec/approval"
+
 	"context"
 	"fmt"
 	"io"
@@ -41,7 +46,7 @@ func termios(t *testing.T, f *os.File) unix.Termios {
 	t.Helper()
 	var tio *unix.Termios
 	var err error
-	control(f, func(fd int) { tio, err = unix.IoctlGetTermios(fd, unix.TCGETS) })
+	fdutil.Control(f, func(fd int) { tio, err = unix.IoctlGetTermios(fd, unix.TCGETS) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +55,7 @@ func termios(t *testing.T, f *os.File) unix.Termios {
 
 // ask runs one prompt on the pty, pressing key once the prompt is shown
 // (no key: let it time out).
-func (p *ptyPair) ask(t *testing.T, r Request, key string) (Reply, time.Duration) {
+func (p *ptyPair) ask(t *testing.T, r approval.Request, key string) (approval.Reply, time.Duration) {
 	t.Helper()
 	return p.askThen(t, context.Background(), r, func() {
 		if key != "" {
@@ -63,7 +68,7 @@ func (p *ptyPair) ask(t *testing.T, r Request, key string) (Reply, time.Duration
 
 // askThen runs one prompt on the pty and calls act once it is shown. It
 // checks that the terminal mode is restored afterwards.
-func (p *ptyPair) askThen(t *testing.T, ctx context.Context, r Request, act func()) (Reply, time.Duration) {
+func (p *ptyPair) askThen(t *testing.T, ctx context.Context, r approval.Request, act func()) (approval.Reply, time.Duration) {
 	t.Helper()
 	tty, err := openTTYPath(p.slave.Name())
 	if err != nil {
@@ -72,7 +77,7 @@ func (p *ptyPair) askThen(t *testing.T, ctx context.Context, r Request, act func
 	defer tty.Close()
 	before := termios(t, p.slave)
 	type result struct {
-		r   Reply
+		r   approval.Reply
 		err error
 	}
 	done := make(chan result, 1)
@@ -103,14 +108,14 @@ func (p *ptyPair) askThen(t *testing.T, ctx context.Context, r Request, act func
 func TestTTYApproverOnRealPTY(t *testing.T) {
 	cases := []struct {
 		key  string
-		want Answer
+		want approval.Answer
 		echo string
 	}{
-		{"y", AnswerOnce, "yes, once"},
-		{"s", AnswerSession, "yes, for this session"},
-		{"a", AnswerAlways, "yes, always"},
-		{"n", AnswerDeny, "no (denied at the terminal)"},
-		{"\x03", AnswerDeny, "no (denied at the terminal)"},
+		{"y", approval.AnswerOnce, "yes, once"},
+		{"s", approval.AnswerSession, "yes, for this session"},
+		{"a", approval.AnswerAlways, "yes, always"},
+		{"n", approval.AnswerDeny, "no (denied at the terminal)"},
+		{"\x03", approval.AnswerDeny, "no (denied at the terminal)"},
 	}
 	for _, c := range cases {
 		p := newPTY(t)
@@ -118,8 +123,8 @@ func TestTTYApproverOnRealPTY(t *testing.T) {
 		if rep.Answer != c.want {
 			t.Errorf("key %q: got %v, want %v", c.key, rep.Answer, c.want)
 		}
-		if rep.Approver != currentUser() {
-			t.Errorf("approver %q, want %q", rep.Approver, currentUser())
+		if rep.Approver != ident.Current() {
+			t.Errorf("approver %q, want %q", rep.Approver, ident.Current())
 		}
 		out := p.out.String()
 		if !strings.Contains(out, "rm -rf ~/project") || !strings.Contains(out, "[y]es once  [s]ession  [a]lways  [n]o") {
@@ -134,7 +139,7 @@ func TestTTYApproverTimeoutOnRealPTY(t *testing.T) {
 	r := dangerous
 	r.Timeout = time.Second
 	rep, took := p.ask(t, r, "")
-	if rep.Answer != AnswerDeny || rep.Approver != "timeout" || rep.Reason != "no answer within 1s" {
+	if rep.Answer != approval.AnswerDeny || rep.Approver != "timeout" || rep.Reason != "no answer within 1s" {
 		t.Fatalf("reply %+v", rep)
 	}
 	if took < time.Second {
@@ -156,7 +161,7 @@ func TestTTYApproverIgnoresTypeAheadAndReleasesTheTerminal(t *testing.T) {
 	// Wait until the line is queued on the slave side.
 	waitFor(t, "type-ahead to reach the terminal", func() bool {
 		var ready bool
-		control(p.slave, func(fd int) {
+		fdutil.Control(p.slave, func(fd int) {
 			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 			n, _ := unix.Poll(fds, 0)
 			ready = n > 0
@@ -164,7 +169,7 @@ func TestTTYApproverIgnoresTypeAheadAndReleasesTheTerminal(t *testing.T) {
 		return ready
 	})
 	rep, _ := p.ask(t, dangerous, "n")
-	if rep.Answer != AnswerDeny {
+	if rep.Answer != approval.AnswerDeny {
 		t.Fatalf("type-ahead answered the prompt: %+v", rep)
 	}
 	if _, err := p.master.Write([]byte("after\n")); err != nil {
@@ -193,7 +198,7 @@ func TestTTYApproverCancelAndSignalRestoreTerminal(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rep, _ := p.askThen(t, ctx, dangerous, cancel)
-	if rep.Answer != AnswerDeny || !strings.Contains(rep.Reason, "cancel") {
+	if rep.Answer != approval.AnswerDeny || !strings.Contains(rep.Reason, "cancel") {
 		t.Fatalf("cancel: %+v", rep)
 	}
 	// The prompt has subscribed to SIGTERM by the time it is drawn, so
@@ -203,7 +208,7 @@ func TestTTYApproverCancelAndSignalRestoreTerminal(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if rep.Answer != AnswerDeny || !strings.Contains(rep.Reason, "signal") {
+	if rep.Answer != approval.AnswerDeny || !strings.Contains(rep.Reason, "signal") {
 		t.Fatalf("signal: %+v", rep)
 	}
 }
@@ -230,7 +235,7 @@ func TestTTYHelperProcess(t *testing.T) {
 	case "":
 		return
 	case "ask": // ask on the real /dev/tty
-		tty, err := OpenTTY()
+		tty, err := Open()
 		if err != nil {
 			fmt.Println("error:", err)
 			os.Exit(0)

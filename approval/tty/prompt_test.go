@@ -1,6 +1,8 @@
-package shim
+package tty
 
 import (
+	"hermes-exec/approval"
+
 	"bytes"
 	"context"
 	"errors"
@@ -104,19 +106,19 @@ type harness struct {
 	keys chan []byte
 	sigs chan os.Signal
 	clk  *fakeClock
-	done chan Reply
+	done chan approval.Reply
 }
 
-func startPrompt(t *testing.T, ctx context.Context, r Request) *harness {
+func startPrompt(t *testing.T, ctx context.Context, r approval.Request) *harness {
 	t.Helper()
-	h := &harness{out: &syncBuf{}, keys: make(chan []byte), sigs: make(chan os.Signal, 1), clk: newFakeClock(), done: make(chan Reply, 1)}
+	h := &harness{out: &syncBuf{}, keys: make(chan []byte), sigs: make(chan os.Signal, 1), clk: newFakeClock(), done: make(chan approval.Reply, 1)}
 	p := &prompt{out: h.out, keys: h.keys, sigs: h.sigs, clk: h.clk, width: 80, who: "alice"}
 	go func() { h.done <- p.ask(ctx, r) }()
 	waitFor(t, "the prompt", func() bool { return strings.Contains(h.out.String(), "(deny in") })
 	return h
 }
 
-func (h *harness) reply(t *testing.T) Reply {
+func (h *harness) reply(t *testing.T) approval.Reply {
 	t.Helper()
 	select {
 	case r := <-h.done:
@@ -124,10 +126,10 @@ func (h *harness) reply(t *testing.T) Reply {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the prompt did not return")
 	}
-	return Reply{}
+	return approval.Reply{}
 }
 
-var dangerous = Request{
+var dangerous = approval.Request{
 	Command: "rm -rf ~/project",
 	Findings: []policy.Finding{{Rule: "delete-home", Description: "recursively deletes in the home directory",
 		Command: "rm -rf ~/project", Pos: "1:1", Decision: policy.Ask}},
@@ -139,20 +141,20 @@ func TestPromptKeys(t *testing.T) {
 	cases := []struct {
 		chunks    []string // each is one read from the terminal
 		canAlways bool
-		want      Answer
+		want      approval.Answer
 	}{
-		{[]string{"y"}, true, AnswerOnce}, {[]string{"Y"}, true, AnswerOnce}, {[]string{"o"}, true, AnswerOnce},
-		{[]string{"s"}, true, AnswerSession}, {[]string{"S"}, true, AnswerSession},
-		{[]string{"a"}, true, AnswerAlways}, {[]string{"A"}, true, AnswerAlways},
-		{[]string{"n"}, true, AnswerDeny}, {[]string{"d"}, true, AnswerDeny}, {[]string{"\x03"}, true, AnswerDeny},
-		{[]string{"\x04"}, true, AnswerDeny}, {[]string{"\x1b"}, true, AnswerDeny},
+		{[]string{"y"}, true, approval.AnswerOnce}, {[]string{"Y"}, true, approval.AnswerOnce}, {[]string{"o"}, true, approval.AnswerOnce},
+		{[]string{"s"}, true, approval.AnswerSession}, {[]string{"S"}, true, approval.AnswerSession},
+		{[]string{"a"}, true, approval.AnswerAlways}, {[]string{"A"}, true, approval.AnswerAlways},
+		{[]string{"n"}, true, approval.AnswerDeny}, {[]string{"d"}, true, approval.AnswerDeny}, {[]string{"\x03"}, true, approval.AnswerDeny},
+		{[]string{"\x04"}, true, approval.AnswerDeny}, {[]string{"\x1b"}, true, approval.AnswerDeny},
 		// Enter, space and unknown keys never answer; the next real key does.
-		{[]string{"\r", "\n", " x?", "y"}, true, AnswerOnce},
+		{[]string{"\r", "\n", " x?", "y"}, true, approval.AnswerOnce},
 		// "always" is not accepted when it is not offered.
-		{[]string{"a", "s"}, false, AnswerSession},
+		{[]string{"a", "s"}, false, approval.AnswerSession},
 		// An escape sequence (an arrow key, Alt+y) is not an Esc press.
-		{[]string{"\x1b[A", "\x1by", "n"}, true, AnswerDeny},
-		{[]string{"\x1b[B", "y"}, true, AnswerOnce},
+		{[]string{"\x1b[A", "\x1by", "n"}, true, approval.AnswerDeny},
+		{[]string{"\x1b[B", "y"}, true, approval.AnswerOnce},
 	}
 	for _, c := range cases {
 		r := dangerous
@@ -172,7 +174,7 @@ func TestPromptKeys(t *testing.T) {
 		if rep.Approver != "alice" {
 			t.Errorf("approver %q", rep.Approver)
 		}
-		if rep.Answer == AnswerDeny && rep.Reason != "denied at the terminal" {
+		if rep.Answer == approval.AnswerDeny && rep.Reason != "denied at the terminal" {
 			t.Errorf("deny reason %q", rep.Reason)
 		}
 	}
@@ -214,7 +216,7 @@ func TestPromptCountdownAndTimeout(t *testing.T) {
 	waitFor(t, "0:01", func() bool { return strings.Contains(h.out.String(), "(deny in 0:01)") })
 	h.clk.Advance(time.Second)
 	rep := h.reply(t)
-	if rep.Answer != AnswerDeny || rep.Approver != "timeout" || rep.Reason != "no answer within 3s" {
+	if rep.Answer != approval.AnswerDeny || rep.Approver != "timeout" || rep.Reason != "no answer within 3s" {
 		t.Fatalf("timeout reply %+v", rep)
 	}
 	if !strings.HasSuffix(h.out.String(), "answer: no (no answer within 3s)\r\n") {
@@ -226,19 +228,19 @@ func TestPromptEndsOnCancelSignalAndEOF(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	h := startPrompt(t, ctx, dangerous)
 	cancel(errors.New("agent stopped"))
-	if rep := h.reply(t); rep.Answer != AnswerDeny || !strings.Contains(rep.Reason, "agent stopped") {
+	if rep := h.reply(t); rep.Answer != approval.AnswerDeny || !strings.Contains(rep.Reason, "agent stopped") {
 		t.Fatalf("cancel: %+v", rep)
 	}
 
 	h = startPrompt(t, context.Background(), dangerous)
 	h.sigs <- syscall.SIGTERM
-	if rep := h.reply(t); rep.Answer != AnswerDeny || !strings.Contains(rep.Reason, "terminated") {
+	if rep := h.reply(t); rep.Answer != approval.AnswerDeny || !strings.Contains(rep.Reason, "terminated") {
 		t.Fatalf("signal: %+v", rep)
 	}
 
 	h = startPrompt(t, context.Background(), dangerous)
 	close(h.keys)
-	if rep := h.reply(t); rep.Answer != AnswerDeny || !strings.Contains(rep.Reason, "closed") {
+	if rep := h.reply(t); rep.Answer != approval.AnswerDeny || !strings.Contains(rep.Reason, "closed") {
 		t.Fatalf("EOF: %+v", rep)
 	}
 }
@@ -247,7 +249,7 @@ func TestPromptEndsOnCancelSignalAndEOF(t *testing.T) {
 // invisible characters: they are shown as escapes.
 func TestPromptNeutralisesTerminalControl(t *testing.T) {
 	evil := "echo safe\x1b[2K\r\x1b[1Aecho totally-safe\x07\x08\x7f \u202egnp.exe\u200b \xff\x9b31m"
-	r := Request{Command: evil, Findings: []policy.Finding{{Rule: "x\x1b[31m", Description: "d\r", Command: "c\x1b]0;title\x07", Pos: "1:1"}}, Timeout: time.Minute}
+	r := approval.Request{Command: evil, Findings: []policy.Finding{{Rule: "x\x1b[31m", Description: "d\r", Command: "c\x1b]0;title\x07", Pos: "1:1"}}, Timeout: time.Minute}
 	h := startPrompt(t, context.Background(), r)
 	h.keys <- []byte("n")
 	h.reply(t)
@@ -274,7 +276,7 @@ func TestPromptNeutralisesTerminalControl(t *testing.T) {
 
 func TestPromptWrapsAndElidesLongCommands(t *testing.T) {
 	long := "curl https://example.com/" + strings.Repeat("a", 300)
-	h := startPrompt(t, context.Background(), Request{Command: long, Timeout: time.Minute})
+	h := startPrompt(t, context.Background(), approval.Request{Command: long, Timeout: time.Minute})
 	h.keys <- []byte("n")
 	h.reply(t)
 	for _, l := range strings.Split(h.out.String(), "\r\n") {
@@ -291,7 +293,7 @@ func TestPromptWrapsAndElidesLongCommands(t *testing.T) {
 		lines = append(lines, "echo line"+strings.Repeat("x", i%3)+" "+string(rune('A'+i%26)))
 	}
 	lines[99] = "rm -rf / # the last line"
-	h = startPrompt(t, context.Background(), Request{Command: strings.Join(lines, "\n"), Timeout: time.Minute})
+	h = startPrompt(t, context.Background(), approval.Request{Command: strings.Join(lines, "\n"), Timeout: time.Minute})
 	h.keys <- []byte("n")
 	h.reply(t)
 	out := h.out.String()
@@ -306,7 +308,7 @@ func TestPromptWrapsAndElidesLongCommands(t *testing.T) {
 }
 
 func TestAnswerString(t *testing.T) {
-	for a, want := range map[Answer]string{AnswerDeny: "deny", AnswerOnce: "once", AnswerSession: "session", AnswerAlways: "always"} {
+	for a, want := range map[approval.Answer]string{approval.AnswerDeny: "deny", approval.AnswerOnce: "once", approval.AnswerSession: "session", approval.AnswerAlways: "always"} {
 		if a.String() != want {
 			t.Errorf("%d: %q", a, a.String())
 		}

@@ -1,6 +1,11 @@
-package shim
+package tty
 
 import (
+	"hermes-exec/internal/fdutil"
+	"hermes-exec/internal/ident"
+
+	"hermes-exec/approval"
+
 	"context"
 	"errors"
 	"fmt"
@@ -13,10 +18,10 @@ import (
 	"golang.org/x/term"
 )
 
-// TTYApprover asks on the controlling terminal (/dev/tty). It works when
+// Approver asks on the controlling terminal (/dev/tty). It works when
 // the wrapper's stdin and stdout are pipes, as they are when an agent runs
 // it, because it never touches them.
-type TTYApprover struct {
+type Approver struct {
 	f   *os.File
 	fd  int // f's descriptor, valid while f is open
 	who string
@@ -24,24 +29,24 @@ type TTYApprover struct {
 	mu  sync.Mutex // one prompt at a time
 }
 
-var _ Approver = (*TTYApprover)(nil)
+var _ approval.Approver = (*Approver)(nil)
 
-// OpenTTY opens /dev/tty for reading and writing. It fails when the
+// Open opens /dev/tty for reading and writing. It fails when the
 // process has no controlling terminal; the caller must then deny (there is
 // nobody to ask).
-func OpenTTY() (*TTYApprover, error) {
+func Open() (*Approver, error) {
 	return openTTYPath("/dev/tty")
 }
 
 // openTTYPath opens a terminal device by path; tests use a pty's slave.
-func openTTYPath(path string) (*TTYApprover, error) {
+func openTTYPath(path string) (*Approver, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("no terminal to ask on: %w", err)
 	}
-	t := &TTYApprover{f: f, who: currentUser(), clk: realClock{}}
+	t := &Approver{f: f, who: ident.Current(), clk: realClock{}}
 	isTTY := false
-	if err := control(f, func(fd int) { t.fd = fd; isTTY = term.IsTerminal(fd) }); err != nil || !isTTY {
+	if err := fdutil.Control(f, func(fd int) { t.fd = fd; isTTY = term.IsTerminal(fd) }); err != nil || !isTTY {
 		f.Close()
 		return nil, fmt.Errorf("no terminal to ask on: %s is not a terminal", path)
 	}
@@ -49,17 +54,17 @@ func openTTYPath(path string) (*TTYApprover, error) {
 }
 
 // Channel is "tty".
-func (t *TTYApprover) Channel() string { return "tty" }
+func (t *Approver) Channel() string { return "tty" }
 
 // Close closes the terminal.
-func (t *TTYApprover) Close() error { return t.f.Close() }
+func (t *Approver) Close() error { return t.f.Close() }
 
 // Ask shows the request on the terminal and waits for one key press. The
 // terminal is put in raw mode to read single keys and is always restored:
 // on an answer, a timeout, a cancelled ctx, and a SIGINT/SIGTERM/SIGHUP/
 // SIGQUIT received meanwhile (which deny). Keys typed before the prompt
 // appeared are discarded, so typing ahead cannot answer it.
-func (t *TTYApprover) Ask(ctx context.Context, r Request) (rep Reply, err error) {
+func (t *Approver) Ask(ctx context.Context, r approval.Request) (rep approval.Reply, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 
@@ -69,7 +74,7 @@ func (t *TTYApprover) Ask(ctx context.Context, r Request) (rep Reply, err error)
 	// agent that starts its tools in a process group of their own gets
 	// here; the caller denies.
 	if fg, err := unix.IoctlGetInt(t.fd, unix.TIOCGPGRP); err == nil && fg != unix.Getpgrp() {
-		return Reply{}, fmt.Errorf("tty: cannot ask: hermes-exec is not in the terminal's foreground process group (%d, ours is %d)", fg, unix.Getpgrp())
+		return approval.Reply{}, fmt.Errorf("tty: cannot ask: hermes-exec is not in the terminal's foreground process group (%d, ours is %d)", fg, unix.Getpgrp())
 	}
 	width, _, err := term.GetSize(t.fd)
 	if err != nil || width <= 0 {
@@ -77,7 +82,7 @@ func (t *TTYApprover) Ask(ctx context.Context, r Request) (rep Reply, err error)
 	}
 	old, err := term.MakeRaw(t.fd)
 	if err != nil {
-		return Reply{}, fmt.Errorf("tty: raw mode: %w", err)
+		return approval.Reply{}, fmt.Errorf("tty: raw mode: %w", err)
 	}
 	defer func() {
 		if rerr := term.Restore(t.fd, old); rerr != nil && err == nil {
@@ -94,7 +99,7 @@ func (t *TTYApprover) Ask(ctx context.Context, r Request) (rep Reply, err error)
 
 	keys, stop, err := t.readKeys()
 	if err != nil {
-		return Reply{}, err
+		return approval.Reply{}, err
 	}
 	// Stop the reader before returning: a reader left behind would steal
 	// the next key press from the command about to run.
@@ -108,7 +113,7 @@ func (t *TTYApprover) Ask(ctx context.Context, r Request) (rep Reply, err error)
 // called. It waits in poll(2) on the terminal and on a wake-up pipe, so
 // stop returns only once the goroutine has exited and will read nothing
 // more, without relying on read deadlines.
-func (t *TTYApprover) readKeys() (<-chan []byte, func(), error) {
+func (t *Approver) readKeys() (<-chan []byte, func(), error) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return nil, nil, fmt.Errorf("tty: %w", err)

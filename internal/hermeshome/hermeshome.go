@@ -1,0 +1,88 @@
+// Package hermeshome is the one place that knows where a user's Hermes
+// files live: which directory is HERMES_HOME, and the name of every file and
+// directory inside it. Everything that reads or writes there (config, .env,
+// audit log, sessions, sandbox state, gateway, pairing) takes its path from
+// here, so the layout is written once.
+//
+// A user's home directory comes from the user database, never from $HOME:
+// an agent can run with HOME=/ or HOME=/nonexistent, and a home taken from
+// the environment would then hide nothing and find no configuration.
+package hermeshome
+
+import (
+	"errors"
+	"os/user"
+	"path/filepath"
+	"strconv"
+)
+
+// Names inside HERMES_HOME.
+const (
+	DirName     = ".hermes"     // the default HERMES_HOME under a user's home
+	ConfigFile  = "config.yaml" // Hermes Agent's configuration
+	EnvFile     = ".env"        // the agent's keys, KEY=value lines
+	EnvAgeFile  = ".env.age"    // .env encrypted with age (secrets at rest)
+	AuditFile   = "audit.jsonl" // the audit log, JSON Lines
+	SessionsDir = "sessions"    // per-session approvals and yolo switches
+	RunDir      = "run"         // sockets and state of running helpers
+	PairingDir  = "pairing"     // gateway pairing records
+	GatewaySock = "gateway.sock"
+	TLSCertFile = "gateway-cert.pem"
+	TLSKeyFile  = "gateway-key.pem"
+)
+
+// Env is how the environment is read: os.Getenv in programs, a map in tests.
+type Env func(string) string
+
+// UserHome is uid's home directory from the user database.
+func UserHome(uid int) (string, error) {
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return "", err
+	}
+	if u.HomeDir == "" || !filepath.IsAbs(u.HomeDir) {
+		return "", errors.New("the user database gives no absolute home directory for uid " + strconv.Itoa(uid))
+	}
+	return filepath.Clean(u.HomeDir), nil
+}
+
+// Default is the HERMES_HOME a user has when the variable is not set.
+func Default(userHome string) string {
+	return filepath.Join(userHome, DirName)
+}
+
+// Resolve is the HERMES_HOME in force: $HERMES_HOME when set (made
+// absolute), else the default under userHome. userHome should come from
+// UserHome. With neither, it returns "/nonexistent/.hermes": never a
+// relative path, since a .hermes directory in the working directory (a
+// cloned repository, say) must not be trusted as the user's configuration.
+func Resolve(env Env, userHome string) string {
+	if h := env("HERMES_HOME"); h != "" {
+		if abs, err := filepath.Abs(h); err == nil {
+			return abs
+		}
+		return h
+	}
+	if userHome == "" {
+		userHome = "/nonexistent"
+	}
+	return Default(userHome)
+}
+
+// Layout names the files of one HERMES_HOME.
+type Layout struct {
+	Dir string
+}
+
+func (l Layout) Config() string   { return filepath.Join(l.Dir, ConfigFile) }
+func (l Layout) Env() string      { return filepath.Join(l.Dir, EnvFile) }
+func (l Layout) EnvAge() string   { return filepath.Join(l.Dir, EnvAgeFile) }
+func (l Layout) Audit() string    { return filepath.Join(l.Dir, AuditFile) }
+func (l Layout) Sessions() string { return filepath.Join(l.Dir, SessionsDir) }
+func (l Layout) Run() string      { return filepath.Join(l.Dir, RunDir) }
+func (l Layout) Pairing() string  { return filepath.Join(l.Dir, PairingDir) }
+func (l Layout) GatewaySocket() string {
+	return filepath.Join(l.Dir, RunDir, GatewaySock)
+}
+func (l Layout) TLSCert() string { return filepath.Join(l.Dir, TLSCertFile) }
+func (l Layout) TLSKey() string  { return filepath.Join(l.Dir, TLSKeyFile) }
