@@ -68,6 +68,10 @@ type Finding struct {
 	// unwrapping, or nil when any word is dynamic. It is what "always"
 	// adds to the allowlist; a finding without Argv cannot be allowlisted.
 	Argv []string `json:"-"`
+	// AllowedBy is the user allowlist entry that covered this finding,
+	// when one did. Such a finding is kept (with Decision Allow) so that
+	// the audit log shows what the allowlist let through.
+	AllowedBy string `json:"allowed_by,omitempty"`
 }
 
 // Verdict is the classification of a whole script.
