@@ -1,0 +1,479 @@
+// Package telegram is the gateway's Telegram bridge: it puts every pending
+// request as a card with buttons in the private chat of every Telegram
+// approver, relays clicks and text commands to the gateway (which
+// authorizes them itself), edits every card when its request ends, and
+// hands strangers a pairing code when the gateway's rules allow it.
+//
+// It only makes outbound requests to the Bot API (deleteWebhook at start,
+// then long-polling getUpdates), so it works behind NAT with no public
+// address. It uses net/http directly rather than a bot library: the bridge
+// needs control over every request's retries (429 retry_after, bounded
+// backoff, also while polling), the order updates are handled in, and
+// where the token can end up (errors and logs are scrubbed of it).
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"hermes-exec/gateway"
+)
+
+// Platform is the bridge's name in identities and in
+// TELEGRAM_ALLOWED_USERS.
+const Platform = "telegram"
+
+// NotAuthorized is the alert an unauthorized click gets.
+const NotAuthorized = "⛔ You are not authorized to approve commands."
+
+// ApproverLister is an optional extension of gateway.Hub: the identities
+// on a platform that are authorized beyond the allowlist (pairing
+// records). When the hub has it, paired Telegram users get cards even
+// before they write to the bot again after a restart; without it, a paired
+// user gets cards once they have written to the bot since it started.
+type ApproverLister interface {
+	Approvers(platform string) []gateway.Identity
+}
+
+// Bridge is the Telegram bridge; New makes one.
+type Bridge struct {
+	opts Options
+	api  *client
+	log  logrus.FieldLogger
+
+	running atomic.Bool
+	botName string // the bot's username, from getMe
+	botID   int64
+
+	mu        sync.Mutex
+	cards     map[string]*card  // by request id
+	byMsg     map[msgKey]string // card message -> request id
+	doneOrder []string          // finished cards, oldest first, for pruning
+	seen      map[int64]bool    // users who wrote to the bot since start
+	yolo      map[string]bool   // sessions switched from here, for /status
+	lastYolo  string
+	wg        sync.WaitGroup
+}
+
+// maxDoneCards bounds the finished cards kept for replies to old cards.
+const maxDoneCards = 1000
+
+type msgKey struct{ chat, msg int64 }
+
+type card struct {
+	p    gateway.Pending
+	msgs []msgKey
+	sent chan struct{} // closed once every send has been tried
+	done bool
+}
+
+var _ gateway.Bridge = (*Bridge)(nil)
+
+// New checks opts and makes a bridge; it makes no request yet.
+func New(opts Options) (gateway.Bridge, error) {
+	return newBridge(opts)
+}
+
+func newBridge(opts Options) (*Bridge, error) {
+	if err := validToken(opts.Token); err != nil {
+		return nil, err
+	}
+	base, err := apiBase(opts.APIURL)
+	if err != nil {
+		return nil, err
+	}
+	opts.APIURL = base
+	if opts.Logger == nil {
+		opts.Logger = logrus.StandardLogger()
+	}
+	if opts.PollTimeout <= 0 {
+		opts.PollTimeout = 50 * time.Second
+	}
+	if opts.Retries <= 0 {
+		opts.Retries = 6
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 30 * time.Second
+	}
+	if opts.MaxRetryAfter <= 0 {
+		opts.MaxRetryAfter = 5 * time.Minute
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{
+			Transport: http.DefaultTransport.(*http.Transport).Clone(),
+			// The Bot API does not redirect; following one could take
+			// the request (and its token-bearing path) elsewhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	b := &Bridge{
+		opts: opts,
+		log:  opts.Logger.WithField("bridge", Platform),
+		api: &client{
+			base: base, token: opts.Token, http: hc, sleep: sleepCtx,
+			attempts: opts.Retries, maxBackoff: opts.MaxBackoff, maxRetryAfter: opts.MaxRetryAfter,
+			pollTimeout: opts.PollTimeout,
+		},
+		cards: map[string]*card{},
+		byMsg: map[msgKey]string{},
+		seen:  map[int64]bool{},
+		yolo:  map[string]bool{},
+	}
+	return b, nil
+}
+
+// Platform implements gateway.Bridge.
+func (b *Bridge) Platform() string { return Platform }
+
+// Run implements gateway.Bridge: it serves until ctx is done (then it
+// returns nil), the Bot API rejects the token, or the gateway closes its
+// event stream.
+func (b *Bridge) Run(ctx context.Context, h gateway.Hub) error {
+	if h == nil {
+		return errors.New("telegram: no gateway to serve")
+	}
+	if !b.running.CompareAndSwap(false, true) {
+		return errors.New("telegram: the bridge is already running")
+	}
+	defer b.running.Store(false)
+
+	ctx, stop := context.WithCancel(ctx)
+	defer func() {
+		stop()
+		b.wg.Wait()
+	}()
+	if err := b.start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return tokenRejected(err)
+	}
+	// Subscribe before listing, so that nothing falls between the two;
+	// a request in both is carded once.
+	events, cancel := h.Subscribe()
+	defer cancel()
+	for _, p := range h.Pending() {
+		b.newRequest(ctx, h, p)
+	}
+	polled := make(chan error, 1)
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		polled <- b.poll(ctx, h)
+	}()
+	b.log.Infof("telegram: polling for updates as @%s", b.botName)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-polled:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("telegram: the gateway closed its event stream")
+			}
+			b.event(ctx, h, ev)
+		}
+	}
+}
+
+// start removes any webhook (getUpdates is refused while one is set) and
+// learns the bot's name. Network trouble is waited out; a rejected token
+// is an error.
+func (b *Bridge) start(ctx context.Context) error {
+	if err := b.persist(ctx, "deleteWebhook", deleteWebhookParams{}, nil); err != nil {
+		return err
+	}
+	var me apiUser
+	if err := b.persist(ctx, "getMe", nil, &me); err != nil {
+		return err
+	}
+	b.botName, b.botID = me.Username, me.ID
+	return nil
+}
+
+// persist calls method until it succeeds, ctx is done, or the API gives
+// an answer that will not change (a rejected token).
+func (b *Bridge) persist(ctx context.Context, method string, params, result any) error {
+	backoff := time.Second
+	for {
+		err := b.api.call(ctx, method, params, result)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if fatal(err) {
+			return err
+		}
+		b.log.Warnf("%v; trying again in %s", err, backoff)
+		if b.api.sleep(ctx, backoff) != nil {
+			return ctx.Err()
+		}
+		backoff = min(backoff*2, b.opts.MaxBackoff)
+	}
+}
+
+// fatal says whether err means the bot cannot work at all: the token is
+// wrong or revoked (401), or api_url is no Bot API (404).
+func fatal(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	return ae.Code == http.StatusUnauthorized || ae.Code == http.StatusNotFound
+}
+
+func tokenRejected(err error) error {
+	return fmt.Errorf("%w (check %s and gateway.telegram.api_url)", err, EnvToken)
+}
+
+// poll long-polls getUpdates and handles each update in order.
+func (b *Bridge) poll(ctx context.Context, h gateway.Hub) error {
+	var offset int64
+	backoff := 250 * time.Millisecond
+	failing := false
+	for {
+		var ups []apiUpdate
+		err := b.api.once(ctx, "getUpdates", getUpdatesParams{
+			Offset: offset, Timeout: int(b.opts.PollTimeout / time.Second),
+			AllowedUpdates: []string{"message", "callback_query"},
+		}, &ups)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			if fatal(err) {
+				return tokenRejected(err)
+			}
+			wait := backoff
+			var ae *APIError
+			if errors.As(err, &ae) && ae.Code == http.StatusTooManyRequests && ae.RetryAfter > 0 {
+				wait = min(ae.RetryAfter, b.opts.MaxRetryAfter)
+			} else {
+				backoff = min(backoff*2, b.opts.MaxBackoff)
+			}
+			if !failing {
+				b.log.Warnf("%v; polling again in %s", err, wait)
+			} else {
+				b.log.Debugf("%v; polling again in %s", err, wait)
+			}
+			failing = true
+			if b.api.sleep(ctx, wait) != nil {
+				return nil
+			}
+			continue
+		}
+		if failing {
+			b.log.Info("telegram: polling works again")
+		}
+		failing, backoff = false, 250*time.Millisecond
+		for _, u := range ups {
+			if u.UpdateID >= offset {
+				offset = u.UpdateID + 1
+			}
+			switch {
+			case u.CallbackQuery != nil:
+				b.onCallback(ctx, h, u.CallbackQuery)
+			case u.Message != nil:
+				b.onMessage(ctx, h, u.Message)
+			}
+		}
+	}
+}
+
+// ---- requests and their cards ----
+
+func (b *Bridge) event(ctx context.Context, h gateway.Hub, ev gateway.Event) {
+	switch ev.Kind {
+	case gateway.EventNew:
+		b.newRequest(ctx, h, ev.Request)
+	case gateway.EventResolved, gateway.EventExpired, gateway.EventWithdrawn:
+		b.finish(ctx, ev)
+	}
+}
+
+func (b *Bridge) newRequest(ctx context.Context, h gateway.Hub, p gateway.Pending) {
+	if len(p.ID) == 0 || len(p.ID) > maxIDLen {
+		b.log.Errorf("telegram: request id %q does not fit in a button's data; no cards for it", p.ID)
+		return
+	}
+	b.mu.Lock()
+	if b.cards[p.ID] != nil {
+		b.mu.Unlock()
+		return
+	}
+	c := &card{p: p, sent: make(chan struct{})}
+	b.cards[p.ID] = c
+	b.mu.Unlock()
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer close(c.sent)
+		b.sendCards(ctx, h, c)
+	}()
+}
+
+// recipients are the private chats of every Telegram user the gateway
+// authorizes now and whom the bridge knows of: the allowlist, the hub's
+// paired approvers, and users who wrote to the bot.
+func (b *Bridge) recipients(h gateway.Hub) []int64 {
+	set := map[int64]bool{}
+	for _, id := range b.opts.AllowedUsers {
+		set[id] = true
+	}
+	if l, ok := h.(ApproverLister); ok {
+		for _, who := range l.Approvers(Platform) {
+			if id, err := strconv.ParseInt(who.ID, 10, 64); err == nil && who.Platform == Platform {
+				set[id] = true
+			}
+		}
+	}
+	b.mu.Lock()
+	for id := range b.seen {
+		set[id] = true
+	}
+	b.mu.Unlock()
+	var out []int64
+	for id := range set {
+		if h.Authorized(gateway.Identity{Platform: Platform, ID: strconv.FormatInt(id, 10)}) {
+			out = append(out, id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func (b *Bridge) sendCards(ctx context.Context, h gateway.Hub, c *card) {
+	// Past its deadline a card is of no use: stop retrying then.
+	ctx, cancel := context.WithDeadline(ctx, deadline(c.p))
+	defer cancel()
+	to := b.recipients(h)
+	text := cardText(c.p, time.Now())
+	kb := cardButtons(c.p)
+	sent := 0
+	for _, chat := range to {
+		var m apiMessage
+		err := b.api.call(ctx, "sendMessage", sendMessageParams{
+			ChatID: chat, Text: text, ParseMode: parseMode, ReplyMarkup: kb,
+			LinkPreview: &linkPreviewOptions{IsDisabled: true},
+		}, &m)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			b.log.Warnf("telegram: no card for request %s to user %d: %v%s", shortID(c.p.ID), chat, err, sendHint(err))
+			continue
+		}
+		sent++
+		k := msgKey{chat, m.MessageID}
+		b.mu.Lock()
+		c.msgs = append(c.msgs, k)
+		b.byMsg[k] = c.p.ID
+		b.mu.Unlock()
+	}
+	if sent == 0 {
+		b.log.Warnf("telegram: request %s has no Telegram approver (no card could be sent to anyone); it still waits on the other channels", shortID(c.p.ID))
+	}
+}
+
+func sendHint(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == http.StatusForbidden {
+		return " (the user must write to the bot first, and not block it)"
+	}
+	return ""
+}
+
+// finish edits every card of a request that ended to say how, without
+// buttons.
+func (b *Bridge) finish(ctx context.Context, ev gateway.Event) {
+	b.mu.Lock()
+	c := b.cards[ev.Request.ID]
+	if c == nil || c.done {
+		b.mu.Unlock()
+		return
+	}
+	c.done = true
+	b.doneOrder = append(b.doneOrder, c.p.ID)
+	b.pruneLocked()
+	b.mu.Unlock()
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		<-c.sent
+		b.mu.Lock()
+		msgs := append([]msgKey(nil), c.msgs...)
+		b.mu.Unlock()
+		text := finalText(c.p, ev)
+		for _, k := range msgs {
+			b.closeCard(ctx, k, text)
+		}
+	}()
+}
+
+func (b *Bridge) closeCard(ctx context.Context, k msgKey, text string) {
+	err := b.api.call(ctx, "editMessageText", editMessageTextParams{
+		ChatID: k.chat, MessageID: k.msg, Text: text, ParseMode: parseMode,
+		ReplyMarkup: noButtons, LinkPreview: &linkPreviewOptions{IsDisabled: true},
+	}, nil)
+	if err == nil || notModified(err) || ctx.Err() != nil {
+		return
+	}
+	b.log.Warnf("telegram: cannot update the card in chat %d: %v", k.chat, err)
+	// At least take the buttons away.
+	b.dropButtons(ctx, k)
+}
+
+func (b *Bridge) dropButtons(ctx context.Context, k msgKey) {
+	err := b.api.call(ctx, "editMessageReplyMarkup", struct {
+		ChatID      int64           `json:"chat_id"`
+		MessageID   int64           `json:"message_id"`
+		ReplyMarkup *inlineKeyboard `json:"reply_markup"`
+	}{k.chat, k.msg, noButtons}, nil)
+	if err != nil && !notModified(err) && ctx.Err() == nil {
+		b.log.Warnf("telegram: cannot remove the buttons in chat %d: %v", k.chat, err)
+	}
+}
+
+func notModified(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Code == http.StatusBadRequest && containsFold(ae.Description, "message is not modified")
+}
+
+// pruneLocked forgets the oldest finished cards beyond maxDoneCards.
+func (b *Bridge) pruneLocked() {
+	for len(b.doneOrder) > maxDoneCards {
+		id := b.doneOrder[0]
+		b.doneOrder = b.doneOrder[1:]
+		if c := b.cards[id]; c != nil {
+			for _, k := range c.msgs {
+				delete(b.byMsg, k)
+			}
+			delete(b.cards, id)
+		}
+	}
+}
+
+// cardOf returns the request a card message belongs to.
+func (b *Bridge) cardOf(chat, msg int64) (*card, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id, ok := b.byMsg[msgKey{chat, msg}]
+	if !ok {
+		return nil, false
+	}
+	c := b.cards[id]
+	return c, c != nil
+}
