@@ -27,14 +27,39 @@ var (
 
 // syncBuffer is a log sink safe to read while the bridge writes.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{}
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+	}
+	s.changed = make(chan struct{})
 	return s.b.Write(p)
+}
+
+// waitFor waits until the log holds sub.
+func (s *syncBuffer) waitFor(ctx context.Context, sub string) error {
+	for {
+		s.mu.Lock()
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		ch, has := s.changed, strings.Contains(s.b.String(), sub)
+		s.mu.Unlock()
+		if has {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 func (s *syncBuffer) String() string {
@@ -63,6 +88,7 @@ type setup struct {
 	started []botapitest.User // users who wrote to the bot before it started
 	opts    func(*Options)
 	before  func(*harness) // after the server exists, before Run
+	noWait  bool           // do not wait for the bridge to subscribe
 }
 
 func newHarness(t *testing.T, s setup) *harness {
@@ -115,8 +141,18 @@ func newHarness(t *testing.T, s setup) *harness {
 	})
 	// Every request of the test is made after the bridge subscribed, so
 	// none is missed.
+	if s.noWait {
+		return h
+	}
 	if err := h.hub.WaitUntil(ctx, func() bool { return h.hub.Subscribers() > 0 }); err != nil {
 		t.Fatalf("the bridge never subscribed: %v\n%s", err, h.logs.String())
+	}
+	// The users' /start is answered first, so that tests count from a
+	// quiet bot.
+	for _, u := range s.started {
+		if h.hub.Authorized(fakehub.Telegram(u.ID)) {
+			h.reply(u, 0, "hermes-exec approvals")
+		}
 	}
 	return h
 }
@@ -131,6 +167,13 @@ func (h *harness) stop() error {
 	case <-time.After(10 * time.Second):
 		h.t.Fatal("Run did not return after its context ended")
 		return nil
+	}
+}
+
+func (h *harness) waitLog(sub string) {
+	h.t.Helper()
+	if err := h.logs.waitFor(h.ctx, sub); err != nil {
+		h.t.Fatalf("the log never said %q: %v\n%s", sub, err, h.logs.String())
 	}
 }
 
