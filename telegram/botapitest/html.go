@@ -22,11 +22,11 @@ var htmlTags = map[string][]string{
 	"tg-emoji":   {"emoji-id"},
 }
 
-// parseHTML checks text the way the Bot API parses parse_mode=HTML and
+// ParseHTML checks text the way the Bot API parses parse_mode=HTML and
 // returns the plain text a client would display. Like the real API it
 // refuses unknown tags, unclosed or crossed tags, and a "<" or "&" that
 // starts no tag or entity; the error is the API's description.
-func parseHTML(text string) (string, error) {
+func ParseHTML(text string) (string, error) {
 	var out strings.Builder
 	var stack []string
 	fail := func(format string, a ...any) (string, error) {

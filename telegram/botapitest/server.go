@@ -685,7 +685,10 @@ func (s *Server) getUpdates(ctx context.Context, p map[string]string) (any, erro
 			for i < len(s.updates) && s.updates[i].UpdateID < offset {
 				i++
 			}
-			s.updates = s.updates[i:]
+			if i > 0 {
+				s.updates = s.updates[i:]
+				s.changeLocked()
+			}
 		}
 		var out []Update
 		start := 0
@@ -738,7 +741,7 @@ func checkText(text, parseMode string) (string, error) {
 	case "":
 	case "html":
 		var err error
-		if plain, err = parseHTML(text); err != nil {
+		if plain, err = ParseHTML(text); err != nil {
 			return "", &apiError{code: 400, description: err.Error()}
 		}
 	case "markdown", "markdownv2":
