@@ -44,6 +44,13 @@ type ApproverLister interface {
 	Approvers(platform string) []gateway.Identity
 }
 
+// unauthorizedAuditor is an optional extension of gateway.Hub: it records
+// an unauthorized attempt that the bridge refused itself, before any call
+// to Decide or SetYolo (which audit their own refusals).
+type unauthorizedAuditor interface {
+	AuditUnauthorized(who gateway.Identity, what string)
+}
+
 // Bridge is the Telegram bridge; New makes one.
 type Bridge struct {
 	opts Options

@@ -96,6 +96,15 @@ func TestUnauthorizedClickChangesNothing(t *testing.T) {
 	if len(h.hub.Pending()) != 1 {
 		t.Fatal("the request is no longer pending")
 	}
+	refused := map[string]bool{}
+	for _, a := range h.hub.Audit() {
+		if a.Kind == "unauthorized" {
+			refused[a.Who.ID] = true
+		}
+	}
+	if !refused["666"] || !refused["1002"] {
+		t.Errorf("the unauthorized clicks were not audited: %+v", h.hub.Audit())
+	}
 	for _, u := range []botapitest.User{alice, bob} {
 		m, _ := h.api.Message(u.ID, h.card(u, p.ID).MessageID)
 		if m.EditDate != 0 || len(m.Buttons()) == 0 {

@@ -197,11 +197,22 @@ func outcomeText(ev gateway.Event) string {
 			return s
 		}
 	case gateway.EventExpired:
-		return "⌛ <b>Timed out</b>: no answer in time, denied"
+		return "⌛ <b>Timed out</b>: no answer in time, denied" + why(ev.Reason)
 	case gateway.EventWithdrawn:
+		if ev.Reason != "" {
+			return "↩️ <b>Withdrawn</b>" + why(ev.Reason)
+		}
 		return "↩️ <b>Withdrawn</b>: answered on another channel, or the command went away"
 	}
 	return "<b>No longer pending</b>"
+}
+
+func why(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	r, _ := shorten(reason, 300, 3)
+	return " (" + esc(r) + ")"
 }
 
 func approverName(id gateway.Identity) string {

@@ -65,6 +65,9 @@ func (b *Bridge) onCallback(ctx context.Context, h gateway.Hub, q *apiCallbackQu
 	// checks it again itself.
 	if !h.Authorized(who) {
 		b.log.Warnf("telegram: unauthorized click by user %s on request %s", who.ID, shortID(id))
+		if a, ok := h.(unauthorizedAuditor); ok {
+			a.AuditUnauthorized(who, "answer request "+id+" from Telegram")
+		}
 		answer(NotAuthorized, true)
 		return
 	}
@@ -413,6 +416,12 @@ func (b *Bridge) cmdYolo(ctx context.Context, h gateway.Hub, m *apiMessage, who 
 // stranger handles a message from a user the gateway does not authorize:
 // a pairing code when the gateway's rules give one, else silence.
 func (b *Bridge) stranger(ctx context.Context, h gateway.Hub, m *apiMessage, who gateway.Identity) {
+	switch cmd, _ := parseCommand(m.Text, b.botName); cmd {
+	case "approve", "deny", "yolo":
+		if a, ok := h.(unauthorizedAuditor); ok {
+			a.AuditUnauthorized(who, "use /"+cmd+" from Telegram")
+		}
+	}
 	code, err := h.RequestPairing(who)
 	switch {
 	case err == nil:

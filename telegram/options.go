@@ -66,17 +66,22 @@ func LoadOptions(home hermeshome.Layout, getenv hermeshome.Env) (Options, error)
 	if err != nil {
 		return Options{}, err
 	}
-	get := func(name string) string {
+	return OptionsFrom(func(name string) string {
 		if v := getenv(name); v != "" {
 			return v
 		}
 		return dotenv[name]
-	}
-	users, err := ParseAllowedUsers(get(EnvAllowedUsers))
+	})
+}
+
+// OptionsFrom reads the token and the allowlist through lookup: the
+// gateway's own reader of its environment and HERMES_HOME/.env.
+func OptionsFrom(lookup func(string) string) (Options, error) {
+	users, err := ParseAllowedUsers(lookup(EnvAllowedUsers))
 	if err != nil {
 		return Options{}, err
 	}
-	return Options{Token: strings.TrimSpace(get(EnvToken)), AllowedUsers: users}, nil
+	return Options{Token: strings.TrimSpace(lookup(EnvToken)), AllowedUsers: users}, nil
 }
 
 // ParseAllowedUsers reads TELEGRAM_ALLOWED_USERS: numeric user ids,

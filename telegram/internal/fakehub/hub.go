@@ -315,6 +315,15 @@ func (h *Hub) SetYolo(session string, on bool, who gateway.Identity) error {
 	return nil
 }
 
+// AuditUnauthorized records an attempt the bridge refused itself (as the
+// gateway's server offers).
+func (h *Hub) AuditUnauthorized(who gateway.Identity, what string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.audit = append(h.audit, Audit{Kind: "unauthorized", Who: who, Detail: what})
+	h.changeLocked()
+}
+
 // Audit returns what the hub recorded.
 func (h *Hub) Audit() []Audit {
 	h.mu.Lock()
