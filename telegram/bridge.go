@@ -65,7 +65,7 @@ type Bridge struct {
 	cards     map[string]*card  // by request id
 	byMsg     map[msgKey]string // card message -> request id
 	doneOrder []string          // finished cards, oldest first, for pruning
-	seen      map[int64]bool    // users who wrote to the bot since start
+	seen      map[int64]bool    // users who wrote to the bot since start: true once carded as an approver
 	yolo      map[string]bool   // sessions switched from here, for /status
 	lastYolo  string
 	wg        sync.WaitGroup
@@ -79,8 +79,10 @@ type msgKey struct{ chat, msg int64 }
 type card struct {
 	p    gateway.Pending
 	msgs []msgKey
-	sent chan struct{} // closed once every send has been tried
+	to   map[int64]bool // chats a card was (or is being) sent to
+	sent chan struct{}  // closed once the first round of sends has been tried
 	done bool
+	end  gateway.Event // how it ended, once done
 }
 
 var _ gateway.Bridge = (*Bridge)(nil)
@@ -253,6 +255,7 @@ func (b *Bridge) poll(ctx context.Context, h gateway.Hub) error {
 	failing := false
 	for {
 		var ups []apiUpdate
+		began := time.Now()
 		err := b.api.once(ctx, "getUpdates", getUpdatesParams{
 			Offset: offset, Timeout: int(b.opts.PollTimeout / time.Second),
 			AllowedUpdates: []string{"message", "callback_query"},
@@ -286,6 +289,13 @@ func (b *Bridge) poll(ctx context.Context, h gateway.Hub) error {
 			b.log.Info("telegram: polling works again")
 		}
 		failing, backoff = false, 250*time.Millisecond
+		if len(ups) == 0 && time.Since(began) < time.Second {
+			// A server that does not hold the poll open (a proxy, an old
+			// stand-in) would make this loop spin: pace it.
+			if sleepCtx(ctx, 250*time.Millisecond) != nil {
+				return nil
+			}
+		}
 		for _, u := range ups {
 			if u.UpdateID >= offset {
 				offset = u.UpdateID + 1
@@ -321,7 +331,7 @@ func (b *Bridge) newRequest(ctx context.Context, h gateway.Hub, p gateway.Pendin
 		b.mu.Unlock()
 		return
 	}
-	c := &card{p: p, sent: make(chan struct{})}
+	c := &card{p: p, to: map[int64]bool{}, sent: make(chan struct{})}
 	b.cards[p.ID] = c
 	b.mu.Unlock()
 	b.wg.Add(1)
@@ -367,31 +377,74 @@ func (b *Bridge) sendCards(ctx context.Context, h gateway.Hub, c *card) {
 	ctx, cancel := context.WithDeadline(ctx, deadline(c.p))
 	defer cancel()
 	to := b.recipients(h)
-	text := cardText(c.p, time.Now())
-	kb := cardButtons(c.p)
-	sent := 0
+	var mine []int64 // not already taken by catchUp
+	b.mu.Lock()
 	for _, chat := range to {
-		var m apiMessage
-		err := b.api.call(ctx, "sendMessage", sendMessageParams{
-			ChatID: chat, Text: text, ParseMode: parseMode, ReplyMarkup: kb,
-			LinkPreview: &linkPreviewOptions{IsDisabled: true},
-		}, &m)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			b.log.Warnf("telegram: no card for request %s to user %d: %v%s", shortID(c.p.ID), chat, err, sendHint(err))
-			continue
+		if !c.to[chat] {
+			c.to[chat] = true
+			mine = append(mine, chat)
 		}
-		sent++
-		k := msgKey{chat, m.MessageID}
-		b.mu.Lock()
-		c.msgs = append(c.msgs, k)
-		b.byMsg[k] = c.p.ID
-		b.mu.Unlock()
 	}
-	if sent == 0 {
+	b.mu.Unlock()
+	sent := 0
+	for _, chat := range mine {
+		if b.sendCard(ctx, c, chat) {
+			sent++
+		}
+	}
+	if sent == 0 && len(mine) == len(to) && ctx.Err() == nil {
 		b.log.Warnf("telegram: request %s has no Telegram approver (no card could be sent to anyone); it still waits on the other channels", shortID(c.p.ID))
+	}
+}
+
+// sendCard sends c's card to one chat and records it.
+func (b *Bridge) sendCard(ctx context.Context, c *card, chat int64) bool {
+	var m apiMessage
+	err := b.api.call(ctx, "sendMessage", sendMessageParams{
+		ChatID: chat, Text: cardText(c.p, time.Now()), ParseMode: parseMode, ReplyMarkup: cardButtons(c.p),
+		LinkPreview: &linkPreviewOptions{IsDisabled: true},
+	}, &m)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Warnf("telegram: no card for request %s to user %d: %v%s", shortID(c.p.ID), chat, err, sendHint(err))
+		}
+		return false
+	}
+	k := msgKey{chat, m.MessageID}
+	b.mu.Lock()
+	c.msgs = append(c.msgs, k)
+	b.byMsg[k] = c.p.ID
+	// A card sent late (catchUp) to a request that ended meanwhile: the
+	// finishing round may not have seen it, so close it here.
+	done, end := c.done, c.end
+	b.mu.Unlock()
+	if done {
+		b.closeCard(ctx, k, finalText(c.p, end))
+	}
+	return true
+}
+
+// catchUp sends a user who has just shown up as an approver the cards of
+// every request still pending that they have not been sent.
+func (b *Bridge) catchUp(ctx context.Context, chat int64) {
+	b.mu.Lock()
+	var late []*card
+	for _, c := range b.cards {
+		if !c.done && !c.to[chat] {
+			c.to[chat] = true
+			late = append(late, c)
+		}
+	}
+	b.mu.Unlock()
+	sort.Slice(late, func(i, j int) bool { return late[i].p.Created.Before(late[j].p.Created) })
+	for _, c := range late {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			ctx, cancel := context.WithDeadline(ctx, deadline(c.p))
+			defer cancel()
+			b.sendCard(ctx, c, chat)
+		}()
 	}
 }
 
@@ -412,7 +465,7 @@ func (b *Bridge) finish(ctx context.Context, ev gateway.Event) {
 		b.mu.Unlock()
 		return
 	}
-	c.done = true
+	c.done, c.end = true, ev
 	b.doneOrder = append(b.doneOrder, c.p.ID)
 	b.pruneLocked()
 	b.mu.Unlock()

@@ -390,3 +390,28 @@ func TestStaleWebhookIsDeletedAtStart(t *testing.T) {
 		t.Errorf("first call %s, want deleteWebhook", calls[0].Method)
 	}
 }
+
+func TestApproverWhoWritesLaterGetsThePendingCards(t *testing.T) {
+	// Alice is an approver by the gateway's rules (say GATEWAY_ALLOWED_USERS)
+	// but not in TELEGRAM_ALLOWED_USERS, so the bridge learns her chat only
+	// when she writes.
+	hub := fakehub.New(fakehub.Telegram(alice.ID))
+	h := newHarness(t, setup{hub: hub, allowed: []int64{}, started: []botapitest.User{}})
+	p := hub.Add(dangerous("rm -rf /home"))
+	h.api.Send(alice, "/status")
+	card := h.card(alice, p.ID)
+	h.click(alice, card, opOnce, p.ID)
+	if ev := h.outcome(p.ID); ev.Answer != approval.AnswerOnce {
+		t.Errorf("%+v", ev)
+	}
+	h.closed(card)
+	n := 0
+	for _, m := range h.api.Messages(alice.ID) {
+		if strings.Contains(m.Text, p.ID) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d cards for one request in one chat", n)
+	}
+}

@@ -28,12 +28,18 @@ func identity(u apiUser) gateway.Identity {
 	return gateway.Identity{Platform: Platform, ID: strconv.FormatInt(u.ID, 10), Name: name}
 }
 
-func (b *Bridge) noteSeen(id int64) {
+// noteSeen remembers a user who wrote to the bot, so that they get cards
+// while the gateway authorizes them. It returns true the first time an
+// authorized user is noted: they should be sent the pending cards.
+func (b *Bridge) noteSeen(id int64, authorized bool) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.seen) < maxSeen {
-		b.seen[id] = true
+	carded, known := b.seen[id]
+	if !known && len(b.seen) >= maxSeen {
+		return false
 	}
+	b.seen[id] = carded || authorized
+	return authorized && !carded
 }
 
 // say sends an HTML message to a chat, logging a failure.
@@ -71,8 +77,8 @@ func (b *Bridge) onCallback(ctx context.Context, h gateway.Hub, q *apiCallbackQu
 		answer(NotAuthorized, true)
 		return
 	}
-	if q.Message != nil && q.Message.Chat.Type == "private" {
-		b.noteSeen(q.From.ID)
+	if q.Message != nil && q.Message.Chat.Type == "private" && b.noteSeen(q.From.ID, true) {
+		b.catchUp(ctx, q.From.ID)
 	}
 	var k msgKey
 	if q.Message != nil {
@@ -168,7 +174,9 @@ func (b *Bridge) onMessage(ctx context.Context, h gateway.Hub, m *apiMessage) {
 		b.stranger(ctx, h, m, who)
 		return
 	}
-	b.noteSeen(m.From.ID)
+	if b.noteSeen(m.From.ID, true) {
+		b.catchUp(ctx, m.From.ID)
+	}
 	cmd, args := parseCommand(m.Text, b.botName)
 	switch cmd {
 	case "approve":
@@ -426,7 +434,7 @@ func (b *Bridge) stranger(ctx context.Context, h gateway.Hub, m *apiMessage, who
 	switch {
 	case err == nil:
 		// Remember the chat: once paired, the user gets cards here.
-		b.noteSeen(m.From.ID)
+		b.noteSeen(m.From.ID, false)
 		b.say(ctx, m.Chat.ID, fmt.Sprintf("🔐 This bot asks for approval of the commands an AI agent runs through hermes-exec.\n"+
 			"Your pairing code: <code>%s</code>\n"+
 			"To become an approver, the operator runs on the host:\n<code>hermes-exec gateway pair %s</code>\n"+
