@@ -68,6 +68,7 @@ type Bridge struct {
 	seen      map[int64]bool    // users who wrote to the bot since start: true once carded as an approver
 	yolo      map[string]bool   // sessions switched from here, for /status
 	lastYolo  string
+	notices   map[int64]time.Time // when a stranger was last told to wait
 	wg        sync.WaitGroup
 }
 
@@ -133,10 +134,11 @@ func newBridge(opts Options) (*Bridge, error) {
 			attempts: opts.Retries, maxBackoff: opts.MaxBackoff, maxRetryAfter: opts.MaxRetryAfter,
 			pollTimeout: opts.PollTimeout,
 		},
-		cards: map[string]*card{},
-		byMsg: map[msgKey]string{},
-		seen:  map[int64]bool{},
-		yolo:  map[string]bool{},
+		cards:   map[string]*card{},
+		byMsg:   map[msgKey]string{},
+		seen:    map[int64]bool{},
+		yolo:    map[string]bool{},
+		notices: map[int64]time.Time{},
 	}
 	return b, nil
 }
@@ -170,10 +172,8 @@ func (b *Bridge) Run(ctx context.Context, h gateway.Hub) error {
 	// Subscribe before listing, so that nothing falls between the two;
 	// a request in both is carded once.
 	events, cancel := h.Subscribe()
-	defer cancel()
-	for _, p := range h.Pending() {
-		b.newRequest(ctx, h, p)
-	}
+	defer func() { cancel() }()
+	b.resync(ctx, h)
 	polled := make(chan error, 1)
 	b.wg.Add(1)
 	go func() {
@@ -181,6 +181,7 @@ func (b *Bridge) Run(ctx context.Context, h gateway.Hub) error {
 		polled <- b.poll(ctx, h)
 	}()
 	b.log.Infof("telegram: polling for updates as @%s", b.botName)
+	pause := 50 * time.Millisecond
 	for {
 		select {
 		case <-ctx.Done():
@@ -191,11 +192,46 @@ func (b *Bridge) Run(ctx context.Context, h gateway.Hub) error {
 			}
 			return err
 		case ev, ok := <-events:
-			if !ok {
-				return errors.New("telegram: the gateway closed its event stream")
+			if ok {
+				b.event(ctx, h, ev)
+				pause = 50 * time.Millisecond
+				continue
 			}
-			b.event(ctx, h, ev)
+			// The gateway dropped the subscription (it closes a
+			// subscriber that falls behind): subscribe again and catch
+			// up from its list of pending requests.
+			b.log.Warn("telegram: the gateway's event stream ended; subscribing again")
+			cancel()
+			if b.api.sleep(ctx, pause) != nil {
+				return nil
+			}
+			pause = min(pause*2, 5*time.Second)
+			events, cancel = h.Subscribe()
+			b.resync(ctx, h)
 		}
+	}
+}
+
+// resync makes the cards match the gateway's pending requests: cards for
+// requests it has not carded, and closed cards for requests that ended
+// while the bridge was not listening (how they ended is unknown here).
+func (b *Bridge) resync(ctx context.Context, h gateway.Hub) {
+	pending := h.Pending()
+	live := map[string]bool{}
+	for _, p := range pending {
+		live[p.ID] = true
+		b.newRequest(ctx, h, p)
+	}
+	b.mu.Lock()
+	var gone []gateway.Pending
+	for id, c := range b.cards {
+		if !c.done && !live[id] {
+			gone = append(gone, c.p)
+		}
+	}
+	b.mu.Unlock()
+	for _, p := range gone {
+		b.finish(ctx, gateway.Event{Request: p})
 	}
 }
 

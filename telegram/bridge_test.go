@@ -283,6 +283,13 @@ func TestStrangerGetsCodeOnlyWithoutAllowlist(t *testing.T) {
 		// Asking again gives no second code (the gateway's rate limit).
 		h.api.Send(mallory, "hi again")
 		h.reply(mallory, 1, "try again later")
+		// Told once: more messages get no more answers.
+		h.api.Send(mallory, "hello??")
+		h.api.Send(alice, "/start") // Alice is no approver here: a code for her
+		h.reply(alice, 0, "hermes-exec gateway pair ")
+		if n := len(h.api.Messages(mallory.ID)); n != 2 {
+			t.Errorf("%d answers to the stranger, want 2", n)
+		}
 		who, err := hub.Pair(code)
 		if err != nil || who.ID != "666" {
 			t.Fatalf("the code pairs %v, %v", who, err)
@@ -413,5 +420,26 @@ func TestApproverWhoWritesLaterGetsThePendingCards(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d cards for one request in one chat", n)
+	}
+}
+
+func TestMissedEventsAreCaughtUpAfterTheGatewayDropsTheSubscription(t *testing.T) {
+	h := newHarness(t, setup{})
+	a := h.hub.Add(dangerous("rm -rf /data"))
+	cardA := h.card(alice, a.ID)
+	var b gateway.Pending
+	h.hub.Lag(func() {
+		// Unheard by the bridge: A ends, B arrives.
+		h.hub.Withdraw(a.ID)
+		b = h.hub.Add(dangerous("mkfs /dev/sdc"))
+	})
+	h.card(alice, b.ID)
+	if m := h.closed(cardA); !strings.Contains(m.Text, "No longer pending") {
+		t.Errorf("A's card after the missed withdrawal:\n%s", m.Text)
+	}
+	// And the new subscription works.
+	h.hub.Expire(b.ID)
+	if m := h.closed(h.card(alice, b.ID)); !strings.Contains(m.Text, "Timed out") {
+		t.Errorf("B's card:\n%s", m.Text)
 	}
 }

@@ -442,10 +442,38 @@ func (b *Bridge) stranger(ctx context.Context, h gateway.Hub, m *apiMessage, who
 	case errors.Is(err, gateway.ErrStrangersIgnored):
 		b.log.Debugf("telegram: ignored a message from user %s (not an approver; pairing is closed)", who.ID)
 	case errors.Is(err, gateway.ErrRateLimited), errors.Is(err, gateway.ErrLocked):
-		b.say(ctx, m.Chat.ID, "🔐 "+esc(upperFirst(err.Error()))+".")
+		// Said once per user in a while, so that a stranger's flood of
+		// messages does not become the bot's flood of answers.
+		if b.noticeDue(m.From.ID) {
+			b.say(ctx, m.Chat.ID, "🔐 "+esc(upperFirst(err.Error()))+".")
+		}
 	default:
 		b.log.Warnf("telegram: pairing for user %s: %v", who.ID, err)
 	}
+}
+
+// noticeInterval spaces the "try again later" answers to one user.
+const noticeInterval = 10 * time.Minute
+
+func (b *Bridge) noticeDue(user int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	if t, ok := b.notices[user]; ok && now.Sub(t) < noticeInterval {
+		return false
+	}
+	if len(b.notices) >= maxSeen {
+		for k, t := range b.notices {
+			if now.Sub(t) >= noticeInterval {
+				delete(b.notices, k)
+			}
+		}
+		if len(b.notices) >= maxSeen {
+			return false
+		}
+	}
+	b.notices[user] = now
+	return true
 }
 
 func upperFirst(s string) string {

@@ -56,6 +56,18 @@ type Options struct {
 	MaxRetryAfter time.Duration
 }
 
+// String shows the options without the token, should they be logged.
+func (o Options) String() string {
+	tok := "unset"
+	if o.Token != "" {
+		tok = "set"
+	}
+	return fmt.Sprintf("telegram.Options{Token: %s, APIURL: %q, AllowedUsers: %v}", tok, o.APIURL, o.AllowedUsers)
+}
+
+// GoString is String, for %#v.
+func (o Options) GoString() string { return o.String() }
+
 // LoadOptions reads TELEGRAM_BOT_TOKEN and TELEGRAM_ALLOWED_USERS from the
 // environment (getenv) or else from HERMES_HOME/.env, the way Hermes Agent
 // keeps them. APIURL is left for the caller (config.yaml's

@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -58,6 +59,13 @@ func TestLoadOptionsReadsDotEnvAndTheEnvironment(t *testing.T) {
 	os.Mkdir(filepath.Join(dir, ".env"), 0o700)
 	if _, err := LoadOptions(home, getenv); err == nil {
 		t.Error("a .env that cannot be read was taken as empty")
+	}
+}
+
+func TestOptionsDoNotPrintTheToken(t *testing.T) {
+	o := Options{Token: testToken, APIURL: DefaultAPIURL, AllowedUsers: []int64{1}}
+	for _, s := range []string{fmt.Sprint(o), fmt.Sprintf("%v %+v %#v %s", o, o, o, o), fmt.Sprintf("%+v", &o)} {
+		assertNoToken(t, "printed options", s)
 	}
 }
 

@@ -42,6 +42,7 @@ type Hub struct {
 	yolo        map[string]bool
 	audit       []Audit
 	changed     chan struct{}
+	lagging     bool
 }
 
 // New makes a hub whose allowlist holds these identities.
@@ -179,10 +180,34 @@ func (h *Hub) Pending() []gateway.Pending {
 	return append([]gateway.Pending(nil), h.pending...)
 }
 
+// Lag drops every subscriber (closing its channel, as the gateway does to
+// one that falls behind) and runs f before anyone may subscribe again:
+// what f does, no subscriber hears of.
+func (h *Hub) Lag(f func()) {
+	h.mu.Lock()
+	for id, ch := range h.subs {
+		close(ch)
+		delete(h.subs, id)
+	}
+	h.lagging = true
+	h.mu.Unlock()
+	f()
+	h.mu.Lock()
+	h.lagging = false
+	h.changeLocked()
+	h.mu.Unlock()
+}
+
 // Subscribe implements gateway.Hub.
 func (h *Hub) Subscribe() (<-chan gateway.Event, func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	for h.lagging {
+		ch := h.changed
+		h.mu.Unlock()
+		<-ch
+		h.mu.Lock()
+	}
 	ch := make(chan gateway.Event, 1024)
 	id := h.nextSub
 	h.nextSub++
@@ -193,7 +218,10 @@ func (h *Hub) Subscribe() (<-chan gateway.Event, func()) {
 		once.Do(func() {
 			h.mu.Lock()
 			defer h.mu.Unlock()
-			delete(h.subs, id)
+			if ch, ok := h.subs[id]; ok {
+				delete(h.subs, id)
+				close(ch)
+			}
 			h.changeLocked()
 		})
 	}
