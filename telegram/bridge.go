@@ -69,6 +69,8 @@ type Bridge struct {
 	yolo      map[string]bool   // sessions switched from here, for /status
 	lastYolo  string
 	notices   map[int64]time.Time // when a stranger was last told to wait
+	sending   int                 // cards being sent
+	idle      chan struct{}       // closed when sending drops to 0
 	wg        sync.WaitGroup
 }
 
@@ -139,6 +141,7 @@ func newBridge(opts Options) (*Bridge, error) {
 		seen:    map[int64]bool{},
 		yolo:    map[string]bool{},
 		notices: map[int64]time.Time{},
+		idle:    make(chan struct{}),
 	}
 	return b, nil
 }
@@ -435,6 +438,18 @@ func (b *Bridge) sendCards(ctx context.Context, h gateway.Hub, c *card) {
 
 // sendCard sends c's card to one chat and records it.
 func (b *Bridge) sendCard(ctx context.Context, c *card, chat int64) bool {
+	b.mu.Lock()
+	b.sending++
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.sending--
+		if b.sending == 0 {
+			close(b.idle)
+			b.idle = make(chan struct{})
+		}
+		b.mu.Unlock()
+	}()
 	var m apiMessage
 	err := b.api.call(ctx, "sendMessage", sendMessageParams{
 		ChatID: chat, Text: cardText(c.p, time.Now()), ParseMode: parseMode, ReplyMarkup: cardButtons(c.p),
@@ -559,6 +574,23 @@ func (b *Bridge) pruneLocked() {
 			}
 			delete(b.cards, id)
 		}
+	}
+}
+
+// waitSends waits (a little) for the cards being sent to be recorded.
+func (b *Bridge) waitSends(ctx context.Context) {
+	b.mu.Lock()
+	busy, idle := b.sending > 0, b.idle
+	b.mu.Unlock()
+	if !busy {
+		return
+	}
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 

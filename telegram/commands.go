@@ -226,7 +226,7 @@ func parseCommand(text, bot string) (cmd, args string) {
 // answer is "already decided" rather than a different request.
 func (b *Bridge) target(ctx context.Context, h gateway.Hub, m *apiMessage) (gateway.Pending, bool) {
 	if r := m.ReplyToMessage; r != nil {
-		id, ok := b.cardID(m.Chat.ID, r)
+		id, ok := b.cardID(ctx, m.Chat.ID, r)
 		if !ok {
 			b.say(ctx, m.Chat.ID, "That message is not an approval card. Reply to a card, or send the command alone for the oldest request.")
 			return gateway.Pending{}, false
@@ -250,12 +250,18 @@ func (b *Bridge) target(ctx context.Context, h gateway.Hub, m *apiMessage) (gate
 // the cards it sent, or else from the card's last line, which is the id
 // (so that a reply works even before the record is made, or after a
 // restart).
-func (b *Bridge) cardID(chat int64, r *apiMessage) (string, bool) {
+func (b *Bridge) cardID(ctx context.Context, chat int64, r *apiMessage) (string, bool) {
 	if c, ok := b.cardOf(chat, r.MessageID); ok {
 		return c.p.ID, true
 	}
 	if r.From == nil || r.From.ID != b.botID {
 		return "", false
+	}
+	// The reply may have come before the bridge recorded the card it
+	// answers (the card's sendMessage still returning).
+	b.waitSends(ctx)
+	if c, ok := b.cardOf(chat, r.MessageID); ok {
+		return c.p.ID, true
 	}
 	lines := strings.Split(strings.TrimSpace(r.Text), "\n")
 	id := strings.TrimSpace(lines[len(lines)-1])
@@ -378,7 +384,7 @@ func (b *Bridge) cmdYolo(ctx context.Context, h gateway.Hub, m *apiMessage, who 
 		}
 	}
 	if session == "" && m.ReplyToMessage != nil {
-		if id, ok := b.cardID(m.Chat.ID, m.ReplyToMessage); ok {
+		if id, ok := b.cardID(ctx, m.Chat.ID, m.ReplyToMessage); ok {
 			if p, ok := b.request(h, id); ok {
 				session = p.Session
 			}
