@@ -69,7 +69,7 @@ func (s *syncBuffer) String() string {
 }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	api    *botapitest.Server
 	hub    *fakehub.Hub
@@ -91,7 +91,7 @@ type setup struct {
 	noWait  bool           // do not wait for the bridge to subscribe
 }
 
-func newHarness(t *testing.T, s setup) *harness {
+func newHarness(t testing.TB, s setup) *harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	h := &harness{t: t, ctx: ctx, cancel: cancel, api: botapitest.New(testToken), hub: s.hub, logs: &syncBuffer{}, done: make(chan error, 1)}
