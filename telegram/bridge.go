@@ -35,15 +35,6 @@ const Platform = "telegram"
 // NotAuthorized is the alert an unauthorized click gets.
 const NotAuthorized = "⛔ You are not authorized to approve commands."
 
-// ApproverLister is an optional extension of gateway.Hub: the identities
-// on a platform that are authorized beyond the allowlist (pairing
-// records). When the hub has it, paired Telegram users get cards even
-// before they write to the bot again after a restart; without it, a paired
-// user gets cards once they have written to the bot since it started.
-type ApproverLister interface {
-	Approvers(platform string) []gateway.Identity
-}
-
 // unauthorizedAuditor is an optional extension of gateway.Hub: it records
 // an unauthorized attempt that the bridge refused itself, before any call
 // to Decide or SetYolo (which audit their own refusals).
@@ -382,18 +373,16 @@ func (b *Bridge) newRequest(ctx context.Context, h gateway.Hub, p gateway.Pendin
 }
 
 // recipients are the private chats of every Telegram user the gateway
-// authorizes now and whom the bridge knows of: the allowlist, the hub's
-// paired approvers, and users who wrote to the bot.
+// authorizes now and whom the bridge knows of: the allowlist, the paired
+// approvers (Options.Approvers), and users who wrote to the bot.
 func (b *Bridge) recipients(h gateway.Hub) []int64 {
 	set := map[int64]bool{}
 	for _, id := range b.opts.AllowedUsers {
 		set[id] = true
 	}
-	if l, ok := h.(ApproverLister); ok {
-		for _, who := range l.Approvers(Platform) {
-			if id, err := strconv.ParseInt(who.ID, 10, 64); err == nil && who.Platform == Platform {
-				set[id] = true
-			}
+	if b.opts.Approvers != nil {
+		for _, id := range b.opts.Approvers() {
+			set[id] = true
 		}
 	}
 	b.mu.Lock()

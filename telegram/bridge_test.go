@@ -443,3 +443,26 @@ func TestMissedEventsAreCaughtUpAfterTheGatewayDropsTheSubscription(t *testing.T
 		t.Errorf("B's card:\n%s", m.Text)
 	}
 }
+
+func TestPairedApproversFromOptionsGetCards(t *testing.T) {
+	carol := botapitest.User{ID: 1003, FirstName: "Carol"}
+	hub := fakehub.New(fakehub.Telegram(alice.ID), fakehub.Telegram(carol.ID))
+	// Bob is listed but not authorized (revoked, say).
+	h := newHarness(t, setup{hub: hub, allowed: []int64{alice.ID}, started: []botapitest.User{alice}, before: func(h *harness) {
+		h.api.AddUser(carol)
+		h.api.Send(carol, "hi")
+		h.api.AddUser(bob)
+		h.api.Send(bob, "hi")
+		h.api.ConfirmAll() // written before this bridge ran: unheard of
+		h.api.Send(alice, "/start")
+	}, opts: func(o *Options) { o.Approvers = func() []int64 { return []int64{carol.ID, bob.ID} } }})
+	p := hub.Add(dangerous("docker run --privileged -v /:/host alpine"))
+	h.card(carol, p.ID)
+	h.card(alice, p.ID)
+	h.settle(alice)
+	for _, m := range h.api.Messages(bob.ID) {
+		if strings.Contains(m.Text, p.ID) {
+			t.Error("a listed but unauthorized user got the card")
+		}
+	}
+}

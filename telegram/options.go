@@ -38,6 +38,11 @@ type Options struct {
 	// They are where cards go (a private chat's id is its user's id); who
 	// may approve is still the gateway's decision (Hub.Authorized).
 	AllowedUsers []int64
+	// Approvers, when set, lists more Telegram user ids to send cards to:
+	// those that pairing made approvers. (Without it a paired user gets
+	// cards once they have written to the bot since it started.) Every
+	// recipient is checked with Hub.Authorized before each card.
+	Approvers func() []int64
 	// Logger receives the bridge's log lines (default: logrus's standard
 	// logger). Nothing logged holds the token.
 	Logger logrus.FieldLogger

@@ -406,6 +406,15 @@ func (s *Server) WaitMessage(ctx context.Context, chatID int64, match func(Messa
 	return found, err
 }
 
+// ConfirmAll drops every pending update, as an earlier poller confirming
+// them would: the chats stay started, but the bot hears nothing of them.
+func (s *Server) ConfirmAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.updates = nil
+	s.changeLocked()
+}
+
 // Pending counts updates not yet confirmed by an offset.
 func (s *Server) Pending() int {
 	s.mu.Lock()
