@@ -89,6 +89,9 @@ type Event struct {
 	Request Pending
 	// Answer and By are set for EventResolved.
 	Answer approval.Answer
+	// Reason is the approver's reason for EventResolved, and says why for
+	// EventExpired and EventWithdrawn ("the wrapper went away",
+	// "answered at the terminal").
 	Reason string
 	By     Identity
 }

@@ -96,6 +96,8 @@ func newApp() *cli.App {
 			auditCommand(),
 			yoloCommand(),
 			sandboxCommand(),
+			gatewayCommand(),
+			pairingCommand(),
 			versionCommand(),
 		},
 		OnUsageError:   onUsageError,
