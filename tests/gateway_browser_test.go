@@ -26,10 +26,25 @@ import (
 // or proceeds.
 func TestGatewayPageInChromium(t *testing.T) {
 	browser := findChromium(t)
+	t.Run("https", func(t *testing.T) { testPage(t, browser, true) })
+	// Plain HTTP on loopback, when asked for: the __Host- cookie still
+	// works there, since browsers count loopback as a secure context.
+	t.Run("http-loopback", func(t *testing.T) { testPage(t, browser, false) })
+}
+
+func testPage(t *testing.T, browser string, withTLS bool) {
 	e := newEnv(t)
-	e.writeConfig("approvals:\n  timeout: 120\n")
+	spki := ""
+	if withTLS {
+		e.writeConfig("approvals:\n  timeout: 120\n")
+	} else {
+		e.writeConfig("approvals:\n  timeout: 120\ngateway:\n  tls: off\n")
+	}
 	g := e.startGateway()
-	b := startBrowser(t, browser, spkiHash(t, filepath.Join(e.home, "gateway-cert.pem")))
+	if withTLS {
+		spki = spkiHash(t, filepath.Join(e.home, "gateway-cert.pem"))
+	}
+	b := startBrowser(t, browser, spki)
 	page := b.open(g.url + "/")
 
 	page.waitFor(`!document.getElementById("pair").hidden`)
@@ -76,7 +91,7 @@ func TestGatewayPageInChromium(t *testing.T) {
 	cmd2 := markCmd("approved")
 	done = e.background(nil, "-c", cmd2)
 	page.waitFor(`document.querySelectorAll(".card:not(.done)").length === 1`)
-	if dir := os.Getenv("HERMES_SCREENSHOT_DIR"); dir != "" {
+	if dir := os.Getenv("HERMES_SCREENSHOT_DIR"); dir != "" && withTLS {
 		page.screenshot(filepath.Join(dir, "gateway-page.png"), 900, 760, false)
 		page.screenshot(filepath.Join(dir, "gateway-page-phone.png"), 390, 844, true)
 	}
@@ -169,10 +184,13 @@ type cdpMessage struct {
 
 func startBrowser(t *testing.T, bin, spki string) *browser {
 	profile := t.TempDir()
-	c := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu",
+	args := []string{"--headless", "--no-sandbox", "--disable-gpu",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--no-first-run", "--user-data-dir="+profile, "--remote-debugging-port=0",
-		"--ignore-certificate-errors-spki-list="+spki, "about:blank")
+		"--no-first-run", "--user-data-dir=" + profile, "--remote-debugging-port=0"}
+	if spki != "" {
+		args = append(args, "--ignore-certificate-errors-spki-list="+spki)
+	}
+	c := exec.Command(bin, append(args, "about:blank")...)
 	var out lockedBuf
 	c.Stdout, c.Stderr = &out, &out
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -282,3 +282,20 @@ func TestTerminalAndGatewayFirstAnswerWins(t *testing.T) {
 		t.Fatalf("audit %v", rec)
 	}
 }
+
+// approvals.timeouts gives a rule its own timeout, on the gateway too.
+func TestGatewayPerRuleTimeout(t *testing.T) {
+	e := newEnv(t)
+	e.writeConfig("approvals:\n  timeout: 120\n  timeouts:\n    git-destructive: 2\n")
+	g := e.startGateway()
+	c := g.pairedClient("alice")
+	done := e.background(nil, "-c", markCmd("ruled"))
+	r := g.waitRequests(c, 1)[0]
+	if left := time.Until(r.ExpiresAt); left > 3*time.Second {
+		t.Fatalf("the request expires in %v, not by git-destructive's 2s", left)
+	}
+	res := waitResult(t, done, 20*time.Second)
+	if res.code != 126 || !strings.Contains(res.stderr, "no answer within 2s") {
+		t.Fatalf("per-rule timeout: %d %q", res.code, res.stderr)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -354,7 +355,7 @@ func (s *Store) ApproveAny(code string) (Approver, error) {
 	if err != nil {
 		return Approver{}, err
 	}
-	locked := false
+	locked, tried := false, false
 	for _, p := range plats {
 		st, err := s.load(p)
 		if err != nil {
@@ -368,6 +369,7 @@ func (s *Store) ApproveAny(code string) (Approver, error) {
 		if len(st.Pending) == 0 {
 			continue
 		}
+		tried = true
 		a, err := s.Approve(p, code)
 		if err == nil {
 			return a, nil
@@ -378,8 +380,23 @@ func (s *Store) ApproveAny(code string) (Approver, error) {
 			return Approver{}, err
 		}
 	}
+	if !tried {
+		// No code is pending anywhere: the guess still counts, on every
+		// platform (and the web page's), so that guessing before codes
+		// exist does not go free.
+		if !slices.Contains(plats, "web") {
+			plats = append(plats, "web")
+		}
+		for _, p := range plats {
+			if _, err := s.Approve(p, code); errors.Is(err, ErrLocked) {
+				locked = true
+			} else if err != nil && !errors.Is(err, ErrNoSuchCode) {
+				return Approver{}, err
+			}
+		}
+	}
 	if locked {
-		return Approver{}, fmt.Errorf("%w (some platforms are locked: %v)", ErrNoSuchCode, ErrLocked)
+		return Approver{}, fmt.Errorf("%w (pairing is locked on some platforms after repeated failures)", ErrNoSuchCode)
 	}
 	return Approver{}, ErrNoSuchCode
 }

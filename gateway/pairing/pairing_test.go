@@ -305,3 +305,15 @@ func TestDamagedStoreAuthorizesNobody(t *testing.T) {
 		t.Fatal("a damaged store was overwritten")
 	}
 }
+
+func TestGuessesWithNothingPendingStillCount(t *testing.T) {
+	s, _ := newStore(t)
+	for i := 0; i < MaxFailures; i++ {
+		if _, err := s.ApproveAny("CCCCCCCC"); !errors.Is(err, ErrNoSuchCode) {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Request("web", "a", ""); !errors.Is(err, ErrLocked) {
+		t.Fatalf("five guesses with nothing pending did not lock: %v", err)
+	}
+}
