@@ -58,6 +58,7 @@ func (a *Approver) Close() error {
 }
 
 type result struct {
+	i   int
 	ch  approval.Approver
 	rep approval.Reply
 	err error
@@ -86,13 +87,14 @@ func (a *Approver) Ask(ctx context.Context, r approval.Request) (approval.Reply,
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	results := make(chan result, len(a.channels))
-	for _, c := range a.channels {
+	for i, c := range a.channels {
 		go func() {
 			rep, err := c.Ask(ctx, r)
-			results <- result{c, rep, err}
+			results <- result{i, c, rep, err}
 		}()
 	}
-	var errs []error
+	// Errors are reported in the channels' order, whichever came first.
+	errs := make([]error, len(a.channels))
 	var win *result
 	for range a.channels {
 		res := <-results
@@ -100,7 +102,7 @@ func (a *Approver) Ask(ctx context.Context, r approval.Request) (approval.Reply,
 			continue // a loser finishing after the cancel
 		}
 		if res.err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", res.ch.Channel(), res.err))
+			errs[res.i] = fmt.Errorf("%s: %w", res.ch.Channel(), res.err)
 			continue
 		}
 		win = &res
