@@ -299,3 +299,37 @@ func TestGatewayPerRuleTimeout(t *testing.T) {
 		t.Fatalf("per-rule timeout: %d %q", res.code, res.stderr)
 	}
 }
+
+// "session" lets the same command through for the rest of the session
+// without asking again; a gateway nobody is paired with ends a request
+// as "no approver".
+func TestGatewaySessionAnswerAndNoApprover(t *testing.T) {
+	e := newEnv(t)
+	e.writeConfig("approvals:\n  timeout: 2\n")
+	g := e.startGateway()
+
+	res := e.run(nil, "-c", markCmd("nobody"))
+	if res.code != 126 || !strings.Contains(res.stderr, "no approver is paired with or allowed on the gateway") {
+		t.Fatalf("with nobody paired: %d %q", res.code, res.stderr)
+	}
+
+	c := g.pairedClient("alice")
+	e.writeConfig("approvals:\n  timeout: 60\n")
+	sess := []string{"HERMES_SESSION_ID=gw-session-1"}
+	done := e.background(sess, "-c", markCmd("s1"))
+	r := g.waitRequests(c, 1)[0]
+	if r.Session != "gw-session-1" {
+		t.Fatalf("session %q", r.Session)
+	}
+	g.api(c, "POST", "/api/v1/requests/"+r.ID+"/decision", `{"decision":"session"}`, nil)
+	if res := waitResult(t, done, 10*time.Second); res.code != 0 {
+		t.Fatalf("session answer: %d %s", res.code, res.stderr)
+	}
+	// The same command again in that session: no request, it just runs.
+	if res := e.run(sess, "-c", markCmd("s1")); res.code != 0 {
+		t.Fatalf("again in the session: %d %s", res.code, res.stderr)
+	}
+	if rec := e.lastAudit(); rec["channel"] != "session" {
+		t.Fatalf("second run let through by %v", rec["channel"])
+	}
+}
