@@ -44,6 +44,9 @@ type Options struct {
 	// HasApprovers reports whether anybody at all is authorized: a request
 	// that expires then ends as "no approver" rather than "timed out".
 	HasApprovers func() bool
+	// Approvers lists the identities authorized on a platform (the
+	// allowlists' ids and the pairing records): where a bridge sends cards.
+	Approvers func(platform string) []Identity
 	// PairingOpen reports whether strangers on platform get pairing codes.
 	PairingOpen func(platform string) bool
 	Pairing     *pairing.Store
@@ -354,3 +357,19 @@ func (s *Server) audit(a AuditEntry) {
 func (s *Server) AuditUnauthorized(who Identity, what string) {
 	s.audit(AuditEntry{Kind: "unauthorized", By: who, Detail: "unauthorized attempt to " + what})
 }
+
+// Approvers lists the identities authorized on platform, by allowlist or
+// pairing (those GATEWAY_ALLOW_ALL_USERS lets in cannot be listed). A
+// bridge sends its cards to them; each click is still authorized anew.
+func (s *Server) Approvers(platform string) []Identity {
+	if s.opt.Approvers == nil {
+		return nil
+	}
+	return s.opt.Approvers(platform)
+}
+
+// The optional extensions of Hub that bridges look for.
+var _ interface {
+	Approvers(platform string) []Identity
+	AuditUnauthorized(who Identity, what string)
+} = (*Server)(nil)

@@ -369,6 +369,7 @@ func gatewayRun(c *cli.Context) error {
 	srv := gateway.NewServer(gateway.Options{
 		Authorized:   az.Authorized,
 		HasApprovers: func() bool { return len(az.Approvers(platforms)) > 0 },
+		Approvers:    az.Identities,
 		PairingOpen: func(p string) bool {
 			if p == web.Platform {
 				return true // the page's pairing is how a browser becomes an approver at all

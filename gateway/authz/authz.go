@@ -145,3 +145,27 @@ func (a *Authorizer) Approvers(platforms []string) []Approver {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Platform < out[j].Platform })
 	return out
 }
+
+// Identities lists who is authorized on platform by an allowlist or a
+// pairing record, each once.
+func (a *Authorizer) Identities(platform string) []gateway.Identity {
+	var out []gateway.Identity
+	seen := map[string]bool{}
+	for _, id := range a.AllowedIDs(platform) {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, gateway.Identity{Platform: platform, ID: id})
+		}
+	}
+	if a.Pairing != nil {
+		if l, err := a.Pairing.List(); err == nil {
+			for _, ap := range l.Approved {
+				if ap.Platform == platform && !seen[ap.ID] {
+					seen[ap.ID] = true
+					out = append(out, gateway.Identity{Platform: platform, ID: ap.ID, Name: ap.Name})
+				}
+			}
+		}
+	}
+	return out
+}

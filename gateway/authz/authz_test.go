@@ -107,3 +107,19 @@ func TestPairingRecordsAuthorize(t *testing.T) {
 		t.Fatalf("approvers after revoke: %+v", ap)
 	}
 }
+
+func TestIdentitiesForCards(t *testing.T) {
+	a := setup(t, map[string]string{"GATEWAY_ALLOWED_USERS": "1,web:9", "TELEGRAM_ALLOWED_USERS": "2,1"}, "")
+	code, _ := a.Pairing.Request("telegram", "3", "carol")
+	a.Pairing.Approve("telegram", code)
+	got := a.Identities("telegram")
+	want := []gateway.Identity{{Platform: "telegram", ID: "1"}, {Platform: "telegram", ID: "2"}, {Platform: "telegram", ID: "3", Name: "carol"}}
+	if len(got) != len(want) {
+		t.Fatalf("identities %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("identities %+v, want %+v", got, want)
+		}
+	}
+}
