@@ -34,7 +34,13 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func (s *setup) layout() hermeshome.Layout { return hermeshome.Layout{Dir: s.home} }
+// gatewayLayout is the HERMES_HOME that the gateway daemon and the
+// wrappers reaching it share: $HERMES_HOME, else the one under the user
+// database's home (never $HOME, which an agent may have changed).
+func gatewayLayout() hermeshome.Layout {
+	home, _ := hermeshome.UserHome(os.Getuid())
+	return hermeshome.Layout{Dir: hermeshome.Resolve(os.Getenv, home)}
+}
 
 // openApprover is the flow's approval channel: the terminal and the
 // gateway, whichever are there, both asked when both are (the first
@@ -47,7 +53,7 @@ func (s *setup) openApprover() (approval.Approver, error) {
 	if terr == nil {
 		chans = append(chans, t)
 	}
-	g, gerr := gwapproval.Open(s.layout().GatewaySocket())
+	g, gerr := gwapproval.Open(gatewayLayout().GatewaySocket())
 	switch {
 	case gerr == nil:
 		chans = append(chans, g)
@@ -254,7 +260,7 @@ shows them.`,
 }
 
 func pairingStore(c *cli.Context) (*pairing.Store, hermeshome.Layout, error) {
-	lay := hermeshome.Layout{Dir: config.Home()}
+	lay := gatewayLayout()
 	return &pairing.Store{Dir: lay.Pairing()}, lay, nil
 }
 
@@ -292,7 +298,7 @@ func appendGatewayAudit(lay hermeshome.Layout, e gateway.AuditEntry) {
 }
 
 func gatewayStatus(c *cli.Context) error {
-	lay := hermeshome.Layout{Dir: config.Home()}
+	lay := gatewayLayout()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	st, err := gwapproval.New(lay.GatewaySocket()).Status(ctx)
@@ -340,7 +346,7 @@ func gatewayRun(c *cli.Context) error {
 	if c.IsSet("listen") {
 		gcfg.Listen = c.String("listen")
 	}
-	lay := s.layout()
+	lay := gatewayLayout()
 	if err := os.MkdirAll(lay.Dir, 0o700); err != nil {
 		return err
 	}
