@@ -20,7 +20,6 @@ import (
 	"hermes-exec/approval/deadline"
 	"hermes-exec/approval/first"
 	gwapproval "hermes-exec/approval/gateway"
-	"hermes-exec/approval/tty"
 	"hermes-exec/gateway"
 	"hermes-exec/gateway/authz"
 	"hermes-exec/gateway/pairing"
@@ -49,7 +48,7 @@ func gatewayLayout() hermeshome.Layout {
 // there, so it is a denial, not a silent skip.
 func (s *setup) openApprover() (approval.Approver, error) {
 	var chans []approval.Approver
-	t, terr := tty.Open()
+	t, terr := openTTYApprover()
 	if terr == nil {
 		chans = append(chans, t)
 	}
