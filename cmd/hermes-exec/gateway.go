@@ -146,9 +146,10 @@ telegram, ...), mode 0600. Codes are kept only as salted hashes: list never
 shows them.`,
 		Subcommands: []*cli.Command{
 			{
-				Name:  "list",
-				Usage: "paired approvers, pending requests (no codes), locked platforms",
-				Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print as JSON"}},
+				Name:         "list",
+				OnUsageError: onUsageError,
+				Usage:        "paired approvers, pending requests (no codes), locked platforms",
+				Flags:        []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print as JSON"}},
 				Action: func(c *cli.Context) error {
 					st, _, err := pairingStore(c)
 					if err != nil {
@@ -193,9 +194,10 @@ shows them.`,
 				},
 			},
 			{
-				Name:      "approve",
-				Usage:     "confirm a pairing code on one platform",
-				UsageText: "hermes-exec pairing approve PLATFORM CODE",
+				Name:         "approve",
+				OnUsageError: onUsageError,
+				Usage:        "confirm a pairing code on one platform",
+				UsageText:    "hermes-exec pairing approve PLATFORM CODE",
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 2 {
 						return usageError{"pairing approve takes PLATFORM CODE"}
@@ -214,9 +216,10 @@ shows them.`,
 				},
 			},
 			{
-				Name:      "revoke",
-				Usage:     "remove an approver",
-				UsageText: "hermes-exec pairing revoke PLATFORM ID",
+				Name:         "revoke",
+				OnUsageError: onUsageError,
+				Usage:        "remove an approver",
+				UsageText:    "hermes-exec pairing revoke PLATFORM ID",
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 2 {
 						return usageError{"pairing revoke takes PLATFORM ID"}
@@ -239,8 +242,9 @@ shows them.`,
 				},
 			},
 			{
-				Name:  "clear-pending",
-				Usage: "drop every pending pairing code",
+				Name:         "clear-pending",
+				OnUsageError: onUsageError,
+				Usage:        "drop every pending pairing code",
 				Action: func(c *cli.Context) error {
 					st, _, err := pairingStore(c)
 					if err != nil {
