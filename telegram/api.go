@@ -20,6 +20,7 @@ type apiMessage struct {
 	MessageID      int64       `json:"message_id"`
 	From           *apiUser    `json:"from,omitempty"`
 	Chat           apiChat     `json:"chat"`
+	Date           int64       `json:"date"`
 	Text           string      `json:"text,omitempty"`
 	ReplyToMessage *apiMessage `json:"reply_to_message,omitempty"`
 }
@@ -79,6 +80,7 @@ type answerCallbackParams struct {
 
 type getUpdatesParams struct {
 	Offset         int64    `json:"offset,omitempty"`
+	Limit          int      `json:"limit,omitempty"`
 	Timeout        int      `json:"timeout"`
 	AllowedUpdates []string `json:"allowed_updates"`
 }

@@ -35,6 +35,14 @@ const Platform = "telegram"
 // NotAuthorized is the alert an unauthorized click gets.
 const NotAuthorized = "⛔ You are not authorized to approve commands."
 
+// approverLister is an optional extension of gateway.Hub (the gateway's
+// Server has it): the identities authorized on a platform by allowlist or
+// pairing. With it, paired users get cards without having written to the
+// bot since it started.
+type approverLister interface {
+	Approvers(platform string) []gateway.Identity
+}
+
 // unauthorizedAuditor is an optional extension of gateway.Hub: it records
 // an unauthorized attempt that the bridge refused itself, before any call
 // to Decide or SetYolo (which audit their own refusals).
@@ -280,7 +288,8 @@ func tokenRejected(err error) error {
 
 // poll long-polls getUpdates and handles each update in order.
 func (b *Bridge) poll(ctx context.Context, h gateway.Hub) error {
-	var offset int64
+	var offset, confirmed int64
+	defer func() { b.confirm(offset, confirmed) }()
 	backoff := 250 * time.Millisecond
 	failing := false
 	for {
@@ -315,6 +324,7 @@ func (b *Bridge) poll(ctx context.Context, h gateway.Hub) error {
 			}
 			continue
 		}
+		confirmed = offset // asking from offset confirmed everything below it
 		if failing {
 			b.log.Info("telegram: polling works again")
 		}
@@ -327,6 +337,9 @@ func (b *Bridge) poll(ctx context.Context, h gateway.Hub) error {
 			}
 		}
 		for _, u := range ups {
+			if ctx.Err() != nil {
+				return nil // the rest stays unconfirmed, for the next start
+			}
 			if u.UpdateID >= offset {
 				offset = u.UpdateID + 1
 			}
@@ -337,6 +350,22 @@ func (b *Bridge) poll(ctx context.Context, h gateway.Hub) error {
 				b.onMessage(ctx, h, u.Message)
 			}
 		}
+	}
+}
+
+// confirm tells the Bot API, on the way out, that the updates handled
+// since the last poll are done with; otherwise the next start would get
+// them again and, say, apply an "/approve" (the oldest request) to a
+// request that did not exist when it was written.
+func (b *Bridge) confirm(offset, confirmed int64) {
+	if offset <= confirmed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var ups []apiUpdate
+	if err := b.api.once(ctx, "getUpdates", getUpdatesParams{Offset: offset, Limit: 1, AllowedUpdates: []string{"message", "callback_query"}}, &ups); err != nil {
+		b.log.Debugf("telegram: confirming the last updates: %v", err)
 	}
 }
 
@@ -373,16 +402,19 @@ func (b *Bridge) newRequest(ctx context.Context, h gateway.Hub, p gateway.Pendin
 }
 
 // recipients are the private chats of every Telegram user the gateway
-// authorizes now and whom the bridge knows of: the allowlist, the paired
-// approvers (Options.Approvers), and users who wrote to the bot.
+// authorizes now and whom the bridge knows of: the allowlist, the hub's
+// list of approvers (allowlists and pairing records), and users who wrote
+// to the bot.
 func (b *Bridge) recipients(h gateway.Hub) []int64 {
 	set := map[int64]bool{}
 	for _, id := range b.opts.AllowedUsers {
 		set[id] = true
 	}
-	if b.opts.Approvers != nil {
-		for _, id := range b.opts.Approvers() {
-			set[id] = true
+	if l, ok := h.(approverLister); ok {
+		for _, who := range l.Approvers(Platform) {
+			if id, err := strconv.ParseInt(who.ID, 10, 64); err == nil && who.Platform == Platform && id > 0 {
+				set[id] = true
+			}
 		}
 	}
 	b.mu.Lock()

@@ -3,6 +3,7 @@ package telegram
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"hermes-exec/approval"
 	"hermes-exec/gateway"
@@ -444,9 +445,10 @@ func TestMissedEventsAreCaughtUpAfterTheGatewayDropsTheSubscription(t *testing.T
 	}
 }
 
-func TestPairedApproversFromOptionsGetCards(t *testing.T) {
+func TestTheHubsApproversGetCards(t *testing.T) {
 	carol := botapitest.User{ID: 1003, FirstName: "Carol"}
 	hub := fakehub.New(fakehub.Telegram(alice.ID), fakehub.Telegram(carol.ID))
+	hub.ListApprovers(fakehub.Telegram(carol.ID), fakehub.Telegram(bob.ID))
 	// Bob is listed but not authorized (revoked, say).
 	h := newHarness(t, setup{hub: hub, allowed: []int64{alice.ID}, started: []botapitest.User{alice}, before: func(h *harness) {
 		h.api.AddUser(carol)
@@ -455,7 +457,7 @@ func TestPairedApproversFromOptionsGetCards(t *testing.T) {
 		h.api.Send(bob, "hi")
 		h.api.ConfirmAll() // written before this bridge ran: unheard of
 		h.api.Send(alice, "/start")
-	}, opts: func(o *Options) { o.Approvers = func() []int64 { return []int64{carol.ID, bob.ID} } }})
+	}})
 	p := hub.Add(dangerous("docker run --privileged -v /:/host alpine"))
 	h.card(carol, p.ID)
 	h.card(alice, p.ID)
@@ -464,5 +466,54 @@ func TestPairedApproversFromOptionsGetCards(t *testing.T) {
 		if strings.Contains(m.Text, p.ID) {
 			t.Error("a listed but unauthorized user got the card")
 		}
+	}
+}
+
+func TestStaleCommandsAreNotApplied(t *testing.T) {
+	h := newHarness(t, setup{})
+	p := h.hub.Add(dangerous("git push --force"))
+	card := h.card(alice, p.ID)
+	n := len(h.api.Messages(alice.ID))
+	// Written ten minutes ago, while the bridge was down: "/approve" (the
+	// oldest) and "/yolo" could mean something else now.
+	h.api.SendAt(alice, "/approve", time.Now().Add(-10*time.Minute))
+	h.api.SendAt(alice, "/yolo", time.Now().Add(-10*time.Minute))
+	h.reply(alice, n+1, "Ignored /yolo")
+	if _, done := h.hub.Outcome(p.ID); done || h.hub.Yolo("sess-1") {
+		t.Fatal("a stale command was applied")
+	}
+	// A reply to a card names its request: applied.
+	h.api.Reply(alice, card.MessageID, "/deny too late, but clear")
+	if ev := h.outcome(p.ID); ev.Answer != approval.AnswerDeny {
+		t.Errorf("%+v", ev)
+	}
+}
+
+func TestHandledUpdatesAreConfirmedOnTheWayOut(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.settle(alice)
+	// The poll after the next update fails and its retry waits: that
+	// update is handled but not confirmed by a poll when the bridge stops.
+	h.hold.Store(true)
+	// Once everything is confirmed, the bridge is in its next long poll.
+	if err := h.api.WaitUntil(h.ctx, func() bool { return h.api.Pending() == 0 }); err != nil {
+		t.Fatal(err)
+	}
+	h.api.Fail("getUpdates", botapitest.Fault{Code: 502, Description: "Bad Gateway"})
+	h.settle(alice)
+	if err := h.api.WaitUntil(h.ctx, func() bool {
+		calls := h.api.Calls("getUpdates")
+		return calls[len(calls)-1].Fault != nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if h.api.Pending() != 1 {
+		t.Fatalf("%d updates pending before the stop, want 1", h.api.Pending())
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.api.Pending(); n != 0 {
+		t.Errorf("%d handled updates left unconfirmed: the next start would handle them again", n)
 	}
 }

@@ -178,6 +178,11 @@ func (b *Bridge) onMessage(ctx context.Context, h gateway.Hub, m *apiMessage) {
 		b.catchUp(ctx, m.From.ID)
 	}
 	cmd, args := parseCommand(m.Text, b.botName)
+	if b.stale(cmd, m) {
+		b.say(ctx, m.Chat.ID, fmt.Sprintf("⏱ Ignored <code>/%s</code> written at %s: it is too old to be sure which request it meant. Send it again.",
+			esc(cmd), time.Unix(m.Date, 0).UTC().Format("15:04:05 MST")))
+		return
+	}
 	switch cmd {
 	case "approve":
 		b.cmdApprove(ctx, h, m, who, args)
@@ -190,6 +195,25 @@ func (b *Bridge) onMessage(ctx context.Context, h gateway.Hub, m *apiMessage) {
 	default:
 		b.say(ctx, m.Chat.ID, helpText)
 	}
+}
+
+// staleAfter is the age past which a command that does not name its
+// request (by replying to its card) is not applied: after an outage or a
+// restart, "the oldest request" may be another one than its writer saw,
+// and a /yolo toggle may flip the switch back.
+const staleAfter = 3 * time.Minute
+
+func (b *Bridge) stale(cmd string, m *apiMessage) bool {
+	if m.Date == 0 || time.Since(time.Unix(m.Date, 0)) <= staleAfter {
+		return false
+	}
+	switch cmd {
+	case "approve", "deny":
+		return m.ReplyToMessage == nil
+	case "yolo":
+		return true
+	}
+	return false
 }
 
 const helpText = `🤖 <b>hermes-exec approvals</b>

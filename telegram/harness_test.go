@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,6 +81,8 @@ type harness struct {
 
 	mu    sync.Mutex
 	waits []time.Duration // every wait the bridge asked for
+	// hold makes every wait last until the bridge's context ends.
+	hold atomic.Bool
 }
 
 type setup struct {
@@ -126,6 +129,10 @@ func newHarness(t testing.TB, s setup) *harness {
 		h.mu.Lock()
 		h.waits = append(h.waits, d)
 		h.mu.Unlock()
+		if h.hold.Load() {
+			<-ctx.Done()
+			return ctx.Err()
+		}
 		return sleepCtx(ctx, time.Millisecond)
 	}
 	if s.before != nil {

@@ -3,11 +3,9 @@ package telegram
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"hermes-exec/internal/hermeshome"
+	"hermes-exec/policy/config"
 )
 
 // Names of the settings, as Hermes Agent spells them.
@@ -38,11 +37,6 @@ type Options struct {
 	// They are where cards go (a private chat's id is its user's id); who
 	// may approve is still the gateway's decision (Hub.Authorized).
 	AllowedUsers []int64
-	// Approvers, when set, lists more Telegram user ids to send cards to:
-	// those that pairing made approvers. (Without it a paired user gets
-	// cards once they have written to the bot since it started.) Every
-	// recipient is checked with Hub.Authorized before each card.
-	Approvers func() []int64
 	// Logger receives the bridge's log lines (default: logrus's standard
 	// logger). Nothing logged holds the token.
 	Logger logrus.FieldLogger
@@ -79,9 +73,9 @@ func (o Options) GoString() string { return o.String() }
 // gateway.telegram.api_url). A missing .env is no error; an unreadable one
 // is. Errors never quote the token.
 func LoadOptions(home hermeshome.Layout, getenv hermeshome.Env) (Options, error) {
-	dotenv, err := readDotEnv(home.Env())
+	dotenv, err := config.DotEnv(home.Env())
 	if err != nil {
-		return Options{}, err
+		return Options{}, fmt.Errorf("telegram: cannot read %s: %w", home.Env(), errors.Unwrap(err))
 	}
 	return OptionsFrom(func(name string) string {
 		if v := getenv(name); v != "" {
@@ -169,41 +163,4 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// readDotEnv reads KEY=value lines: "export " prefixes, # comments, and
-// single- or double-quoted values are understood. Only what the bridge
-// needs is kept.
-func readDotEnv(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]string{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("telegram: cannot read %s: %w", path, errors.Unwrap(err))
-	}
-	out := map[string]string{}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		line = strings.TrimPrefix(line, "export ")
-		name, value, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		name = strings.TrimSpace(name)
-		if name != EnvToken && name != EnvAllowedUsers {
-			continue
-		}
-		value = strings.TrimSpace(value)
-		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
-			value = value[1 : len(value)-1]
-		} else if i := strings.Index(value, " #"); i >= 0 {
-			value = strings.TrimSpace(value[:i])
-		}
-		out[name] = value
-	}
-	return out, nil
 }

@@ -255,14 +255,24 @@ func (s *Server) Reply(u User, replyTo int64, text string) Message {
 	return s.send(u, text, replyTo)
 }
 
+// SendAt is Send with the message's date set to at: a message written
+// while the bot was down, delivered late.
+func (s *Server) SendAt(u User, text string, at time.Time) Message {
+	return s.sendAt(u, text, 0, at)
+}
+
 func (s *Server) send(u User, text string, replyTo int64) Message {
+	return s.sendAt(u, text, replyTo, time.Now())
+}
+
+func (s *Server) sendAt(u User, text string, replyTo int64, at time.Time) Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.chatLocked(u)
 	c.started = true
 	c.nextID++
 	from := u
-	m := &Message{MessageID: c.nextID, From: &from, Chat: c.chat, Date: time.Now().Unix(), Text: text, Entities: commandEntities(text)}
+	m := &Message{MessageID: c.nextID, From: &from, Chat: c.chat, Date: at.Unix(), Text: text, Entities: commandEntities(text)}
 	if replyTo != 0 {
 		if orig := c.find(replyTo); orig != nil {
 			cp := *orig

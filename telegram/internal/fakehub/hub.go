@@ -43,6 +43,7 @@ type Hub struct {
 	audit       []Audit
 	changed     chan struct{}
 	lagging     bool
+	listed      []gateway.Identity
 }
 
 // New makes a hub whose allowlist holds these identities.
@@ -350,6 +351,27 @@ func (h *Hub) AuditUnauthorized(who gateway.Identity, what string) {
 	defer h.mu.Unlock()
 	h.audit = append(h.audit, Audit{Kind: "unauthorized", Who: who, Detail: what})
 	h.changeLocked()
+}
+
+// ListApprovers sets what Approvers lists (as the gateway lists its
+// allowlists and pairing records), whether or not they are authorized.
+func (h *Hub) ListApprovers(ids ...gateway.Identity) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.listed = ids
+}
+
+// Approvers is the gateway server's optional Hub extension.
+func (h *Hub) Approvers(platform string) []gateway.Identity {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []gateway.Identity
+	for _, id := range h.listed {
+		if id.Platform == platform {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // Audit returns what the hub recorded.
