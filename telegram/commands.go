@@ -57,6 +57,7 @@ func (b *Bridge) say(ctx context.Context, chat int64, html string) {
 func (b *Bridge) onCallback(ctx context.Context, h gateway.Hub, q *apiCallbackQuery) {
 	who := identity(q.From)
 	answer := func(text string, alert bool) {
+		text, _ = shorten(text, 200, 20) // the API's limit for the answer's text
 		err := b.api.call(ctx, "answerCallbackQuery", answerCallbackParams{CallbackQueryID: q.ID, Text: text, ShowAlert: alert}, nil)
 		if err != nil && ctx.Err() == nil {
 			b.log.Warnf("telegram: cannot acknowledge a click: %v", err)
