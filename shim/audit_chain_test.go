@@ -106,8 +106,8 @@ func TestVerifyNamesEditedRemovedAndSwapped(t *testing.T) {
 	appendN(t, a, 20) // line k holds seq k-1
 	lines := readLines(t, a.Path)
 	lines[4] = strings.Replace(lines[4], `"command":"echo 3"`, `"command":"echo X"`, 1) // line 5, seq 4
-	lines = append(lines[:9], lines[10:]...)                                             // line 10, seq 9
-	lines[14], lines[15] = lines[15], lines[14]                                          // seq 15 and 16
+	lines = append(lines[:9], lines[10:]...)                                            // line 10, seq 9
+	lines[14], lines[15] = lines[15], lines[14]                                         // seq 15 and 16
 	writeLines(t, a.Path, lines)
 
 	rep, err := a.Verify()
