@@ -96,6 +96,8 @@ func newApp() *cli.App {
 			auditCommand(),
 			yoloCommand(),
 			sandboxCommand(),
+			secretsCommand(),
+			doctorCommand(),
 			versionCommand(),
 		},
 		OnUsageError:   onUsageError,
