@@ -147,8 +147,6 @@ func checkAllowlist(cfg *config.Config) []Result {
 		case broad[prog] != "" && allOptions(w[1:]):
 			rs = append(rs, fail(name, fmt.Sprintf("hermes-exec allowlist remove %q, and allow the exact commands you need (e.g. %q)", e, example(prog)),
 				"%q is too broad: %s %s, so it lets the dangerous ones through unasked", e, prog, broad[prog]))
-		case codeFlag(prog, w[1:]):
-			rs = append(rs, fail(name, fmt.Sprintf("hermes-exec allowlist remove %q", e), "%q allows any code: %s %s", e, prog, broad[prog]))
 		case broad[prog] == "runs anything as root":
 			rs = append(rs, warn(name, "allow the exact command, or run it without "+prog, "%q runs %s as root without asking", e, strings.Join(w[1:], " ")))
 		}
@@ -184,22 +182,6 @@ func allOptions(ws []string) bool {
 		}
 	}
 	return true
-}
-
-// codeFlag: `bash -c`, `python3 -c`, `node -e`, `perl -e` ... take code.
-func codeFlag(prog string, rest []string) bool {
-	if len(rest) == 0 {
-		return false
-	}
-	why := broad[prog]
-	if why != "runs any shell code" && why != "runs any program text it is given" {
-		return false
-	}
-	switch rest[0] {
-	case "-c", "-e", "-E", "--eval", "-lc", "-ic", "-r":
-		return true
-	}
-	return false
 }
 
 func example(prog string) string {

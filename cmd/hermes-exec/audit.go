@@ -81,11 +81,11 @@ func printAudit(w io.Writer, recs []shim.Record) error {
 	return tw.Flush()
 }
 
-// oneLine shows s on one line of at most max characters: whitespace runs
-// become one space and control characters are escaped before cutting, so
-// the cut never splits an escape's effect.
+// oneLine shows s on one line of at most max characters: control
+// characters, newlines included, are escaped (a \r must show, not hide
+// what precedes it), then runs of spaces become one.
 func oneLine(s string, max int) string {
-	s = termsafe.Visible(strings.Join(strings.Fields(s), " "))
+	s = strings.Join(strings.Fields(termsafe.Visible(s)), " ")
 	if utf8.RuneCountInString(s) > max {
 		n := 0
 		for i := range s {
