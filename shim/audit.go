@@ -483,16 +483,18 @@ func readHead(f *os.File, size int64) (tailHead, error) {
 	}
 	var buf []byte
 	off := size
-	end := -1     // end of the complete lines in buf (after their newline)
-	scanned := -1 // lines in buf[scanned:end] have been looked at
+	end := -1            // end of the complete lines in buf (after their newline)
+	scanned := -1        // lines in buf[scanned:end] have been looked at
+	chunk := int64(4096) // a record is usually well under this; grow if not
 	for {
-		step := min(int64(tailChunk), off)
+		step := min(chunk, off)
+		chunk = min(chunk*4, tailChunk)
 		off -= step
-		chunk := make([]byte, step, int(step)+len(buf))
-		if _, err := f.ReadAt(chunk, off); err != nil && !errors.Is(err, io.EOF) {
+		piece := make([]byte, step, int(step)+len(buf))
+		if _, err := f.ReadAt(piece, off); err != nil && !errors.Is(err, io.EOF) {
 			return h, err
 		}
-		buf = append(chunk, buf...)
+		buf = append(piece, buf...)
 		if end < 0 {
 			end = len(buf)
 			if buf[len(buf)-1] != '\n' {
