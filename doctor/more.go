@@ -3,7 +3,7 @@ package doctor
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,22 +97,13 @@ func checkGateway(o *Options) []Result {
 	if fi.Mode()&os.ModeSocket == 0 {
 		return append(rs, fail(name, "remove "+sock, "%s is not a socket", sock))
 	}
-	client := &http.Client{
-		Timeout: 3 * time.Second,
-		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		}},
-	}
-	resp, err := client.Get("http://gateway/v1/status")
+	code, body, err := unixGet(sock, "/v1/status", 3*time.Second)
 	if err != nil {
 		return append([]Result{warn(name, "restart the gateway (a stale socket is left by one that crashed)", "gateway not answering on %s: %v", sock, err)}, rs...)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	var s gatewayStatus
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &s) != nil {
-		return append(rs, fail(name, "check the gateway's log", "the gateway answered /v1/status with %s and no status", resp.Status))
+	if code != 200 || json.Unmarshal(body, &s) != nil {
+		return append(rs, fail(name, "check the gateway's log", "the gateway answered /v1/status with status %d and no status", code))
 	}
 	if !s.Running {
 		return append([]Result{warn(name, "start the gateway", "the gateway says it is not running")}, rs...)
@@ -142,6 +132,71 @@ func normFP(s string) string {
 	return strings.ReplaceAll(s, ":", "")
 }
 
+// certNotAfter reads the end of a certificate's validity from its DER.
+// crypto/x509 would do it, but it is large, and hermes-exec is on the path
+// of every command.
+func certNotAfter(der []byte) (time.Time, error) {
+	var cert struct {
+		TBS asn1.RawValue
+		Alg asn1.RawValue
+		Sig asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(der, &cert); err != nil {
+		return time.Time{}, fmt.Errorf("not a certificate: %w", err)
+	}
+	rest := cert.TBS.Bytes
+	var field asn1.RawValue
+	// version [0] (optional), serial, signature, issuer, then validity.
+	for i := 0; ; i++ {
+		var err error
+		if rest, err = asn1.Unmarshal(rest, &field); err != nil {
+			return time.Time{}, fmt.Errorf("not a certificate: %w", err)
+		}
+		if field.Class == asn1.ClassContextSpecific && i == 0 {
+			i--
+			continue
+		}
+		if i == 3 {
+			break
+		}
+	}
+	var validity struct{ NotBefore, NotAfter time.Time }
+	if _, err := asn1.Unmarshal(field.FullBytes, &validity); err != nil {
+		return time.Time{}, fmt.Errorf("no validity in the certificate: %w", err)
+	}
+	return validity.NotAfter, nil
+}
+
+// unixGet is an HTTP/1.0 GET over a unix socket. hermes-exec is on the
+// path of every command, so doctor does not link net/http for one request:
+// an HTTP/1.0 request gets a plain response (no chunking) that ends when
+// the server closes the connection.
+func unixGet(sock, path string, timeout time.Duration) (int, []byte, error) {
+	c, err := net.DialTimeout("unix", sock, timeout)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.0\r\nHost: gateway\r\nAccept: application/json\r\n\r\n"); err != nil {
+		return 0, nil, err
+	}
+	resp, err := io.ReadAll(io.LimitReader(c, 1<<20))
+	if err != nil {
+		return 0, nil, err
+	}
+	head, body, ok := strings.Cut(string(resp), "\r\n\r\n")
+	var proto string
+	var code int
+	if !ok {
+		return 0, nil, errors.New("not an HTTP response")
+	}
+	if _, err := fmt.Sscanf(head, "%s %d", &proto, &code); err != nil || !strings.HasPrefix(proto, "HTTP/1.") {
+		return 0, nil, errors.New("not an HTTP response")
+	}
+	return code, []byte(body), nil
+}
+
 // checkCert reads the gateway's certificate: its fingerprint, and
 // whether it expired or is about to.
 func checkCert(path string) (string, []Result) {
@@ -157,19 +212,19 @@ func checkCert(path string) (string, []Result) {
 	if b == nil {
 		return "", []Result{fail(name, "remove it: the gateway makes a new one", "%s holds no PEM certificate", path)}
 	}
-	c, err := x509.ParseCertificate(b.Bytes)
+	notAfter, err := certNotAfter(b.Bytes)
 	if err != nil {
 		return "", []Result{fail(name, "remove it: the gateway makes a new one", "%s: %v", path, err)}
 	}
 	sum := sha256.Sum256(b.Bytes)
 	fp := "sha256:" + hex.EncodeToString(sum[:])
-	switch left := time.Until(c.NotAfter); {
+	switch left := time.Until(notAfter); {
 	case left < 0:
-		return fp, []Result{fail(name, "remove it and restart the gateway (it makes a new one); re-pin the new fingerprint", "%s expired on %s", path, c.NotAfter.Format(time.DateOnly))}
+		return fp, []Result{fail(name, "remove it and restart the gateway (it makes a new one); re-pin the new fingerprint", "%s expired on %s", path, notAfter.Format(time.DateOnly))}
 	case left < 14*24*time.Hour:
-		return fp, []Result{warn(name, "renew it before then", "%s expires on %s", path, c.NotAfter.Format(time.DateOnly))}
+		return fp, []Result{warn(name, "renew it before then", "%s expires on %s", path, notAfter.Format(time.DateOnly))}
 	}
-	return fp, []Result{ok(name, "%s: fingerprint %s, valid until %s", path, fp, c.NotAfter.Format(time.DateOnly))}
+	return fp, []Result{ok(name, "%s: fingerprint %s, valid until %s", path, fp, notAfter.Format(time.DateOnly))}
 }
 
 func checkGit(o *Options) []Result {
