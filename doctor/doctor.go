@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"hermes-exec/policy/config"
 )
 
 // Status is a check's outcome.
@@ -49,6 +51,9 @@ type Options struct {
 	Getenv     func(string) string
 	Fix        bool
 	UID, GID   int
+
+	cfg    *config.Config // loaded once by loadConfig
+	cfgErr error
 }
 
 // Run performs every check, in a fixed order.

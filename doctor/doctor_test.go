@@ -237,3 +237,24 @@ func TestFilesAndFix(t *testing.T) {
 		t.Fatalf("fix did not hold:\n%s", dump(rs))
 	}
 }
+
+// A FIFO where a file should be is reported, and never read (reading it
+// would hang doctor).
+func TestFIFOsAreNotRead(t *testing.T) {
+	o := opts(t, "")
+	for _, n := range []string{"config.yaml", ".env", "gateway-cert.pem"} {
+		if err := mkfifo(filepath.Join(o.Home, n)); err != nil {
+			t.Skip("no mkfifo:", err)
+		}
+	}
+	done := make(chan []Result)
+	go func() { done <- Run(o) }()
+	select {
+	case rs := <-done:
+		if !has(rs, "config.yaml", Error, "not a regular file") || !has(rs, "config", Error, "not a regular file") || !has(rs, "secrets", Error, "not a regular file") {
+			t.Fatalf("%s", dump(rs))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("doctor hung on a FIFO")
+	}
+}

@@ -28,7 +28,11 @@ import (
 func checkSecrets(o *Options) []Result {
 	const name = "secrets"
 	l := hermeshome.Layout{Dir: o.Home}
-	plain, err := config.DotEnvNames(l.Env())
+	err := notRegular(l.Env())
+	var plain []string
+	if err == nil {
+		plain, err = config.DotEnvNames(l.Env())
+	}
 	if err != nil {
 		return []Result{fail(name, "make .env a readable regular file", "%v: every command is denied until it can be read", err)}
 	}
@@ -201,6 +205,9 @@ func unixGet(sock, path string, timeout time.Duration) (int, []byte, error) {
 // whether it expired or is about to.
 func checkCert(path string) (string, []Result) {
 	const name = "gateway-tls"
+	if err := notRegular(path); err != nil {
+		return "", []Result{fail(name, "remove it: the gateway makes a new one", "%v", err)}
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
@@ -346,7 +353,7 @@ func checkBackend(o *Options) []Result {
 	if path == "" {
 		path = hermeshome.Layout{Dir: o.Home}.Config()
 	}
-	cfg, err := config.Load(path)
+	cfg, err := loadConfig(o, path)
 	if err != nil {
 		cfg = config.Defaults()
 	}

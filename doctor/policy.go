@@ -23,7 +23,7 @@ func checkConfig(o *Options) []Result {
 	if path == "" {
 		path = hermeshome.Layout{Dir: o.Home}.Config()
 	}
-	cfg, err := config.Load(path)
+	cfg, err := loadConfig(o, path)
 	if err != nil {
 		return []Result{fail("config", "fix the line named; until then every command is denied", "%v", err)}
 	}
@@ -33,6 +33,26 @@ func checkConfig(o *Options) []Result {
 	rs = append(rs, checkDeny(cfg)...)
 	rs = append(rs, checkAllowAllUsers(o, path)...)
 	return rs
+}
+
+// notRegular refuses to read what could hang or exhaust a reader (a FIFO,
+// a device); a missing file is fine.
+func notRegular(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().IsRegular() {
+		return nil
+	}
+	return fmt.Errorf("%s is not a regular file: not read", path)
+}
+
+// loadConfig reads config.yaml once for all checks.
+func loadConfig(o *Options, path string) (*config.Config, error) {
+	if o.cfg == nil && o.cfgErr == nil {
+		if o.cfgErr = notRegular(path); o.cfgErr == nil {
+			o.cfg, o.cfgErr = config.Load(path)
+		}
+	}
+	return o.cfg, o.cfgErr
 }
 
 func checkApprovals(o *Options, cfg *config.Config) []Result {
@@ -254,7 +274,7 @@ func checkAllowAllUsers(o *Options, cfgPath string) []Result {
 			}
 		}
 	}
-	if data, err := os.ReadFile(cfgPath); err == nil {
+	if data, err := os.ReadFile(cfgPath); err == nil && notRegular(cfgPath) == nil {
 		var doc any
 		if yaml.Unmarshal(data, &doc) == nil && yamlTrue(doc, key) {
 			where = append(where, cfgPath)
@@ -296,6 +316,9 @@ func yamlTrue(n any, key string) bool {
 // dotenvValue finds key's value in a .env file, leniently (as Hermes's
 // python-dotenv reads it: lines that are not assignments are skipped).
 func dotenvValue(path, key string) (string, bool) {
+	if notRegular(path) != nil {
+		return "", false
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "", false
