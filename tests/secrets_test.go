@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func (e *env) setSecret(name, value string) {
@@ -94,5 +95,58 @@ func TestSecretsFailClosed(t *testing.T) {
 	}
 	if rep, r := e.doctor(); r.code != 1 || !rep.find("secrets", "error", "every command is denied") {
 		t.Fatalf("doctor: %+v", rep.Results)
+	}
+}
+
+// A passphrase store, typed at a real terminal: the passphrase is asked on
+// the terminal (twice for a new one), no identity file is made, commands
+// still lose the names, and a wrong passphrase reads nothing.
+func TestSecretsPassphraseOnATerminal(t *testing.T) {
+	e := newEnv(t)
+	const name, value = "BACKUP_THING", "pp-secret-value-8271"
+	s := e.startTTY(false, nil, "secrets", "set", name, "--passphrase")
+	s.waitScreen("value for "+name, 10*time.Second)
+	s.send(value + "\n")
+	s.waitScreen("passphrase for", 10*time.Second)
+	s.send("correct horse battery\n")
+	s.waitScreen("again:", 10*time.Second)
+	s.send("correct horse battery\n")
+	if code := s.wait(60 * time.Second); code != 0 {
+		t.Fatalf("secrets set --passphrase: exit %d\n%s", code, s.screenText())
+	}
+	if strings.Contains(s.screenText(), value) || strings.Contains(s.screenText(), "correct horse") {
+		t.Fatalf("a typed secret was echoed:\n%s", s.screenText())
+	}
+	if _, err := os.Stat(filepath.Join(e.home, "age-identity.txt")); err == nil {
+		t.Fatal("a passphrase store made an identity file")
+	}
+	b, _ := os.ReadFile(filepath.Join(e.home, ".env.age"))
+	if !bytes.Contains(b, []byte("-> scrypt ")) || bytes.Contains(b, []byte(value)) {
+		t.Fatalf(".env.age is not a passphrase-encrypted age file")
+	}
+	// No key at hand: the names list still keeps the variable from
+	// commands, and its value (from the agent's environment) is redacted.
+	r := e.run([]string{name + "=" + value}, "-c", "printenv "+name+" || echo not-passed; echo "+value)
+	if r.code != 0 || !strings.Contains(r.stdout, "not-passed") {
+		t.Fatalf("%+v", r)
+	}
+	if cmd := e.lastAudit()["command"].(string); strings.Contains(cmd, value) {
+		t.Fatalf("not redacted: %q", cmd)
+	}
+	g := e.startTTY(false, nil, "secrets", "get", name)
+	g.waitScreen("passphrase for", 10*time.Second)
+	g.send("correct horse battery\n")
+	if code := g.wait(60*time.Second); code != 0 || !strings.Contains(g.screenText(), value) {
+		t.Fatalf("get: exit %d\n%s", code, g.screenText())
+	}
+	w := e.startTTY(false, nil, "secrets", "get", name)
+	w.waitScreen("passphrase for", 10*time.Second)
+	w.send("wrong\n")
+	if code := w.wait(60*time.Second); code == 0 || strings.Contains(w.screenText(), value) {
+		t.Fatalf("wrong passphrase: exit %d\n%s", code, w.screenText())
+	}
+	// Without a terminal there is no one to ask: refused, not guessed.
+	if r := e.run(nil, "secrets", "get", name); r.code == 0 || !strings.Contains(r.stderr, "no terminal") {
+		t.Fatalf("get without a terminal: %+v", r)
 	}
 }

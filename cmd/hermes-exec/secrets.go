@@ -49,19 +49,36 @@ which can read the identity file (or run "secrets get").`,
 				UsageText: "hermes-exec secrets set NAME [--passphrase] < file\nprintf %s \"$VALUE\" | hermes-exec secrets set NAME",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "passphrase", Usage: "protect a new store with a passphrase instead of an identity file"}},
 				Action: func(c *cli.Context) error {
-					name, err := secretName(c)
-					if err != nil {
-						return err
+					// The flag may also follow NAME, as the usage shows
+					// it (urfave/cli stops at the first argument).
+					passphrase := c.Bool("passphrase")
+					var args []string
+					for _, a := range c.Args().Slice() {
+						if a == "--passphrase" || a == "-passphrase" {
+							passphrase = true
+							continue
+						}
+						args = append(args, a)
+					}
+					if len(args) != 1 {
+						return usageError{"give one NAME"}
+					}
+					name := args[0]
+					if !secretstore.ValidName(name) {
+						return usageError{fmt.Sprintf("%q is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", name)}
 					}
 					value, err := readValue(name)
 					if err != nil {
 						return err
 					}
 					mode := secretstore.ModeIdentity
-					if c.Bool("passphrase") {
+					if passphrase {
 						mode = secretstore.ModePassphrase
 					}
 					s := store()
+					if m, err := s.Mode(); err == nil && passphrase && m == secretstore.ModeIdentity {
+						fmt.Fprintln(os.Stderr, "note: --passphrase only chooses how a new store is protected; this one keeps its identity file")
+					}
 					err = s.Update(mode, func(es []secretstore.Entry) ([]secretstore.Entry, error) {
 						for i := range es {
 							if es[i].Name == name {
