@@ -136,13 +136,13 @@ func TestSecretsPassphraseOnATerminal(t *testing.T) {
 	g := e.startTTY(false, nil, "secrets", "get", name)
 	g.waitScreen("passphrase for", 10*time.Second)
 	g.send("correct horse battery\n")
-	if code := g.wait(60*time.Second); code != 0 || !strings.Contains(g.screenText(), value) {
+	if code := g.wait(60 * time.Second); code != 0 || !strings.Contains(g.screenText(), value) {
 		t.Fatalf("get: exit %d\n%s", code, g.screenText())
 	}
 	w := e.startTTY(false, nil, "secrets", "get", name)
 	w.waitScreen("passphrase for", 10*time.Second)
 	w.send("wrong\n")
-	if code := w.wait(60*time.Second); code == 0 || strings.Contains(w.screenText(), value) {
+	if code := w.wait(60 * time.Second); code == 0 || strings.Contains(w.screenText(), value) {
 		t.Fatalf("wrong passphrase: exit %d\n%s", code, w.screenText())
 	}
 	// Without a terminal there is no one to ask: refused, not guessed.
