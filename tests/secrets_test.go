@@ -150,3 +150,32 @@ func TestSecretsPassphraseOnATerminal(t *testing.T) {
 		t.Fatalf("get without a terminal: %+v", r)
 	}
 }
+
+// `secrets edit` runs $EDITOR on the clear text, saves what parses, keeps
+// the store when it does not, and leaves no clear text behind.
+func TestSecretsEdit(t *testing.T) {
+	e := newEnv(t)
+	e.setSecret("EDIT_ME", "old-value-1234")
+	shmBefore, _ := filepath.Glob("/dev/shm/hermes-secrets-*")
+	edit := func(editor string) result {
+		return e.run([]string{"EDITOR=" + editor}, "secrets", "edit")
+	}
+	if r := edit(`sed -i -e s/old-value-1234/new-value-5678/ -e '$a ADDED_ONE="x y z"'`); r.code != 0 {
+		t.Fatalf("edit: %+v", r)
+	}
+	if r := e.run(nil, "secrets", "get", "EDIT_ME"); r.stdout != "new-value-5678\n" {
+		t.Fatalf("after edit: %+v", r)
+	}
+	if r := e.run(nil, "secrets", "get", "ADDED_ONE"); r.stdout != "x y z\n" {
+		t.Fatalf("added: %+v", r)
+	}
+	if r := edit(`sed -i -e '$a this is not an assignment'`); r.code == 0 || !strings.Contains(r.stderr, "nothing saved") {
+		t.Fatalf("a broken edit was accepted: %+v", r)
+	}
+	if r := e.run(nil, "secrets", "get", "EDIT_ME"); r.stdout != "new-value-5678\n" {
+		t.Fatalf("the store changed after a broken edit: %+v", r)
+	}
+	if shmAfter, _ := filepath.Glob("/dev/shm/hermes-secrets-*"); len(shmAfter) != len(shmBefore) {
+		t.Fatalf("clear text left behind: %v", shmAfter)
+	}
+}
