@@ -1,7 +1,6 @@
 package doctor
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -261,8 +260,11 @@ func checkAllowAllUsers(o *Options, cfgPath string) []Result {
 		where = append(where, "the environment")
 	}
 	l := hermeshome.Layout{Dir: o.Home}
-	if v, found := dotenvValue(l.Env(), key); found && truthy(v) {
-		where = append(where, l.Env())
+	if notRegular(l.Env()) == nil {
+		// The gateway's own reader of .env, so both agree on the value.
+		if vals, err := config.DotEnv(l.Env()); err == nil && truthy(vals[key]) {
+			where = append(where, l.Env())
+		}
 	}
 	st := secretstore.ForHome(o.Home)
 	if m, err := st.Mode(); err == nil && m == secretstore.ModeIdentity {
@@ -311,33 +313,4 @@ func yamlTrue(n any, key string) bool {
 		}
 	}
 	return false
-}
-
-// dotenvValue finds key's value in a .env file, leniently (as Hermes's
-// python-dotenv reads it: lines that are not assignments are skipped).
-func dotenvValue(path, key string) (string, bool) {
-	if notRegular(path) != nil {
-		return "", false
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", false
-	}
-	defer f.Close()
-	var val string
-	found := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		t := strings.TrimSpace(sc.Text())
-		t = strings.TrimSpace(strings.TrimPrefix(t, "export "))
-		k, v, ok := strings.Cut(t, "=")
-		if ok && strings.TrimSpace(k) == key {
-			if es, err := secretstore.ParseDotenv(key + "=" + v); err == nil && len(es) == 1 {
-				val, found = es[0].Value, true
-			} else {
-				val, found = strings.Trim(strings.TrimSpace(v), `"'`), true
-			}
-		}
-	}
-	return val, found
 }

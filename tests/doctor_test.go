@@ -224,3 +224,32 @@ func mustStat(t *testing.T, p string) statInfo {
 	}
 	return statInfo{uid: int(fi.Sys().(*syscall.Stat_t).Uid), mode: fi.Mode().Perm()}
 }
+
+// Doctor against the real gateway: not running is a warning; running,
+// its certificate matches HERMES_HOME's; no approver is a warning until
+// one is paired.
+func TestDoctorSeesTheGateway(t *testing.T) {
+	e := newEnv(t)
+	os.Chmod(e.home, 0o700) // t.TempDir is 0755: an error of its own
+	rep, _ := e.doctor()
+	if !rep.find("gateway", "warn", "gateway not running") {
+		t.Fatalf("no gateway: %+v", rep.Results)
+	}
+	g := e.startGateway()
+	rep, _ = e.doctor()
+	if !rep.find("gateway", "ok", "running, listening on") || !rep.find("approvers", "warn", "no approver is paired") {
+		t.Fatalf("running gateway: %+v\n%s", rep.Results, rep.errorsText())
+	}
+	if !rep.find("gateway-tls", "ok", "fingerprint") || rep.find("gateway-tls", "error", "") {
+		t.Fatalf("certificate: %+v", rep.Results)
+	}
+	g.pairedClient("phone")
+	rep, r := e.doctor()
+	if !rep.find("approvers", "ok", "1 approver") || r.code != 0 {
+		t.Fatalf("after pairing: exit %d %+v\n%s", r.code, rep.Results, rep.errorsText())
+	}
+	// The pairing store doctor checks is the gateway's own.
+	if !rep.find("pairing", "ok", "directory, 0700") {
+		t.Fatalf("pairing dir not checked: %+v", rep.Results)
+	}
+}

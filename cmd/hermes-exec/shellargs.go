@@ -139,6 +139,7 @@ var subcommands = map[string]bool{
 	"yolo": true, "version": true, "sandbox": true, "help": true,
 	"--help": true, "--version": true, "rules": true,
 	"doctor": true, "secrets": true,
+	"gateway": true, "pairing": true,
 }
 
 // isShellMode reports whether the command line is a bash-style invocation
