@@ -22,6 +22,9 @@ type APIError struct {
 	Code        int    // error_code (an HTTP status); 0 when the API was not reached
 	Description string // the API's description, or what went wrong on the way
 	RetryAfter  time.Duration
+	// done marks a request the API carried out (its result was not what
+	// the bridge expected): trying again would do it twice.
+	done bool
 }
 
 func (e *APIError) Error() string {
@@ -33,6 +36,9 @@ func (e *APIError) Error() string {
 
 // temporary reports whether trying again later may succeed.
 func (e *APIError) temporary() bool {
+	if e.done {
+		return false
+	}
 	return e.Code == 0 || e.Code == http.StatusTooManyRequests || e.Code >= 500
 }
 
@@ -183,7 +189,7 @@ func (c *client) once(ctx context.Context, method string, params, result any) er
 	}
 	if result != nil {
 		if err := json.Unmarshal(r.Result, result); err != nil {
-			return &APIError{Method: method, Description: "unexpected result: " + c.scrub(err.Error())}
+			return &APIError{Method: method, Description: "unexpected result: " + c.scrub(err.Error()), done: true}
 		}
 	}
 	return nil

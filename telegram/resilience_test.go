@@ -257,3 +257,22 @@ func TestStopsWhenTheContextEnds(t *testing.T) {
 		t.Errorf("second Run: %v", err)
 	}
 }
+
+func TestAnOddResultIsNotSentTwice(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true,"result":true}`))
+	}))
+	defer srv.Close()
+	br, err := newBridge(Options{Token: testToken, APIURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m apiMessage
+	err = br.api.call(context.Background(), "sendMessage", sendMessageParams{ChatID: 1, Text: "x"}, &m)
+	if err == nil || calls != 1 {
+		t.Errorf("a sent message with an unexpected result: %v after %d calls, want an error after 1", err, calls)
+	}
+}
