@@ -57,6 +57,10 @@ type Bridge struct {
 	log  logrus.FieldLogger
 
 	running atomic.Bool
+	// ticker makes the countdown's ticks; ticked is told after each
+	// (tests drive both).
+	ticker  func(time.Duration) (<-chan time.Time, func())
+	ticked  func()
 	botName string // the bot's username, from getMe
 	botID   int64
 
@@ -85,6 +89,9 @@ type card struct {
 	sent chan struct{}  // closed once the first round of sends has been tried
 	done bool
 	end  gateway.Event // how it ended, once done
+	// edit orders the edits of the card's messages, so that a countdown
+	// edit (which keeps the buttons) never lands after the final one.
+	edit sync.Mutex
 }
 
 var _ gateway.Bridge = (*Bridge)(nil)
@@ -117,6 +124,9 @@ func newBridge(opts Options) (*Bridge, error) {
 	}
 	if opts.MaxRetryAfter <= 0 {
 		opts.MaxRetryAfter = 5 * time.Minute
+	}
+	if opts.Countdown == 0 {
+		opts.Countdown = 30 * time.Second
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
@@ -182,6 +192,13 @@ func (b *Bridge) Run(ctx context.Context, h gateway.Hub) error {
 		defer b.wg.Done()
 		polled <- b.poll(ctx, h)
 	}()
+	if b.opts.Countdown > 0 {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			b.countdown(ctx)
+		}()
+	}
 	b.log.Infof("telegram: polling for updates as @%s", b.botName)
 	pause := 50 * time.Millisecond
 	for {
@@ -371,6 +388,72 @@ func (b *Bridge) confirm(offset, confirmed int64) {
 
 // ---- requests and their cards ----
 
+// countdown edits the open cards every Options.Countdown with the time
+// left.
+func (b *Bridge) countdown(ctx context.Context) {
+	ticks, stop := b.ticker(b.opts.Countdown)
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-ticks:
+			b.refresh(ctx, now)
+			if b.ticked != nil {
+				b.ticked()
+			}
+		}
+	}
+}
+
+func realTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
+
+// refresh edits every open card to show the time left at now. A failed
+// edit is not retried: the next tick makes another.
+func (b *Bridge) refresh(ctx context.Context, now time.Time) {
+	b.mu.Lock()
+	var open []*card
+	for _, c := range b.cards {
+		if !c.done {
+			open = append(open, c)
+		}
+	}
+	b.mu.Unlock()
+	for _, c := range open {
+		select {
+		case <-c.sent:
+		default:
+			continue // still being sent
+		}
+		if !now.Before(deadline(c.p)) {
+			continue // the gateway is about to say it expired
+		}
+		c.edit.Lock()
+		b.mu.Lock()
+		done := c.done
+		msgs := append([]msgKey(nil), c.msgs...)
+		b.mu.Unlock()
+		if !done {
+			text, kb := cardText(c.p, now), cardButtons(c.p)
+			for _, k := range msgs {
+				ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				err := b.api.once(ectx, "editMessageText", editMessageTextParams{
+					ChatID: k.chat, MessageID: k.msg, Text: text, ParseMode: parseMode,
+					ReplyMarkup: kb, LinkPreview: &linkPreviewOptions{IsDisabled: true},
+				}, nil)
+				cancel()
+				if err != nil && !notModified(err) && ctx.Err() == nil {
+					b.log.Debugf("telegram: countdown of the card in chat %d: %v", k.chat, err)
+				}
+			}
+		}
+		c.edit.Unlock()
+	}
+}
+
 func (b *Bridge) event(ctx context.Context, h gateway.Hub, ev gateway.Event) {
 	switch ev.Kind {
 	case gateway.EventNew:
@@ -491,7 +574,12 @@ func (b *Bridge) sendCard(ctx context.Context, c *card, chat int64) bool {
 	done, end := c.done, c.end
 	b.mu.Unlock()
 	if done {
-		b.closeCard(ctx, k, finalText(c.p, end))
+		// The request may have ended by its deadline, which ended ctx.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		c.edit.Lock()
+		b.closeCard(cctx, k, finalText(c.p, end))
+		c.edit.Unlock()
 	}
 	return true
 }
@@ -545,6 +633,8 @@ func (b *Bridge) finish(ctx context.Context, ev gateway.Event) {
 	go func() {
 		defer b.wg.Done()
 		<-c.sent
+		c.edit.Lock()
+		defer c.edit.Unlock()
 		b.mu.Lock()
 		msgs := append([]msgKey(nil), c.msgs...)
 		b.mu.Unlock()

@@ -517,3 +517,29 @@ func TestHandledUpdatesAreConfirmedOnTheWayOut(t *testing.T) {
 		t.Errorf("%d handled updates left unconfirmed: the next start would handle them again", n)
 	}
 }
+
+func TestCountdownEditsOpenCardsOnly(t *testing.T) {
+	h := newHarness(t, setup{opts: func(o *Options) { o.Countdown = time.Minute }})
+	p := h.hub.Add(dangerous("rm -rf /var"))
+	card := h.card(alice, p.ID)
+	if !strings.Contains(card.Text, "(in 5m0s)") {
+		t.Fatalf("new card:\n%s", card.Text)
+	}
+	h.carded(p.ID)
+	h.tick(p.Deadline.Add(-3 * time.Minute))
+	for _, u := range []botapitest.User{alice, bob} {
+		m, _ := h.api.Message(u.ID, h.card(u, p.ID).MessageID)
+		if !strings.Contains(m.Text, "(in 3m0s)") || len(m.Buttons()) == 0 {
+			t.Errorf("%s's card after a tick:\n%s\n%+v", u.FirstName, m.Text, m.Buttons())
+		}
+	}
+	h.click(alice, card, opDeny, p.ID)
+	closed := h.closed(card)
+	edits := h.api.Edits(alice.ID, card.MessageID)
+	// A tick after the end edits nothing: the buttons do not come back.
+	h.tick(p.Deadline.Add(-2 * time.Minute))
+	m, _ := h.api.Message(alice.ID, card.MessageID)
+	if m.Text != closed.Text || m.ReplyMarkup != nil || h.api.Edits(alice.ID, card.MessageID) != edits {
+		t.Errorf("a tick edited a finished card:\n%s", m.Text)
+	}
+}

@@ -83,6 +83,40 @@ type harness struct {
 	waits []time.Duration // every wait the bridge asked for
 	// hold makes every wait last until the bridge's context ends.
 	hold atomic.Bool
+
+	ticks    chan time.Time
+	tickDone chan struct{}
+}
+
+// tick makes the countdown tick at now and waits until it has edited.
+func (h *harness) tick(now time.Time) {
+	h.t.Helper()
+	select {
+	case h.ticks <- now:
+	case <-h.ctx.Done():
+		h.t.Fatal("the countdown is not running")
+	}
+	select {
+	case <-h.tickDone:
+	case <-h.ctx.Done():
+		h.t.Fatal("the countdown did not finish its tick")
+	}
+}
+
+// carded waits until the bridge has sent (or tried) every card of id.
+func (h *harness) carded(id string) {
+	h.t.Helper()
+	h.br.mu.Lock()
+	c := h.br.cards[id]
+	h.br.mu.Unlock()
+	if c == nil {
+		h.t.Fatalf("no card for %s", id)
+	}
+	select {
+	case <-c.sent:
+	case <-h.ctx.Done():
+		h.t.Fatal("the cards were never sent")
+	}
 }
 
 type setup struct {
@@ -114,7 +148,9 @@ func newHarness(t testing.TB, s setup) *harness {
 	log := logrus.New()
 	log.SetOutput(h.logs)
 	log.SetLevel(logrus.DebugLevel)
-	opts := Options{Token: testToken, APIURL: h.api.URL(), AllowedUsers: s.allowed, Logger: log, PollTimeout: 5 * time.Second}
+	// The countdown is off unless a test turns it on; its ticks are then
+	// the test's (tick).
+	opts := Options{Token: testToken, APIURL: h.api.URL(), AllowedUsers: s.allowed, Logger: log, PollTimeout: 5 * time.Second, Countdown: -1}
 	if s.opts != nil {
 		s.opts(&opts)
 	}
@@ -123,6 +159,9 @@ func newHarness(t testing.TB, s setup) *harness {
 		t.Fatal(err)
 	}
 	h.br = br
+	h.ticks, h.tickDone = make(chan time.Time), make(chan struct{})
+	br.ticker = func(time.Duration) (<-chan time.Time, func()) { return h.ticks, func() {} }
+	br.ticked = func() { h.tickDone <- struct{}{} }
 	// Waits are recorded and shortened, so that tests see which waits
 	// the bridge chose without spending them.
 	br.api.sleep = func(ctx context.Context, d time.Duration) error {

@@ -48,6 +48,9 @@ type Options struct {
 	// Retries bounds the tries of one Bot API call on network failures,
 	// 5xx and 429 (default 6). Polling itself never gives up.
 	Retries int
+	// Countdown is how often open cards are edited to show the time left
+	// (default 30s; negative: never, the card shows its deadline only).
+	Countdown time.Duration
 	// MaxBackoff caps the wait between tries after a failure (default
 	// 30s); a 429's retry_after is honoured up to MaxRetryAfter (default
 	// 5m).
