@@ -145,6 +145,7 @@ func newBridge(opts Options) (*Bridge, error) {
 			attempts: opts.Retries, maxBackoff: opts.MaxBackoff, maxRetryAfter: opts.MaxRetryAfter,
 			pollTimeout: opts.PollTimeout,
 		},
+		ticker:  realTicker,
 		cards:   map[string]*card{},
 		byMsg:   map[msgKey]string{},
 		seen:    map[int64]bool{},

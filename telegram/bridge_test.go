@@ -1,9 +1,12 @@
 package telegram
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"hermes-exec/approval"
 	"hermes-exec/gateway"
@@ -541,5 +544,39 @@ func TestCountdownEditsOpenCardsOnly(t *testing.T) {
 	m, _ := h.api.Message(alice.ID, card.MessageID)
 	if m.Text != closed.Text || m.ReplyMarkup != nil || h.api.Edits(alice.ID, card.MessageID) != edits {
 		t.Errorf("a tick edited a finished card:\n%s", m.Text)
+	}
+}
+
+// The bridge as the gateway gets it: New with defaults, no test hooks.
+func TestThePublicAPIWithDefaults(t *testing.T) {
+	api := botapitest.New(testToken)
+	defer api.Close()
+	api.Send(alice, "/start")
+	hub := fakehub.New(fakehub.Telegram(alice.ID))
+	br, err := New(Options{Token: testToken, APIURL: api.URL(), AllowedUsers: []int64{alice.ID}, Logger: logrus.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- br.Run(ctx, hub) }()
+	hub.WaitUntil(ctx, func() bool { return hub.Subscribers() == 1 })
+	p := hub.Add(dangerous("rm -rf /"))
+	card, err := api.WaitMessage(ctx, alice.ID, func(m botapitest.Message) bool { return strings.Contains(m.Text, p.ID) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := api.Click(alice, card, "o:"+p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Answer(ctx, q)
+	if ev, err := hub.Wait(ctx, p.ID); err != nil || ev.Answer != approval.AnswerOnce {
+		t.Fatalf("%+v %v", ev, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
 	}
 }
