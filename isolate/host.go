@@ -5,6 +5,8 @@ import (
 	"os"
 	"runtime"
 	"syscall"
+
+	"hermes-exec/internal/exitcode"
 )
 
 // NewHost returns the backend that runs commands directly on this machine,
@@ -67,11 +69,11 @@ func (host) Run(ctx context.Context, s Spec) (Status, error) {
 
 // statusOf converts a wait status into bash's numbering.
 func statusOf(ws syscall.WaitStatus) Status {
+	st := Status{Code: exitcode.FromWaitStatus(ws)}
 	if ws.Signaled() {
-		n := int(ws.Signal())
-		return Status{Code: 128 + n, Signal: n}
+		st.Signal = int(ws.Signal())
 	}
-	return Status{Code: ws.ExitStatus()}
+	return st
 }
 
 // CancelReason explains a command killed because ctx ended.

@@ -4,6 +4,7 @@ import (
 	"hermes-exec/internal/ident"
 
 	"hermes-exec/internal/fdutil"
+	"hermes-exec/internal/safefs"
 
 	"bytes"
 	"encoding/json"
@@ -22,6 +23,11 @@ import (
 
 // Record is one line of the audit log (HERMES_HOME/audit.jsonl).
 type Record struct {
+	// ID joins the records of one command: its decision, written before
+	// it runs, and its outcome after (see EventDecision, EventOutcome).
+	ID string `json:"id,omitempty"`
+	// Event is "decision" or "outcome".
+	Event    string           `json:"event,omitempty"`
 	Time     time.Time        `json:"time"`
 	Session  string           `json:"session,omitempty"`
 	User     string           `json:"user"`
@@ -64,7 +70,9 @@ func (a Audit) Append(r Record) error {
 	if err := os.MkdirAll(filepath.Dir(a.Path), 0o700); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	f, err := os.OpenFile(a.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	// Never through a symbolic link, never into a FIFO or device: root
+	// appending to (and chmodding) a link's target would damage any file.
+	f, err := safefs.OpenAppend(a.Path, 0o600, os.Geteuid())
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}

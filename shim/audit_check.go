@@ -3,6 +3,8 @@ package shim
 import (
 	"os"
 	"path/filepath"
+
+	"hermes-exec/internal/safefs"
 )
 
 // Check makes sure a record can be appended, before the command runs: the
@@ -12,7 +14,7 @@ func (a Audit) Check() error {
 	if err := os.MkdirAll(filepath.Dir(a.Path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(a.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := safefs.OpenAppend(a.Path, 0o600, os.Geteuid())
 	if err != nil {
 		return err
 	}

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"hermes-exec/isolate"
 	"hermes-exec/isolate/sandboxexec"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
@@ -155,7 +155,11 @@ func allowlistCommand() *cli.Command {
 		if g := globalsFrom(c); g.config != "" {
 			return g.config
 		}
-		return config.DefaultPath()
+		home, err := hermesHome()
+		if err != nil {
+			return "" // config refuses an empty path; the edit names why below
+		}
+		return home.Config()
 	}
 	return &cli.Command{
 		Name:  "allowlist",
@@ -252,7 +256,11 @@ func auditCommand() *cli.Command {
 		},
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
-			a := shim.Audit{Path: filepath.Join(config.Home(), "audit.jsonl")}
+			home, err := hermesHome()
+			if err != nil {
+				return err
+			}
+			a := shim.Audit{Path: home.Audit()}
 			recs, err := a.Tail(c.Int("tail"))
 			if err != nil {
 				return err
@@ -295,7 +303,11 @@ func yoloCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			s := shim.Sessions{Dir: filepath.Join(config.Home(), "sessions")}
+			home, err := hermesHome()
+			if err != nil {
+				return err
+			}
+			s := shim.Sessions{Dir: home.Sessions()}
 			if err := s.SetYolo(id, on); err != nil {
 				return err
 			}
@@ -316,7 +328,11 @@ dangerous commands of that session run without asking; deny rules still hold.`,
 				if err != nil {
 					return err
 				}
-				s := shim.Sessions{Dir: filepath.Join(config.Home(), "sessions")}
+				home, err := hermesHome()
+				if err != nil {
+					return err
+				}
+				s := shim.Sessions{Dir: home.Sessions()}
 				fmt.Printf("yolo %s for session %s\n", onOff(s.Yolo(id)), id)
 				return nil
 			}},
@@ -352,7 +368,7 @@ func sandboxCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			o, err := sandboxOptions(s)
+			o, err := sandboxexec.OptionsFrom(isolate.Context{Config: s.cfg, HermesHome: s.home.Dir})
 			if err != nil {
 				return err
 			}
