@@ -25,6 +25,8 @@ func TestMain(m *testing.M) {
 		os.Exit(helperMain(os.Args[1:]))
 	case "count-sigint":
 		os.Exit(countSIGINT())
+	case "tiocsti":
+		os.Exit(tryTIOCSTI())
 	}
 	os.Exit(m.Run())
 }
