@@ -11,6 +11,8 @@ package hermeshome
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -102,6 +104,9 @@ func Find(env Env, uid int) (string, error) {
 	home, err := UserHome(uid)
 	if err != nil {
 		return "", ErrNoHome
+	}
+	if _, err := os.Stat(home); err != nil {
+		return "", fmt.Errorf("no HERMES_HOME: the home directory %s that the user database gives uid %d cannot be used (%v); set HERMES_HOME to a directory you own", home, uid, err)
 	}
 	return Default(home), nil
 }

@@ -200,7 +200,10 @@ func followLink(dfd int, dir, name, path string, max int64, uid, links int) ([]b
 		// there, and its rules must not silently vanish.
 		return nil, untrusted(path, "a symbolic link to %s, which does not exist", target)
 	}
-	return data, err
+	if err != nil {
+		return nil, fmt.Errorf("%s links to %w", path, err)
+	}
+	return data, nil
 }
 
 func checkFile(path string, st *unix.Stat_t, max int64, uid int) error {
