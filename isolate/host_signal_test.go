@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"hermes-exec/internal/testutil"
 	"hermes-exec/pty/ptytest"
 )
 
@@ -134,25 +135,13 @@ func TestCommandDiesWithKilledWrapper(t *testing.T) {
 	}
 	cmd.Wait()
 	deadline := time.Now().Add(waitLimit)
-	for alive(pid) {
+	for testutil.Alive(pid) {
 		if time.Now().After(deadline) {
 			syscall.Kill(pid, syscall.SIGKILL)
 			t.Fatalf("command %d still running after its wrapper was SIGKILLed", pid)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// alive reports whether pid runs (a zombie waiting for its new parent to
-// reap it has ended).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || (s[i+2] != 'Z' && s[i+2] != 'X')
 }
 
 func TestCtrlCInTerminalReachesCommandOnce(t *testing.T) {
