@@ -13,7 +13,12 @@ import (
 	"time"
 
 	"hermes-exec/internal/testutil"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
+
+func openPTY() (*os.File, *os.File, error) { return pty.Open() }
 
 // finalRecords keeps the record that ends each command: its outcome, or
 // the decision of a command denied. It fails the test on an outcome whose
@@ -304,4 +309,39 @@ func userDBHome(uid int) (string, error) {
 		}
 	}
 	return "", io.EOF
+}
+
+// A command run in pipe mode pushed text into the caller's shell with
+// TIOCSTI, which ran it after hermes-exec exited (issue 6, item 13). The
+// caller here is an agent on a terminal: the terminal is its controlling
+// terminal and stdin, its stdout a pipe.
+func TestCommandCannotTypeIntoTheCallersTerminal(t *testing.T) {
+	e := newEnv(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	master, slave, err := openPTY()
+	if err != nil {
+		testutil.Skip(t, "no pseudo-terminals on this machine: %v", err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	// The program by its path: a static command name, so nothing asks.
+	c := exec.Command(e.bin, "-c", "'"+self+"'")
+	c.Dir = e.dir
+	c.Env = e.baseEnv(probeEnv+"=tiocsti", "PROBE_TTY="+slave.Name())
+	var out strings.Builder
+	c.Stdin, c.Stdout, c.Stderr = slave, &out, &out
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := c.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if strings.Contains(out.String(), "injected") || !strings.Contains(out.String(), "/dev/tty: refused") {
+		t.Fatalf("the command typed into the caller's terminal:\n%s", out.String())
+	}
+	n, err := unix.IoctlGetInt(int(slave.Fd()), unix.TIOCINQ)
+	if err != nil || n != 0 {
+		t.Fatalf("%d bytes wait as the caller's next input (%v)", n, err)
+	}
 }
