@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"hermes-exec/internal/exitcode"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/sandboxexec"
 	"hermes-exec/policy"
@@ -26,7 +27,7 @@ const (
 	checkAllow = 0
 	checkAsk   = 1
 	checkDeny  = 2
-	checkUsage = 64
+	checkUsage = exitcode.UsageSub
 )
 
 func checkCommand() *cli.Command {
@@ -151,15 +152,12 @@ TEXT), approved like any other command, and its exit status is returned.`,
 
 func allowlistCommand() *cli.Command {
 	cfgFlag := &cli.StringFlag{Name: "config", Usage: "configuration file", DefaultText: "$HERMES_HOME/config.yaml"}
-	path := func(c *cli.Context) string {
+	path := func(c *cli.Context) (string, error) {
 		if g := globalsFrom(c); g.config != "" {
-			return g.config
+			return g.config, nil
 		}
 		home, err := hermesHome()
-		if err != nil {
-			return "" // config refuses an empty path; the edit names why below
-		}
-		return home.Config()
+		return home.Config(), err
 	}
 	return &cli.Command{
 		Name:  "allowlist",
@@ -174,7 +172,11 @@ against concurrent writers.`,
 				Usage: "print the entries, one a line",
 				Flags: []cli.Flag{cfgFlag},
 				Action: func(c *cli.Context) error {
-					cfg, err := config.Load(path(c))
+					p, err := path(c)
+					if err != nil {
+						return err
+					}
+					cfg, err := config.Load(p)
 					if err != nil {
 						return err
 					}
@@ -194,7 +196,11 @@ against concurrent writers.`,
 					if err != nil {
 						return err
 					}
-					added, err := config.AddAllowlist(path(c), entries...)
+					p, err := path(c)
+					if err != nil {
+						return err
+					}
+					added, err := config.AddAllowlist(p, entries...)
 					if err != nil {
 						return err
 					}
@@ -215,7 +221,11 @@ against concurrent writers.`,
 					if err != nil {
 						return err
 					}
-					removed, err := config.RemoveAllowlist(path(c), entries...)
+					p, err := path(c)
+					if err != nil {
+						return err
+					}
+					removed, err := config.RemoveAllowlist(p, entries...)
 					if err != nil {
 						return err
 					}

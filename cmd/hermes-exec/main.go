@@ -36,13 +36,13 @@ func runShell(args []string) int {
 	sa, err := parseShellArgs(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
-		return 2 // as bash does for a bad invocation
+		return exitcode.Usage // as bash does for a bad invocation
 	}
 	text, name, rest, err := sa.script()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 		if errors.As(err, new(usageError)) {
-			return 2
+			return exitcode.Usage
 		}
 		return exitcode.NotFound // a script file that cannot be read, as bash
 	}
@@ -50,7 +50,7 @@ func runShell(args []string) int {
 	s, err := load(sa.global)
 	if errors.As(err, new(usageError)) {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
-		return 2
+		return exitcode.Usage
 	}
 	if err != nil {
 		return denyEarly(text, err)
