@@ -145,9 +145,11 @@ func TestCommandDiesWithKilledWrapper(t *testing.T) {
 }
 
 func TestCtrlCInTerminalReachesCommandOnce(t *testing.T) {
-	// The wrapper runs in the foreground of a terminal (pipe mode: the
-	// command shares that terminal). ^C signals the whole foreground
-	// group, so the wrapper must not relay its own copy.
+	// The wrapper leads a terminal's session and runs in its foreground
+	// (pipe mode: the command gets a session of its own, so the terminal
+	// signals only the wrapper, which must relay exactly one copy).
+	// TestCtrlCReachesDetachedCommandOnce is the case of a wrapper inside
+	// the session, whose command the terminal signals itself.
 	term := ptytest.New(t, 24, 80)
 	self, err := os.Executable()
 	if err != nil {

@@ -141,3 +141,34 @@ func TestCtrlCReachesDetachedCommandOnce(t *testing.T) {
 		t.Fatalf("one ^C reached the command a different number of times than once: %q", out)
 	}
 }
+
+// In PTY mode the command's terminal is its own; it cannot type into the
+// caller's, not even as root, which can open the caller's terminal by path
+// (the seccomp filter refuses TIOCSTI there).
+func TestPTYModeCommandCannotInjectIntoCallersTerminal(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := ptytest.New(t, 24, 80)
+	res := make(chan Status, 1)
+	go func() {
+		st, err := NewHost().Run(t.Context(), Spec{
+			Args:  []string{self},
+			Env:   append(testEnv(), helperEnv+"=tiocsti", "TIOCSTI_PATH="+term.Slave.Name()),
+			Stdin: term.Slave, Stdout: term.Slave, Stderr: term.Slave,
+			TTY: true,
+		})
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		res <- st
+	}()
+	if st := awaitStatus(t, res); st.Code != 0 {
+		t.Fatalf("status %+v", st)
+	}
+	term.WaitFor(t, term.Slave.Name()+": ", waitLimit)
+	if out := term.Output(); !strings.Contains(out, term.Slave.Name()+": refused") {
+		t.Fatalf("the command typed into the caller's terminal %s:\n%s", term.Slave.Name(), out)
+	}
+}
