@@ -114,6 +114,14 @@ type Decision struct {
 // 126).
 func (f *Flow) Execute(ctx context.Context, c Command) int {
 	start := time.Now()
+	if c.Verdict.Decision == policy.Ask {
+		// Asking a human about a command that then cannot be recorded
+		// would waste their answer: look at the log first.
+		if err := f.Audit.Check(); err != nil {
+			rec := f.record(c, Decision{ID: approval.NewID(), Channel: ChannelPolicy}, start)
+			return f.deny(&rec, start, fmt.Sprintf("cannot write the audit log: %v", err))
+		}
+	}
 	d := f.Decide(ctx, c)
 	rec := f.record(c, d, start)
 	if !d.Allow {

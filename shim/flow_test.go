@@ -276,6 +276,16 @@ func TestFlowUnwritableAuditLogDenies(t *testing.T) {
 	}
 }
 
+// Nobody is asked about a command whose decision could not be recorded.
+func TestFlowUnwritableAuditLogDeniesBeforeAsking(t *testing.T) {
+	fx := newFlow(t)
+	fx.flow.Audit = Audit{Path: filepath.Join(fx.home, "not-a-dir", "audit.jsonl")}
+	os.WriteFile(filepath.Join(fx.home, "not-a-dir"), nil, 0o600)
+	if code := fx.exec(t, risky); code != exitcode.Denied || fx.backend.ran != 0 || fx.appr.asked != 0 {
+		t.Fatalf("exit %d ran %d asked %d", code, fx.backend.ran, fx.appr.asked)
+	}
+}
+
 func TestFlowStartFailureStatuses(t *testing.T) {
 	fx := newFlow(t)
 	fx.backend.err = &isolate.StartError{Op: "lookup", Path: "nope", Err: os.ErrNotExist}
