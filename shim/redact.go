@@ -27,9 +27,15 @@ func isSecretName(name string) bool { return isolate.IsSecretName(name) }
 // of every variable named in $HERMES_HOME/.env (dotenvNames), all at least
 // credentials.MinSecretLen bytes long, longest first. dotenvKnown false
 // means the .env file could not be read: then nobody knows which names it
-// holds, so every value of environ counts as a secret.
-func SecretSet(environ, dotenvNames []string, dotenvKnown bool) []string {
+// holds, so every value of environ counts as a secret. extra are values
+// known to be secret from elsewhere (those .env.age decrypts to).
+func SecretSet(environ, dotenvNames []string, dotenvKnown bool, extra ...string) []string {
 	vals := SecretValues(environ)
+	for _, v := range extra {
+		if len(v) >= minSecretLen {
+			vals = append(vals, v)
+		}
+	}
 	names := make(map[string]bool, len(dotenvNames))
 	for _, n := range dotenvNames {
 		names[n] = true

@@ -46,13 +46,6 @@ func finalRecords(t *testing.T, recs []map[string]any) []map[string]any {
 	return out
 }
 
-func requireRoot(t *testing.T, why string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		testutil.Require(t, "root, "+why)
-	}
-}
-
 // A full disk under HERMES_HOME used to run the command unaudited (issue 6,
 // item 7). The file-size limit makes every write to the log fail the way a
 // full disk does: the command must not run.

@@ -16,6 +16,7 @@ import (
 	"hermes-exec/internal/exitcode"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
+	"hermes-exec/secretstore"
 	"hermes-exec/shim"
 )
 
@@ -129,7 +130,8 @@ func denyEarly(text string, err error) int {
 	}
 	environ := os.Environ()
 	names, nerr := config.DotEnvNames(home.Env())
-	secrets := shim.SecretSet(environ, names, nerr == nil)
+	ageNames, ageValues, aerr := secretstore.Gather(home.Dir)
+	secrets := shim.SecretSet(environ, append(names, ageNames...), nerr == nil && aerr == nil, ageValues...)
 	// Append fills in time, user and cwd.
 	a := shim.Audit{Path: home.Audit()}
 	if aerr := a.Append(shim.Record{

@@ -15,6 +15,7 @@ import (
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
+	"hermes-exec/secretstore"
 	"hermes-exec/shim"
 
 	"github.com/sirupsen/logrus"
@@ -68,6 +69,18 @@ func hermesHome() (hermeshome.Layout, error) {
 		return hermeshome.Layout{Dir: dir}, untrustedHomeError{fmt.Errorf("HERMES_HOME %s cannot be trusted: %w", dir, err)}
 	}
 	return hermeshome.Layout{Dir: dir}, nil
+}
+
+// homeLayout is HERMES_HOME resolved the same one way, without the trust
+// check, for the subcommands that inspect or manage it whatever state it is
+// in (doctor, audit, secrets, the gateway). When no home can be found it is
+// hermeshome.Resolve's /nonexistent/.hermes, where nothing will be found.
+func homeLayout() hermeshome.Layout {
+	dir, err := hermeshome.Find(os.Getenv, os.Getuid())
+	if err != nil {
+		dir = hermeshome.Resolve(os.Getenv, "")
+	}
+	return hermeshome.Layout{Dir: dir}
 }
 
 // load reads the configuration. Errors are returned as they are; callers
@@ -150,18 +163,24 @@ func (s *setup) flow() (*shim.Flow, error) {
 		// Without the list of names to hide, secrets could leak: refuse.
 		return nil, fmt.Errorf("cannot read %s: %w", s.home.Env(), err)
 	}
+	// .env.age's names are filtered and its values redacted like .env's.
+	ageNames, ageValues, err := secretstore.Gather(s.home.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	}
+	dotenv = append(dotenv, ageNames...)
 	return &shim.Flow{
 		Config:       s.cfg,
 		Classifier:   cls,
 		Backend:      be,
 		Contained:    contained,
 		Yolo:         s.global.yolo || truthy(os.Getenv("HERMES_YOLO")),
-		OpenApprover: openTTYApprover,
+		OpenApprover: s.openApprover,
 		Sessions:     shim.Sessions{Dir: s.home.Sessions()},
 		SessionID:    shim.SessionID(),
 		Audit:        shim.Audit{Path: s.home.Audit()},
 		Env:          isolate.FilterEnv(environ, s.cfg.Terminal.EnvPassthrough, dotenv),
-		Secrets:      shim.SecretSet(environ, dotenv, true),
+		Secrets:      shim.SecretSet(environ, dotenv, true, ageValues...),
 		Stdin:        os.Stdin,
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,

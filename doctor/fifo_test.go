@@ -1,4 +1,4 @@
-package shim
+package doctor
 
 import "golang.org/x/sys/unix"
 
