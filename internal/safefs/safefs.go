@@ -222,39 +222,6 @@ func checkFile(path string, st *unix.Stat_t, max int64, uid int) error {
 	return nil
 }
 
-// OpenAppend opens path for appending, creating it with perm, without
-// following a symbolic link, and refuses anything but a regular file owned
-// by uid or root. It is the audit log's open: root must never append to, or
-// chmod, the target of a link someone put in its place.
-func OpenAppend(path string, perm uint32, uid int) (*os.File, error) {
-	fd, err := openRetry(unix.AT_FDCWD, path, unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, perm)
-	if errors.Is(err, unix.ELOOP) {
-		return nil, untrusted(path, "a symbolic link: refusing to write through it")
-	}
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return nil, &fs.PathError{Op: "fstat", Path: path, Err: err}
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		unix.Close(fd)
-		return nil, untrusted(path, "not a regular file (%s)", typeName(st.Mode))
-	}
-	if !trustedOwner(st.Uid, uid) {
-		unix.Close(fd)
-		return nil, untrusted(path, "owned by uid %d, not by you (uid %d) or root", st.Uid, uid)
-	}
-	// A regular file ignores O_NONBLOCK; clear it anyway so that nothing
-	// downstream sees a surprise.
-	if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err == nil {
-		_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_NONBLOCK)
-	}
-	return os.NewFile(uintptr(fd), path), nil
-}
-
 func openRetry(dfd int, path string, flags int, perm ...uint32) (int, error) {
 	var mode uint32
 	if len(perm) > 0 {

@@ -117,30 +117,3 @@ func TestReadFile(t *testing.T) {
 		t.Fatalf("a dangling link must not read as no file: %v", err)
 	}
 }
-
-func TestOpenAppend(t *testing.T) {
-	uid := os.Geteuid()
-	dir := t.TempDir()
-	p := filepath.Join(dir, "audit.jsonl")
-	f, err := OpenAppend(p, 0o600, uid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString("a\n")
-	f.Close()
-	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
-		t.Fatalf("mode %v", fi.Mode())
-	}
-	target := filepath.Join(dir, "target")
-	os.WriteFile(target, nil, 0o600)
-	os.Remove(p)
-	os.Symlink(target, p)
-	if _, err := OpenAppend(p, 0o600, uid); err == nil {
-		t.Fatal("opened through a symbolic link")
-	}
-	os.Remove(p)
-	syscall.Mkfifo(p, 0o600)
-	if _, err := OpenAppend(p, 0o600, uid); err == nil {
-		t.Fatal("opened a FIFO")
-	}
-}
