@@ -97,6 +97,8 @@ func newApp() *cli.App {
 			yoloCommand(),
 			sandboxCommand(),
 			versionCommand(),
+			hookCommand(),
+			envCommand(),
 		},
 		OnUsageError:   onUsageError,
 		ExitErrHandler: func(*cli.Context, error) {},

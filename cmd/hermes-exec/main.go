@@ -14,10 +14,13 @@ import (
 	"path/filepath"
 	"strings"
 
+	"hermes-exec/isolate"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
 	"hermes-exec/shim"
+
+	"github.com/sirupsen/logrus"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -94,6 +97,16 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	}
 	if st.stdin != nil {
 		fl.Stdin = st.stdin
+	}
+	// A command the human approved in the agent's own dialog (the hook
+	// left a grant) is approved once; otherwise the flow's channel.
+	fl.OpenApprover = hookGrantApprover(s.home, verdict.Key, fl.OpenApprover)
+	if s.log.IsLevelEnabled(logrus.DebugLevel) {
+		if dotenv, err := config.DotEnvNames(filepath.Join(s.home, ".env")); err == nil {
+			for _, d := range isolate.DroppedNames(os.Environ(), s.cfg.Terminal.EnvPassthrough, dotenv) {
+				s.log.Debugf("environment: %s not passed: %s", d.Name, d.Reason)
+			}
+		}
 	}
 	rec := &statusRecorder{Backend: fl.Backend}
 	fl.Backend = rec
