@@ -32,7 +32,8 @@ func TestGeminiEverydayCommandThroughHermesShell(t *testing.T) {
 	r := newAgentRig(t)
 	m, out, _ := r.gemini(t, `echo "hi from $0"; git --version >/dev/null && echo git-ok; exit 3`, true, "--yolo")
 	res := m.toolResults()
-	for _, want := range []string{"hi from bash", "git-ok", "Exit Code: 3"} {
+	// $0 is argv[0] as Gemini CLI gave it, as bash -c would report it.
+	for _, want := range []string{"hi from " + filepath.Join(r.binDir, "bash") + "\n", "git-ok", "Exit Code: 3"} {
 		if !strings.Contains(res, want) {
 			t.Errorf("the tool result lacks %q:\n%s\ngemini: %s", want, res, out)
 		}
