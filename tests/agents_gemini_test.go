@@ -33,7 +33,7 @@ func TestGeminiEverydayCommandThroughHermesShell(t *testing.T) {
 	m, out, _ := r.gemini(t, `echo "hi from $0"; git --version >/dev/null && echo git-ok; exit 3`, true, "--yolo")
 	res := m.toolResults()
 	// $0 is argv[0] as Gemini CLI gave it, as bash -c would report it.
-	for _, want := range []string{"hi from " + filepath.Join(r.binDir, "bash") + "\n", "git-ok", "Exit Code: 3"} {
+	for _, want := range []string{"hi from " + filepath.Join(r.binDir, "bash") + `\ngit-ok`, "Exit Code: 3"} {
 		if !strings.Contains(res, want) {
 			t.Errorf("the tool result lacks %q:\n%s\ngemini: %s", want, res, out)
 		}
