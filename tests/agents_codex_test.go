@@ -1,0 +1,142 @@
+package tests
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// openaiResponses is the OpenAI Responses API (POST /v1/responses,
+// streamed) as Codex uses it: the model answers with one function_call
+// item of the shell tool the request offers (exec_command, shell_command
+// or shell), then with a message once a function_call_output comes back.
+func openaiResponses(tty bool) func(m *model) http.Handler {
+	return func(m *model) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.addRequest(r.URL.Path)
+			if !strings.HasSuffix(r.URL.Path, "/responses") {
+				http.Error(w, `{"error":{"message":"stand-in","type":"not_found"}}`, 404)
+				return
+			}
+			body, _ := io.ReadAll(r.Body)
+			var req struct {
+				Input []map[string]any `json:"input"`
+				Tools []map[string]any `json:"tools"`
+			}
+			if err := json.Unmarshal(body, &req); err != nil {
+				http.Error(w, err.Error(), 400)
+				return
+			}
+			tools := map[string]bool{}
+			for _, t := range req.Tools {
+				if n, ok := t["name"].(string); ok {
+					tools[n] = true
+				}
+			}
+			sawOutput := false
+			for i, it := range req.Input {
+				if it["type"] == "function_call_output" {
+					sawOutput = true
+					if i == len(req.Input)-1 || true {
+						m.addResult(mustJSON(it["output"]))
+					}
+				}
+			}
+			created := mustJSON(map[string]any{"type": "response.created", "response": map[string]any{"id": "resp_standin"}})
+			completed := mustJSON(map[string]any{"type": "response.completed", "response": map[string]any{"id": "resp_standin",
+				"usage": map[string]any{"input_tokens": 10, "input_tokens_details": nil, "output_tokens": 5, "output_tokens_details": nil, "total_tokens": 15}}})
+			var item map[string]any
+			switch {
+			case !sawOutput && tools["exec_command"]:
+				args := map[string]any{"cmd": m.command}
+				if tty {
+					args["tty"] = true
+					args["yield_time_ms"] = 10000
+				}
+				item = map[string]any{"type": "function_call", "name": "exec_command", "arguments": mustJSON(args), "call_id": "call_standin1"}
+			case !sawOutput && tools["shell_command"]:
+				item = map[string]any{"type": "function_call", "name": "shell_command", "arguments": mustJSON(map[string]any{"command": m.command}), "call_id": "call_standin1"}
+			case !sawOutput && tools["shell"]:
+				item = map[string]any{"type": "function_call", "name": "shell", "arguments": mustJSON(map[string]any{"command": []string{"bash", "-lc", m.command}}), "call_id": "call_standin1"}
+			default:
+				item = map[string]any{"type": "message", "role": "assistant", "id": "msg_standin", "content": []any{map[string]any{"type": "output_text", "text": "done"}}}
+			}
+			sse(w,
+				[2]string{"response.created", created},
+				[2]string{"response.output_item.done", mustJSON(map[string]any{"type": "response.output_item.done", "item": item})},
+				[2]string{"response.completed", completed},
+			)
+		})
+	}
+}
+
+func (r *agentRig) codex(t *testing.T, command string, tty bool, config string) (*model, string, int) {
+	cx := agentCLI(t, "codex")
+	m := startModel(t, command, openaiResponses(tty))
+	codexHome := filepath.Join(r.agentHome, ".codex")
+	r.writeFile(filepath.Join(codexHome, "config.toml"), `model = "gpt-5-standin"
+model_provider = "standin"
+`+config+`
+[model_providers.standin]
+name = "standin"
+base_url = "`+m.url+`/v1"
+wire_api = "responses"
+env_key = "STANDIN_API_KEY"
+request_max_retries = 0
+stream_max_retries = 0
+`)
+	env := r.environ("CODEX_HOME="+codexHome, "STANDIN_API_KEY=standin", "SHELL="+filepath.Join(r.binDir, "bash"))
+	// Codex runs the login shell of the user database, whatever PATH and
+	// SHELL say. The recipe gives the agent's user a login shell that is
+	// a bash symlink to hermes-exec (chsh); here, in a private mount
+	// namespace, the user database is a copy saying exactly that.
+	passwd := r.loginShellPasswd(filepath.Join(r.binDir, "bash"))
+	script := `mount --bind "$1" /etc/passwd && shift && exec "$@"`
+	out, code := r.runAgent(env, "unshare", "-m", "sh", "-c", script, "sh", passwd, cx, "exec", "--skip-git-repo-check", "run the command")
+	return m, out, code
+}
+
+// loginShellPasswd writes a copy of /etc/passwd in which the current user's
+// login shell is shell. It needs root (mount); others skip.
+func (r *agentRig) loginShellPasswd(shell string) string {
+	r.t.Helper()
+	if os.Geteuid() != 0 {
+		msg := "changing the login shell Codex reads needs root (a private mount namespace)"
+		if os.Getenv("HERMES_TEST_REQUIRE_ALL") == "1" {
+			r.t.Fatal(msg)
+		}
+		r.t.Skip(msg)
+	}
+	b, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	uid := strconv.Itoa(os.Getuid())
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		f := strings.Split(l, ":")
+		if len(f) == 7 && f[2] == uid {
+			f[6] = shell
+			l = strings.Join(f, ":")
+		}
+		lines = append(lines, l)
+	}
+	p := filepath.Join(r.t.TempDir(), "passwd")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	return p
+}
+
+func TestCodexExplore(t *testing.T) {
+	for _, tty := range []bool{false, true} {
+		r := newAgentRig(t)
+		m, out, code := r.codex(t, `echo "hi from codex"; exit 3`, tty, "approval_policy = \"never\"\nsandbox_mode = \"danger-full-access\"\n")
+		t.Logf("tty=%v code=%d\ncodex output: %.3000s\nresults: %s\nrequests: %v\naudit: %v", tty, code, out, m.toolResults(), m.requests, r.auditRecords())
+	}
+}
