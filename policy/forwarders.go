@@ -2,6 +2,7 @@ package policy
 
 import (
 	"regexp"
+	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -26,9 +27,39 @@ import (
 // The test is on the raw text, quoted strings included: a false alarm
 // only brings back the old answer (the "$@" is reported).
 
-// exportsFunctions matches text that may give functions the export
-// attribute.
-var exportsFunctions = regexp.MustCompile(`\b(export|declare|typeset|readonly|local)\b[^\n;|&]*\s-[A-Za-z]*f|\bset\b[^\n;|&]*(\s[-+][A-Za-z]*a|allexport)`)
+// declWords are the commands that can give a function the export
+// attribute; set can turn on allexport.
+var declWords = regexp.MustCompile(`\b(export|declare|typeset|readonly|local|set)\b[^\n;|&]*`)
+
+// exportsFunctions reports text that may give functions the export
+// attribute: export -f, declare (typeset, local, readonly) with both f
+// and x among its flags, set -a / set -o allexport.
+func exportsFunctions(text string) bool {
+	for _, seg := range declWords.FindAllString(text, -1) {
+		fields := strings.Fields(seg)
+		var flags string
+		for _, f := range fields[1:] {
+			if strings.HasPrefix(f, "-") || strings.HasPrefix(f, "+") {
+				flags += f[1:]
+			}
+		}
+		switch fields[0] {
+		case "export":
+			if strings.Contains(flags, "f") {
+				return true
+			}
+		case "set":
+			if strings.Contains(flags, "a") || strings.Contains(seg, "allexport") {
+				return true
+			}
+		default:
+			if strings.Contains(flags, "f") && strings.Contains(flags, "x") {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // isAllArgs reports whether w is exactly "$@".
 func isAllArgs(w *syntax.Word) bool {
@@ -74,7 +105,7 @@ func runsAllArgs(body *syntax.Stmt) bool {
 
 // isForwarder decides, at a function's definition, whether it forwards.
 func (w *walker) isForwarder(body *syntax.Stmt) bool {
-	return runsAllArgs(body) && !exportsFunctions.MatchString(w.src)
+	return runsAllArgs(body) && !exportsFunctions(w.src)
 }
 
 func (w *walker) setForwarder(name string) {

@@ -66,3 +66,18 @@ func TestForwardingFunctions(t *testing.T) {
 		}
 	}
 }
+
+func TestExportsFunctions(t *testing.T) {
+	yes := []string{"export -f f", "export -fn f", "declare -fx f", "declare -x -f f", "typeset -xf f", "local -fx f", "set -a", "set -euao pipefail", "set -o allexport", "x; export -f f"}
+	no := []string{"declare -f", "declare -xp NAME", "declare -f f", "export PATH", "set -o", "set -eu", "printf 'set -o %s\\n' x", "set -o | awk '{print}'"}
+	for _, s := range yes {
+		if !exportsFunctions(s) {
+			t.Errorf("exportsFunctions(%q) = false", s)
+		}
+	}
+	for _, s := range no {
+		if exportsFunctions(s) {
+			t.Errorf("exportsFunctions(%q) = true", s)
+		}
+	}
+}

@@ -133,10 +133,70 @@ func (r *agentRig) loginShellPasswd(shell string) string {
 	return p
 }
 
-func TestCodexExplore(t *testing.T) {
-	for _, tty := range []bool{false, true} {
-		r := newAgentRig(t)
-		m, out, code := r.codex(t, `echo "hi from codex"; exit 3`, tty, "approval_policy = \"never\"\nsandbox_mode = \"danger-full-access\"\n")
-		t.Logf("tty=%v code=%d\ncodex output: %.3000s\nresults: %s\nrequests: %v\naudit: %v", tty, code, out, m.toolResults(), m.requests, r.auditRecords())
+const codexFullAccess = "approval_policy = \"never\"\nsandbox_mode = \"danger-full-access\"\n"
+
+// Codex's real command path (its shell snapshot, then bash -lc CMD)
+// through hermes-exec as the login shell.
+func TestCodexEverydayCommandThroughHermesShell(t *testing.T) {
+	r := newAgentRig(t)
+	m, out, _ := r.codex(t, `echo "hi from codex"; exit 3`, false, codexFullAccess)
+	res := m.toolResults()
+	for _, want := range []string{"Process exited with code 3", "hi from codex"} {
+		if !strings.Contains(res, want) {
+			t.Errorf("the tool result lacks %q:\n%s\ncodex: %s", want, res, out)
+		}
+	}
+	// Once its snapshot is ready, Codex wraps the command in text that
+	// sources it and runs the command with bash -c, which is hermes-exec
+	// again: each level is a record, all allowed, all exit 3.
+	recs := r.auditFor("hi from codex")
+	if len(recs) == 0 {
+		t.Fatal("no audit record of the command")
+	}
+	for _, rec := range recs {
+		if rec["decision"] != "allow" || rec["exit"] != float64(3) {
+			t.Errorf("want allowed with exit 3: %v", rec)
+		}
+	}
+	// Codex's snapshot script (with its "$@" helper) is not denied.
+	for _, rec := range r.auditRecords() {
+		if rec["decision"] != "allow" {
+			t.Errorf("denied under Codex: %v", rec)
+		}
+	}
+}
+
+// tty: true gives the command a PTY the model reads and writes: asking
+// there would let the model approve its own command. hermes-exec denies,
+// says why, and nothing runs, although the model is ready to type "y".
+func TestCodexOwnedPTYNeverApproves(t *testing.T) {
+	r := newAgentRig(t)
+	marker := filepath.Join(r.work, "pushed")
+	m, out, _ := r.codex(t, "git push --force origin main || touch "+marker, true, codexFullAccess)
+	res := m.toolResults()
+	if !strings.Contains(res, "no human terminal to ask on") || !strings.Contains(res, "126") {
+		t.Fatalf("want a denial naming the agent's terminal:\n%s\ncodex: %s", res, out)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the command ran")
+	}
+	for _, rec := range r.auditFor("git push --force") {
+		if rec["decision"] != "deny" || rec["channel"] == "tty" {
+			t.Errorf("approved on the agent's own terminal: %v", rec)
+		}
+	}
+}
+
+// Codex's PreToolUse hook can deny (not ask): a deny rule stops the call
+// before any shell, and the model sees the reason.
+func TestCodexHookDenies(t *testing.T) {
+	r := newAgentRig(t)
+	r.writeConfig("approvals:\n  deny:\n    - terraform destroy\n")
+	hooks := "[[hooks.PreToolUse]]\nmatcher = \"Bash\"\n[[hooks.PreToolUse.hooks]]\ntype = \"command\"\ncommand = \"" + r.bin + " hook codex\"\n"
+	r.writeFile(filepath.Join(r.agentHome, ".codex", "hooks.toml.part"), hooks)
+	m, out, _ := r.codex(t, "terraform destroy -auto-approve", false, codexFullAccess+hooks)
+	res := m.toolResults()
+	if !strings.Contains(res, "hermes-exec: denied: user-deny") {
+		t.Fatalf("the model did not see the denial:\n%s\ncodex: %s", res, out)
 	}
 }
