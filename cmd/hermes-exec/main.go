@@ -31,8 +31,10 @@ func main() {
 	// Started as bash or sh (a symlink named bash first on PATH, a login
 	// shell "-bash"), hermes-exec is always the shell: `bash check` runs a
 	// script named check, as bash would.
+	// A leading '-' is how login(1), sshd and tmux start a login shell
+	// (tmux's default-shell): that is shell mode too, whatever the name.
 	shell, login := invokedAs(os.Args[0])
-	if shell != "" || isShellMode(args, pty.IsTerminal(os.Stdin)) {
+	if shell != "" || login || isShellMode(args, pty.IsTerminal(os.Stdin)) {
 		os.Exit(runShell(os.Args[0], shell, login, args))
 	}
 	os.Exit(runApp(os.Args))
