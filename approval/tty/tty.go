@@ -46,16 +46,19 @@ func Open() (*Approver, error) {
 	if err != nil {
 		return nil, err
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(t.fd, &st); err != nil {
+	// /dev/tty is a stand-in inode (device 5,0): the terminal itself is
+	// asked for its device number.
+	dev, err := unix.IoctlGetUint32(t.fd, unix.TIOCGDEV)
+	if err != nil || dev == 0 {
 		t.Close()
-		return nil, fmt.Errorf("no terminal to ask on: %w", err)
+		return nil, fmt.Errorf("no terminal to ask on: cannot tell which terminal /dev/tty is: %v", err)
 	}
-	if why := (procFS{root: "/proc"}).agentTerminal(uint64(st.Rdev), os.Getpid(), ownEnvHasAgent()); why != "" {
+	rdev := unix.Mkdev(uint32(dev>>8)&0xfff, uint32(dev&0xff)|uint32(dev>>12)&0xfff00)
+	if why := (procFS{root: "/proc"}).agentTerminal(rdev, os.Getpid(), ownEnvHasAgent()); why != "" {
 		t.Close()
 		return nil, fmt.Errorf("no human terminal to ask on: %s, so an agent could answer the prompt (approve it in the agent's own dialog through `hermes-exec hook`, or use the gateway)", why)
 	}
-	t.rdev = uint64(st.Rdev)
+	t.rdev = rdev
 	return t, nil
 }
 
