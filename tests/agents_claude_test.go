@@ -169,3 +169,47 @@ func TestClaudeCodeShellDeniesWithoutHook(t *testing.T) {
 		t.Errorf("want one denial, got %v", recs)
 	}
 }
+
+// The whole path with a human: Claude Code runs interactively on a
+// terminal, the hook says "ask", Claude Code shows its own dialog with
+// hermes-exec's reason, the human (this test, typing into Claude Code's
+// UI, which the model cannot do) approves, and the command runs through
+// hermes-exec as Claude Code's shell without a second prompt.
+func TestClaudeCodeAsksInItsOwnDialog(t *testing.T) {
+	claude := agentCLI(t, "claude")
+	r := newAgentRig(t)
+	marker := filepath.Join(r.work, "pushed")
+	m := startModel(t, "git push --force origin main 2>/dev/null; touch "+marker, anthropic)
+	r.writeFile(filepath.Join(r.agentHome, ".claude", "settings.json"),
+		`{"hooks":{"PreToolUse":[{"matcher":"Bash","hooks":[{"type":"command","command":"`+r.bin+` hook claude-code"}]}]}}`)
+	key := "sk-ant-standin-0123456789abcdefghij"
+	r.writeFile(filepath.Join(r.agentHome, ".claude.json"), `{"hasCompletedOnboarding":true,"theme":"dark","bypassPermissionsModeAccepted":false,`+
+		`"customApiKeyResponses":{"approved":["`+key[len(key)-20:]+`"],"rejected":[]},`+
+		`"projects":{"`+r.work+`":{"hasTrustDialogAccepted":true,"hasCompletedProjectOnboarding":true}}}`)
+	env := r.environ(
+		"ANTHROPIC_BASE_URL="+m.url, "ANTHROPIC_API_KEY="+key,
+		"CLAUDE_CODE_SHELL="+filepath.Join(r.binDir, "bash"),
+		"DISABLE_TELEMETRY=1", "DISABLE_ERROR_REPORTING=1", "DISABLE_AUTOUPDATER=1",
+		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "TERM=xterm-256color",
+	)
+	s := r.startAgentTTY(env, claude, "run the command")
+	s.waitScreen("needs your approval", 60*time.Second)
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the command ran before the human answered")
+	}
+	s.send("\r") // the dialog's first choice: Yes
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the approved command did not run; screen:\n%s\nresults: %s\naudit: %v", s.screenText(), m.toolResults(), r.auditRecords())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	recs := r.auditFor("git push --force")
+	if len(recs) != 1 || recs[0]["channel"] != "claude-code-hook" || recs[0]["decision"] != "allow" {
+		t.Fatalf("want one run approved through Claude Code's dialog, got %v", recs)
+	}
+}

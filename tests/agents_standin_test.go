@@ -19,7 +19,10 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+
+	"github.com/creack/pty"
 )
 
 // model is a stand-in model: it asks for one shell command and records
@@ -308,4 +311,47 @@ func agentCLI(t *testing.T, name string) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// startAgentTTY runs an agent's interactive UI on a new terminal, the way
+// a human would see it; the test types into it as the human.
+func (r *agentRig) startAgentTTY(env []string, name string, args ...string) *ttySession {
+	r.t.Helper()
+	master, slave, err := pty.Open()
+	if err != nil {
+		r.t.Skipf("no pseudo-terminals: %v", err)
+	}
+	pty.Setsize(master, &pty.Winsize{Rows: 50, Cols: 160})
+	c := exec.Command(name, args...)
+	c.Dir, c.Env = r.work, env
+	c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	s := &ttySession{t: r.t, cmd: c, master: master, done: make(chan struct{})}
+	if err := c.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	slave.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			s.mu.Lock()
+			s.screen.Write(buf[:n])
+			s.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { s.err = c.Wait(); close(s.done) }()
+	r.t.Cleanup(func() {
+		select {
+		case <-s.done:
+		default:
+			c.Process.Kill()
+			<-s.done
+		}
+		master.Close()
+	})
+	return s
 }
