@@ -5,17 +5,19 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // openaiResponses is the OpenAI Responses API (POST /v1/responses,
 // streamed) as Codex uses it: the model answers with one function_call
 // item of the shell tool the request offers (exec_command, shell_command
 // or shell), then with a message once a function_call_output comes back.
-func openaiResponses(tty bool) func(m *model) http.Handler {
+func openaiResponses(tty, escalate bool) func(m *model) http.Handler {
 	return func(m *model) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			m.addRequest(r.URL.Path)
@@ -58,6 +60,10 @@ func openaiResponses(tty bool) func(m *model) http.Handler {
 					args["tty"] = true
 					args["yield_time_ms"] = 10000
 				}
+				if escalate {
+					args["sandbox_permissions"] = "require_escalated"
+					args["justification"] = "the test asks for it"
+				}
 				item = map[string]any{"type": "function_call", "name": "exec_command", "arguments": mustJSON(args), "call_id": "call_standin1"}
 			case !sawOutput && tools["shell_command"]:
 				item = map[string]any{"type": "function_call", "name": "shell_command", "arguments": mustJSON(map[string]any{"command": m.command}), "call_id": "call_standin1"}
@@ -77,7 +83,7 @@ func openaiResponses(tty bool) func(m *model) http.Handler {
 
 func (r *agentRig) codex(t *testing.T, command string, tty bool, config string) (*model, string, int) {
 	cx := agentCLI(t, "codex")
-	m := startModel(t, command, openaiResponses(tty))
+	m := startModel(t, command, openaiResponses(tty, strings.Contains(config, "on-request")))
 	codexHome := filepath.Join(r.agentHome, ".codex")
 	r.writeFile(filepath.Join(codexHome, "config.toml"), `model = "gpt-5-standin"
 model_provider = "standin"
@@ -97,7 +103,7 @@ stream_max_retries = 0
 	// namespace, the user database is a copy saying exactly that.
 	passwd := r.loginShellPasswd(filepath.Join(r.binDir, "bash"))
 	script := `mount --bind "$1" /etc/passwd && shift && exec "$@"`
-	out, code := r.runAgent(env, "unshare", "-m", "sh", "-c", script, "sh", passwd, cx, "exec", "--skip-git-repo-check", "run the command")
+	out, code := r.runAgent(env, "unshare", "-m", "sh", "-c", script, "sh", passwd, cx, "exec", "--skip-git-repo-check", "--dangerously-bypass-hook-trust", "run the command")
 	return m, out, code
 }
 
@@ -198,5 +204,94 @@ func TestCodexHookDenies(t *testing.T) {
 	res := m.toolResults()
 	if !strings.Contains(res, "hermes-exec: denied: user-deny") {
 		t.Fatalf("the model did not see the denial:\n%s\ncodex: %s", res, out)
+	}
+	// The hook denied it (not the shell behind it).
+	recs := r.auditFor("terraform destroy")
+	if len(recs) != 1 || recs[0]["channel"] != "codex-hook" {
+		t.Fatalf("want the hook's denial and no shell run, got %v", recs)
+	}
+}
+
+const codexHooks = `
+[[hooks.PreToolUse]]
+matcher = "Bash"
+[[hooks.PreToolUse.hooks]]
+type = "command"
+command = "BIN hook codex"
+
+[[hooks.PermissionRequest]]
+matcher = "Bash"
+[[hooks.PermissionRequest.hooks]]
+type = "command"
+command = "BIN hook codex"
+`
+
+// codexTUI runs Codex's interactive UI on a terminal, with hermes-exec as
+// its login shell and the hook on both events; the model asks to run
+// command outside Codex's sandbox, which makes Codex ask for approval.
+func (r *agentRig) codexTUI(t *testing.T, command string) (*ttySession, *model) {
+	cx := agentCLI(t, "codex")
+	m := startModel(t, command, openaiResponses(false, true))
+	codexHome := filepath.Join(r.agentHome, ".codex")
+	r.writeFile(filepath.Join(codexHome, "config.toml"), `model = "gpt-5-standin"
+model_provider = "standin"
+approval_policy = "on-request"
+sandbox_mode = "workspace-write"
+check_for_update_on_startup = false
+[projects."`+r.work+`"]
+trust_level = "trusted"
+[model_providers.standin]
+name = "standin"
+base_url = "`+m.url+`/v1"
+wire_api = "responses"
+env_key = "STANDIN_API_KEY"
+request_max_retries = 0
+stream_max_retries = 0
+`+strings.ReplaceAll(codexHooks, "BIN", r.bin))
+	env := r.environ("CODEX_HOME="+codexHome, "STANDIN_API_KEY=standin", "TERM=xterm-256color")
+	passwd := r.loginShellPasswd(filepath.Join(r.binDir, "bash"))
+	// --dangerously-bypass-hook-trust: this test vouches for its hook
+	// (interactively Codex asks once, in /hooks).
+	s := r.startAgentTTY(env, "unshare", "-m", "sh", "-c", `mount --bind "$1" /etc/passwd && shift && exec "$@"`, "sh", passwd,
+		cx, "--dangerously-bypass-hook-trust", "run the command")
+	s.answerTerminalQueries()
+	return s, m
+}
+
+func waitFile(t *testing.T, p string, s *ttySession, m *model) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(p); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			scr := s.screenText()
+			if len(scr) > 3000 {
+				scr = scr[len(scr)-3000:]
+			}
+			ps, _ := exec.Command("sh", "-c", "ps -eo pid,ppid,pgid,sid,tty,stat,args --forest | grep -E \"codex|hermes|bash\" | grep -v grep | cut -c1-220").Output()
+			t.Fatalf("%s never appeared; screen tail: %q\nresults: %s\nrequests: %v\nprocesses:\n%s", p, scr, m.toolResults(), m.requests, ps)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A harmless command that Codex would ask about: the hook allows it, so
+// the human is not bothered.
+func TestCodexHookAllowsHarmlessWithoutDialog(t *testing.T) {
+	r := newAgentRig(t)
+	marker := filepath.Join(r.work, "made")
+	s, m := r.codexTUI(t, "touch "+marker)
+	waitFile(t, marker, s, m)
+	if strings.Contains(s.screenText(), "Would you like to run the following command?") {
+		t.Error("Codex asked although the hook allowed the command")
+	}
+	ran := false
+	for _, rec := range r.auditFor("touch " + marker) {
+		ran = ran || rec["decision"] == "allow" && rec["exit"] == float64(0)
+	}
+	if !ran {
+		t.Errorf("the command did not run through hermes-exec: %v", r.auditRecords())
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
 )
@@ -354,4 +355,44 @@ func (r *agentRig) startAgentTTY(env []string, name string, args ...string) *tty
 		master.Close()
 	})
 	return s
+}
+
+// answerTerminalQueries plays the terminal emulator for a full-screen
+// agent UI: it answers the queries such UIs send at start (cursor
+// position, device attributes, colours, keyboard protocol, modes), which a
+// real terminal would answer and a bare PTY does not.
+func (s *ttySession) answerTerminalQueries() {
+	go func() {
+		answered := 0
+		for {
+			select {
+			case <-s.done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			s.mu.Lock()
+			scr := s.screen.String()
+			s.mu.Unlock()
+			rest := scr[answered:]
+			answered = len(scr)
+			replies := map[string]string{
+				"\x1b[6n":      "\x1b[1;1R",
+				"\x1b[c":       "\x1b[?62;22c",
+				"\x1b[0c":      "\x1b[?62;22c",
+				"\x1b]10;?":    "\x1b]10;rgb:ffff/ffff/ffff\x1b\\",
+				"\x1b]11;?":    "\x1b]11;rgb:0000/0000/0000\x1b\\",
+				"\x1b[?u":      "\x1b[?0u",
+				"\x1b[?1007$p": "\x1b[?1007;2$y",
+				"\x1b[?2026$p": "\x1b[?2026;2$y",
+				"\x1b[14t":     "\x1b[4;800;1280t",
+				"\x1b[16t":     "\x1b[6;16;8t",
+				"\x1b[18t":     "\x1b[8;50;160t",
+			}
+			for q, a := range replies {
+				for i := strings.Count(rest, q); i > 0; i-- {
+					s.master.Write([]byte(a))
+				}
+			}
+		}
+	}()
 }
