@@ -140,7 +140,8 @@ func parseShellArgs(args []string) (shellArgs, error) {
 var subcommands = map[string]bool{
 	"check": true, "run": true, "allowlist": true, "audit": true,
 	"yolo": true, "version": true, "sandbox": true, "help": true,
-	"--help": true, "--version": true, "rules": true, "hook": true, "env": true,
+	"--help": true, "--version": true, "rules": true,
+	"gateway": true, "pairing": true, "hook": true, "env": true,
 }
 
 // isShellMode reports whether the command line is a bash-style invocation
