@@ -100,3 +100,17 @@ func TestAgentWrapperFormatsClassify(t *testing.T) {
 		}
 	}
 }
+
+// Hermes Agent's local-backend wrapper runs as bash would run it: the
+// command's output, its exit status, and the snapshot and cwd files the
+// agent reads afterwards.
+func TestHermesAgentWrapperRuns(t *testing.T) {
+	e := newEnv(t)
+	snap, cwdFile := filepath.Join(e.dir, "snap.sh"), filepath.Join(e.dir, "cwd")
+	os.WriteFile(snap, []byte("export FROM_SNAPSHOT=yes\n"), 0o600)
+	text := "source " + snap + " 2>/dev/null; builtin cd -- " + e.dir + " || exit 126; eval 'echo \"hi $FROM_SNAPSHOT\"; export LATER=1; exit 3'; __hermes_ec=$?; export -p > " + snap + " 2>/dev/null; pwd -P > " + cwdFile + " 2>/dev/null; exit $__hermes_ec"
+	r := e.run(nil, "-c", text)
+	if r.code != 3 || r.stdout != "hi yes\n" {
+		t.Fatalf("%+v", r)
+	}
+}

@@ -123,6 +123,11 @@ func runCmd(t *testing.T, c *exec.Cmd) result {
 			t.Fatalf("running %v: %v", c.Args, err)
 		}
 		code = ee.ExitCode()
+		// hermes-exec dies of the signal its command died of, as bash
+		// -c does; a calling shell reports that as 128+N.
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
 	}
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }

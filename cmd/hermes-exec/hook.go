@@ -115,7 +115,7 @@ func runHook(agent string, g globalOpts, stdin io.Reader, stdout, stderr io.Writ
 			if ttl <= 0 {
 				ttl = approval.DefaultTimeout
 			}
-			g := agenthook.Grants{Dir: layout.HookGrants()}
+			g := agenthook.Grants{Dir: grantsDir()}
 			g.Clean()
 			err = g.Put(shim.SessionKey(v), agent, pid, start, ttl+time.Minute)
 		}
@@ -150,11 +150,11 @@ func runHook(agent string, g globalOpts, stdin io.Reader, stdout, stderr io.Writ
 // approved in the agent's own dialog (see agenthook.Grants): it is tried
 // before the terminal. This is also where another channel (the gateway)
 // plugs in: the flow's OpenApprover.
-func hookGrantApprover(home, key string, next func() (approval.Approver, error)) func() (approval.Approver, error) {
+func hookGrantApprover(key string, next func() (approval.Approver, error)) func() (approval.Approver, error) {
 	return func() (approval.Approver, error) {
 		ppid := os.Getppid()
 		if start, ok := agenthook.ProcStart(ppid); ok {
-			g := agenthook.Grants{Dir: hermeshome.Layout{Dir: home}.HookGrants()}
+			g := agenthook.Grants{Dir: grantsDir()}
 			if agent, ok := g.Take(key, ppid, start); ok {
 				return agenthook.Approver{Agent: agent}, nil
 			}
@@ -164,4 +164,11 @@ func hookGrantApprover(home, key string, next func() (approval.Approver, error))
 		}
 		return next()
 	}
+}
+
+// grantsDir is where hook grants live: HERMES_HOME as the user database
+// and $HERMES_HOME give it, never $HOME (an agent may run with
+// HOME=/nonexistent), the same for the hook and for the shell.
+func grantsDir() string {
+	return gatewayLayout().HookGrants()
 }

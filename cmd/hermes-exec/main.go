@@ -102,7 +102,7 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	}
 	// A command the human approved in the agent's own dialog (the hook
 	// left a grant) is approved once; otherwise the flow's channel.
-	fl.OpenApprover = hookGrantApprover(s.home, verdict.Key, fl.OpenApprover)
+	fl.OpenApprover = hookGrantApprover(verdict.Key, fl.OpenApprover)
 	if s.log.IsLevelEnabled(logrus.DebugLevel) {
 		if dotenv, err := config.DotEnvNames(filepath.Join(s.home, ".env")); err == nil {
 			for _, d := range isolate.DroppedNames(os.Environ(), s.cfg.Terminal.EnvPassthrough, dotenv) {

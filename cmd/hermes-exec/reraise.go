@@ -39,6 +39,10 @@ func dieLike(r *statusRecorder, code int) {
 	case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGWINCH, syscall.SIGCONT, syscall.SIGSTOP, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
 		return // these do not end a process
 	}
+	if sig == syscall.SIGKILL {
+		syscall.Kill(syscall.Getpid(), sig) // its disposition cannot be changed
+		return
+	}
 	// The Go runtime handles most signals itself (SIGQUIT dumps
 	// goroutines and exits 2, for one), so its handler is replaced by the
 	// default disposition with a raw rt_sigaction: an all-zero struct
