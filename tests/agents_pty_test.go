@@ -36,7 +36,9 @@ func TestProgramOwningThePTYCannotApprove(t *testing.T) {
 	slave.Close()
 	var mu sync.Mutex
 	var screen strings.Builder
+	readDone := make(chan struct{})
 	go func() {
+		defer close(readDone)
 		buf := make([]byte, 4096)
 		for {
 			n, err := master.Read(buf)
@@ -62,6 +64,11 @@ func TestProgramOwningThePTYCannotApprove(t *testing.T) {
 	}()
 	err = c.Wait()
 	close(stop)
+	// Everything hermes-exec wrote is read once the terminal hangs up.
+	select {
+	case <-readDone:
+	case <-time.After(10 * time.Second):
+	}
 	if exitCode(err) != 126 {
 		t.Fatalf("exit %d, want 126", exitCode(err))
 	}
