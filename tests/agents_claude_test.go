@@ -208,8 +208,28 @@ func TestClaudeCodeAsksInItsOwnDialog(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	recs := r.auditFor("git push --force")
-	if len(recs) != 1 || recs[0]["channel"] != "claude-code-hook" || recs[0]["decision"] != "allow" {
+	r.waitAudit(t, func(rec map[string]any) bool {
+		c, _ := rec["command"].(string)
+		return strings.Contains(c, "git push --force") && rec["channel"] == "claude-code-hook" && rec["decision"] == "allow"
+	})
+	if recs := r.auditFor("git push --force"); len(recs) != 1 {
 		t.Fatalf("want one run approved through Claude Code's dialog, got %v", recs)
+	}
+}
+
+// waitAudit waits for an audit record that ok accepts.
+func (r *agentRig) waitAudit(t *testing.T, ok func(map[string]any) bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, rec := range r.auditRecords() {
+			if ok(rec) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no such audit record in %v", r.auditRecords())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -346,15 +347,33 @@ func (r *agentRig) startAgentTTY(env []string, name string, args ...string) *tty
 	}()
 	go func() { s.err = c.Wait(); close(s.done) }()
 	r.t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			c.Process.Kill()
-			<-s.done
-		}
+		// The whole session the agent runs in (Setsid: its id is the
+		// agent's pid), then whatever it detached that still runs from
+		// its home (Codex's app-server daemon), so nothing writes into
+		// the test's directories after it.
+		syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		<-s.done
 		master.Close()
+		killUnder(r.agentHome)
 	})
 	return s
+}
+
+// killUnder kills the processes whose command line names a path under
+// dir: helpers an agent started and detached, from its own home.
+func killUnder(dir string) {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.Contains(string(b), dir+"/") {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
 }
 
 // answerTerminalQueries plays the terminal emulator for a full-screen
