@@ -106,6 +106,8 @@ func newApp() *cli.App {
 			gatewayCommand(),
 			pairingCommand(),
 			versionCommand(),
+			hookCommand(),
+			envCommand(),
 		},
 		OnUsageError:   onUsageError,
 		ExitErrHandler: func(*cli.Context, error) {},
