@@ -65,7 +65,7 @@ func (c *Classifier) Classify(script string) (v Verdict) {
 	f, err := parseScript(script)
 	if err != nil {
 		w := newWalker(c, script, 0)
-		w.emitAt("parse-error", "the shell text does not parse ("+err.Error()+"), so what it would run cannot be checked", script, "1:1", nil)
+		w.emitAt(RuleParseError, "the shell text does not parse ("+err.Error()+"), so what it would run cannot be checked", script, "1:1", nil)
 		return w.verdict(script)
 	}
 	w := newWalker(c, script, 0)
@@ -85,7 +85,7 @@ func (c *Classifier) ClassifyArgv(argv []string) (v Verdict) {
 	}()
 	w := newWalker(c, text, 0)
 	if len(argv) == 0 {
-		w.emitAt("parse-error", "an empty argv cannot be executed", text, "1:1", nil)
+		w.emitAt(RuleParseError, "an empty argv cannot be executed", text, "1:1", nil)
 		return w.verdict(text)
 	}
 	w.simpleArgv(staticArgs(argv), nil, text)
@@ -122,7 +122,7 @@ func internalErrorVerdict(text string, r any) Verdict {
 	return Verdict{
 		Decision: Ask,
 		Findings: []Finding{{
-			Rule:        "internal-error",
+			Rule:        string(RuleInternalError),
 			Description: fmt.Sprintf("the classifier failed on this text (%v); asking instead", r),
 			Command:     text,
 			Pos:         "1:1",

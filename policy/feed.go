@@ -61,7 +61,7 @@ func (w *walker) redirects(st *syntax.Stmt, in feed) feed {
 			if t.static {
 				for _, p := range w.paths(t) {
 					if strings.HasPrefix(p, "/dev/tcp/") || strings.HasPrefix(p, "/dev/udp/") {
-						w.emitNode("reverse-shell", "redirection reads from a network connection (/dev/tcp)", r)
+						w.emitNode(RuleReverseShell, "redirection reads from a network connection (/dev/tcp)", r)
 					}
 				}
 			}

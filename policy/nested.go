@@ -9,7 +9,7 @@ import (
 func (w *walker) script(text, how string) {
 	f, err := parseScript(text)
 	if err != nil {
-		w.emitNode("parse-error", "the text given to "+how+" does not parse ("+err.Error()+"), so what it runs cannot be checked", nil).opaque = true
+		w.emitNode(RuleParseError, "the text given to "+how+" does not parse ("+err.Error()+"), so what it runs cannot be checked", nil).opaque = true
 		return
 	}
 	w.file(f)
@@ -35,7 +35,7 @@ func (w *walker) shellText(t arg, how string, c *cmd) {
 		return
 	}
 	if w.depth >= maxDepth {
-		c.emit("dynamic-code", how+" nests shells too deeply to follow").opaque = true
+		c.emit(RuleDynamicCode, how+" nests shells too deeply to follow").opaque = true
 		return
 	}
 	w.child(t.s, anchorNode(t, c)).script(t.s, how)
@@ -70,10 +70,10 @@ func (w *walker) dynamicCode(c *cmd, t arg, how string) {
 	for _, cs := range t.substs {
 		switch f := w.feedOfStmts(cs.Stmts); f.kind {
 		case feedRemote:
-			c.emit("remote-code-exec", how+" runs code downloaded from the network ("+f.what+")").opaque = true
+			c.emit(RuleRemoteCodeExec, how+" runs code downloaded from the network ("+f.what+")").opaque = true
 			return
 		case feedDecoded:
-			c.emit("decoded-code-exec", how+" runs decoded or transformed text ("+f.what+"), which hides what it does").opaque = true
+			c.emit(RuleDecodedCodeExec, how+" runs decoded or transformed text ("+f.what+"), which hides what it does").opaque = true
 			return
 		}
 	}
@@ -81,7 +81,7 @@ func (w *walker) dynamicCode(c *cmd, t arg, how string) {
 		w.codeFromFeed(c, w.feedOfStmts(ps.Stmts), "sh", how)
 		return
 	}
-	c.emit("dynamic-code", how+" runs text that is not known statically").opaque = true
+	c.emit(RuleDynamicCode, how+" runs text that is not known statically").opaque = true
 }
 
 // codeFromFeed judges a program that a shell or interpreter reads from
@@ -94,7 +94,7 @@ func (w *walker) codeFromFeed(c *cmd, f feed, lang, how string) {
 	case feedStatic:
 		if lang == "sh" {
 			if w.depth >= maxDepth {
-				fd = c.emit("dynamic-code", how+" nests shells too deeply to follow")
+				fd = c.emit(RuleDynamicCode, how+" nests shells too deeply to follow")
 				break
 			}
 			w.child(f.text, c.node()).script(f.text, how)
@@ -103,15 +103,15 @@ func (w *walker) codeFromFeed(c *cmd, f feed, lang, how string) {
 		w.scanCode(c, lang, f.text, how)
 		return
 	case feedRemote:
-		fd = c.emit("remote-code-exec", how+" runs code from the network ("+f.what+")")
+		fd = c.emit(RuleRemoteCodeExec, how+" runs code from the network ("+f.what+")")
 	case feedDecoded:
-		fd = c.emit("decoded-code-exec", how+" runs decoded or transformed text ("+f.what+"), which hides what it does")
+		fd = c.emit(RuleDecodedCodeExec, how+" runs decoded or transformed text ("+f.what+"), which hides what it does")
 	default:
 		what := f.what
 		if what == "" {
 			what = "another command"
 		}
-		fd = c.emit("dynamic-code", how+" runs a program read from "+what+", which cannot be checked")
+		fd = c.emit(RuleDynamicCode, how+" runs a program read from "+what+", which cannot be checked")
 	}
 	fd.sticky = true
 	fd.opaque = true

@@ -280,7 +280,7 @@ func isHistoryFile(p string) bool {
 
 // writeRisk classifies the destination of a write (redirect, tee, cp, sed -i).
 type writeRisk struct {
-	rule   string
+	rule   RuleID
 	reason string
 }
 
@@ -290,31 +290,31 @@ func classifyWriteTarget(p string) (writeRisk, bool) {
 	case p == "":
 		return writeRisk{}, false
 	case inHermesHome(p):
-		return writeRisk{"self-disable-write", "writes into the Hermes home (its config or secrets)"}, true
+		return writeRisk{RuleSelfDisableWrite, "writes into the Hermes home (its config or secrets)"}, true
 	case strings.HasPrefix(p, "/dev/tcp/") || strings.HasPrefix(p, "/dev/udp/"):
-		return writeRisk{"reverse-shell", "opens a network connection through /dev/tcp or /dev/udp"}, true
+		return writeRisk{RuleReverseShell, "opens a network connection through /dev/tcp or /dev/udp"}, true
 	case p == "/proc/sysrq-trigger" || p == "/proc/sys/kernel/sysrq":
-		return writeRisk{"shutdown-sysrq", "writes to the magic SysRq trigger (can reboot or crash the machine)"}, true
+		return writeRisk{RuleShutdownSysrq, "writes to the magic SysRq trigger (can reboot or crash the machine)"}, true
 	case p == "/proc/sys/kernel/randomize_va_space" || strings.HasPrefix(p, "/proc/sys/kernel/yama/") ||
 		p == "/proc/sys/kernel/kptr_restrict" || p == "/proc/sys/kernel/dmesg_restrict" ||
 		p == "/sys/module/apparmor/parameters/enabled" || p == "/sys/fs/selinux/enforce":
-		return writeRisk{"security-kernel-knob", "turns off a kernel security protection"}, true
+		return writeRisk{RuleSecurityKernelKnob, "turns off a kernel security protection"}, true
 	case isDevicePath(p):
-		return writeRisk{"disk-device-write", "writes raw data onto a disk device"}, true
+		return writeRisk{RuleDiskDeviceWrite, "writes raw data onto a disk device"}, true
 	case harmlessDev(p):
 		return writeRisk{}, false
 	case isHistoryFile(p):
-		return writeRisk{"history-tamper", "overwrites a shell history file"}, true
+		return writeRisk{RuleHistoryTamper, "overwrites a shell history file"}, true
 	case p == "/var/log" || strings.HasPrefix(p, "/var/log/"):
-		return writeRisk{"history-logs", "overwrites system logs (the record of what happened)"}, true
+		return writeRisk{RuleHistoryLogs, "overwrites system logs (the record of what happened)"}, true
 	}
 	if strings.HasPrefix(p, "/etc/sudoers") {
-		return writeRisk{"privesc-sudoers", "edits the sudoers policy"}, true
+		return writeRisk{RulePrivescSudoers, "edits the sudoers policy"}, true
 	}
 	if rel, ok := homeRel(p); ok {
 		for _, f := range shellStartupFiles {
 			if rel == f {
-				return writeRisk{"sysconfig-shell-startup", "writes a shell start-up file (code run at every shell start)"}, true
+				return writeRisk{RuleSysconfigShellStartup, "writes a shell start-up file (code run at every shell start)"}, true
 			}
 		}
 		// known_hosts only records host keys; every other file in ~/.ssh
@@ -324,7 +324,7 @@ func classifyWriteTarget(p string) (writeRisk, bool) {
 		}
 		for _, d := range []string{".ssh", ".gnupg", ".config/systemd", ".config/autostart", ".config/fish"} {
 			if rel == d || strings.HasPrefix(rel, d+"/") {
-				return writeRisk{"sysconfig-home-secrets", "writes into " + d + " (keys, authorized_keys or autostart)"}, true
+				return writeRisk{RuleSysconfigHomeSecrets, "writes into " + d + " (keys, authorized_keys or autostart)"}, true
 			}
 		}
 		if !strings.HasPrefix(p, "/root/") {
@@ -337,14 +337,14 @@ func classifyWriteTarget(p string) (writeRisk, bool) {
 	}
 	switch comps[0] {
 	case "etc", "boot", "usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "root", "sys", "efi":
-		return writeRisk{"sysconfig-write", "writes to system configuration or binaries (" + p + ")"}, true
+		return writeRisk{RuleSysconfigWrite, "writes to system configuration or binaries (" + p + ")"}, true
 	case "proc":
 		if len(comps) > 1 && comps[1] == "sys" {
-			return writeRisk{"sysconfig-write", "changes a kernel setting through /proc/sys"}, true
+			return writeRisk{RuleSysconfigWrite, "changes a kernel setting through /proc/sys"}, true
 		}
 	case "var":
 		if len(comps) > 2 && comps[1] == "spool" && comps[2] == "cron" {
-			return writeRisk{"sysconfig-write", "writes a crontab directly"}, true
+			return writeRisk{RuleSysconfigWrite, "writes a crontab directly"}, true
 		}
 	}
 	return writeRisk{}, false

@@ -46,16 +46,16 @@ func deleteTarget(c *cmd, a arg, underFind bool) bool {
 		case len(a.substs) > 0:
 			what = "targets produced by a command substitution"
 		}
-		c.emit("delete-unknown-target", c.name+" deletes "+what+", which could be anything")
+		c.emit(RuleDeleteUnknownTarget, c.name+" deletes "+what+", which could be anything")
 		return true
 	}
 	for _, p := range c.w.paths(a) {
 		if inHermesHome(p) {
-			c.emit("self-disable-write", c.name+" deletes inside the Hermes home ("+a.s+")")
+			c.emit(RuleSelfDisableWrite, c.name+" deletes inside the Hermes home ("+a.s+")")
 			return true
 		}
 		if isHistoryFile(p) {
-			c.emit("history-tamper", c.name+" deletes a shell history file")
+			c.emit(RuleHistoryTamper, c.name+" deletes a shell history file")
 			return true
 		}
 		risk := classifyPath(p)
@@ -67,40 +67,57 @@ func deleteTarget(c *cmd, a arg, underFind bool) bool {
 		if a.glob && risk == riskNone && !strings.HasPrefix(p, "/") {
 			continue
 		}
-		if rule, desc := deleteRule(risk); rule != "" {
+		if rule, desc := deleteRule(risk); rule != noRule {
 			c.emit(rule, c.name+" "+a.s+" deletes "+desc)
 			return true
 		}
 		if isDevicePath(p) {
-			c.emit("disk-device-write", c.name+" acts on a disk device")
+			c.emit(RuleDiskDeviceWrite, c.name+" acts on a disk device")
 			return true
 		}
 	}
 	return false
 }
 
-func deleteRule(r pathRisk) (string, string) {
+func deleteRule(r pathRisk) (RuleID, string) {
 	switch r {
 	case riskRoot:
-		return "delete-root", "the root file system"
+		return RuleDeleteRoot, "the root file system"
 	case riskTopLevel:
-		return "delete-toplevel", "a top-level directory"
+		return RuleDeleteToplevel, "a top-level directory"
 	case riskSystem:
-		return "delete-system", "part of a system directory"
+		return RuleDeleteSystem, "part of a system directory"
 	case riskHome:
-		return "delete-home", "the home directory"
+		return RuleDeleteHome, "the home directory"
 	case riskHomeSecret:
-		return "delete-home-secrets", "keys or credentials in the home directory"
+		return RuleDeleteHomeSecrets, "keys or credentials in the home directory"
 	case riskOutside:
-		return "delete-outside-cwd", "a path outside the working directory"
+		return RuleDeleteOutsideCwd, "a path outside the working directory"
 	case riskCwdWhole:
-		return "delete-cwd-whole", "everything in the working directory"
+		return RuleDeleteCwdWhole, "everything in the working directory"
 	case riskHomeData:
-		return "delete-home", "a user data directory in home"
+		return RuleDeleteHome, "a user data directory in home"
 	case riskGitDir:
-		return "delete-git-history", "a git repository's whole history (.git)"
+		return RuleDeleteGitHistory, "a git repository's whole history (.git)"
 	}
-	return "", ""
+	return noRule, ""
+}
+
+// moveRule is the rule for moving a path of the given risk away.
+func moveRule(r pathRisk) RuleID {
+	switch r {
+	case riskRoot:
+		return RuleMoveRoot
+	case riskTopLevel:
+		return RuleMoveToplevel
+	case riskHome, riskHomeData:
+		return RuleMoveHome
+	case riskHomeSecret:
+		return RuleMoveHomeSecrets
+	case riskGitDir:
+		return RuleDeleteGitHistory
+	}
+	return RuleMoveSystem
 }
 
 // shredRule: shred overwrites files beyond recovery.
@@ -110,14 +127,14 @@ func shredRule(c *cmd) {
 		if a.static {
 			for _, pth := range c.w.paths(a) {
 				if isDevicePath(pth) {
-					c.emit("disk-device-write", "shred overwrites a whole disk device")
+					c.emit(RuleDiskDeviceWrite, "shred overwrites a whole disk device")
 					return
 				}
 			}
 		}
 	}
 	if len(p.operands) > 0 {
-		c.emit("delete-shred", c.name+" irreversibly overwrites files")
+		c.emit(RuleDeleteShred, c.name+" irreversibly overwrites files")
 	}
 }
 
@@ -237,7 +254,7 @@ func (w *walker) execCommand(c *cmd, argv []arg, how string) {
 // and reading stdin, as a simple command anchored at c.
 func (w *walker) argvElsewhere(c *cmd, argv []arg, how string, cwds []string, stdin feed) {
 	if w.depth >= maxDepth {
-		c.emit("dynamic-code", how+" nests too deeply to follow").opaque = true
+		c.emit(RuleDynamicCode, how+" nests too deeply to follow").opaque = true
 		return
 	}
 	text := c.text()
@@ -265,16 +282,16 @@ func mvRule(c *cmd) {
 		}
 		for _, pth := range c.w.paths(a) {
 			if inHermesHome(pth) {
-				c.emit("self-disable-write", "mv moves files out of the Hermes home")
+				c.emit(RuleSelfDisableWrite, "mv moves files out of the Hermes home")
 				return
 			}
 			if risk := classifyPath(pth); risk != riskNone && risk != riskCwdWhole && risk != riskOutside {
-				rule, desc := deleteRule(risk)
-				c.emit(strings.Replace(rule, "delete-", "move-", 1), "mv "+a.s+" moves away "+desc)
+				_, desc := deleteRule(risk)
+				c.emit(moveRule(risk), "mv "+a.s+" moves away "+desc)
 				return
 			}
 			if isHistoryFile(pth) {
-				c.emit("history-tamper", "mv moves a shell history file away")
+				c.emit(RuleHistoryTamper, "mv moves a shell history file away")
 				return
 			}
 		}

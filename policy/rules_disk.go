@@ -20,7 +20,7 @@ func mkfsRule(c *cmd) {
 			return
 		}
 	}
-	c.emit("disk-format", c.name+" creates a file system or wipes signatures, destroying the data on the device")
+	c.emit(RuleDiskFormat, c.name+" creates a file system or wipes signatures, destroying the data on the device")
 }
 
 // partitionRule: partition editors are fine when they only list.
@@ -48,17 +48,17 @@ func partitionRule(c *cmd) {
 			}
 		}
 		if ops <= 1 && !hasStatic(args, "-s") && !hasStatic(args, "--script") {
-			c.emit("disk-partition", "parted opens a partition table for editing")
+			c.emit(RuleDiskPartition, "parted opens a partition table for editing")
 			return
 		}
 	}
-	c.emit("disk-partition", c.name+" modifies a partition table")
+	c.emit(RuleDiskPartition, c.name+" modifies a partition table")
 }
 
 func cryptsetupRule(c *cmd) {
 	for _, a := range c.args() {
 		if a.is("luksFormat", "erase", "luksErase", "reencrypt", "luksKillSlot", "luksRemoveKey", "tcryptDump") {
-			c.emit("disk-format", "cryptsetup "+a.s+" destroys or rewrites encrypted volume headers")
+			c.emit(RuleDiskFormat, "cryptsetup "+a.s+" destroys or rewrites encrypted volume headers")
 			return
 		}
 	}
@@ -68,7 +68,7 @@ func lvmRule(c *cmd) {
 	if c.name == "mdadm" {
 		for _, a := range c.args() {
 			if a.is("--zero-superblock", "--create", "-C", "--remove", "--fail", "--stop", "-S") {
-				c.emit("disk-format", "mdadm "+a.s+" changes a RAID array")
+				c.emit(RuleDiskFormat, "mdadm "+a.s+" changes a RAID array")
 				return
 			}
 		}
@@ -77,18 +77,18 @@ func lvmRule(c *cmd) {
 	if c.name == "dmsetup" {
 		for _, a := range c.args() {
 			if a.is("remove", "remove_all", "wipe_table") {
-				c.emit("disk-format", "dmsetup "+a.s+" removes device-mapper devices")
+				c.emit(RuleDiskFormat, "dmsetup "+a.s+" removes device-mapper devices")
 			}
 		}
 		return
 	}
-	c.emit("disk-lvm", c.name+" removes or shrinks LVM volumes")
+	c.emit(RuleDiskLvm, c.name+" removes or shrinks LVM volumes")
 }
 
 func zpoolRule(c *cmd) {
 	for _, a := range c.args() {
 		if a.is("destroy", "labelclear", "rollback") {
-			c.emit("disk-format", c.name+" "+a.s+" destroys pools, datasets or snapshots")
+			c.emit(RuleDiskFormat, c.name+" "+a.s+" destroys pools, datasets or snapshots")
 			return
 		}
 	}
@@ -102,16 +102,16 @@ func hdparmRule(c *cmd) {
 		switch {
 		case strings.HasPrefix(a.s, "--security-erase"), strings.HasPrefix(a.s, "--trim-sector-ranges"), a.s == "--security-set-pass" && c.name == "hdparm",
 			a.s == "--fwdownload", a.s == "--make-bad-sector":
-			c.emit("disk-format", c.name+" "+a.s+" erases or damages the drive")
+			c.emit(RuleDiskFormat, c.name+" "+a.s+" erases or damages the drive")
 			return
 		case c.name == "nvme" && (a.s == "format" || a.s == "sanitize"):
-			c.emit("disk-format", "nvme "+a.s+" erases the drive")
+			c.emit(RuleDiskFormat, "nvme "+a.s+" erases the drive")
 			return
 		case c.name == "badblocks" && (a.s == "-w" || shortBundleHas(a, "w", "bcdeiopt")):
-			c.emit("disk-format", "badblocks -w overwrites the whole device")
+			c.emit(RuleDiskFormat, "badblocks -w overwrites the whole device")
 			return
 		case (c.name == "debugfs" && (a.s == "-w" || shortBundleHas(a, "w", "")) || c.name == "xfs_repair" && a.s == "-L"):
-			c.emit("disk-format", c.name+" "+a.s+" writes file-system structures directly")
+			c.emit(RuleDiskFormat, c.name+" "+a.s+" writes file-system structures directly")
 			return
 		}
 	}
@@ -136,5 +136,5 @@ func mountRule(c *cmd) {
 			return
 		}
 	}
-	c.emit("disk-mount", c.name+" changes which file systems or swap the machine uses")
+	c.emit(RuleDiskMount, c.name+" changes which file systems or swap the machine uses")
 }

@@ -38,7 +38,7 @@ func gitConfigValue(c *cmd, key string, val arg, how string) {
 		if val.static && !strings.HasPrefix(val.s, "!") {
 			return
 		}
-		c.emit("git-config-exec", how+" defines a git alias that runs a shell command")
+		c.emit(RuleGitConfigExec, how+" defines a git alias that runs a shell command")
 		if val.static {
 			c.w.shellText(arg{s: strings.TrimPrefix(val.s, "!"), static: true, word: val.word}, "git alias "+key, c)
 		}
@@ -53,7 +53,7 @@ func gitConfigValue(c *cmd, key string, val arg, how string) {
 			return
 		}
 	}
-	c.emit("git-config-exec", how+" sets "+key+", which makes git run a command")
+	c.emit(RuleGitConfigExec, how+" sets "+key+", which makes git run a command")
 	if val.static && val.s != "" {
 		c.w.shellText(val, "git "+key, c)
 	}
@@ -77,12 +77,12 @@ func gitRule(c *cmd) {
 				k, v, _ := strings.Cut(kv.s, "=")
 				gitConfigValue(c, k, arg{s: v, static: true, word: kv.word}, "git -c")
 			} else {
-				c.emit("git-config-exec", "git -c sets configuration that is not known statically")
+				c.emit(RuleGitConfigExec, "git -c sets configuration that is not known statically")
 			}
 			continue
 		}
 		if name == "--config-env" {
-			c.emit("git-config-exec", "git --config-env sets configuration from the environment")
+			c.emit(RuleGitConfigExec, "git --config-env sets configuration from the environment")
 		}
 		if gitGlobalArg[name] && !hasEq {
 			i++
@@ -100,7 +100,7 @@ func gitRule(c *cmd) {
 	if !sub.static {
 		for _, a := range rest {
 			if a.is("--force", "-f", "--hard", "-D", "--mirror", "--delete") || shortBundleHas(a, "fD", "") {
-				c.emit("git-destructive", "git with a subcommand that is not known statically and "+a.s)
+				c.emit(RuleGitDestructive, "git with a subcommand that is not known statically and "+a.s)
 				return
 			}
 		}
@@ -112,7 +112,7 @@ func gitRule(c *cmd) {
 	case "reset":
 		for _, a := range rest {
 			if a.static && strings.HasPrefix(a.s, "--ha") && strings.HasPrefix("--hard", a.s) {
-				c.emit("git-destructive", "git reset --hard discards uncommitted work")
+				c.emit(RuleGitDestructive, "git reset --hard discards uncommitted work")
 				return
 			}
 			if a.is("--merge", "--keep") {
@@ -133,14 +133,14 @@ func gitRule(c *cmd) {
 			}
 		}
 		if force && !dry {
-			c.emit("git-destructive", "git clean -f deletes untracked files for good")
+			c.emit(RuleGitDestructive, "git clean -f deletes untracked files for good")
 		}
 	case "branch":
 		del, forceFlag := false, false
 		for _, a := range rest {
 			switch {
 			case a.is("-D") || shortBundleHas(a, "D", ""):
-				c.emit("git-destructive", "git branch -D deletes a branch even when unmerged")
+				c.emit(RuleGitDestructive, "git branch -D deletes a branch even when unmerged")
 				return
 			case a.is("-d", "--delete") || shortBundleHas(a, "d", ""):
 				del = true
@@ -149,30 +149,30 @@ func gitRule(c *cmd) {
 			}
 		}
 		if del && forceFlag {
-			c.emit("git-destructive", "git branch --delete --force deletes a branch even when unmerged")
+			c.emit(RuleGitDestructive, "git branch --delete --force deletes a branch even when unmerged")
 		}
 	case "filter-branch", "filter-repo":
-		c.emit("git-destructive", "git "+sub.s+" rewrites the whole history")
+		c.emit(RuleGitDestructive, "git "+sub.s+" rewrites the whole history")
 	case "reflog":
 		if len(rest) > 0 && rest[0].is("expire", "delete") {
-			c.emit("git-destructive", "git reflog "+rest[0].s+" removes the safety net for lost commits")
+			c.emit(RuleGitDestructive, "git reflog "+rest[0].s+" removes the safety net for lost commits")
 		}
 	case "gc":
 		for _, a := range rest {
 			if a.is("--prune=now", "--prune=all") {
-				c.emit("git-destructive", "git gc "+a.s+" deletes unreachable commits immediately")
+				c.emit(RuleGitDestructive, "git gc "+a.s+" deletes unreachable commits immediately")
 			}
 		}
 	case "checkout", "restore":
 		gitDiscard(c, sub.s, rest)
 	case "stash":
 		if len(rest) > 0 && rest[0].is("clear") {
-			c.emit("git-destructive", "git stash "+rest[0].s+" deletes stashed work")
+			c.emit(RuleGitDestructive, "git stash "+rest[0].s+" deletes stashed work")
 		}
 	case "update-ref":
 		for _, a := range rest {
 			if a.is("-d", "--stdin") {
-				c.emit("git-destructive", "git update-ref "+a.s+" rewrites refs directly")
+				c.emit(RuleGitDestructive, "git update-ref "+a.s+" rewrites refs directly")
 				return
 			}
 		}
@@ -189,7 +189,7 @@ func gitRule(c *cmd) {
 		if rec {
 			for _, a := range rest {
 				if a.is(".", "*", ":/", "./") {
-					c.emit("git-destructive", "git rm -r "+a.s+" deletes every tracked file")
+					c.emit(RuleGitDestructive, "git rm -r "+a.s+" deletes every tracked file")
 					return
 				}
 			}
@@ -242,7 +242,7 @@ func gitPush(c *cmd, rest []arg) {
 			name, _, _ := strings.Cut(s, "=")
 			for _, opt := range []string{"--force", "--force-with-lease", "--force-if-includes", "--mirror", "--delete", "--prune"} {
 				if len(name) >= 4 && strings.HasPrefix(opt, name) {
-					c.emit("git-destructive", "git push "+s+" overwrites or deletes remote history")
+					c.emit(RuleGitDestructive, "git push "+s+" overwrites or deletes remote history")
 					return
 				}
 			}
@@ -254,7 +254,7 @@ func gitPush(c *cmd, rest []arg) {
 		case strings.HasPrefix(s, "-") && len(s) > 1:
 			for k := 1; k < len(s); k++ {
 				if s[k] == 'f' || s[k] == 'd' {
-					c.emit("git-destructive", "git push "+s+" force-pushes or deletes remote branches")
+					c.emit(RuleGitDestructive, "git push "+s+" force-pushes or deletes remote branches")
 					return
 				}
 				if s[k] == 'o' {
@@ -267,7 +267,7 @@ func gitPush(c *cmd, rest []arg) {
 		default:
 			positional++
 			if positional >= 2 && (strings.HasPrefix(s, "+") || strings.HasPrefix(s, ":")) {
-				c.emit("git-destructive", "git push "+s+" force-updates or deletes a remote ref")
+				c.emit(RuleGitDestructive, "git push "+s+" force-updates or deletes a remote ref")
 				return
 			}
 		}
@@ -284,7 +284,7 @@ func gitDiscard(c *cmd, sub string, rest []arg) {
 		case a.is("--worktree", "-W") || shortBundleHas(a, "W", ""):
 			worktree = true
 		case sub == "checkout" && (a.is("-f", "--force") || shortBundleHas(a, "f", "bB")):
-			c.emit("git-destructive", "git checkout -f discards local changes")
+			c.emit(RuleGitDestructive, "git checkout -f discards local changes")
 			return
 		}
 	}
@@ -293,7 +293,7 @@ func gitDiscard(c *cmd, sub string, rest []arg) {
 	}
 	for _, a := range rest {
 		if a.is(".", "*", ":/", "./", ":/*", "-A") {
-			c.emit("git-destructive", "git "+sub+" "+a.s+" discards every uncommitted change")
+			c.emit(RuleGitDestructive, "git "+sub+" "+a.s+" discards every uncommitted change")
 			return
 		}
 	}

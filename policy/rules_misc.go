@@ -22,7 +22,7 @@ func genericRule(c *cmd) {
 		for _, a := range c.args() {
 			for _, cs := range a.substs {
 				if f := c.w.feedOfStmts(cs.Stmts); f.kind == feedSecrets {
-					c.emit("exfil", c.name+" sends "+f.what+" (in a command substitution) over the network")
+					c.emit(RuleExfil, c.name+" sends "+f.what+" (in a command substitution) over the network")
 					return
 				}
 			}
@@ -32,7 +32,7 @@ func genericRule(c *cmd) {
 	if a.static && strings.Contains(a.s, "/") {
 		for _, p := range c.w.paths(a) {
 			if c.w.fetched[p] {
-				fd := c.emit("remote-code-exec", "runs "+a.s+", which this command line downloaded or decoded")
+				fd := c.emit(RuleRemoteCodeExec, "runs "+a.s+", which this command line downloaded or decoded")
 				fd.sticky, fd.opaque = true, true
 				return
 			}

@@ -105,17 +105,17 @@ func sqlClientRule(c *cmd) {
 	}
 	for _, s := range sql {
 		if !s.static {
-			c.emit("sql-dynamic", c.name+" runs SQL text that is not known statically")
+			c.emit(RuleSqlDynamic, c.name+" runs SQL text that is not known statically")
 			continue
 		}
 		if why := sqlDanger(s.s); why != "" {
-			c.emit("sql-destructive", c.name+" SQL "+why)
+			c.emit(RuleSqlDestructive, c.name+" SQL "+why)
 			return
 		}
 	}
 	if len(sql) == 0 && c.stdin.kind == feedStatic {
 		if why := sqlDanger(c.stdin.text); why != "" {
-			c.emit("sql-destructive", c.name+" reads SQL that "+why)
+			c.emit(RuleSqlDestructive, c.name+" reads SQL that "+why)
 		}
 	}
 }
@@ -135,13 +135,13 @@ func frameworkDBRule(c *cmd) {
 		}
 		switch {
 		case frameworkDBTasks[a.s] && !(a.s == "drop" && c.name != "sequelize" && c.name != "typeorm") && !(a.s == "downgrade" && c.name != "alembic" && c.name != "flask"):
-			c.emit("sql-destructive", c.name+" "+a.s+" drops or wipes a database")
+			c.emit(RuleSqlDestructive, c.name+" "+a.s+" drops or wipes a database")
 			return
 		case a.s == "reset" && i > 0 && args[i-1].is("migrate", "database") && (c.name == "prisma" || c.name == "diesel" || c.name == "sqlx"):
-			c.emit("sql-destructive", c.name+" "+args[i-1].s+" reset drops the database")
+			c.emit(RuleSqlDestructive, c.name+" "+args[i-1].s+" reset drops the database")
 			return
 		case a.s == "--force-reset" || a.s == "--accept-data-loss":
-			c.emit("sql-destructive", c.name+" "+a.s+" discards data")
+			c.emit(RuleSqlDestructive, c.name+" "+a.s+" discards data")
 			return
 		}
 	}
@@ -150,7 +150,7 @@ func frameworkDBRule(c *cmd) {
 func mysqladminRule(c *cmd) {
 	for _, a := range c.args() {
 		if a.is("drop", "shutdown", "kill", "flush-privileges", "password") {
-			c.emit("sql-destructive", "mysqladmin "+a.s+" drops a database, stops the server or changes credentials")
+			c.emit(RuleSqlDestructive, "mysqladmin "+a.s+" drops a database, stops the server or changes credentials")
 			return
 		}
 	}
@@ -162,7 +162,7 @@ func dropdbRule(c *cmd) {
 			return
 		}
 	}
-	c.emit("sql-destructive", c.name+" deletes a database, role or cluster")
+	c.emit(RuleSqlDestructive, c.name+" deletes a database, role or cluster")
 }
 
 var redisDanger = map[string]string{"FLUSHALL": "deletes every key", "FLUSHDB": "deletes every key of the database",
@@ -177,7 +177,7 @@ func redisRule(c *cmd) {
 		if a.static && strings.HasPrefix(a.s, "-") {
 			if a.is("-h", "-p", "-a", "-n", "-u", "-s", "--user", "--pass", "-r", "-i", "--tls", "-c", "--cacert", "--cert", "--key", "--sni", "-e", "-x", "-d", "--eval") {
 				if a.is("--eval") {
-					c.emit("sql-destructive", "redis-cli --eval runs a Lua script on the server")
+					c.emit(RuleSqlDestructive, "redis-cli --eval runs a Lua script on the server")
 					return
 				}
 				if !a.is("--tls", "-c", "-e", "-x") {
@@ -195,11 +195,11 @@ func redisRule(c *cmd) {
 		}
 		v := strings.ToUpper(words[0])
 		if v == "CONFIG" && len(words) > 1 && strings.EqualFold(words[1], "SET") {
-			c.emit("sql-destructive", "redis CONFIG SET changes the server configuration (a known path to writing files)")
+			c.emit(RuleSqlDestructive, "redis CONFIG SET changes the server configuration (a known path to writing files)")
 			return true
 		}
 		if why, ok := redisDanger[v]; ok {
-			c.emit("sql-destructive", "redis "+v+" "+why)
+			c.emit(RuleSqlDestructive, "redis "+v+" "+why)
 			return true
 		}
 		return false
@@ -208,7 +208,7 @@ func redisRule(c *cmd) {
 	for _, a := range cmdWords {
 		if !a.static {
 			if len(words) == 0 {
-				c.emit("sql-dynamic", "redis-cli runs a command that is not known statically")
+				c.emit(RuleSqlDynamic, "redis-cli runs a command that is not known statically")
 				return
 			}
 			break
@@ -244,11 +244,11 @@ func mongoRule(c *cmd) {
 	}
 	for _, s := range code {
 		if !s.static {
-			c.emit("sql-dynamic", c.name+" evaluates code that is not known statically")
+			c.emit(RuleSqlDynamic, c.name+" evaluates code that is not known statically")
 			return
 		}
 		if m := mongoDanger.FindString(s.s); m != "" {
-			c.emit("sql-destructive", c.name+" code calls "+m+", deleting data")
+			c.emit(RuleSqlDestructive, c.name+" code calls "+m+", deleting data")
 			return
 		}
 	}

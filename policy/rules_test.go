@@ -92,13 +92,13 @@ func TestRuleExamples(t *testing.T) {
 		if r.ID == "internal-error" {
 			continue
 		}
-		ex, ok := examples[r.ID]
+		ex, ok := examples[string(r.ID)]
 		if !ok {
 			t.Errorf("rule %s has no example", r.ID)
 			continue
 		}
 		v := c.Classify(ex)
-		if !hasRule(v, r.ID) {
+		if !hasRule(v, string(r.ID)) {
 			t.Errorf("%s: %q gave %v", r.ID, ex, rulesOf(v))
 		}
 		if v.Decision < r.Decision {

@@ -48,7 +48,7 @@ func (c *cmd) node() syntax.Node {
 }
 
 // emit records a finding against this level of the simple command.
-func (c *cmd) emit(rule, desc string) *finding {
+func (c *cmd) emit(rule RuleID, desc string) *finding {
 	return c.w.emitAt(rule, desc, "", "", nil)
 }
 
@@ -142,7 +142,7 @@ func (w *walker) expandAlias(c *cmd) bool {
 	}
 	text := val + rest
 	if w.depth >= maxDepth {
-		c.emit("dynamic-code", "alias expansion nests too deeply to follow").opaque = true
+		c.emit(RuleDynamicCode, "alias expansion nests too deeply to follow").opaque = true
 		return true
 	}
 	w.child(text, c.st).script(text, "alias "+l.Value)
@@ -156,7 +156,7 @@ func (w *walker) expandAlias(c *cmd) bool {
 func (w *walker) commandName(c *cmd) (string, bool) {
 	a := c.argv[0]
 	if a.fromStdin {
-		c.emit("dynamic-command-name", "the command to run comes from stdin").opaque = true
+		c.emit(RuleDynamicCommandName, "the command to run comes from stdin").opaque = true
 		return "", false
 	}
 	if !a.static || a.glob || a.fromVar || a.brace {
@@ -171,7 +171,7 @@ func (w *walker) commandName(c *cmd) (string, bool) {
 		case len(a.substs) > 0:
 			desc = "the command name comes from a command substitution, so the program it runs cannot be checked"
 		}
-		c.emit("dynamic-command-name", desc).opaque = true
+		c.emit(RuleDynamicCommandName, desc).opaque = true
 		if a.brace && a.static && !a.glob && !a.fromVar {
 			return progName(a.s), !hasNonASCII(a.s)
 		}
@@ -186,7 +186,7 @@ func (w *walker) commandName(c *cmd) (string, bool) {
 		return "", false
 	}
 	if hasNonASCII(a.s) || a.s == "" {
-		c.emit("unicode-lookalike", "the command name contains non-ASCII or invisible characters ("+quoteShort(a.s)+"), which can imitate another command").opaque = true
+		c.emit(RuleUnicodeLookalike, "the command name contains non-ASCII or invisible characters ("+quoteShort(a.s)+"), which can imitate another command").opaque = true
 		return "", false
 	}
 	return progName(a.s), true
@@ -257,13 +257,13 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 	for i, l := range sc.levels {
 		sc.lvl = i
 		if entry, sure, ok := w.c.denyMatches(l); ok {
-			rule, desc := "user-deny", "matches the deny rule "+quoteShort(entry)
+			rule, desc := RuleUserDeny, "matches the deny rule "+quoteShort(entry)
 			if !sure {
-				rule, desc = "user-deny-unresolved", "a word is not static, so the deny rule "+quoteShort(entry)+" might match"
+				rule, desc = RuleUserDenyUnresolved, "a word is not static, so the deny rule "+quoteShort(entry)+" might match"
 			}
 			w.seq++
 			sc.findings = append(sc.findings, finding{
-				Finding: Finding{Rule: rule, Description: desc, Decision: Deny},
+				Finding: Finding{Rule: string(rule), Description: desc, Decision: Deny},
 				seq:     w.seq, lvl: i, sticky: true,
 			})
 		}
@@ -275,7 +275,7 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 		if f.lvl < len(sc.levels) {
 			f.Argv = staticArgv(sc.levels[f.lvl])
 		}
-		if f.Rule == "user-deny" || f.Rule == "user-deny-unresolved" {
+		if f.Rule == string(RuleUserDeny) || f.Rule == string(RuleUserDenyUnresolved) {
 			f.Argv = nil
 		}
 		w.out = append(w.out, f)

@@ -112,13 +112,13 @@ func (w *walker) posOf(n syntax.Node) (string, int) {
 
 // emitAt records a finding. The decision comes from the catalog so that
 // the rule table is the single source of truth.
-func (w *walker) emitAt(rule, desc, command, pos string, argv []string) *finding {
+func (w *walker) emitAt(rule RuleID, desc, command, pos string, argv []string) *finding {
 	w.seq++
 	if strings.Contains(desc, homeDir) {
 		desc = strings.ReplaceAll(desc, homeDir, "~")
 	}
 	f := finding{
-		Finding: Finding{Rule: rule, Description: desc, Command: command, Pos: pos,
+		Finding: Finding{Rule: string(rule), Description: desc, Command: command, Pos: pos,
 			Decision: ruleDecision(rule), Argv: argv},
 		seq: w.seq,
 	}
@@ -136,7 +136,7 @@ func (w *walker) emitAt(rule, desc, command, pos string, argv []string) *finding
 
 // emitNode records a finding about a construct (not a simple command's
 // argv): it cannot be allowlisted and is never removed by one.
-func (w *walker) emitNode(rule, desc string, n syntax.Node) *finding {
+func (w *walker) emitNode(rule RuleID, desc string, n syntax.Node) *finding {
 	pos, off := w.posOf(n)
 	text := nodeText(w.src, n)
 	if text == "" {
@@ -158,7 +158,7 @@ func (w *walker) verdict(key string) Verdict {
 		for _, f := range out {
 			if f.opaque {
 				n := f
-				n.Rule = "user-deny-unresolved"
+				n.Rule = string(RuleUserDenyUnresolved)
 				n.Decision = Deny
 				n.Description = "runs code that cannot be resolved statically, so a configured deny rule might match it"
 				n.Argv = nil
@@ -213,7 +213,7 @@ func (w *walker) file(f *syntax.File) {
 		}
 	}
 	if hasInvisible(w.src) {
-		w.emitNode("unicode-lookalike", "the text contains invisible or bidirectional control characters that hide what it runs", f)
+		w.emitNode(RuleUnicodeLookalike, "the text contains invisible or bidirectional control characters that hide what it runs", f)
 	}
 	w.stmts(f.Stmts)
 }
@@ -317,7 +317,7 @@ func (w *walker) stmt(st *syntax.Stmt) {
 	if w.work++; w.work > maxWork {
 		if !w.truncated {
 			w.truncated = true
-			w.emitNode("dynamic-code", "the text is too large or nested too deeply to check completely", st).opaque = true
+			w.emitNode(RuleDynamicCode, "the text is too large or nested too deeply to check completely", st).opaque = true
 		}
 		return
 	}
@@ -399,7 +399,7 @@ func (w *walker) command(st *syntax.Stmt, cmd syntax.Command) {
 		w.word(c.Description)
 		w.stmt(c.Body)
 	default:
-		w.emitNode("parse-error", "a shell construct the classifier does not know; asking instead", st)
+		w.emitNode(RuleParseError, "a shell construct the classifier does not know; asking instead", st)
 	}
 }
 
@@ -609,7 +609,7 @@ func (w *walker) promptExpansion(p *syntax.ParamExp) {
 			w.child(v, p).docNested(v)
 		}
 	}
-	w.emitNode("dynamic-code", "${var@P} expands the value as a prompt, running any command substitution in it; the value is not known", p).opaque = true
+	w.emitNode(RuleDynamicCode, "${var@P} expands the value as a prompt, running any command substitution in it; the value is not known", p).opaque = true
 }
 
 // docNested parses text the way bash expands a prompt or a here-document
@@ -619,7 +619,7 @@ func (w *walker) docNested(text string) {
 	word, err := p.Document(strings.NewReader(text))
 	parserPool.Put(p)
 	if err != nil {
-		w.emitNode("parse-error", "embedded text does not parse: "+err.Error(), nil)
+		w.emitNode(RuleParseError, "embedded text does not parse: "+err.Error(), nil)
 		return
 	}
 	w.word(word)
@@ -696,7 +696,7 @@ func (w *walker) subscriptCode(s string, node syntax.Node) {
 	if end := strings.LastIndexByte(sub, ']'); end >= 0 {
 		sub = sub[:end]
 	}
-	w.emitNode("arithmetic-code", "an array subscript evaluated as arithmetic contains a command substitution, which bash runs", node)
+	w.emitNode(RuleArithmeticCode, "an array subscript evaluated as arithmetic contains a command substitution, which bash runs", node)
 	if w.depth >= maxDepth {
 		return
 	}
@@ -712,7 +712,7 @@ func (w *walker) funcDecl(fd *syntax.FuncDecl) {
 	}
 	for _, n := range names {
 		if selfSpawning(n.Value, fd.Body) {
-			w.emitNode("fork-bomb", "function "+n.Value+" calls itself in a pipeline or in the background: a fork bomb", fd)
+			w.emitNode(RuleForkBomb, "function "+n.Value+" calls itself in a pipeline or in the background: a fork bomb", fd)
 		}
 		w.setFunc(n.Value)
 	}
