@@ -4,8 +4,8 @@ package policy
 type RuleInfo struct {
 	ID          RuleID
 	Description string
-	Decision        Decision
-	Class           string
+	Decision    Decision
+	Class       string
 }
 
 // catalog is the single source of rule decisions: findings take their
