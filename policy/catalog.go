@@ -17,6 +17,7 @@ var catalog = []RuleInfo{
 	{RuleDeleteSystem, "Delete inside a system tree (/etc, /usr, /var, /boot, ...)", Ask, "delete"},
 	{RuleDeleteHome, "Delete of the home directory or all of its contents", Ask, "delete"},
 	{RuleDeleteHomeSecrets, "Delete of keys or credentials in home (~/.ssh, ~/.gnupg, ~/.aws, ~/.kube, ~/.config)", Ask, "delete"},
+	{RuleDeleteOtherHome, "Delete of files in another user's home directory (~name/..., /home/name/...)", Ask, "delete"},
 	{RuleDeleteOutsideCwd, "Delete of a path that climbs out of the working directory", Ask, "delete"},
 	{RuleDeleteGitHistory, "Delete of a repository's .git directory (every unpushed commit, branch and stash)", Ask, "git-destructive"},
 	{RuleDeleteCwdWhole, "Delete of the whole working directory (., *, ./*)", Ask, "delete"},

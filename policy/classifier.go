@@ -13,12 +13,13 @@ import (
 type Classifier struct {
 	allow []userRule
 	deny  []userRule
+	ctx   *pathCtx
 }
 
 // NewClassifier compiles the user's rules; an entry that does not parse as
 // shell words, or is empty, is an error naming the entry.
 func NewClassifier(r Rules) (*Classifier, error) {
-	c := &Classifier{}
+	c := &Classifier{ctx: newPathCtx(r.Context)}
 	for _, e := range r.Allowlist {
 		u, err := compileUserRule(e)
 		if err != nil {

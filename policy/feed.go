@@ -3,6 +3,8 @@ package policy
 import (
 	"strings"
 
+	"hermes-exec/internal/credentials"
+
 	"mvdan.cc/sh/v3/syntax"
 )
 
@@ -506,18 +508,20 @@ func isCredentialPath(p string) bool {
 			return false
 		}
 		return true
-	case p == "/etc/shadow", p == "/etc/gshadow", strings.HasPrefix(p, "/etc/ssh/ssh_host_") && !strings.HasSuffix(p, ".pub"),
-		p == "/etc/sudoers":
+	case strings.HasPrefix(p, "/etc/ssh/ssh_host_") && !strings.HasSuffix(p, ".pub"):
 		return true
+	}
+	for _, f := range credentials.SystemFiles {
+		if f != "/root" && under(p, f) {
+			return true
+		}
 	}
 	rel, ok := homeRel(p)
 	if !ok {
 		return false
 	}
-	for _, d := range []string{".ssh", ".aws", ".kube", ".gnupg", ".config/gcloud", ".azure", ".docker/config.json",
-		".netrc", ".git-credentials", ".pgpass", ".pypirc", ".npmrc", ".config/gh/hosts.yml", ".hermes/.env",
-		".password-store", ".vault-token", ".terraform.d/credentials.tfrc.json", ".cargo/credentials", ".cargo/credentials.toml"} {
-		if rel == d || strings.HasPrefix(rel, d+"/") {
+	for _, d := range credentials.HomePaths {
+		if under(rel, d) {
 			if strings.HasSuffix(rel, ".pub") || rel == ".ssh/known_hosts" || rel == ".ssh/config" {
 				return false
 			}

@@ -3,6 +3,8 @@ package policy
 import (
 	"path"
 	"strings"
+
+	"hermes-exec/internal/credentials"
 )
 
 // cleanPath normalises a (possibly relative) path against a working
@@ -65,9 +67,34 @@ var systemTrees = []string{"etc", "usr", "bin", "sbin", "lib", "lib32", "lib64",
 // tree and its direct children are protected, deeper paths are not.
 var mountTrees = []string{"home", "mnt", "media"}
 
-// secretDirs are home sub-directories holding keys and credentials.
-var secretDirs = []string{".ssh", ".gnupg", ".aws", ".kube", ".config", ".docker", ".hermes",
-	".password-store", ".local", ".azure", ".gcloud"}
+// homeConfigTrees hold many tools' settings and credentials at once:
+// deleting one whole is deleting credentials (the credential paths
+// themselves come from internal/credentials, shared with the sandbox).
+var homeConfigTrees = []string{".config", ".local"}
+
+// isHomeSecret reports a path relative to home that is, holds or lies in
+// a credential store.
+func isHomeSecret(rel []string) bool {
+	first := rel[0]
+	for _, s := range homeConfigTrees {
+		if first == s {
+			return true
+		}
+	}
+	joined := strings.Join(rel, "/")
+	for _, cp := range credentials.HomePaths {
+		if under(joined, cp) || strings.HasPrefix(cp, joined+"/") {
+			return true
+		}
+		if hasGlob(first) {
+			top, _, _ := strings.Cut(cp, "/")
+			if ok, _ := path.Match(first, top); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // pathRisk describes why touching a path is dangerous; zero means not.
 type pathRisk int
@@ -83,6 +110,7 @@ const (
 	riskCwdWhole            // the whole working directory
 	riskHomeData            // a top-level user data directory in home (~/Documents)
 	riskGitDir              // a repository's .git directory: all its history
+	riskOtherHome           // inside another user's home
 )
 
 // homeDataDirs hold the user's own files directly under home.
@@ -109,6 +137,8 @@ func (r pathRisk) String() string {
 		return "a user data directory in home"
 	case riskGitDir:
 		return "a git repository's history"
+	case riskOtherHome:
+		return "another user's home"
 	}
 	return "a path"
 }
@@ -189,15 +219,8 @@ func classifyHomePath(rel []string) pathRisk {
 			}
 		}
 	}
-	for _, s := range secretDirs {
-		if first == s {
-			return riskHomeSecret
-		}
-		if hasGlob(first) {
-			if ok, _ := path.Match(first, s); ok {
-				return riskHomeSecret
-			}
-		}
+	if isHomeSecret(rel) {
+		return riskHomeSecret
 	}
 	return riskNone
 }

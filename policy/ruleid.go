@@ -17,6 +17,7 @@ const (
 	RuleDeleteHome            RuleID = "delete-home"
 	RuleDeleteHomeSecrets     RuleID = "delete-home-secrets"
 	RuleDeleteOutsideCwd      RuleID = "delete-outside-cwd"
+	RuleDeleteOtherHome       RuleID = "delete-other-home"
 	RuleDeleteGitHistory      RuleID = "delete-git-history"
 	RuleDeleteCwdWhole        RuleID = "delete-cwd-whole"
 	RuleDeleteUnknownTarget   RuleID = "delete-unknown-target"

@@ -58,7 +58,7 @@ func deleteTarget(c *cmd, a arg, underFind bool) bool {
 			c.emit(RuleHistoryTamper, c.name+" deletes a shell history file")
 			return true
 		}
-		risk := classifyPath(p)
+		risk := c.w.pathRisk(p)
 		if a.findItem || underFind {
 			if risk == riskCwdWhole || p == "/tmp" || p == "/var/tmp" || strings.HasPrefix(p, "/tmp/") {
 				continue
@@ -99,6 +99,8 @@ func deleteRule(r pathRisk) (RuleID, string) {
 		return RuleDeleteHome, "a user data directory in home"
 	case riskGitDir:
 		return RuleDeleteGitHistory, "a git repository's whole history (.git)"
+	case riskOtherHome:
+		return RuleDeleteOtherHome, "files in another user's home"
 	}
 	return noRule, ""
 }
@@ -116,6 +118,8 @@ func moveRule(r pathRisk) RuleID {
 		return RuleMoveHomeSecrets
 	case riskGitDir:
 		return RuleDeleteGitHistory
+	case riskOtherHome:
+		return RuleDeleteOtherHome
 	}
 	return RuleMoveSystem
 }
@@ -285,7 +289,7 @@ func mvRule(c *cmd) {
 				c.emit(RuleSelfDisableWrite, "mv moves files out of the Hermes home")
 				return
 			}
-			if risk := classifyPath(pth); risk != riskNone && risk != riskCwdWhole && risk != riskOutside {
+			if risk := c.w.pathRisk(pth); risk != riskNone && risk != riskCwdWhole && risk != riskOutside {
 				_, desc := deleteRule(risk)
 				c.emit(moveRule(risk), "mv "+a.s+" moves away "+desc)
 				return
@@ -347,7 +351,7 @@ func rsyncRule(c *cmd) {
 			if len(pth) > 1 {
 				pth = strings.TrimSuffix(pth, "/") // but "/" stays the root
 			}
-			if risk := classifyPath(pth); risk != riskNone && risk != riskCwdWhole {
+			if risk := c.w.pathRisk(pth); risk != riskNone && risk != riskCwdWhole {
 				rule, desc := deleteRule(risk)
 				c.emit(rule, "rsync --delete into "+dest.s+" deletes files in "+desc)
 				return

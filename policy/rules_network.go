@@ -333,7 +333,7 @@ func socatRule(c *cmd) {
 				if strings.HasPrefix(f, "~") {
 					f = homeDir + f[1:]
 				}
-				if isCredentialPath(cleanPath(f, "")) {
+				if isCredentialPath(c.w.ctx().canon(cleanPath(f, ""))) {
 					c.emit(RuleExfil, "socat sends the credential file "+f+" over the network")
 					return
 				}

@@ -121,7 +121,7 @@ func permTargets(c *cmd, files []arg, recursive, otherWrite bool, how string) {
 				c.emit(RuleSelfDisableWrite, how+" changes permissions inside the Hermes home")
 				return
 			}
-			risk := classifyPath(p)
+			risk := c.w.pathRisk(p)
 			switch {
 			case isDevicePath(p):
 				c.emit(RulePermsSystem, how+" changes permissions of a disk device ("+a.s+")")

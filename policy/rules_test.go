@@ -13,6 +13,7 @@ func TestRuleExamples(t *testing.T) {
 		"delete-home":             "cd ~ && rm -rf ./*",
 		"delete-home-secrets":     "rm -rf ~/.ssh",
 		"delete-outside-cwd":      "rm -rf ../x",
+		"delete-other-home":       "rm -rf ~bob/src",
 		"delete-cwd-whole":        "rm -rf .",
 		"delete-unknown-target":   "rm -rf \"$DIR\"",
 		"delete-shred":            "shred -u notes.txt",
@@ -87,7 +88,7 @@ func TestRuleExamples(t *testing.T) {
 		"user-deny":               "git push",
 		"user-deny-unresolved":    "$x push",
 	}
-	c := mustClassifier(t, Rules{Deny: []string{"git push"}})
+	c := mustClassifier(t, Rules{Deny: []string{"git push"}, Context: aliceContext()})
 	for _, r := range Catalog() {
 		if r.ID == "internal-error" {
 			continue

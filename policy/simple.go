@@ -309,12 +309,13 @@ func (w *walker) paths(a arg) []string {
 	if s == "" {
 		return nil
 	}
+	k := w.ctx()
 	if strings.HasPrefix(s, "/") || len(w.cwds) == 1 && w.cwds[0] == "" {
-		return []string{cleanPath(s, "")}
+		return []string{k.canon(cleanPath(s, ""))}
 	}
 	out := make([]string, 0, len(w.cwds))
 	for _, c := range w.cwds {
-		out = append(out, cleanPath(s, c))
+		out = append(out, k.canon(cleanPath(s, c)))
 	}
 	return out
 }

@@ -94,4 +94,7 @@ type Rules struct {
 	// Deny entries use the same syntax; a match is always denied, even in
 	// yolo mode, and wins over the allowlist.
 	Deny []string
+	// Context is the caller's machine: homes, Hermes homes, working
+	// directory. The zero value is valid.
+	Context Context
 }

@@ -71,12 +71,16 @@ type walker struct {
 
 func newWalker(c *Classifier, src string, depth int) *walker {
 	// Maps are allocated on first write: most commands assign nothing.
-	return &walker{
+	w := &walker{
 		shared: &shared{c: c},
 		src:    src,
 		depth:  depth,
 		cwds:   rootCwds,
 	}
+	if c != nil && c.ctx != nil && c.ctx.cwd != "" {
+		w.cwds = []string{c.ctx.cwd}
+	}
+	return w
 }
 
 // child makes a walker for text that the shell (or a program) will parse

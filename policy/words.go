@@ -365,13 +365,12 @@ func (w *walker) expandTilde(v string) (string, bool) {
 		return w.cwdValue() + rest, true
 	case "-":
 		return v, false
-	case "root":
-		return "/root" + rest, true
 	}
-	if !syntax.ValidName(strings.ReplaceAll(user, "-", "_")) {
+	if !syntax.ValidName(strings.ReplaceAll(strings.ReplaceAll(user, "-", "_"), ".", "_")) {
 		return v, true
 	}
-	return "/home/" + user + rest, true
+	h, _ := w.ctx().userHome(user)
+	return h + rest, true
 }
 
 // isAllPositional reports "$@", "$*" and "${a[@]}" which expand to any
