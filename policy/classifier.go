@@ -135,9 +135,10 @@ func internalErrorVerdict(text string, r any) Verdict {
 
 // AllowlistEntry returns the allowlist entry ("always") that would allow
 // this finding's command: its static argv quoted as shell words. ok=false
-// when the finding has no static Argv or its Decision is Deny.
+// when the finding has no static Argv, its Decision is Deny, or an entry
+// already allows it.
 func AllowlistEntry(f Finding) (entry string, ok bool) {
-	if len(f.Argv) == 0 || f.Decision == Deny {
+	if len(f.Argv) == 0 || f.Decision == Deny || f.AllowedBy != "" {
 		return "", false
 	}
 	for _, a := range f.Argv {

@@ -239,21 +239,23 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 		node = st
 	}
 	pos, off := w.posOf(node)
-	allowFrom := -1
+	allowFrom, allowEntry := -1, ""
 	for i, l := range sc.levels {
-		if w.c.allowMatches(l) {
-			allowFrom = i
+		if e, ok := w.c.allowMatches(l); ok {
+			allowFrom, allowEntry = i, e
 			break
 		}
 	}
-	kept := sc.findings[:0]
-	for _, f := range sc.findings {
+	// A finding the allowlist covers stays in the verdict, allowed and
+	// naming the entry, so the audit log shows what the allowlist let
+	// through.
+	for i := range sc.findings {
+		f := &sc.findings[i]
 		if allowFrom >= 0 && f.lvl >= allowFrom && f.Decision == Ask && !f.sticky {
-			continue
+			f.Decision = Allow
+			f.AllowedBy = allowEntry
 		}
-		kept = append(kept, f)
 	}
-	sc.findings = kept
 	for i, l := range sc.levels {
 		sc.lvl = i
 		if entry, sure, ok := w.c.denyMatches(l); ok {
