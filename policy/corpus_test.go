@@ -13,6 +13,9 @@ type corpusEntry struct {
 	ID      string `json:"id"`
 	Cmd     string `json:"cmd"`
 	Expect  string `json:"expect"`
+	// Decision is what a dangerous command must get: "ask" or "deny"
+	// (self-disabling is denied; asking for it would let --yolo through).
+	Decision string `json:"decision"`
 	Class   string `json:"class"`
 	Evasion bool   `json:"evasion"`
 	Note    string `json:"note"`
@@ -39,6 +42,9 @@ func loadCorpus(t testing.TB, path string) []corpusEntry {
 		if e.Expect != "dangerous" && e.Expect != "safe" {
 			t.Fatalf("%s:%d: expect must be dangerous or safe, got %q", path, n, e.Expect)
 		}
+		if e.Decision != "" && (e.Expect != "dangerous" || e.Decision != "ask" && e.Decision != "deny") {
+			t.Fatalf("%s:%d: decision %q: only dangerous entries carry one, ask or deny", path, n, e.Decision)
+		}
 		out = append(out, e)
 	}
 	if err := sc.Err(); err != nil {
@@ -51,8 +57,12 @@ func loadCorpus(t testing.TB, path string) []corpusEntry {
 }
 
 // runCorpus checks every entry and reports per-class and overall rates.
-func runCorpus(t *testing.T, path string) {
+// A dangerous entry's decision (ask or deny) is checked too: its own, or
+// for a copy without one (the shared sample), the one testdata gives the
+// same command. requireDecision makes a dangerous entry without any fail.
+func runCorpus(t *testing.T, path string, requireDecision bool) {
 	entries := loadCorpus(t, path)
+	known := testdataDecisions(t)
 	c, err := NewClassifier(Rules{})
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +94,18 @@ func runCorpus(t *testing.T, path string) {
 		if !ok {
 			t.Errorf("%s (%s): %q expected %s, got %s %v", e.ID, e.Class, e.Cmd, e.Expect, v.Decision, v.Findings)
 		}
+		if e.Expect == "dangerous" {
+			want := e.Decision
+			if want == "" {
+				want = known[e.Cmd]
+			}
+			switch {
+			case want == "" && requireDecision:
+				t.Errorf("%s: a dangerous entry must say its decision (ask or deny)", e.ID)
+			case want != "" && ok && v.Decision.String() != want:
+				t.Errorf("%s (%s): %q must %s, got %s %v", e.ID, e.Class, e.Cmd, want, v.Decision, rulesOf(v))
+			}
+		}
 		if v.Findings == nil {
 			t.Errorf("%s: Findings is nil", e.ID)
 		}
@@ -105,7 +127,24 @@ func runCorpus(t *testing.T, path string) {
 	}
 }
 
-func TestCorpusSample(t *testing.T) { runCorpus(t, "testdata/corpus-sample.jsonl") }
+func TestCorpusSample(t *testing.T) { runCorpus(t, "testdata/corpus-sample.jsonl", true) }
+
+// testdataFiles are the committed corpora; each dangerous entry carries
+// its decision.
+var testdataFiles = []string{"testdata/corpus-sample.jsonl", "testdata/extra.jsonl", "testdata/round2.jsonl"}
+
+// testdataDecisions maps each committed dangerous command to its decision.
+func testdataDecisions(t testing.TB) map[string]string {
+	m := map[string]string{}
+	for _, p := range testdataFiles {
+		for _, e := range loadCorpus(t, p) {
+			if e.Decision != "" {
+				m[e.Cmd] = e.Decision
+			}
+		}
+	}
+	return m
+}
 
 // sharedCorpus is the team's shared sample, beside the repository in
 // checkouts and in CI; testdata holds the copy taken when it was written.
@@ -117,7 +156,7 @@ func TestCorpusShared(t *testing.T) {
 	if _, err := os.Stat(sharedCorpus); err != nil {
 		t.Skipf("no shared corpus beside the repository (%v); testdata's copy is checked by TestCorpusSample", err)
 	}
-	runCorpus(t, sharedCorpus)
+	runCorpus(t, sharedCorpus, false)
 }
 
 func TestCorpusExtra(t *testing.T) {
@@ -131,14 +170,14 @@ func TestCorpusExtra(t *testing.T) {
 	if len(entries) < 200 || safe < 100 {
 		t.Fatalf("extra corpus too small: %d entries, %d safe", len(entries), safe)
 	}
-	runCorpus(t, "testdata/extra.jsonl")
+	runCorpus(t, "testdata/extra.jsonl", true)
 }
 
 // TestCorpusFindingsAreCatalogued: every rule a finding names is in the
 // catalog, so its decision is deliberate and `check --rules` lists it.
 func TestCorpusFindingsAreCatalogued(t *testing.T) {
 	c, _ := NewClassifier(Rules{Deny: []string{"git push"}})
-	for _, path := range []string{"testdata/corpus-sample.jsonl", "testdata/extra.jsonl"} {
+	for _, path := range testdataFiles {
 		for _, e := range loadCorpus(t, path) {
 			for _, f := range c.Classify(e.Cmd).Findings {
 				if _, ok := catalogIndex[RuleID(f.Rule)]; !ok {
@@ -151,3 +190,7 @@ func TestCorpusFindingsAreCatalogued(t *testing.T) {
 		}
 	}
 }
+
+// TestCorpusRound2: issue 15's classes (service CLIs, option spellings,
+// paths, identities), dangerous and everyday look-alikes.
+func TestCorpusRound2(t *testing.T) { runCorpus(t, "testdata/round2.jsonl", true) }
