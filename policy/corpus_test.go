@@ -146,17 +146,26 @@ func testdataDecisions(t testing.TB) map[string]string {
 	return m
 }
 
-// sharedCorpus is the team's shared sample, beside the repository in
-// checkouts and in CI; testdata holds the copy taken when it was written.
-const sharedCorpus = "../../shared/corpus-sample.jsonl"
+// sharedCorpus finds the team's shared sample beside the repository (or
+// beside the directory holding its worktrees); testdata holds the copy
+// taken when it was written.
+func sharedCorpus() (string, bool) {
+	for _, p := range []string{"../../shared/corpus-sample.jsonl", "../../../shared/corpus-sample.jsonl"} {
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+	}
+	return "", false
+}
 
 // TestCorpusShared runs the shared sample as it is now, so that a newer
 // sample is checked without waiting for the copy to be refreshed.
 func TestCorpusShared(t *testing.T) {
-	if _, err := os.Stat(sharedCorpus); err != nil {
-		t.Skipf("no shared corpus beside the repository (%v); testdata's copy is checked by TestCorpusSample", err)
+	p, ok := sharedCorpus()
+	if !ok {
+		t.Skip("no shared corpus beside the repository; testdata's copy is checked by TestCorpusSample")
 	}
-	runCorpus(t, sharedCorpus, false)
+	runCorpus(t, p, false)
 }
 
 func TestCorpusExtra(t *testing.T) {
