@@ -2,6 +2,19 @@ package policy
 
 // RuleInfo describes one built-in rule.
 type RuleInfo struct {
+	ID          RuleID   `json:"id"`
+	Description string   `json:"description"`
+	Decision    Decision `json:"decision"`
+	Class       string   `json:"class"`
+	// Programs are the programs whose own handlers can report this rule
+	// (from rulePrograms); empty for rules about the shell text itself
+	// (redirections, pipes, assignments, command names), which apply to
+	// any command.
+	Programs []string `json:"programs"`
+}
+
+// ruleDef is a catalog entry; Catalog adds the programs.
+type ruleDef struct {
 	ID          RuleID
 	Description string
 	Decision    Decision
@@ -10,7 +23,7 @@ type RuleInfo struct {
 
 // catalog is the single source of rule decisions: findings take their
 // decision from here.
-var catalog = []RuleInfo{
+var catalog = []ruleDef{
 	// delete
 	{RuleDeleteRoot, "Recursive or forced delete of / or everything in it", Ask, "delete"},
 	{RuleDeleteToplevel, "Delete of a top-level directory (or a glob at the top level)", Ask, "delete"},
@@ -110,8 +123,8 @@ var catalog = []RuleInfo{
 	{RuleUserDenyUnresolved, "A user deny rule might match a word that is not static", Deny, "user"},
 }
 
-var catalogIndex = func() map[RuleID]RuleInfo {
-	m := make(map[RuleID]RuleInfo, len(catalog))
+var catalogIndex = func() map[RuleID]ruleDef {
+	m := make(map[RuleID]ruleDef, len(catalog))
 	for _, r := range catalog {
 		m[r.ID] = r
 	}
@@ -127,8 +140,13 @@ func ruleDecision(id RuleID) Decision {
 	return Ask
 }
 
-// Catalog lists the built-in rules (for `hermes-exec check --rules` and
-// docs).
+// Catalog lists the built-in rules with the programs each covers (for
+// `hermes-exec rules`). The result is a copy.
 func Catalog() []RuleInfo {
-	return append([]RuleInfo(nil), catalog...)
+	out := make([]RuleInfo, len(catalog))
+	for i, r := range catalog {
+		out[i] = RuleInfo{ID: r.ID, Description: r.Description, Decision: r.Decision, Class: r.Class,
+			Programs: append([]string{}, rulePrograms[r.ID]...)}
+	}
+	return out
 }

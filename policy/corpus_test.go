@@ -10,15 +10,15 @@ import (
 
 // corpusEntry is one line of the shared corpus format.
 type corpusEntry struct {
-	ID      string `json:"id"`
-	Cmd     string `json:"cmd"`
-	Expect  string `json:"expect"`
+	ID     string `json:"id"`
+	Cmd    string `json:"cmd"`
+	Expect string `json:"expect"`
 	// Decision is what a dangerous command must get: "ask" or "deny"
 	// (self-disabling is denied; asking for it would let --yolo through).
 	Decision string `json:"decision"`
-	Class   string `json:"class"`
-	Evasion bool   `json:"evasion"`
-	Note    string `json:"note"`
+	Class    string `json:"class"`
+	Evasion  bool   `json:"evasion"`
+	Note     string `json:"note"`
 }
 
 func loadCorpus(t testing.TB, path string) []corpusEntry {
@@ -183,7 +183,7 @@ func TestCorpusExtra(t *testing.T) {
 }
 
 // TestCorpusFindingsAreCatalogued: every rule a finding names is in the
-// catalog, so its decision is deliberate and `check --rules` lists it.
+// catalog, so its decision is deliberate and `hermes-exec rules` lists it.
 func TestCorpusFindingsAreCatalogued(t *testing.T) {
 	c, _ := NewClassifier(Rules{Deny: []string{"git push"}})
 	for _, path := range testdataFiles {

@@ -67,8 +67,8 @@ func deleteTarget(c *cmd, a arg, underFind bool) bool {
 		if a.glob && risk == riskNone && !strings.HasPrefix(p, "/") {
 			continue
 		}
-		if rule, desc := deleteRule(risk); rule != noRule {
-			c.emit(rule, c.name+" "+a.s+" deletes "+desc)
+		if rule := deleteRule(risk); rule != noRule {
+			c.emit(rule, c.name+" "+a.s+" deletes "+riskDesc(risk))
 			return true
 		}
 		if isDevicePath(p) {
@@ -79,30 +79,57 @@ func deleteTarget(c *cmd, a arg, underFind bool) bool {
 	return false
 }
 
-func deleteRule(r pathRisk) (RuleID, string) {
+func deleteRule(r pathRisk) RuleID {
 	switch r {
 	case riskRoot:
-		return RuleDeleteRoot, "the root file system"
+		return RuleDeleteRoot
 	case riskTopLevel:
-		return RuleDeleteToplevel, "a top-level directory"
+		return RuleDeleteToplevel
 	case riskSystem:
-		return RuleDeleteSystem, "part of a system directory"
+		return RuleDeleteSystem
 	case riskHome:
-		return RuleDeleteHome, "the home directory"
+		return RuleDeleteHome
 	case riskHomeSecret:
-		return RuleDeleteHomeSecrets, "keys or credentials in the home directory"
+		return RuleDeleteHomeSecrets
 	case riskOutside:
-		return RuleDeleteOutsideCwd, "a path outside the working directory"
+		return RuleDeleteOutsideCwd
 	case riskCwdWhole:
-		return RuleDeleteCwdWhole, "everything in the working directory"
+		return RuleDeleteCwdWhole
 	case riskHomeData:
-		return RuleDeleteHome, "a user data directory in home"
+		return RuleDeleteHome
 	case riskGitDir:
-		return RuleDeleteGitHistory, "a git repository's whole history (.git)"
+		return RuleDeleteGitHistory
 	case riskOtherHome:
-		return RuleDeleteOtherHome, "files in another user's home"
+		return RuleDeleteOtherHome
 	}
-	return noRule, ""
+	return noRule
+}
+
+// riskDesc says what deleting a path of this risk deletes.
+func riskDesc(r pathRisk) string {
+	switch r {
+	case riskRoot:
+		return "the root file system"
+	case riskTopLevel:
+		return "a top-level directory"
+	case riskSystem:
+		return "part of a system directory"
+	case riskHome:
+		return "the home directory"
+	case riskHomeSecret:
+		return "keys or credentials in the home directory"
+	case riskOutside:
+		return "a path outside the working directory"
+	case riskCwdWhole:
+		return "everything in the working directory"
+	case riskHomeData:
+		return "a user data directory in home"
+	case riskGitDir:
+		return "a git repository's whole history (.git)"
+	case riskOtherHome:
+		return "files in another user's home"
+	}
+	return "a path"
 }
 
 // moveRule is the rule for moving a path of the given risk away.
@@ -290,8 +317,7 @@ func mvRule(c *cmd) {
 				return
 			}
 			if risk := c.w.pathRisk(pth); risk != riskNone && risk != riskCwdWhole && risk != riskOutside {
-				_, desc := deleteRule(risk)
-				c.emit(moveRule(risk), "mv "+a.s+" moves away "+desc)
+				c.emit(moveRule(risk), "mv "+a.s+" moves away "+riskDesc(risk))
 				return
 			}
 			if isHistoryFile(pth) {
@@ -352,8 +378,7 @@ func rsyncRule(c *cmd) {
 				pth = strings.TrimSuffix(pth, "/") // but "/" stays the root
 			}
 			if risk := c.w.pathRisk(pth); risk != riskNone && risk != riskCwdWhole {
-				rule, desc := deleteRule(risk)
-				c.emit(rule, "rsync --delete into "+dest.s+" deletes files in "+desc)
+				c.emit(deleteRule(risk), "rsync --delete into "+dest.s+" deletes files in "+riskDesc(risk))
 				return
 			}
 		}

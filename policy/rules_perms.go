@@ -130,7 +130,7 @@ func permTargets(c *cmd, files []arg, recursive, otherWrite bool, how string) {
 				c.emit(RulePermsSystem, how+" changes permissions or ownership of a system path ("+a.s+")")
 				return
 			case recursive && risk != riskNone && !(risk == riskCwdWhole):
-				_, desc := deleteRule(risk)
+				desc := riskDesc(risk)
 				c.emit(RulePermsBroad, how+" -R on "+desc)
 				return
 			case otherWrite && (strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "/tmp/") || risk == riskOutside):

@@ -70,6 +70,10 @@ func (c *cmd) addView(v []arg) {
 	}
 }
 
+// handlerEmitHook, when set (by a test), sees the findings each
+// program's handlers emit, to check them against rulePrograms.
+var handlerEmitHook func(prog string, fs []finding)
+
 // handlers maps a program name to its rule checks.
 var handlers = map[string][]func(*cmd){}
 
@@ -104,8 +108,12 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 			break
 		}
 		genericRule(c)
+		before := len(sc.findings)
 		for _, h := range handlers[name] {
 			h(c)
+		}
+		if handlerEmitHook != nil {
+			handlerEmitHook(name, sc.findings[before:])
 		}
 		inner, sh := unwrapOnce(name, argv, c.stdin)
 		if sh != nil {

@@ -52,8 +52,9 @@ func (d *Decision) UnmarshalText(b []byte) error {
 
 // Finding is one reason a command is not simply allowed.
 type Finding struct {
-	// Rule is a stable identifier such as "delete-recursive-system" or
-	// "dynamic-command-name"; user deny rules use "user-deny".
+	// Rule is a stable identifier (a RuleID) such as "delete-system" or
+	// "dynamic-command-name"; user deny rules use "user-deny". `hermes-exec
+	// rules` lists them all.
 	Rule string `json:"rule"`
 	// Description is one human sentence saying why.
 	Description string `json:"description"`
