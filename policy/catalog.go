@@ -109,6 +109,14 @@ var catalog = []ruleDef{
 	// containers and infrastructure
 	{RuleContainerEscape, "Containers with host privileges, devices, namespaces or sensitive mounts", Ask, "container-escape"},
 	{RuleContainerDestroy, "Deleting volumes, images, clusters or cloud infrastructure", Ask, "container-escape"},
+	// service CLIs and APIs
+	{RuleServiceDestroy, "A CLI subcommand or option that deletes, destroys, purges or revokes resources (any tool without a rule of its own, by its words)", Ask, "service-destroy"},
+	{RulePackageRemove, "Removing installed system packages (apt remove, dnf erase, pacman -R, dpkg --purge, rpm -e, brew uninstall ...)", Ask, "service-destroy"},
+	{RuleForgeDestroy, "Deleting repositories, releases, secrets or keys on GitHub/GitLab (gh, glab)", Ask, "service-destroy"},
+	{RuleSecretsDestroy, "Deleting, destroying or revoking secrets, tokens or engines (vault, op, doppler ...)", Ask, "service-destroy"},
+	{RuleBackupDestroy, "Deleting or pruning backups (restic forget/prune, borg delete, velero backup delete ...)", Ask, "service-destroy"},
+	{RuleHTTPDelete, "HTTP DELETE requests and delete-by-query calls to APIs", Ask, "service-destroy"},
+	{RuleCloudMetadata, "Reaching a cloud instance-metadata endpoint (169.254.169.254, metadata.google.internal, fd00:ec2::254), which hands out credentials", Ask, "exfil"},
 	// self-disable
 	{RuleSelfDisableEnv, "Setting HERMES_YOLO*, HERMES_APPROVALS* or HERMES_HOME", Deny, "self-disable"},
 	{RuleSelfDisableCli, "hermes-exec --yolo, --config, yolo on, allowlist changes", Deny, "self-disable"},

@@ -92,4 +92,11 @@ const (
 	RuleInternalError         RuleID = "internal-error"
 	RuleUserDeny              RuleID = "user-deny"
 	RuleUserDenyUnresolved    RuleID = "user-deny-unresolved"
+	RuleServiceDestroy        RuleID = "service-destroy"
+	RulePackageRemove         RuleID = "package-remove"
+	RuleForgeDestroy          RuleID = "forge-destroy"
+	RuleSecretsDestroy        RuleID = "secrets-destroy"
+	RuleBackupDestroy         RuleID = "backup-destroy"
+	RuleHTTPDelete            RuleID = "http-delete"
+	RuleCloudMetadata         RuleID = "cloud-metadata"
 )

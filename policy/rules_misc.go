@@ -18,6 +18,7 @@ var networkTools = map[string]bool{"curl": true, "wget": true, "nc": true, "ncat
 
 // genericRule runs for every program.
 func genericRule(c *cmd) {
+	metadataRule(c)
 	if networkTools[c.name] {
 		for _, a := range c.args() {
 			for _, cs := range a.substs {

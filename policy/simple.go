@@ -116,6 +116,11 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 			handlerEmitHook(name, sc.findings[before:])
 		}
 		inner, sh := unwrapOnce(name, argv, c.stdin)
+		if inner == nil && sh == nil {
+			// Only the program that really runs has subcommands (sudo's
+			// words are another command's).
+			destroyRule(c)
+		}
 		if sh != nil {
 			w.shellText(sh.text, sh.how, c)
 		}
