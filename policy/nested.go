@@ -41,6 +41,36 @@ func (w *walker) shellText(t arg, how string, c *cmd) {
 	w.child(t.s, anchorNode(t, c)).script(t.s, how)
 }
 
+// shellTextArgs is shellText for `sh -c TEXT NAME ARGS...`: inside TEXT,
+// $0 is NAME and $1... are ARGS, so `find -exec sh -c 'rm "$1"' _ {}` is
+// judged by what find hands over.
+func (w *walker) shellTextArgs(t arg, how string, c *cmd, pos []arg) {
+	if !t.static || w.depth >= maxDepth || len(pos) == 0 {
+		w.shellText(t, how, c)
+		return
+	}
+	n := w.child(t.s, anchorNode(t, c))
+	n.pos = pos
+	n.script(t.s, how)
+}
+
+// positional resolves $0..$9 of a text run by `sh -c TEXT NAME ARGS`.
+func (w *walker) positional(p *syntax.ParamExp) (arg, bool) {
+	if w.pos == nil || p.Param == nil || p.Exp != nil || p.Index != nil || p.Slice != nil || p.Repl != nil ||
+		p.Length || p.Excl || p.Width || p.Names != 0 || p.NestedParam != nil {
+		return arg{}, false
+	}
+	v := p.Param.Value
+	if len(v) != 1 || v[0] < '0' || v[0] > '9' {
+		return arg{}, false
+	}
+	i := int(v[0] - '0')
+	if i >= len(w.pos) || w.assignCount != nil && w.assignCount[v] > 0 {
+		return arg{}, false
+	}
+	return w.pos[i], true
+}
+
 // sameShellText classifies text that runs later in this same shell (eval,
 // trap): unlike a new shell's, its variables are this shell's.
 func (w *walker) sameShellText(t arg, how string, c *cmd) {

@@ -153,7 +153,7 @@ func moveRule(r pathRisk) RuleID {
 
 // shredRule: shred overwrites files beyond recovery.
 func shredRule(c *cmd) {
-	p := parseOpts(c.args(), &optSpec{short: "fuvxz", shortArg: "ns", long: []string{"force", "exact", "verbose", "zero", "remove"}, longArg: []string{"iterations", "size", "random-source", "remove"}})
+	p := parseOpts(c.args(), &optSpec{short: "fuvxzrR", shortArg: "ns", long: []string{"force", "recursive", "exact", "verbose", "zero", "remove"}, longArg: []string{"iterations", "size", "random-source", "remove"}})
 	for _, a := range p.operands {
 		if a.static {
 			for _, pth := range c.w.paths(a) {
@@ -164,9 +164,21 @@ func shredRule(c *cmd) {
 			}
 		}
 	}
-	if len(p.operands) > 0 {
-		c.emit(RuleDeleteShred, c.name+" irreversibly overwrites files")
+	recursive := p.has("-r", "-R", "--recursive")
+	for _, a := range p.operands {
+		if recursive || !a.static || a.glob || strings.HasPrefix(a.s, "/") || strings.HasPrefix(a.s, "~") {
+			c.emit(RuleDeleteShred, c.name+" irreversibly overwrites "+quoteShort(a.s)+", beyond recovery")
+			return
+		}
+		for _, pth := range c.w.paths(a) {
+			if risk := c.w.pathRisk(pth); risk != riskNone || strings.HasPrefix(pth, "/") || inHermesHome(pth) {
+				c.emit(RuleDeleteShred, c.name+" irreversibly overwrites "+a.s+" ("+riskDesc(risk)+")")
+				return
+			}
+		}
 	}
+	// Overwriting one named file of the project is what the user asked
+	// for; it is no broader than rm of that file.
 }
 
 // findStarts returns find's start paths and the expression words.

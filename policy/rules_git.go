@@ -64,6 +64,7 @@ var gitGlobalArg = map[string]bool{"-C": true, "-c": true, "--git-dir": true, "-
 func gitRule(c *cmd) {
 	args := c.args()
 	i := 0
+	var aliases map[string]string // -c alias.NAME=VALUE without !
 	for ; i < len(args); i++ {
 		a := args[i]
 		if !a.static || !strings.HasPrefix(a.s, "-") {
@@ -76,6 +77,12 @@ func gitRule(c *cmd) {
 			if kv.static {
 				k, v, _ := strings.Cut(kv.s, "=")
 				gitConfigValue(c, k, arg{s: v, static: true, word: kv.word}, "git -c")
+				if lk := strings.ToLower(k); strings.HasPrefix(lk, "alias.") && !strings.HasPrefix(v, "!") {
+					if aliases == nil {
+						aliases = map[string]string{}
+					}
+					aliases[k[len("alias."):]] = v
+				}
 			} else {
 				c.emit(RuleGitConfigExec, "git -c sets configuration that is not known statically")
 			}
@@ -93,6 +100,16 @@ func gitRule(c *cmd) {
 	}
 	sub := args[i]
 	rest := args[i+1:]
+	if v, ok := aliases[sub.s]; ok && sub.static && c.w.depth < maxDepth {
+		// git -c alias.x='push --force' x runs `git push --force`.
+		if words, ok := splitWords(v); ok {
+			inner := append(append([]arg{lit("git")}, staticArgs(words)...), rest...)
+			c.w.subCommand(c, inner, "git alias "+sub.s)
+		} else {
+			c.emit(RuleGitConfigExec, "git alias "+sub.s+" expands to words that cannot be read statically")
+		}
+		return
+	}
 	// Rules match `git SUB ...` whatever global options came before.
 	if i > 0 {
 		c.addView(append([]arg{c.argv[0]}, args[i:]...))
@@ -163,8 +180,20 @@ func gitRule(c *cmd) {
 				c.emit(RuleGitDestructive, "git gc "+a.s+" deletes unreachable commits immediately")
 			}
 		}
-	case "checkout", "restore":
+	case "checkout", "restore", "switch":
 		gitDiscard(c, sub.s, rest)
+	case "worktree":
+		if len(rest) > 0 && rest[0].is("remove", "rm") {
+			for _, a := range rest[1:] {
+				if a.is("--") {
+					break
+				}
+				if a.is("-f", "--force") || shortBundleHas(a, "f", "") {
+					c.emit(RuleGitDestructive, "git worktree remove --force deletes a worktree with its uncommitted changes")
+					return
+				}
+			}
+		}
 	case "stash":
 		if len(rest) > 0 && rest[0].is("clear") {
 			c.emit(RuleGitDestructive, "git stash "+rest[0].s+" deletes stashed work")
@@ -274,11 +303,26 @@ func gitPush(c *cmd, rest []arg) {
 	}
 }
 
-// gitDiscard: checkout/restore of everything throws away local changes.
+// gitDiscard: checkout/restore of everything, or a forced checkout or
+// switch, throws away local changes. Words after -- are paths, never
+// options (git checkout -- -f names a file called -f).
 func gitDiscard(c *cmd, sub string, rest []arg) {
 	staged, worktree := false, false
-	for _, a := range rest {
+	opts := rest
+	for k, a := range rest {
+		if a.is("--") {
+			opts = rest[:k]
+			break
+		}
+	}
+	for _, a := range opts {
 		switch {
+		case sub == "switch" && (a.is("-f", "--force", "--discard-changes") || shortBundleHas(a, "f", "cC")):
+			c.emit(RuleGitDestructive, "git switch "+a.s+" discards local changes")
+			return
+		case sub == "switch" && (a.is("-C", "--force-create") || shortBundleHas(a, "C", "")):
+			c.emit(RuleGitDestructive, "git switch "+a.s+" resets an existing branch, dropping its commits")
+			return
 		case a.is("--staged", "-S") || shortBundleHas(a, "S", ""):
 			staged = true
 		case a.is("--worktree", "-W") || shortBundleHas(a, "W", ""):
@@ -288,7 +332,7 @@ func gitDiscard(c *cmd, sub string, rest []arg) {
 			return
 		}
 	}
-	if sub == "restore" && staged && !worktree {
+	if sub == "restore" && staged && !worktree || sub == "switch" {
 		return
 	}
 	for _, a := range rest {

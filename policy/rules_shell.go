@@ -101,7 +101,7 @@ scan:
 	how := c.name
 	if cmdMode {
 		if len(operands) > 0 {
-			c.w.shellText(operands[0], c.name+" -c", c)
+			c.w.shellTextArgs(operands[0], c.name+" -c", c, operands[1:])
 		}
 		return
 	}

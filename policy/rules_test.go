@@ -20,7 +20,7 @@ var ruleExamples = map[string]string{
 	"cloud-metadata":          "curl http://169.254.169.254/latest/meta-data/iam/security-credentials/",
 	"delete-cwd-whole":        "rm -rf .",
 	"delete-unknown-target":   "rm -rf \"$DIR\"",
-	"delete-shred":            "shred -u notes.txt",
+	"delete-shred":            "shred -u ~/notes.txt",
 	"move-root":               "mv /* /tmp/x",
 	"move-toplevel":           "mv /data /tmp/x",
 	"move-system":             "mv /etc /etc.bak",

@@ -65,6 +65,7 @@ type walker struct {
 	outer     map[string]string
 	aliases   map[string]string // alias name -> static value
 	stdin     feed              // what the current command reads on stdin
+	pos       []arg             // $0, $1 ... of text run by sh -c TEXT NAME ARGS
 	pipeNames []string          // program names in the current pipeline
 	cur       *simpleState
 }

@@ -258,6 +258,22 @@ func (w *walker) evalPart(a *arg, b *strings.Builder, p syntax.WordPart, first, 
 			w.evalPart(a, b, q, false, true)
 		}
 	case *syntax.ParamExp:
+		if pa, ok := w.positional(p); ok {
+			switch {
+			case pa.fromStdin:
+				a.static, a.fromStdin = false, true
+			case !pa.static:
+				a.static = false
+				a.substs = append(a.substs, pa.substs...)
+				if !quoted || pa.split {
+					a.split = true
+				}
+			default:
+				a.findItem = a.findItem || pa.findItem
+				b.WriteString(pa.s)
+			}
+			return
+		}
 		v, ok, fromVar := w.paramValue(p)
 		if !ok {
 			a.static = false
@@ -425,6 +441,11 @@ func (w *walker) paramValue(p *syntax.ParamExp) (val string, ok, fromVar bool) {
 	if v, found := w.vars[name]; found {
 		return v, v != "" || p.Exp == nil, true
 	}
+	if name == "TMPDIR" && w.assignCount[name] == 0 && (p.Exp == nil || p.Exp.Op == syntax.DefaultUnsetOrNull || p.Exp.Op == syntax.DefaultUnset) {
+		// The scratch directory: judged as /tmp, so that $TMPDIR/build is
+		// scratch space while $TMPDIR itself and $TMPDIR/* are all of it.
+		return "/tmp", true, false
+	}
 	return "", false, false
 }
 
@@ -515,4 +536,29 @@ func invisibleRune(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// splitWords reads text as one simple command of static shell words (a
+// git alias value, an expect spawn line). ok=false when it is anything
+// else.
+func splitWords(text string) ([]string, bool) {
+	f, err := parseScript(text)
+	if err != nil || len(f.Stmts) != 1 {
+		return nil, false
+	}
+	st := f.Stmts[0]
+	call, ok := st.Cmd.(*syntax.CallExpr)
+	if !ok || len(st.Redirs) > 0 || len(call.Assigns) > 0 || len(call.Args) == 0 {
+		return nil, false
+	}
+	w := newWalker(nil, text, 0)
+	out := make([]string, 0, len(call.Args))
+	for _, wd := range call.Args {
+		a := w.evalWord(wd)
+		if !a.static {
+			return nil, false
+		}
+		out = append(out, a.s)
+	}
+	return out, true
 }
