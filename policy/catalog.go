@@ -35,6 +35,7 @@ var catalog = []ruleDef{
 	{RuleDeleteGitHistory, "Delete of a repository's .git directory (every unpushed commit, branch and stash)", Ask, "git-destructive"},
 	{RuleDeleteCwdWhole, "Delete of the whole working directory (., *, ./*)", Ask, "delete"},
 	{RuleDeleteUnknownTarget, "Delete of targets not known statically (variables, $(...), xargs input)", Ask, "delete"},
+	{RuleDeleteRemote, "rsync --delete into a remote or unknown directory (what it deletes there cannot be seen)", Ask, "delete"},
 	{RuleDeleteShred, "shred and friends overwrite files beyond recovery", Ask, "delete"},
 	{RuleMoveRoot, "Moving / away", Ask, "delete"},
 	{RuleMoveToplevel, "Moving a top-level directory away", Ask, "delete"},

@@ -28,6 +28,15 @@ func cleanPath(p, cwd string) string {
 			return c[len(alias):]
 		}
 	}
+	// macOS keeps /etc, /var and /tmp under /private (the top-level names
+	// are symlinks): /private/etc is /etc.
+	if strings.HasPrefix(c, "/private/") {
+		for _, d := range [...]string{"etc", "var", "tmp"} {
+			if under(c[len("/private"):], "/"+d) {
+				return c[len("/private"):]
+			}
+		}
+	}
 	return c
 }
 
@@ -198,6 +207,11 @@ func classifyPath(p string) pathRisk {
 		}
 	}
 	if len(comps) == 1 {
+		return riskTopLevel
+	}
+	if len(comps) == 2 && pureGlob(comps[1]) {
+		// /tmp/*, /data/*: everything in a top-level directory, other
+		// users' and services' files included.
 		return riskTopLevel
 	}
 	return riskNone

@@ -99,4 +99,5 @@ const (
 	RuleBackupDestroy         RuleID = "backup-destroy"
 	RuleHTTPDelete            RuleID = "http-delete"
 	RuleCloudMetadata         RuleID = "cloud-metadata"
+	RuleDeleteRemote          RuleID = "delete-remote"
 )

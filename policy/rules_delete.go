@@ -384,6 +384,10 @@ func rsyncRule(c *cmd) {
 		return
 	}
 	dest := p.operands[len(p.operands)-1]
+	if p.has("--delete", "--delete-before", "--delete-during", "--delete-delay", "--delete-after", "--delete-excluded", "--del") && (!dest.static || isRemoteSpec(dest.s)) {
+		c.emit(RuleDeleteRemote, "rsync --delete into "+quoteShort(dest.s)+" deletes there whatever the source lacks, and what is there cannot be seen from here")
+		return
+	}
 	if p.has("--delete", "--delete-before", "--delete-during", "--delete-delay", "--delete-after", "--delete-excluded", "--del") && dest.static && !isRemoteSpec(dest.s) {
 		for _, pth := range c.w.paths(dest) {
 			if len(pth) > 1 {

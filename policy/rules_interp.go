@@ -185,7 +185,15 @@ func perlRule(c *cmd) {
 }
 
 func rubyRule(c *cmd) {
-	runInterp(c, "ruby", parseInterp(c.args(), "e", "rICEF", "ix0lW", nil, nil))
+	p := parseInterp(c.args(), "e", "rICEF", "ix0lW", nil, nil)
+	runInterp(c, "ruby", p)
+	if p.inPlace {
+		files := p.rest
+		if p.script != nil {
+			files = append([]arg{*p.script}, files...)
+		}
+		inPlaceTargets(c, files, "ruby -i")
+	}
 }
 
 func nodeRule(c *cmd) {

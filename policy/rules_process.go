@@ -203,8 +203,21 @@ func serviceRule(c *cmd) {
 }
 
 func launchctlRule(c *cmd) {
-	if len(c.args()) > 0 && c.args()[0].is("unload", "remove", "bootout", "disable", "stop", "kill") {
-		c.emit(RuleServiceStop, "launchctl "+c.args()[0].s+" stops or removes a service")
+	args := c.args()
+	if len(args) == 0 {
+		return
+	}
+	if args[0].is("unload", "remove", "bootout", "disable", "stop", "kill") {
+		c.emit(RuleServiceStop, "launchctl "+args[0].s+" stops or removes a service")
+		return
+	}
+	if args[0].is("kickstart") {
+		for _, a := range args[1:] {
+			if a.is("-k") || shortBundleHas(a, "k", "") {
+				c.emit(RuleServiceStop, "launchctl kickstart -k kills the running service before restarting it")
+				return
+			}
+		}
 	}
 }
 

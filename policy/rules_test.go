@@ -11,6 +11,7 @@ var ruleExamples = map[string]string{
 	"delete-home-secrets":     "rm -rf ~/.ssh",
 	"delete-outside-cwd":      "rm -rf ../x",
 	"delete-other-home":       "rm -rf ~bob/src",
+	"delete-remote":           "rsync -a --delete ./empty/ user@host:/srv/www/",
 	"service-destroy":         "rabbitmqctl delete_vhost prod",
 	"package-remove":          "apt-get purge -y openssh-server",
 	"forge-destroy":           "gh repo delete acme/app --yes",

@@ -101,7 +101,8 @@ func unwrapOnce(name string, argv []arg, in feed) (inner []arg, sh *shellString)
 			return nil, &shellString{text: joinArgs(append([]arg{s}, p.operands...)), how: "env -S"}
 		}
 		ops := p.operands
-		for len(ops) > 0 && ops[0].static && isAssignWord(ops[0].s) {
+		// A lone "-" is -i: start with an empty environment.
+		for len(ops) > 0 && ops[0].static && (isAssignWord(ops[0].s) || ops[0].s == "-") {
 			ops = ops[1:]
 		}
 		return nonEmpty(ops), nil
@@ -205,7 +206,7 @@ func unwrapOnce(name string, argv []arg, in feed) (inner []arg, sh *shellString)
 		}
 		return nil, nil
 	case "xargs":
-		p := parseOpts(args, xargsSpec)
+		p := parseOpts(xargsOptionalArgs(args), xargsSpec)
 		cmd := p.operands
 		if len(cmd) == 0 {
 			cmd = []arg{lit("echo")}
@@ -317,13 +318,51 @@ func skipDashDash(a []arg) []arg {
 	return a
 }
 
+// xargsOptionalArgs rewrites GNU xargs's options with optional values
+// (--replace[=R], -i[R]) to -IR, which the option table reads: a bare
+// --replace must not swallow the command word after it.
+func xargsOptionalArgs(args []arg) []arg {
+	out := args
+	copied := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !a.static || !strings.HasPrefix(a.s, "-") || a.s == "--" {
+			break
+		}
+		repl := ""
+		switch {
+		case a.s == "--replace" || a.s == "-i":
+			repl = "-I{}"
+		case strings.HasPrefix(a.s, "--replace="):
+			repl = "-I" + a.s[len("--replace="):]
+		case strings.HasPrefix(a.s, "-i") && !strings.HasPrefix(a.s, "--"):
+			repl = "-I" + a.s[2:]
+		case len(a.s) == 2 && strings.ContainsRune("aEdILnPsl", rune(a.s[1])):
+			i++ // the option's value
+			continue
+		}
+		if repl == "" {
+			continue
+		}
+		if !copied {
+			out = append([]arg(nil), args...)
+			copied = true
+		}
+		out[i] = arg{s: repl, static: true, word: a.word}
+	}
+	return out
+}
+
+var parallelSpec = &optSpec{short: "0kqvuXmgte", shortArg: "jSadINnCL", long: []string{"keep-order", "quote", "verbose", "ungroup", "dry-run", "pipe", "halt-on-error", "bar", "progress", "eta", "tag", "line-buffer", "group", "null", "shuf", "no-notice", "will-cite"}, longArg: []string{"jobs", "arg-file", "colsep", "delimiter", "max-args", "max-lines", "sshlogin", "halt", "timeout", "joblog", "results", "tmpdir", "workdir", "env", "block", "retries"}, posix: true}
+
 // unwrapParallel: parallel [options] command [args] ::: values.
 func unwrapParallel(args []arg, in feed) ([]arg, *shellString) {
-	p := parseOpts(args, &optSpec{short: "0kqvuXmgte", shortArg: "jSadINnCL", long: []string{"keep-order", "quote", "verbose", "ungroup", "dry-run", "pipe", "halt-on-error", "bar", "progress", "eta", "tag", "line-buffer", "group", "null", "shuf", "no-notice", "will-cite"}, longArg: []string{"jobs", "arg-file", "colsep", "delimiter", "max-args", "max-lines", "sshlogin", "halt", "timeout", "joblog", "results", "tmpdir", "workdir", "env", "block", "retries"}, posix: true})
+	p := parseOpts(args, parallelSpec)
 	var cmd []arg
 	for _, a := range p.operands {
 		if a.is(":::", "::::", ":::+", "::::+") {
-			break
+			// parallelRule runs the command once per value it lists.
+			return nil, nil
 		}
 		cmd = append(cmd, a)
 	}
