@@ -8,7 +8,7 @@ package policy
 // command names) and apply to any command.
 var rulePrograms = map[RuleID][]string{
 	"arithmetic-code":         {"[", "declare", "export", "let", "local", "mapfile", "printf", "read", "readarray", "readonly", "test", "typeset", "unset"},
-	"backup-destroy":          {"borg", "borgmatic", "duplicity", "kopia", "restic", "rustic", "tarsnap", "velero"},
+	"backup-destroy":          {"borg", "borgmatic", "duplicity", "kopia", "mc", "rclone", "restic", "rustic", "s3cmd", "tarsnap", "velero"},
 	"container-destroy":       {"aws", "az", "cdk", "docker", "docker-compose", "doctl", "firebase", "fly", "flyctl", "gcloud", "gsutil", "hcloud", "helm", "heroku", "ibmcloud", "k3s", "kubectl", "linode-cli", "mc", "nerdctl", "netlify", "oc", "podman", "podman-compose", "pulumi", "rclone", "s3cmd", "scw", "serverless", "sls", "terraform", "terragrunt", "tofu", "vercel"},
 	"container-escape":        {"docker", "nerdctl", "nsenter", "podman"},
 	"decoded-code-exec":       {".", "R", "Rscript", "alias", "ash", "at", "awk", "bash", "batch", "bsdtar", "bun", "cryptcat", "csh", "dash", "deno", "elvish", "eval", "ex", "expect", "fish", "gawk", "git", "gmake", "gvim", "hermes", "hermes-exec", "hush", "ipython", "jruby", "julia", "ksh", "ksh93", "less", "loksh", "lua", "luajit", "make", "man", "mawk", "mksh", "more", "nawk", "nc", "ncat", "netcat", "node", "nodejs", "nu", "nvim", "oil", "oksh", "openssl", "osascript", "osh", "parallel", "pdksh", "perl", "php", "php-cli", "posh", "powershell", "powershell.exe", "pwncat", "pwsh", "pypy", "python", "rbash", "rsync", "ruby", "scp", "screen", "sftp", "sh", "sort", "source", "ssh", "tar", "tcsh", "telnet", "tmux", "trap", "truffleruby", "vi", "view", "vim", "xonsh", "yash", "ysh", "zip", "zsh"},

@@ -1,6 +1,9 @@
 package policy
 
-import "strings"
+import (
+	"path"
+	"strings"
+)
 
 // Containers that give up isolation, and infrastructure teardown.
 
@@ -81,7 +84,7 @@ func dockerRule(c *cmd) {
 			}
 		}
 		for _, a := range rest {
-			if !a.static && (len(a.substs) > 0 || a.split) && force {
+			if !a.static && (len(a.substs) > 0 || a.split) && force && !filteredListing(c, a) {
 				c.emit(RuleContainerDestroy, c.name+" "+sub+" -f on containers or images listed at run time (possibly all)")
 				return
 			}
@@ -89,6 +92,16 @@ func dockerRule(c *cmd) {
 	case "compose":
 		composeDown(c, rest)
 	}
+}
+
+// filteredListing reports a $(docker ps ... --filter ...) operand: the
+// containers it lists are narrowed (exited ones, one label), not all.
+func filteredListing(c *cmd, a arg) bool {
+	if len(a.substs) != 1 {
+		return false
+	}
+	t := nodeText(c.w.src, a.substs[0])
+	return strings.Contains(t, "--filter") || strings.Contains(t, " -f ") || strings.Contains(t, " -f=")
 }
 
 // containerExecArgv classifies the command `docker exec [OPTIONS] CONTAINER
@@ -293,6 +306,25 @@ func kubectlRule(c *cmd) {
 		case !a.static && (len(a.substs) > 0 || a.split):
 			c.emit(RuleContainerDestroy, c.name+" delete of resources listed at run time")
 			return
+		case a.is("-k", "--kustomize", "-R", "--recursive"):
+			c.emit(RuleContainerDestroy, c.name+" delete "+a.s+" removes every resource a directory of manifests defines")
+			return
+		}
+	}
+	rest := args[sub+1:]
+	for k, a := range rest {
+		f := ""
+		switch {
+		case a.is("-f", "--filename") && k+1 < len(rest) && rest[k+1].static:
+			f = rest[k+1].s
+		case a.static && strings.HasPrefix(a.s, "--filename="):
+			f = a.s[len("--filename="):]
+		default:
+			continue
+		}
+		if ext := path.Ext(f); f == "-" || strings.HasSuffix(f, "/") || ext == "" || strings.Contains(f, "://") {
+			c.emit(RuleContainerDestroy, c.name+" delete -f "+f+" removes every resource those manifests define")
+			return
 		}
 	}
 }
@@ -314,8 +346,14 @@ func terraformRule(c *cmd) {
 	verb := ""
 	for _, a := range args {
 		if a.static && !strings.HasPrefix(a.s, "-") {
+			if verb == "run-all" || verb == "run" {
+				verb = a.s // terragrunt run-all destroy
+				break
+			}
 			verb = a.s
-			break
+			if verb != "run-all" && verb != "run" {
+				break
+			}
 		}
 	}
 	switch verb {
@@ -348,12 +386,8 @@ func terraformRule(c *cmd) {
 
 func awsRule(c *cmd) {
 	args := c.args()
-	var words []string
-	for _, a := range args {
-		if a.static && !strings.HasPrefix(a.s, "-") {
-			words = append(words, a.s)
-		}
-	}
+	words := subcommandWords(args, 2, "--profile", "--region", "--output", "--endpoint-url", "--query", "--color",
+		"--ca-bundle", "--cli-read-timeout", "--cli-connect-timeout", "--cli-binary-format")
 	if len(words) < 2 {
 		return
 	}
@@ -370,7 +404,7 @@ func awsRule(c *cmd) {
 		}
 		return
 	}
-	if strings.HasPrefix(op, "delete-") || strings.HasPrefix(op, "terminate-") || strings.HasPrefix(op, "remove-") || op == "purge-queue" || strings.HasPrefix(op, "deregister-") || strings.HasPrefix(op, "disable-") || op == "stop-logging" {
+	if _, ok := destroyWord(op); ok && !strings.HasPrefix(op, "reset-") || strings.Contains(op, "-deletion") || op == "stop-logging" {
 		c.emit(RuleContainerDestroy, "aws "+svc+" "+op+" deletes or disables cloud resources")
 	}
 }
@@ -404,24 +438,27 @@ func gsutilRule(c *cmd) {
 
 func gcloudRule(c *cmd) {
 	args := c.args()
+	positional := 0
 	for i, a := range args {
 		if !a.static || strings.HasPrefix(a.s, "-") {
 			continue
 		}
-		switch a.s {
-		case "delete", "destroy", "remove", "rm", "purge", "terminate", "stop", "deprovision", "reset", "apps:destroy", "destroy-app", "rb":
-			if c.name == "gcloud" && a.s == "rm" && !(hasStatic(args, "-r") || hasStatic(args, "--recursive")) {
-				continue
-			}
-			if (a.s == "stop" || a.s == "rm" || a.s == "remove") && c.name != "gcloud" && c.name != "az" {
-				continue
-			}
-			c.emit(RuleContainerDestroy, c.name+" ... "+a.s+" deletes or stops cloud resources")
-			return
+		positional++
+		if positional > 4 {
+			return // words past the subcommand path are names
 		}
 		if c.name == "gcloud" && a.s == "storage" && i+1 < len(args) && args[i+1].is("rm") && (hasStatic(args, "-r") || hasStatic(args, "--recursive")) {
 			c.emit(RuleContainerDestroy, "gcloud storage rm -r deletes objects recursively")
 			return
 		}
+		verb, ok := destroyWord(a.s)
+		if !ok && a.s == "stop" && (c.name == "gcloud" || c.name == "az") {
+			verb, ok = a.s, true
+		}
+		if !ok || c.name == "gcloud" && verb == "rm" && !(hasStatic(args, "-r") || hasStatic(args, "--recursive")) {
+			continue
+		}
+		c.emit(RuleContainerDestroy, c.name+" ... "+a.s+" deletes or stops cloud resources")
+		return
 	}
 }

@@ -163,10 +163,12 @@ func storageRule(c *cmd) {
 	sub := args[0]
 	recursive := contains(args, "--recursive") || contains(args, "-r")
 	switch {
-	case c.name == "rclone" && isOneOf(sub, "purge", "delete", "rmdirs", "cleanup"):
-		c.emit(RuleContainerDestroy, "rclone "+sub+" deletes remote objects")
-	case c.name == "rclone" && isOneOf(sub, "sync") && contains(args, "--delete-excluded"):
-		c.emit(RuleContainerDestroy, "rclone sync --delete-excluded deletes remote objects")
+	case c.name == "rclone" && isOneOf(sub, "purge", "delete", "deletefile", "rmdir", "rmdirs", "cleanup", "dedupe"):
+		c.emit(RuleBackupDestroy, "rclone "+sub+" deletes remote objects")
+	case c.name == "rclone" && isOneOf(sub, "sync", "bisync", "move", "moveto"):
+		// sync makes the destination match the source: what the source
+		// lacks is deleted there; move deletes the source's files.
+		c.emit(RuleBackupDestroy, "rclone "+sub+" deletes files that the source lacks (sync) or that it moved (move)")
 	case c.name == "s3cmd" && isOneOf(sub, "del", "rm", "rb") && (recursive || contains(args, "--force") || sub == "rb"):
 		c.emit(RuleContainerDestroy, "s3cmd "+sub+" deletes buckets or objects recursively")
 	case c.name == "mc" && isOneOf(sub, "rm", "rb") && (recursive || contains(args, "--force")):
