@@ -27,7 +27,10 @@ type feed struct {
 	text  string   // feedStatic
 	roots []string // feedPaths: start paths
 	whole bool     // feedPaths: everything under the roots, unfiltered
-	what  string   // short description of the producer
+	// compressed marks feedDecoded text that was only decompressed (a dump
+	// restored with gunzip -c), not encoded to hide what it says.
+	compressed bool
+	what       string // short description of the producer
 }
 
 // redirects walks a statement's redirections: nested code, writes to
@@ -324,6 +327,11 @@ func (w *walker) feedOfArgv(argv []arg, in feed) feed {
 			}
 			return feed{kind: feedDecoded, what: name + " transforming " + in.what}
 		}
+		switch name {
+		case "gzip", "gunzip", "zcat", "bzcat", "bunzip2", "bzip2", "xz", "unxz", "xzcat", "zstd", "zstdcat", "unzstd",
+			"lz4", "lz4cat", "uncompress", "brotli", "zmore":
+			return feed{kind: feedDecoded, compressed: true, what: name + " output (decompressed)"}
+		}
 		return feed{kind: feedDecoded, what: name + " output (decoded or transformed text)"}
 	case "env", "printenv", "export", "set", "declare", "typeset", "compgen":
 		if name == "printenv" && len(args) > 0 {
@@ -375,6 +383,9 @@ func (w *walker) pathsFeed(name string, args []arg) feed {
 			return feed{kind: feedUnknown, what: name + " output"}
 		}
 	}
+	if name == "ls" || name == "git" {
+		return listingFeed(name, args)
+	}
 	// Paths relative to the operands (or the working directory).
 	var roots []string
 	for _, a := range args {
@@ -389,6 +400,39 @@ func (w *walker) pathsFeed(name string, args []arg) feed {
 		roots = []string{"."}
 	}
 	return feed{kind: feedPaths, roots: roots, what: name + " output"}
+}
+
+// listingFeed: ls (or git ls-files) without a narrowing pattern lists a
+// whole directory, so deleting what it prints deletes all of it.
+func listingFeed(name string, args []arg) feed {
+	var roots []string
+	whole := true
+	for i, a := range args {
+		if !a.static {
+			return feed{kind: feedUnknown, what: name + " over an unknown directory"}
+		}
+		if name == "git" && i == 0 {
+			if !a.is("ls-files") {
+				return feed{kind: feedPaths, roots: []string{"."}, what: "git output"}
+			}
+			continue
+		}
+		if strings.HasPrefix(a.s, "-") {
+			if name == "ls" && (a.is("-d", "--directory") || shortBundleHas(a, "d", "")) ||
+				name == "git" && a.is("--modified", "-m", "--deleted", "-d", "--others", "-o", "--ignored", "-i", "--killed", "-k", "--unmerged", "-u") {
+				whole = false
+			}
+			continue
+		}
+		if a.glob || strings.ContainsAny(a.s, "*?[") {
+			whole = false
+		}
+		roots = append(roots, a.s)
+	}
+	if len(roots) == 0 {
+		roots = []string{"."}
+	}
+	return feed{kind: feedPaths, roots: roots, whole: whole, what: name + " output"}
 }
 
 // echoFeed renders what echo prints when its words are static.

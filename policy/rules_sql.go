@@ -50,8 +50,122 @@ func sqlDanger(text string) string {
 		if sqlUpdate.MatchString(stmt) && !sqlWhere.MatchString(stmt) {
 			return "contains UPDATE without WHERE"
 		}
+		if (sqlDelete.MatchString(stmt) || sqlUpdate.MatchString(stmt)) && alwaysTrue(whereClause(stmt)) {
+			return "contains a DELETE or UPDATE whose WHERE is always true (" + strings.TrimSpace(whereClause(stmt)) + ")"
+		}
 	}
 	return ""
+}
+
+var (
+	sqlWhereClause = regexpMust(`(?is)\bwhere\b(.*?)(\border\s+by\b|\blimit\b|\breturning\b|\bgroup\s+by\b|$)`)
+	sqlOr          = regexpMust(`(?i)\s+or\s+|\|\|`)
+	sqlAnd         = regexpMust(`(?i)\s+and\s+|&&`)
+	sqlCompare     = regexpMust(`^(.+?)\s*(<=|>=|<>|!=|==|=|<|>|\blike\b|\bis\b)\s*(.+)$`)
+)
+
+// whereClause is the condition of a DELETE or UPDATE statement.
+func whereClause(stmt string) string {
+	m := sqlWhereClause.FindStringSubmatch(stmt)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// alwaysTrue reports a condition that holds for every row: a true
+// literal, a value compared with itself, two literals that compare true,
+// LIKE '%', in any disjunct (... OR 1=1).
+func alwaysTrue(cond string) bool {
+	cond = strings.TrimSpace(cond)
+	if cond == "" {
+		return false
+	}
+	for _, d := range sqlOr.Split(cond, -1) {
+		all := true
+		for _, c := range sqlAnd.Split(d, -1) {
+			if !trueAtom(c) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+func trueAtom(s string) bool {
+	s = strings.ToLower(strings.TrimSpace(s))
+	for strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+		s = strings.TrimSpace(s[1 : len(s)-1])
+	}
+	switch s {
+	case "1", "true", "not false", "not 0", "not null is null", "'1'":
+		return true
+	}
+	m := sqlCompare.FindStringSubmatch(s)
+	if m == nil {
+		if n, ok := sqlNumber(s); ok {
+			return n != 0
+		}
+		return false
+	}
+	l, op, r := strings.TrimSpace(m[1]), m[2], strings.TrimSpace(m[3])
+	if op == "like" {
+		return r == "'%'" || r == "'%%'" || l == r
+	}
+	if op == "is" {
+		return r == "not null" && (sqlLiteral(l) || l == "1")
+	}
+	if l == r {
+		return op == "=" || op == "==" || op == "<=" || op == ">="
+	}
+	a, okA := sqlNumber(l)
+	b, okB := sqlNumber(r)
+	if !okA || !okB {
+		return false
+	}
+	switch op {
+	case "<>", "!=":
+		return a != b
+	case "<":
+		return a < b
+	case ">":
+		return a > b
+	case "<=":
+		return a <= b
+	case ">=":
+		return a >= b
+	}
+	return a == b
+}
+
+func sqlNumber(s string) (float64, bool) {
+	s = strings.Trim(s, "'")
+	if s == "" {
+		return 0, false
+	}
+	var n float64
+	for i, ch := range s {
+		if ch < '0' || ch > '9' {
+			if ch == '-' && i == 0 {
+				continue
+			}
+			return 0, false
+		}
+		n = n*10 + float64(ch-'0')
+	}
+	if s[0] == '-' {
+		n = -n
+	}
+	return n, true
+}
+
+func sqlLiteral(s string) bool {
+	_, num := sqlNumber(s)
+	return num || len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\''
 }
 
 // sqlClientRule finds inline SQL in options, operands or stdin.
@@ -113,9 +227,20 @@ func sqlClientRule(c *cmd) {
 			return
 		}
 	}
-	if len(sql) == 0 && c.stdin.kind == feedStatic {
-		if why := sqlDanger(c.stdin.text); why != "" {
-			c.emit(RuleSqlDestructive, c.name+" reads SQL that "+why)
+	in := c.stdin
+	for _, o := range c.args() {
+		if len(o.procs) > 0 { // -f <(...) and friends
+			in = c.w.feedOfStmts(o.procs[0].Stmts)
+		}
+	}
+	if len(sql) == 0 {
+		switch {
+		case in.kind == feedStatic:
+			if why := sqlDanger(in.text); why != "" {
+				c.emit(RuleSqlDestructive, c.name+" reads SQL that "+why)
+			}
+		case in.kind == feedDecoded && !in.compressed, in.kind == feedRemote:
+			c.emit(RuleSqlDynamic, c.name+" reads SQL that is decoded or downloaded on the way in ("+in.what+"), which hides what it does")
 		}
 	}
 }
