@@ -192,6 +192,13 @@ func (w *walker) assignRules(st *syntax.Stmt, as *syntax.Assign) {
 		val = arg{static: true}
 	}
 	w.checkAssign(name, val, as.Value, as)
+	if val.static && as.Value != nil {
+		// x='a[$(cmd)]' is inert until x is evaluated as arithmetic
+		// ($((x)), (( x )), [[ x -eq 1 ]], declare -i), which runs cmd.
+		if i := strings.IndexByte(val.s, '['); i > 0 && syntax.ValidName(val.s[:i]) {
+			w.subscriptCode(val.s, as.Value)
+		}
+	}
 }
 
 // checkAssign applies the variable rules to NAME=value (also used for

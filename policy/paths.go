@@ -191,6 +191,9 @@ func classifyPath(p string) pathRisk {
 		return classifyHomePath(comps[2:])
 	}
 	if top == "var" && len(comps) >= 3 && comps[1] == "tmp" {
+		if len(comps) == 3 && pureGlob(comps[2]) {
+			return riskTopLevel // everything in /var/tmp
+		}
 		return riskNone
 	}
 	for _, t := range systemTrees {

@@ -363,6 +363,9 @@ func cpRule(c *cmd) {
 		return
 	}
 	writeTargets(c, []arg{dest}, c.name)
+	if len(p.operands) == 2 {
+		c.w.noteProgramCopy(p.operands[0], dest)
+	}
 }
 
 // truncateRule: truncating system or history files destroys them.

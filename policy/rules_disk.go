@@ -5,6 +5,7 @@ import "strings"
 // Disks and file systems.
 
 func init() {
+	register(diskutilRule, "diskutil")
 	register(mkfsRule, "mkfs", "mke2fs", "mkswap", "wipefs", "mkdosfs", "mkntfs", "mkexfatfs", "blkdiscard", "sg_format", "mkfs.ext2", "mkfs.ext3", "mkfs.ext4", "mkfs.xfs", "mkfs.btrfs", "mkfs.vfat", "mkfs.fat", "mkfs.ntfs", "mkfs.exfat", "mkfs.f2fs", "mkfs.minix", "mkfs.msdos", "mkfs.bfs", "mkfs.cramfs", "mkfs.jfs", "mkfs.reiserfs", "mkfs.udf", "zerofree", "flashrom")
 	register(partitionRule, "fdisk", "sfdisk", "cfdisk", "parted", "gdisk", "sgdisk", "cgdisk", "gparted", "partprobe")
 	register(cryptsetupRule, "cryptsetup")
@@ -137,4 +138,21 @@ func mountRule(c *cmd) {
 		}
 	}
 	c.emit(RuleDiskMount, c.name+" changes which file systems or swap the machine uses")
+}
+
+// diskutilRule: macOS diskutil erases, partitions and zeroes disks.
+func diskutilRule(c *cmd) {
+	for _, w := range subcommandWords(c.args(), 2) {
+		lw := strings.ToLower(w)
+		if strings.HasPrefix(lw, "erase") || strings.HasPrefix(lw, "zero") || strings.HasPrefix(lw, "secureerase") ||
+			strings.HasPrefix(lw, "partitiondisk") || lw == "reformat" || strings.HasPrefix(lw, "randomdisk") ||
+			lw == "deletecontainer" || lw == "deletevolume" || lw == "splitpartition" || lw == "mergepartitions" {
+			c.emit(RuleDiskFormat, "diskutil "+w+" erases or repartitions a disk")
+			return
+		}
+		if lw == "apfs" || lw == "cs" || lw == "ar" || lw == "corestorage" || lw == "appleraid" {
+			continue
+		}
+		return
+	}
 }

@@ -27,6 +27,12 @@ func isGitCodeKey(k string) bool {
 	return strings.HasPrefix(k, "filter.") || strings.HasSuffix(k, ".textconv") || strings.HasSuffix(k, ".cmd")
 }
 
+// plainEditors are editors and pagers that run no command of their own
+// choosing when git starts them.
+var plainEditors = map[string]bool{"vim": true, "vi": true, "nvim": true, "nano": true, "emacs": true, "code": true,
+	"subl": true, "mate": true, "micro": true, "hx": true, "kak": true, "less": true, "more": true, "cat": true,
+	"true": true, "delta": true, "diff-so-fancy": true, "bat": true, "most": true}
+
 // gitConfigValue checks one key=value set on the command line or with
 // git config.
 func gitConfigValue(c *cmd, key string, val arg, how string) {
@@ -43,6 +49,14 @@ func gitConfigValue(c *cmd, key string, val arg, how string) {
 			c.w.shellText(arg{s: strings.TrimPrefix(val.s, "!"), static: true, word: val.word}, "git alias "+key, c)
 		}
 		return
+	}
+	if lk == "core.editor" || lk == "core.pager" || strings.HasPrefix(lk, "pager.") || lk == "sequence.editor" {
+		// An editor or pager named by itself (vim, less, code --wait) is
+		// an everyday choice wherever it is set.
+		if words, ok := splitWords(val.s); ok && val.static && plainEditors[progName(words[0])] {
+			c.w.subCommand(c, staticArgs(words), "git "+key)
+			return
+		}
 	}
 	if how == "git config" && (lk == "core.editor" || lk == "core.pager" || strings.HasPrefix(lk, "pager.") || lk == "sequence.editor") {
 		// Choosing an editor or pager is an everyday setting; judge the

@@ -19,6 +19,7 @@ var networkTools = map[string]bool{"curl": true, "wget": true, "nc": true, "ncat
 // genericRule runs for every program.
 func genericRule(c *cmd) {
 	metadataRule(c)
+	lookalikeRule(c)
 	if networkTools[c.name] {
 		for _, a := range c.args() {
 			for _, cs := range a.substs {

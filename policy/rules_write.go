@@ -74,6 +74,9 @@ func lnRule(c *cmd) {
 	if len(p.operands) >= 2 {
 		writeTargets(c, p.operands[len(p.operands)-1:], "ln")
 	}
+	if len(p.operands) == 2 {
+		c.w.noteProgramCopy(p.operands[0], p.operands[1])
+	}
 }
 
 // yqRule: yq -i edits YAML in place (the Hermes config is YAML).

@@ -82,6 +82,9 @@ var (
 // extra arguments from it).
 func unwrapOnce(name string, argv []arg, in feed) (inner []arg, sh *shellString) {
 	args := argv[1:]
+	if isLoader(name) {
+		return unwrapLoader(args), nil
+	}
 	switch name {
 	case "sudo", "doas", "run0", "pkexec":
 		spec := map[string]*optSpec{"sudo": sudoSpec, "doas": doasSpec, "run0": run0Spec, "pkexec": pkexecSpec}[name]

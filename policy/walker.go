@@ -35,6 +35,9 @@ type shared struct {
 	// files (echo ... > x.sh, cat <<EOF > x.sh), so that running such a
 	// file later is judged by what was written into it.
 	written map[string]feed
+	// progCopies maps paths (and names) that this line made copies or
+	// links of an installed program to that program's name.
+	progCopies map[string]string
 	// work counts statements walked; past maxWork the rest of the text is
 	// not followed and the verdict asks instead (bounded time, fail closed).
 	work      int
