@@ -1,6 +1,9 @@
 package policy
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 var aliceHomes = map[string]string{"alice": "/home/alice", "bob": "/home/bob", "root": "/root",
 	"postgres": "/var/lib/postgresql", "nobody": "/nonexistent"}
@@ -19,6 +22,8 @@ func TestContext(t *testing.T) {
 	custom.HermesHome = "/srv/hermes"
 	inHome := alice
 	inHome.Cwd = "/home/alice"
+	inBuild := alice
+	inBuild.Cwd = "/home/alice/src/app/build"
 	rootInBob := root
 	rootInBob.Cwd = "/home/bob/proj"
 	cases := []struct {
@@ -52,6 +57,10 @@ func TestContext(t *testing.T) {
 		{inHome, "rm -rf *", Ask, "delete-home"},
 		{inHome, "rm -rf src/app/build", Allow, ""},
 		{Context{}, "rm -rf /home/someone/x", Allow, ""}, // no context: it may be the caller's own
+		{inBuild, "find . -exec rm -f {} \\;", Allow, ""},
+		{inBuild, "rm -rf ./*", Allow, ""},
+		{alice, "find . -exec rm -f {} \\;", Ask, "delete-cwd-whole"},
+		{alice, "cd build && find . -exec rm -f {} \\;", Allow, ""},
 	}
 	for _, tc := range cases {
 		c, err := NewClassifier(Rules{Context: tc.ctx})
@@ -62,5 +71,19 @@ func TestContext(t *testing.T) {
 		if v.Decision != tc.want || tc.rule != "" && !hasRule(v, tc.rule) {
 			t.Errorf("home %s cwd %s: %q: got %s %v, want %s %s", tc.ctx.Home, tc.ctx.Cwd, tc.cmd, v.Decision, rulesOf(v), tc.want, tc.rule)
 		}
+	}
+}
+
+// TestFindDescriptions: a find that feeds rm is described as what it is,
+// not as rm of its start directory.
+func TestFindDescriptions(t *testing.T) {
+	c := mustClassifier(t, Rules{})
+	v := c.Classify(`find / -name x -exec rm -rf {} \;`)
+	if v.Decision != Ask || len(v.Findings) == 0 {
+		t.Fatalf("got %s %v", v.Decision, rulesOf(v))
+	}
+	d := v.Findings[0].Description
+	if !strings.Contains(d, "what find matches under /") || strings.Contains(d, "rm / deletes") {
+		t.Errorf("description %q", d)
 	}
 }

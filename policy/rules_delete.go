@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"path"
 	"strings"
 )
 
@@ -67,8 +68,16 @@ func deleteTarget(c *cmd, a arg, underFind bool) bool {
 		if a.glob && risk == riskNone && !strings.HasPrefix(p, "/") {
 			continue
 		}
+		if risk == riskCwdWhole && c.w.inBuildDir() {
+			// Emptying build/, dist/, target/ ... is what they are for.
+			continue
+		}
 		if rule := deleteRule(risk); rule != noRule {
-			c.emit(rule, c.name+" "+a.s+" deletes "+riskDesc(risk))
+			if a.findItem || underFind {
+				c.emit(rule, c.name+" deletes what find matches under "+a.s+" ("+riskDesc(risk)+")")
+			} else {
+				c.emit(rule, c.name+" "+a.s+" deletes "+riskDesc(risk))
+			}
 			return true
 		}
 		if isDevicePath(p) {
@@ -77,6 +86,31 @@ func deleteTarget(c *cmd, a arg, underFind bool) bool {
 		}
 	}
 	return false
+}
+
+// buildDirs hold generated output: deleting all of one is a clean build.
+var buildDirs = map[string]bool{"build": true, "dist": true, "out": true, "target": true, "_build": true, ".build": true,
+	"node_modules": true, "tmp": true, ".tmp": true, ".cache": true, "coverage": true, ".next": true, ".nuxt": true,
+	"__pycache__": true, ".pytest_cache": true, ".gradle": true, "obj": true, "bin": true, ".tox": true, ".venv": true}
+
+// inBuildDir reports that every possible working directory is a build
+// output directory (from a cd on this line, or the one the command starts
+// in when the context gives it).
+func (w *walker) inBuildDir() bool {
+	for _, d := range w.cwds {
+		if d == "" {
+			k := w.ctx()
+			if k == nil || k.absCwd == "" {
+				return false
+			}
+			d = k.absCwd
+		}
+		base := path.Base(d)
+		if !buildDirs[base] && !strings.HasPrefix(base, "cmake-build-") || classifyPath(d) != riskNone && !under(d, homeDir) {
+			return false
+		}
+	}
+	return true
 }
 
 func deleteRule(r pathRisk) RuleID {
