@@ -300,7 +300,7 @@ func kubectlRule(c *cmd) {
 		case a.is("--all", "-A", "--all-namespaces") || a.static && strings.HasPrefix(a.s, "--all="):
 			c.emit(RuleContainerDestroy, c.name+" delete "+a.s+" removes every matching resource")
 			return
-		case a.static && (strings.HasPrefix(a.s, "namespace/") || strings.HasPrefix(a.s, "ns/") || strings.HasPrefix(a.s, "node/") || strings.HasPrefix(a.s, "pv/") || strings.HasPrefix(a.s, "pvc/") || strings.HasPrefix(a.s, "deployment/") || strings.HasPrefix(a.s, "statefulset/")):
+		case a.static && strings.Contains(a.s, "/") && kubeDataResource(a.s[:strings.IndexByte(a.s, '/')]):
 			c.emit(RuleContainerDestroy, c.name+" delete "+a.s+" removes cluster resources and their data")
 			return
 		case !a.static && (len(a.substs) > 0 || a.split):
@@ -327,6 +327,15 @@ func kubectlRule(c *cmd) {
 			return
 		}
 	}
+}
+
+// kubeDataResource reports resource kinds whose deletion loses data or
+// takes a service down (kubectl delete KIND/NAME).
+func kubeDataResource(kind string) bool {
+	return isOneOf(kind, "namespace", "namespaces", "ns", "node", "nodes", "no", "pv", "persistentvolume", "pvc",
+		"persistentvolumeclaim", "crd", "customresourcedefinition", "deployment", "deployments", "deploy",
+		"statefulset", "statefulsets", "sts", "secret", "secrets", "daemonset", "daemonsets", "ds", "service",
+		"services", "svc", "clusterrole", "clusterrolebinding", "configmap", "cm", "ingress", "ing")
 }
 
 func helmRule(c *cmd) {

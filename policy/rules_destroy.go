@@ -143,7 +143,12 @@ func destroyRule(c *cmd) {
 		}
 	}
 	positional := 0
-	for _, a := range c.args() {
+	for i, a := range c.args() {
+		if pkgMgr && i == 0 && a.is("owner", "owners", "dist-tag", "access", "team", "org", "token") {
+			// Registry operations: removing an owner or a tag is not about
+			// this project.
+			pkgMgr = false
+		}
 		if !a.static {
 			positional++
 			continue
@@ -211,8 +216,9 @@ func packageRule(c *cmd) {
 		hit = words[0]
 	}
 	// dpkg -r, rpm -e, pacman -R..., emerge -C: options are the operation.
+	optionBased := isOneOf(c.name, "dpkg", "rpm", "pacman", "yay", "paru", "emerge", "nix-env", "opkg", "xbps-remove")
 	for _, a := range args {
-		if hit != "" {
+		if hit != "" || !optionBased {
 			break
 		}
 		if !a.static {
