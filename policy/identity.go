@@ -164,9 +164,6 @@ func lookalikeWord(s string) bool {
 // lookalikeRule: look-alike characters in an argument (the command word
 // is checked by commandName).
 func lookalikeRule(c *cmd) {
-	if dataPrograms[c.name] {
-		return
-	}
 	for _, a := range c.args() {
 		if !a.static || !hasNonASCII(a.s) {
 			continue

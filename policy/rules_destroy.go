@@ -131,7 +131,8 @@ var projectPackageManagers = map[string]bool{
 // whose subcommand (one of its first three non-option words) or an option
 // says it destroys something.
 func destroyRule(c *cmd) {
-	if dataPrograms[c.name] || taskRunners[c.name] || len(handlers[c.name]) > 0 || c.w.funcs[c.name] {
+	if len(handlers[c.name]) > 0 || len(c.argv) < 2 && !strings.ContainsAny(c.name, "-_") ||
+		dataPrograms[c.name] || taskRunners[c.name] || c.w.funcs[c.name] {
 		return
 	}
 	pkgMgr := projectPackageManagers[c.name]
@@ -361,8 +362,8 @@ var metadataEnv = []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_
 // endpoint (by address, by name, or through the variables that hold it).
 func metadataAccess(a arg) bool {
 	s := a.s
-	if strings.Contains(s, "169.254.1") || strings.Contains(s, "metadata") || strings.Contains(s, "fd00:ec2") ||
-		strings.Contains(s, "100.100.100.200") {
+	if len(s) >= 8 && (strings.Contains(s, "169.254.1") || strings.Contains(s, "metadata") || strings.Contains(s, "fd00:ec2") ||
+		strings.Contains(s, "100.100.100.200")) {
 		for _, h := range metadataHosts {
 			if strings.Contains(s, h) {
 				return true
@@ -389,9 +390,6 @@ func metadataAccess(a arg) bool {
 // metadataRule: any program but a data one that is given an
 // instance-metadata endpoint (curl, wget, nc, interpreter code ...).
 func metadataRule(c *cmd) {
-	if dataPrograms[c.name] {
-		return
-	}
 	for _, a := range c.args() {
 		if metadataAccess(a) {
 			c.emit(RuleCloudMetadata, c.name+" reaches a cloud instance-metadata endpoint, which hands out the machine's cloud credentials")

@@ -18,8 +18,10 @@ var networkTools = map[string]bool{"curl": true, "wget": true, "nc": true, "ncat
 
 // genericRule runs for every program.
 func genericRule(c *cmd) {
-	metadataRule(c)
-	lookalikeRule(c)
+	if len(c.argv) > 1 && !dataPrograms[c.name] {
+		metadataRule(c)
+		lookalikeRule(c)
+	}
 	if networkTools[c.name] {
 		for _, a := range c.args() {
 			for _, cs := range a.substs {
