@@ -101,7 +101,7 @@ var dataPrograms = map[string]bool{
 	"sleep": true, "watch": true, "time": true, "xdotool": true, "awk": true, "sed": true, "diff": true, "cmp": true,
 	"tee": true, "export": true, "declare": true, "local": true, "set": true, "unset": true, "alias": true,
 	"history": true, "getent": true, "id": true, "finger": true, "locate": true, "mlocate": true, "fzf": true,
-	"complete": true, "compgen": true, "zcat": true, "strings": true, "hexdump": true, "xxd": true, "od": true,
+	"complete": true, "compgen": true, "tput": true, "stty": true, "tset": true, "zcat": true, "strings": true, "hexdump": true, "xxd": true, "od": true,
 }
 
 // taskRunners take target or script names, which are the project's own
