@@ -214,12 +214,25 @@ func unwrapOnce(name string, argv []arg, in feed) (inner []arg, sh *shellString)
 		if len(cmd) == 0 {
 			cmd = []arg{lit("echo")}
 		}
+		if len(cmd) > 0 && cmd[0].static && runsCode(progName(cmd[0].s)) {
+			// Words fed to a shell or interpreter are code: not followed
+			// word by word.
+			in = feed{kind: feedUnknown, what: in.what}
+		}
 		stdinArgs := xargsPlaceholders(in)
 		replace := ""
 		if r, ok := p.value("-I", "--replace"); ok && r.static {
 			replace = r.s
 		} else if p.has("-i") {
 			replace = "{}"
+		}
+		if replace != "" && in.kind == feedStatic {
+			// With -I each input line is one argument, blanks and all;
+			// only a single known line is followed.
+			stdinArgs = []arg{{fromStdin: true, split: true}}
+			if line := strings.TrimSuffix(in.text, "\n"); !strings.Contains(line, "\n") && !strings.ContainsAny(line, "'\"\\") {
+				stdinArgs = []arg{lit(line)}
+			}
 		}
 		out := make([]arg, 0, len(cmd)+len(stdinArgs))
 		if replace == "" {
@@ -232,8 +245,12 @@ func unwrapOnce(name string, argv []arg, in feed) (inner []arg, sh *shellString)
 				out = append(out, stdinArgs...)
 			case a.static && strings.Contains(a.s, replace):
 				d := a
-				d.static = false
-				d.fromStdin = true
+				if len(stdinArgs) == 1 && stdinArgs[0].static {
+					d.s = strings.ReplaceAll(a.s, replace, stdinArgs[0].s)
+				} else {
+					d.static = false
+					d.fromStdin = true
+				}
 				out = append(out, d)
 			default:
 				out = append(out, a)
@@ -321,6 +338,18 @@ func skipDashDash(a []arg) []arg {
 	return a
 }
 
+// runsCode reports shells and interpreters, whose arguments can be code.
+func runsCode(name string) bool {
+	if contains(shellNames, name) {
+		return true
+	}
+	switch name {
+	case "eval", "python", "perl", "ruby", "node", "nodejs", "php", "lua", "awk", "gawk", "deno", "bun", "pwsh", "osascript", "env", "sudo", "xargs", "parallel":
+		return true
+	}
+	return false
+}
+
 // xargsOptionalArgs rewrites GNU xargs's options with optional values
 // (--replace[=R], -i[R]) to -IR, which the option table reads: a bare
 // --replace must not swallow the command word after it.
@@ -338,6 +367,9 @@ func xargsOptionalArgs(args []arg) []arg {
 			repl = "-I{}"
 		case strings.HasPrefix(a.s, "--replace="):
 			repl = "-I" + a.s[len("--replace="):]
+			if repl == "-I" {
+				repl = "-I{}" // an empty value means the default, {}
+			}
 		case strings.HasPrefix(a.s, "-i") && !strings.HasPrefix(a.s, "--"):
 			repl = "-I" + a.s[2:]
 		case len(a.s) == 2 && strings.ContainsRune("aEdILnPsl", rune(a.s[1])):
@@ -393,6 +425,12 @@ func xargsPlaceholders(in feed) []arg {
 			out = append(out, arg{s: r, static: true, findItem: !in.whole})
 		}
 		return out
+	}
+	if in.kind == feedStatic && len(in.text) < 4096 && !strings.ContainsAny(in.text, "'\"\\") {
+		// Known text: xargs splits it on blanks and newlines.
+		if words := strings.Fields(in.text); len(words) > 0 && len(words) <= maxBraceAlternatives {
+			return staticArgs(words)
+		}
 	}
 	return []arg{{fromStdin: true, split: true}}
 }
