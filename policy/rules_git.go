@@ -7,6 +7,9 @@ import "strings"
 
 func init() {
 	register(gitRule, "git")
+	register(gitDashedRule, "git-push", "git-reset", "git-clean", "git-checkout", "git-branch", "git-stash",
+		"git-rm", "git-reflog", "git-gc", "git-filter-branch", "git-restore", "git-switch", "git-worktree",
+		"git-update-ref", "git-config", "git-submodule", "git-rebase")
 }
 
 // gitCodeKeys are configuration keys whose value is a command line.
@@ -381,4 +384,12 @@ func gitConfig(c *cmd, rest []arg) {
 	if len(ops) >= 2 && ops[0].static {
 		gitConfigValue(c, ops[0].s, ops[1], "git config")
 	}
+}
+
+// gitDashedRule: git's builtins can be run by their dashed names from
+// git's exec path (/usr/lib/git-core/git-reset --hard): judged as git.
+func gitDashedRule(c *cmd) {
+	sub := strings.TrimPrefix(c.name, "git-")
+	argv := append([]arg{lit("git"), lit(sub)}, c.args()...)
+	c.w.subCommand(c, argv, c.name)
 }
