@@ -75,6 +75,9 @@ var programDirs = []string{"/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/", "/usr/l
 // program's path, or $(which NAME) / $(command -v NAME).
 func (w *walker) programOf(a arg) string {
 	if a.static {
+		if prog, ok := w.copiedProgram(a.s); ok {
+			return prog
+		}
 		for _, d := range programDirs {
 			if strings.HasPrefix(a.s, d) {
 				return progName(a.s)

@@ -373,6 +373,9 @@ func mvRule(c *cmd) {
 		}
 	}
 	writeTargets(c, []arg{dest}, "mv")
+	if len(ops) == 1 {
+		c.w.noteProgramCopy(ops[0], dest)
+	}
 }
 
 // cpRule: cp/install onto sensitive paths.

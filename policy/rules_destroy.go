@@ -352,7 +352,10 @@ func httpMethodRule(c *cmd) {
 // metadataHosts are cloud instance-metadata endpoints: what they serve
 // includes the machine's cloud credentials.
 var metadataHosts = []string{"169.254.169.254", "169.254.170.2", "metadata.google.internal", "fd00:ec2::254",
-	"100.100.100.200", "metadata.azure.internal", "169.254.169.123"}
+	"100.100.100.200", "metadata.azure.internal", "169.254.169.123",
+	// 169.254.169.254 spelled as one number, in hex, octal or IPv4-mapped
+	"2852039166", "0xa9fea9fe", "0251.0376.0251.0376", "0xa9.0xfe.0xa9.0xfe", "::ffff:a9fe:a9fe", "a9fe:a9fe",
+	"://instance-data/", "://instance-data.ec2.internal"}
 
 // metadataEnv are variables that hold a container's credential endpoint.
 var metadataEnv = []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
@@ -363,7 +366,9 @@ var metadataEnv = []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_
 func metadataAccess(a arg) bool {
 	s := a.s
 	if len(s) >= 8 && (strings.Contains(s, "169.254.1") || strings.Contains(s, "metadata") || strings.Contains(s, "fd00:ec2") ||
-		strings.Contains(s, "100.100.100.200")) {
+		strings.Contains(s, "100.100.100.200") || strings.Contains(s, "instance-data") || strings.ContainsAny(s, "Xx:") ||
+		strings.Contains(s, "2852039166") || strings.Contains(s, "0251.")) {
+		s = strings.ToLower(s)
 		for _, h := range metadataHosts {
 			if strings.Contains(s, h) {
 				return true

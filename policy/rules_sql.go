@@ -117,10 +117,13 @@ func trueAtom(s string) bool {
 		return r == "'%'" || r == "'%%'" || l == r
 	}
 	if op == "is" {
-		return r == "not null" && (sqlLiteral(l) || l == "1")
+		return r == "not null" && (sqlLiteral(l) || l == "1") || r == "null" && l == "null"
 	}
 	if l == r {
 		return op == "=" || op == "==" || op == "<=" || op == ">="
+	}
+	if (op == "<>" || op == "!=") && sqlLiteral(l) && sqlLiteral(r) {
+		return true // two different literals
 	}
 	a, okA := sqlNumber(l)
 	b, okB := sqlNumber(r)
