@@ -124,7 +124,8 @@ var projectPackageManagers = map[string]bool{
 	"stack": true, "rustup": true, "nvm": true, "fnm": true, "volta": true, "n": true, "pyenv": true, "rbenv": true,
 	"goenv": true, "jenv": true, "asdf": true, "mise": true, "rtx": true, "proto": true, "sdk": true,
 	"corepack": true, "pre-commit": true, "husky": true, "jupyter": true, "code-insiders": true, "hg": true,
-	"krew": true, "vagrant-plugin": true, "gcloud-components": true,
+	"krew": true, "flutter": true, "dart": true, "pub": true, "swift": true, "pod": true, "carthage": true,
+	"elm": true, "lein": true, "vcpkg": true, "conan": true, "direnv": true, "chezmoi": true,
 }
 
 // destroyRule is the general rule: a program without a rule of its own
