@@ -116,7 +116,7 @@ func (k *pathCtx) otherHome(p string) bool {
 		}
 	}
 	comps := pathComponents(p)
-	return len(comps) >= 3 && comps[0] == "home" && !strings.HasPrefix(comps[1], "~")
+	return len(comps) >= 3 && (comps[0] == "home" || comps[0] == "Users" && comps[1] != "Shared") && !strings.HasPrefix(comps[1], "~")
 }
 
 // userHome is ~name's home: the user database's when the context has it.

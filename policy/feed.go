@@ -418,13 +418,13 @@ func listingFeed(name string, args []arg) feed {
 			continue
 		}
 		if strings.HasPrefix(a.s, "-") {
-			if name == "ls" && (a.is("-d", "--directory") || shortBundleHas(a, "d", "")) ||
+			if name == "ls" && (a.is("-d", "--directory") || shortBundleHas(a, "d", "")) && !hasPureGlobOperand(args) ||
 				name == "git" && a.is("--modified", "-m", "--deleted", "-d", "--others", "-o", "--ignored", "-i", "--killed", "-k", "--unmerged", "-u") {
 				whole = false
 			}
 			continue
 		}
-		if a.glob || strings.ContainsAny(a.s, "*?[") {
+		if (a.glob || strings.ContainsAny(a.s, "*?[")) && !pureGlob(strings.TrimSuffix(a.s, "/")) {
 			whole = false
 		}
 		roots = append(roots, a.s)
@@ -433,6 +433,15 @@ func listingFeed(name string, args []arg) feed {
 		roots = []string{"."}
 	}
 	return feed{kind: feedPaths, roots: roots, whole: whole, what: name + " output"}
+}
+
+func hasPureGlobOperand(args []arg) bool {
+	for _, a := range args {
+		if a.static && !strings.HasPrefix(a.s, "-") && pureGlob(strings.TrimSuffix(a.s, "/")) {
+			return true
+		}
+	}
+	return false
 }
 
 // echoFeed renders what echo prints when its words are static.

@@ -74,7 +74,7 @@ var systemTrees = []string{"etc", "usr", "bin", "sbin", "lib", "lib32", "lib64",
 
 // mountTrees hold user data one level down (/home/alice, /mnt/disk); the
 // tree and its direct children are protected, deeper paths are not.
-var mountTrees = []string{"home", "mnt", "media"}
+var mountTrees = []string{"home", "mnt", "media", "Users"}
 
 // homeConfigTrees hold many tools' settings and credentials at once:
 // deleting one whole is deleting credentials (the credential paths

@@ -43,7 +43,7 @@ var destroyOptionWords = map[string]bool{"delete": true, "purge": true, "drop": 
 // that are not plain identifiers (paths, file names, URLs, quoted text)
 // are not subcommands.
 func destroyWord(s string) (string, bool) {
-	if s == "" || len(s) > 48 || s[0] < 'a' || s[0] > 'z' {
+	if s == "" || len(s) > 48 || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
 		return "", false
 	}
 	start := 0
@@ -53,11 +53,25 @@ func destroyWord(s string) (string, bool) {
 			if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
 				continue
 			}
+			if c >= 'A' && c <= 'Z' {
+				// CamelCase APIs (DeleteInstance): a capital starts a word.
+				if i > start {
+					if tok := strings.ToLower(s[start:i]); destroyVerbs[tok] {
+						return tok, true
+					}
+				}
+				start = i
+				continue
+			}
 			if c != '-' && c != '_' && c != ':' {
 				return "", false
 			}
 		}
-		if tok := s[start:i]; destroyVerbs[tok] {
+		tok := s[start:i]
+		if start < len(s) && s[start] >= 'A' && s[start] <= 'Z' {
+			tok = strings.ToLower(tok)
+		}
+		if destroyVerbs[tok] {
 			// "flush-caches" and "purge-cache" drop caches, not data.
 			rest := s[i:]
 			if strings.HasPrefix(rest, "-cache") || strings.HasPrefix(rest, "_cache") || strings.HasPrefix(rest, ":cache") {
@@ -128,11 +142,15 @@ var projectPackageManagers = map[string]bool{
 	"elm": true, "lein": true, "vcpkg": true, "conan": true, "direnv": true, "chezmoi": true,
 }
 
+// generalToo have rules for one concern (bq's SQL) but subcommands the
+// general rule still reads (bq rm).
+var generalToo = map[string]bool{"bq": true}
+
 // destroyRule is the general rule: a program without a rule of its own
 // whose subcommand (one of its first three non-option words) or an option
 // says it destroys something.
 func destroyRule(c *cmd) {
-	if len(handlers[c.name]) > 0 || len(c.argv) < 2 && !strings.ContainsAny(c.name, "-_") ||
+	if len(handlers[c.name]) > 0 && !generalToo[c.name] || len(c.argv) < 2 && !strings.ContainsAny(c.name, "-_") ||
 		dataPrograms[c.name] || taskRunners[c.name] || c.w.funcs[c.name] {
 		return
 	}
@@ -327,11 +345,23 @@ func httpMethodRule(c *cmd) {
 			}
 		case strings.HasPrefix(s, "-X") && len(s) > 2 && c.name != "gh":
 			method = s[2:]
+		case c.name == "curl" && len(s) > 2 && s[0] == '-' && s[1] != '-' && strings.Contains(s, "X"):
+			// A bundle such as -sX DELETE or -sXDELETE.
+			_, rest, _ := strings.Cut(s, "X")
+			if rest != "" {
+				method = rest
+			} else if i+1 < len(args) && args[i+1].static {
+				method = args[i+1].s
+			}
 		case strings.HasPrefix(s, "--request=") || strings.HasPrefix(s, "--method="):
 			_, method, _ = strings.Cut(s, "=")
 		}
 		if strings.Contains(s, "_delete_by_query") {
 			c.emit(RuleHTTPDelete, c.name+" calls _delete_by_query, which deletes every document the query matches")
+			return
+		}
+		if m := graphqlDestroy(s); m != "" {
+			c.emit(RuleHTTPDelete, c.name+" sends a GraphQL mutation "+m+", which deletes data behind the API")
 			return
 		}
 	}
@@ -348,6 +378,24 @@ func httpMethodRule(c *cmd) {
 	if strings.EqualFold(method, "DELETE") {
 		c.emit(RuleHTTPDelete, c.name+" sends an HTTP DELETE, which removes what the URL names")
 	}
+}
+
+// graphqlDestroy names a GraphQL mutation field that destroys
+// (deleteAllUsers, removeProject, purge_cache ...) in a request body.
+func graphqlDestroy(s string) string {
+	i := strings.Index(s, "mutation")
+	if i < 0 {
+		return ""
+	}
+	body := s[i+len("mutation"):]
+	for _, f := range strings.FieldsFunc(body, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_')
+	}) {
+		if v, ok := destroyWord(f); ok && v != "reset" && v != "disable" {
+			return f
+		}
+	}
+	return ""
 }
 
 // metadataHosts are cloud instance-metadata endpoints: what they serve

@@ -332,6 +332,14 @@ func redisRule(c *cmd) {
 		}
 		return false
 	}
+	if len(cmdWords) > 1 && cmdWords[0].static && isOneOf(strings.ToUpper(cmdWords[0].s), "DEL", "UNLINK", "HDEL", "EXPIRE", "GETDEL") {
+		for _, a := range cmdWords[1:] {
+			if a.fromStdin || !a.static && a.split {
+				c.emit(RuleSqlDestructive, "redis "+strings.ToUpper(cmdWords[0].s)+" of keys listed at run time (possibly every key)")
+				return
+			}
+		}
+	}
 	var words []string
 	for _, a := range cmdWords {
 		if !a.static {
