@@ -198,3 +198,36 @@ func TestVariableTracking(t *testing.T) {
 		}
 	}
 }
+
+// ruleLookalikes are everyday commands that resemble each rule added for
+// issue 15 and must stay allowed: the rule's reach, from the other side.
+var ruleLookalikes = map[string][]string{
+	"service-destroy": {"rabbitmqctl list_queues", "kafka-topics --bootstrap-server x:9092 --list", "make clean",
+		"npm uninstall lodash", "cargo remove serde", "tput reset", "echo delete", "grep -rn remove src/"},
+	"package-remove":    {"apt-get install -y jq", "apt-get autoremove -y", "dpkg -l", "pacman -Syu", "brew cleanup"},
+	"forge-destroy":     {"gh repo view o/r", "gh pr merge 3 --delete-branch", "gh alias delete co", "gh extension remove x"},
+	"secrets-destroy":   {"vault kv get secret/app", "vault kv put secret/app k=v", "op item get x", "doppler run -- make"},
+	"backup-destroy":    {"restic snapshots", "restic backup ~/src", "borg list /b", "rclone copy ./dist r:site"},
+	"http-delete":       {"curl -X POST https://api.example.com/x -d '{}'", "curl https://api.example.com/delete-guide", "http GET api.example.com/x"},
+	"cloud-metadata":    {"grep -rn 169.254.169.254 docs/", "ping -c1 169.254.1.1", "curl https://metadata.example.com/"},
+	"delete-other-home": {"rm -rf ~/src/app/build", "ls ~bob", "rm -rf /home/alice/src/app/dist"},
+	"delete-remote":     {"rsync -av dist/ host:/srv/www/", "rsync -a --delete ./src/ ./mirror/"},
+}
+
+// TestRuleLookalikes: the everyday side of the new rules.
+func TestRuleLookalikes(t *testing.T) {
+	c := mustClassifier(t, Rules{Context: aliceContext()})
+	for rule, cmds := range ruleLookalikes {
+		if _, ok := catalogIndex[RuleID(rule)]; !ok {
+			t.Errorf("%s is not a catalogued rule", rule)
+		}
+		if _, ok := ruleExamples[rule]; !ok {
+			t.Errorf("%s has no example that fires", rule)
+		}
+		for _, cmd := range cmds {
+			if v := c.Classify(cmd); v.Decision != Allow {
+				t.Errorf("%s look-alike %q: got %s %v", rule, cmd, v.Decision, rulesOf(v))
+			}
+		}
+	}
+}
