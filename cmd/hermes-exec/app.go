@@ -100,6 +100,8 @@ func newApp() *cli.App {
 			auditCommand(),
 			yoloCommand(),
 			sandboxCommand(),
+			secretsCommand(),
+			doctorCommand(),
 			gatewayCommand(),
 			pairingCommand(),
 			versionCommand(),
