@@ -11,6 +11,16 @@ type RuleInfo struct {
 	// (redirections, pipes, assignments, command names), which apply to
 	// any command.
 	Programs []string `json:"programs"`
+	// Applies says what a rule without programs of its own applies to.
+	Applies string `json:"applies,omitempty"`
+}
+
+// genericScope describes the reach of rules that no handler of a named
+// program reports.
+var genericScope = map[RuleID]string{
+	RuleServiceDestroy:   "every program without a rule of its own, by its subcommand and option words",
+	RuleCloudMetadata:    "every program given a metadata address (curl, wget, nc, interpreter code ...)",
+	RuleUnicodeLookalike: "every command name and argument",
 }
 
 // ruleDef is a catalog entry; Catalog adds the programs.
@@ -156,6 +166,12 @@ func Catalog() []RuleInfo {
 	for i, r := range catalog {
 		out[i] = RuleInfo{ID: r.ID, Description: r.Description, Decision: r.Decision, Class: r.Class,
 			Programs: append([]string{}, rulePrograms[r.ID]...)}
+		if len(out[i].Programs) == 0 {
+			out[i].Applies = genericScope[r.ID]
+			if out[i].Applies == "" {
+				out[i].Applies = "any command (the shell text itself: redirections, pipes, assignments, command names)"
+			}
+		}
 	}
 	return out
 }

@@ -19,12 +19,11 @@ func rulesCommand() *cli.Command {
 		Description: `Lists every built-in rule: its id (the "rule" of a finding in check --json
 and the audit log), what it is about, its decision (ask: a human must
 approve; deny: never runs, even with --yolo) and the programs whose own
-handlers report it. A rule with no programs is about the shell text itself
-(redirections, pipes, assignments, command names) and applies to any
-command.
+handlers report it, or for a rule no single program owns, what it applies
+to (the shell text itself, or every program).
 
 JSON output: [{"id":ID,"description":TEXT,"decision":"ask|deny",
-"class":CLASS,"programs":[NAME...]}]`,
+"class":CLASS,"programs":[NAME...],"applies":TEXT}]`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the catalog as JSON"},
 		},
@@ -46,7 +45,7 @@ JSON output: [{"id":ID,"description":TEXT,"decision":"ask|deny",
 func printRules(w io.Writer, cat []policy.RuleInfo) {
 	for _, r := range cat {
 		fmt.Fprintf(w, "%-26s %-4s %s\n", r.ID, r.Decision, r.Description)
-		progs := "any command (shell text)"
+		progs := r.Applies
 		if len(r.Programs) > 0 {
 			progs = strings.Join(r.Programs, " ")
 		}
