@@ -279,6 +279,23 @@ func kubectlRule(c *cmd) {
 					return
 				}
 			}
+		case a.is("run", "debug", "create", "apply"):
+			for _, b := range args[i+1:] {
+				if !b.static {
+					continue
+				}
+				v := strings.ReplaceAll(b.s, " ", "")
+				for _, k := range []string{`"hostPID":true`, `"hostNetwork":true`, `"hostIPC":true`, `"privileged":true`, `"hostPath"`} {
+					if strings.Contains(v, k) {
+						c.emit(RuleContainerEscape, c.name+" "+a.s+" with "+k+" gives the pod the node's processes, network or files")
+						return
+					}
+				}
+				if b.is("--privileged", "--privileged=true", "--profile=sysadmin") {
+					c.emit(RuleContainerEscape, c.name+" "+a.s+" "+b.s+" runs a privileged pod")
+					return
+				}
+			}
 		case a.is("exec"):
 			for k := i + 1; k < len(args); k++ {
 				if args[k].is("--") && k+1 < len(args) {

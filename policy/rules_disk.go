@@ -21,7 +21,34 @@ func mkfsRule(c *cmd) {
 			return
 		}
 	}
+	if imageFileTarget(c) {
+		// mkfs.ext4 ./disk.img formats an image file of the project, not
+		// a device.
+		return
+	}
 	c.emit(RuleDiskFormat, c.name+" creates a file system or wipes signatures, destroying the data on the device")
+}
+
+// imageFileTarget reports that the last operand is a plain file of the
+// project (relative, static, not a device or a glob).
+func imageFileTarget(c *cmd) bool {
+	if c.name == "wipefs" || c.name == "blkdiscard" || c.name == "sg_format" || c.name == "flashrom" {
+		return false
+	}
+	args := c.args()
+	if len(args) == 0 {
+		return false
+	}
+	last := args[len(args)-1]
+	if !last.static || last.glob || strings.HasPrefix(last.s, "-") || strings.HasPrefix(last.s, "/") || strings.HasPrefix(last.s, "~") {
+		return false
+	}
+	for _, p := range c.w.paths(last) {
+		if strings.HasPrefix(p, "/") || classifyPath(p) != riskNone {
+			return false
+		}
+	}
+	return true
 }
 
 // partitionRule: partition editors are fine when they only list.
