@@ -16,9 +16,25 @@ var networkTools = map[string]bool{"curl": true, "wget": true, "nc": true, "ncat
 	"telnet": true, "dig": true, "nslookup": true, "host": true, "ping": true, "ssh": true, "scp": true, "http": true,
 	"https": true, "xh": true, "ftp": true, "sftp": true, "rsync": true, "aws": true, "gsutil": true, "gh": true, "drill": true}
 
+// argsNeedScan is a quick pre-check for the metadata and look-alike
+// rules: a long word, a non-ASCII byte or a dynamic word.
+func argsNeedScan(args []arg) bool {
+	for _, a := range args {
+		if !a.static || len(a.s) >= 8 {
+			return true
+		}
+		for i := 0; i < len(a.s); i++ {
+			if a.s[i] >= 0x80 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // genericRule runs for every program.
 func genericRule(c *cmd) {
-	if len(c.argv) > 1 && !dataPrograms[c.name] {
+	if len(c.argv) > 1 && argsNeedScan(c.argv[1:]) && !dataPrograms[c.name] {
 		metadataRule(c)
 		lookalikeRule(c)
 	}

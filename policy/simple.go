@@ -202,8 +202,10 @@ func (w *walker) commandName(c *cmd) (string, bool) {
 		c.emit(RuleUnicodeLookalike, "the command name contains non-ASCII or invisible characters ("+quoteShort(a.s)+"), which can imitate another command").opaque = true
 		return "", false
 	}
-	if prog, ok := w.copiedProgram(a.s); ok {
-		return prog, true
+	if len(w.progCopies) > 0 {
+		if prog, ok := w.copiedProgram(a.s); ok {
+			return prog, true
+		}
 	}
 	return progName(a.s), true
 }

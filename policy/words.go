@@ -256,7 +256,7 @@ func (w *walker) evalPart(a *arg, b *strings.Builder, p syntax.WordPart, first, 
 			w.evalPart(a, b, q, false, true)
 		}
 	case *syntax.ParamExp:
-		if pa, ok := w.positional(p); ok {
+		if pa, ok := w.positionalIf(p); ok {
 			switch {
 			case pa.fromStdin:
 				a.static, a.fromStdin = false, true
@@ -385,6 +385,15 @@ func (w *walker) expandTilde(v string) (string, bool) {
 	}
 	h, _ := w.ctx().userHome(user)
 	return h + rest, true
+}
+
+// positionalIf is positional with the common case (no sh -c arguments)
+// decided without a call.
+func (w *walker) positionalIf(p *syntax.ParamExp) (arg, bool) {
+	if w.pos == nil {
+		return arg{}, false
+	}
+	return w.positional(p)
 }
 
 // isAllPositional reports "$@", "$*" and "${a[@]}" which expand to any
