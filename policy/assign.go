@@ -179,6 +179,10 @@ var codeVars = map[string]bool{
 	"GIT_ASKPASS": true, "SSH_ASKPASS": true, "SUDO_ASKPASS": true, "RSYNC_RSH": true, "BROWSER": true,
 }
 
+// promptVars are expanded by bash as prompts: PS4 before each command
+// traced with set -x, the others in interactive shells.
+var promptVars = map[string]bool{"PS0": true, "PS1": true, "PS2": true, "PS4": true}
+
 // assignRules checks an assignment (prefix or bare) against the rules.
 func (w *walker) assignRules(st *syntax.Stmt, as *syntax.Assign) {
 	if as.Name == nil {
@@ -214,6 +218,17 @@ func (w *walker) checkAssign(name string, val arg, valWord *syntax.Word, at synt
 		w.emitNode(RulePreloadInjection, name+" makes every program load a library of the caller's choice", at)
 	case name == "BASH_ENV" || name == "ENV":
 		w.emitNode(RuleDynamicCode, name+" makes every non-interactive shell run a file first", at)
+	case promptVars[name] && valWord != nil:
+		// bash expands a prompt (PS4 before every command traced with
+		// set -x) as a here-document body: $(...) and `...` in it run.
+		if val.static {
+			if strings.ContainsAny(val.s, "$`") && w.depth < maxDepth {
+				text := ": <<HERMES_PROMPT_EOF\n" + val.s + "\nHERMES_PROMPT_EOF\n"
+				w.child(text, valWord).script(text, "the "+name+" prompt")
+			}
+		} else {
+			w.emitNode(RuleDynamicCode, name+" is a prompt bash expands (running any command substitution in it); its value is not known statically", at).opaque = true
+		}
 	case codeVars[name] && valWord != nil:
 		if val.static {
 			if strings.TrimSpace(val.s) != "" && w.depth < maxDepth {

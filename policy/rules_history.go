@@ -9,6 +9,7 @@ func init() {
 	register(historyRule, "history")
 	register(unsetRule, "unset")
 	register(setRule, "set")
+	register(shoptRule, "shopt")
 	register(crontabRule, "crontab")
 	register(atRule, "at", "batch")
 	register(subscriptArgsRule, "read", "printf", "mapfile", "readarray", "test", "[", "let", "unset", "declare", "typeset", "local", "export", "readonly")
@@ -53,6 +54,43 @@ func setRule(c *cmd) {
 	for i, a := range args {
 		if a.is("+o") && i+1 < len(args) && args[i+1].is("history") {
 			c.emit(RuleHistoryDisable, "set +o history stops recording commands")
+			return
+		}
+		if a.is("--") {
+			return // positional parameters follow
+		}
+		// From here on bash reads the text differently from how it was
+		// classified: with -k, NAME=value anywhere on a command line is
+		// the command's environment (git ... GIT_SSH_COMMAND='...');
+		// without interactive comments, an interactive shell runs what
+		// looked like a comment.
+		if shortBundleHas(a, "k", "") || a.is("-o") && i+1 < len(args) && args[i+1].is("keyword") {
+			c.emit(RuleDynamicCode, "set -k makes NAME=value arguments the environment of their command, which is not checked as such").opaque = true
+			return
+		}
+		if a.is("+o") && i+1 < len(args) && args[i+1].is("interactive-comments") {
+			c.emit(RuleDynamicCode, "set +o interactive-comments makes an interactive shell run what reads as a comment").opaque = true
+			return
+		}
+	}
+}
+
+// shoptRule: unsetting interactive_comments makes an interactive shell run
+// what the classifier read as a comment.
+func shoptRule(c *cmd) {
+	args := c.args()
+	unset := false
+	for _, a := range args {
+		switch {
+		case a.is("-u"):
+			unset = true
+		case a.is("-s"):
+			unset = false
+		case unset && a.is("interactive_comments"):
+			c.emit(RuleDynamicCode, "shopt -u interactive_comments makes an interactive shell run what reads as a comment").opaque = true
+			return
+		case unset && !a.static:
+			c.emit(RuleDynamicCode, "shopt -u of an option that is not known statically").opaque = true
 			return
 		}
 	}

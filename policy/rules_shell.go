@@ -76,6 +76,13 @@ scan:
 		case len(s) > 1 && (s[0] == '-' || s[0] == '+'):
 			needArg := false
 			for _, ch := range s[1:] {
+				val := ""
+				if (ch == 'o' || ch == 'O') && i+1 < len(args) {
+					val = args[i+1].s
+				}
+				if why := ShellOptionDiverges(s[0], ch, val); why != "" {
+					c.emit(RuleDynamicCode, c.name+" "+why).opaque = true
+				}
 				switch ch {
 				case 'c':
 					cmdMode = true
@@ -207,4 +214,18 @@ func aliasRule(c *cmd) {
 		}
 		c.w.aliases[name] = val
 	}
+}
+
+// ShellOptionDiverges says why a bash option given as SIGN LETTER [VALUE]
+// (-k, -o keyword, +o interactive-comments, +O interactive_comments) makes
+// bash read a command differently from how the classifier reads it, or ""
+// when it does not. hermes-exec's own command line refuses these too.
+func ShellOptionDiverges(sign byte, letter rune, value string) string {
+	switch {
+	case sign == '-' && (letter == 'k' || letter == 'o' && value == "keyword"):
+		return "-k makes NAME=value arguments the environment of their command, which is not checked as such"
+	case sign == '+' && (letter == 'o' && value == "interactive-comments" || letter == 'O' && value == "interactive_comments"):
+		return string(sign) + string(letter) + " " + value + ": an interactive shell then runs what reads as a comment"
+	}
+	return ""
 }

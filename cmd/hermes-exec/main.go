@@ -69,6 +69,9 @@ func runShell(argv0, shell string, login bool, args []string) int {
 		return exitcode.NotFound // a script file that cannot be read, as bash
 	}
 	defer st.close()
+	if sa.diverges != "" {
+		return denyEarly(st.text, errors.New(sa.diverges))
+	}
 
 	s, err := load(sa.global)
 	if errors.As(err, new(usageError)) {

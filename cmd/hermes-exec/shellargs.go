@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"hermes-exec/policy"
 	"hermes-exec/pty"
 )
 
@@ -27,6 +28,10 @@ type shellArgs struct {
 	command  bool // -c: the first operand is the script text
 	stdin    bool // -s: read the script from stdin even with operands
 	operands []string
+	// diverges names a bash option that makes bash read the text
+	// differently from the classifier (-k, +o interactive-comments): the
+	// command is denied.
+	diverges string
 }
 
 // usageError is a mistake in the command line; bash exits 2 for these.
@@ -109,6 +114,13 @@ func parseShellArgs(args []string) (shellArgs, error) {
 		// A cluster of single-letter options such as -lc or +x.
 		used := 1
 		for _, ch := range a[1:] {
+			val := ""
+			if (ch == 'o' || ch == 'O') && i+used < len(args) {
+				val = args[i+used]
+			}
+			if why := policy.ShellOptionDiverges(a[0], ch, val); why != "" && s.diverges == "" {
+				s.diverges = why
+			}
 			switch {
 			case ch == 'c' && a[0] == '-':
 				s.command = true

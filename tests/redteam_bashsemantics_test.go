@@ -1,0 +1,69 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Red-team: text the classifier reads one way and bash runs another. The
+// hidden code touches a marker and clears the history (which asks when the
+// classifier sees it); with no terminal to ask on, a command that needs a
+// human is denied, so the marker must never appear.
+func TestRedteamBashSemanticsNoUncheckedCode(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		name string
+		args func(marker string) []string
+	}{
+		// PS4 is expanded as a prompt, command substitution included,
+		// before every traced command.
+		{"PS4 under set -x", func(m string) []string {
+			return []string{"-c", `PS4='$(touch ` + m + `; history -c)'; set -x; true`}
+		}},
+		{"PS4 exported to bash -x", func(m string) []string {
+			return []string{"-c", `export PS4='$(touch ` + m + `; history -c)'; bash -xc true`}
+		}},
+		{"PS4 through env", func(m string) []string {
+			return []string{"-c", `env PS4='$(touch ` + m + `; history -c)' bash -xc true`}
+		}},
+		// set -k makes NAME=value anywhere on a command line the
+		// command's environment: here GIT_SSH_COMMAND, which git runs.
+		{"set -k moves arguments into the environment", func(m string) []string {
+			return []string{"-c", `set -k; git ls-remote ssh://localhost/x GIT_SSH_COMMAND='touch ` + m + `; history -c; false'`}
+		}},
+		{"hermes-exec -k", func(m string) []string {
+			return []string{"-k", "-c", `git ls-remote ssh://localhost/x GIT_SSH_COMMAND='touch ` + m + `; history -c; false'`}
+		}},
+		{"hermes-exec -o keyword", func(m string) []string {
+			return []string{"-o", "keyword", "-c", `git ls-remote ssh://localhost/x GIT_SSH_COMMAND='touch ` + m + `; history -c; false'`}
+		}},
+		// An interactive shell without interactive comments reads what
+		// the classifier took for a comment as commands.
+		{"-i +o interactive-comments", func(m string) []string {
+			return []string{"-i", "+o", "interactive-comments", "-c", `echo hi # ; touch ` + m + `; history -c`}
+		}},
+		{"-i +O interactive_comments", func(m string) []string {
+			return []string{"-i", "+O", "interactive_comments", "-c", `echo hi # ; touch ` + m + `; history -c`}
+		}},
+		{"set +o interactive-comments under -i", func(m string) []string {
+			return []string{"-i", "-c", "set +o interactive-comments\necho hi # ; touch " + m + "; history -c"}
+		}},
+		{"shopt -u interactive_comments under -i", func(m string) []string {
+			return []string{"-i", "-c", "shopt -u interactive_comments\necho hi # ; touch " + m + "; history -c"}
+		}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			marker := filepath.Join(e.dir, "pwned"+string(rune('a'+i)))
+			r := e.run(nil, c.args(marker)...)
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatalf("bash ran code the classifier did not see (exit %d, stderr %q)", r.code, r.stderr)
+			}
+			if r.code != 126 || !strings.Contains(r.stderr, "hermes-exec: denied") {
+				t.Fatalf("want a denial (exit 126), got exit %d, stderr %q", r.code, r.stderr)
+			}
+		})
+	}
+}
