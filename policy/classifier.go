@@ -14,6 +14,13 @@ type Classifier struct {
 	allow []userRule
 	deny  []userRule
 	ctx   *pathCtx
+	// allowRules are, for an allowlist entry whose own words are
+	// dangerous (what "Always" writes), the rules those words raise: the
+	// entry covers only those, so `rm -rf /srv/build` allowed for ever
+	// does not let `rm -rf /srv/build /` through. An entry whose own
+	// words raise nothing ("git push") has no set and covers every rule
+	// of the commands it prefixes, as written.
+	allowRules map[string]map[string]bool
 }
 
 // NewClassifier compiles the user's rules; an entry that does not parse as
@@ -26,6 +33,21 @@ func NewClassifier(r Rules) (*Classifier, error) {
 			return nil, fmt.Errorf("approvals.allowlist entry %q: %w", e, err)
 		}
 		c.allow = append(c.allow, u)
+	}
+	plain := &Classifier{ctx: c.ctx}
+	for _, u := range c.allow {
+		v := plain.Classify(u.entry)
+		if len(v.Findings) == 0 {
+			continue
+		}
+		if c.allowRules == nil {
+			c.allowRules = map[string]map[string]bool{}
+		}
+		set := map[string]bool{}
+		for _, f := range v.Findings {
+			set[f.Rule] = true
+		}
+		c.allowRules[u.entry] = set
 	}
 	for _, e := range r.Deny {
 		u, err := compileUserRule(e)
@@ -147,4 +169,11 @@ func AllowlistEntry(f Finding) (entry string, ok bool) {
 		}
 	}
 	return QuoteArgv(f.Argv), true
+}
+
+// allowCovers reports whether the allowlist entry may allow a finding of
+// rule (see allowRules).
+func (c *Classifier) allowCovers(entry, rule string) bool {
+	set, ok := c.allowRules[entry]
+	return !ok || set[rule]
 }

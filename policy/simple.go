@@ -285,7 +285,7 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 	// through.
 	for i := range sc.findings {
 		f := &sc.findings[i]
-		if allowFrom >= 0 && f.lvl >= allowFrom && f.Decision == Ask && !f.sticky {
+		if allowFrom >= 0 && f.lvl >= allowFrom && f.Decision == Ask && !f.sticky && w.c.allowCovers(allowEntry, f.Rule) {
 			f.Decision = Allow
 			f.AllowedBy = allowEntry
 		}
