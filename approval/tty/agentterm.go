@@ -239,5 +239,30 @@ func (p procFS) agentTerminal(rdev uint64, self int, ownAgentEnv bool) string {
 	if ownAgentEnv && !sharedWithAgent {
 		return fmt.Sprintf("the command carries an agent's environment but %s is not the terminal that agent was started on", name)
 	}
+	if idx := ptsIndex(rdev); idx >= 0 {
+		for _, h := range p.masterHolders(idx) {
+			st, _ := p.stat(h)
+			if relaysStdin[st.comm] && !p.stdinIsTerminal(h) {
+				return fmt.Sprintf("%s is fed by %s (pid %d), whose own input is not a terminal but a pipe or file that a program writes", name, st.comm, h)
+			}
+		}
+	}
 	return ""
+}
+
+// relaysStdin are the terminal hosts that copy their own standard input to
+// the terminal they hold: a human types into them only when that input is
+// a terminal. `printf y | script -c 'hermes-exec ...'` answers the prompt
+// from a pipe.
+var relaysStdin = map[string]bool{"script": true, "su": true, "sudo": true, "login": true}
+
+// stdinIsTerminal reports whether pid's standard input is a terminal
+// device (a pseudo-terminal, a virtual console or a serial line).
+func (p procFS) stdinIsTerminal(pid int) bool {
+	var st unix.Stat_t
+	if unix.Stat(filepath.Join(p.root, strconv.Itoa(pid), "fd", "0"), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		return false
+	}
+	maj := unix.Major(st.Rdev)
+	return ptsIndex(st.Rdev) >= 0 || maj == 4 || maj == 5 && unix.Minor(st.Rdev) == 1
 }

@@ -85,6 +85,11 @@ func TestAgentTerminalHeuristics(t *testing.T) {
 			{pid: 35, ppid: 30, comm: "script", tty: 0, master: 6},
 			{pid: self, ppid: 35, comm: "hermes-exec", tty: pts(6), master: -1},
 		}, pts(6), false, "not the terminal the agent gemini"},
+		{"script(1) fed by a pipe, no agent marks left", []fakeProcess{
+			{pid: 1, comm: "systemd", master: -1},
+			{pid: 35, ppid: 1, comm: "script", tty: 0, master: 6}, // its fd 0 is not a terminal
+			{pid: self, ppid: 35, comm: "hermes-exec", tty: pts(6), master: -1},
+		}, pts(6), false, "fed by script (pid 35)"},
 		{"agent environment, no agent on this terminal", []fakeProcess{
 			{pid: 1, comm: "systemd", master: -1},
 			{pid: 10, ppid: 1, comm: "sshd", master: 0},
