@@ -179,6 +179,13 @@ var codeVars = map[string]bool{
 	"GIT_ASKPASS": true, "SSH_ASKPASS": true, "SUDO_ASKPASS": true, "RSYNC_RSH": true, "BROWSER": true,
 }
 
+// gatewayApproverVar: the gateway reads who may approve from these
+// (gateway/authz); a gateway the agent starts with GATEWAY_ALLOW_ALL_USERS=1
+// lets its own curl approve.
+func gatewayApproverVar(name string) bool {
+	return name == "GATEWAY_ALLOW_ALL_USERS" || strings.HasSuffix(name, "_ALLOWED_USERS")
+}
+
 // promptVars are expanded by bash as prompts: PS4 before each command
 // traced with set -x, the others in interactive shells.
 var promptVars = map[string]bool{"PS0": true, "PS1": true, "PS2": true, "PS4": true}
@@ -211,6 +218,8 @@ func (w *walker) checkAssign(name string, val arg, valWord *syntax.Word, at synt
 	switch {
 	case strings.HasPrefix(name, "HERMES_YOLO"), strings.HasPrefix(name, "HERMES_APPROVALS"), name == "HERMES_HOME":
 		w.emitNode(RuleSelfDisableEnv, "sets "+name+", which changes or disables Hermes approvals", at)
+	case gatewayApproverVar(name):
+		w.emitNode(RuleSelfDisableEnv, "sets "+name+", which decides who may approve commands at the gateway", at)
 	case name == "HISTFILE" && (!val.static || val.s == "/dev/null" || val.s == ""),
 		(name == "HISTSIZE" || name == "HISTFILESIZE" || name == "SAVEHIST") && (!val.static || val.s == "0" || val.s == ""):
 		w.emitNode(RuleHistoryDisable, "sets "+name+" so that commands are not recorded in the shell history", at)
@@ -265,7 +274,7 @@ func (w *walker) decl(st *syntax.Stmt, d *syntax.DeclClause) {
 			continue
 		}
 		if as.Naked {
-			if variant == "export" && (strings.HasPrefix(as.Name.Value, "HERMES_YOLO") || strings.HasPrefix(as.Name.Value, "HERMES_APPROVALS") || as.Name.Value == "HERMES_HOME") {
+			if variant == "export" && (strings.HasPrefix(as.Name.Value, "HERMES_YOLO") || strings.HasPrefix(as.Name.Value, "HERMES_APPROVALS") || as.Name.Value == "HERMES_HOME" || gatewayApproverVar(as.Name.Value)) {
 				w.emitNode(RuleSelfDisableEnv, "exports "+as.Name.Value+", which changes or disables Hermes approvals", as)
 			}
 			if variant == "local" || variant == "declare" || variant == "typeset" {

@@ -33,6 +33,12 @@ func hermesRule(c *cmd) {
 			c.emit(RuleSelfDisableCli, c.name+" yolo turns approvals off")
 		case (a.s == "allowlist" || a.s == "deny" || a.s == "approvals" || a.s == "config") && i+1 < len(args) && args[i+1].is("add", "remove", "rm", "set", "clear", "edit", "reset", "off", "unset", "delete"):
 			c.emit(RuleSelfDisableCli, c.name+" "+a.s+" "+args[i+1].s+" changes the approval rules")
+		case a.s == "gateway" && i+1 < len(args) && args[i+1].is("pair"),
+			a.s == "pairing" && i+1 < len(args) && args[i+1].is("approve"):
+			// The code comes from POST /api/v1/pair, which anyone on
+			// the host (the agent with curl) can call: confirming it
+			// would make the agent an approver of its own commands.
+			c.emit(RuleSelfDisableCli, c.name+" "+a.s+" "+args[i+1].s+" makes the holder of a pairing code an approver; confirm codes from your own terminal, not through an agent")
 		case a.s == "-c" && i+1 < len(args):
 			c.w.shellText(args[i+1], c.name+" -c", c)
 		case a.s == "run" && i+2 < len(args) && args[i+1].is("--"):
