@@ -39,6 +39,12 @@ func hermesRule(c *cmd) {
 			// the host (the agent with curl) can call: confirming it
 			// would make the agent an approver of its own commands.
 			c.emit(RuleSelfDisableCli, c.name+" "+a.s+" "+args[i+1].s+" makes the holder of a pairing code an approver; confirm codes from your own terminal, not through an agent")
+		case a.s == "hook" && c.stdin.kind != feedNone:
+			// The agent runs its hook with the event on the hook's
+			// stdin; a command that supplies the event itself forges
+			// one, and the "ask" it gets back leaves a grant for the
+			// agent's next shell: a command no human approved.
+			c.emit(RuleSelfDisableCli, c.name+" hook reading an event this command line makes up would grant the agent a command no human approved")
 		case a.s == "-c" && i+1 < len(args):
 			c.w.shellText(args[i+1], c.name+" -c", c)
 		case a.s == "run" && i+2 < len(args) && args[i+1].is("--"):
