@@ -192,6 +192,7 @@ func tclUnbrace(s string) string {
 // the makefile from stdin: its recipes are shell commands this line runs.
 func makeRule(c *cmd) {
 	args := c.args()
+	named := false
 	for i, a := range args {
 		var f arg
 		switch {
@@ -204,6 +205,7 @@ func makeRule(c *cmd) {
 		default:
 			continue
 		}
+		named = true
 		in := feed{}
 		switch {
 		case len(f.procs) > 0:
@@ -211,14 +213,45 @@ func makeRule(c *cmd) {
 		case f.is("-", "/dev/stdin", "/proc/self/fd/0", "/dev/fd/0"):
 			in = c.stdin
 		default:
+			if w, ok := c.w.writtenFile(f); ok {
+				makeFeed(c, w, "make reading "+f.s+", which this command line wrote")
+				return
+			}
 			continue
 		}
-		if in.kind == feedStatic {
-			in.text = makefileRecipes(in.text)
-		}
-		c.w.codeFromFeed(c, in, "sh", "make reading its makefile from stdin")
+		makeFeed(c, in, "make reading its makefile from stdin")
 		return
 	}
+	if !named {
+		// make's default makefiles, in the order GNU make looks for them.
+		for _, n := range []string{"GNUmakefile", "makefile", "Makefile"} {
+			if w, ok := c.w.writtenFile(arg{s: n, static: true}); ok {
+				makeFeed(c, w, "make reading "+n+", which this command line wrote")
+				return
+			}
+		}
+	}
+}
+
+func makeFeed(c *cmd, in feed, how string) {
+	if in.kind == feedStatic {
+		in.text = makefileRecipes(in.text)
+	}
+	c.w.codeFromFeed(c, in, "sh", how)
+}
+
+// writtenFile is what an earlier statement of this script wrote into the
+// file op names, if it wrote into it.
+func (w *walker) writtenFile(op arg) (feed, bool) {
+	if !op.static {
+		return feed{}, false
+	}
+	for _, p := range w.paths(op) {
+		if f, ok := w.written[p]; ok {
+			return f, true
+		}
+	}
+	return feed{}, false
 }
 
 // makefileRecipes extracts the shell commands of a makefile: recipe lines

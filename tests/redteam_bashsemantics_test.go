@@ -53,6 +53,15 @@ func TestRedteamBashSemanticsNoUncheckedCode(t *testing.T) {
 		{"shopt -u interactive_comments under -i", func(m string) []string {
 			return []string{"-i", "-c", "shopt -u interactive_comments\necho hi # ; touch " + m + "; history -c"}
 		}},
+		// A file this command line writes is judged by what it wrote
+		// (bash FILE does); make -f FILE and make's default Makefile
+		// were not.
+		{"makefile written, then make -f", func(m string) []string {
+			return []string{"-c", `printf 'a:\n\ttouch ` + m + `; history -c\n' > mk; make -s -f mk`}
+		}},
+		{"Makefile written, then make", func(m string) []string {
+			return []string{"-c", `printf 'a:\n\ttouch ` + m + `; history -c\n' > Makefile; make -s`}
+		}},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
