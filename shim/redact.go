@@ -1,7 +1,10 @@
 package shim
 
 import (
+	"encoding/base64"
+	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -114,6 +117,9 @@ var inline = []pattern{
 	{[]string{`pass`, `token`, `secret`, `key`, `credential`}, lazyRE(`(?i)(?:^|\s)--?[a-z0-9-]*(?:password|passwd|passphrase|token|secret|api-?key|access-?key|private-?key|credentials?)[a-z0-9-]*(?:=|\s+)(?P<v>` + optValue + `)`)},
 	// A quoted value glued to -p is a password in every tool that has
 	// that spelling (mysql -p'X') ...
+	// A JSON body's "token": "VALUE" (also with the quotes escaped, as
+	// inside a double-quoted shell word).
+	{[]string{`pass`, `token`, `secret`, `key`, `credential`}, lazyRE(`(?i)\\?"[a-z0-9_-]*(?:password|passwd|passphrase|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)[a-z0-9_-]*\\?"\s*:\s*\\?"(?P<v>[^"\\\s]+)\\?"`)},
 	{[]string{`-p'`, `-p"`}, lazyRE(`(?:^|\s)-p(?P<v>'[^']*'|"(?:[^"\\]|\\.)*")`)},
 	// ... and so is an unquoted one after a mysql-family client.
 	{[]string{`mysql`, `mariadb`}, lazyRE(`\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump|mysqlimport|mysqlshow|mysqlcheck)\b[^;&|\n]*?\s-p(?P<v>[^\s;&|'"]+)`)},
@@ -159,8 +165,15 @@ func Redact(s string, secretValues []string) string {
 func replaceValues(s string, values []string) string {
 	var olds []string
 	for _, v := range values {
-		if len(v) >= minSecretLen && strings.Contains(s, v) {
-			olds = append(olds, v)
+		if len(v) < minSecretLen {
+			continue
+		}
+		// A command carries a secret in its encoded forms too: in a URL
+		// (percent-encoded) or base64-encoded (a header, a JSON body).
+		for _, e := range secretForms(v) {
+			if strings.Contains(s, e) {
+				olds = append(olds, e)
+			}
 		}
 	}
 	if len(olds) == 0 {
@@ -210,4 +223,21 @@ func maskGroup(re *regexp.Regexp, s string) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// secretForms are v and its encodings that a command line may hold instead
+// of it: percent-encoded (query and path) and base64 (standard and URL
+// alphabets, with and without padding).
+func secretForms(v string) []string {
+	forms := []string{v}
+	for _, e := range []string{
+		url.QueryEscape(v), url.PathEscape(v),
+		base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v)),
+		base64.URLEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v)),
+	} {
+		if e != v && !slices.Contains(forms, e) {
+			forms = append(forms, e)
+		}
+	}
+	return forms
 }
