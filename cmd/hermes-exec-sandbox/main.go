@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -28,7 +27,7 @@ func main() {
 	// session reaper runs as its pid 1: neither returns from here.
 	sandbox.Init()
 
-	req, err := request()
+	req, err := sandboxexec.ReadRequest()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
 		os.Exit(126)
@@ -53,20 +52,6 @@ func main() {
 		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
 		os.Exit(1)
 	}
-}
-
-// request reads what hermes-exec sent. Without one the helper refuses to
-// run anything: it must never be a way around the classifier.
-func request() (sandboxexec.Request, error) {
-	var req sandboxexec.Request
-	raw, ok := os.LookupEnv(sandboxexec.RequestEnv)
-	if !ok {
-		return req, fmt.Errorf("%s is started by hermes-exec (use hermes-exec --backend sandbox -c CMD, or hermes-exec sandbox ls)", sandboxexec.HelperName)
-	}
-	if err := json.Unmarshal([]byte(raw), &req); err != nil {
-		return req, fmt.Errorf("bad request: %v", err)
-	}
-	return req, nil
 }
 
 // run runs one approved command and returns its status as bash reports it.

@@ -120,6 +120,9 @@ func sandboxOptions(s *setup) (sandboxexec.Options, error) {
 		Persist:     c.Persist,
 		Idle:        c.Idle,
 		Passthrough: s.cfg.Terminal.EnvPassthrough,
+		// nil (not in config.yaml) means the sandbox's defaults.
+		HomeReadable:   c.HomeReadable,
+		ProtectedPaths: c.ProtectedPaths,
 	}
 	var err error
 	if c.Memory != "" {
@@ -132,11 +135,9 @@ func sandboxOptions(s *setup) (sandboxexec.Options, error) {
 			return o, fmt.Errorf("container.tmpfs_size: %w", err)
 		}
 	}
-	if o.Workspace == "" {
-		if o.Workspace, err = os.Getwd(); err != nil {
-			return o, err
-		}
-	}
+	// An empty workspace is the working directory, taken by the sandbox
+	// itself (execproto.Options.WithDefaults): it then fixes a session's
+	// workspace at its first command.
 	return o, nil
 }
 

@@ -21,10 +21,23 @@ import (
 // It is recognised only after usernsArg (see Init).
 const execArg = "sandbox-exec"
 
+// lifelineArg follows execArg when fd execLifelineFd is the read end of a
+// pipe whose write end only the helper holds: the starter's supervisor
+// (userns.go) kills the command when it reads EOF.
+const (
+	lifelineArg    = "--lifeline"
+	execLifelineFd = 4
+)
+
 // execMain replaces the process with ARGV. It returns only when that
 // fails, with bash's status: 127 not found, 126 not executable.
 func execMain(args []string) int {
 	_ = unix.Close(reaperExeFd)
+	if len(args) > 0 && args[0] == lifelineArg {
+		// The constructor's supervisor holds the lifeline (userns.go).
+		_ = unix.Close(execLifelineFd)
+		args = args[1:]
+	}
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}

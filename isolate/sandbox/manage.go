@@ -6,12 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	"golang.org/x/sys/unix"
+
+	"hermes-exec/internal/hermeshome"
+	"hermes-exec/isolate/ocispec"
 )
 
 // Info describes one sandbox container for `hermes-exec sandbox ls`.
@@ -138,7 +143,7 @@ func removeOne(o Options, id string) error {
 		}
 		return err
 	}
-	err = destroy(c)
+	err = destroy(o.StateDir, c)
 	lk.Release(err == nil)
 	return err
 }
@@ -203,7 +208,7 @@ func gc(o Options, sweepCgroups bool) ([]string, error) {
 		}
 	}
 	if sweepCgroups && os.Geteuid() == 0 {
-		sweepStrayCgroups(o.StateDir)
+		removed = append(removed, sweepStrayCgroups(o.StateDir)...)
 	}
 	return removed, errors.Join(errs...)
 }
@@ -228,20 +233,29 @@ func collect(o Options, id string) (bool, error) {
 		return true, nil
 	}
 	status, _ := c.Status()
-	idle := statErr == nil && time.Since(fi.ModTime()) > o.Idle
+	// Each session expires after its own idle time, the one of the
+	// HERMES_HOME that made it: another home's shorter one must not cut
+	// it short (they share root's state directory).
+	limit := o.Idle
+	if v, ok := utils.SearchLabels(c.Config().Labels, labelIdle); ok {
+		if s, err := strconv.ParseInt(v, 10, 64); err == nil && s > 0 {
+			limit = time.Duration(s) * time.Second
+		}
+	}
+	idle := statErr == nil && time.Since(fi.ModTime()) > limit
 	// A fresh container whose lock is free has lost its wrapper.
 	leftover := strings.HasPrefix(id, freshPrefix) || status == libcontainer.Stopped
 	if !leftover && !idle {
 		lk.Release(false)
 		return false, nil
 	}
-	err = destroy(c)
+	err = destroy(o.StateDir, c)
 	lk.Release(err == nil)
 	return err == nil, err
 }
 
 // destroy kills whatever still runs in c and removes its cgroups and state.
-func destroy(c *libcontainer.Container) error {
+func destroy(stateDir string, c *libcontainer.Container) error {
 	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
 		if st == libcontainer.Paused {
 			_ = c.Resume()
@@ -255,7 +269,41 @@ func destroy(c *libcontainer.Container) error {
 			time.Sleep(2 * time.Millisecond)
 		}
 	}
-	return c.Destroy()
+	cfg := c.Config()
+	ws, _ := utils.SearchLabels(cfg.Labels, labelWorkspace)
+	wl, err := lockWorkspace(stateDir, ws)
+	if err != nil {
+		return err
+	}
+	defer wl.Release(false)
+	if err := c.Destroy(); err != nil {
+		return err
+	}
+	removePlaceholders(stateDir, c.ID(), cfg)
+	return nil
+}
+
+// workspaceInUse reports whether another live container of the state
+// directory that holds root shares cfg's workspace: a placeholder removed
+// on the host under it would take its mount (and the protection) away.
+func workspaceInUse(stateDir, self string, cfg configs.Config) bool {
+	ws, _ := utils.SearchLabels(cfg.Labels, labelWorkspace)
+	ids, _ := containerIDs(stateDir)
+	for _, id := range ids {
+		if id == self {
+			continue
+		}
+		other, err := libcontainer.Load(stateDir, id)
+		if err != nil {
+			continue
+		}
+		if w, _ := utils.SearchLabels(other.Config().Labels, labelWorkspace); w == ws {
+			if st, err := other.Status(); err == nil && st != libcontainer.Stopped {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // containerIDs lists the container state directories.
@@ -283,12 +331,7 @@ func normalizeForManage(o Options) (Options, error) {
 	if o.StateDir == "" {
 		home := o.HermesHome
 		if home == "" {
-			home = os.Getenv("HERMES_HOME")
-		}
-		if home == "" {
-			if h, err := os.UserHomeDir(); err == nil {
-				home = filepath.Join(h, ".hermes")
-			}
+			home = hermeshome.Resolve(os.Getenv, ocispec.UserHome(os.Getuid()))
 		}
 		o.StateDir = DefaultStateDir(home)
 	}

@@ -64,6 +64,10 @@ func reaperMain(args []string) int {
 // exits with the command's status once the command ends. Anything the
 // command left running dies with the pid namespace when the reaper exits.
 func reapRun(args []string) int {
+	// It holds the status pipe and the lifeline: the command, which runs
+	// as the same user, must not ptrace it or open them through
+	// /proc/1/fd (a forged "exit 0").
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	status := os.NewFile(reaperStatusFd, "status")
 	unix.CloseOnExec(reaperStatusFd)
 	unix.CloseOnExec(reaperLifelineFd)
@@ -188,7 +192,13 @@ func reapSession(idle time.Duration, withSocket bool) int {
 			case unix.SIGCHLD:
 				srv.reapAll()
 			case unix.SIGUSR1:
-				last = time.Now()
+				// A wrapper marks a start it made through
+				// libcontainer. Anything in the container can send
+				// SIGUSR1 too (a `kill -USR1 1` loop left behind),
+				// so it counts only while a wrapper's command runs.
+				if commandRunning() {
+					last = time.Now()
+				}
 			default:
 				return 0
 			}

@@ -38,6 +38,6 @@ func (b *backend) inCallerUserns(args []string) []string {
 	if !b.tmpl.rootless {
 		return args
 	}
-	out := []string{args[0], usernsArg, strconv.Itoa(os.Getuid()), strconv.Itoa(os.Getgid())}
+	out := []string{args[0], usernsArg, strconv.Itoa(b.tmpl.owner.UID), strconv.Itoa(b.tmpl.owner.GID)}
 	return append(out, args[1:]...)
 }
