@@ -215,10 +215,15 @@ func TestSandboxRunIsPrivate(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	sock := filepath.Join(dir, "tmux.sock")
 	_, got := listen(t, "unix", sock)
+	// An abstract socket lives in the network namespace: with network
+	// none the sandbox has its own.
+	abstract := "@hermes-test-abstract-" + strconv.Itoa(os.Getpid())
+	_, gotAbstract := listen(t, "unix", abstract)
 	r := s.sh(fmt.Sprintf(`echo RAN; ls /run /var/run; test -e %[1]s && echo SEES-SOCKET
 perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => "%[1]s") and print "CONNECTED\n"'
 perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => "/var%[1]s") and print "CONNECTED\n"'
-true`, sock))
+python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("\0%[2]s"); print("CONNECTED")' 2>/dev/null
+true`, sock, abstract[1:]))
 	mustHaveRun(t, r)
 	if strings.Contains(r.stdout, "SEES-SOCKET") || strings.Contains(r.stdout, "CONNECTED") || strings.Contains(r.stdout, filepath.Base(dir)) {
 		t.Errorf("a host socket under /run is reachable inside:\n%s", r.stdout)
@@ -226,6 +231,8 @@ true`, sock))
 	select {
 	case <-got:
 		t.Error("the host socket accepted a connection from the sandbox")
+	case <-gotAbstract:
+		t.Error("the host's abstract socket accepted a connection from the sandbox")
 	default:
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 
+	"hermes-exec/internal/exitcode"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/sandbox"
 	"hermes-exec/isolate/sandboxexec"
@@ -30,7 +31,7 @@ func main() {
 	req, err := sandboxexec.ReadRequest()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
-		os.Exit(126)
+		os.Exit(exitcode.Denied)
 	}
 	if len(os.Args) > 1 && os.Args[1] == "run" {
 		os.Exit(run(req, os.Args[2:]))
@@ -81,9 +82,9 @@ func run(req sandboxexec.Request, args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
 		if isolate.IsNotFound(err) {
-			return 127
+			return exitcode.NotFound
 		}
-		return 126
+		return exitcode.CannotExec
 	}
 	if st.Reason != "" {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %s\n", st.Reason)

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"hermes-exec/internal/exitcode"
 )
 
 // execArg is the mode of a command's starter in a rootless session
@@ -43,18 +44,15 @@ func execMain(args []string) int {
 	}
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, "hermes-exec: sandbox: missing command")
-		return 126
+		return exitcode.CannotExec
 	}
 	path, err := exec.LookPath(args[0])
 	if err != nil {
-		code := 127
-		if !os.IsNotExist(err) && !strings.Contains(err.Error(), "not found") {
-			code = 126
-		}
+		code := exitcode.StartFailure(err)
 		fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", args[0], unwrapExecErr(err))
 		return code
 	}
 	err = syscall.Exec(path, args, os.Environ())
 	fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", args[0], err)
-	return 126
+	return exitcode.StartFailure(err)
 }

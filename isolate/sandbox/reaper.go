@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"hermes-exec/internal/exitcode"
 )
 
 // The reaper is pid 1 of every sandbox container. It is this same binary,
@@ -84,14 +86,11 @@ func reapRun(args []string) int {
 		return code
 	}
 	if len(args) == 0 {
-		return report(126, "error missing command")
+		return report(exitcode.CannotExec, "error missing command")
 	}
 	path, err := exec.LookPath(args[0])
 	if err != nil {
-		code := 127
-		if !os.IsNotExist(err) && !strings.Contains(err.Error(), "not found") {
-			code = 126
-		}
+		code := exitcode.StartFailure(err)
 		fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", args[0], unwrapExecErr(err))
 		return report(code, fmt.Sprintf("exit %d", code))
 	}
@@ -105,7 +104,8 @@ func reapRun(args []string) int {
 	pid, err := syscall.ForkExec(path, args, attr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", args[0], err)
-		return report(126, "exit 126")
+		code := exitcode.StartFailure(err)
+		return report(code, fmt.Sprintf("exit %d", code))
 	}
 	go watchLifeline(pid)
 	for sig := range sigs {
@@ -127,7 +127,7 @@ func reapRun(args []string) int {
 			}
 			if ws.Signaled() {
 				n := int(ws.Signal())
-				return report(128+n, fmt.Sprintf("signal %d", n))
+				return report(exitcode.Signaled(ws.Signal()), fmt.Sprintf("signal %d", n))
 			}
 			return report(ws.ExitStatus(), fmt.Sprintf("exit %d", ws.ExitStatus()))
 		}
