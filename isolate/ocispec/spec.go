@@ -36,6 +36,16 @@ type Config struct {
 	Rootless bool
 }
 
+// Nested reports whether commands run one user namespace deeper than the
+// container's processes: when the container's root is not the owner's own
+// uid 0. That is every rootless sandbox (an unprivileged runtime can map
+// only its own uid, and libcontainer sets a container up as root of its
+// user namespace, so the owner is the container's 0), and a root runtime's
+// sandbox for another owner (same mapping). The sandbox's own starter then
+// enters a user namespace mapping the owner's uid and gid back, with no
+// capabilities, before any command runs.
+func (c Config) Nested() bool { return c.Rootless || c.Owner.UID != 0 }
+
 func (c *Config) homeReadable() []string {
 	if c.HomeReadable == nil {
 		return DefaultHomeReadable
@@ -107,8 +117,8 @@ func Build(c Config) (*Spec, error) {
 		Capabilities: &specs.LinuxCapabilities{},
 		Cwd:          "/",
 	}
-	if c.Rootless {
-		// Only the sandbox's own binary runs as a rootless container's
+	if c.Nested() {
+		// Only the sandbox's own binary runs as such a container's
 		// process, and it needs CAP_SETFCAP for one step (entering the
 		// owner's user namespace) and then drops it before any command.
 		setfcap := []string{"CAP_SETFCAP"}
@@ -158,7 +168,7 @@ func Build(c Config) (*Spec, error) {
 	if !c.Rootless {
 		spec.Linux.Resources = Resources(c)
 	}
-	if spec.Linux.Seccomp, err = Seccomp(spec, c.Rootless); err != nil {
+	if spec.Linux.Seccomp, err = Seccomp(spec, c.Nested()); err != nil {
 		return nil, err
 	}
 	return &Spec{Spec: spec, UID: inUID, GID: inGID, Placeholders: prot.Placeholders, ProtectMounts: len(prot.Mounts)}, nil
@@ -171,7 +181,7 @@ func Build(c Config) (*Spec, error) {
 // and an unprivileged process can map only its own uid, once; commands
 // then run one user namespace deeper, as the owner again.
 func InsideIDs(c Config) (uid, gid int) {
-	if c.Rootless {
+	if c.Nested() {
 		return 0, 0
 	}
 	return c.Owner.UID, c.Owner.GID
@@ -314,7 +324,7 @@ const noFlags = ^uint(0)
 // sits in a structure a filter cannot read, failing with ENOSYS so that
 // libc falls back to openat.
 //
-// For a rootless container it also lets through unshare(CLONE_NEWUSER) with
+// For a nested container (Config.Nested) it also lets through unshare(CLONE_NEWUSER) with
 // no other flag: the one step the sandbox takes before any command runs,
 // after which a second filter refuses it again.
 func Seccomp(spec *specs.Spec, rootless bool) (*specs.LinuxSeccomp, error) {

@@ -52,6 +52,9 @@ type template struct {
 	owner ocispec.Owner
 	// rootless: no cgroup is made (see forContainer).
 	rootless bool
+	// nested: commands run one user namespace deeper, as the owner
+	// (ocispec.Config.Nested, userns.go).
+	nested bool
 	// placeholders are made before each container starts (ocispec.Protection).
 	placeholders  []string
 	protectMounts int
@@ -84,6 +87,9 @@ func newTemplate(o Options) (*template, error) {
 		return nil, errors.New("this hermes-exec was built without seccomp support (build with CGO_ENABLED=1 -tags seccomp)")
 	}
 	sc := specConfig(o)
+	if sc.Rootless && (sc.Owner.UID != os.Getuid() || sc.Owner.GID != os.Getgid()) {
+		return nil, fmt.Errorf("a sandbox for uid %d needs root: this process (uid %d) can map only its own ids", sc.Owner.UID, os.Getuid())
+	}
 	spec, err := ocispec.Build(sc)
 	if err != nil {
 		return nil, err
@@ -113,7 +119,7 @@ func newTemplate(o Options) (*template, error) {
 		labelMemory + "=" + strconv.FormatInt(o.Memory, 10),
 		labelIdle + "=" + strconv.FormatInt(int64(o.Idle.Seconds()), 10),
 	}
-	return &template{cfg: cfg, uid: spec.UID, gid: spec.GID, owner: sc.Owner, rootless: sc.Rootless,
+	return &template{cfg: cfg, uid: spec.UID, gid: spec.GID, owner: sc.Owner, rootless: sc.Rootless, nested: sc.Nested(),
 		placeholders: spec.Placeholders, protectMounts: spec.ProtectMounts, workspace: o.Workspace}, nil
 }
 

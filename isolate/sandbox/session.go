@@ -122,7 +122,7 @@ func (b *backend) startSession(id, session string) (*libcontainer.Container, err
 		Init:       true,
 		ExtraFiles: []*os.File{exe}, // reaperExeFd
 	}
-	if !b.tmpl.rootless {
+	if !b.tmpl.nested {
 		// A rootless reaper stays outside the caller's user namespace
 		// (userns.go), so its commands keep coming through libcontainer.
 		// Without the socket (a state directory path too long for
@@ -149,7 +149,7 @@ func (b *backend) startSession(id, session string) (*libcontainer.Container, err
 // command got to run (then err is about waiting for it, not starting it).
 func (b *backend) execIn(ctx context.Context, c *libcontainer.Container, s isolate.Spec) (st isolate.Status, started bool, err error) {
 	p := b.process(s, s.Args)
-	if b.tmpl.rootless {
+	if b.tmpl.nested {
 		// The command's starter enters the caller's user namespace,
 		// then becomes the command (execmode.go).
 		exe, err := b.sealExe()
