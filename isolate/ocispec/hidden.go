@@ -51,7 +51,7 @@ func homeView(c *Config) ([]specs.Mount, []string, error) {
 		}
 		// A symlink out of the home, or into a credential store, shows
 		// nothing: the owner's own link must not expose what is hidden.
-		if !within(real, home) || isCredential(real, home) || within(real, c.HermesHome) {
+		if !within(real, home) || real == home || isCredential(real, home) || within(real, c.HermesHome) {
 			continue
 		}
 		ms = append(ms, specs.Mount{Destination: p, Type: "none", Source: real, Options: []string{"rbind", "ro", "rro", "nosuid", "nodev"}})

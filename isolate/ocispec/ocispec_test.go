@@ -195,3 +195,36 @@ func TestMirrorRootMatchesHostTopLevel(t *testing.T) {
 		}
 	}
 }
+
+// The home is hidden but for the readable entries; an entry that is a
+// symlink to the home itself, out of it or into a credential store shows
+// nothing.
+func TestHomeViewShowsOnlyReadableEntries(t *testing.T) {
+	home := t.TempDir()
+	for _, d := range []string{".cargo", ".ssh", "elsewhere"} {
+		if err := os.Mkdir(filepath.Join(home, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, target := range map[string]string{"go": ".", ".npm": "/etc", ".rustup": ".ssh"} {
+		if err := os.Symlink(target, filepath.Join(home, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &Config{Owner: Owner{Home: home}, HermesHome: filepath.Join(home, ".hermes")}
+	ms, visible, err := homeView(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || ms[0].Type != "tmpfs" || ms[0].Destination != home || !strings.Contains(strings.Join(ms[0].Options, ","), "ro") {
+		t.Fatalf("the home is not covered by a read-only tmpfs first: %+v", ms)
+	}
+	if want := []string{filepath.Join(home, ".cargo")}; !reflect.DeepEqual(visible, want) {
+		t.Errorf("visible %q, want %q", visible, want)
+	}
+	for _, m := range ms[1:] {
+		if !strings.Contains(strings.Join(m.Options, ","), "ro") {
+			t.Errorf("%s is shown writable", m.Destination)
+		}
+	}
+}
