@@ -70,9 +70,15 @@ func TestSandboxSessionWorkspaceIsFixedAtCreation(t *testing.T) {
 	// A later command from another directory joins the session, where
 	// that directory is read-only (or is refused): it never becomes a
 	// second writable workspace.
-	r := s.shIn(s.outside, "echo RAN; touch widened && echo WROTE", sid)
+	r := s.shIn(s.outside, "echo RAN; pwd; touch widened && echo WROTE", sid)
 	if strings.Contains(r.stdout, "WROTE") || exists(filepath.Join(s.outside, "widened")) {
 		t.Errorf("a later cwd outside the session's workspace was writable:\n%s%s", r.stdout, r.stderr)
+	}
+	if r.code == 0 && !strings.Contains(r.stdout, s.outside+"\n") {
+		t.Errorf("the command did not run in its own (read-only) directory:\n%s", r.stdout)
+	}
+	if exists(filepath.Join(s.ws, "widened")) {
+		t.Error("the command ran in the session's workspace instead of its directory")
 	}
 }
 
