@@ -10,59 +10,14 @@
 // process, so that a root supervisor can build one for another user.
 package ocispec
 
-import (
-	"os"
-	"path/filepath"
+import "hermes-exec/isolate/owner"
 
-	"hermes-exec/internal/hermeshome"
-)
-
-// Owner is the user a sandbox runs commands for.
-type Owner struct {
-	UID int `json:"uid"`
-	GID int `json:"gid"`
-	// Home is the owner's home directory from the user database (never
-	// $HOME, which a caller can set to anything), symlinks resolved; ""
-	// when the database gives none.
-	Home string `json:"home"`
-	// RuntimeDir is the owner's XDG_RUNTIME_DIR (its sockets are hidden).
-	RuntimeDir string `json:"runtimeDir,omitempty"`
-	// EnvHome is $HOME when it is not Home: a home the caller's tools
-	// use, whose credential stores are hidden too (everything else of
-	// it stays as the host has it; HOME=/ hides nothing more).
-	EnvHome string `json:"envHome,omitempty"`
-	// SkillEnv is the starter's HERMES_SKILL_ENV: the names a skill
-	// declared, used when a command's environment has none.
-	SkillEnv string `json:"skillEnv,omitempty"`
-}
+// Owner is the user a sandbox runs commands for (see package owner).
+type Owner = owner.Owner
 
 // CurrentOwner is the owner the running process acts for.
-func CurrentOwner() Owner {
-	uid := os.Getuid()
-	o := Owner{
-		UID:        uid,
-		GID:        os.Getgid(),
-		Home:       UserHome(uid),
-		RuntimeDir: os.Getenv("XDG_RUNTIME_DIR"),
-		SkillEnv:   os.Getenv("HERMES_SKILL_ENV"),
-	}
-	if h := os.Getenv("HOME"); filepath.IsAbs(h) {
-		if r, err := filepath.EvalSymlinks(h); err == nil && r != "/" && r != o.Home {
-			o.EnvHome = r
-		}
-	}
-	return o
-}
+func CurrentOwner() Owner { return owner.Current() }
 
 // UserHome is uid's home from the user database with symlinks resolved, or
 // "" when there is none.
-func UserHome(uid int) string {
-	h, err := hermeshome.UserHome(uid)
-	if err != nil {
-		return ""
-	}
-	if r, err := filepath.EvalSymlinks(h); err == nil {
-		return r
-	}
-	return h
-}
+func UserHome(uid int) string { return owner.UserHome(uid) }

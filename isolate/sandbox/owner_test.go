@@ -30,7 +30,7 @@ func TestRootRunsASandboxForAnotherOwner(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", persist, err)
 		}
-		st, out := run(t, b, "owner-test", "echo $(id -u) $(id -g); touch made-by-owner && stat -c %u made-by-owner")
+		st, out := run(t, b, "owner-test", "cd "+o.Workspace+" && echo $(id -u) $(id -g); touch made-by-owner && stat -c %u made-by-owner")
 		if st.Code != 0 || strings.TrimSpace(out) != "65534 65534\n65534" {
 			t.Errorf("%s: %+v %q, want the owner's ids", persist, st, out)
 		}

@@ -20,7 +20,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"hermes-exec/internal/hermeshome"
-	"hermes-exec/isolate/ocispec"
+	"hermes-exec/internal/safepath"
+	"hermes-exec/isolate/owner"
 )
 
 // Options configure the sandbox backend. The zero value of every field means
@@ -65,9 +66,9 @@ type Options struct {
 	HomeReadable   []string `json:",omitempty"`
 	ProtectedPaths []string `json:",omitempty"`
 	// Owner is the user commands run for; nil means the caller
-	// (ocispec.CurrentOwner). A root supervisor sets it to run a sandbox
+	// (owner.Current). A root supervisor sets it to run a sandbox
 	// for another user.
-	Owner *ocispec.Owner `json:",omitempty"`
+	Owner *owner.Owner `json:",omitempty"`
 	// WorkspaceFromCwd is set by WithDefaults when Workspace was empty and
 	// the working directory was taken. Such a workspace is the session's
 	// first command's and stays fixed: it is not part of the session's
@@ -95,8 +96,8 @@ const (
 func (o Options) WithDefaults() (Options, error) {
 	var err error
 	if o.Owner == nil {
-		owner := ocispec.CurrentOwner()
-		o.Owner = &owner
+		who := owner.Current()
+		o.Owner = &who
 	}
 	if o.HermesHome == "" {
 		o.HermesHome = hermeshome.Resolve(os.Getenv, o.Owner.Home)
@@ -113,14 +114,14 @@ func (o Options) WithDefaults() (Options, error) {
 		}
 		o.WorkspaceFromCwd = true
 	}
-	if o.Workspace, err = ocispec.ResolveDir(o.Workspace); err != nil {
+	if o.Workspace, err = safepath.ResolveDir(o.Workspace); err != nil {
 		return o, fmt.Errorf("container.workspace: %w", err)
 	}
 	if o.Workspace == "/" {
 		return o, errors.New("container.workspace: the whole filesystem cannot be the writable workspace")
 	}
 	if o.Rootfs != "" {
-		if o.Rootfs, err = ocispec.ResolveDir(o.Rootfs); err != nil {
+		if o.Rootfs, err = safepath.ResolveDir(o.Rootfs); err != nil {
 			return o, fmt.Errorf("container.rootfs: %w", err)
 		}
 		if o.Rootfs == "/" {
@@ -215,15 +216,15 @@ func (o Options) Fingerprint() string {
 	if o.WorkspaceFromCwd {
 		ws = "" // fixed by the session's first command
 	}
-	owner := ocispec.CurrentOwner()
+	who := owner.Current()
 	if o.Owner != nil {
-		owner = *o.Owner
+		who = *o.Owner
 	}
 	for _, s := range []string{
 		o.HermesHome, ws, o.Rootfs, o.Network,
 		strconv.FormatInt(o.Memory, 10), strconv.FormatFloat(o.CPUs, 'g', -1, 64),
 		strconv.FormatInt(o.Pids, 10), strconv.FormatInt(o.TmpfsSize, 10),
-		strconv.Itoa(owner.UID), strconv.Itoa(owner.GID), owner.Home,
+		strconv.Itoa(who.UID), strconv.Itoa(who.GID), who.Home,
 		fmt.Sprint(o.HomeReadable == nil, o.HomeReadable), fmt.Sprint(o.ProtectedPaths == nil, o.ProtectedPaths),
 	} {
 		h.Write([]byte(s))
