@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -15,20 +17,20 @@ import (
 // marker when it got through; the host is checked afterwards too.
 func TestSandboxProbesInEveryMode(t *testing.T) {
 	type runner struct {
-		ws  string
-		sh  func(dir, text string) result
-		own func(p string)
+		ws, stateDir string
+		sh           func(dir, text string) result
+		own          func(p string)
 	}
 	setups := map[string]func(t *testing.T, persist string) runner{
 		"root": func(t *testing.T, persist string) runner {
 			s := cwdSandbox(t, "  persist: "+persist+"\n  memory: 256m\n")
 			sid := "HERMES_SESSION_ID=modes-root-" + persist + "-" + strconv.Itoa(os.Getpid())
-			return runner{ws: s.ws, own: func(string) {}, sh: func(dir, text string) result { return s.shIn(dir, text, sid) }}
+			return runner{ws: s.ws, stateDir: s.stateDir, own: func(string) {}, sh: func(dir, text string) result { return s.shIn(dir, text, sid) }}
 		},
 		"rootless": func(t *testing.T, persist string) runner {
 			r := newRootlessEnv(t, "  persist: "+persist+"\n")
 			sid := "HERMES_SESSION_ID=modes-rootless-" + persist + "-" + strconv.Itoa(os.Getpid())
-			return runner{ws: r.ws, own: func(p string) { chownTree(t, p) }, sh: func(dir, text string) result {
+			return runner{ws: r.ws, stateDir: r.stateDir, own: func(p string) { chownTree(t, p) }, sh: func(dir, text string) result {
 				c := r.cmd([]string{sid}, "-c", text)
 				c.Dir = dir
 				return runCmd(t, c)
@@ -89,6 +91,12 @@ true`)
 				for _, p := range []string{".envrc", ".vscode", ".git/hooks/post-checkout", ".git-x", ".claude", ".idea"} {
 					if _, err := os.Lstat(filepath.Join(r.ws, p)); err == nil && persist == "none" {
 						t.Errorf("host changed: %s exists after a fresh run", p)
+					}
+				}
+				if persist == "none" {
+					sum := sha256.Sum256([]byte(r.ws))
+					if lk := filepath.Join(r.stateDir, "ws-"+hex.EncodeToString(sum[:8])+".lock"); exists(lk) {
+						t.Errorf("fresh runs left %s", lk)
 					}
 				}
 				_ = filepath.WalkDir(r.ws, func(p string, d fs.DirEntry, err error) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
+	"github.com/opencontainers/runc/libcontainer/utils"
 
 	"golang.org/x/sys/unix"
 
@@ -158,7 +159,9 @@ func (b *backend) create(id string, prepare func(*configs.Config), labels ...str
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	defer wl.Release(false)
+	// The lock file goes with the last container of the workspace.
+	keep := true
+	defer func() { wl.Release(!keep) }()
 	t := b.tmpl
 	if p, err := ocispec.Protect(b.o.Workspace, protectedList(b.o)); err != nil {
 		return nil, err
@@ -180,6 +183,7 @@ func (b *backend) create(id string, prepare func(*configs.Config), labels ...str
 	if err != nil {
 		if !workspaceInUse(b.o.StateDir, id, *cfg) {
 			ocispec.RemovePlaceholders(made)
+			keep = false
 		}
 		return nil, err
 	}
@@ -195,21 +199,52 @@ func protectedList(o Options) []string {
 
 // lockWorkspace serialises making and removing a workspace's placeholders.
 func lockWorkspace(stateDir, ws string) (*lock, error) {
+	return acquireLock(stateDir, workspaceLockID(ws), unix.LOCK_EX, false)
+}
+
+const workspaceLockPrefix = "ws-"
+
+func workspaceLockID(ws string) string {
 	sum := sha256.Sum256([]byte(ws))
-	return acquireLock(stateDir, "ws-"+hex.EncodeToString(sum[:8]), unix.LOCK_EX, false)
+	return workspaceLockPrefix + hex.EncodeToString(sum[:8])
+}
+
+// sweepWorkspaceLocks removes the workspace lock files that no container
+// of stateDir refers to and nobody holds (what a SIGKILLed wrapper left).
+func sweepWorkspaceLocks(stateDir string, entries []os.DirEntry) {
+	used := map[string]bool{}
+	ids, _ := containerIDs(stateDir)
+	for _, id := range ids {
+		if c, err := libcontainer.Load(stateDir, id); err == nil {
+			if ws, ok := utils.SearchLabels(c.Config().Labels, labelWorkspace); ok {
+				used[workspaceLockID(ws)] = true
+			}
+		}
+	}
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".lock")
+		if !ok || !strings.HasPrefix(id, workspaceLockPrefix) || used[id] {
+			continue
+		}
+		if lk, err := acquireLock(stateDir, id, unix.LOCK_EX, true); err == nil {
+			lk.Release(true)
+		}
+	}
 }
 
 // removePlaceholders removes what create made for cfg's container (still
 // empty directories only), unless another live container shares the
 // workspace: removing a mount point on the host would take its mount away
-// in that container. The caller holds the workspace's lock.
-func removePlaceholders(stateDir, self string, cfg configs.Config) {
+// in that container. The caller holds the workspace's lock. It reports
+// whether it removed them (no other container uses the workspace).
+func removePlaceholders(stateDir, self string, cfg configs.Config) bool {
 	if workspaceInUse(stateDir, self, cfg) {
-		return
+		return false
 	}
 	for _, l := range cfg.Labels {
 		if v, ok := strings.CutPrefix(l, labelHolders+"="); ok && v != "" {
 			ocispec.RemovePlaceholders(strings.Split(v, "\x1f"))
 		}
 	}
+	return true
 }

@@ -207,6 +207,7 @@ func gc(o Options, sweepCgroups bool) ([]string, error) {
 			}
 		}
 	}
+	sweepWorkspaceLocks(o.StateDir, entries)
 	if sweepCgroups && os.Geteuid() == 0 {
 		removed = append(removed, sweepStrayCgroups(o.StateDir)...)
 	}
@@ -275,11 +276,11 @@ func destroy(stateDir string, c *libcontainer.Container) error {
 	if err != nil {
 		return err
 	}
-	defer wl.Release(false)
 	if err := c.Destroy(); err != nil {
+		wl.Release(false)
 		return err
 	}
-	removePlaceholders(stateDir, c.ID(), cfg)
+	wl.Release(removePlaceholders(stateDir, c.ID(), cfg))
 	return nil
 }
 
