@@ -212,6 +212,13 @@ func workspaceLockID(ws string) string {
 // sweepWorkspaceLocks removes the workspace lock files that no container
 // of stateDir refers to and nobody holds (what a SIGKILLed wrapper left).
 func sweepWorkspaceLocks(stateDir string, entries []os.DirEntry) {
+	any := false
+	for _, e := range entries {
+		any = any || strings.HasPrefix(e.Name(), workspaceLockPrefix)
+	}
+	if !any {
+		return // the usual case: nothing to read
+	}
 	used := map[string]bool{}
 	ids, _ := containerIDs(stateDir)
 	for _, id := range ids {
