@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // The breaks of issue 6, each probed from inside the sandbox on the built
@@ -501,5 +503,43 @@ func TestSandboxRootlessSessionCommandDiesWithWrapper(t *testing.T) {
 	}
 	if res := r.sh("echo RAN", sid); res.code != 0 {
 		t.Errorf("the session is unusable afterwards: exit %d: %s", res.code, res.stderr)
+	}
+}
+
+// Sibling of the host backend's TIOCSTI break: a sandboxed command whose
+// stdin is the caller's terminal (pipe mode: stdout is not one) cannot push
+// input into it.
+func TestSandboxCannotInjectIntoTheCallersTerminal(t *testing.T) {
+	s := newSandboxEnv(t, freshConfig)
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	defer master.Close()
+	c := s.cmd(s.extraEnv, "-c", `echo RAN; perl -e 'for my $ch (split //, "echo INJECTED\n") { ioctl(STDIN, 0x5412, $ch) or exit 9 } print "TIOCSTI-OK\n"'; echo status=$?`)
+	c.Stdin = slave
+	var out strings.Builder
+	c.Stdout = &out
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := c.Run(); err != nil {
+		t.Logf("run: %v", err)
+	}
+	slave.Close()
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		n, _ := master.Read(buf)
+		got <- string(buf[:n])
+	}()
+	var injected string
+	select {
+	case injected = <-got:
+	case <-time.After(500 * time.Millisecond):
+	}
+	if !strings.Contains(out.String(), "RAN") {
+		t.Fatalf("the probe did not run: %q", out.String())
+	}
+	if strings.Contains(out.String(), "TIOCSTI-OK") || strings.Contains(injected, "INJECTED") {
+		t.Errorf("the sandboxed command pushed input into the caller's terminal: out %q, terminal %q", out.String(), injected)
 	}
 }
