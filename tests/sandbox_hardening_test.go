@@ -317,6 +317,18 @@ func TestSandboxIdleIsPerHermesHome(t *testing.T) {
 	if r := long.sh("echo RAN; cat /tmp/k", sid); !strings.Contains(r.stdout, "kept") {
 		t.Errorf("another HERMES_HOME's idle time collected a live session:\n%s%s", r.stdout, r.stderr)
 	}
+	// Nor does its `sandbox rm --all`, nor does its `sandbox ls` show it.
+	if r := short.run(short.extraEnv, "sandbox", "rm", "--all"); r.code != 0 {
+		t.Fatalf("sandbox rm --all: exit %d %s", r.code, r.stderr)
+	}
+	for _, in := range sessionInfo(t, short) {
+		if in["session"] == strings.TrimPrefix(sid, "HERMES_SESSION_ID=") {
+			t.Errorf("sandbox ls of one HERMES_HOME lists another's session: %v", in)
+		}
+	}
+	if r := long.sh("echo RAN; cat /tmp/k", sid); !strings.Contains(r.stdout, "kept") {
+		t.Errorf("another HERMES_HOME's sandbox rm --all removed a live session:\n%s%s", r.stdout, r.stderr)
+	}
 }
 
 func sessionInfo(t *testing.T, s *sandboxEnv) []map[string]any {

@@ -36,6 +36,7 @@ const (
 	labelWorkspace = "hermes.workspace"
 	labelMemory    = "hermes.memory"
 	labelIdle      = "hermes.idle"         // the session's own idle time, in seconds
+	labelHome      = "hermes.home"         // the HERMES_HOME that made it
 	labelHolders   = "hermes.placeholders" // protected-path placeholders to remove with it
 	kindFresh      = "fresh"
 	kindSession    = "session"
@@ -119,6 +120,7 @@ func newTemplate(o Options) (*template, error) {
 		labelWorkspace + "=" + o.Workspace,
 		labelMemory + "=" + strconv.FormatInt(o.Memory, 10),
 		labelIdle + "=" + strconv.FormatInt(int64(o.Idle.Seconds()), 10),
+		labelHome + "=" + o.HermesHome,
 	}
 	return &template{cfg: cfg, uid: spec.UID, gid: spec.GID, owner: sc.Owner, rootless: sc.Rootless, nested: sc.Nested(),
 		placeholders: spec.Placeholders, protectMounts: spec.ProtectMounts, workspace: o.Workspace}, nil

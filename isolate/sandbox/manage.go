@@ -32,7 +32,10 @@ type Info struct {
 	InUse     bool      `json:"inUse"`    // a command is running in it right now
 }
 
-// List describes the containers in the state directory, sessions first.
+// List describes the containers of o's HERMES_HOME in the state directory
+// (root's state directory is shared by every HERMES_HOME: `sandbox ls` and
+// `sandbox rm --all` of one must not show or remove another's), sessions
+// first.
 func List(o Options) ([]Info, error) {
 	o, err := normalizeForManage(o)
 	if err != nil {
@@ -47,6 +50,9 @@ func List(o Options) ([]Info, error) {
 		c, err := libcontainer.Load(o.StateDir, id)
 		if err != nil {
 			continue // removed meanwhile, or half-made: gc's business
+		}
+		if h, ok := utils.SearchLabels(c.Config().Labels, labelHome); ok && o.HermesHome != "" && h != o.HermesHome {
+			continue
 		}
 		out = append(out, describe(o, c))
 	}
@@ -330,11 +336,10 @@ func containerIDs(stateDir string) ([]string, error) {
 // a valid workspace to list containers).
 func normalizeForManage(o Options) (Options, error) {
 	if o.StateDir == "" {
-		home := o.HermesHome
-		if home == "" {
-			home = hermeshome.Resolve(os.Getenv, ocispec.UserHome(os.Getuid()))
+		if o.HermesHome == "" {
+			o.HermesHome = hermeshome.Resolve(os.Getenv, ocispec.UserHome(os.Getuid()))
 		}
-		o.StateDir = DefaultStateDir(home)
+		o.StateDir = DefaultStateDir(o.HermesHome)
 	}
 	if o.Idle == 0 {
 		o.Idle = defaultIdle
