@@ -251,3 +251,18 @@ func TestReadableEntryWithACredentialStoreHidesIt(t *testing.T) {
 		t.Errorf("binds %q, want %q (never all of .cargo, which holds credentials.toml)", dests, want)
 	}
 }
+
+func TestHooksPathInsideTheWorkspaceIsProtected(t *testing.T) {
+	ws := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(ws, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "[core]\n\tbare = false\n[remote \"origin\"]\n\thooksPath = nope\n[core]\n\thooksPath = .husky/_ ; husky 9\n"
+	if err := os.WriteFile(filepath.Join(ws, ".git", "config"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := ProtectedList(Config{Workspace: ws, ProtectedPaths: []string{}})
+	if !reflect.DeepEqual(got, []string{".husky/_"}) {
+		t.Errorf("protected %q, want [.husky/_]", got)
+	}
+}

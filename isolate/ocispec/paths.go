@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"hermes-exec/internal/safepath"
 )
 
@@ -168,3 +170,5 @@ func within(p, dir string) bool {
 	}
 	return p == dir || strings.HasPrefix(p, dir+"/")
 }
+
+const syscallNoFollow = unix.O_NOFOLLOW

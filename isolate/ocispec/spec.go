@@ -129,7 +129,7 @@ func Build(c Config) (*Spec, error) {
 		return nil, err
 	}
 	hidden := hiddenPaths(&c, visible)
-	prot, err := Protect(c.Workspace, c.protectedPaths())
+	prot, err := Protect(c.Workspace, ProtectedList(c))
 	if err != nil {
 		return nil, err
 	}
