@@ -19,49 +19,80 @@ var DefaultProtectedIfPresent = []string{".pre-commit-config.yaml", ".pre-commit
 // directory wherever core.hooksPath puts it inside the workspace (husky's
 // .husky, say: a command there would run on the host's next commit), and
 // those of DefaultProtectedIfPresent that exist.
-func ProtectedList(c Config) []string {
-	out := append([]string(nil), c.protectedPaths()...)
-	out = append(out, hooksPathsIn(c.Workspace, c.Owner.Home)...)
+//
+// files are those that must get a file, not a directory, as placeholder
+// (git's includes; see Protect).
+func ProtectedList(c Config) (paths, includes []string) {
+	paths = append([]string(nil), c.protectedPaths()...)
+	dirs, includes := gitPathsIn(c.Workspace, c.Owner.Home)
+	paths = append(paths, dirs...)
 	for _, p := range DefaultProtectedIfPresent {
 		if _, err := os.Lstat(filepath.Join(c.Workspace, p)); err == nil {
-			out = append(out, p)
+			paths = append(paths, p)
 		}
 	}
-	return out
+	return paths, includes
 }
 
-// hooksPathsIn reads core.hooksPath from the workspace's .git/config, the
-// owner's global configuration and the system's, and returns those inside
-// ws, relative to it. A relative hooksPath is relative to the work tree.
-func hooksPathsIn(ws, home string) []string {
-	files := []string{filepath.Join(ws, ".git", "config"), "/etc/gitconfig"}
+// gitPathsIn reads git's configuration for the workspace (its
+// .git/config, the owner's global files and the system's) and returns the
+// workspace paths (relative) the host's git would run or read code from:
+// core.hooksPath (husky's .husky), include.path and includeIf.*.path (a
+// configuration file in the work tree could set core.fsmonitor), and any
+// value whose program is a file in the workspace (alias.x = !./x.sh,
+// filter.*.clean = tools/clean, core.fsmonitor = ./watch). The first two
+// are protected even when missing: git would read them once they exist.
+func gitPathsIn(ws, home string) (dirs, files []string) {
+	configs := []string{filepath.Join(ws, ".git", "config"), "/etc/gitconfig"}
 	if home != "" {
-		files = append(files, filepath.Join(home, ".gitconfig"), filepath.Join(home, ".config", "git", "config"))
+		configs = append(configs, filepath.Join(home, ".gitconfig"), filepath.Join(home, ".config", "git", "config"))
 	}
-	var out []string
-	for _, f := range files {
-		for _, v := range gitConfigValues(f, "core", "hookspath") {
-			if strings.HasPrefix(v, "~/") && home != "" {
-				v = filepath.Join(home, v[2:])
+	// base is what a relative path is relative to: the work tree for
+	// hooksPath and programs, the naming file's directory for includes.
+	add := func(out *[]string, v, base string, mustExist bool) {
+		if strings.HasPrefix(v, "~/") && home != "" {
+			v = filepath.Join(home, v[2:])
+		}
+		if !filepath.IsAbs(v) {
+			v = filepath.Join(base, v)
+		}
+		v = resolveExisting(filepath.Clean(v))
+		if !within(v, ws) || v == ws {
+			return
+		}
+		if mustExist {
+			if fi, err := os.Lstat(v); err != nil || !fi.Mode().IsRegular() {
+				return
 			}
-			if !filepath.IsAbs(v) {
-				v = filepath.Join(ws, v)
-			}
-			v = resolveExisting(filepath.Clean(v))
-			if within(v, ws) && v != ws {
-				rel, _ := filepath.Rel(ws, v)
-				out = append(out, rel)
+		}
+		rel, _ := filepath.Rel(ws, v)
+		*out = append(*out, rel)
+	}
+	for _, f := range configs {
+		for _, kv := range gitConfig(f) {
+			switch {
+			case kv.section == "core" && kv.key == "hookspath":
+				add(&dirs, kv.value, ws, false)
+			case (kv.section == "include" || kv.section == "includeif") && kv.key == "path":
+				add(&files, kv.value, filepath.Dir(f), false)
+			default:
+				prog := strings.TrimPrefix(strings.TrimSpace(kv.value), "!")
+				if fields := strings.Fields(prog); len(fields) > 0 && (strings.Contains(fields[0], "/") || strings.HasPrefix(fields[0], ".")) {
+					add(&dirs, fields[0], ws, true)
+				}
 			}
 		}
 	}
-	return out
+	return dirs, files
 }
 
-// gitConfigValues is a small reader of git's configuration format: the
-// values of key in [section] (names are case-insensitive), from a regular
-// file of at most 1 MiB opened without following a symlink. It is enough
-// for a single-valued key; includes are not followed.
-func gitConfigValues(path, section, key string) []string {
+type gitKV struct{ section, key, value string }
+
+// gitConfig is a small reader of git's configuration format: every
+// section (lower case, subsection dropped), key (lower case) and value of
+// a regular file of at most 1 MiB opened without following a symlink.
+// Includes are not followed (gitPathsIn protects them instead).
+func gitConfig(path string) []gitKV {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscallNoFollow, 0)
 	if err != nil {
 		return nil
@@ -70,7 +101,7 @@ func gitConfigValues(path, section, key string) []string {
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return nil
 	}
-	var out []string
+	var out []gitKV
 	cur := ""
 	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
 	for sc.Scan() {
@@ -85,9 +116,7 @@ func gitConfigValues(path, section, key string) []string {
 			}
 			name := strings.TrimSpace(line[1:end])
 			if i := strings.IndexAny(name, " \t"); i >= 0 {
-				name = name[:i] // [section "sub"]: not the plain section
-				cur = ""
-				continue
+				name = name[:i] // [section "sub"]
 			}
 			cur = strings.ToLower(name)
 			line = strings.TrimSpace(line[end+1:])
@@ -95,18 +124,19 @@ func gitConfigValues(path, section, key string) []string {
 				continue
 			}
 		}
-		if cur != section {
-			continue
-		}
 		k, v, ok := strings.Cut(line, "=")
-		if !ok || strings.ToLower(strings.TrimSpace(k)) != key {
+		if !ok {
 			continue
 		}
 		v = strings.TrimSpace(v)
-		if i := strings.IndexAny(v, "#;"); i >= 0 && !strings.HasPrefix(v, "\"") {
+		if strings.HasPrefix(v, "\"") {
+			if j := strings.Index(v[1:], "\""); j >= 0 {
+				v = v[1 : j+1]
+			}
+		} else if i := strings.IndexAny(v, "#;"); i >= 0 {
 			v = strings.TrimSpace(v[:i])
 		}
-		out = append(out, strings.Trim(v, "\""))
+		out = append(out, gitKV{section: cur, key: strings.ToLower(strings.TrimSpace(k)), value: v})
 	}
 	return out
 }

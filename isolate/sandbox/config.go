@@ -166,7 +166,8 @@ func (b *backend) create(id string, prepare func(*configs.Config), labels ...str
 	keep := true
 	defer func() { wl.Release(!keep) }()
 	t := b.tmpl
-	if p, err := ocispec.Protect(b.o.Workspace, ocispec.ProtectedList(specConfig(b.o))); err != nil {
+	dirs, files := ocispec.ProtectedList(specConfig(b.o))
+	if p, err := ocispec.Protect(b.o.Workspace, dirs, files...); err != nil {
 		return nil, err
 	} else if !reflect.DeepEqual(p.Placeholders, t.placeholders) || len(p.Mounts) != t.protectMounts {
 		if t, err = newTemplate(b.o); err != nil {
