@@ -161,14 +161,6 @@ func resolveExisting(p string) string {
 }
 
 // within reports whether p is dir or inside dir.
-func within(p, dir string) bool {
-	if p == "" || dir == "" {
-		return false
-	}
-	if dir == "/" {
-		return true
-	}
-	return p == dir || strings.HasPrefix(p, dir+"/")
-}
+func within(p, dir string) bool { return safepath.Within(p, dir) }
 
 const syscallNoFollow = unix.O_NOFOLLOW
