@@ -85,6 +85,7 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 	sc := &simpleState{}
 	saved := w.cur
 	w.cur = sc
+	viaForwarder := false
 	for lvl := 0; lvl < maxLevels && len(argv) > 0; lvl++ {
 		sc.lvl = lvl
 		c := &cmd{w: w, st: st, argv: argv, lvl: lvl, stdin: w.stdin}
@@ -95,10 +96,20 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 			break
 		}
 		c.name = name
+		if lvl > 0 && viaForwarder && !w.funcs[name] {
+			viaForwarder = false
+		}
 		if lvl == 0 && w.expandAlias(c) {
 			break
 		}
-		if w.funcs[name] && lvl == 0 {
+		if w.funcs[name] && (lvl == 0 || viaForwarder) {
+			if w.forwarders[name] {
+				// It runs its arguments: classify them (forwarders.go).
+				// They may name a function again (f f rm ...), but
+				// not after command or exec, which skip functions.
+				argv, viaForwarder = argv[1:], true
+				continue
+			}
 			// A function defined in this script: its body was walked
 			// where it was defined.
 			break
@@ -157,6 +168,11 @@ func (w *walker) commandName(c *cmd) (string, bool) {
 	a := c.argv[0]
 	if a.fromStdin {
 		c.emit("dynamic-command-name", "the command to run comes from stdin").opaque = true
+		return "", false
+	}
+	if c.w.inForwarder > 0 && isAllArgs(a.word) {
+		// The body of a forwarder: what "$@" runs is classified at
+		// each call (forwarders.go).
 		return "", false
 	}
 	if !a.static || a.glob || a.fromVar || a.brace {

@@ -60,6 +60,10 @@ type walker struct {
 	cwds        []string // possible working directories ("" = the initial one)
 	lastCd      []string // set by a cd just walked
 	funcs       map[string]bool
+	// forwarders are functions that run their arguments (forwarders.go);
+	// inForwarder is set while such a function's body is walked.
+	forwarders  map[string]bool
+	inForwarder int
 	// outer holds the tracked variables of the enclosing shell when this
 	// walker reads text that runs in that same shell (eval, trap).
 	outer     map[string]string
@@ -710,15 +714,25 @@ func (w *walker) funcDecl(fd *syntax.FuncDecl) {
 	if fd.Name != nil {
 		names = append([]*syntax.Lit{fd.Name}, names...)
 	}
+	forwards := w.isForwarder(fd.Body)
 	for _, n := range names {
 		if selfSpawning(n.Value, fd.Body) {
 			w.emitNode("fork-bomb", "function "+n.Value+" calls itself in a pipeline or in the background: a fork bomb", fd)
 		}
 		w.setFunc(n.Value)
+		if forwards {
+			w.setForwarder(n.Value)
+		}
 	}
 	savedCur := w.cur
 	w.cur = nil
+	if forwards {
+		w.inForwarder++
+	}
 	w.isolated(func() { w.stmt(fd.Body) })
+	if forwards {
+		w.inForwarder--
+	}
 	w.cur = savedCur
 }
 

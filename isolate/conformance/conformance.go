@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"hermes-exec/internal/testutil"
 )
 
 // Target is one backend under test.
@@ -179,7 +181,7 @@ func killedWrapper(t *testing.T, tg Target) {
 func terminal(t *testing.T, tg Target) {
 	master, slave, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
+		testutil.Skip(t, "no pseudo-terminals: %v", err)
 	}
 	defer master.Close()
 	if err := pty.Setsize(master, &pty.Winsize{Rows: 33, Cols: 77}); err != nil {
@@ -222,7 +224,7 @@ func terminal(t *testing.T, tg Target) {
 func terminalResize(t *testing.T, tg Target) {
 	master, slave, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
+		testutil.Skip(t, "no pseudo-terminals: %v", err)
 	}
 	defer master.Close()
 	if err := pty.Setsize(master, &pty.Winsize{Rows: 30, Cols: 90}); err != nil {
