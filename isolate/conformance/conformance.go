@@ -70,9 +70,19 @@ func run(t *testing.T, c *exec.Cmd, stdin []byte) result {
 		if !errors.As(err, &ee) {
 			t.Fatalf("starting %v: %v", c.Args, err)
 		}
-		code = ee.ExitCode()
+		code = shellStatus(ee)
 	}
 	return result{code: code, stdout: out.Bytes(), stderr: errb.Bytes()}
+}
+
+// shellStatus is the status a shell reports for the wrapper: its exit
+// code, or 128+N when it ended by signal N (a wrapper may end by the
+// command's own signal, as `bash -c 'kill $$'` does).
+func shellStatus(ee *exec.ExitError) int {
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ee.ExitCode()
 }
 
 // exitStatus: the command's own status, 128+N for signal N, bash's 126 and
@@ -150,7 +160,7 @@ func signalForwarded(t *testing.T, tg Target) {
 	_ = c.Process.Signal(syscall.SIGTERM)
 	err := c.Wait()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(out.String(), "GOT-TERM") {
+	if !errors.As(err, &ee) || shellStatus(ee) != 3 || !strings.Contains(out.String(), "GOT-TERM") {
 		t.Errorf("after SIGTERM: %v, output %q; want exit 3 and GOT-TERM", err, out.String())
 	}
 }
