@@ -95,7 +95,7 @@ func (r *agentRig) claude(t *testing.T, command string, hook bool) (*model, stri
 // auditFor returns the audit records whose command contains substr.
 func (r *agentRig) auditFor(substr string) []map[string]any {
 	var out []map[string]any
-	for _, rec := range r.auditRecords() {
+	for _, rec := range finalRecords(r.t, r.auditRecords()) {
 		if c, _ := rec["command"].(string); strings.Contains(c, substr) {
 			out = append(out, rec)
 		}

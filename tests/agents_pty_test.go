@@ -105,8 +105,12 @@ func TestAgentEnvironmentOnAnotherTerminalIsNotAskedOn(t *testing.T) {
 func TestConcurrentPromptsTakeTurns(t *testing.T) {
 	e := newEnv(t)
 	a, b := filepath.Join(e.dir, "a"), filepath.Join(e.dir, "b")
-	script := `printf '%s\n' ` + a + ` ` + b + ` | xargs -P2 -I{} "$HERMES_E2E_BIN" -c 'git reset --hard 2>/dev/null; touch {}'`
-	s := e.startTTY(true, nil, "--yolo", "-c", script)
+	// Both are started by the terminal's own shell: a command that
+	// hermes-exec runs has no controlling terminal to ask on (it must not
+	// reach the caller's terminal at all), so nesting them under a
+	// hermes-exec would deny both.
+	e.ttyShell = `printf '%s\n' ` + a + ` ` + b + ` | xargs -P2 -I{} "$HERMES_E2E_BIN" -c 'git reset --hard 2>/dev/null; touch {}'`
+	s := e.startTTY(true, nil)
 	s.waitScreen("approve this command?", 20*time.Second)
 	time.Sleep(300 * time.Millisecond) // give a second prompt the chance to (wrongly) appear
 	if n := strings.Count(s.screenText(), "approve this command?"); n != 1 {

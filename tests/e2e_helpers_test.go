@@ -66,6 +66,9 @@ type env struct {
 	bin  string
 	home string // HERMES_HOME
 	dir  string // working directory for commands
+	// ttyShell, when set, is the shell line startTTY's terminal program
+	// runs instead of hermes-exec itself ($HERMES_E2E_BIN names it).
+	ttyShell string
 }
 
 func newEnv(t *testing.T) *env {
@@ -216,6 +219,11 @@ func (e *env) startTTY(pipes bool, extraEnv []string, args ...string) *ttySessio
 		out := filepath.Join(e.t.TempDir(), "out")
 		s.outFile = out
 		inner := `exec "$HERMES_E2E_BIN" "$@" </dev/null >` + out + ` 2>&1`
+		if e.ttyShell != "" {
+			// The terminal program runs a shell line that starts
+			// hermes-exec itself (several of them, say).
+			inner = "(" + e.ttyShell + `) </dev/null >` + out + ` 2>&1`
+		}
 		line := "sh -c " + shQuote(inner) + " hermes-exec"
 		for _, a := range args {
 			line += " " + shQuote(a)

@@ -96,6 +96,7 @@ func newApp() *cli.App {
 		UseShortOptionHandling: true,
 		Commands: []*cli.Command{
 			checkCommand(),
+			rulesCommand(),
 			runCommand(),
 			allowlistCommand(),
 			auditCommand(),
