@@ -124,6 +124,9 @@ func runHook(agent string, g globalOpts, stdin io.Reader, stdout, stderr io.Writ
 	case policy.Deny:
 		a := shim.Audit{Path: layout.Audit()}
 		if err := a.Append(shim.Record{
+			ID:       approval.NewID(),
+			Event:    shim.EventDecision,
+			Time:     time.Now().UTC(),
 			Session:  in.SessionID,
 			Command:  in.Command,
 			Decision: "deny",
