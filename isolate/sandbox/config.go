@@ -235,11 +235,16 @@ func sweepWorkspaceLocks(stateDir string, entries []os.DirEntry) {
 			}
 		}
 	}
+	seen := map[string]bool{}
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), ".lock")
-		if !ok || !strings.HasPrefix(id, workspaceLockPrefix) || used[id] {
+		if !ok {
+			id, ok = strings.CutSuffix(e.Name(), ".users")
+		}
+		if !ok || !strings.HasPrefix(id, workspaceLockPrefix) || used[id] || seen[id] {
 			continue
 		}
+		seen[id] = true
 		if lk, err := acquireLock(stateDir, id, unix.LOCK_EX, true); err == nil {
 			_ = os.RemoveAll(filepath.Join(stateDir, id+".users"))
 			lk.Release(true)
