@@ -3,6 +3,7 @@ module hermes-exec
 go 1.26.8
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/creack/pty v1.1.24
 	github.com/docker/go-units v0.5.0
 	github.com/moby/profiles/seccomp v0.3.0

@@ -184,7 +184,7 @@ func (s *setup) flow() (*shim.Flow, error) {
 		Backend:      be,
 		Contained:    contained,
 		Yolo:         s.global.yolo || truthy(os.Getenv("HERMES_YOLO")),
-		OpenApprover: openTTYApprover,
+		OpenApprover: s.openApprover,
 		Sessions:     shim.Sessions{Dir: filepath.Join(s.home, "sessions")},
 		SessionID:    shim.SessionID(),
 		Audit:        shim.Audit{Path: filepath.Join(s.home, "audit.jsonl")},
