@@ -1,6 +1,7 @@
 package main
 
 import (
+	"hermes-exec/adminpolicy"
 	"hermes-exec/approval"
 	"hermes-exec/approval/tty"
 
@@ -25,6 +26,9 @@ type setup struct {
 	cfg    *config.Config
 	log    *logrus.Logger
 	global globalOpts
+	// admin is the administrator's policy for this user
+	// (/etc/hermes-exec/policy.yaml), already applied to cfg.
+	admin adminpolicy.Effective
 }
 
 // newLogger returns the stderr logger; quiet (warnings only) by default.
@@ -60,7 +64,13 @@ func load(g globalOpts) (*setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &setup{home: config.Home(), cfg: cfg, log: log, global: g}, nil
+	// The administrator's policy holds on every path: a broken or
+	// untrustworthy one denies everything, like a broken config.yaml.
+	admin, err := loadAdminPolicy(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return &setup{home: config.Home(), cfg: cfg, log: log, global: g, admin: admin}, nil
 }
 
 // classifier compiles the user's allowlist and deny rules.
@@ -75,20 +85,23 @@ func (s *setup) classifier() (*policy.Classifier, error) {
 	return c, nil
 }
 
-// backendName is --backend, else terminal.backend, else host.
-func (s *setup) backendName() string {
-	if s.global.backend != "" {
-		return s.global.backend
+// backendName is --backend, else terminal.backend, else host, as the
+// administrator's policy allows (policy.go).
+func (s *setup) backendName() (string, error) {
+	explicit := s.global.backend
+	if explicit == "" {
+		explicit = s.cfg.Terminal.Backend
 	}
-	if s.cfg.Terminal.Backend != "" {
-		return s.cfg.Terminal.Backend
-	}
-	return "host"
+	return s.admin.Backend(explicit, "host")
 }
 
 // backend opens the chosen backend and says whether it is a container.
 func (s *setup) backend() (isolate.Backend, bool, error) {
-	switch name := s.backendName(); name {
+	name, err := s.backendName()
+	if err != nil {
+		return nil, false, err
+	}
+	switch name {
 	case "host":
 		return isolate.NewHost(), false, nil
 	case "sandbox":
@@ -98,10 +111,12 @@ func (s *setup) backend() (isolate.Backend, bool, error) {
 		}
 		b, err := sandboxexec.New(opts)
 		return b, true, err
+	case "supervisor":
+		return supervisorBackend(s)
 	case "containerd":
 		return nil, true, fmt.Errorf("backend %q is not available yet in this build", name)
 	default:
-		return nil, false, fmt.Errorf("unknown backend %q (choose host or sandbox)", name)
+		return nil, false, fmt.Errorf("unknown backend %q (choose host, sandbox or supervisor)", name)
 	}
 }
 
@@ -172,6 +187,10 @@ func (s *setup) flow() (*shim.Flow, error) {
 	if err != nil {
 		return nil, err
 	}
+	yolo := s.global.yolo || truthy(os.Getenv("HERMES_YOLO"))
+	if yolo && s.admin.ForbidsYolo() {
+		fmt.Fprintf(os.Stderr, "hermes-exec: --yolo is forbidden by %s: asking as usual\n", s.admin.Path)
+	}
 	environ := os.Environ()
 	dotenv, err := config.DotEnvNames(filepath.Join(s.home, ".env"))
 	if err != nil {
@@ -183,7 +202,8 @@ func (s *setup) flow() (*shim.Flow, error) {
 		Classifier:   cls,
 		Backend:      be,
 		Contained:    contained,
-		Yolo:         s.global.yolo || truthy(os.Getenv("HERMES_YOLO")),
+		Yolo:         yolo && !s.admin.ForbidsYolo(),
+		ForbidYolo:   s.admin.ForbidsYolo(),
 		OpenApprover: s.openApprover,
 		Sessions:     shim.Sessions{Dir: filepath.Join(s.home, "sessions")},
 		SessionID:    shim.SessionID(),
