@@ -58,22 +58,26 @@ func (e Effective) AllowsBackend(name string) bool {
 	return len(e.Backends) == 0 || contains(e.Backends, name)
 }
 
-// Backend is the backend to use when the user asked for explicit ("" when
-// neither --backend nor terminal.backend names one): the user's choice when
-// the policy allows it, the policy's first backend when the user made
-// none, and an error when the user's choice is not allowed (a forced
-// backend is not silently swapped for the one asked: the user learns why).
-func (e Effective) Backend(explicit, fallback string) (string, error) {
-	if explicit == "" {
-		if len(e.Backends) > 0 && !contains(e.Backends, fallback) {
-			return e.Backends[0], nil
+// Backend is the backend to use. flag is --backend ("" when not given),
+// configured is terminal.backend (host when config.yaml names none: the
+// file's default cannot be told from a choice). A --backend the policy
+// does not allow is an error, so the user learns why; a configured one is
+// replaced by the policy's first backend (note says so), so that a
+// config.yaml written before the policy keeps working, inside the policy.
+func (e Effective) Backend(flag, configured string) (name, note string, err error) {
+	if flag != "" {
+		if !e.AllowsBackend(flag) {
+			return "", "", fmt.Errorf("backend %q is not allowed by %s (allowed: %s)", flag, e.Path, strings.Join(e.Backends, ", "))
 		}
-		return fallback, nil
+		return flag, "", nil
 	}
-	if !e.AllowsBackend(explicit) {
-		return "", fmt.Errorf("backend %q is not allowed by %s (allowed: %s)", explicit, e.Path, strings.Join(e.Backends, ", "))
+	if configured == "" {
+		configured = config.BackendHost
 	}
-	return explicit, nil
+	if !e.AllowsBackend(configured) {
+		return e.Backends[0], fmt.Sprintf("terminal.backend %s is not allowed by %s: using %s", configured, e.Path, e.Backends[0]), nil
+	}
+	return configured, "", nil
 }
 
 // Apply tightens the user's configuration to the policy: deny rules added,

@@ -88,11 +88,11 @@ func (s *setup) classifier() (*policy.Classifier, error) {
 // backendName is --backend, else terminal.backend, else host, as the
 // administrator's policy allows (policy.go).
 func (s *setup) backendName() (string, error) {
-	explicit := s.global.backend
-	if explicit == "" {
-		explicit = s.cfg.Terminal.Backend
+	name, note, err := s.admin.Backend(s.global.backend, s.cfg.Terminal.Backend)
+	if note != "" {
+		s.log.Info(note)
 	}
-	return s.admin.Backend(explicit, "host")
+	return name, err
 }
 
 // backend opens the chosen backend and says whether it is a container.
