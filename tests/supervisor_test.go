@@ -3,6 +3,7 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -355,5 +356,40 @@ func TestSupervisorSandboxProbes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(a.home, "work", ".git", "hooks", "pre-commit")); err == nil {
 		t.Error("a git hook was planted in the workspace")
+	}
+}
+
+// systemd's socket activation, without systemd: the socket is made by the
+// starter and passed as fd 3 with LISTEN_FDS and LISTEN_PID.
+func TestSupervisorSocketActivation(t *testing.T) {
+	f := newSupervisor(t, "")
+	a := f.user("")
+	f.stop(syscall.SIGTERM)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: f.socket, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_ = os.Chown(f.socket, 0, f.gid)
+	_ = os.Chmod(f.socket, 0o660)
+	lf, err := ln.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" supervisor --listen /nonexistent/never-made.sock --state-dir "$1" --audit-dir "$2"`, f.bin, f.state, f.audit)
+	c.Env = []string{"PATH=/usr/bin:/bin", "HERMES_TEST_POLICY=" + f.policy}
+	c.ExtraFiles = []*os.File{lf}
+	c.Stdout, c.Stderr = f.log, f.log
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lf.Close()
+	f.daemon = c
+	r := f.sh(a, "id -u")
+	if r.code != 0 || r.stdout != strconv.Itoa(a.uid)+"\n" {
+		t.Errorf("through the socket systemd would pass: %+v\n%s", r, f.log.String())
+	}
+	if _, err := os.Stat("/nonexistent/never-made.sock"); err == nil {
+		t.Error("--listen was used although a socket was passed")
 	}
 }
