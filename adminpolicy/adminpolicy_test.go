@@ -85,12 +85,12 @@ func TestApplyTightensOnly(t *testing.T) {
 // Mistakes name the line; typos are mistakes.
 func TestParseErrorsNameTheLine(t *testing.T) {
 	for text, want := range map[string]string{
-		"default:\n  max_memory: lots\n":              ":2: default.max_memory",
-		"default:\n  max_memroy: 1g\n":                ":2: unknown key",
-		"users:\n  bob:\n    backends: [hots]\n":      ":3: users.bob.backends",
+		"default:\n  max_memory: lots\n":               ":2: default.max_memory",
+		"default:\n  max_memroy: 1g\n":                 ":2: unknown key",
+		"users:\n  bob:\n    backends: [hots]\n":       ":3: users.bob.backends",
 		"default:\n  approvals: {forbid_off: maybe}\n": ":2: default.approvals.forbid_off",
-		"default: [\n":                                ":1:",
-		"other: 1\n":                                  ":1: unknown key",
+		"default: [\n": ":1:",
+		"other: 1\n":   ":1: unknown key",
 	} {
 		pol := &Policy{Path: "/p"}
 		err := parse(pol, []byte(text))

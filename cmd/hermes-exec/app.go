@@ -99,6 +99,8 @@ func newApp() *cli.App {
 			auditCommand(),
 			yoloCommand(),
 			sandboxCommand(),
+			secretsCommand(),
+			doctorCommand(),
 			gatewayCommand(),
 			pairingCommand(),
 			supervisorCommand(),

@@ -15,6 +15,7 @@ import (
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
+	"hermes-exec/secretstore"
 	"hermes-exec/shim"
 
 	"github.com/sirupsen/logrus"
@@ -197,6 +198,12 @@ func (s *setup) flow() (*shim.Flow, error) {
 		// Without the list of names to hide, secrets could leak: refuse.
 		return nil, fmt.Errorf("cannot read %s: %w", filepath.Join(s.home, ".env"), err)
 	}
+	// .env.age's names are filtered and its values redacted like .env's.
+	ageNames, ageValues, err := secretstore.Gather(s.home)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	}
+	dotenv = append(dotenv, ageNames...)
 	return &shim.Flow{
 		Config:       s.cfg,
 		Classifier:   cls,
@@ -209,7 +216,7 @@ func (s *setup) flow() (*shim.Flow, error) {
 		SessionID:    shim.SessionID(),
 		Audit:        shim.Audit{Path: filepath.Join(s.home, "audit.jsonl")},
 		Env:          isolate.FilterEnv(environ, s.cfg.Terminal.EnvPassthrough, dotenv),
-		Secrets:      secretValues(environ, dotenv),
+		Secrets:      append(secretValues(environ, dotenv), ageValues...),
 		Stdin:        os.Stdin,
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,

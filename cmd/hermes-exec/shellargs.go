@@ -138,6 +138,7 @@ var subcommands = map[string]bool{
 	"check": true, "run": true, "allowlist": true, "audit": true,
 	"yolo": true, "version": true, "sandbox": true, "help": true,
 	"--help": true, "--version": true, "rules": true,
+	"doctor": true, "secrets": true,
 	"gateway": true, "pairing": true, "supervisor": true, "policy": true,
 }
 
