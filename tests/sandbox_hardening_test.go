@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // The breaks of issue 6, each probed from inside the sandbox on the built
@@ -228,7 +230,7 @@ func TestSandboxRunIsPrivate(t *testing.T) {
 	r := s.sh(fmt.Sprintf(`echo RAN; ls /run /var/run; test -e %[1]s && echo SEES-SOCKET
 perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => "%[1]s") and print "CONNECTED\n"'
 perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => "/var%[1]s") and print "CONNECTED\n"'
-python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("\0%[2]s"); print("CONNECTED")' 2>/dev/null
+perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => "\0%[2]s") and print "CONNECTED\n"'
 true`, sock, abstract[1:]))
 	mustHaveRun(t, r)
 	if strings.Contains(r.stdout, "SEES-SOCKET") || strings.Contains(r.stdout, "CONNECTED") || strings.Contains(r.stdout, filepath.Base(dir)) {
@@ -314,6 +316,18 @@ func TestSandboxIdleIsPerHermesHome(t *testing.T) {
 	mustHaveRun(t, short.sh("echo RAN", "HERMES_SESSION_ID=other-"+strconv.Itoa(os.Getpid())))
 	if r := long.sh("echo RAN; cat /tmp/k", sid); !strings.Contains(r.stdout, "kept") {
 		t.Errorf("another HERMES_HOME's idle time collected a live session:\n%s%s", r.stdout, r.stderr)
+	}
+	// Nor does its `sandbox rm --all`, nor does its `sandbox ls` show it.
+	if r := short.run(short.extraEnv, "sandbox", "rm", "--all"); r.code != 0 {
+		t.Fatalf("sandbox rm --all: exit %d %s", r.code, r.stderr)
+	}
+	for _, in := range sessionInfo(t, short) {
+		if in["session"] == strings.TrimPrefix(sid, "HERMES_SESSION_ID=") {
+			t.Errorf("sandbox ls of one HERMES_HOME lists another's session: %v", in)
+		}
+	}
+	if r := long.sh("echo RAN; cat /tmp/k", sid); !strings.Contains(r.stdout, "kept") {
+		t.Errorf("another HERMES_HOME's sandbox rm --all removed a live session:\n%s%s", r.stdout, r.stderr)
 	}
 }
 
@@ -501,5 +515,43 @@ func TestSandboxRootlessSessionCommandDiesWithWrapper(t *testing.T) {
 	}
 	if res := r.sh("echo RAN", sid); res.code != 0 {
 		t.Errorf("the session is unusable afterwards: exit %d: %s", res.code, res.stderr)
+	}
+}
+
+// Sibling of the host backend's TIOCSTI break: a sandboxed command whose
+// stdin is the caller's terminal (pipe mode: stdout is not one) cannot push
+// input into it.
+func TestSandboxCannotInjectIntoTheCallersTerminal(t *testing.T) {
+	s := newSandboxEnv(t, freshConfig)
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	defer master.Close()
+	c := s.cmd(s.extraEnv, "-c", `echo RAN; perl -e 'for my $ch (split //, "echo INJECTED\n") { ioctl(STDIN, 0x5412, $ch) or exit 9 } print "TIOCSTI-OK\n"'; echo status=$?`)
+	c.Stdin = slave
+	var out strings.Builder
+	c.Stdout = &out
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := c.Run(); err != nil {
+		t.Logf("run: %v", err)
+	}
+	slave.Close()
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		n, _ := master.Read(buf)
+		got <- string(buf[:n])
+	}()
+	var injected string
+	select {
+	case injected = <-got:
+	case <-time.After(500 * time.Millisecond):
+	}
+	if !strings.Contains(out.String(), "RAN") {
+		t.Fatalf("the probe did not run: %q", out.String())
+	}
+	if strings.Contains(out.String(), "TIOCSTI-OK") || strings.Contains(injected, "INJECTED") {
+		t.Errorf("the sandboxed command pushed input into the caller's terminal: out %q, terminal %q", out.String(), injected)
 	}
 }

@@ -95,8 +95,10 @@ true`)
 				}
 				if persist == "none" {
 					sum := sha256.Sum256([]byte(r.ws))
-					if lk := filepath.Join(r.stateDir, "ws-"+hex.EncodeToString(sum[:8])+".lock"); exists(lk) {
-						t.Errorf("fresh runs left %s", lk)
+					for _, suffix := range []string{".lock", ".users"} {
+						if p := filepath.Join(r.stateDir, "ws-"+hex.EncodeToString(sum[:8])+suffix); exists(p) {
+							t.Errorf("fresh runs left %s", p)
+						}
 					}
 				}
 				_ = filepath.WalkDir(r.ws, func(p string, d fs.DirEntry, err error) error {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 
@@ -54,10 +55,40 @@ func homeView(c *Config) ([]specs.Mount, []string, error) {
 		if !within(real, home) || real == home || isCredential(real, home) || within(real, c.HermesHome) {
 			continue
 		}
-		ms = append(ms, specs.Mount{Destination: p, Type: "none", Source: real, Options: []string{"rbind", "ro", "rro", "nosuid", "nodev"}})
-		visible = append(visible, real)
+		ms, visible = showEntry(ms, visible, p, real, home)
 	}
 	return ms, visible, nil
+}
+
+// showEntry binds the readable entry real at dest read-only. An entry
+// that holds a credential store (.cargo holds .cargo/credentials.toml) is
+// shown child by child instead, without the store: masking it would miss
+// one created after the sandbox started, and a bind of the whole entry
+// would show it.
+func showEntry(ms []specs.Mount, visible []string, dest, real, home string) ([]specs.Mount, []string) {
+	holds := false
+	for _, c := range credentials.UnderHome(home) {
+		if strings.HasPrefix(c, real+"/") {
+			holds = true
+		}
+	}
+	fi, err := os.Stat(real)
+	if !holds || err != nil || !fi.IsDir() {
+		ms = append(ms, specs.Mount{Destination: dest, Type: "none", Source: real, Options: []string{"rbind", "ro", "rro", "nosuid", "nodev"}})
+		return ms, append(visible, real)
+	}
+	entries, _ := os.ReadDir(real)
+	for _, e := range entries {
+		child := filepath.Join(real, e.Name())
+		if isCredential(child, home) {
+			continue
+		}
+		if e.Type()&os.ModeSymlink != 0 {
+			continue // where it points could be a store
+		}
+		ms, visible = showEntry(ms, visible, filepath.Join(dest, e.Name()), child, home)
+	}
+	return ms, visible
 }
 
 func isCredential(p, home string) bool {

@@ -201,8 +201,8 @@ func TestMirrorRootMatchesHostTopLevel(t *testing.T) {
 // nothing.
 func TestHomeViewShowsOnlyReadableEntries(t *testing.T) {
 	home := t.TempDir()
-	for _, d := range []string{".cargo", ".ssh", "elsewhere"} {
-		if err := os.Mkdir(filepath.Join(home, d), 0o755); err != nil {
+	for _, d := range []string{".cargo/bin", ".ssh", "elsewhere"} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -219,12 +219,35 @@ func TestHomeViewShowsOnlyReadableEntries(t *testing.T) {
 	if len(ms) == 0 || ms[0].Type != "tmpfs" || ms[0].Destination != home || !strings.Contains(strings.Join(ms[0].Options, ","), "ro") {
 		t.Fatalf("the home is not covered by a read-only tmpfs first: %+v", ms)
 	}
-	if want := []string{filepath.Join(home, ".cargo")}; !reflect.DeepEqual(visible, want) {
+	if want := []string{filepath.Join(home, ".cargo", "bin")}; !reflect.DeepEqual(visible, want) {
 		t.Errorf("visible %q, want %q", visible, want)
 	}
 	for _, m := range ms[1:] {
 		if !strings.Contains(strings.Join(m.Options, ","), "ro") {
 			t.Errorf("%s is shown writable", m.Destination)
 		}
+	}
+}
+
+// A readable entry holding a credential store is shown without it, also
+// when the store is created after the sandbox started.
+func TestReadableEntryWithACredentialStoreHidesIt(t *testing.T) {
+	home := t.TempDir()
+	for _, d := range []string{".cargo/bin", ".cargo/registry"} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &Config{Owner: Owner{Home: home}, HomeReadable: []string{".cargo"}}
+	ms, _, err := homeView(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dests []string
+	for _, m := range ms[1:] {
+		dests = append(dests, strings.TrimPrefix(m.Destination, home))
+	}
+	if want := []string{"/.cargo/bin", "/.cargo/registry"}; !reflect.DeepEqual(dests, want) {
+		t.Errorf("binds %q, want %q (never all of .cargo, which holds credentials.toml)", dests, want)
 	}
 }

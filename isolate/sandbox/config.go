@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ const (
 	labelWorkspace = "hermes.workspace"
 	labelMemory    = "hermes.memory"
 	labelIdle      = "hermes.idle"         // the session's own idle time, in seconds
+	labelHome      = "hermes.home"         // the HERMES_HOME that made it
 	labelHolders   = "hermes.placeholders" // protected-path placeholders to remove with it
 	kindFresh      = "fresh"
 	kindSession    = "session"
@@ -119,6 +121,7 @@ func newTemplate(o Options) (*template, error) {
 		labelWorkspace + "=" + o.Workspace,
 		labelMemory + "=" + strconv.FormatInt(o.Memory, 10),
 		labelIdle + "=" + strconv.FormatInt(int64(o.Idle.Seconds()), 10),
+		labelHome + "=" + o.HermesHome,
 	}
 	return &template{cfg: cfg, uid: spec.UID, gid: spec.GID, owner: sc.Owner, rootless: sc.Rootless, nested: sc.Nested(),
 		placeholders: spec.Placeholders, protectMounts: spec.ProtectMounts, workspace: o.Workspace}, nil
@@ -187,6 +190,12 @@ func (b *backend) create(id string, prepare func(*configs.Config), labels ...str
 		}
 		return nil, err
 	}
+	users := workspaceUsers(b.o.StateDir, b.o.Workspace)
+	if err := os.MkdirAll(users, 0o700); err == nil {
+		if f, err := os.Create(filepath.Join(users, id)); err == nil {
+			f.Close()
+		}
+	}
 	return c, nil
 }
 
@@ -209,8 +218,10 @@ func workspaceLockID(ws string) string {
 	return workspaceLockPrefix + hex.EncodeToString(sum[:8])
 }
 
-// sweepWorkspaceLocks removes the workspace lock files that no container
-// of stateDir refers to and nobody holds (what a SIGKILLed wrapper left).
+// sweepWorkspaceLocks removes the workspace lock files (and users
+// directories) that no container of stateDir refers to and nobody holds:
+// what a container whose state was deleted left. `sandbox gc` runs it;
+// every other removal goes through destroy.
 func sweepWorkspaceLocks(stateDir string, entries []os.DirEntry) {
 	any := false
 	for _, e := range entries {
@@ -234,6 +245,7 @@ func sweepWorkspaceLocks(stateDir string, entries []os.DirEntry) {
 			continue
 		}
 		if lk, err := acquireLock(stateDir, id, unix.LOCK_EX, true); err == nil {
+			_ = os.RemoveAll(filepath.Join(stateDir, id+".users"))
 			lk.Release(true)
 		}
 	}

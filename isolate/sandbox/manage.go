@@ -32,7 +32,10 @@ type Info struct {
 	InUse     bool      `json:"inUse"`    // a command is running in it right now
 }
 
-// List describes the containers in the state directory, sessions first.
+// List describes the containers of o's HERMES_HOME in the state directory
+// (root's state directory is shared by every HERMES_HOME: `sandbox ls` and
+// `sandbox rm --all` of one must not show or remove another's), sessions
+// first.
 func List(o Options) ([]Info, error) {
 	o, err := normalizeForManage(o)
 	if err != nil {
@@ -47,6 +50,9 @@ func List(o Options) ([]Info, error) {
 		c, err := libcontainer.Load(o.StateDir, id)
 		if err != nil {
 			continue // removed meanwhile, or half-made: gc's business
+		}
+		if h, ok := utils.SearchLabels(c.Config().Labels, labelHome); ok && o.HermesHome != "" && h != o.HermesHome {
+			continue
 		}
 		out = append(out, describe(o, c))
 	}
@@ -207,7 +213,9 @@ func gc(o Options, sweepCgroups bool) ([]string, error) {
 			}
 		}
 	}
-	sweepWorkspaceLocks(o.StateDir, entries)
+	if sweepCgroups {
+		sweepWorkspaceLocks(o.StateDir, entries)
+	}
 	if sweepCgroups && os.Geteuid() == 0 {
 		removed = append(removed, sweepStrayCgroups(o.StateDir)...)
 	}
@@ -280,31 +288,39 @@ func destroy(stateDir string, c *libcontainer.Container) error {
 		wl.Release(false)
 		return err
 	}
-	wl.Release(removePlaceholders(stateDir, c.ID(), cfg))
+	users := workspaceUsers(stateDir, ws)
+	_ = os.Remove(filepath.Join(users, c.ID()))
+	last := removePlaceholders(stateDir, c.ID(), cfg)
+	if last {
+		_ = os.RemoveAll(users)
+	}
+	wl.Release(last)
 	return nil
 }
 
-// workspaceInUse reports whether another live container of the state
-// directory that holds root shares cfg's workspace: a placeholder removed
-// on the host under it would take its mount (and the protection) away.
+// workspaceInUse reports whether another container of stateDir shares
+// cfg's workspace: a placeholder removed on the host under it would take
+// its mount (and the protection) away. Each container of a workspace is
+// recorded by an empty file in the workspace's users directory (made by
+// create, removed by destroy), which is cheaper to read than every
+// container's state; an entry whose container state is gone does not count.
 func workspaceInUse(stateDir, self string, cfg configs.Config) bool {
 	ws, _ := utils.SearchLabels(cfg.Labels, labelWorkspace)
-	ids, _ := containerIDs(stateDir)
-	for _, id := range ids {
-		if id == self {
+	entries, _ := os.ReadDir(workspaceUsers(stateDir, ws))
+	for _, e := range entries {
+		if e.Name() == self {
 			continue
 		}
-		other, err := libcontainer.Load(stateDir, id)
-		if err != nil {
-			continue
-		}
-		if w, _ := utils.SearchLabels(other.Config().Labels, labelWorkspace); w == ws {
-			if st, err := other.Status(); err == nil && st != libcontainer.Stopped {
-				return true
-			}
+		if _, err := os.Stat(filepath.Join(stateDir, e.Name())); err == nil {
+			return true
 		}
 	}
 	return false
+}
+
+// workspaceUsers is the directory that records ws's containers.
+func workspaceUsers(stateDir, ws string) string {
+	return filepath.Join(stateDir, workspaceLockID(ws)+".users")
 }
 
 // containerIDs lists the container state directories.
@@ -330,11 +346,10 @@ func containerIDs(stateDir string) ([]string, error) {
 // a valid workspace to list containers).
 func normalizeForManage(o Options) (Options, error) {
 	if o.StateDir == "" {
-		home := o.HermesHome
-		if home == "" {
-			home = hermeshome.Resolve(os.Getenv, ocispec.UserHome(os.Getuid()))
+		if o.HermesHome == "" {
+			o.HermesHome = hermeshome.Resolve(os.Getenv, ocispec.UserHome(os.Getuid()))
 		}
-		o.StateDir = DefaultStateDir(home)
+		o.StateDir = DefaultStateDir(o.HermesHome)
 	}
 	if o.Idle == 0 {
 		o.Idle = defaultIdle

@@ -216,9 +216,11 @@ func (o Options) Fingerprint() string {
 	if o.WorkspaceFromCwd {
 		ws = "" // fixed by the session's first command
 	}
-	who := owner.Current()
+	var who owner.Owner
 	if o.Owner != nil {
 		who = *o.Owner
+	} else {
+		who = owner.Current()
 	}
 	for _, s := range []string{
 		o.HermesHome, ws, o.Rootfs, o.Network,
