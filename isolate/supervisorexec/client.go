@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -91,6 +92,11 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 		}
 	})
 	defer stop()
+	if s.TTY {
+		// The helper re-reads the terminal's size (the caller's, which
+		// it holds) when it gets SIGWINCH.
+		defer resizes(conn)()
+	}
 	err = ReadFrame(conn, nil, &m)
 	switch {
 	case err != nil:
@@ -217,4 +223,23 @@ func unwrapOp(err error) error {
 		return op.Err
 	}
 	return err
+}
+
+// resizes passes the caller's SIGWINCH on until the returned function is
+// called.
+func resizes(conn *net.UnixConn) func() {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, unix.SIGWINCH)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ch:
+				_ = WriteFrame(conn, Msg{Type: MsgSignal, Signal: int(unix.SIGWINCH)})
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
 }
