@@ -393,3 +393,46 @@ func TestSupervisorSocketActivation(t *testing.T) {
 		t.Error("--listen was used although a socket was passed")
 	}
 }
+
+// svClient builds tests/svclient (a raw client of the socket) where every
+// user can run it.
+func svClient(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(supervisorBinaries(t), "svclient")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	c := exec.Command("go", "build", "-tags", "hermes_testpolicy", "-o", bin, "./svclient")
+	c.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("building svclient: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// A user who skips the wrapper and talks to the socket directly still
+// meets the policy: deny rules, caps on limits, the allowed backends.
+func TestSupervisorEnforcesPolicyWithoutTheWrapper(t *testing.T) {
+	f := newSupervisor(t, "default:\n  max_memory: 64m\n  deny: [\"terraform destroy\"]\n")
+	a := f.user("")
+	client := svClient(t)
+	raw := func(args ...string) result {
+		c := f.cmd(a, nil)
+		c.Path, c.Args = client, append([]string{client}, args...)
+		return runCmd(t, c)
+	}
+	if r := raw("--", "id", "-u"); r.code != 0 || r.stdout != strconv.Itoa(a.uid)+"\n" {
+		t.Fatalf("raw client: %+v", r)
+	}
+	if r := raw("--", "bash", "-c", "terraform destroy -auto-approve"); r.code != 126 || !strings.Contains(r.stderr, "administrator's policy") {
+		t.Errorf("deny rule through the raw socket: %+v", r)
+	}
+	r := raw("-memory", strconv.Itoa(8<<30), "--", "/usr/bin/perl", "-e", `$x = "a" x (1<<20); @a = (); push @a, $x . $_ for 1..100000; print "ALLOCATED\n"`)
+	if r.code != 137 || strings.Contains(r.stdout, "ALLOCATED") {
+		t.Errorf("asking for 8g past max_memory 64m: %+v", r)
+	}
+	f.writePolicy("default:\n  backends: [sandbox]\n")
+	if r := raw("--", "true"); r.code != 126 || !strings.Contains(r.stderr, "not allowed") {
+		t.Errorf("supervisor not among the allowed backends: %+v", r)
+	}
+}
