@@ -135,6 +135,18 @@ func (e Effective) Limits(memory int64, cpus float64, pids, tmpfs int64) (int64,
 	return capI(memory, e.MaxMemory), cpus, capI(pids, e.MaxPids), capI(tmpfs, e.MaxTmpfs)
 }
 
+// ShowFor writes the effective policy for uid, or returns why there is
+// none (the error every command would be denied with): for `hermes-exec
+// policy show` and `hermes-exec doctor`.
+func ShowFor(w io.Writer, uid int) error {
+	eff, err := ForUID(uid)
+	if err != nil {
+		return err
+	}
+	eff.Show(w)
+	return nil
+}
+
 // Show writes the effective policy, in the file's own shape, for
 // `hermes-exec policy show` and doctor.
 func (e Effective) Show(w io.Writer) {

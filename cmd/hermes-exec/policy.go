@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/user"
 	"strconv"
@@ -27,17 +26,6 @@ func loadAdminPolicy(cfg *config.Config, log *logrus.Logger) (adminpolicy.Effect
 		log.Info(note)
 	}
 	return eff, nil
-}
-
-// ShowPolicy writes the effective administrator policy for uid: for
-// `hermes-exec policy show` and for doctor.
-func ShowPolicy(w io.Writer, uid int) error {
-	eff, err := adminpolicy.ForUID(uid)
-	if err != nil {
-		return err
-	}
-	eff.Show(w)
-	return nil
 }
 
 // supervisorBackend is terminal.backend: supervisor. The user's container
@@ -94,7 +82,7 @@ does not parse) every command is denied with the reason.`,
 					}
 					uid = n
 				}
-				if err := ShowPolicy(os.Stdout, uid); err != nil {
+				if err := adminpolicy.ShowFor(os.Stdout, uid); err != nil {
 					fmt.Fprintf(os.Stderr, "hermes-exec: denied: %v\n", err)
 					return exitCoder{126}
 				}
