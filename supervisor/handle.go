@@ -108,6 +108,12 @@ func (s *Server) handle(conn *net.UnixConn) {
 	if p.pidfd >= 0 {
 		defer unix.Close(p.pidfd)
 	}
+	done, ok := s.users.connect(p.uid)
+	if !ok {
+		s.cfg.Log.WithField("uid", p.uid).Warn("supervisor: too many connections; refused")
+		return
+	}
+	defer done()
 	name, groups := adminpolicy.Identity(p.uid)
 	rec := auditRecord{ID: newID(), User: name, UID: p.uid, PID: p.pid, PIDFD: p.pidfd >= 0}
 	refuse := func(format string, a ...any) {

@@ -18,6 +18,7 @@ type users struct {
 }
 
 type userState struct {
+	conns   int // connections open, requests not yet read included
 	running int
 	tokens  float64
 	last    time.Time
@@ -83,4 +84,29 @@ func sessionCount(stateDir, prefix string) int {
 		}
 	}
 	return n
+}
+
+// maxConns caps one user's open connections, whatever their state: a
+// client that connects and sends nothing holds a descriptor and a
+// goroutine until the request deadline, and must not be able to hold all
+// of them.
+const maxConns = 128
+
+// connect counts one connection of uid, or refuses it.
+func (u *users) connect(uid int) (release func(), ok bool) {
+	st := u.get(uid)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if st.conns >= maxConns {
+		return nil, false
+	}
+	st.conns++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			u.mu.Lock()
+			st.conns--
+			u.mu.Unlock()
+		})
+	}, true
 }

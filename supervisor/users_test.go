@@ -51,3 +51,26 @@ func TestAdmitRateLimit(t *testing.T) {
 		t.Errorf("%d commands passed at max_rate 60 per minute, want the burst of 10", n)
 	}
 }
+
+// Connections that send nothing are capped per user.
+func TestConnectCapsPerUser(t *testing.T) {
+	u := newUsers()
+	var releases []func()
+	for i := 0; i < maxConns; i++ {
+		r, ok := u.connect(5)
+		if !ok {
+			t.Fatalf("connection %d refused", i)
+		}
+		releases = append(releases, r)
+	}
+	if _, ok := u.connect(5); ok {
+		t.Fatal("a connection over the cap was taken")
+	}
+	if _, ok := u.connect(6); !ok {
+		t.Fatal("another user refused")
+	}
+	releases[0]()
+	if _, ok := u.connect(5); !ok {
+		t.Fatal("a released connection was not freed")
+	}
+}

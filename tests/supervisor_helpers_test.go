@@ -36,8 +36,17 @@ var (
 func supervisorBinaries(t *testing.T) string {
 	t.Helper()
 	svBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("/var/tmp", "hermes-sv-bin-")
-		if err != nil {
+		// One directory per test process, named for it: with no
+		// package-wide teardown, each run removes those of runs that
+		// have ended.
+		old, _ := filepath.Glob("/var/tmp/hermes-sv-bin-*")
+		for _, d := range old {
+			if pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "hermes-sv-bin-")); err == nil && syscall.Kill(pid, 0) != nil {
+				os.RemoveAll(d)
+			}
+		}
+		dir := fmt.Sprintf("/var/tmp/hermes-sv-bin-%d", os.Getpid())
+		if err := os.Mkdir(dir, 0o755); err != nil {
 			svBuildErr = err
 			return
 		}
