@@ -10,8 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"hermes-exec/adminpolicy"
-	"hermes-exec/isolate"
-	"hermes-exec/isolate/supervisorexec"
 	"hermes-exec/policy/config"
 )
 
@@ -26,32 +24,6 @@ func loadAdminPolicy(cfg *config.Config, log *logrus.Logger) (adminpolicy.Effect
 		log.Info(note)
 	}
 	return eff, nil
-}
-
-// supervisorBackend is terminal.backend: supervisor. The user's container
-// section travels as wishes the supervisor caps; HERMES_HOME and the
-// workspace travel as descriptors opened here, as the user.
-func supervisorBackend(s *setup) (isolate.Backend, bool, error) {
-	c := s.cfg.Container
-	if c.Rootfs != "" {
-		return nil, true, fmt.Errorf("container.rootfs is not available through the supervisor (root would have to open a path you name)")
-	}
-	req := supervisorexec.Request{
-		CPUs: c.CPUs, Pids: c.Pids, Network: c.Network, Persist: c.Persist, Idle: c.Idle,
-		Passthrough: s.cfg.Terminal.EnvPassthrough, HomeReadable: c.HomeReadable, ProtectedPaths: c.ProtectedPaths,
-	}
-	var err error
-	if c.Memory != "" {
-		if req.Memory, err = config.ParseBytes(c.Memory); err != nil {
-			return nil, true, fmt.Errorf("container.memory: %w", err)
-		}
-	}
-	if c.TmpfsSize != "" {
-		if req.TmpfsSize, err = config.ParseBytes(c.TmpfsSize); err != nil {
-			return nil, true, fmt.Errorf("container.tmpfs_size: %w", err)
-		}
-	}
-	return supervisorexec.New(supervisorexec.Options{Request: req, HermesHome: s.home, Workspace: c.Workspace}), true, nil
 }
 
 func policyCommand() *cli.Command {
