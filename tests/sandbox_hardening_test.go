@@ -99,6 +99,13 @@ func TestSandboxProtectedPathsStayReadOnly(t *testing.T) {
 		return string(out)
 	}
 	git("init", "-q")
+	// husky's way: hooks in the work tree, named by core.hooksPath; and
+	// pre-commit's configuration, which its hook runs.
+	git("config", "core.hooksPath", ".husky")
+	// A configuration file in the work tree, included by .git/config
+	// (relative to .git/), that does not exist yet.
+	git("config", "include.path", "../project.gitconfig")
+	write(t, filepath.Join(s.ws, ".pre-commit-config.yaml"), "repos: []\n")
 	configBefore, _ := os.ReadFile(filepath.Join(s.ws, ".git", "config"))
 	r := s.sh(`echo RAN
 printf '#!/bin/sh\necho PWNED\n' > .git/hooks/pre-commit && echo WROTE-HOOK
@@ -110,11 +117,14 @@ echo x > .git/info/attributes && echo WROTE-INFO
 echo x > planted && mv -f planted .envrc && echo RENAMED-OVER
 mv .git .git-moved && echo MOVED-GIT
 mv .git/hooks .git/hooks-moved && echo MOVED-HOOKS
+mkdir -p .husky && echo 'echo PWNED' > .husky/pre-commit && echo WROTE-HUSKY
+printf '[core]\n\tfsmonitor = echo PWNED\n' > project.gitconfig && echo WROTE-INCLUDE
+echo 'repos: [{repo: local, hooks: [{id: x, name: x, entry: "echo PWNED", language: system}]}]' > .pre-commit-config.yaml && echo WROTE-PRECOMMIT
 echo data > ordinary && echo WROTE-ORDINARY
 git -c user.name=a -c user.email=a@b add ordinary && git -c user.name=a -c user.email=a@b commit -qm x && echo COMMITTED
 true`)
 	mustHaveRun(t, r)
-	for _, bad := range []string{"WROTE-HOOK", "WROTE-CONFIG", "WROTE-ENVRC", "WROTE-VSCODE", "WROTE-CLAUDE", "WROTE-INFO", "RENAMED-OVER", "MOVED-GIT", "MOVED-HOOKS"} {
+	for _, bad := range []string{"WROTE-HOOK", "WROTE-CONFIG", "WROTE-ENVRC", "WROTE-VSCODE", "WROTE-CLAUDE", "WROTE-INFO", "RENAMED-OVER", "MOVED-GIT", "MOVED-HOOKS", "WROTE-HUSKY", "WROTE-PRECOMMIT", "WROTE-INCLUDE"} {
 		if strings.Contains(r.stdout, bad) {
 			t.Errorf("%s: a protected path was writable inside:\n%s", bad, r.stdout)
 		}
@@ -127,7 +137,10 @@ true`)
 	if after, _ := os.ReadFile(filepath.Join(s.ws, ".git", "config")); string(after) != string(configBefore) {
 		t.Errorf(".git/config changed on the host:\n%s", after)
 	}
-	for _, p := range []string{".git/hooks/pre-commit", ".envrc", ".vscode", ".claude", ".idea", ".codex", ".gemini", ".hermes", ".git-moved", ".git/info/attributes"} {
+	if b, _ := os.ReadFile(filepath.Join(s.ws, ".pre-commit-config.yaml")); string(b) != "repos: []\n" {
+		t.Errorf(".pre-commit-config.yaml changed on the host: %q", b)
+	}
+	for _, p := range []string{".git/hooks/pre-commit", ".envrc", ".vscode", ".claude", ".idea", ".codex", ".gemini", ".hermes", ".git-moved", ".git/info/attributes", ".husky", "project.gitconfig"} {
 		if _, err := os.Lstat(filepath.Join(s.ws, p)); err == nil {
 			t.Errorf("host changed: %s exists in the workspace after the run", p)
 		}

@@ -80,3 +80,14 @@ func OpenNoSymlinks(p string, flags int) (int, error) {
 	}
 	return dir, nil
 }
+
+// Within reports whether p is dir or inside dir (both clean and absolute).
+func Within(p, dir string) bool {
+	if p == "" || dir == "" {
+		return false
+	}
+	if dir == "/" {
+		return true
+	}
+	return p == dir || strings.HasPrefix(p, dir+"/")
+}

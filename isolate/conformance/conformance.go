@@ -141,7 +141,7 @@ func signalForwarded(t *testing.T, tg Target) {
 		t.Fatal(err)
 	}
 	defer c.Process.Kill()
-	if !waitFor(20*time.Second, func() bool { return strings.Contains(out.String(), "READY") }) {
+	if !WaitFor(20*time.Second, func() bool { return strings.Contains(out.String(), "READY") }) {
 		t.Fatalf("the command never started: %q", out.String())
 	}
 	_ = c.Process.Signal(syscall.SIGTERM)
@@ -161,14 +161,14 @@ func killedWrapper(t *testing.T, tg Target) {
 		t.Fatal(err)
 	}
 	var pid int
-	if !waitFor(20*time.Second, func() bool { pid = findProcess(marker); return pid != 0 }) {
+	if !WaitFor(20*time.Second, func() bool { pid = FindProcess(marker); return pid != 0 }) {
 		c.Process.Kill()
 		c.Wait()
 		t.Fatal("the command never started")
 	}
 	_ = c.Process.Signal(syscall.SIGKILL)
 	_ = c.Wait()
-	if !waitFor(10*time.Second, func() bool { return findProcess(marker) == 0 }) {
+	if !WaitFor(10*time.Second, func() bool { return FindProcess(marker) == 0 }) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 		t.Error("the command outlived its SIGKILLed wrapper")
 	}
@@ -211,7 +211,7 @@ func terminal(t *testing.T, tg Target) {
 		c.Process.Kill()
 		t.Fatal("timed out")
 	}
-	if !waitFor(2*time.Second, func() bool { return strings.Contains(screen.String(), "TTY-OK") }) || !strings.Contains(screen.String(), "33 77") {
+	if !WaitFor(2*time.Second, func() bool { return strings.Contains(screen.String(), "TTY-OK") }) || !strings.Contains(screen.String(), "33 77") {
 		t.Errorf("on a terminal: %v, screen %q; want a terminal of 33 rows and 77 columns", err, screen.String())
 	}
 }
@@ -226,7 +226,8 @@ func ownSession(c *exec.Cmd) {
 	c.SysProcAttr.Setsid = true
 }
 
-func waitFor(timeout time.Duration, cond func() bool) bool {
+// WaitFor polls cond every 20 ms until it holds or timeout passes.
+func WaitFor(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if cond() {
@@ -237,8 +238,9 @@ func waitFor(timeout time.Duration, cond func() bool) bool {
 	return cond()
 }
 
-// findProcess is the host pid of the process whose argv[0] is name, or 0.
-func findProcess(name string) int {
+// FindProcess is the host pid of the live (not zombie) process whose
+// argv[0] is name, or 0.
+func FindProcess(name string) int {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		if b, _ := os.ReadFile(p); strings.HasPrefix(string(b), name+"\x00") {

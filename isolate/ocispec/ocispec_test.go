@@ -50,7 +50,7 @@ func TestProtectChainsAndPlaceholders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHolders := []string{filepath.Join(ws, ".git/config"), filepath.Join(ws, ".envrc"), filepath.Join(ws, ".vscode")}
+	wantHolders := []string{filepath.Join(ws, ".git/config") + "/", filepath.Join(ws, ".envrc") + "/", filepath.Join(ws, ".vscode") + "/"}
 	if !reflect.DeepEqual(p.Placeholders, wantHolders) {
 		t.Errorf("placeholders %q, want %q", p.Placeholders, wantHolders)
 	}
@@ -72,7 +72,7 @@ func TestProtectChainsAndPlaceholders(t *testing.T) {
 	}
 	RemovePlaceholders(made)
 	for _, h := range made {
-		if _, err := os.Lstat(h); err == nil {
+		if _, err := os.Lstat(filepath.Clean(h)); err == nil {
 			t.Errorf("%s left behind", h)
 		}
 	}
@@ -249,5 +249,55 @@ func TestReadableEntryWithACredentialStoreHidesIt(t *testing.T) {
 	}
 	if want := []string{"/.cargo/bin", "/.cargo/registry"}; !reflect.DeepEqual(dests, want) {
 		t.Errorf("binds %q, want %q (never all of .cargo, which holds credentials.toml)", dests, want)
+	}
+}
+
+func TestHooksPathInsideTheWorkspaceIsProtected(t *testing.T) {
+	ws := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(ws, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(ws, "tools"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ws, "tools", "clean.sh"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "[core]\n\tbare = false\n[remote \"origin\"]\n\thooksPath = nope\n[core]\n\thooksPath = .husky/_ ; husky 9\n" +
+		"[include]\n\tpath = ../project.gitconfig\n[includeIf \"gitdir:~/x/\"]\n\tpath = cfg/extra\n" +
+		"[filter \"x\"]\n\tclean = tools/clean.sh --in\n[alias]\n\tgo = !./scripts/missing.sh\n"
+	if err := os.WriteFile(filepath.Join(ws, ".git", "config"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dirs, files := ProtectedList(Config{Workspace: ws, ProtectedPaths: []string{}})
+	// include.path is relative to the file that names it: .git/.
+	if want := []string{".husky/_", "tools/clean.sh"}; !reflect.DeepEqual(dirs, want) {
+		t.Errorf("protected %q, want %q", dirs, want)
+	}
+	if want := []string{"project.gitconfig", ".git/cfg/extra"}; !reflect.DeepEqual(files, want) {
+		t.Errorf("protected files %q, want %q", files, want)
+	}
+	p, err := Protect(ws, dirs, files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A missing include gets an empty file (git refuses a directory
+	// there); a missing directory on its way gets a directory.
+	want := []string{filepath.Join(ws, ".husky") + "/", filepath.Join(ws, "project.gitconfig"), filepath.Join(ws, ".git", "cfg") + "/"}
+	if !reflect.DeepEqual(p.Placeholders, want) {
+		t.Errorf("placeholders %q, want %q", p.Placeholders, want)
+	}
+	made, err := MakePlaceholders(ws, p.Placeholders, os.Getuid(), os.Getgid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(filepath.Join(ws, "project.gitconfig")); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("include placeholder: %v %v", fi, err)
+	}
+	RemovePlaceholders(made)
+	for _, h := range made {
+		if _, err := os.Lstat(filepath.Clean(h)); err == nil {
+			t.Errorf("%s left behind", h)
+		}
 	}
 }

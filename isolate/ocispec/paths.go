@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"hermes-exec/internal/safepath"
 )
 
@@ -159,12 +161,6 @@ func resolveExisting(p string) string {
 }
 
 // within reports whether p is dir or inside dir.
-func within(p, dir string) bool {
-	if p == "" || dir == "" {
-		return false
-	}
-	if dir == "/" {
-		return true
-	}
-	return p == dir || strings.HasPrefix(p, dir+"/")
-}
+func within(p, dir string) bool { return safepath.Within(p, dir) }
+
+const syscallNoFollow = unix.O_NOFOLLOW

@@ -27,7 +27,8 @@ var DefaultProtectedPaths = []string{
 // paths that do not exist yet.
 type Protection struct {
 	Mounts []specs.Mount
-	// Placeholders are absolute paths of empty directories to create (as
+	// Placeholders are absolute paths of empty directories (ending in
+	// "/") or empty files to create (as
 	// the owner, by MakePlaceholders) before the container starts: a
 	// mount needs a mount point, and a read-only empty directory there is
 	// what keeps a command from creating the path. They are removed again
@@ -44,7 +45,16 @@ type Protection struct {
 // point that cannot be renamed or replaced (a command could otherwise
 // `mv .git x; mkdir -p .git/hooks`). A symlink on the way is refused: what
 // it points to could change under the sandbox.
-func Protect(ws string, rels []string) (Protection, error) {
+//
+// files are protected the same way, but a missing one gets an empty file as
+// its placeholder: what git reads as a configuration file (an include) must
+// not turn into a directory, which git refuses outright.
+func Protect(ws string, rels []string, files ...string) (Protection, error) {
+	isFile := map[string]bool{}
+	for _, f := range files {
+		isFile[filepath.Clean(f)] = true
+	}
+	rels = append(append([]string(nil), rels...), files...)
 	var p Protection
 	seen := map[string]bool{}
 	bind := func(path string, ro bool) {
@@ -72,7 +82,11 @@ func Protect(ws string, rels []string) (Protection, error) {
 			cur = filepath.Join(cur, part)
 			fi, err := os.Lstat(cur)
 			if errors.Is(err, os.ErrNotExist) {
-				p.Placeholders = append(p.Placeholders, cur)
+				if i == len(parts)-1 && isFile[rel] {
+					p.Placeholders = append(p.Placeholders, cur)
+				} else {
+					p.Placeholders = append(p.Placeholders, cur+"/")
+				}
 				ro = append(ro, cur)
 				break
 			}
@@ -137,7 +151,8 @@ func sortByDepth(ps []string) {
 // returns the ones it made (to be given to RemovePlaceholders).
 func MakePlaceholders(ws string, paths []string, uid, gid int) ([]string, error) {
 	var made []string
-	for _, p := range paths {
+	for _, ph := range paths {
+		p := filepath.Clean(ph)
 		rel, err := filepath.Rel(ws, p)
 		if err != nil || strings.HasPrefix(rel, "..") {
 			return made, fmt.Errorf("placeholder %s is outside the workspace", p)
@@ -147,9 +162,16 @@ func MakePlaceholders(ws string, paths []string, uid, gid int) ([]string, error)
 			return made, fmt.Errorf("placeholder %s: %w", p, err)
 		}
 		name := filepath.Base(p)
-		err = unix.Mkdirat(dirfd, name, 0o755)
+		if strings.HasSuffix(ph, "/") {
+			err = unix.Mkdirat(dirfd, name, 0o755)
+		} else {
+			var fd int
+			if fd, err = unix.Openat(dirfd, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644); err == nil {
+				unix.Close(fd)
+			}
+		}
 		if err == nil {
-			made = append(made, p)
+			made = append(made, ph)
 			if os.Geteuid() == 0 {
 				_ = unix.Fchownat(dirfd, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW)
 			}
@@ -163,15 +185,25 @@ func MakePlaceholders(ws string, paths []string, uid, gid int) ([]string, error)
 }
 
 // RemovePlaceholders removes the placeholders it is given that are still
-// empty directories (rmdir refuses anything else), deepest first.
+// empty (rmdir refuses a directory with anything in it; a file is removed
+// only while it is an empty regular file), deepest first.
 func RemovePlaceholders(paths []string) {
 	for i := len(paths) - 1; i >= 0; i-- {
-		p := paths[i]
+		ph := paths[i]
+		p := filepath.Clean(ph)
 		dirfd, err := openNoSymlinks(filepath.Dir(p), unix.O_PATH|unix.O_DIRECTORY)
 		if err != nil {
 			continue
 		}
-		_ = unix.Unlinkat(dirfd, filepath.Base(p), unix.AT_REMOVEDIR)
+		name := filepath.Base(p)
+		if strings.HasSuffix(ph, "/") {
+			_ = unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
+		} else {
+			var st unix.Stat_t
+			if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size == 0 {
+				_ = unix.Unlinkat(dirfd, name, 0)
+			}
+		}
 		unix.Close(dirfd)
 	}
 }

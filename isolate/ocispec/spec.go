@@ -129,7 +129,8 @@ func Build(c Config) (*Spec, error) {
 		return nil, err
 	}
 	hidden := hiddenPaths(&c, visible)
-	prot, err := Protect(c.Workspace, c.protectedPaths())
+	dirs, files := ProtectedList(c)
+	prot, err := Protect(c.Workspace, dirs, files...)
 	if err != nil {
 		return nil, err
 	}

@@ -166,7 +166,8 @@ func (b *backend) create(id string, prepare func(*configs.Config), labels ...str
 	keep := true
 	defer func() { wl.Release(!keep) }()
 	t := b.tmpl
-	if p, err := ocispec.Protect(b.o.Workspace, protectedList(b.o)); err != nil {
+	dirs, files := ocispec.ProtectedList(specConfig(b.o))
+	if p, err := ocispec.Protect(b.o.Workspace, dirs, files...); err != nil {
 		return nil, err
 	} else if !reflect.DeepEqual(p.Placeholders, t.placeholders) || len(p.Mounts) != t.protectMounts {
 		if t, err = newTemplate(b.o); err != nil {
@@ -197,13 +198,6 @@ func (b *backend) create(id string, prepare func(*configs.Config), labels ...str
 		}
 	}
 	return c, nil
-}
-
-func protectedList(o Options) []string {
-	if o.ProtectedPaths == nil {
-		return ocispec.DefaultProtectedPaths
-	}
-	return o.ProtectedPaths
 }
 
 // lockWorkspace serialises making and removing a workspace's placeholders.

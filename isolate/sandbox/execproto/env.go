@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"hermes-exec/internal/safepath"
 	"hermes-exec/isolate"
 )
 
@@ -75,7 +76,7 @@ func (o Options) CommandDir(dir string) string {
 	if !filepath.IsAbs(dir) {
 		return o.Workspace
 	}
-	if within(dir, o.Workspace) {
+	if safepath.Within(dir, o.Workspace) {
 		return dir
 	}
 	hidden := []string{"/tmp", "/run", "/dev", "/proc", "/sys", o.HermesHome, o.StateDir}
@@ -83,20 +84,9 @@ func (o Options) CommandDir(dir string) string {
 		hidden = append(hidden, o.Owner.Home)
 	}
 	for _, h := range hidden {
-		if within(dir, h) {
+		if safepath.Within(dir, h) {
 			return o.Workspace
 		}
 	}
 	return dir
-}
-
-// within reports whether p is dir or inside dir.
-func within(p, dir string) bool {
-	if p == "" || dir == "" {
-		return false
-	}
-	if dir == "/" {
-		return true
-	}
-	return p == dir || strings.HasPrefix(p, dir+"/")
 }

@@ -63,8 +63,8 @@ type Options struct {
 	// HomeReadable (container.home_readable) and ProtectedPaths
 	// (container.protected_paths): see ocispec.Config; nil means the
 	// defaults.
-	HomeReadable   []string `json:",omitempty"`
-	ProtectedPaths []string `json:",omitempty"`
+	HomeReadable   []string // not omitempty: an empty list (show nothing) is not nil (the default)
+	ProtectedPaths []string
 	// Owner is the user commands run for; nil means the caller
 	// (owner.Current). A root supervisor sets it to run a sandbox
 	// for another user.
