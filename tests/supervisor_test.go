@@ -436,3 +436,50 @@ func TestSupervisorEnforcesPolicyWithoutTheWrapper(t *testing.T) {
 		t.Errorf("supervisor not among the allowed backends: %+v", r)
 	}
 }
+
+// Per-user caps: sessions and concurrent commands. A user at a cap is
+// refused at once; another user is not held back.
+func TestSupervisorPerUserCaps(t *testing.T) {
+	f := newSupervisor(t, "default:\n  max_sessions: 2\n  max_commands: 2\n")
+	sessionCfg := "approvals:\n  mode: \"off\"\nterminal:\n  backend: supervisor\n"
+	a, b := f.user(sessionCfg), f.user(sessionCfg)
+	for i := 1; i <= 2; i++ {
+		if r := f.sh(a, "true", fmt.Sprintf("HERMES_SESSION_ID=cap-%d", i)); r.code != 0 {
+			t.Fatalf("session %d: %+v", i, r)
+		}
+	}
+	if r := f.sh(a, "true", "HERMES_SESSION_ID=cap-3"); r.code != 126 || !strings.Contains(r.stderr, "max_sessions 2") {
+		t.Errorf("third session at max_sessions 2: %+v", r)
+	}
+	if r := f.sh(a, "echo again", "HERMES_SESSION_ID=cap-1"); r.code != 0 {
+		t.Errorf("an existing session at the cap: %+v", r)
+	}
+	var running []*exec.Cmd
+	for i := 1; i <= 2; i++ {
+		c := f.cmd(a, []string{fmt.Sprintf("HERMES_SESSION_ID=cap-%d", i)}, "-c", "sleep 30")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		running = append(running, c)
+	}
+	defer func() {
+		for _, c := range running {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	}()
+	if !waitFor(20*time.Second, func() bool { return strings.Count(readFileOr(filepath.Join(f.audit, a.name+".jsonl")), `"event":"start"`) >= 5 }) {
+		t.Fatal("the two long commands never started")
+	}
+	if r := f.sh(a, "true", "HERMES_SESSION_ID=cap-1"); r.code != 126 || !strings.Contains(r.stderr, "max_commands 2") {
+		t.Errorf("third command at max_commands 2: %+v", r)
+	}
+	if r := f.sh(b, "echo b-runs"); r.code != 0 || r.stdout != "b-runs\n" {
+		t.Errorf("B held back by A's caps: %+v", r)
+	}
+}
+
+func readFileOr(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}
