@@ -468,7 +468,9 @@ func TestSupervisorPerUserCaps(t *testing.T) {
 			_ = c.Wait()
 		}
 	}()
-	if !waitFor(20*time.Second, func() bool { return strings.Count(readFileOr(filepath.Join(f.audit, a.name+".jsonl")), `"event":"start"`) >= 5 }) {
+	if !waitFor(20*time.Second, func() bool {
+		return strings.Count(readFileOr(filepath.Join(f.audit, a.name+".jsonl")), `"event":"start"`) >= 5
+	}) {
 		t.Fatal("the two long commands never started")
 	}
 	if r := f.sh(a, "true", "HERMES_SESSION_ID=cap-1"); r.code != 126 || !strings.Contains(r.stderr, "max_commands 2") {
