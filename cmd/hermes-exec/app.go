@@ -96,6 +96,7 @@ func newApp() *cli.App {
 		UseShortOptionHandling: true,
 		Commands: []*cli.Command{
 			checkCommand(),
+			rulesCommand(),
 			runCommand(),
 			allowlistCommand(),
 			auditCommand(),
@@ -108,6 +109,8 @@ func newApp() *cli.App {
 			supervisorCommand(),
 			policyCommand(),
 			versionCommand(),
+			hookCommand(),
+			envCommand(),
 		},
 		OnUsageError:   onUsageError,
 		ExitErrHandler: func(*cli.Context, error) {},

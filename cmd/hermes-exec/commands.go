@@ -127,7 +127,7 @@ TEXT), approved like any other command, and its exit status is returned.`,
 			if err != nil {
 				return exitCoder{denyEarly(policy.QuoteArgv(argv), err)}
 			}
-			if name, _ := s.backendName(); name == "host" {
+			if s.backendName() == "host" {
 				// Say "not found" as bash would, before asking anyone.
 				if code, err := lookPathStatus(argv[0]); err != nil {
 					fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)

@@ -11,6 +11,7 @@ import (
 
 	"hermes-exec/internal/hermeshome"
 	"hermes-exec/internal/safefs"
+	"hermes-exec/internal/userdb"
 	"hermes-exec/isolate"
 	_ "hermes-exec/isolate/sandboxexec" // registers the sandbox backend
 	"hermes-exec/policy"
@@ -115,11 +116,25 @@ func load(g globalOpts) (*setup, error) {
 	return &setup{home: home, cfg: cfg, log: log, global: g, admin: admin}, nil
 }
 
-// classifier compiles the user's allowlist and deny rules.
+// classifier compiles the user's allowlist and deny rules, and hands the
+// classifier the machine it decides for: homes from the user database (a
+// lookup that fails leaves that part unknown, which only ~ and $HOME then
+// cover), the Hermes home in force and the default one, the working
+// directory.
 func (s *setup) classifier() (*policy.Classifier, error) {
+	home, _ := hermeshome.UserHome(os.Getuid())
+	homes, _ := userdb.Homes()
+	cwd, _ := os.Getwd()
+	def := ""
+	if home != "" {
+		def = hermeshome.Default(home)
+	}
+	hh := s.home.Dir // absolute: hermeshome resolves it so
 	c, err := policy.NewClassifier(policy.Rules{
 		Allowlist: s.cfg.Approvals.Allowlist,
 		Deny:      s.cfg.Approvals.Deny,
+		Context: policy.Context{Home: home, Homes: homes, HermesHome: hh,
+			DefaultHermesHome: def, Cwd: cwd},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.cfg.Path, err)
@@ -128,8 +143,15 @@ func (s *setup) classifier() (*policy.Classifier, error) {
 }
 
 // backendName is --backend, else terminal.backend, else host, as the
-// administrator's policy allows (policy.go).
-func (s *setup) backendName() (string, error) {
+// administrator's policy allows; "" when the policy does not allow the
+// --backend given (backend() then denies with the reason).
+func (s *setup) backendName() string {
+	name, _ := s.backendChoice()
+	return name
+}
+
+// backendChoice is backendName, with the reason a choice is refused.
+func (s *setup) backendChoice() (string, error) {
 	name, note, err := s.admin.Backend(s.global.backend, s.cfg.Terminal.Backend)
 	if note != "" {
 		s.log.Info(note)
@@ -141,7 +163,7 @@ func (s *setup) backendName() (string, error) {
 // maps its own options from the configuration) and says whether it is a
 // container.
 func (s *setup) backend() (isolate.Backend, bool, error) {
-	name, err := s.backendName()
+	name, err := s.backendChoice()
 	if err != nil {
 		return nil, false, err
 	}
