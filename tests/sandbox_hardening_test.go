@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"hermes-exec/internal/testutil"
 )
 
 // The breaks of issue 6, each probed from inside the sandbox on the built
@@ -265,7 +267,7 @@ func TestSandboxHidesTheHome(t *testing.T) {
 	s := newSandboxEnv(t, "  persist: session\n  memory: 256m\n")
 	home, err := userHome()
 	if err != nil {
-		t.Skip(err)
+		testutil.Skip(t, "%v", err)
 	}
 	tag := strconv.Itoa(os.Getpid())
 	early := filepath.Join(home, "hermes-test-early-"+tag)
@@ -538,7 +540,7 @@ func TestSandboxCannotInjectIntoTheCallersTerminal(t *testing.T) {
 	s := newSandboxEnv(t, freshConfig)
 	master, slave, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
+		testutil.Skip(t, "no pseudo-terminals: %v", err)
 	}
 	defer master.Close()
 	c := s.cmd(s.extraEnv, "-c", `echo RAN; perl -e 'for my $ch (split //, "echo INJECTED\n") { ioctl(STDIN, 0x5412, $ch) or exit 9 } print "TIOCSTI-OK\n"'; echo status=$?`)

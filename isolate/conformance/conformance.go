@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"hermes-exec/internal/testutil"
 )
 
 // Target is one backend under test.
@@ -46,6 +48,7 @@ func Run(t *testing.T, tg Target) {
 	t.Run("KilledWrapperLeavesNothing", func(t *testing.T) { killedWrapper(t, tg) })
 	if !tg.NoTTY {
 		t.Run("Terminal", func(t *testing.T) { terminal(t, tg) })
+		t.Run("TerminalResize", func(t *testing.T) { terminalResize(t, tg) })
 	}
 }
 
@@ -67,9 +70,19 @@ func run(t *testing.T, c *exec.Cmd, stdin []byte) result {
 		if !errors.As(err, &ee) {
 			t.Fatalf("starting %v: %v", c.Args, err)
 		}
-		code = ee.ExitCode()
+		code = shellStatus(ee)
 	}
 	return result{code: code, stdout: out.Bytes(), stderr: errb.Bytes()}
+}
+
+// shellStatus is the status a shell reports for the wrapper: its exit
+// code, or 128+N when it ended by signal N (a wrapper may end by the
+// command's own signal, as `bash -c 'kill $$'` does).
+func shellStatus(ee *exec.ExitError) int {
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ee.ExitCode()
 }
 
 // exitStatus: the command's own status, 128+N for signal N, bash's 126 and
@@ -147,7 +160,7 @@ func signalForwarded(t *testing.T, tg Target) {
 	_ = c.Process.Signal(syscall.SIGTERM)
 	err := c.Wait()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(out.String(), "GOT-TERM") {
+	if !errors.As(err, &ee) || shellStatus(ee) != 3 || !strings.Contains(out.String(), "GOT-TERM") {
 		t.Errorf("after SIGTERM: %v, output %q; want exit 3 and GOT-TERM", err, out.String())
 	}
 }
@@ -178,7 +191,7 @@ func killedWrapper(t *testing.T, tg Target) {
 func terminal(t *testing.T, tg Target) {
 	master, slave, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
+		testutil.Skip(t, "no pseudo-terminals: %v", err)
 	}
 	defer master.Close()
 	if err := pty.Setsize(master, &pty.Winsize{Rows: 33, Cols: 77}); err != nil {
@@ -213,6 +226,62 @@ func terminal(t *testing.T, tg Target) {
 	}
 	if !WaitFor(2*time.Second, func() bool { return strings.Contains(screen.String(), "TTY-OK") }) || !strings.Contains(screen.String(), "33 77") {
 		t.Errorf("on a terminal: %v, screen %q; want a terminal of 33 rows and 77 columns", err, screen.String())
+	}
+}
+
+// terminalResize: a change of the caller's terminal size reaches the
+// command, as SIGWINCH and the new size.
+func terminalResize(t *testing.T, tg Target) {
+	master, slave, err := pty.Open()
+	if err != nil {
+		testutil.Skip(t, "no pseudo-terminals: %v", err)
+	}
+	defer master.Close()
+	if err := pty.Setsize(master, &pty.Winsize{Rows: 30, Cols: 90}); err != nil {
+		t.Fatal(err)
+	}
+	c := tg.Command(`trap 'stty size; exit 0' WINCH; echo READY; while :; do sleep 0.05; done`, "TERM=xterm")
+	c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
+	ownSession(c)
+	c.SysProcAttr.Setctty, c.SysProcAttr.Ctty = true, 0
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	var screen lockedBuffer
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			screen.Write(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	defer func() {
+		select {
+		case <-done:
+		default:
+			c.Process.Kill()
+			<-done
+		}
+	}()
+	if !WaitFor(20*time.Second, func() bool { return strings.Contains(screen.String(), "READY") }) {
+		t.Fatalf("the command never started: %q", screen.String())
+	}
+	if err := pty.Setsize(master, &pty.Winsize{Rows: 44, Cols: 111}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err = <-done:
+		done <- err
+	case <-time.After(10 * time.Second):
+	}
+	if !WaitFor(2*time.Second, func() bool { return strings.Contains(screen.String(), "44 111") }) {
+		t.Errorf("after a resize to 44x111: %v, screen %q", err, screen.String())
 	}
 }
 

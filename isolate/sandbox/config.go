@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -191,11 +192,12 @@ func (b *backend) create(id string, prepare func(*configs.Config), labels ...str
 		}
 		return nil, err
 	}
+	// The entry holds the placeholders this container made: the last
+	// container of the workspace removes everyone's (another may have
+	// made one this container found already there).
 	users := workspaceUsers(b.o.StateDir, b.o.Workspace)
 	if err := os.MkdirAll(users, 0o700); err == nil {
-		if f, err := os.Create(filepath.Join(users, id)); err == nil {
-			f.Close()
-		}
+		_ = os.WriteFile(filepath.Join(users, id), []byte(strings.Join(made, "\n")), 0o600)
 	}
 	return c, nil
 }
@@ -245,19 +247,35 @@ func sweepWorkspaceLocks(stateDir string, entries []os.DirEntry) {
 	}
 }
 
-// removePlaceholders removes what create made for cfg's container (still
-// empty directories only), unless another live container shares the
-// workspace: removing a mount point on the host would take its mount away
-// in that container. The caller holds the workspace's lock. It reports
-// whether it removed them (no other container uses the workspace).
-func removePlaceholders(stateDir, self string, cfg configs.Config) bool {
+// releaseWorkspace records that container self (config cfg) of stateDir
+// is gone and, when it was the workspace's last, removes every placeholder
+// the workspace's containers made (still-empty ones only) and its users
+// directory, and reports true. While another container shares the
+// workspace nothing is removed: a mount point removed on the host would
+// take its mount away in that container. The caller holds the
+// workspace's lock.
+func releaseWorkspace(stateDir, self string, cfg configs.Config) bool {
+	ws, _ := utils.SearchLabels(cfg.Labels, labelWorkspace)
+	users := workspaceUsers(stateDir, ws)
+	// self's entry stays until the last container goes: it holds the
+	// placeholders self made (one whose state is gone no longer counts
+	// as a user).
 	if workspaceInUse(stateDir, self, cfg) {
 		return false
 	}
-	for _, l := range cfg.Labels {
-		if v, ok := strings.CutPrefix(l, labelHolders+"="); ok && v != "" {
-			ocispec.RemovePlaceholders(strings.Split(v, "\x1f"))
+	var all []string
+	if v, ok := utils.SearchLabels(cfg.Labels, labelHolders); ok && v != "" {
+		all = strings.Split(v, "\x1f")
+	}
+	entries, _ := os.ReadDir(users)
+	for _, e := range entries {
+		if b, err := os.ReadFile(filepath.Join(users, e.Name())); err == nil && len(b) > 0 {
+			all = append(all, strings.Split(string(b), "\n")...)
 		}
 	}
+	// Parents before children: RemovePlaceholders goes deepest first.
+	sort.Slice(all, func(i, j int) bool { return len(all[i]) < len(all[j]) })
+	ocispec.RemovePlaceholders(all)
+	_ = os.RemoveAll(users)
 	return true
 }

@@ -288,13 +288,7 @@ func destroy(stateDir string, c *libcontainer.Container) error {
 		wl.Release(false)
 		return err
 	}
-	users := workspaceUsers(stateDir, ws)
-	_ = os.Remove(filepath.Join(users, c.ID()))
-	last := removePlaceholders(stateDir, c.ID(), cfg)
-	if last {
-		_ = os.RemoveAll(users)
-	}
-	wl.Release(last)
+	wl.Release(releaseWorkspace(stateDir, c.ID(), cfg))
 	return nil
 }
 

@@ -57,8 +57,8 @@ func OptionsFrom(c isolate.Context) (Options, error) {
 		}
 	}
 	// An empty workspace is the working directory, taken by the sandbox
-	// itself (execproto.Options.WithDefaults): it then fixes a session's
-	// workspace at its first command.
+	// itself (execproto.Options.WithDefaults), which then fixes a
+	// session's workspace at its first command.
 	return o, nil
 }
 
