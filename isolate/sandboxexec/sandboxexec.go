@@ -101,14 +101,9 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if st, ok := b.runInSession(ctx, s); ok {
 		return st, nil
 	}
-	req, err := json.Marshal(Request{Options: b.opts, Dir: s.Dir, TTY: s.TTY, Session: s.Session})
+	args, env, err := HelperCommand(b.helper, Request{Options: b.opts, Env: s.Env, Dir: s.Dir, TTY: s.TTY, Session: s.Session}, s.Args)
 	if err != nil {
 		return isolate.Status{}, err
-	}
-	args := append([]string{b.helper, "run", "--"}, s.Args...)
-	env := helperEnv(req)
-	for i, kv := range s.Env {
-		env = append(env, EnvPrefix+strconv.Itoa(i)+"="+kv)
 	}
 	return b.host.Run(ctx, isolate.Spec{
 		Args:   args,
@@ -120,6 +115,21 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 		// command inside the container has no way to it.
 		ShareTerminal: true,
 	})
+}
+
+// HelperCommand is the argv and environment of a helper run of argv for
+// req (the supervisor starts helpers for its users this way too).
+func HelperCommand(helper string, req Request, argv []string) (args, env []string, err error) {
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	args = append([]string{helper, "run", "--"}, argv...)
+	env = helperEnv(raw)
+	for i, kv := range req.Env {
+		env = append(env, EnvPrefix+strconv.Itoa(i)+"="+kv)
+	}
+	return args, env, nil
 }
 
 // Manage replaces the process with `hermes-exec-sandbox ARGS...` for the

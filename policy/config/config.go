@@ -92,6 +92,9 @@ const (
 	BackendHost       = "host"
 	BackendSandbox    = "sandbox"
 	BackendContainerd = "containerd"
+	// BackendSupervisor hands commands to the root supervisor (hermes-exec
+	// supervisor), which runs them in the caller's own sandbox.
+	BackendSupervisor = "supervisor"
 
 	NetworkNone = "none"
 	NetworkHost = "host"

@@ -146,10 +146,10 @@ func (r *rawTerminal) apply(t *Terminal) error {
 	case !ok:
 	case v == BackendHost || v == "local": // "local" is Hermes's name for the host
 		t.Backend = BackendHost
-	case v == BackendSandbox || v == BackendContainerd:
+	case v == BackendSandbox || v == BackendContainerd || v == BackendSupervisor:
 		t.Backend = v
 	default:
-		errs = append(errs, nodeErr(&r.Backend, "terminal.backend: %q is not one of host, local, sandbox, containerd", v))
+		errs = append(errs, nodeErr(&r.Backend, "terminal.backend: %q is not one of host, local, sandbox, containerd, supervisor", v))
 	}
 	t.EnvPassthrough, err = stringList(&r.EnvPassthrough, "terminal.env_passthrough")
 	if err != nil {
