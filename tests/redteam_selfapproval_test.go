@@ -1,13 +1,11 @@
 package tests
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,10 +31,8 @@ func TestRedteamPipeDrivenScriptCannotApprove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var out bytes.Buffer
-	w := &lockedWriter{mu: &mu, w: &out}
-	c.Stdout, c.Stderr = w, w
+	out := &lockedBuf{}
+	c.Stdout, c.Stderr = out, out
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +51,7 @@ wait:
 			<-done
 			t.Fatalf("no outcome within 60 s; output:\n%s", out.String())
 		case <-time.After(50 * time.Millisecond):
-			mu.Lock()
 			prompted := strings.Contains(out.String(), "[y]es once")
-			mu.Unlock()
 			if prompted && !answered {
 				io.WriteString(in, "y")
 				answered = true
