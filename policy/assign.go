@@ -218,6 +218,11 @@ func (w *walker) checkAssign(name string, val arg, valWord *syntax.Word, at synt
 	switch {
 	case strings.HasPrefix(name, "HERMES_YOLO"), strings.HasPrefix(name, "HERMES_APPROVALS"), name == "HERMES_HOME":
 		w.emitNode(RuleSelfDisableEnv, "sets "+name+", which changes or disables Hermes approvals", at)
+	case name == "HERMES_SESSION_ID":
+		// Session approvals and yolo belong to a session id: a command
+		// that picks one borrows another session's yes (read from the
+		// audit log, say).
+		w.emitNode(RuleSelfDisableEnv, "sets HERMES_SESSION_ID, which picks whose session approvals and yolo apply", at)
 	case gatewayApproverVar(name):
 		w.emitNode(RuleSelfDisableEnv, "sets "+name+", which decides who may approve commands at the gateway", at)
 	case name == "HISTFILE" && (!val.static || val.s == "/dev/null" || val.s == ""),
@@ -274,7 +279,7 @@ func (w *walker) decl(st *syntax.Stmt, d *syntax.DeclClause) {
 			continue
 		}
 		if as.Naked {
-			if variant == "export" && (strings.HasPrefix(as.Name.Value, "HERMES_YOLO") || strings.HasPrefix(as.Name.Value, "HERMES_APPROVALS") || as.Name.Value == "HERMES_HOME" || gatewayApproverVar(as.Name.Value)) {
+			if variant == "export" && (strings.HasPrefix(as.Name.Value, "HERMES_YOLO") || strings.HasPrefix(as.Name.Value, "HERMES_APPROVALS") || as.Name.Value == "HERMES_HOME" || as.Name.Value == "HERMES_SESSION_ID" || gatewayApproverVar(as.Name.Value)) {
 				w.emitNode(RuleSelfDisableEnv, "exports "+as.Name.Value+", which changes or disables Hermes approvals", as)
 			}
 			if variant == "local" || variant == "declare" || variant == "typeset" {
