@@ -13,6 +13,9 @@ import (
 type Classifier struct {
 	allow []userRule
 	deny  []userRule
+	// allowBy and denyBy index the rules by program name: a long
+	// allowlist costs a map lookup per command, not a match per entry.
+	allowBy, denyBy map[string][]int
 	ctx   *pathCtx
 }
 
@@ -34,6 +37,7 @@ func NewClassifier(r Rules) (*Classifier, error) {
 		}
 		c.deny = append(c.deny, u)
 	}
+	c.allowBy, c.denyBy = indexRules(c.allow), indexRules(c.deny)
 	return c, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strings"
 
 	"hermes-exec/approval"
@@ -46,6 +47,12 @@ func main() {
 // build the subcommand machinery. shell is "bash" or "sh" when hermes-exec
 // was started under that name ("" otherwise: it then runs bash).
 func runShell(argv0, shell string, login bool, args []string) int {
+	// One command's worth of work in a process that lives for it: garbage
+	// collection would only cost time (a long allowlist or a large script
+	// allocates a lot, briefly). The memory limit brings the collector
+	// back should a huge script need it.
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(512 << 20)
 	sa, err := parseShellArgs(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(shell), err)
