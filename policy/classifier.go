@@ -16,7 +16,7 @@ type Classifier struct {
 	// allowBy and denyBy index the rules by program name: a long
 	// allowlist costs a map lookup per command, not a match per entry.
 	allowBy, denyBy map[string][]int
-	ctx   *pathCtx
+	ctx             *pathCtx
 }
 
 // NewClassifier compiles the user's rules; an entry that does not parse as
