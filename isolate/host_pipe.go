@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+
+	"hermes-exec/internal/phase"
 	"syscall"
 )
 
@@ -50,6 +52,7 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 	signal.Notify(chld, syscall.SIGCHLD)
 	defer signal.Stop(chld)
 
+	phase.Mark("signals")
 	pid, err := syscall.ForkExec(path, s.Args, &syscall.ProcAttr{
 		Dir:   s.Dir,
 		Env:   s.Env,
@@ -64,6 +67,7 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 	if err != nil {
 		return Status{}, &StartError{Op: "exec", Path: path, Err: err}
 	}
+	phase.Mark("fork")
 	target := pid // whom relayed signals go to
 	if own {
 		target = -pid // the command's process group: bash and what it runs

@@ -73,3 +73,28 @@ func TestLongAllowlistIndexed(t *testing.T) {
 		t.Errorf("git push --force-with-lease is not git push --force")
 	}
 }
+
+// A large script's key is printed concurrently with the walk: the verdict
+// and the key are those of the sequential path.
+func TestLargeScriptKeyConcurrent(t *testing.T) {
+	c, _ := NewClassifier(Rules{Allowlist: []string{"git push"}})
+	var b []byte
+	for i := 0; len(b) < concurrentKeyMin*2; i++ {
+		b = fmt.Appendf(b, "f%d() {\n  echo   %d | grep  -q x && git push  origin\n}\nrm -rf /tmp/x%d\n", i, i, i)
+	}
+	big := string(b)
+	v := c.Classify(big)
+	f, err := parseScript(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := printKey(f); v.Key != want || want == "" {
+		t.Errorf("key of the large script differs from printKey's (%d vs %d bytes)", len(v.Key), len(want))
+	}
+	if v.Decision != Allow {
+		t.Errorf("decision %v, want allow (%d findings)", v.Decision, len(v.Findings))
+	}
+	if c.Classify(big+"\nrm -rf /\n").Decision == Allow {
+		t.Error("a dangerous command at the end of a large script passed")
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"hermes-exec/approval"
 	"hermes-exec/internal/exitcode"
+	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
@@ -30,6 +31,7 @@ import (
 var version = "dev"
 
 func main() {
+	phase.Mark("init")
 	args := os.Args[1:]
 	// Started as bash or sh (a symlink named bash first on PATH, a login
 	// shell "-bash"), hermes-exec is always the shell: `bash check` runs a
@@ -47,12 +49,7 @@ func main() {
 // build the subcommand machinery. shell is "bash" or "sh" when hermes-exec
 // was started under that name ("" otherwise: it then runs bash).
 func runShell(argv0, shell string, login bool, args []string) int {
-	// One command's worth of work in a process that lives for it: garbage
-	// collection would only cost time (a long allowlist or a large script
-	// allocates a lot, briefly). The memory limit brings the collector
-	// back should a huge script need it.
-	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(512 << 20)
+	oneShot()
 	sa, err := parseShellArgs(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(shell), err)
@@ -77,7 +74,9 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	}
 	defer st.close()
 
+	phase.Mark("args")
 	s, err := load(sa.global)
+	phase.Mark("load")
 	if errors.As(err, new(usageError)) {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 		return exitcode.Usage
@@ -89,11 +88,14 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	if err != nil {
 		return denyEarly(st.text, err)
 	}
+	phase.Mark("flow")
 	real, err := resolveShell(shell, s.cfg.Terminal.Shell, shellPath())
 	if err != nil {
 		return denyEarly(st.text, err)
 	}
+	phase.Mark("resolve-shell")
 	verdict := fl.Classifier.Classify(st.text)
+	phase.Mark("classify")
 	if strings.IndexByte(st.text, 0) >= 0 {
 		verdict = nulVerdict(st.text)
 	}
@@ -127,8 +129,19 @@ func runShell(argv0, shell string, login bool, args []string) int {
 		Verdict: verdict,
 		TTY:     st.stdin == nil && wantTTY(),
 	})
+	phase.Mark("execute")
 	dieLike(rec, code)
 	return code
+}
+
+// oneShot tunes the garbage collector for a process that does one
+// command's worth of work and exits (shell mode, check): collecting would
+// only cost time, since a long allowlist or a large script allocates a lot,
+// briefly. The memory limit brings the collector back should a huge script
+// need it. Not for the daemons (gateway run), which live on.
+func oneShot() {
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(512 << 20)
 }
 
 // progName is how error messages name the program.
