@@ -33,9 +33,12 @@ func (host) Run(ctx context.Context, s Spec) (Status, error) {
 	if err := ctx.Err(); err != nil {
 		return Status{}, &StartError{Op: "exec", Path: s.Args[0], Err: err}
 	}
-	path, err := lookPath(s.Args[0], s.Env)
-	if err != nil {
-		return Status{}, err
+	path := s.Path
+	if path == "" {
+		var err error
+		if path, err = lookPath(s.Args[0], s.Env); err != nil {
+			return Status{}, err
+		}
 	}
 	if s.Dir != "" {
 		// Checked here because the child's own chdir failure comes back

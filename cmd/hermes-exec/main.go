@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -120,6 +121,12 @@ func runShell(argv0, shell string, login bool, args []string) int {
 				s.log.Debugf("environment: %s not passed: %s", d.Name, d.Reason)
 			}
 		}
+	}
+	if st.mode == srcCommand && len(sa.bashOpts) == 0 && shell == "bash" &&
+		filepath.Base(real) == "bash" && s.backendName() == "host" {
+		// One simple command of literal words runs without bash in
+		// between, exactly as bash -c would exec it (direct.go).
+		fl.Backend = directBackend{Backend: fl.Backend, text: st.text}
 	}
 	rec := &statusRecorder{Backend: fl.Backend}
 	fl.Backend = rec
