@@ -70,12 +70,12 @@ func (host) Run(ctx context.Context, s Spec) (Status, error) {
 	// not the process. Go ends a thread when a goroutine locked to it
 	// returns without unlocking, so the fork happens on a thread this
 	// goroutine holds until the command has been reaped.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	if s.TTY {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		return runPTY(ctx, path, s)
 	}
-	return runPipe(ctx, path, s)
+	return runPipe(ctx, path, s) // locks the thread itself, once subscribed
 }
 
 // statusOf converts a wait status into bash's numbering.

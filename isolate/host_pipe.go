@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 
 	"hermes-exec/internal/phase"
 	"syscall"
@@ -53,6 +54,10 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 	defer signal.Stop(chld)
 
 	phase.Mark("signals")
+	// Locked after subscribing: each subscription is a round trip to the
+	// runtime's signal thread, cheaper from an unlocked goroutine.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	pid, err := syscall.ForkExec(path, s.Args, &syscall.ProcAttr{
 		Dir:   s.Dir,
 		Env:   s.Env,
