@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -147,7 +146,7 @@ func environment(t *testing.T, tg Target) {
 func signalForwarded(t *testing.T, tg Target) {
 	c := tg.Command(`trap 'echo GOT-TERM; exit 3' TERM; echo READY; while :; do sleep 0.05; done`)
 	ownSession(c)
-	var out lockedBuffer
+	var out testutil.Buffer
 	c.Stdout = &out
 	c.Stderr = &out
 	if err := c.Start(); err != nil {
@@ -205,7 +204,7 @@ func terminal(t *testing.T, tg Target) {
 		t.Fatal(err)
 	}
 	slave.Close()
-	var screen lockedBuffer
+	var screen testutil.Buffer
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -248,7 +247,7 @@ func terminalResize(t *testing.T, tg Target) {
 		t.Fatal(err)
 	}
 	slave.Close()
-	var screen lockedBuffer
+	var screen testutil.Buffer
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -322,21 +321,4 @@ func FindProcess(name string) int {
 		}
 	}
 	return 0
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
