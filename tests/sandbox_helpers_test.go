@@ -164,7 +164,7 @@ func sandboxLeftovers(t *testing.T, stateDir string) []string {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(timeout time.Duration, cond func() bool) bool { return conformance.WaitFor(timeout, cond) }
+func waitFor(timeout time.Duration, cond func() bool) bool { return testutil.WaitFor(timeout, cond) }
 
 // findProcess is the pid of the live process whose argv[0] is name, or 0.
 func findProcess(name string) int { return conformance.FindProcess(name) }

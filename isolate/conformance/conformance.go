@@ -153,7 +153,7 @@ func signalForwarded(t *testing.T, tg Target) {
 		t.Fatal(err)
 	}
 	defer c.Process.Kill()
-	if !WaitFor(20*time.Second, func() bool { return strings.Contains(out.String(), "READY") }) {
+	if !testutil.WaitFor(20*time.Second, func() bool { return strings.Contains(out.String(), "READY") }) {
 		t.Fatalf("the command never started: %q", out.String())
 	}
 	_ = c.Process.Signal(syscall.SIGTERM)
@@ -173,14 +173,14 @@ func killedWrapper(t *testing.T, tg Target) {
 		t.Fatal(err)
 	}
 	var pid int
-	if !WaitFor(20*time.Second, func() bool { pid = FindProcess(marker); return pid != 0 }) {
+	if !testutil.WaitFor(20*time.Second, func() bool { pid = FindProcess(marker); return pid != 0 }) {
 		c.Process.Kill()
 		c.Wait()
 		t.Fatal("the command never started")
 	}
 	_ = c.Process.Signal(syscall.SIGKILL)
 	_ = c.Wait()
-	if !WaitFor(10*time.Second, func() bool { return FindProcess(marker) == 0 }) {
+	if !testutil.WaitFor(10*time.Second, func() bool { return FindProcess(marker) == 0 }) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 		t.Error("the command outlived its SIGKILLed wrapper")
 	}
@@ -197,7 +197,7 @@ func terminal(t *testing.T, tg Target) {
 		r.cmd.Process.Kill()
 		t.Fatal("timed out")
 	}
-	if !WaitFor(2*time.Second, func() bool { return strings.Contains(r.screen.String(), "TTY-OK") }) || !strings.Contains(r.screen.String(), "33 77") {
+	if !testutil.WaitFor(2*time.Second, func() bool { return strings.Contains(r.screen.String(), "TTY-OK") }) || !strings.Contains(r.screen.String(), "33 77") {
 		t.Errorf("on a terminal: %v, screen %q; want a terminal of 33 rows and 77 columns", err, r.screen.String())
 	}
 }
@@ -216,7 +216,7 @@ func terminalResize(t *testing.T, tg Target) {
 			<-r.done
 		}
 	}()
-	if !WaitFor(20*time.Second, func() bool { return strings.Contains(r.screen.String(), "READY") }) {
+	if !testutil.WaitFor(20*time.Second, func() bool { return strings.Contains(r.screen.String(), "READY") }) {
 		t.Fatalf("the command never started: %q", r.screen.String())
 	}
 	if err := pty.Setsize(r.master, &pty.Winsize{Rows: 44, Cols: 111}); err != nil {
@@ -227,7 +227,7 @@ func terminalResize(t *testing.T, tg Target) {
 		r.done <- err
 	case <-time.After(10 * time.Second):
 	}
-	if !WaitFor(2*time.Second, func() bool { return strings.Contains(r.screen.String(), "44 111") }) {
+	if !testutil.WaitFor(2*time.Second, func() bool { return strings.Contains(r.screen.String(), "44 111") }) {
 		t.Errorf("after a resize to 44x111: %v, screen %q", err, r.screen.String())
 	}
 }
@@ -286,18 +286,6 @@ func ownSession(c *exec.Cmd) {
 		c.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	c.SysProcAttr.Setsid = true
-}
-
-// WaitFor polls cond every 20 ms until it holds or timeout passes.
-func WaitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return cond()
 }
 
 // FindProcess is the host pid of the live (not zombie) process whose
