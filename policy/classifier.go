@@ -13,14 +13,18 @@ import (
 type Classifier struct {
 	allow []userRule
 	deny  []userRule
-	ctx   *pathCtx
+	// allowBy and denyBy index the rules by program name: a long
+	// allowlist costs a map lookup per command, not a match per entry.
+	allowBy, denyBy map[string][]int
+	ctx             *pathCtx
 	// allowRules are, for an allowlist entry whose own words are
 	// dangerous (what "Always" writes), the rules those words raise: the
 	// entry covers only those, so `rm -rf /srv/build` allowed for ever
 	// does not let `rm -rf /srv/build /` through. An entry whose own
-	// words raise nothing ("git push") has no set and covers every rule
-	// of the commands it prefixes, as written.
-	allowRules map[string]map[string]bool
+	// words raise nothing ("git push") covers every rule of the commands
+	// it prefixes, as written. Worked out the first time the entry
+	// matches, so a long allowlist costs nothing per command.
+	allowRules map[string]*entryRules
 }
 
 // NewClassifier compiles the user's rules; an entry that does not parse as
@@ -34,20 +38,9 @@ func NewClassifier(r Rules) (*Classifier, error) {
 		}
 		c.allow = append(c.allow, u)
 	}
-	plain := &Classifier{ctx: c.ctx}
+	c.allowRules = make(map[string]*entryRules, len(c.allow))
 	for _, u := range c.allow {
-		v := plain.Classify(u.entry)
-		if len(v.Findings) == 0 {
-			continue
-		}
-		if c.allowRules == nil {
-			c.allowRules = map[string]map[string]bool{}
-		}
-		set := map[string]bool{}
-		for _, f := range v.Findings {
-			set[f.Rule] = true
-		}
-		c.allowRules[u.entry] = set
+		c.allowRules[u.entry] = &entryRules{}
 	}
 	for _, e := range r.Deny {
 		u, err := compileUserRule(e)
@@ -56,6 +49,7 @@ func NewClassifier(r Rules) (*Classifier, error) {
 		}
 		c.deny = append(c.deny, u)
 	}
+	c.allowBy, c.denyBy = indexRules(c.allow), indexRules(c.deny)
 	return c, nil
 }
 
@@ -91,10 +85,34 @@ func (c *Classifier) Classify(script string) (v Verdict) {
 		w.emitAt(RuleParseError, "the shell text does not parse ("+err.Error()+"), so what it would run cannot be checked", script, "1:1", nil)
 		return w.verdict(script)
 	}
+	var key <-chan string
+	if len(script) >= concurrentKeyMin {
+		// Printing a large script's key costs about half as much as
+		// walking it; both only read the tree, so on a machine with a
+		// second core the key is printed meanwhile.
+		k := make(chan string, 1)
+		go func() {
+			defer func() {
+				if recover() != nil {
+					k <- "" // as printKey's own failure
+				}
+			}()
+			k <- printKey(f)
+		}()
+		key = k
+	}
 	w := newWalker(c, script, 0)
 	w.file(f)
+	if key != nil {
+		return w.verdict(<-key)
+	}
 	return w.verdict(printKey(f))
 }
+
+// concurrentKeyMin is the script length from which the key is printed
+// concurrently with the walk; for the short commands of the hot path a
+// goroutine costs more than it saves.
+const concurrentKeyMin = 64 << 10
 
 // ClassifyArgv classifies an argv that will be executed directly (no
 // shell), e.g. `hermes-exec run -- git push -f`. argv[0] may be a path.
@@ -171,9 +189,27 @@ func AllowlistEntry(f Finding) (entry string, ok bool) {
 	return QuoteArgv(f.Argv), true
 }
 
+// entryRules are the rules an allowlist entry's own words raise.
+type entryRules struct {
+	once sync.Once
+	set  map[string]bool // nil: the words raise nothing
+}
+
 // allowCovers reports whether the allowlist entry may allow a finding of
 // rule (see allowRules).
 func (c *Classifier) allowCovers(entry, rule string) bool {
-	set, ok := c.allowRules[entry]
-	return !ok || set[rule]
+	er, ok := c.allowRules[entry]
+	if !ok {
+		return false
+	}
+	er.once.Do(func() {
+		v := (&Classifier{ctx: c.ctx}).Classify(entry)
+		for _, f := range v.Findings {
+			if er.set == nil {
+				er.set = map[string]bool{}
+			}
+			er.set[f.Rule] = true
+		}
+	})
+	return er.set == nil || er.set[rule]
 }

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"hermes-exec/internal/testutil"
 )
 
 // Red-team: a command (or a script it wrote) starts a nested hermes-exec
@@ -31,7 +33,7 @@ func TestRedteamPipeDrivenScriptCannotApprove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &lockedBuf{}
+	out := &testutil.Buffer{}
 	c.Stdout, c.Stderr = out, out
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
