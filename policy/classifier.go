@@ -13,12 +13,14 @@ import (
 type Classifier struct {
 	allow []userRule
 	deny  []userRule
+	// execChecked: Rules.ExecChecked.
+	execChecked bool
 }
 
 // NewClassifier compiles the user's rules; an entry that does not parse as
 // shell words, or is empty, is an error naming the entry.
 func NewClassifier(r Rules) (*Classifier, error) {
-	c := &Classifier{}
+	c := &Classifier{execChecked: r.ExecChecked}
 	for _, e := range r.Allowlist {
 		u, err := compileUserRule(e)
 		if err != nil {

@@ -156,7 +156,7 @@ func (w *walker) expandAlias(c *cmd) bool {
 func (w *walker) commandName(c *cmd) (string, bool) {
 	a := c.argv[0]
 	if a.fromStdin {
-		c.emit("dynamic-command-name", "the command to run comes from stdin").opaque = true
+		c.emit("dynamic-command-name", "the command to run comes from stdin").seenAtExec()
 		return "", false
 	}
 	if !a.static || a.glob || a.fromVar || a.brace {
@@ -171,7 +171,7 @@ func (w *walker) commandName(c *cmd) (string, bool) {
 		case len(a.substs) > 0:
 			desc = "the command name comes from a command substitution, so the program it runs cannot be checked"
 		}
-		c.emit("dynamic-command-name", desc).opaque = true
+		c.emit("dynamic-command-name", desc).seenAtExec()
 		if a.brace && a.static && !a.glob && !a.fromVar {
 			return progName(a.s), !hasNonASCII(a.s)
 		}

@@ -94,4 +94,12 @@ type Rules struct {
 	// Deny entries use the same syntax; a match is always denied, even in
 	// yolo mode, and wins over the allowlist.
 	Deny []string
+	// ExecChecked says every program the command starts will be checked
+	// when it is executed (terminal.exec_checks: on). The text then does
+	// not fail closed on what only names a program at run time: a command
+	// word built from variables or substitutions, eval or sh -c of text
+	// built at run time, a script path in a variable. What only the text
+	// shows (redirections, remote code piped to a shell, builtins) is
+	// still judged from the text.
+	ExecChecked bool
 }

@@ -23,6 +23,16 @@ type finding struct {
 	// opaque findings mean code ran that could not be seen; with deny rules
 	// configured they also produce user-deny-unresolved.
 	opaque bool
+	// atExec findings are about a program the text does not name (a
+	// command word built at run time, eval or sh -c of run-time text, a
+	// script path in a variable): with exec checks on, that program is
+	// classified when it is executed, so the text need not fail closed.
+	atExec bool
+}
+
+// seenAtExec marks a finding as one exec checks cover (see atExec).
+func (f *finding) seenAtExec() {
+	f.opaque, f.atExec = true, true
 }
 
 // shared is the state common to a walker and all its nested walkers.
@@ -154,6 +164,15 @@ func (w *walker) emitNode(rule, desc string, n syntax.Node) *finding {
 // verdict sorts findings into source order and derives the decision.
 func (w *walker) verdict(key string) Verdict {
 	out := w.out
+	if w.c.execChecked {
+		kept := out[:0:0]
+		for _, f := range out {
+			if !f.atExec {
+				kept = append(kept, f)
+			}
+		}
+		out = kept
+	}
 	if len(w.c.deny) > 0 {
 		for _, f := range out {
 			if f.opaque {

@@ -133,10 +133,12 @@ TEXT), approved like any other command, and its exit status is returned.`,
 					return exitCoder{code}
 				}
 			}
+			v := fl.Classifier.ClassifyArgv(argv)
+			grantTopLevel(fl, v)
 			code := fl.Execute(context.Background(), shim.Command{
 				Text:    policy.QuoteArgv(argv),
 				Args:    argv,
-				Verdict: fl.Classifier.ClassifyArgv(argv),
+				Verdict: v,
 				TTY:     wantTTY(),
 			})
 			if code != 0 {

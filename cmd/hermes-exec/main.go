@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"hermes-exec/execcheck"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
 	"hermes-exec/shim"
@@ -23,6 +24,10 @@ var version = "dev"
 
 func main() {
 	args := os.Args[1:]
+	if len(args) > 0 && args[0] == execcheck.LaunchArg {
+		// The exec checks' launcher (hidden): see package execcheck.
+		os.Exit(execcheck.LaunchMain(args[1:]))
+	}
 	if isShellMode(args, pty.IsTerminal(os.Stdin)) {
 		os.Exit(runShell(args))
 	}
@@ -62,10 +67,12 @@ func runShell(args []string) int {
 	bashArgs = append(bashArgs, "-c", text, name)
 	bashArgs = append(bashArgs, rest...)
 
+	v := fl.Classifier.Classify(text)
+	grantTopLevel(fl, v)
 	return fl.Execute(context.Background(), shim.Command{
 		Text:    text,
 		Args:    bashArgs,
-		Verdict: fl.Classifier.Classify(text),
+		Verdict: v,
 		TTY:     wantTTY(),
 	})
 }

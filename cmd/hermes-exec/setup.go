@@ -67,8 +67,9 @@ func load(g globalOpts) (*setup, error) {
 // classifier compiles the user's allowlist and deny rules.
 func (s *setup) classifier() (*policy.Classifier, error) {
 	c, err := policy.NewClassifier(policy.Rules{
-		Allowlist: s.cfg.Approvals.Allowlist,
-		Deny:      s.cfg.Approvals.Deny,
+		Allowlist:   s.cfg.Approvals.Allowlist,
+		Deny:        s.cfg.Approvals.Deny,
+		ExecChecked: s.execChecked(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.cfg.Path, err)
@@ -184,7 +185,7 @@ func (s *setup) flow() (*shim.Flow, error) {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
 	dotenv = append(dotenv, ageNames...)
-	return &shim.Flow{
+	fl := &shim.Flow{
 		Config:       s.cfg,
 		Classifier:   cls,
 		Backend:      be,
@@ -200,7 +201,11 @@ func (s *setup) flow() (*shim.Flow, error) {
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,
 		Log:          s.log,
-	}, nil
+	}
+	if err := wireExecChecks(s, fl); err != nil {
+		return nil, err
+	}
+	return fl, nil
 }
 
 // secretValues are the values to redact from the audit log: those of

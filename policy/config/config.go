@@ -46,7 +46,17 @@ type Terminal struct {
 	// EnvPassthrough names variables that may reach the command even
 	// though they look secret.
 	EnvPassthrough []string `yaml:"env_passthrough"`
+	// ExecChecks is "on" or "off" (the default, on every backend): with
+	// it on, every program the command starts is checked when it is
+	// executed (package execcheck).
+	ExecChecks string `yaml:"exec_checks"`
 }
+
+// terminal.exec_checks values.
+const (
+	ExecChecksOff = "off"
+	ExecChecksOn  = "on"
+)
 
 // Container is the `container:` section, used by the sandbox and containerd
 // backends.
@@ -110,7 +120,7 @@ func Defaults() *Config {
 			Timeout:     DefaultTimeout,
 			InContainer: InContainerSkip,
 		},
-		Terminal: Terminal{Backend: BackendHost},
+		Terminal: Terminal{Backend: BackendHost, ExecChecks: ExecChecksOff},
 		Container: Container{
 			Pids:      DefaultPids,
 			TmpfsSize: DefaultTmpfsSize,

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"hermes-exec/approval"
+	"hermes-exec/execcheck"
+	"hermes-exec/internal/ident"
+	"hermes-exec/policy"
+	"hermes-exec/policy/config"
+	"hermes-exec/shim"
+)
+
+// execChecked reports whether exec checks apply to this invocation:
+// terminal.exec_checks: on with the host backend. The sandbox's hook
+// (libcontainer's seccomp listener) is not wired yet, so there the option
+// changes nothing, and the classifier keeps failing closed.
+func (s *setup) execChecked() bool {
+	return s.cfg.Terminal.ExecChecks == config.ExecChecksOn && s.backendName() == config.BackendHost
+}
+
+// wireExecChecks puts the flow's backend under exec checks when they
+// apply: the command starts through the launcher, and every exec in its
+// process tree is classified and, when dangerous, decided by the flow's
+// own decision step (same switches, same approval channels) and recorded.
+func wireExecChecks(s *setup, fl *shim.Flow) error {
+	if !s.execChecked() {
+		return nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("exec checks: cannot find the hermes-exec binary: %w", err)
+	}
+	timeout := s.cfg.Approvals.Timeout
+	if timeout <= 0 {
+		timeout = approval.DefaultTimeout
+	}
+	sup := &execcheck.Supervisor{
+		Classifier: fl.Classifier,
+		// The approval channel enforces its own deadline; this one
+		// only guards against a channel that never returns.
+		Timeout: timeout + 30*time.Second,
+		Errorf:  func(format string, args ...any) { fmt.Fprintf(fl.Stderr, "hermes-exec: "+format+"\n", args...) },
+	}
+	sup.Judge = func(ctx context.Context, e *execcheck.Exec) bool { return judgeExec(ctx, fl, e) }
+	fl.Backend = &execcheck.Backend{Inner: fl.Backend, Self: self, Supervisor: sup}
+	return nil
+}
+
+// grantTopLevel tells exec checks that the top-level command was decided:
+// the execs it names itself are not asked about a second time. Backend.Run
+// happens only for an allowed command, so granting before Execute is safe.
+func grantTopLevel(fl *shim.Flow, v policy.Verdict) {
+	if b, ok := fl.Backend.(*execcheck.Backend); ok {
+		b.Supervisor.Grant(v)
+	}
+}
+
+// judgeExec decides one exec that the policy did not simply allow, and
+// records the decision with the chain of processes that led to it. An
+// exec whose decision cannot be recorded does not run.
+func judgeExec(ctx context.Context, fl *shim.Flow, e *execcheck.Exec) bool {
+	start := time.Now()
+	allow, channel, approver, reason := fl.DecideExec(ctx, shim.Command{
+		Text:    e.Chain(),
+		Args:    e.Argv,
+		Verdict: e.Verdict,
+	})
+	if ctx.Err() != nil {
+		allow, reason = false, "no decision in time"
+	}
+	parents := make([]string, len(e.Parents))
+	for i, p := range e.Parents {
+		parents[i] = shim.Redact(p, fl.Secrets)
+	}
+	findings := make([]policy.Finding, len(e.Verdict.Findings))
+	for i, f := range e.Verdict.Findings {
+		f.Command = shim.Redact(f.Command, fl.Secrets)
+		findings[i] = f
+	}
+	rec := shim.Record{
+		Time:       start.UTC(),
+		Session:    fl.SessionID,
+		User:       ident.Current(),
+		Cwd:        procCwd(e.Pid),
+		Command:    shim.Redact(e.Command(), fl.Secrets),
+		Parents:    parents,
+		Decision:   policy.Deny.String(),
+		Verdict:    e.Verdict.Decision.String(),
+		Findings:   findings,
+		Approver:   approver,
+		Channel:    channel,
+		Reason:     shim.Redact("exec check: "+reason, fl.Secrets),
+		Backend:    fl.Backend.Name(),
+		DurationMS: float64(time.Since(start).Microseconds()) / 1000,
+	}
+	if allow {
+		rec.Decision = policy.Allow.String()
+		if reason == "" {
+			rec.Reason = "exec check"
+		}
+	}
+	if err := fl.Audit.Append(rec); err != nil {
+		fmt.Fprintf(fl.Stderr, "hermes-exec: denied: %s: cannot write the audit log: %v\n", e.Command(), err)
+		return false
+	}
+	if !allow {
+		fmt.Fprintf(fl.Stderr, "hermes-exec: denied: %s (in %s): %s\n", e.Command(), e.Chain(), reason)
+	}
+	return allow
+}
+
+// procCwd is the working directory of the process making the exec.
+func procCwd(pid int) string {
+	d, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/cwd")
+	if err != nil {
+		return ""
+	}
+	return d
+}
