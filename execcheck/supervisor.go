@@ -78,8 +78,14 @@ type Judge func(ctx context.Context, e *Exec) bool
 
 // Supervisor answers the notifications of one listener.
 type Supervisor struct {
+	// Classifier judges the argv of each exec. It must not defer
+	// programs (policy.Rules.DeferPrograms): the exec being checked is
+	// the last chance to see its program.
 	Classifier *policy.Classifier
-	Judge      Judge
+	// Scripts judges the text of a script file a shell is given; it may
+	// defer programs, whose own execs come later. Nil: Classifier.
+	Scripts *policy.Classifier
+	Judge   Judge
 	// Timeout bounds one judgement (the approval timeout plus a margin);
 	// an exec still undecided then fails with EACCES. Zero means
 	// approval.DefaultTimeout plus a margin.
@@ -110,7 +116,7 @@ func (s *Supervisor) Grant(v policy.Verdict) {
 	}
 	for _, f := range v.Findings {
 		if f.Decision == policy.Ask && len(f.Argv) > 0 {
-			s.granted[policy.QuoteArgv(f.Argv)] = true
+			s.granted[grantKey(f.Argv)] = true
 		}
 	}
 }
@@ -128,12 +134,18 @@ func (s *Supervisor) isGranted(v policy.Verdict) bool {
 		if f.Decision != policy.Ask {
 			continue
 		}
-		if len(f.Argv) == 0 || !s.granted[policy.QuoteArgv(f.Argv)] {
+		if len(f.Argv) == 0 || !s.granted[grantKey(f.Argv)] {
 			return false
 		}
 		n++
 	}
 	return n > 0
+}
+
+// grantKey names an argv whatever path its program was given by (bash
+// executes /usr/bin/rm for the text's rm).
+func grantKey(argv []string) string {
+	return policy.QuoteArgv(append([]string{filepath.Base(argv[0])}, argv[1:]...))
 }
 
 func (s *Supervisor) errorf(format string, args ...any) {
@@ -331,7 +343,7 @@ func (s *Supervisor) classify(e *Exec, readErr error) {
 		}
 		argv = append(append(full, e.Path), argv[1:]...)
 	}
-	v := s.Classifier.ClassifyArgv(argv)
+	v := s.classifyIn(pid, argv)
 	name := filepath.Base(argv[0])
 	if name == "env" && len(argv) > 1 { // #!/usr/bin/env python3
 		name, argv = filepath.Base(argv[1]), argv[1:]
@@ -348,8 +360,15 @@ func (s *Supervisor) classify(e *Exec, readErr error) {
 			switch {
 			case err == nil:
 				e.Script = file
-				sv := s.Classifier.ClassifyArgv([]string{name, flag, text})
-				v = merge(v, sv, text)
+				cls := s.Classifier
+				if shells[name] && s.Scripts != nil {
+					// Each program the script runs is checked when
+					// it runs; an interpreter's own file operations
+					// are not execs, so its code is judged by the
+					// argv classifier.
+					cls = s.Scripts
+				}
+				v = merge(v, cls.ClassifyArgv([]string{name, flag, text}), text)
 			case errors.Is(err, errScriptTooLarge):
 				e.Script = file
 				v = merge(v, askVerdict(e, "exec-check-script", file+": "+err.Error()), "")
@@ -358,6 +377,18 @@ func (s *Supervisor) classify(e *Exec, readErr error) {
 		}
 	}
 	e.Verdict = v
+}
+
+// classifyIn classifies argv as run in the process's working directory, so
+// that relative operands (`rm -rf usr` in /) are judged where they point.
+func (s *Supervisor) classifyIn(pid string, argv []string) policy.Verdict {
+	dir, err := os.Readlink("/proc/" + pid + "/cwd")
+	if err != nil || !filepath.IsAbs(dir) {
+		return s.Classifier.ClassifyArgv(argv)
+	}
+	v := s.Classifier.Classify("cd -- " + policy.QuoteArgv([]string{dir}) + " && " + policy.QuoteArgv(argv))
+	v.Key = policy.QuoteArgv(argv) + " #cwd:" + dir
+	return v
 }
 
 func merge(a, b policy.Verdict, text string) policy.Verdict {

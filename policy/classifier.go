@@ -13,14 +13,15 @@ import (
 type Classifier struct {
 	allow []userRule
 	deny  []userRule
-	// execChecked: Rules.ExecChecked.
-	execChecked bool
+	// execChecked and deferPrograms: Rules.ExecChecked and
+	// Rules.DeferPrograms.
+	execChecked, deferPrograms bool
 }
 
 // NewClassifier compiles the user's rules; an entry that does not parse as
 // shell words, or is empty, is an error naming the entry.
 func NewClassifier(r Rules) (*Classifier, error) {
-	c := &Classifier{execChecked: r.ExecChecked}
+	c := &Classifier{execChecked: r.ExecChecked || r.DeferPrograms, deferPrograms: r.DeferPrograms}
 	for _, e := range r.Allowlist {
 		u, err := compileUserRule(e)
 		if err != nil {

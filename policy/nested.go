@@ -81,7 +81,7 @@ func (w *walker) dynamicCode(c *cmd, t arg, how string) {
 		w.codeFromFeed(c, w.feedOfStmts(ps.Stmts), "sh", how)
 		return
 	}
-	c.emit("dynamic-code", how+" runs text that is not known statically").seenAtExec()
+	c.emit("dynamic-code", how+" runs text that is not known statically").seenAtExec().opaque = true
 }
 
 // codeFromFeed judges a program that a shell or interpreter reads from

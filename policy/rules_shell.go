@@ -123,7 +123,7 @@ func (w *walker) scriptOperand(c *cmd, op arg, lang, how string) {
 		return
 	}
 	if !op.static {
-		c.emit("dynamic-code", how+" runs a script whose path is not known statically").seenAtExec()
+		c.emit("dynamic-code", how+" runs a script whose path is not known statically").seenAtExec().opaque = true
 		return
 	}
 	switch op.s {

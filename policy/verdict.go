@@ -102,4 +102,13 @@ type Rules struct {
 	// shows (redirections, remote code piped to a shell, builtins) is
 	// still judged from the text.
 	ExecChecked bool
+	// DeferPrograms (implies ExecChecked) also leaves to the exec check
+	// what the text says about the programs it runs: a dangerous `rm -rf
+	// ~/x` in a script is asked about when rm is executed, with its real
+	// arguments and working directory, not when the script is read. For
+	// text whose programs are all executed later under exec checks (the
+	// top-level command, a script file a shell is given); never for the
+	// argv of the exec being checked. Deny findings stay: denying early
+	// costs nothing.
+	DeferPrograms bool
 }

@@ -28,11 +28,22 @@ type finding struct {
 	// script path in a variable): with exec checks on, that program is
 	// classified when it is executed, so the text need not fail closed.
 	atExec bool
+	// program findings are about a program the text names and runs
+	// (not a builtin); with Rules.DeferPrograms they are left to the
+	// exec check of that program, which sees its real arguments.
+	program bool
 }
 
+// textOnly rules are about what only the text shows even when they are
+// reported on a program: code the program reads from a pipe or stdin, which
+// its argv does not hold.
+var textOnly = map[string]bool{"remote-code-exec": true, "decoded-code-exec": true, "dynamic-code": true,
+	"parse-error": true, "internal-error": true, "unicode-lookalike": true}
+
 // seenAtExec marks a finding as one exec checks cover (see atExec).
-func (f *finding) seenAtExec() {
-	f.opaque, f.atExec = true, true
+func (f *finding) seenAtExec() *finding {
+	f.atExec = true
+	return f
 }
 
 // shared is the state common to a walker and all its nested walkers.
@@ -167,9 +178,10 @@ func (w *walker) verdict(key string) Verdict {
 	if w.c.execChecked {
 		kept := out[:0:0]
 		for _, f := range out {
-			if !f.atExec {
-				kept = append(kept, f)
+			if f.atExec || (f.program && !f.sticky && f.Decision == Ask && !textOnly[f.Rule]) {
+				continue
 			}
+			kept = append(kept, f)
 		}
 		out = kept
 	}

@@ -133,7 +133,11 @@ TEXT), approved like any other command, and its exit status is returned.`,
 					return exitCoder{code}
 				}
 			}
-			v := fl.Classifier.ClassifyArgv(argv)
+			cls, err := s.argvClassifier(fl)
+			if err != nil {
+				return exitCoder{denyEarly(policy.QuoteArgv(argv), err)}
+			}
+			v := cls.ClassifyArgv(argv)
 			grantTopLevel(fl, v)
 			code := fl.Execute(context.Background(), shim.Command{
 				Text:    policy.QuoteArgv(argv),

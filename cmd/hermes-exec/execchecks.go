@@ -39,8 +39,13 @@ func wireExecChecks(s *setup, fl *shim.Flow) error {
 	if timeout <= 0 {
 		timeout = approval.DefaultTimeout
 	}
+	argvCls, err := s.argvClassifier(fl)
+	if err != nil {
+		return err
+	}
 	sup := &execcheck.Supervisor{
-		Classifier: fl.Classifier,
+		Classifier: argvCls,
+		Scripts:    fl.Classifier,
 		// The approval channel enforces its own deadline; this one
 		// only guards against a channel that never returns.
 		Timeout: timeout + 30*time.Second,
@@ -49,6 +54,25 @@ func wireExecChecks(s *setup, fl *shim.Flow) error {
 	sup.Judge = func(ctx context.Context, e *execcheck.Exec) bool { return judgeExec(ctx, fl, e) }
 	fl.Backend = &execcheck.Backend{Inner: fl.Backend, Self: self, Supervisor: sup}
 	return nil
+}
+
+// argvClassifier classifies an argv that is executed as it is (`run`, and
+// every exec the exec checks see): with exec checks it relaxes what a later
+// exec will see (policy.Rules.ExecChecked) but never defers the program
+// itself, since the launcher's own exec is not checked again.
+func (s *setup) argvClassifier(fl *shim.Flow) (*policy.Classifier, error) {
+	if !s.execChecked() {
+		return fl.Classifier, nil
+	}
+	c, err := policy.NewClassifier(policy.Rules{
+		Allowlist:   s.cfg.Approvals.Allowlist,
+		Deny:        s.cfg.Approvals.Deny,
+		ExecChecked: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.cfg.Path, err)
+	}
+	return c, nil
 }
 
 // grantTopLevel tells exec checks that the top-level command was decided:

@@ -67,9 +67,11 @@ func load(g globalOpts) (*setup, error) {
 // classifier compiles the user's allowlist and deny rules.
 func (s *setup) classifier() (*policy.Classifier, error) {
 	c, err := policy.NewClassifier(policy.Rules{
-		Allowlist:   s.cfg.Approvals.Allowlist,
-		Deny:        s.cfg.Approvals.Deny,
-		ExecChecked: s.execChecked(),
+		Allowlist: s.cfg.Approvals.Allowlist,
+		Deny:      s.cfg.Approvals.Deny,
+		// The text's programs are all executed later, each checked
+		// then (see execchecks.go).
+		DeferPrograms: s.execChecked(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.cfg.Path, err)
