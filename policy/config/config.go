@@ -46,9 +46,9 @@ type Terminal struct {
 	// EnvPassthrough names variables that may reach the command even
 	// though they look secret.
 	EnvPassthrough []string `yaml:"env_passthrough"`
-	// ExecChecks is "on" or "off" (the default, on every backend): with
-	// it on, every program the command starts is checked when it is
-	// executed (package execcheck).
+	// ExecChecks is "on" or "off" ("" is off, the default on every
+	// backend): with it on, every program the command starts is checked
+	// when it is executed (package execcheck).
 	ExecChecks string `yaml:"exec_checks"`
 }
 
@@ -120,7 +120,7 @@ func Defaults() *Config {
 			Timeout:     DefaultTimeout,
 			InContainer: InContainerSkip,
 		},
-		Terminal: Terminal{Backend: BackendHost, ExecChecks: ExecChecksOff},
+		Terminal: Terminal{Backend: BackendHost},
 		Container: Container{
 			Pids:      DefaultPids,
 			TmpfsSize: DefaultTmpfsSize,
