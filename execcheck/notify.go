@@ -56,6 +56,10 @@ func idValid(fd int, id uint64) bool {
 	return ioctl(fd, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&id)) == nil
 }
 
+// errGone: the notification is no longer pending. The task died, or a
+// signal interrupted its call, which the kernel restarts (and traps again).
+var errGone = errors.New("the trapped call is gone")
+
 // respondContinue lets the system call run as the program made it.
 func respondContinue(fd int, id uint64) error {
 	r := notifResp{ID: id, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
@@ -74,10 +78,8 @@ func send(fd int, r *notifResp) error {
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		// ENOENT: the task is gone or its call was interrupted (it
-		// will be restarted and trapped again): nothing to answer.
 		if errors.Is(err, unix.ENOENT) {
-			return nil
+			return errGone
 		}
 		return err
 	}

@@ -101,7 +101,31 @@ type Supervisor struct {
 	judging  sync.Mutex // one question at a time
 	mu       sync.Mutex
 	granted  map[string]bool // argv a human already approved in this run
-	wg       sync.WaitGroup
+	// pending are the judgements under way, by task and exec: a signal
+	// (Go's preemption signals, a ^C) interrupts a trapped exec, the
+	// kernel restarts it, and the restarted call arrives as a new
+	// notification of the same exec. It shares the judgement under way
+	// instead of asking again.
+	pending map[string]*judgement
+	// settled keeps a result whose answer found the call interrupted,
+	// for its restarted call (taken once, or dropped after a while).
+	settled map[string]settledResult
+	wg      sync.WaitGroup
+}
+
+type judgement struct {
+	done  chan struct{}
+	allow bool
+}
+
+type settledResult struct {
+	allow bool
+	at    time.Time
+}
+
+// execKey names one exec of one task.
+func execKey(e *Exec) string {
+	return strconv.Itoa(e.Pid) + "\x00" + e.Path + "\x00" + strings.Join(e.Argv, "\x00")
 }
 
 // Grant records that a human approved the commands of v (its Ask
@@ -219,15 +243,59 @@ func (s *Supervisor) handle(fd int, n notif) {
 		s.answer(fd, n.ID, true)
 		return
 	}
-	e.Parents = parents(e.Pid, s.Root, os.Getpid())
-	if !idValid(fd, n.ID) {
+	key := execKey(e)
+	s.mu.Lock()
+	if r, ok := s.settled[key]; ok {
+		delete(s.settled, key)
+		if time.Since(r.at) < time.Minute {
+			s.mu.Unlock()
+			s.answer(fd, n.ID, r.allow)
+			return
+		}
+	}
+	j, dup := s.pending[key]
+	if !dup {
+		j = &judgement{done: make(chan struct{})}
+		if s.pending == nil {
+			s.pending = map[string]*judgement{}
+		}
+		s.pending[key] = j
+	}
+	s.mu.Unlock()
+	s.wg.Add(1)
+	if dup {
+		// The restarted call of an exec being judged: same answer.
+		go func() {
+			defer s.wg.Done()
+			<-j.done
+			s.answerSettled(fd, n.ID, key, j.allow)
+		}()
 		return
 	}
-	s.wg.Add(1)
+	e.Parents = parents(e.Pid, s.Root, os.Getpid())
 	go func() {
 		defer s.wg.Done()
-		s.answer(fd, n.ID, s.judge(e))
+		j.allow = s.judge(e)
+		s.mu.Lock()
+		delete(s.pending, key)
+		s.mu.Unlock()
+		close(j.done)
+		s.answerSettled(fd, n.ID, key, j.allow)
 	}()
+}
+
+// answerSettled answers; when the call was interrupted meanwhile, the
+// result waits for its restarted call.
+func (s *Supervisor) answerSettled(fd int, id uint64, key string, allow bool) {
+	if s.answer(fd, id, allow) {
+		return
+	}
+	s.mu.Lock()
+	if s.settled == nil {
+		s.settled = map[string]settledResult{}
+	}
+	s.settled[key] = settledResult{allow: allow, at: time.Now()}
+	s.mu.Unlock()
 }
 
 // judge runs the Judge, bounded by Timeout: no answer is a denial.
@@ -255,16 +323,21 @@ func (s *Supervisor) judge(e *Exec) bool {
 	}
 }
 
-func (s *Supervisor) answer(fd int, id uint64, allow bool) {
+// answer responds; false when the call was no longer there to answer.
+func (s *Supervisor) answer(fd int, id uint64, allow bool) bool {
 	var err error
 	if allow {
 		err = respondContinue(fd, id)
 	} else {
 		err = respondErrno(fd, id, unix.EACCES)
 	}
+	if errors.Is(err, errGone) {
+		return false
+	}
 	if err != nil {
 		s.errorf("exec checks: answer: %v", err)
 	}
+	return true
 }
 
 // read takes the exec's program and argv from the stopped process. The
