@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"path"
 	"strings"
 	"sync"
 
@@ -16,12 +17,17 @@ type Classifier struct {
 	// execChecked and deferPrograms: Rules.ExecChecked and
 	// Rules.DeferPrograms.
 	execChecked, deferPrograms bool
+	// home: Rules.Home, cleaned.
+	home string
 }
 
 // NewClassifier compiles the user's rules; an entry that does not parse as
 // shell words, or is empty, is an error naming the entry.
 func NewClassifier(r Rules) (*Classifier, error) {
 	c := &Classifier{execChecked: r.ExecChecked || r.DeferPrograms, deferPrograms: r.DeferPrograms}
+	if r.Home != "" && r.Home != "/" && strings.HasPrefix(r.Home, "/") {
+		c.home = path.Clean(r.Home)
+	}
 	for _, e := range r.Allowlist {
 		u, err := compileUserRule(e)
 		if err != nil {

@@ -46,3 +46,21 @@ func TestExecCheckedRelaxes(t *testing.T) {
 		t.Errorf("dynamic name with deny rules under exec checks: %v, want allow", got)
 	}
 }
+
+// Exec checks see real paths; with Rules.Home they meet the rules about ~.
+func TestHomeMapsRealPaths(t *testing.T) {
+	c := mustClassifier(t, Rules{ExecChecked: true, Home: "/home/alice"})
+	if got := c.ClassifyArgv([]string{"/usr/bin/rm", "-rf", "/home/alice/.ssh"}).Decision; got != Ask {
+		t.Errorf("rm -rf /home/alice/.ssh with Home: %v, want ask (credentials in the home)", got)
+	}
+	if got := c.ClassifyArgv([]string{"rm", "-rf", "/home/alice/project/build"}).Decision; got != Allow {
+		t.Errorf("rm -rf of a build directory in the home: %v, want allow", got)
+	}
+	if got := c.Classify("cd /home/alice && rm -rf .ssh").Decision; got != Ask {
+		t.Errorf("relative to a working directory in the home: %v, want ask", got)
+	}
+	plain := mustClassifier(t, Rules{ExecChecked: true})
+	if got := plain.ClassifyArgv([]string{"rm", "-rf", "/home/alice/.ssh"}).Decision; got != Allow {
+		t.Errorf("without Home the path is someone's: %v (the test's premise changed)", got)
+	}
+}

@@ -335,13 +335,29 @@ func (w *walker) paths(a arg) []string {
 		return nil
 	}
 	if strings.HasPrefix(s, "/") || len(w.cwds) == 1 && w.cwds[0] == "" {
-		return []string{cleanPath(s, "")}
+		return []string{w.c.inHome(cleanPath(s, ""))}
 	}
 	out := make([]string, 0, len(w.cwds))
 	for _, c := range w.cwds {
-		out = append(out, cleanPath(s, c))
+		out = append(out, w.c.inHome(cleanPath(s, c)))
 	}
 	return out
+}
+
+// inHome writes a path under Rules.Home as under homeDir, so that the
+// real path an exec shows (/home/alice/.ssh) meets the rules about the
+// home that the text's ~ and $HOME meet.
+func (c *Classifier) inHome(p string) string {
+	if c.home == "" {
+		return p
+	}
+	if p == c.home {
+		return homeDir
+	}
+	if strings.HasPrefix(p, c.home+"/") {
+		return homeDir + p[len(c.home):]
+	}
+	return p
 }
 
 // cwdValue is what $PWD / $(pwd) expand to, as far as it is known.

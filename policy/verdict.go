@@ -111,4 +111,8 @@ type Rules struct {
 	// argv of the exec being checked. Deny findings stay: denying early
 	// costs nothing.
 	DeferPrograms bool
+	// Home is the user's real home directory, when paths in it are to be
+	// judged as the text's ~ is (exec checks see real paths). Leave it
+	// empty for root: /root is a system directory to the rules.
+	Home string
 }

@@ -9,6 +9,7 @@ import (
 
 	"hermes-exec/approval"
 	"hermes-exec/execcheck"
+	"hermes-exec/internal/hermeshome"
 	"hermes-exec/internal/ident"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
@@ -68,11 +69,26 @@ func (s *setup) argvClassifier(fl *shim.Flow) (*policy.Classifier, error) {
 		Allowlist:   s.cfg.Approvals.Allowlist,
 		Deny:        s.cfg.Approvals.Deny,
 		ExecChecked: true,
+		Home:        execHome(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.cfg.Path, err)
 	}
 	return c, nil
+}
+
+// execHome is the home directory exec checks judge real paths against:
+// the user's, from the user database (never $HOME, which the command sets);
+// none for root, whose /root the rules treat as a system directory.
+func execHome() string {
+	if os.Geteuid() == 0 {
+		return ""
+	}
+	h, err := hermeshome.UserHome(os.Getuid())
+	if err != nil {
+		return ""
+	}
+	return h
 }
 
 // grantTopLevel tells exec checks that the top-level command was decided:
