@@ -24,6 +24,23 @@ type Backend struct {
 	// Self is the hermes-exec binary (the launcher).
 	Self       string
 	Supervisor *Supervisor
+	rootExempt bool
+}
+
+// isShellText reports whether argv is a shell running -c TEXT.
+func isShellText(argv []string) bool {
+	if len(argv) < 3 || !shells[filepath.Base(argv[0])] {
+		return false
+	}
+	for _, a := range argv[1:] {
+		if a == "-c" {
+			return true
+		}
+		if !strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "+") {
+			return false
+		}
+	}
+	return false
 }
 
 // Name is the inner backend's: exec checks change what is checked, not
@@ -59,6 +76,13 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	done := make(chan error, 1)
 	go func() { done <- b.serve(l, stop) }()
 
+	// The launcher's own exec is the top-level command, already
+	// decided. It is let through unchecked only when it is a shell
+	// running text (bash -c TEXT), whose programs are each checked when
+	// the shell executes them; a program started directly is checked
+	// like any other exec (the text's classifier left its findings to
+	// this check).
+	b.rootExempt = isShellText(s.Args)
 	inner := s
 	inner.Args = append([]string{b.Self, LaunchArg, path}, s.Args...)
 	inner.Env = append(append([]string(nil), s.Env...), EnvSocket+"="+sock)
@@ -117,6 +141,7 @@ func (b *Backend) serve(l *net.UnixListener, stop int) error {
 	// wrapper's exit closes it in any case.
 	defer func() { go func() { b.Supervisor.Wait(); unix.Close(fd) }() }()
 	b.Supervisor.Root = int(cred.Pid)
+	b.Supervisor.rootExempt = b.rootExempt
 	if _, err := c.Write([]byte{1}); err != nil {
 		return err
 	}

@@ -97,10 +97,11 @@ type Supervisor struct {
 	// Errorf reports problems (a nil Errorf is quiet).
 	Errorf func(format string, args ...any)
 
-	rootDone bool
-	judging  sync.Mutex // one question at a time
-	mu       sync.Mutex
-	granted  map[string]bool // argv a human already approved in this run
+	rootExempt bool // set by Backend: whether Root's first exec is let through
+	rootDone   bool
+	judging    sync.Mutex // one question at a time
+	mu         sync.Mutex
+	granted    map[string]bool // argv a human already approved in this run
 	// pending are the judgements under way, by task and exec: a signal
 	// (Go's preemption signals, a ^C) interrupts a trapped exec, the
 	// kernel restarts it, and the restarted call arrives as a new
@@ -114,8 +115,7 @@ type Supervisor struct {
 }
 
 type judgement struct {
-	done  chan struct{}
-	allow bool
+	ids []uint64 // the call and its restarts, oldest first (under mu)
 }
 
 type settledResult struct {
@@ -231,8 +231,10 @@ func (s *Supervisor) Wait() { s.wg.Wait() }
 func (s *Supervisor) handle(fd int, n notif) {
 	if s.Root != 0 && !s.rootDone && tgidOf(int(n.Pid)) == s.Root {
 		s.rootDone = true
-		s.answer(fd, n.ID, true)
-		return
+		if s.rootExempt {
+			s.answer(fd, n.ID, true)
+			return
+		}
 	}
 	e, err := s.read(fd, n)
 	if !idValid(fd, n.ID) {
@@ -247,55 +249,53 @@ func (s *Supervisor) handle(fd int, n notif) {
 	s.mu.Lock()
 	if r, ok := s.settled[key]; ok {
 		delete(s.settled, key)
-		if time.Since(r.at) < time.Minute {
+		if time.Since(r.at) < 5*time.Second {
 			s.mu.Unlock()
 			s.answer(fd, n.ID, r.allow)
 			return
 		}
 	}
-	j, dup := s.pending[key]
-	if !dup {
-		j = &judgement{done: make(chan struct{})}
-		if s.pending == nil {
-			s.pending = map[string]*judgement{}
-		}
-		s.pending[key] = j
-	}
-	s.mu.Unlock()
-	s.wg.Add(1)
-	if dup {
-		// The restarted call of an exec being judged: same answer.
-		go func() {
-			defer s.wg.Done()
-			<-j.done
-			s.answerSettled(fd, n.ID, key, j.allow)
-		}()
+	if j, dup := s.pending[key]; dup {
+		// The restarted call of an exec being judged: it gets the
+		// same answer when the judgement ends.
+		j.ids = append(j.ids, n.ID)
+		s.mu.Unlock()
 		return
 	}
+	j := &judgement{ids: []uint64{n.ID}}
+	if s.pending == nil {
+		s.pending = map[string]*judgement{}
+	}
+	s.pending[key] = j
+	s.mu.Unlock()
 	e.Parents = parents(e.Pid, s.Root, os.Getpid())
+	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		j.allow = s.judge(e)
+		allow := s.judge(e)
 		s.mu.Lock()
 		delete(s.pending, key)
+		ids := j.ids
 		s.mu.Unlock()
-		close(j.done)
-		s.answerSettled(fd, n.ID, key, j.allow)
+		// Only the latest call is still waiting; the others were
+		// interrupted and restarted. If none is left (the last restart
+		// has not arrived yet), the result waits for it.
+		answered := false
+		for i := len(ids) - 1; i >= 0; i-- {
+			if s.answer(fd, ids[i], allow) {
+				answered = true
+				break
+			}
+		}
+		if !answered {
+			s.mu.Lock()
+			if s.settled == nil {
+				s.settled = map[string]settledResult{}
+			}
+			s.settled[key] = settledResult{allow: allow, at: time.Now()}
+			s.mu.Unlock()
+		}
 	}()
-}
-
-// answerSettled answers; when the call was interrupted meanwhile, the
-// result waits for its restarted call.
-func (s *Supervisor) answerSettled(fd int, id uint64, key string, allow bool) {
-	if s.answer(fd, id, allow) {
-		return
-	}
-	s.mu.Lock()
-	if s.settled == nil {
-		s.settled = map[string]settledResult{}
-	}
-	s.settled[key] = settledResult{allow: allow, at: time.Now()}
-	s.mu.Unlock()
 }
 
 // judge runs the Judge, bounded by Timeout: no answer is a denial.

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"path"
 	"strings"
 	"sync"
 
@@ -14,20 +13,16 @@ import (
 type Classifier struct {
 	allow []userRule
 	deny  []userRule
+	ctx   *pathCtx
 	// execChecked and deferPrograms: Rules.ExecChecked and
 	// Rules.DeferPrograms.
 	execChecked, deferPrograms bool
-	// home: Rules.Home, cleaned.
-	home string
 }
 
 // NewClassifier compiles the user's rules; an entry that does not parse as
 // shell words, or is empty, is an error naming the entry.
 func NewClassifier(r Rules) (*Classifier, error) {
-	c := &Classifier{execChecked: r.ExecChecked || r.DeferPrograms, deferPrograms: r.DeferPrograms}
-	if r.Home != "" && r.Home != "/" && strings.HasPrefix(r.Home, "/") {
-		c.home = path.Clean(r.Home)
-	}
+	c := &Classifier{ctx: newPathCtx(r.Context), execChecked: r.ExecChecked || r.DeferPrograms, deferPrograms: r.DeferPrograms}
 	for _, e := range r.Allowlist {
 		u, err := compileUserRule(e)
 		if err != nil {
@@ -74,7 +69,7 @@ func (c *Classifier) Classify(script string) (v Verdict) {
 	f, err := parseScript(script)
 	if err != nil {
 		w := newWalker(c, script, 0)
-		w.emitAt("parse-error", "the shell text does not parse ("+err.Error()+"), so what it would run cannot be checked", script, "1:1", nil)
+		w.emitAt(RuleParseError, "the shell text does not parse ("+err.Error()+"), so what it would run cannot be checked", script, "1:1", nil)
 		return w.verdict(script)
 	}
 	w := newWalker(c, script, 0)
@@ -94,7 +89,7 @@ func (c *Classifier) ClassifyArgv(argv []string) (v Verdict) {
 	}()
 	w := newWalker(c, text, 0)
 	if len(argv) == 0 {
-		w.emitAt("parse-error", "an empty argv cannot be executed", text, "1:1", nil)
+		w.emitAt(RuleParseError, "an empty argv cannot be executed", text, "1:1", nil)
 		return w.verdict(text)
 	}
 	w.simpleArgv(staticArgs(argv), nil, text)
@@ -131,7 +126,7 @@ func internalErrorVerdict(text string, r any) Verdict {
 	return Verdict{
 		Decision: Ask,
 		Findings: []Finding{{
-			Rule:        "internal-error",
+			Rule:        string(RuleInternalError),
 			Description: fmt.Sprintf("the classifier failed on this text (%v); asking instead", r),
 			Command:     text,
 			Pos:         "1:1",
@@ -143,9 +138,10 @@ func internalErrorVerdict(text string, r any) Verdict {
 
 // AllowlistEntry returns the allowlist entry ("always") that would allow
 // this finding's command: its static argv quoted as shell words. ok=false
-// when the finding has no static Argv or its Decision is Deny.
+// when the finding has no static Argv, its Decision is Deny, or an entry
+// already allows it.
 func AllowlistEntry(f Finding) (entry string, ok bool) {
-	if len(f.Argv) == 0 || f.Decision == Deny {
+	if len(f.Argv) == 0 || f.Decision == Deny || f.AllowedBy != "" {
 		return "", false
 	}
 	for _, a := range f.Argv {

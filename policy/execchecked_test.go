@@ -49,7 +49,7 @@ func TestExecCheckedRelaxes(t *testing.T) {
 
 // Exec checks see real paths; with Rules.Home they meet the rules about ~.
 func TestHomeMapsRealPaths(t *testing.T) {
-	c := mustClassifier(t, Rules{ExecChecked: true, Home: "/home/alice"})
+	c := mustClassifier(t, Rules{ExecChecked: true, Context: Context{Home: "/home/alice"}})
 	if got := c.ClassifyArgv([]string{"/usr/bin/rm", "-rf", "/home/alice/.ssh"}).Decision; got != Ask {
 		t.Errorf("rm -rf /home/alice/.ssh with Home: %v, want ask (credentials in the home)", got)
 	}

@@ -32,3 +32,7 @@ func (l *lazyRegexp) FindAllString(s string, n int) []string { return l.get().Fi
 func (l *lazyRegexp) ReplaceAllString(src, repl string) string {
 	return l.get().ReplaceAllString(src, repl)
 }
+
+func (l *lazyRegexp) FindStringSubmatch(s string) []string { return l.get().FindStringSubmatch(s) }
+
+func (l *lazyRegexp) Split(s string, n int) []string { return l.get().Split(s, n) }

@@ -52,8 +52,9 @@ func (d *Decision) UnmarshalText(b []byte) error {
 
 // Finding is one reason a command is not simply allowed.
 type Finding struct {
-	// Rule is a stable identifier such as "delete-recursive-system" or
-	// "dynamic-command-name"; user deny rules use "user-deny".
+	// Rule is a stable identifier (a RuleID) such as "delete-system" or
+	// "dynamic-command-name"; user deny rules use "user-deny". `hermes-exec
+	// rules` lists them all.
 	Rule string `json:"rule"`
 	// Description is one human sentence saying why.
 	Description string `json:"description"`
@@ -111,8 +112,7 @@ type Rules struct {
 	// argv of the exec being checked. Deny findings stay: denying early
 	// costs nothing.
 	DeferPrograms bool
-	// Home is the user's real home directory, when paths in it are to be
-	// judged as the text's ~ is (exec checks see real paths). Leave it
-	// empty for root: /root is a system directory to the rules.
-	Home string
+	// Context is the caller's machine: homes, Hermes homes, working
+	// directory. The zero value is valid.
+	Context Context
 }

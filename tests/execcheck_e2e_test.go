@@ -68,14 +68,16 @@ func needTools(t *testing.T, tools ...string) {
 	}
 }
 
-// As root, "$HOME/x" with HOME under /root is a system directory's part.
+// As root the scripts run with HOME under /etc, so that "$HOME/x" is part
+// of a system directory to the rules (a directory in one's own home is an
+// everyday delete, in the text and at exec time alike).
 func TestExecChecksStopADeepDeleteWithoutTerminal(t *testing.T) {
-	requireRoot(t, "the victim directory lives under /root, a system directory to the rules")
+	requireRoot(t, "the victim directory lives under /etc, a system directory to the rules")
 	needTools(t, "make", "xargs")
 	e := newEnv(t)
 	e.writeConfig("terminal:\n  exec_checks: on\n")
 	writeDeep(t, e.dir)
-	home, err := os.MkdirTemp("/root", "hermes-exec-checks-")
+	home, err := os.MkdirTemp("/etc", "hermes-exec-checks-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,14 +120,14 @@ func TestExecChecksStopADeepDeleteWithoutTerminal(t *testing.T) {
 
 // The same exec approved on the gateway runs.
 func TestExecChecksAskTheGateway(t *testing.T) {
-	requireRoot(t, "the victim directory lives under /root")
+	requireRoot(t, "the victim directory lives under /etc")
 	needTools(t, "make", "xargs")
 	e := newEnv(t)
 	e.writeConfig("approvals:\n  timeout: 20\nterminal:\n  exec_checks: on\n")
 	writeDeep(t, e.dir)
 	g := e.startGateway()
 	alice := g.pairedClient("alice")
-	home, err := os.MkdirTemp("/root", "hermes-exec-checks-")
+	home, err := os.MkdirTemp("/etc", "hermes-exec-checks-")
 	if err != nil {
 		t.Fatal(err)
 	}

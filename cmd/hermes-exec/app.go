@@ -6,6 +6,8 @@ import (
 	"os"
 	"runtime"
 
+	"hermes-exec/internal/exitcode"
+
 	"github.com/urfave/cli/v2"
 )
 
@@ -94,6 +96,7 @@ func newApp() *cli.App {
 		UseShortOptionHandling: true,
 		Commands: []*cli.Command{
 			checkCommand(),
+			rulesCommand(),
 			runCommand(),
 			allowlistCommand(),
 			auditCommand(),
@@ -104,6 +107,8 @@ func newApp() *cli.App {
 			gatewayCommand(),
 			pairingCommand(),
 			versionCommand(),
+			hookCommand(),
+			envCommand(),
 		},
 		OnUsageError:   onUsageError,
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -124,7 +129,7 @@ func runApp(args []string) int {
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
-		return 64
+		return exitcode.UsageSub
 	}
 	fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 	return 1

@@ -11,6 +11,7 @@ import (
 	"hermes-exec/execcheck"
 	"hermes-exec/internal/hermeshome"
 	"hermes-exec/internal/ident"
+	"hermes-exec/internal/userdb"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/shim"
@@ -65,30 +66,24 @@ func (s *setup) argvClassifier(fl *shim.Flow) (*policy.Classifier, error) {
 	if !s.execChecked() {
 		return fl.Classifier, nil
 	}
+	// The machine as the text's classifier knows it, but no working
+	// directory: each exec is judged in its own (see execcheck).
+	home, _ := hermeshome.UserHome(os.Getuid())
+	homes, _ := userdb.Homes()
+	def := ""
+	if home != "" {
+		def = hermeshome.Default(home)
+	}
 	c, err := policy.NewClassifier(policy.Rules{
 		Allowlist:   s.cfg.Approvals.Allowlist,
 		Deny:        s.cfg.Approvals.Deny,
 		ExecChecked: true,
-		Home:        execHome(),
+		Context:     policy.Context{Home: home, Homes: homes, HermesHome: s.home.Dir, DefaultHermesHome: def},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.cfg.Path, err)
 	}
 	return c, nil
-}
-
-// execHome is the home directory exec checks judge real paths against:
-// the user's, from the user database (never $HOME, which the command sets);
-// none for root, whose /root the rules treat as a system directory.
-func execHome() string {
-	if os.Geteuid() == 0 {
-		return ""
-	}
-	h, err := hermeshome.UserHome(os.Getuid())
-	if err != nil {
-		return ""
-	}
-	return h
 }
 
 // grantTopLevel tells exec checks that the top-level command was decided:
@@ -105,11 +100,12 @@ func grantTopLevel(fl *shim.Flow, v policy.Verdict) {
 // exec whose decision cannot be recorded does not run.
 func judgeExec(ctx context.Context, fl *shim.Flow, e *execcheck.Exec) bool {
 	start := time.Now()
-	allow, channel, approver, reason := fl.DecideExec(ctx, shim.Command{
+	d := fl.Decide(ctx, shim.Command{
 		Text:    e.Chain(),
 		Args:    e.Argv,
 		Verdict: e.Verdict,
 	})
+	allow, channel, approver, reason := d.Allow, d.Channel, d.Approver, d.Reason
 	if ctx.Err() != nil {
 		allow, reason = false, "no decision in time"
 	}
@@ -123,6 +119,8 @@ func judgeExec(ctx context.Context, fl *shim.Flow, e *execcheck.Exec) bool {
 		findings[i] = f
 	}
 	rec := shim.Record{
+		ID:         d.ID,
+		Event:      shim.EventDecision,
 		Time:       start.UTC(),
 		Session:    fl.SessionID,
 		User:       ident.Current(),

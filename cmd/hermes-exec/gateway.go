@@ -36,10 +36,7 @@ import (
 // gatewayLayout is the HERMES_HOME that the gateway daemon and the
 // wrappers reaching it share: $HERMES_HOME, else the one under the user
 // database's home (never $HOME, which an agent may have changed).
-func gatewayLayout() hermeshome.Layout {
-	home, _ := hermeshome.UserHome(os.Getuid())
-	return hermeshome.Layout{Dir: hermeshome.Resolve(os.Getenv, home)}
-}
+func gatewayLayout() hermeshome.Layout { return homeLayout() }
 
 // openApprover is the flow's approval channel: the terminal and the
 // gateway, whichever are there, both asked when both are (the first
@@ -276,6 +273,7 @@ func auditPairing(lay hermeshome.Layout, a pairing.Approver, what string) {
 // log, beside the wrappers' records.
 func appendGatewayAudit(lay hermeshome.Layout, e gateway.AuditEntry) {
 	rec := shim.Record{
+		Event:    shim.EventNotice,
 		Time:     time.Now().UTC(),
 		User:     ident.Current(),
 		Verdict:  "gateway",

@@ -11,6 +11,8 @@ package hermeshome
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -27,6 +29,7 @@ const (
 	RunDir      = "run"         // sockets and state of running helpers
 	PairingDir  = "pairing"     // gateway pairing records
 	GatewaySock = "gateway.sock"
+	HookGrants  = "hook-grants" // under RunDir: one-shot approvals asked for in an agent's own dialog
 	TLSCertFile = "gateway-cert.pem"
 	TLSKeyFile  = "gateway-key.pem"
 )
@@ -84,8 +87,33 @@ func (l Layout) Pairing() string  { return filepath.Join(l.Dir, PairingDir) }
 func (l Layout) GatewaySocket() string {
 	return filepath.Join(l.Dir, RunDir, GatewaySock)
 }
+func (l Layout) HookGrants() string {
+	return filepath.Join(l.Dir, RunDir, HookGrants)
+}
 func (l Layout) TLSCert() string { return filepath.Join(l.Dir, TLSCertFile) }
 func (l Layout) TLSKey() string  { return filepath.Join(l.Dir, TLSKeyFile) }
+
+// ErrNoHome says that neither $HERMES_HOME nor the user database names a
+// place for the caller's Hermes files.
+var ErrNoHome = errors.New("no HERMES_HOME: the user database has no home directory for this user (as under docker -u UID); set HERMES_HOME to a directory you own")
+
+// Find is the HERMES_HOME of uid in force: $HERMES_HOME when set, else the
+// default under uid's home from the user database ($HOME is never read).
+// With neither it returns ErrNoHome, so that the caller can say what to
+// set instead of failing later on a made-up path.
+func Find(env Env, uid int) (string, error) {
+	if env("HERMES_HOME") != "" {
+		return Resolve(env, ""), nil
+	}
+	home, err := UserHome(uid)
+	if err != nil {
+		return "", ErrNoHome
+	}
+	if _, err := os.Stat(home); err != nil {
+		return "", fmt.Errorf("no HERMES_HOME: the home directory %s that the user database gives uid %d cannot be used (%v); set HERMES_HOME to a directory you own", home, uid, err)
+	}
+	return Default(home), nil
+}
 
 // Secrets at rest (secretstore): the names .env.age defines, kept in clear
 // so that the environment filter knows them without the key, and the local

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
+
+	"hermes-exec/internal/safefs"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -33,6 +37,7 @@ type rawTerminal struct {
 	Backend        yaml.Node `yaml:"backend"`
 	EnvPassthrough yaml.Node `yaml:"env_passthrough"`
 	ExecChecks     yaml.Node `yaml:"exec_checks"`
+	Shell          yaml.Node `yaml:"shell"`
 }
 
 type rawContainer struct {
@@ -48,19 +53,22 @@ type rawContainer struct {
 	Image     yaml.Node `yaml:"image"`
 }
 
-// Load reads config.yaml at path ("" means DefaultPath()). A missing file
-// gives the defaults. An unreadable file, a YAML error or a bad value is an
+// Load reads config.yaml at path (hermeshome.Layout.Config gives the
+// user's). A missing file gives the defaults. The file is opened as
+// safefs.ReadFile does: a symbolic link another user owns, a dangling link,
+// a FIFO or device, a file writable by others or larger than MaxConfigSize
+// is an error. An unreadable file, a YAML error or a bad value is an
 // error of the form "PATH:LINE: MESSAGE"; the caller must not guess a
 // configuration then, since a guess could drop the user's deny rules.
 // There is deliberately no cache of the decoded file: anything that could
 // stand in for config.yaml is one more place to forge the user's rules.
 func Load(path string) (*Config, error) {
 	if path == "" {
-		path = DefaultPath()
+		return nil, errors.New("config: no configuration file named")
 	}
 	c := Defaults()
 	c.Path = path
-	data, err := readFile(path)
+	data, err := safefs.ReadFile(path, MaxConfigSize, os.Geteuid())
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
@@ -156,6 +164,14 @@ func (r *rawTerminal) apply(t *Terminal) error {
 		t.ExecChecks = ExecChecksOff
 	default:
 		errs = append(errs, nodeErr(&r.ExecChecks, "terminal.exec_checks: %q is not one of on, off", v))
+	}
+	switch v, ok, err := scalar(&r.Shell, "terminal.shell"); {
+	case err != nil:
+		errs = append(errs, err)
+	case ok && !filepath.IsAbs(v):
+		errs = append(errs, nodeErr(&r.Shell, "terminal.shell: %q is not an absolute path", v))
+	case ok:
+		t.Shell = v
 	}
 	return errors.Join(errs...)
 }
