@@ -186,10 +186,37 @@ func TestExecChecksAsUnprivilegedUser(t *testing.T) {
 	os.MkdirAll(work, 0o755)
 	os.MkdirAll(hh, 0o700)
 	writeDeep(t, work)
-	os.WriteFile(filepath.Join(hh, "config.yaml"), []byte("terminal:\n  exec_checks: on\n"), 0o600)
+	os.WriteFile(filepath.Join(hh, "config.yaml"), []byte("terminal:\n  exec_checks: off\n"), 0o600)
 	chown := exec.Command("chown", "-R", name+":"+name, home)
 	if out, err := chown.CombinedOutput(); err != nil {
 		t.Fatalf("chown: %v %s", err, out)
+	}
+	run := func(args ...string) result {
+		c := exec.Command(bin, args...)
+		c.Dir = work
+		c.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home, "HERMES_HOME=" + hh, "LANG=C", "V=.ssh"}
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: []uint32{}}}
+		return runCmd(t, c)
+	}
+	// What no_new_privs changes: a set-uid program keeps the caller's
+	// rights (README). Off, the same program runs as its owner.
+	suid := filepath.Join(home, "suid-id")
+	idBin, err := os.ReadFile("/usr/bin/id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(suid, idBin, 0o755)
+	os.Chown(suid, 0, 0)
+	os.Chmod(suid, os.ModeSetuid|0o755)
+	r := run("run", "--", suid, "-u")
+	suidWorks := r.code == 0 && strings.TrimSpace(r.stdout) == "0"
+	if !suidWorks {
+		t.Logf("set-uid programs do not run as their owner here even without exec checks (%q %s): no_new_privs not checked", r.stdout, r.stderr)
+	}
+	os.WriteFile(filepath.Join(hh, "config.yaml"), []byte("terminal:\n  exec_checks: on\n"), 0o600)
+	os.Chown(filepath.Join(hh, "config.yaml"), uid, uid)
+	if r := run("run", "--", suid, "-u"); suidWorks && (r.code != 0 || strings.TrimSpace(r.stdout) != strconv.Itoa(uid)) {
+		t.Errorf("under exec checks a set-uid program ran as %q (exit %d, %s); want the caller's uid %d (no_new_privs)", r.stdout, r.code, r.stderr, uid)
 	}
 	for _, tc := range deepCases {
 		t.Run(tc.mode, func(t *testing.T) {
