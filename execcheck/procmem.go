@@ -125,13 +125,41 @@ func (m *mem) argv(addr uint64, ptrSize int) ([]string, error) {
 	}
 	var out []string
 	total := 0
+	// The pointers are read a page's worth at a time (one system call
+	// for a usual argv), never across a page boundary.
+	var page []byte
 	for i := 0; ; i++ {
 		if i >= maxArgs {
 			return out, errTooLarge
 		}
-		p, err := m.ptr(addr+uint64(i*ptrSize), ptrSize)
-		if err != nil {
-			return out, err
+		at := addr + uint64(i*ptrSize)
+		if len(page) < ptrSize {
+			n := 4096 - int(at%4096)
+			if n < ptrSize {
+				n = ptrSize // a pointer split across pages: read it alone
+			}
+			page = make([]byte, n-n%ptrSize)
+			if len(page) == 0 {
+				page = make([]byte, ptrSize)
+			}
+			if err := m.read(at, page); err != nil {
+				// The rest of the page may be unmapped: one at a time.
+				page = nil
+			}
+		}
+		var p uint64
+		if len(page) >= ptrSize {
+			if ptrSize == 4 {
+				p = uint64(binary.LittleEndian.Uint32(page[:4]))
+			} else {
+				p = binary.LittleEndian.Uint64(page[:8])
+			}
+			page = page[ptrSize:]
+		} else {
+			var err error
+			if p, err = m.ptr(at, ptrSize); err != nil {
+				return out, err
+			}
 		}
 		if p == 0 {
 			return out, nil

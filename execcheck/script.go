@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -112,6 +113,49 @@ func readScript(pid, path string) (string, error) {
 // with "#!": the kernel runs "INTERP [ARG] PATH ARGS..." without another
 // execve, so this is the only moment to see it.
 func shebang(pid, path string) (interp, arg string, ok bool) {
+	// Most execs are of the same few binaries: remember which files are
+	// not scripts, by identity and change time, so that one stat stands
+	// in for an open and a read.
+	full := path
+	if !filepath.IsAbs(full) {
+		full = "/proc/" + pid + "/cwd/" + path
+	}
+	var st unix.Stat_t
+	statOK := unix.Stat(full, &st) == nil
+	id := fileID{st.Dev, st.Ino, st.Mtim, st.Ctim, st.Size}
+	if statOK {
+		notScriptsMu.Lock()
+		hit := notScripts[id]
+		notScriptsMu.Unlock()
+		if hit {
+			return "", "", false
+		}
+	}
+	interp, arg, ok = readShebang(pid, path)
+	if statOK && !ok {
+		notScriptsMu.Lock()
+		if len(notScripts) > 4096 {
+			notScripts = map[fileID]bool{}
+		}
+		notScripts[id] = true
+		notScriptsMu.Unlock()
+	}
+	return interp, arg, ok
+}
+
+// fileID is a file's identity and change times.
+type fileID struct {
+	dev, ino   uint64
+	mtim, ctim unix.Timespec
+	size       int64
+}
+
+var (
+	notScriptsMu sync.Mutex
+	notScripts   = map[fileID]bool{}
+)
+
+func readShebang(pid, path string) (interp, arg string, ok bool) {
 	f, err := openIn(pid, path)
 	if err != nil {
 		return "", "", false

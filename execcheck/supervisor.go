@@ -452,16 +452,49 @@ func (s *Supervisor) classify(e *Exec, readErr error) {
 	e.Verdict = v
 }
 
-// classifyIn classifies argv as run in the process's working directory, so
-// that relative operands (`rm -rf usr` in /) are judged where they point.
+// classifyIn classifies argv as run in the process's working directory
+// when that matters, so that relative operands (`rm -rf usr` in /) are
+// judged where they point: when an operand is relative and the directory
+// is one where that changes the verdict (as the classifier's own Context
+// judges a sensitive starting directory: /, a top-level directory, a
+// home). Elsewhere (a build directory) the argv alone is classified, which
+// is much cheaper than parsing a cd in front of it.
 func (s *Supervisor) classifyIn(pid string, argv []string) policy.Verdict {
+	relative := false
+	for _, a := range argv[1:] {
+		if a != "" && a[0] != '/' && a[0] != '-' {
+			relative = true
+			break
+		}
+	}
+	if !relative {
+		return s.Classifier.ClassifyArgv(argv)
+	}
 	dir, err := os.Readlink("/proc/" + pid + "/cwd")
-	if err != nil || !filepath.IsAbs(dir) {
+	if err != nil || !filepath.IsAbs(dir) || !sensitiveDir(dir) {
 		return s.Classifier.ClassifyArgv(argv)
 	}
 	v := s.Classifier.Classify("cd -- " + policy.QuoteArgv([]string{dir}) + " && " + policy.QuoteArgv(argv))
 	v.Key = policy.QuoteArgv(argv) + " #cwd:" + dir
 	return v
+}
+
+// sensitiveDir: /, a directory at most two levels down (/etc, /usr/lib,
+// /home/alice), or one whose path names a home or credentials; relative
+// operands there can reach what the rules protect.
+func sensitiveDir(dir string) bool {
+	if strings.Count(strings.Trim(dir, "/"), "/") < 2 {
+		return true
+	}
+	if strings.HasPrefix(dir, "/etc/") || strings.HasPrefix(dir, "/boot/") || strings.HasPrefix(dir, "/root/") {
+		return true
+	}
+	for _, part := range strings.Split(dir, "/") {
+		if strings.HasPrefix(part, ".") && part != "." && part != ".." {
+			return true // ~/.ssh, ~/.hermes, ~/.config/...
+		}
+	}
+	return false
 }
 
 func merge(a, b policy.Verdict, text string) policy.Verdict {
