@@ -8,6 +8,11 @@ BINDIR    ?= bin
 PREFIX    ?= /usr/local
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 NODOCS    := urfave_cli_no_docs
+# EXTRATAGS adds build tags (tests/ builds with hermes_testpolicy, which lets
+# the tests point both binaries at their own policy file and supervisor).
+EXTRATAGS ?=
+comma     := ,
+TAGS      := $(NODOCS)$(if $(EXTRATAGS),$(comma)$(EXTRATAGS))
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # Packages with goroutines and shared state worth the race detector: the
@@ -18,8 +23,8 @@ RACE_PKGS := ./shim/... ./policy/config/... ./isolate/ ./approval/... ./internal
 .PHONY: build test test-race test-short bench vet lint fmt install clean
 
 build:
-	CGO_ENABLED=0 $(GO) build -tags $(NODOCS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec ./cmd/hermes-exec
-	CGO_ENABLED=1 $(GO) build -tags seccomp,$(NODOCS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec-sandbox ./cmd/hermes-exec-sandbox
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec ./cmd/hermes-exec
+	CGO_ENABLED=1 $(GO) build -tags seccomp,$(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec-sandbox ./cmd/hermes-exec-sandbox
 
 # The whole suite: unit tests, fuzz seeds, and end-to-end tests of the built
 # binaries (some need root; CI runs as root, with HERMES_TEST_REQUIRE_ALL=1 so

@@ -58,6 +58,9 @@ type Flow struct {
 	// Yolo is --yolo or HERMES_YOLO=1; the session's own yolo switch is
 	// read from Sessions.
 	Yolo bool
+	// ForbidYolo is the administrator's approvals.forbid_yolo: the
+	// session's yolo switch is ignored too.
+	ForbidYolo bool
 	// OpenApprover opens the approval channel when one is needed. It is
 	// called at most once, only for commands that must be asked about.
 	OpenApprover func() (approval.Approver, error)
@@ -232,7 +235,7 @@ func (f *Flow) decide(ctx context.Context, c Command) Decision {
 		return Decision{ID: id, Allow: true, Channel: ChannelModeOff}
 	case f.Contained && f.Config.Approvals.InContainer != config.InContainerAsk:
 		return Decision{ID: id, Allow: true, Channel: ChannelContainer}
-	case f.SessionID != "" && f.Sessions.Yolo(f.SessionID):
+	case f.SessionID != "" && !f.ForbidYolo && f.Sessions.Yolo(f.SessionID):
 		return Decision{ID: id, Allow: true, Channel: ChannelYolo}
 	case f.SessionID != "" && f.Sessions.Approved(f.SessionID, v.Key):
 		return Decision{ID: id, Allow: true, Channel: ChannelSession}

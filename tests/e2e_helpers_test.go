@@ -270,17 +270,6 @@ func (e *env) startTTY(pipes bool, extraEnv []string, args ...string) *ttySessio
 	return s
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 // waitScreen waits until the terminal shows substr.
 func (s *ttySession) waitScreen(substr string, timeout time.Duration) {
 	s.t.Helper()

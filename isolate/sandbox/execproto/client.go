@@ -26,6 +26,17 @@ var ErrNotTaken = errors.New("sandbox: the session reaper does not take commands
 // the error is ErrNotTaken or nothing was sent, and the command may be
 // started another way; when it is true it must not be.
 func Exec(ctx context.Context, socket string, req Request, stdin, stdout, stderr *os.File) (st isolate.Status, started bool, err error) {
+	return ExecRelay(ctx, socket, req, stdin, stdout, stderr, ForwardSignals)
+}
+
+// Relay passes signals meant for the command to send until the returned
+// function is called, and sends SIGKILL when ctx ends. ForwardSignals
+// relays the process's own signals; the supervisor relays those its
+// client sends.
+type Relay func(ctx context.Context, send func(os.Signal)) func()
+
+// ExecRelay is Exec with the signals taken from relay.
+func ExecRelay(ctx context.Context, socket string, req Request, stdin, stdout, stderr *os.File, relay Relay) (st isolate.Status, started bool, err error) {
 	conn, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: socket, Net: "unixpacket"})
 	if err != nil {
 		return st, false, ErrNotTaken
@@ -57,7 +68,7 @@ func Exec(ctx context.Context, socket string, req Request, stdin, stdout, stderr
 	}
 	// The reaper relays these to the command's process group; a
 	// cancelled ctx becomes SIGKILL.
-	stop := ForwardSignals(ctx, func(sig os.Signal) {
+	stop := relay(ctx, func(sig os.Signal) {
 		if s, ok := sig.(unix.Signal); ok {
 			_, _ = conn.Write([]byte(MsgSignal + strconv.Itoa(int(s))))
 		}
