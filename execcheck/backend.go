@@ -73,9 +73,6 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	}
 	defer unix.Close(stop)
 
-	done := make(chan error, 1)
-	go func() { done <- b.serve(l, stop) }()
-
 	// The launcher's own exec is the top-level command, already
 	// decided. It is let through unchecked only when it is a shell
 	// running text (bash -c TEXT), whose programs are each checked when
@@ -83,6 +80,9 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	// like any other exec (the text's classifier left its findings to
 	// this check).
 	b.rootExempt = isShellText(s.Args)
+	done := make(chan error, 1)
+	go func() { done <- b.serve(l, stop) }()
+
 	inner := s
 	inner.Args = append([]string{b.Self, LaunchArg, path}, s.Args...)
 	inner.Env = append(append([]string(nil), s.Env...), EnvSocket+"="+sock)
