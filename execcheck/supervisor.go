@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -185,6 +186,10 @@ func (s *Supervisor) errorf(format string, args ...any) {
 // later, with ENOSYS, so no process ever waits on a supervisor that is
 // gone.
 func (s *Supervisor) Serve(fd, stop int) error {
+	// One thread does nothing but wait on the listener: waking it does
+	// not need the scheduler to find a thread first.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	if stop >= 0 {
 		fds = append(fds, unix.PollFd{Fd: int32(stop), Events: unix.POLLIN})
