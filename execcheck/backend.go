@@ -24,6 +24,10 @@ type Backend struct {
 	// Self is the hermes-exec binary (the launcher).
 	Self       string
 	Supervisor *Supervisor
+	// Hold, when set, runs before the command starts and what it returns
+	// after it ends (the terminal approver is opened there: the host
+	// backend gives the controlling terminal up while a command runs).
+	Hold       func() (release func())
 	rootExempt bool
 }
 
@@ -83,6 +87,9 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	done := make(chan error, 1)
 	go func() { done <- b.serve(l, stop) }()
 
+	if b.Hold != nil {
+		defer b.Hold()()
+	}
 	inner := s
 	inner.Args = append([]string{b.Self, LaunchArg, path}, s.Args...)
 	inner.Env = append(append([]string(nil), s.Env...), EnvSocket+"="+sock)

@@ -119,14 +119,28 @@ type judgement struct {
 	ids []uint64 // the call and its restarts, oldest first (under mu)
 }
 
+// settledFor is how long a decision stands for the same exec of the same
+// process.
+const settledFor = 10 * time.Second
+
 type settledResult struct {
 	allow bool
 	at    time.Time
 }
 
-// execKey names one exec of one task.
+// execKey names one exec of one process.
 func execKey(e *Exec) string {
-	return strconv.Itoa(e.Pid) + "\x00" + e.Path + "\x00" + strings.Join(e.Argv, "\x00")
+	p := e.Path
+	if r, err := filepath.EvalSymlinks(p); err == nil && filepath.IsAbs(p) {
+		p = r
+	}
+	// By process, not thread: a Go program's exec may come from any of
+	// its threads.
+	id := tgidOf(e.Pid)
+	if id == 0 {
+		id = e.Pid
+	}
+	return strconv.Itoa(id) + "\x00" + p + "\x00" + strings.Join(e.Argv, "\x00")
 }
 
 // Grant records that a human approved the commands of v (its Ask
@@ -245,6 +259,16 @@ func (s *Supervisor) handle(fd int, n notif) {
 	if !idValid(fd, n.ID) {
 		return // the task died or was interrupted; it will retry if alive
 	}
+	if err == nil {
+		// A shell searching PATH tries execve in every directory: a
+		// program that is not there fails as the kernel would fail it,
+		// without a question (and without a window in which it could
+		// appear and run unchecked).
+		if errno := missing(e); errno != 0 {
+			s.answerErrno(fd, n.ID, errno)
+			return
+		}
+	}
 	s.classify(e, err)
 	if e.Verdict.Decision == policy.Allow || s.isGranted(e.Verdict) {
 		s.answer(fd, n.ID, true)
@@ -253,12 +277,12 @@ func (s *Supervisor) handle(fd int, n notif) {
 	key := execKey(e)
 	s.mu.Lock()
 	if r, ok := s.settled[key]; ok {
-		delete(s.settled, key)
-		if time.Since(r.at) < 5*time.Second {
+		if time.Since(r.at) < settledFor {
 			s.mu.Unlock()
 			s.answer(fd, n.ID, r.allow)
 			return
 		}
+		delete(s.settled, key)
 	}
 	if j, dup := s.pending[key]; dup {
 		// The restarted call of an exec being judged: it gets the
@@ -285,20 +309,20 @@ func (s *Supervisor) handle(fd int, n notif) {
 		// Only the latest call is still waiting; the others were
 		// interrupted and restarted. If none is left (the last restart
 		// has not arrived yet), the result waits for it.
-		answered := false
+		// The result also stands, for a little while, for the same exec
+		// of the same process made again: the restart of a call that
+		// was interrupted after this answer, and a shell that goes on
+		// searching PATH after EACCES (/usr/bin/sh, then /bin/sh).
+		s.mu.Lock()
+		if s.settled == nil {
+			s.settled = map[string]settledResult{}
+		}
+		s.settled[key] = settledResult{allow: allow, at: time.Now()}
+		s.mu.Unlock()
 		for i := len(ids) - 1; i >= 0; i-- {
 			if s.answer(fd, ids[i], allow) {
-				answered = true
 				break
 			}
-		}
-		if !answered {
-			s.mu.Lock()
-			if s.settled == nil {
-				s.settled = map[string]settledResult{}
-			}
-			s.settled[key] = settledResult{allow: allow, at: time.Now()}
-			s.mu.Unlock()
 		}
 	}()
 }
@@ -325,6 +349,27 @@ func (s *Supervisor) judge(e *Exec) bool {
 	case <-ctx.Done():
 		s.errorf("exec checks: no decision on %s within %s: denied", e.Command(), t)
 		return false
+	}
+}
+
+// missing returns ENOENT (or ENOTDIR, EACCES) when the exec's program
+// cannot be found from the process's working directory.
+func missing(e *Exec) unix.Errno {
+	p := e.Path
+	if !filepath.IsAbs(p) {
+		p = "/proc/" + strconv.Itoa(e.Pid) + "/cwd/" + p
+	}
+	var st unix.Stat_t
+	err := unix.Stat(p, &st)
+	if errno, ok := err.(unix.Errno); ok && (errno == unix.ENOENT || errno == unix.ENOTDIR) {
+		return errno
+	}
+	return 0
+}
+
+func (s *Supervisor) answerErrno(fd int, id uint64, errno unix.Errno) {
+	if err := respondErrno(fd, id, errno); err != nil && !errors.Is(err, errGone) {
+		s.errorf("exec checks: answer: %v", err)
 	}
 }
 

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"hermes-exec/approval"
+	"hermes-exec/approval/tty"
 	"hermes-exec/execcheck"
 	"hermes-exec/internal/hermeshome"
 	"hermes-exec/internal/ident"
@@ -54,8 +56,54 @@ func wireExecChecks(s *setup, fl *shim.Flow) error {
 		Errorf:  func(format string, args ...any) { fmt.Fprintf(fl.Stderr, "hermes-exec: "+format+"\n", args...) },
 	}
 	sup.Judge = func(ctx context.Context, e *execcheck.Exec) bool { return judgeExec(ctx, fl, e) }
-	fl.Backend = &execcheck.Backend{Inner: fl.Backend, Self: self, Supervisor: sup}
+	fl.Backend = &execcheck.Backend{Inner: fl.Backend, Self: self, Supervisor: sup, Hold: holdTerminal}
 	return nil
+}
+
+// The host backend gives the wrapper's controlling terminal up while a
+// pipe-mode command runs (so that the command cannot type into it), which
+// leaves nothing to open when an exec must be asked about. The terminal
+// approver is therefore opened before the command starts and kept until it
+// ends; asking on it needs no controlling terminal.
+var held struct {
+	sync.Mutex
+	a *tty.Approver
+}
+
+// holdTerminal opens the terminal approver, when there is one to open, and
+// returns what closes it.
+func holdTerminal() func() {
+	a, err := tty.Open()
+	if err != nil {
+		return func() {}
+	}
+	held.Lock()
+	held.a = a
+	held.Unlock()
+	return func() {
+		held.Lock()
+		held.a = nil
+		held.Unlock()
+		a.Close()
+	}
+}
+
+// heldTerminal is the terminal approver holdTerminal opened, without a
+// Close of its own (the flow closes what OpenApprover returns).
+func heldTerminal() (approval.Approver, bool) {
+	held.Lock()
+	defer held.Unlock()
+	if held.a == nil {
+		return nil, false
+	}
+	return keptTTY{held.a}, true
+}
+
+type keptTTY struct{ t *tty.Approver }
+
+func (k keptTTY) Channel() string { return k.t.Channel() }
+func (k keptTTY) Ask(ctx context.Context, r approval.Request) (approval.Reply, error) {
+	return k.t.Ask(ctx, r)
 }
 
 // argvClassifier classifies an argv that is executed as it is (`run`, and
