@@ -16,6 +16,7 @@ import (
 	"hermes-exec/approval"
 	"hermes-exec/internal/exitcode"
 	"hermes-exec/internal/ident"
+	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
@@ -130,6 +131,7 @@ func (f *Flow) Execute(ctx context.Context, c Command) int {
 	}
 	d := f.Decide(ctx, c)
 	rec := f.record(c, d, start)
+	phase.Mark("decide")
 	if !d.Allow {
 		return f.deny(&rec, start, d.Reason)
 	}
@@ -143,6 +145,7 @@ func (f *Flow) Execute(ctx context.Context, c Command) int {
 		fmt.Fprintf(f.Stderr, "hermes-exec: denied: %s\n", oneLine(rec.Reason))
 		return exitcode.Denied
 	}
+	phase.Mark("audit-decision")
 
 	// Once running, stopping is the command's business: signals are
 	// forwarded to it by the backend, so the approval context no longer
@@ -156,6 +159,7 @@ func (f *Flow) Execute(ctx context.Context, c Command) int {
 		TTY:     c.TTY,
 		Session: f.SessionID,
 	})
+	phase.Mark("run")
 	code := st.Code
 	rec.Event = EventOutcome
 	if err != nil {
@@ -172,6 +176,7 @@ func (f *Flow) Execute(ctx context.Context, c Command) int {
 		// The command already ran; say loudly that its record is missing.
 		fmt.Fprintf(f.Stderr, "hermes-exec: audit log: %v\n", err)
 	}
+	phase.Mark("audit-outcome")
 	return code
 }
 

@@ -11,11 +11,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"hermes-exec/approval"
 	"hermes-exec/execcheck"
 	"hermes-exec/internal/exitcode"
+	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
@@ -30,6 +33,7 @@ import (
 var version = "dev"
 
 func main() {
+	phase.Mark("init")
 	args := os.Args[1:]
 	if len(args) > 0 && args[0] == execcheck.LaunchArg {
 		// The exec checks' launcher (hidden): see package execcheck.
@@ -51,6 +55,7 @@ func main() {
 // build the subcommand machinery. shell is "bash" or "sh" when hermes-exec
 // was started under that name ("" otherwise: it then runs bash).
 func runShell(argv0, shell string, login bool, args []string) int {
+	oneShot()
 	sa, err := parseShellArgs(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(shell), err)
@@ -75,7 +80,9 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	}
 	defer st.close()
 
+	phase.Mark("args")
 	s, err := load(sa.global)
+	phase.Mark("load")
 	if errors.As(err, new(usageError)) {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 		return exitcode.Usage
@@ -87,11 +94,14 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	if err != nil {
 		return denyEarly(st.text, err)
 	}
+	phase.Mark("flow")
 	real, err := resolveShell(shell, s.cfg.Terminal.Shell, shellPath())
 	if err != nil {
 		return denyEarly(st.text, err)
 	}
+	phase.Mark("resolve-shell")
 	verdict := fl.Classifier.Classify(st.text)
+	phase.Mark("classify")
 	if strings.IndexByte(st.text, 0) >= 0 {
 		verdict = nulVerdict(st.text)
 	}
@@ -118,6 +128,12 @@ func runShell(argv0, shell string, login bool, args []string) int {
 			}
 		}
 	}
+	if st.mode == srcCommand && len(sa.bashOpts) == 0 && shell == "bash" &&
+		filepath.Base(real) == "bash" && s.backendName() == "host" {
+		// One simple command of literal words runs without bash in
+		// between, exactly as bash -c would exec it (direct.go).
+		fl.Backend = directBackend{Backend: fl.Backend, text: st.text}
+	}
 	rec := &statusRecorder{Backend: fl.Backend}
 	fl.Backend = rec
 	code := fl.Execute(context.Background(), shim.Command{
@@ -126,8 +142,19 @@ func runShell(argv0, shell string, login bool, args []string) int {
 		Verdict: verdict,
 		TTY:     st.stdin == nil && wantTTY(),
 	})
+	phase.Mark("execute")
 	dieLike(rec, code)
 	return code
+}
+
+// oneShot tunes the garbage collector for a process that does one
+// command's worth of work and exits (shell mode, check): collecting would
+// only cost time, since a long allowlist or a large script allocates a lot,
+// briefly. The memory limit brings the collector back should a huge script
+// need it. Not for the daemons (gateway run), which live on.
+func oneShot() {
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(512 << 20)
 }
 
 // progName is how error messages name the program.
