@@ -56,9 +56,12 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if len(s.Args) == 0 {
 		return b.Inner.Run(ctx, s)
 	}
-	path, err := lookPath(s.Args[0], s.Env)
-	if err != nil {
-		return isolate.Status{}, err
+	path := s.Path // the program, when the caller resolved it (Args[0] is then only its name)
+	if path == "" {
+		var err error
+		if path, err = lookPath(s.Args[0], s.Env); err != nil {
+			return isolate.Status{}, err
+		}
 	}
 	dir, err := os.MkdirTemp("", "hermes-exec-checks-")
 	if err != nil {
@@ -91,6 +94,7 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 		defer b.Hold()()
 	}
 	inner := s
+	inner.Path = b.Self
 	inner.Args = append([]string{b.Self, LaunchArg, path}, s.Args...)
 	inner.Env = append(append([]string(nil), s.Env...), EnvSocket+"="+sock)
 	st, runErr := b.Inner.Run(ctx, inner)
