@@ -66,22 +66,9 @@ func (r *run) stopped() bool {
 // helper, gets the signals meant for the command, and SIGKILL when ctx
 // ends.
 func (r *run) relay(ctx context.Context, send func(os.Signal)) func() {
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case sig := <-r.sigs:
-				send(sig)
-			case <-ctx.Done():
-				send(unix.SIGKILL)
-				return
-			case <-done:
-				return
-			}
-		}
-	}()
+	stop := execproto.RelayFrom(ctx, r.sigs, send)
 	var once sync.Once
-	return func() { once.Do(func() { close(done) }) }
+	return func() { once.Do(stop) }
 }
 
 // relayed are the signals a client may pass to its command (those a shell

@@ -164,10 +164,27 @@ func sandboxLeftovers(t *testing.T, stateDir string) []string {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(timeout time.Duration, cond func() bool) bool { return conformance.WaitFor(timeout, cond) }
+func waitFor(timeout time.Duration, cond func() bool) bool { return testutil.WaitFor(timeout, cond) }
 
 // findProcess is the pid of the live process whose argv[0] is name, or 0.
 func findProcess(name string) int { return conformance.FindProcess(name) }
+
+// startMarked starts c, whose command runs as a process named marker
+// (`exec -a marker ...`), and returns that process's pid once it runs.
+// When it never does, c is killed and reaped and the test fails.
+func startMarked(t *testing.T, c *exec.Cmd, marker string) int {
+	t.Helper()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if !waitFor(20*time.Second, func() bool { pid = findProcess(marker); return pid != 0 }) {
+		c.Process.Kill()
+		c.Wait()
+		t.Fatal("the command never started")
+	}
+	return pid
+}
 
 // forkProbe forks up to 200 sleepers and prints how many it started. It is
 // deterministic: perl's fork fails at once (bash's retries for seconds), so

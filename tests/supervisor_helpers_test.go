@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"hermes-exec/internal/testutil"
 )
 
 // The supervisor is tested as CI's judge runs it: real users (useradd),
@@ -108,24 +110,7 @@ type svFixture struct {
 	group  string
 	gid    int
 	daemon *exec.Cmd
-	log    *lockedLog
-}
-
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	log    *testutil.Buffer
 }
 
 func randSuffix() string {
@@ -161,7 +146,7 @@ func newSupervisor(t *testing.T, policyYAML string) *svFixture {
 		t: t, bin: filepath.Join(binDir, "hermes-exec"), dir: dir,
 		policy: filepath.Join(dir, "policy.yaml"), socket: filepath.Join(dir, "supervisor.sock"),
 		state: filepath.Join(dir, "state"), audit: filepath.Join(dir, "audit"),
-		group: "hxg" + randSuffix(), log: &lockedLog{},
+		group: "hxg" + randSuffix(), log: &testutil.Buffer{},
 	}
 	mustRun(t, "groupadd", f.group)
 	t.Cleanup(func() { _ = exec.Command("groupdel", f.group).Run() })

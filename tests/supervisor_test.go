@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"hermes-exec/internal/testutil"
 	"hermes-exec/isolate/conformance"
 )
 
@@ -106,7 +107,7 @@ func TestSupervisorUsersAreIsolated(t *testing.T) {
 	_ = os.Chmod(filepath.Join(b.home, "notes.txt"), 0o644)
 	marker := "hxsv-b-" + randSuffix()
 	bCmd := f.cmd(b, []string{"HERMES_SESSION_ID=shared-name"}, "-c", "echo READY; exec -a "+marker+" sleep 60")
-	var bOut lockedLog
+	var bOut testutil.Buffer
 	bCmd.Stdout = &bOut
 	if err := bCmd.Start(); err != nil {
 		t.Fatal(err)
@@ -237,7 +238,7 @@ func TestSupervisorForkBombLeavesOthersRunning(t *testing.T) {
 	a, b := f.user(""), f.user("")
 	f.writePolicy(fmt.Sprintf("default:\n  max_pids: 512\nusers:\n  %s: {max_pids: 32}\n", a.name))
 	bCmd := f.cmd(b, nil, "-c", "echo READY; sleep 4; echo B-ALIVE")
-	var bOut lockedLog
+	var bOut testutil.Buffer
 	bCmd.Stdout = &bOut
 	if err := bCmd.Start(); err != nil {
 		t.Fatal(err)
@@ -283,7 +284,7 @@ func TestSupervisorRestart(t *testing.T) {
 	}
 	marker := "hxsv-restart-" + randSuffix()
 	c := f.cmd(a, []string{sid}, "-c", "echo READY; exec -a "+marker+" sleep 120")
-	var out, errb lockedLog
+	var out, errb testutil.Buffer
 	c.Stdout, c.Stderr = &out, &errb
 	if err := c.Start(); err != nil {
 		t.Fatal(err)

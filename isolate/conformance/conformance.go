@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -147,14 +146,14 @@ func environment(t *testing.T, tg Target) {
 func signalForwarded(t *testing.T, tg Target) {
 	c := tg.Command(`trap 'echo GOT-TERM; exit 3' TERM; echo READY; while :; do sleep 0.05; done`)
 	ownSession(c)
-	var out lockedBuffer
+	var out testutil.Buffer
 	c.Stdout = &out
 	c.Stderr = &out
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer c.Process.Kill()
-	if !WaitFor(20*time.Second, func() bool { return strings.Contains(out.String(), "READY") }) {
+	if !testutil.WaitFor(20*time.Second, func() bool { return strings.Contains(out.String(), "READY") }) {
 		t.Fatalf("the command never started: %q", out.String())
 	}
 	_ = c.Process.Signal(syscall.SIGTERM)
@@ -174,14 +173,14 @@ func killedWrapper(t *testing.T, tg Target) {
 		t.Fatal(err)
 	}
 	var pid int
-	if !WaitFor(20*time.Second, func() bool { pid = FindProcess(marker); return pid != 0 }) {
+	if !testutil.WaitFor(20*time.Second, func() bool { pid = FindProcess(marker); return pid != 0 }) {
 		c.Process.Kill()
 		c.Wait()
 		t.Fatal("the command never started")
 	}
 	_ = c.Process.Signal(syscall.SIGKILL)
 	_ = c.Wait()
-	if !WaitFor(10*time.Second, func() bool { return FindProcess(marker) == 0 }) {
+	if !testutil.WaitFor(10*time.Second, func() bool { return FindProcess(marker) == 0 }) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 		t.Error("the command outlived its SIGKILLed wrapper")
 	}
@@ -189,100 +188,94 @@ func killedWrapper(t *testing.T, tg Target) {
 
 // terminal: on a terminal the command gets one, of the caller's size.
 func terminal(t *testing.T, tg Target) {
-	master, slave, err := pty.Open()
-	if err != nil {
-		testutil.Skip(t, "no pseudo-terminals: %v", err)
-	}
-	defer master.Close()
-	if err := pty.Setsize(master, &pty.Winsize{Rows: 33, Cols: 77}); err != nil {
-		t.Fatal(err)
-	}
-	c := tg.Command("test -t 0 && test -t 1 && stty size && echo TTY-OK", "TERM=xterm")
-	c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
-	ownSession(c)
-	c.SysProcAttr.Setctty, c.SysProcAttr.Ctty = true, 0
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	slave.Close()
-	var screen lockedBuffer
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := master.Read(buf)
-			screen.Write(buf[:n])
-			if err != nil {
-				return
-			}
-		}
-	}()
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
+	r := startOnTerminal(t, tg, "test -t 0 && test -t 1 && stty size && echo TTY-OK", 33, 77)
+	defer r.master.Close()
+	var err error
 	select {
-	case err = <-done:
+	case err = <-r.done:
 	case <-time.After(30 * time.Second):
-		c.Process.Kill()
+		r.cmd.Process.Kill()
 		t.Fatal("timed out")
 	}
-	if !WaitFor(2*time.Second, func() bool { return strings.Contains(screen.String(), "TTY-OK") }) || !strings.Contains(screen.String(), "33 77") {
-		t.Errorf("on a terminal: %v, screen %q; want a terminal of 33 rows and 77 columns", err, screen.String())
+	if !testutil.WaitFor(2*time.Second, func() bool { return strings.Contains(r.screen.String(), "TTY-OK") }) || !strings.Contains(r.screen.String(), "33 77") {
+		t.Errorf("on a terminal: %v, screen %q; want a terminal of 33 rows and 77 columns", err, r.screen.String())
 	}
 }
 
 // terminalResize: a change of the caller's terminal size reaches the
 // command, as SIGWINCH and the new size.
 func terminalResize(t *testing.T, tg Target) {
+	r := startOnTerminal(t, tg, `trap 'stty size; exit 0' WINCH; echo READY; while :; do sleep 0.05; done`, 30, 90)
+	defer r.master.Close()
+	var err error
+	defer func() {
+		select {
+		case <-r.done:
+		default:
+			r.cmd.Process.Kill()
+			<-r.done
+		}
+	}()
+	if !testutil.WaitFor(20*time.Second, func() bool { return strings.Contains(r.screen.String(), "READY") }) {
+		t.Fatalf("the command never started: %q", r.screen.String())
+	}
+	if err := pty.Setsize(r.master, &pty.Winsize{Rows: 44, Cols: 111}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err = <-r.done:
+		r.done <- err
+	case <-time.After(10 * time.Second):
+	}
+	if !testutil.WaitFor(2*time.Second, func() bool { return strings.Contains(r.screen.String(), "44 111") }) {
+		t.Errorf("after a resize to 44x111: %v, screen %q", err, r.screen.String())
+	}
+}
+
+// termRun is a target's command running on a pseudo-terminal of its own:
+// screen collects what the terminal shows, done receives the command's
+// exit once. The caller closes master.
+type termRun struct {
+	master *os.File
+	cmd    *exec.Cmd
+	screen testutil.Buffer
+	done   chan error
+}
+
+// startOnTerminal starts script on tg with a new pseudo-terminal of rows x
+// cols as its controlling terminal and standard streams, in a session of
+// its own, as an agent's terminal would be.
+func startOnTerminal(t *testing.T, tg Target, script string, rows, cols uint16) *termRun {
 	master, slave, err := pty.Open()
 	if err != nil {
 		testutil.Skip(t, "no pseudo-terminals: %v", err)
 	}
-	defer master.Close()
-	if err := pty.Setsize(master, &pty.Winsize{Rows: 30, Cols: 90}); err != nil {
+	if err := pty.Setsize(master, &pty.Winsize{Rows: rows, Cols: cols}); err != nil {
+		master.Close()
 		t.Fatal(err)
 	}
-	c := tg.Command(`trap 'stty size; exit 0' WINCH; echo READY; while :; do sleep 0.05; done`, "TERM=xterm")
+	c := tg.Command(script, "TERM=xterm")
 	c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
 	ownSession(c)
 	c.SysProcAttr.Setctty, c.SysProcAttr.Ctty = true, 0
 	if err := c.Start(); err != nil {
+		master.Close()
 		t.Fatal(err)
 	}
 	slave.Close()
-	var screen lockedBuffer
+	r := &termRun{master: master, cmd: c, done: make(chan error, 1)}
 	go func() {
 		buf := make([]byte, 4096)
 		for {
 			n, err := master.Read(buf)
-			screen.Write(buf[:n])
+			r.screen.Write(buf[:n])
 			if err != nil {
 				return
 			}
 		}
 	}()
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	defer func() {
-		select {
-		case <-done:
-		default:
-			c.Process.Kill()
-			<-done
-		}
-	}()
-	if !WaitFor(20*time.Second, func() bool { return strings.Contains(screen.String(), "READY") }) {
-		t.Fatalf("the command never started: %q", screen.String())
-	}
-	if err := pty.Setsize(master, &pty.Winsize{Rows: 44, Cols: 111}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err = <-done:
-		done <- err
-	case <-time.After(10 * time.Second):
-	}
-	if !WaitFor(2*time.Second, func() bool { return strings.Contains(screen.String(), "44 111") }) {
-		t.Errorf("after a resize to 44x111: %v, screen %q", err, screen.String())
-	}
+	go func() { r.done <- c.Wait() }()
+	return r
 }
 
 // ownSession starts c in a session of its own (no terminal anywhere unless
@@ -293,18 +286,6 @@ func ownSession(c *exec.Cmd) {
 		c.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	c.SysProcAttr.Setsid = true
-}
-
-// WaitFor polls cond every 20 ms until it holds or timeout passes.
-func WaitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return cond()
 }
 
 // FindProcess is the host pid of the live (not zombie) process whose
@@ -322,21 +303,4 @@ func FindProcess(name string) int {
 		}
 	}
 	return 0
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
