@@ -17,8 +17,8 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # Packages with goroutines and shared state worth the race detector: the
 # flow and its audit log, config edits under a lock, the host backend's
-# signal relay, the terminal approver.
-RACE_PKGS := ./shim/... ./policy/config/... ./isolate/ ./approval/... ./internal/...
+# signal relay, the terminal approver, the exec checks' supervisor.
+RACE_PKGS := ./shim/... ./policy/config/... ./isolate/ ./approval/... ./internal/... ./execcheck/...
 
 .PHONY: build test test-race test-short bench vet lint fmt install clean
 
@@ -57,6 +57,8 @@ bench: build
 	bench/hotpath.sh $(BINDIR)/hermes-exec
 	bench/audit.sh $(BINDIR)/hermes-exec
 	$(GO) run ./bench/gateway
+	bench/execcheck/run.sh $(BINDIR)/hermes-exec
+	bench/execcheck/scripts.sh $(BINDIR)/hermes-exec
 
 fmt:
 	gofmt -w .

@@ -249,7 +249,9 @@ func (w *walker) checkAssign(name string, val arg, valWord *syntax.Word, at synt
 				w.child(val.s, valWord).script(val.s, "the "+name+" command")
 			}
 		} else {
-			w.emitNode(RuleDynamicCode, name+" holds a command line that is not known statically", at).opaque = true
+			// The program that runs it (less, xdg-open, git...) executes
+			// it, and that exec is checked.
+			w.emitNode(RuleDynamicCode, name+" holds a command line that is not known statically", at).seenAtExec().opaque = true
 		}
 	}
 }

@@ -25,12 +25,15 @@ type Classifier struct {
 	// it prefixes, as written. Worked out the first time the entry
 	// matches, so a long allowlist costs nothing per command.
 	allowRules map[string]*entryRules
+	// execChecked and deferPrograms: Rules.ExecChecked and
+	// Rules.DeferPrograms.
+	execChecked, deferPrograms bool
 }
 
 // NewClassifier compiles the user's rules; an entry that does not parse as
 // shell words, or is empty, is an error naming the entry.
 func NewClassifier(r Rules) (*Classifier, error) {
-	c := &Classifier{ctx: newPathCtx(r.Context)}
+	c := &Classifier{ctx: newPathCtx(r.Context), execChecked: r.ExecChecked || r.DeferPrograms, deferPrograms: r.DeferPrograms}
 	for _, e := range r.Allowlist {
 		u, err := compileUserRule(e)
 		if err != nil {

@@ -61,7 +61,7 @@ var (
 func (w *walker) scanCode(c *cmd, lang, code, how string) {
 	re := codePatterns[lang]
 	if re != nil && mayMatch(lang, code) {
-		if m := re.FindString(code); m != "" {
+		if m := firstCodeMatch(re, code, w.c.execChecked); m != "" {
 			c.emit(RuleInterpreterCode, how+" runs code that calls "+quoteShort(strings.TrimSpace(m))+" (runs commands, deletes files or evaluates strings as code)")
 			return
 		}
@@ -77,4 +77,24 @@ func (w *walker) scanCode(c *cmd, lang, code, how string) {
 	if sensitiveInCode.MatchString(code) && writeInCode.MatchString(code) {
 		c.emit(RuleInterpreterCode, how+" writes to a system, start-up or credentials file")
 	}
+}
+
+// spawnOnly matches the calls of codePatterns that only start programs.
+// With exec checks on, every program such code starts is classified when
+// it is executed, so these calls alone are no reason to ask; deleting
+// files, evaluating strings or opening sockets still is.
+var spawnOnly = regexpMust(`^(os\s*\.\s*(system|popen|exec\w*|spawn\w*|posix_spawn\w*|fork)|subprocess|popen|system\s*\(|child_process|execSync|execFileSync|spawnSync|execFile\s*\(|spawn\s*\(|fork\s*\(|system|spawn|fork|Open3|qx|` + "`" + `)$`)
+
+// firstCodeMatch is the first match of re in code; with execChecked, the
+// first that is not a mere program start.
+func firstCodeMatch(re *lazyRegexp, code string, execChecked bool) string {
+	if !execChecked {
+		return re.FindString(code)
+	}
+	for _, m := range re.FindAllString(code, -1) {
+		if !spawnOnly.MatchString(strings.TrimSpace(m)) {
+			return m
+		}
+	}
+	return ""
 }

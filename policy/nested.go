@@ -111,7 +111,7 @@ func (w *walker) dynamicCode(c *cmd, t arg, how string) {
 		w.codeFromFeed(c, w.feedOfStmts(ps.Stmts), "sh", how)
 		return
 	}
-	c.emit(RuleDynamicCode, how+" runs text that is not known statically").opaque = true
+	c.emit(RuleDynamicCode, how+" runs text that is not known statically").seenAtExec().opaque = true
 }
 
 // codeFromFeed judges a program that a shell or interpreter reads from

@@ -27,6 +27,8 @@ func (l *lazyRegexp) MatchString(s string) bool { return l.get().MatchString(s) 
 
 func (l *lazyRegexp) FindString(s string) string { return l.get().FindString(s) }
 
+func (l *lazyRegexp) FindAllString(s string, n int) []string { return l.get().FindAllString(s, n) }
+
 func (l *lazyRegexp) ReplaceAllString(src, repl string) string {
 	return l.get().ReplaceAllString(src, repl)
 }

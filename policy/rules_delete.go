@@ -47,7 +47,8 @@ func deleteTarget(c *cmd, a arg, underFind bool) bool {
 		case len(a.substs) > 0:
 			what = "targets produced by a command substitution"
 		}
-		c.emit(RuleDeleteUnknownTarget, c.name+" deletes "+what+", which could be anything")
+		// The program's real operands are seen when it is executed.
+		c.emit(RuleDeleteUnknownTarget, c.name+" deletes "+what+", which could be anything").seenAtExec()
 		return true
 	}
 	for _, p := range c.w.paths(a) {

@@ -134,7 +134,7 @@ func gitRule(c *cmd) {
 	if !sub.static {
 		for _, a := range rest {
 			if a.is("--force", "-f", "--hard", "-D", "--mirror", "--delete") || shortBundleHas(a, "fD", "") {
-				c.emit(RuleGitDestructive, "git with a subcommand that is not known statically and "+a.s)
+				c.emit(RuleGitDestructive, "git with a subcommand that is not known statically and "+a.s).seenAtExec()
 				return
 			}
 		}

@@ -111,7 +111,7 @@ func permTargets(c *cmd, files []arg, recursive, otherWrite bool, how string) {
 	for _, a := range files {
 		if !a.static {
 			if recursive {
-				c.emit(RulePermsBroad, how+" -R on a target that is not known statically")
+				c.emit(RulePermsBroad, how+" -R on a target that is not known statically").seenAtExec()
 				return
 			}
 			continue

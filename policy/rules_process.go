@@ -138,7 +138,7 @@ func systemctlRule(c *cmd) {
 	}
 	verb := p.operands[0]
 	if !verb.static {
-		c.emit(RuleServiceStop, "systemctl with a verb that is not known statically")
+		c.emit(RuleServiceStop, "systemctl with a verb that is not known statically").seenAtExec()
 		return
 	}
 	units := p.operands[1:]

@@ -130,7 +130,7 @@ func (w *walker) scriptOperand(c *cmd, op arg, lang, how string) {
 		return
 	}
 	if !op.static {
-		c.emit(RuleDynamicCode, how+" runs a script whose path is not known statically").opaque = true
+		c.emit(RuleDynamicCode, how+" runs a script whose path is not known statically").seenAtExec().opaque = true
 		return
 	}
 	switch op.s {

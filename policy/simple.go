@@ -49,8 +49,33 @@ func (c *cmd) node() syntax.Node {
 
 // emit records a finding against this level of the simple command.
 func (c *cmd) emit(rule RuleID, desc string) *finding {
-	return c.w.emitAt(rule, desc, "", "", nil)
+	f := c.w.emitAt(rule, desc, "", "", nil)
+	if c.w.c.deferPrograms && c.isProgram() {
+		f.program = true
+	}
+	return f
 }
+
+// isProgram reports whether the command runs a program (an execve the
+// exec checks see) rather than a shell builtin or keyword. Functions are
+// walked where they are defined, never here.
+func (c *cmd) isProgram() bool {
+	return c.name != "" && !shellBuiltins[c.name]
+}
+
+// shellBuiltins are bash's builtins and keywords: what they do happens
+// inside the shell, where no exec check sees it.
+var shellBuiltins = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields(`. : [ [[ alias bg bind break builtin caller cd command compgen complete
+		compopt continue declare dirs disown echo enable eval exec exit export false fc fg getopts hash help
+		history jobs kill let local logout mapfile popd printf pushd pwd read readarray readonly return set
+		shift shopt source suspend test times trap true type typeset ulimit umask unalias unset wait
+		if then else elif fi case esac for select while until do done function time coproc`) {
+		m[n] = true
+	}
+	return m
+}()
 
 // text is the source text of the command for messages.
 func (c *cmd) text() string {
@@ -180,7 +205,7 @@ func (w *walker) expandAlias(c *cmd) bool {
 func (w *walker) commandName(c *cmd) (string, bool) {
 	a := c.argv[0]
 	if a.fromStdin {
-		c.emit(RuleDynamicCommandName, "the command to run comes from stdin").opaque = true
+		c.emit(RuleDynamicCommandName, "the command to run comes from stdin").seenAtExec().opaque = true
 		return "", false
 	}
 	if c.w.inForwarder > 0 && isAllArgs(a.word) {
@@ -200,7 +225,7 @@ func (w *walker) commandName(c *cmd) (string, bool) {
 		case len(a.substs) > 0:
 			desc = "the command name comes from a command substitution, so the program it runs cannot be checked"
 		}
-		c.emit(RuleDynamicCommandName, desc).opaque = true
+		c.emit(RuleDynamicCommandName, desc).seenAtExec().opaque = true
 		if a.brace && a.static && !a.glob && !a.fromVar {
 			return progName(a.s), !hasNonASCII(a.s)
 		}

@@ -95,6 +95,23 @@ type Rules struct {
 	// Deny entries use the same syntax; a match is always denied, even in
 	// yolo mode, and wins over the allowlist.
 	Deny []string
+	// ExecChecked says every program the command starts will be checked
+	// when it is executed (terminal.exec_checks: on). The text then does
+	// not fail closed on what only names a program at run time: a command
+	// word built from variables or substitutions, eval or sh -c of text
+	// built at run time, a script path in a variable. What only the text
+	// shows (redirections, remote code piped to a shell, builtins) is
+	// still judged from the text.
+	ExecChecked bool
+	// DeferPrograms (implies ExecChecked) also leaves to the exec check
+	// what the text says about the programs it runs: a dangerous `rm -rf
+	// ~/x` in a script is asked about when rm is executed, with its real
+	// arguments and working directory, not when the script is read. For
+	// text whose programs are all executed later under exec checks (the
+	// top-level command, a script file a shell is given); never for the
+	// argv of the exec being checked. Deny findings stay: denying early
+	// costs nothing.
+	DeferPrograms bool
 	// Context is the caller's machine: homes, Hermes homes, working
 	// directory. The zero value is valid.
 	Context Context

@@ -23,6 +23,27 @@ type finding struct {
 	// opaque findings mean code ran that could not be seen; with deny rules
 	// configured they also produce user-deny-unresolved.
 	opaque bool
+	// atExec findings are about a program the text does not name (a
+	// command word built at run time, eval or sh -c of run-time text, a
+	// script path in a variable): with exec checks on, that program is
+	// classified when it is executed, so the text need not fail closed.
+	atExec bool
+	// program findings are about a program the text names and runs
+	// (not a builtin); with Rules.DeferPrograms they are left to the
+	// exec check of that program, which sees its real arguments.
+	program bool
+}
+
+// textOnly rules are about what only the text shows even when they are
+// reported on a program: code the program reads from a pipe or stdin, which
+// its argv does not hold.
+var textOnly = map[string]bool{"remote-code-exec": true, "decoded-code-exec": true, "dynamic-code": true,
+	"parse-error": true, "internal-error": true, "unicode-lookalike": true}
+
+// seenAtExec marks a finding as one exec checks cover (see atExec).
+func (f *finding) seenAtExec() *finding {
+	f.atExec = true
+	return f
 }
 
 // shared is the state common to a walker and all its nested walkers.
@@ -166,6 +187,16 @@ func (w *walker) emitNode(rule RuleID, desc string, n syntax.Node) *finding {
 // verdict sorts findings into source order and derives the decision.
 func (w *walker) verdict(key string) Verdict {
 	out := w.out
+	if w.c.execChecked {
+		kept := out[:0:0]
+		for _, f := range out {
+			if f.atExec || (f.program && !f.sticky && f.Decision == Ask && !textOnly[f.Rule]) {
+				continue
+			}
+			kept = append(kept, f)
+		}
+		out = kept
+	}
 	if len(w.c.deny) > 0 {
 		for _, f := range out {
 			if f.opaque {

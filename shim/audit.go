@@ -62,6 +62,9 @@ type Record struct {
 	Backend    string  `json:"backend"`
 	Exit       *int    `json:"exit"` // null when the command never ran
 	DurationMS float64 `json:"duration_ms"`
+	// Parents is set on the records of exec checks: the command lines of
+	// the processes that led to the exec (Command), outermost first.
+	Parents []string `json:"parents,omitempty"`
 }
 
 // ChainMark describes a record that starts a chain or continues it in a

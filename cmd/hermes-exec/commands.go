@@ -135,10 +135,16 @@ TEXT), approved like any other command, and its exit status is returned.`,
 					return exitCoder{code}
 				}
 			}
+			cls, err := s.argvClassifier(fl)
+			if err != nil {
+				return exitCoder{denyEarly(policy.QuoteArgv(argv), err)}
+			}
+			v := cls.ClassifyArgv(argv)
+			grantTopLevel(fl, v)
 			code := fl.Execute(context.Background(), shim.Command{
 				Text:    policy.QuoteArgv(argv),
 				Args:    argv,
-				Verdict: fl.Classifier.ClassifyArgv(argv),
+				Verdict: v,
 				TTY:     wantTTY(),
 			})
 			if code != 0 {

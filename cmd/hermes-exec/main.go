@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"hermes-exec/approval"
+	"hermes-exec/execcheck"
 	"hermes-exec/internal/exitcode"
 	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
@@ -34,6 +35,10 @@ var version = "dev"
 func main() {
 	phase.Mark("init")
 	args := os.Args[1:]
+	if len(args) > 0 && args[0] == execcheck.LaunchArg {
+		// The exec checks' launcher (hidden): see package execcheck.
+		os.Exit(execcheck.LaunchMain(args[1:]))
+	}
 	// Started as bash or sh (a symlink named bash first on PATH, a login
 	// shell "-bash"), hermes-exec is always the shell: `bash check` runs a
 	// script named check, as bash would.
@@ -107,6 +112,7 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	// themselves, not for the text around them: agents wrap every command
 	// in text with fresh temporary paths.
 	verdict.Key = shim.SessionKey(verdict)
+	grantTopLevel(fl, verdict)
 
 	bashArgs, err := st.argv(real, sa.bashOpts, s.backendName() == "host" && verdict.Decision != policy.Deny, s.log.Debugf)
 	if err != nil {

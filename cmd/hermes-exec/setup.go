@@ -133,6 +133,9 @@ func (s *setup) classifier() (*policy.Classifier, error) {
 	c, err := policy.NewClassifier(policy.Rules{
 		Allowlist: s.cfg.Approvals.Allowlist,
 		Deny:      s.cfg.Approvals.Deny,
+		// The text's programs are all executed later, each checked
+		// then (see execchecks.go).
+		DeferPrograms: s.execChecked(),
 		Context: policy.Context{Home: home, Homes: homes, HermesHome: hh,
 			DefaultHermesHome: def, Cwd: cwd},
 	})
@@ -208,7 +211,7 @@ func (s *setup) flow() (*shim.Flow, error) {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
 	dotenv = append(dotenv, ageNames...)
-	return &shim.Flow{
+	fl := &shim.Flow{
 		Config:       s.cfg,
 		Classifier:   cls,
 		Backend:      be,
@@ -225,10 +228,17 @@ func (s *setup) flow() (*shim.Flow, error) {
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,
 		Log:          s.log,
-	}, nil
+	}
+	if err := wireExecChecks(s, fl); err != nil {
+		return nil, err
+	}
+	return fl, nil
 }
 
 func openTTYApprover() (approval.Approver, error) {
+	if a, ok := heldTerminal(); ok {
+		return a, nil // exec checks: opened before the command ran
+	}
 	t, err := tty.Open()
 	if err != nil {
 		return nil, err

@@ -41,10 +41,20 @@ type Terminal struct {
 	// EnvPassthrough names variables that may reach the command even
 	// though they look secret.
 	EnvPassthrough []string `yaml:"env_passthrough"`
+	// ExecChecks is "on" or "off" ("" is off, the default on every
+	// backend): with it on, every program the command starts is checked
+	// when it is executed (package execcheck).
+	ExecChecks string `yaml:"exec_checks"`
 	// Shell is the real bash that runs commands (an absolute path). Empty
 	// means the first bash on PATH that is not hermes-exec itself.
 	Shell string `yaml:"shell"`
 }
+
+// terminal.exec_checks values.
+const (
+	ExecChecksOff = "off"
+	ExecChecksOn  = "on"
+)
 
 // Container is the `container:` section, used by the sandbox and containerd
 // backends.

@@ -36,6 +36,7 @@ type rawApprovals struct {
 type rawTerminal struct {
 	Backend        yaml.Node `yaml:"backend"`
 	EnvPassthrough yaml.Node `yaml:"env_passthrough"`
+	ExecChecks     yaml.Node `yaml:"exec_checks"`
 	Shell          yaml.Node `yaml:"shell"`
 }
 
@@ -154,6 +155,18 @@ func (r *rawTerminal) apply(t *Terminal) error {
 	t.EnvPassthrough, err = stringList(&r.EnvPassthrough, "terminal.env_passthrough")
 	if err != nil {
 		errs = append(errs, err)
+	}
+	v, ok, err = scalar(&r.ExecChecks, "terminal.exec_checks")
+	switch {
+	case err != nil:
+		errs = append(errs, err)
+	case !ok:
+	case v == ExecChecksOn || v == "true":
+		t.ExecChecks = ExecChecksOn
+	case v == ExecChecksOff || v == "false":
+		t.ExecChecks = ExecChecksOff
+	default:
+		errs = append(errs, nodeErr(&r.ExecChecks, "terminal.exec_checks: %q is not one of on, off", v))
 	}
 	switch v, ok, err := scalar(&r.Shell, "terminal.shell"); {
 	case err != nil:

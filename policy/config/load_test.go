@@ -370,3 +370,32 @@ func BenchmarkLoadParse(b *testing.B) {
 		}
 	}
 }
+
+func TestLoadExecChecks(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ text, want string }{
+		{"terminal:\n  exec_checks: on\n", ExecChecksOn},
+		{"terminal:\n  exec_checks: off\n", ExecChecksOff},
+		{"terminal:\n  exec_checks: true\n", ExecChecksOn},
+		{"terminal:\n  backend: host\n", ""},
+	} {
+		p := filepath.Join(dir, "config.yaml")
+		if err := os.WriteFile(p, []byte(tc.text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(p)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.text, err)
+		}
+		if c.Terminal.ExecChecks != tc.want {
+			t.Errorf("%q: exec_checks %q, want %q", tc.text, c.Terminal.ExecChecks, tc.want)
+		}
+	}
+	p := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(p, []byte("terminal:\n  exec_checks: sometimes\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "config.yaml:2: terminal.exec_checks") {
+		t.Errorf("a bad value must name the file, line and key, got %v", err)
+	}
+}

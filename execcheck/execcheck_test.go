@@ -1,0 +1,354 @@
+package execcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"hermes-exec/execcheck/filter"
+	"hermes-exec/execcheck/internal/compat"
+	"hermes-exec/isolate"
+	"hermes-exec/policy"
+
+	"golang.org/x/sys/unix"
+)
+
+// The test binary is also the launcher and the helper programs run under
+// the filter (HERMES_EC_HELPER names what the helper does).
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == LaunchArg {
+		os.Exit(LaunchMain(os.Args[2:]))
+	}
+	if h := os.Getenv("HERMES_EC_HELPER"); h != "" {
+		os.Exit(helper(h))
+	}
+	os.Exit(m.Run())
+}
+
+// helper runs one action under the filter and reports on stdout.
+func helper(action string) int {
+	report := func(err error) int {
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			fmt.Println(unix.ErrnoName(errno))
+		} else {
+			fmt.Println(err)
+		}
+		return 3
+	}
+	switch action {
+	case "exec-forbidden":
+		return report(syscall.Exec("/bin/echo", []string{"echo", "forbidden"}, os.Environ()))
+	case "exec-true":
+		return report(syscall.Exec("/bin/true", []string{"true"}, os.Environ()))
+	case "exec-ask":
+		return report(syscall.Exec("/bin/rm", []string{"rm", "-rf", "/etc/hermes-exec-test-absent"}, os.Environ()))
+	case "exec-forbidden-twice":
+		// The first exec of this helper is refused; the second must be
+		// trapped and refused again (no process waits for ever).
+		err := syscall.Exec("/bin/echo", []string{"echo", "forbidden"}, os.Environ())
+		fmt.Println(unix.ErrnoName(err.(syscall.Errno)))
+		return report(syscall.Exec("/bin/echo", []string{"echo", "forbidden"}, os.Environ()))
+	case "x32", "i386":
+		return compatExec(action)
+	case "listener":
+		fd, _, err := filter.Install()
+		if errors.Is(err, filter.ErrBusy) {
+			fmt.Println("EBUSY")
+			return 3
+		}
+		if err != nil {
+			return report(err)
+		}
+		unix.Close(fd)
+		fmt.Println("installed")
+		return 0
+	case "go-storm":
+		// A Go program under the filter: its threads get preemption
+		// signals while their execs are trapped.
+		stop := make(chan struct{})
+		for i := 0; i < 4; i++ {
+			go func() {
+				x := 0
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						x++
+					}
+				}
+			}()
+		}
+		var wg sync.WaitGroup
+		var failed error
+		var mu sync.Mutex
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := 0; j < 25; j++ {
+					if err := exec.Command("/bin/true").Run(); err != nil {
+						mu.Lock()
+						failed = err
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		if failed != nil {
+			fmt.Println(failed)
+			return 4
+		}
+		fmt.Println("ok")
+		return 0
+	}
+	return 99
+}
+
+// compatExec executes /bin/echo forbidden through the x32 or i386 table,
+// with its strings and argv in memory below 4 GiB (32-bit pointers).
+func compatExec(abi string) int {
+	mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_32BIT)
+	if err != nil {
+		fmt.Println("mmap:", err)
+		return 5
+	}
+	base := uint32(uintptr(unsafe.Pointer(&mem[0])))
+	put := func(off int, s string) uint32 { copy(mem[off:], s+"\x00"); return base + uint32(off) }
+	path := put(0, "/bin/echo")
+	a0 := put(64, "echo")
+	a1 := put(128, "forbidden")
+	argv := 256
+	le := func(off int, v uint32) {
+		mem[off], mem[off+1], mem[off+2], mem[off+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+	}
+	le(argv, a0)
+	le(argv+4, a1)
+	le(argv+8, 0)
+	var errno syscall.Errno
+	if abi == "x32" {
+		_, _, errno = syscall.RawSyscall(0x40000000|520, uintptr(path), uintptr(base+uint32(argv)), 0)
+	} else {
+		errno = syscall.Errno(-compat.Int80(11, path, base+uint32(argv), 0))
+	}
+	fmt.Println(unix.ErrnoName(errno))
+	return 3
+}
+
+// seen collects what the judge was asked about.
+type seen struct {
+	mu    sync.Mutex
+	execs []*Exec
+}
+
+func (s *seen) add(e *Exec) {
+	s.mu.Lock()
+	s.execs = append(s.execs, e)
+	s.mu.Unlock()
+}
+
+func (s *seen) all() []*Exec {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Exec(nil), s.execs...)
+}
+
+// run runs the test binary as helper `action` on the host backend under
+// exec checks and returns its exit status and output.
+func run(t *testing.T, action string, judge Judge, timeout time.Duration) (int, string, *seen) {
+	t.Helper()
+	cls, err := policy.NewClassifier(policy.Rules{Deny: []string{"echo forbidden"}, ExecChecked: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn := &seen{}
+	sup := &Supervisor{Classifier: cls, Timeout: timeout, Errorf: t.Logf}
+	sup.Judge = func(ctx context.Context, e *Exec) bool { sn.add(e); return judge(ctx, e) }
+	b := &Backend{Inner: isolate.NewHost(), Self: os.Args[0], Supervisor: sup}
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	env := append(os.Environ(), "HERMES_EC_HELPER="+action)
+	st, err := b.Run(context.Background(), isolate.Spec{Args: []string{os.Args[0]}, Env: env, Stdout: out, Stderr: os.Stderr, Stdin: os.Stdin})
+	if err != nil {
+		t.Fatalf("run %s: %v", action, err)
+	}
+	b2, _ := os.ReadFile(out.Name())
+	return st.Code, strings.TrimSpace(string(b2)), sn
+}
+
+func deny(context.Context, *Exec) bool  { return false }
+func allow(context.Context, *Exec) bool { return true }
+
+func TestDeniedExecFailsWithEACCES(t *testing.T) {
+	code, out, sn := run(t, "exec-forbidden", deny, 0)
+	if code != 3 || out != "EACCES" {
+		t.Fatalf("helper: exit %d, output %q; want 3 and EACCES", code, out)
+	}
+	ex := sn.all()
+	if len(ex) != 1 {
+		t.Fatalf("judge asked %d times, want 1", len(ex))
+	}
+	e := ex[0]
+	if e.Path != "/bin/echo" || strings.Join(e.Argv, " ") != "echo forbidden" || e.Verdict.Decision != policy.Deny {
+		t.Errorf("judge saw path %q argv %q verdict %v", e.Path, e.Argv, e.Verdict.Decision)
+	}
+	// The chain ends with the helper itself (the program being replaced).
+	if len(e.Parents) == 0 || !strings.Contains(e.Parents[len(e.Parents)-1], filepath.Base(os.Args[0])) {
+		t.Errorf("parents %q do not end with the helper", e.Parents)
+	}
+}
+
+func TestAllowedExecContinues(t *testing.T) {
+	code, out, sn := run(t, "exec-true", deny, 0)
+	if code != 0 || out != "" {
+		t.Fatalf("helper: exit %d, output %q; want /bin/true's 0", code, out)
+	}
+	if n := len(sn.all()); n != 0 {
+		t.Errorf("judge asked %d times about an everyday exec", n)
+	}
+	// An exec the judge approves runs (rm -rf of a missing path: 0).
+	code, out, sn = run(t, "exec-ask", allow, 0)
+	if code != 0 || out != "" || len(sn.all()) != 1 {
+		t.Fatalf("approved exec: exit %d, output %q, asked %d times", code, out, len(sn.all()))
+	}
+}
+
+func TestCompatEntryPointsAreTrapped(t *testing.T) {
+	for _, abi := range []string{"x32", "i386"} {
+		t.Run(abi, func(t *testing.T) {
+			code, out, sn := run(t, abi, deny, 0)
+			ex := sn.all()
+			if code != 3 || out != "EACCES" || len(ex) != 1 {
+				t.Fatalf("%s execve: exit %d, output %q, judged %d; want it trapped and refused", abi, code, out, len(ex))
+			}
+			if ex[0].Path != "/bin/echo" || strings.Join(ex[0].Argv, " ") != "echo forbidden" {
+				t.Errorf("%s: read path %q argv %q (32-bit pointers)", abi, ex[0].Path, ex[0].Argv)
+			}
+		})
+	}
+}
+
+// The kernel allows one listener per filter chain: a command under exec
+// checks cannot install its own and answer for its children.
+func TestCommandCannotInstallItsOwnListener(t *testing.T) {
+	code, out, _ := run(t, "listener", deny, 0)
+	if code != 3 || out != "EBUSY" {
+		t.Fatalf("second listener: exit %d, output %q; want EBUSY from the kernel", code, out)
+	}
+}
+
+// A judgement that never ends is a denial after Timeout; the process is not
+// left waiting.
+func TestNoAnswerIsEACCES(t *testing.T) {
+	block := func(ctx context.Context, e *Exec) bool { <-ctx.Done(); time.Sleep(50 * time.Millisecond); return true }
+	code, out, sn := run(t, "exec-forbidden-twice", block, 300*time.Millisecond)
+	// The same exec of the same process again at once has the same
+	// answer: one question, two refusals.
+	if code != 3 || out != "EACCES\nEACCES" || len(sn.all()) != 1 {
+		t.Fatalf("exit %d, output %q, judged %d; want two refusals after one question", code, out, len(sn.all()))
+	}
+}
+
+// Go programs under the filter get preemption signals while trapped; the
+// supervisor must retry, never hang or fail them.
+func TestGoProgramUnderFilter(t *testing.T) {
+	code, out, _ := run(t, "go-storm", deny, 0)
+	if code != 0 || out != "ok" {
+		t.Fatalf("exit %d, output %q", code, out)
+	}
+}
+
+// When the supervisor goes away, the kernel fails the trapped exec (and
+// every later one) with ENOSYS: nothing waits for ever.
+func TestSupervisorGoneIsENOSYS(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "s")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cmd := exec.Command(os.Args[0], LaunchArg, os.Args[0], os.Args[0])
+	cmd.Env = append(os.Environ(), EnvSocket+"="+sock, "HERMES_EC_HELPER=exec-forbidden-twice")
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	l.SetDeadline(time.Now().Add(30 * time.Second))
+	c, err := l.AcceptUnix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf, oob := make([]byte, 1), make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := fds[0]
+	c.Write([]byte{1})
+	c.Close()
+	// Answer the launcher's own exec, then take the helper's first exec
+	// and go away without answering it.
+	var n notif
+	for got := 0; got < 2; {
+		fdsp := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if k, err := unix.Poll(fdsp, 30000); err != nil && !errors.Is(err, unix.EINTR) {
+			t.Fatal(err)
+		} else if k == 0 {
+			t.Fatal("no notification within 30 s")
+		}
+		if err := recv(fd, &n); err != nil {
+			if retryable(err) {
+				continue
+			}
+			t.Fatal(err)
+		}
+		got++
+		t.Logf("notification %d: pid %d nr %d", got, n.Pid, n.Nr)
+		if got == 1 {
+			respondContinue(fd, n.ID)
+		}
+	}
+	unix.Close(fd)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 || strings.TrimSpace(out.String()) != "ENOSYS\nENOSYS" {
+		t.Fatalf("helper: %v, output %q; want both execs failed with ENOSYS", err, out.String())
+	}
+}
+
+func TestProgramJumps(t *testing.T) {
+	// Every jump lands inside the program and every path ends in a return.
+	prog := filter.Program(filter.Native)
+	for i, ins := range prog {
+		if ins.Code&0x07 == unix.BPF_JMP {
+			if i+1+int(ins.Jt) >= len(prog) || i+1+int(ins.Jf) >= len(prog) {
+				t.Fatalf("instruction %d jumps outside the program", i)
+			}
+		}
+	}
+	if last := prog[len(prog)-1]; last.Code != unix.BPF_RET|unix.BPF_K || last.K != unix.SECCOMP_RET_USER_NOTIF {
+		t.Fatalf("last instruction %+v", last)
+	}
+}

@@ -1,0 +1,85 @@
+package execcheck
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"syscall"
+
+	"hermes-exec/execcheck/filter"
+
+	"golang.org/x/sys/unix"
+)
+
+// LaunchArg is the hidden first argument that makes hermes-exec the
+// launcher: `hermes-exec LaunchArg PATH ARGV...` installs the filter,
+// hands the listener to the wrapper over the unix socket named by
+// EnvSocket, and executes PATH with ARGV from the same thread.
+const LaunchArg = "__exec-check-launch"
+
+// EnvSocket names the socket the launcher hands the listener to. It is
+// removed from the environment before the command runs.
+const EnvSocket = "HERMES_EXEC_CHECK_SOCKET"
+
+// LaunchMain is the launcher. It returns only on failure, with bash's
+// status: the command never runs unchecked (126), or it does not exist
+// (127).
+func LaunchMain(args []string) int {
+	// The filter is installed on this thread only (a listener cannot be
+	// synchronised to the runtime's other threads), and the exec below
+	// must come from the same thread: the kernel ends every other thread
+	// at exec and the command inherits this one's filter.
+	runtime.LockOSThread()
+	sock := os.Getenv(EnvSocket)
+	os.Unsetenv(EnvSocket)
+	if len(args) < 2 || sock == "" {
+		fmt.Fprintln(os.Stderr, "hermes-exec: denied: exec checks: the launcher was started without its socket or command")
+		return 126
+	}
+	path, argv := args[0], args[1:]
+	if err := handOver(sock); err != nil {
+		fmt.Fprintf(os.Stderr, "hermes-exec: denied: exec checks: %v\n", err)
+		return 126
+	}
+	err := syscall.Exec(path, argv, os.Environ())
+	fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", path, err)
+	if errors.Is(err, syscall.ENOENT) {
+		return 127
+	}
+	return 126
+}
+
+// handOver installs the filter and sends its listener to the wrapper,
+// then waits for the wrapper to say it is serving it. The launcher keeps
+// no copy: the command must never hold the listener (it could answer for
+// its own children).
+func handOver(sock string) error {
+	s, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(s)
+	if err := unix.Connect(s, &unix.SockaddrUnix{Name: sock}); err != nil {
+		return fmt.Errorf("connect to the wrapper: %w", err)
+	}
+	fd, _, err := filter.Install()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Sendmsg(s, []byte{1}, unix.UnixRights(fd), nil, 0); err != nil {
+		return fmt.Errorf("hand the listener to the wrapper: %w", err)
+	}
+	var ack [1]byte
+	for {
+		n, err := unix.Read(s, ack[:])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || n != 1 {
+			return fmt.Errorf("the wrapper did not take the listener (%v)", err)
+		}
+		return nil
+	}
+}

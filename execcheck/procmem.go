@@ -1,0 +1,177 @@
+package execcheck
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Bounds on what is read from a trapped process. The kernel's own limits
+// are 128 KiB per string (MAX_ARG_STRLEN) and about 2 MiB in all; an argv
+// past these bounds is not truncated silently: it is reported, and the
+// exec is asked about (see tooLarge).
+const (
+	maxArgs     = 4096
+	maxArgBytes = 128 << 10
+	maxArgTotal = 1 << 20
+	maxPath     = 4096
+)
+
+// errTooLarge marks an argv over the bounds above.
+var errTooLarge = errors.New("argv exceeds the sizes exec checks read")
+
+// mem reads another process's memory: process_vm_readv, or /proc/PID/mem
+// where that system call is unavailable (both need the same ptrace access,
+// which the wrapper has over the commands it starts).
+type mem struct {
+	pid  int
+	file *os.File // /proc/PID/mem, opened on first need
+}
+
+func (m *mem) close() {
+	if m.file != nil {
+		m.file.Close()
+	}
+}
+
+// read fills b from addr; a short read is an error.
+func (m *mem) read(addr uint64, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	local := []unix.Iovec{{Base: &b[0]}}
+	local[0].SetLen(len(b))
+	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(b)}}
+	n, err := unix.ProcessVMReadv(m.pid, local, remote, 0)
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
+		return m.readProc(addr, b)
+	}
+	if err != nil {
+		return err
+	}
+	if n != len(b) {
+		return fmt.Errorf("short read of pid %d at %#x", m.pid, addr)
+	}
+	return nil
+}
+
+func (m *mem) readProc(addr uint64, b []byte) error {
+	if m.file == nil {
+		f, err := os.Open("/proc/" + strconv.Itoa(m.pid) + "/mem")
+		if err != nil {
+			return err
+		}
+		m.file = f
+	}
+	n, err := m.file.ReadAt(b, int64(addr))
+	if err != nil {
+		return err
+	}
+	if n != len(b) {
+		return fmt.Errorf("short read of pid %d at %#x", m.pid, addr)
+	}
+	return nil
+}
+
+// cstring reads a NUL-terminated string of at most limit bytes. It reads
+// up to page boundaries only, so that a string that ends just before an
+// unmapped page is still read.
+func (m *mem) cstring(addr uint64, limit int) (string, error) {
+	if addr == 0 {
+		return "", errors.New("NULL pointer")
+	}
+	var out []byte
+	buf := make([]byte, 4096)
+	for len(out) <= limit {
+		chunk := 4096 - int(addr%4096)
+		if err := m.read(addr, buf[:chunk]); err != nil {
+			return "", err
+		}
+		if i := bytes.IndexByte(buf[:chunk], 0); i >= 0 {
+			out = append(out, buf[:i]...)
+			if len(out) > limit {
+				break
+			}
+			return string(out), nil
+		}
+		out = append(out, buf[:chunk]...)
+		addr += uint64(chunk)
+	}
+	return "", errTooLarge
+}
+
+// ptr reads one pointer of the given size.
+func (m *mem) ptr(addr uint64, size int) (uint64, error) {
+	var b [8]byte
+	if err := m.read(addr, b[:size]); err != nil {
+		return 0, err
+	}
+	if size == 4 {
+		return uint64(binary.LittleEndian.Uint32(b[:4])), nil
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+// argv reads a NULL-terminated array of string pointers. A NULL array is
+// an empty argv (Linux allows it and supplies "" as argv[0]).
+func (m *mem) argv(addr uint64, ptrSize int) ([]string, error) {
+	if addr == 0 {
+		return nil, nil
+	}
+	var out []string
+	total := 0
+	// The pointers are read a page's worth at a time (one system call
+	// for a usual argv), never across a page boundary.
+	var page []byte
+	for i := 0; ; i++ {
+		if i >= maxArgs {
+			return out, errTooLarge
+		}
+		at := addr + uint64(i*ptrSize)
+		if len(page) < ptrSize {
+			n := 4096 - int(at%4096)
+			if n < ptrSize {
+				n = ptrSize // a pointer split across pages: read it alone
+			}
+			page = make([]byte, n-n%ptrSize)
+			if len(page) == 0 {
+				page = make([]byte, ptrSize)
+			}
+			if err := m.read(at, page); err != nil {
+				// The rest of the page may be unmapped: one at a time.
+				page = nil
+			}
+		}
+		var p uint64
+		if len(page) >= ptrSize {
+			if ptrSize == 4 {
+				p = uint64(binary.LittleEndian.Uint32(page[:4]))
+			} else {
+				p = binary.LittleEndian.Uint64(page[:8])
+			}
+			page = page[ptrSize:]
+		} else {
+			var err error
+			if p, err = m.ptr(at, ptrSize); err != nil {
+				return out, err
+			}
+		}
+		if p == 0 {
+			return out, nil
+		}
+		s, err := m.cstring(p, maxArgBytes)
+		if err != nil {
+			return out, err
+		}
+		total += len(s) + 1
+		if total > maxArgTotal {
+			return out, errTooLarge
+		}
+		out = append(out, s)
+	}
+}

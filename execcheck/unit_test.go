@@ -1,0 +1,114 @@
+package execcheck
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"hermes-exec/policy"
+)
+
+func TestScriptOperand(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		inline string
+		want   string
+		ok     bool
+	}{
+		{[]string{"x.sh", "a"}, "cs", "x.sh", true},
+		{[]string{"-e", "-x", "x.sh"}, "cs", "x.sh", true}, // bash -e is errexit, not code
+		{[]string{"-o", "pipefail", "x.sh"}, "cs", "x.sh", true},
+		{[]string{"-c", "rm -rf /"}, "cs", "", false},
+		{[]string{"-s"}, "cs", "", false},
+		{[]string{"-"}, "cs", "", false},
+		{[]string{"-u", "x.py"}, "cm", "x.py", true},
+		{[]string{"-m", "http.server"}, "cm", "", false},
+		{[]string{"-W", "ignore", "x.py"}, "cm", "x.py", true},
+		{[]string{"-e", "print 1"}, "eE", "", false},
+		{[]string{"--", "x.sh"}, "cs", "x.sh", true},
+	} {
+		got, ok := scriptOperand(tc.args, tc.inline)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("scriptOperand(%q, %q) = %q %v, want %q %v", tc.args, tc.inline, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestIsShellText(t *testing.T) {
+	for argv, want := range map[string]bool{
+		"bash -c true x": true, "/usr/bin/bash -e -c true": true, "sh -c x": true,
+		"bash x.sh": false, "rm -rf /": false, "python3 -c x": false,
+	} {
+		if got := isShellText(splitWords(argv)); got != want {
+			t.Errorf("isShellText(%q) = %v", argv, got)
+		}
+	}
+}
+
+// A human's approval of a command covers its execs with the same argv
+// (whatever path the shell executes them by), never anything else.
+func TestGrant(t *testing.T) {
+	cls, err := policy.NewClassifier(policy.Rules{Deny: []string{"terraform destroy"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Supervisor{Classifier: cls}
+	top := cls.Classify("rm -rf /etc/x")
+	if top.Decision != policy.Ask {
+		t.Fatalf("premise: %v", top.Decision)
+	}
+	s.Grant(top)
+	if !s.isGranted(cls.ClassifyArgv([]string{"/usr/bin/rm", "-rf", "/etc/x"})) {
+		t.Error("the approved argv, executed by path, is asked again")
+	}
+	if s.isGranted(cls.ClassifyArgv([]string{"/usr/bin/rm", "-rf", "/etc/y"})) {
+		t.Error("another argv is covered by the grant")
+	}
+	s.Grant(cls.Classify("terraform destroy"))
+	if s.isGranted(cls.ClassifyArgv([]string{"terraform", "destroy"})) {
+		t.Error("a denial can be granted")
+	}
+}
+
+func TestShebangAndScriptClassified(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.sh")
+	os.WriteFile(p, []byte("#!/bin/sh -e\necho hi\nrm -rf /etc/x\n"), 0o755)
+	interp, arg, ok := shebang(strconv.Itoa(os.Getpid()), p)
+	if !ok || interp != "/bin/sh" || arg != "-e" {
+		t.Fatalf("shebang: %q %q %v", interp, arg, ok)
+	}
+	cls, _ := policy.NewClassifier(policy.Rules{ExecChecked: true})
+	s := &Supervisor{Classifier: cls}
+	e := &Exec{Pid: os.Getpid(), Path: p, Argv: []string{"./x.sh"}}
+	s.classify(e, nil)
+	if e.Script != p || e.Verdict.Decision != policy.Ask {
+		t.Fatalf("a #! script: script %q verdict %v; want its text classified (rm -rf /etc/x)", e.Script, e.Verdict.Decision)
+	}
+	// A script that only starts programs is let through: each of them is
+	// checked when it runs.
+	os.WriteFile(p, []byte("#!/bin/sh\nrm -rf /etc/x\n"), 0o755)
+	s.Scripts, _ = policy.NewClassifier(policy.Rules{DeferPrograms: true})
+	e = &Exec{Pid: os.Getpid(), Path: "/bin/sh", Argv: []string{"sh", p}}
+	s.classify(e, nil)
+	if e.Script != p || e.Verdict.Decision != policy.Allow {
+		t.Fatalf("sh x.sh with deferred programs: script %q verdict %v", e.Script, e.Verdict.Decision)
+	}
+}
+
+func splitWords(s string) []string {
+	var out []string
+	cur := ""
+	for _, r := range s + " " {
+		if r == ' ' {
+			if cur != "" {
+				out = append(out, cur)
+			}
+			cur = ""
+			continue
+		}
+		cur += string(r)
+	}
+	return out
+}
