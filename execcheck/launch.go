@@ -1,6 +1,8 @@
 package execcheck
 
 import (
+	"hermes-exec/internal/exitcode"
+
 	"errors"
 	"fmt"
 	"os"
@@ -35,19 +37,16 @@ func LaunchMain(args []string) int {
 	os.Unsetenv(EnvSocket)
 	if len(args) < 2 || sock == "" {
 		fmt.Fprintln(os.Stderr, "hermes-exec: denied: exec checks: the launcher was started without its socket or command")
-		return 126
+		return exitcode.Denied
 	}
 	path, argv := args[0], args[1:]
 	if err := handOver(sock); err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: denied: exec checks: %v\n", err)
-		return 126
+		return exitcode.Denied
 	}
 	err := syscall.Exec(path, argv, os.Environ())
 	fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", path, err)
-	if errors.Is(err, syscall.ENOENT) {
-		return 127
-	}
-	return 126
+	return exitcode.StartFailure(err)
 }
 
 // handOver installs the filter and sends its listener to the wrapper,

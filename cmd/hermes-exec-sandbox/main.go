@@ -72,12 +72,12 @@ func run(req sandboxexec.Request, args []string) int {
 	}
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, "hermes-exec: sandbox: run needs a command")
-		return 126
+		return exitcode.Denied
 	}
 	be, err := sandbox.New(req.Options)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
-		return 126
+		return exitcode.Denied
 	}
 	st, err := be.Run(context.Background(), isolate.Spec{
 		Args:    args,

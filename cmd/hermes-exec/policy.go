@@ -1,6 +1,8 @@
 package main
 
 import (
+	"hermes-exec/internal/exitcode"
+
 	"fmt"
 	"os"
 	"os/user"
@@ -56,7 +58,7 @@ does not parse) every command is denied with the reason.`,
 				}
 				if err := adminpolicy.ShowFor(os.Stdout, uid); err != nil {
 					fmt.Fprintf(os.Stderr, "hermes-exec: denied: %v\n", err)
-					return exitCoder{126}
+					return exitCoder{exitcode.Denied}
 				}
 				return nil
 			},

@@ -42,7 +42,7 @@ func reaperMain(args []string) int {
 	_ = unix.Close(reaperExeFd)
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, "hermes-exec: sandbox-reaper: missing mode")
-		return 126
+		return exitcode.CannotExec
 	}
 	switch args[0] {
 	case "run":
@@ -57,7 +57,7 @@ func reaperMain(args []string) int {
 		return reapSession(idle, len(args) > 2 && args[2] == execSocketArg)
 	}
 	fmt.Fprintf(os.Stderr, "hermes-exec: sandbox-reaper: unknown mode %q\n", args[0])
-	return 126
+	return exitcode.CannotExec
 }
 
 // reapRun starts the command in its own process group (the terminal's

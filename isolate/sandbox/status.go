@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"hermes-exec/internal/exitcode"
+
 	"errors"
 	"fmt"
 	"os"
@@ -24,7 +26,7 @@ func statusOf(ps *os.ProcessState, err error) isolate.Status {
 		}
 	}
 	if ps == nil {
-		return isolate.Status{Code: 126, Reason: fmt.Sprintf("sandbox: lost the command: %v", err)}
+		return isolate.Status{Code: exitcode.CannotExec, Reason: fmt.Sprintf("sandbox: lost the command: %v", err)}
 	}
 	ws, ok := ps.Sys().(syscall.WaitStatus)
 	if !ok {
