@@ -69,6 +69,8 @@ func Run(o Options) []Result {
 		checkSecrets,
 		checkGateway,
 		checkBackend,
+		checkAdminPolicy,
+		checkSupervisor,
 		checkGit,
 		checkAudit,
 	} {

@@ -258,3 +258,20 @@ func TestFIFOsAreNotRead(t *testing.T) {
 		t.Fatal("doctor hung on a FIFO")
 	}
 }
+
+// With terminal.backend supervisor, a supervisor that does not answer
+// means every command is denied: an error, with what to start.
+func TestSupervisorNeededButDown(t *testing.T) {
+	if c, err := net.Dial("unix", "/run/hermes-exec/supervisor.sock"); err == nil {
+		c.Close()
+		t.Skip("a supervisor runs on this machine; this test needs none at the default socket")
+	}
+	o := opts(t, "terminal:\n  backend: supervisor\n")
+	if rs := checkSupervisor(&o); !has(rs, "supervisor", Error, "does not answer") {
+		t.Fatalf("%s", dump(rs))
+	}
+	o = opts(t, "")
+	if rs := checkSupervisor(&o); !has(rs, "supervisor", OK, "not running") {
+		t.Fatalf("%s", dump(rs))
+	}
+}
