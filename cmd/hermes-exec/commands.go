@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"hermes-exec/isolate/sandboxexec"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
@@ -360,7 +359,7 @@ func sandboxCommand() *cli.Command {
 			if len(args) == 0 {
 				args = []string{"--help"}
 			}
-			return sandboxexec.Manage(o, args)
+			return manageSandboxes(s, o, args)
 		},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"hermes-exec/isolate"
+	"hermes-exec/isolate/containerdexec"
 	"hermes-exec/isolate/sandboxexec"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
@@ -99,9 +100,14 @@ func (s *setup) backend() (isolate.Backend, bool, error) {
 		b, err := sandboxexec.New(opts)
 		return b, true, err
 	case "containerd":
-		return nil, true, fmt.Errorf("backend %q is not available yet in this build", name)
+		opts, err := containerdOptions(s)
+		if err != nil {
+			return nil, true, err
+		}
+		b, err := containerdexec.New(opts)
+		return b, true, err
 	default:
-		return nil, false, fmt.Errorf("unknown backend %q (choose host or sandbox)", name)
+		return nil, false, fmt.Errorf("unknown backend %q (choose host, sandbox or containerd)", name)
 	}
 }
 

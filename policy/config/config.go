@@ -69,6 +69,18 @@ type Container struct {
 	Idle time.Duration `yaml:"idle"`
 	// Image is the image reference for the containerd backend.
 	Image string `yaml:"image"`
+	// Containerd is where the containerd backend finds its daemon.
+	Containerd Containerd `yaml:"containerd"`
+}
+
+// Containerd is `container.containerd:`.
+type Containerd struct {
+	// Address is containerd's socket; empty means the containerd
+	// backend's default (/run/containerd/containerd.sock).
+	Address string `yaml:"address"`
+	// Namespace holds every container, image and snapshot hermes-exec
+	// makes there; empty means the backend's default (hermes-exec).
+	Namespace string `yaml:"namespace"`
 }
 
 // Values of the enumerated settings.
@@ -95,8 +107,7 @@ const (
 	DefaultTimeout   = 300 * time.Second
 	DefaultPids      = 1024
 	DefaultTmpfsSize = "512m"
-	DefaultIdle      = 30 * time.Minute
-)
+	DefaultIdle      = 30 * time.Minute)
 
 // Defaults returns the configuration used when config.yaml says nothing.
 func Defaults() *Config {

@@ -43,6 +43,13 @@ type rawContainer struct {
 	Persist   yaml.Node `yaml:"persist"`
 	Idle      yaml.Node `yaml:"idle"`
 	Image     yaml.Node `yaml:"image"`
+	// Containerd is `container.containerd:`, the containerd backend's daemon.
+	Containerd rawContainerd `yaml:"containerd"`
+}
+
+type rawContainerd struct {
+	Address   yaml.Node `yaml:"address"`
+	Namespace yaml.Node `yaml:"namespace"`
 }
 
 // Load reads config.yaml at path ("" means DefaultPath()). A missing file
@@ -199,6 +206,16 @@ func (r *rawContainer) apply(c *Container) error {
 		add(err)
 	} else if ok {
 		c.Image = v
+	}
+	if v, ok, err := scalar(&r.Containerd.Address, "container.containerd.address"); err != nil {
+		add(err)
+	} else if ok {
+		c.Containerd.Address = expandHome(v)
+	}
+	if v, ok, err := scalar(&r.Containerd.Namespace, "container.containerd.namespace"); err != nil {
+		add(err)
+	} else if ok {
+		c.Containerd.Namespace = v
 	}
 	return errors.Join(errs...)
 }
