@@ -29,7 +29,7 @@ type sandboxEnv struct {
 
 func newSandboxEnv(t *testing.T, container string) *sandboxEnv {
 	t.Helper()
-	requireSandbox(t)
+	probeBackend.require(t)
 	base, err := os.MkdirTemp("/var/tmp", "hermes-sbx-test-")
 	if err != nil {
 		t.Fatal(err)
@@ -41,11 +41,11 @@ func newSandboxEnv(t *testing.T, container string) *sandboxEnv {
 	s.userHome = mkdir(t, base, "home")
 	s.env.home = mkdir(t, base, "hermes-home")
 	s.env.dir = s.ws
-	s.stateDir = "/run/hermes-exec/sandbox"
+	s.stateDir = probeBackend.stateDir
 	mkdir(t, s.userHome, ".ssh")
 	write(t, filepath.Join(s.userHome, ".ssh", "id_ed25519"), "SECRET-SSH-KEY-7f3a")
 	write(t, filepath.Join(s.env.home, ".env"), "OPENAI_API_KEY=SECRET-DOTENV-91c2\n")
-	s.writeConfig(fmt.Sprintf("approvals:\n  mode: \"off\"\nterminal:\n  backend: sandbox\ncontainer:\n  workspace: %s\n%s", s.ws, container))
+	s.writeConfig(fmt.Sprintf("approvals:\n  mode: \"off\"\nterminal:\n  backend: %s\ncontainer:\n  workspace: %s\n%s%s", probeBackend.name, s.ws, container, probeBackend.container))
 	s.extraEnv = []string{"HOME=" + s.userHome}
 	t.Cleanup(func() {
 		// Sessions a test made must not outlive it.
@@ -152,6 +152,7 @@ func sandboxLeftovers(t *testing.T, stateDir string) []string {
 			}
 		}
 	}
+	left = append(left, probeBackend.leftovers(t)...)
 	cg, _ := filepath.Glob("/sys/fs/cgroup/*/hermes-exec/f-*")
 	left = append(left, cg...)
 	cg2, _ := filepath.Glob("/sys/fs/cgroup/hermes-exec/f-*")

@@ -73,7 +73,7 @@ func TestSandboxHidesSecrets(t *testing.T) {
 func TestSandboxEnvironmentIsBaseline(t *testing.T) {
 	s := newSandboxEnv(t, freshConfig+"terminal:\n  env_passthrough: [PROBE_PASSED]\n")
 	// terminal: appears twice in that config; write it properly instead.
-	s.writeConfig(fmt.Sprintf("approvals:\n  mode: \"off\"\nterminal:\n  backend: sandbox\n  env_passthrough: [PROBE_PASSED]\ncontainer:\n  workspace: %s\n%s", s.ws, freshConfig))
+	s.writeConfig(fmt.Sprintf("approvals:\n  mode: \"off\"\nterminal:\n  backend: %s\n  env_passthrough: [PROBE_PASSED]\ncontainer:\n  workspace: %s\n%s%s", probeBackend.name, s.ws, freshConfig, probeBackend.container))
 	r := s.sh(`echo RAN; env`,
 		"GITHUB_TOKEN=ghp_hostsecret123", "PROBE_PLAIN=host-only-value", "PROBE_PASSED=passed-value",
 		"SKILL_VAR=skill-value", "HERMES_SKILL_ENV=SKILL_VAR")

@@ -171,3 +171,7 @@ func manageSandboxes(s *setup, o sandboxexec.Options, args []string) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(append(append([]json.RawMessage{}, a...), b...))
 }
+
+// `image` selects a subcommand, not a script named image (which must then
+// be given as ./image, like the other subcommand names).
+func init() { subcommands["image"] = true }

@@ -203,7 +203,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 		args = append(args, "tty")
 	}
 	args = append(append(args, lifeMount+"/init", "--"), s.Args...)
-	c, err := b.newContainer(ctx, cl, id, kindFresh, "", specParams{args: args, env: env, cwd: cwd, terminal: s.TTY})
+	c, err := b.newContainer(ctx, cl, id, kindFresh, "", specParams{args: args, env: env, cwd: cwd, terminal: s.TTY, console: consoleSize(s)})
 	if err != nil {
 		return isolate.Status{}, err
 	}

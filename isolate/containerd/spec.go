@@ -33,6 +33,7 @@ type specParams struct {
 	env      []string
 	cwd      string
 	terminal bool
+	console  *specs.Box // the caller's terminal size, so the first read of it is right
 }
 
 const (
@@ -61,6 +62,7 @@ func buildSpec(o Options, p specParams) (*specs.Spec, error) {
 		Root:     &specs.Root{Path: p.rootPath, Readonly: true},
 		Process: &specs.Process{
 			Terminal:        p.terminal,
+			ConsoleSize:     p.console,
 			User:            specs.User{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())},
 			Args:            p.args,
 			Env:             p.env,

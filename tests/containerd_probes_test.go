@@ -1,0 +1,73 @@
+package tests
+
+import (
+	"bytes"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Every escape probe the embedded sandbox passes, run on the containerd
+// backend with the host's root (the same probes, unchanged: newSandboxEnv
+// configures the backend under test). TestSandboxSessionTerminal is not
+// among them: its first check is that the embedded sandbox's reaper
+// started a command itself (PPID=1); containerd's session commands are
+// task.Exec processes, and TestContainerdSessionTerminal checks their
+// terminal instead.
+func TestContainerdSandboxProbes(t *testing.T) {
+	useContainerd(t)
+	for _, p := range []struct {
+		name  string
+		probe func(*testing.T)
+	}{
+		{"WritesStayInWorkspace", TestSandboxWritesStayInWorkspace},
+		{"HidesSecrets", TestSandboxHidesSecrets},
+		{"EnvironmentIsBaseline", TestSandboxEnvironmentIsBaseline},
+		{"CannotSeeOrSignalHostProcesses", TestSandboxCannotSeeOrSignalHostProcesses},
+		{"HasNoNetwork", TestSandboxHasNoNetwork},
+		{"BlocksPrivilegedOperations", TestSandboxBlocksPrivilegedOperations},
+		{"SetuidBinaryGainsNothing", TestSandboxSetuidBinaryGainsNothing},
+		{"RuntimeSocketIsHidden", TestSandboxRuntimeSocketIsHidden},
+		{"ForkBombIsContained", TestSandboxForkBombIsContained},
+		{"MemoryBombIsKilled", TestSandboxMemoryBombIsKilled},
+		{"ExitStatus", TestSandboxExitStatus},
+		{"FreshRunLeavesNothing", TestSandboxFreshRunLeavesNothing},
+		{"KilledWrapperLeavesNothing", TestSandboxKilledWrapperLeavesNothing},
+		{"SessionKeepsFilesAndRmCleans", TestSandboxSessionKeepsFilesAndRmCleans},
+		{"Terminal", TestSandboxTerminal},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			// The probe must have run on containerd, not passed on
+			// another backend: containerd saw tasks start meanwhile.
+			events := watchEvents(t)
+			p.probe(t)
+			if got := events(); !strings.Contains(got, "/tasks/start") && !strings.Contains(got, "/tasks/exec-started") {
+				t.Errorf("containerd started no task during the probe; its events:\n%s", got)
+			}
+		})
+	}
+}
+
+// watchEvents records containerd's events in the test namespace until the
+// returned function is called; it returns them.
+func watchEvents(t *testing.T) func() string {
+	t.Helper()
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	c := exec.Command("ctr", "--address", containerdSocket, "events")
+	c.Stdout = &lockedWriter{mu: &mu, w: &buf}
+	if err := c.Start(); err != nil {
+		t.Fatalf("ctr events: %v", err)
+	}
+	time.Sleep(100 * time.Millisecond) // subscribed before the probe starts
+	return func() string {
+		time.Sleep(100 * time.Millisecond)
+		c.Process.Kill()
+		c.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.String()
+	}
+}
