@@ -107,7 +107,8 @@ const (
 	DefaultTimeout   = 300 * time.Second
 	DefaultPids      = 1024
 	DefaultTmpfsSize = "512m"
-	DefaultIdle      = 30 * time.Minute)
+	DefaultIdle      = 30 * time.Minute
+)
 
 // Defaults returns the configuration used when config.yaml says nothing.
 func Defaults() *Config {
