@@ -51,6 +51,14 @@ stop)
 		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		rm -f "$dir/containerd.pid"
 	fi
+	# Shims of this daemon (and their containers) outlive it: end them,
+	# found by the daemon's own socket on their command line.
+	for p in /proc/[0-9]*; do
+		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "containerd-shim.* -address $sock"; then
+			pkill -KILL -P "${p#/proc/}" 2>/dev/null || true # its containers' inits
+			kill -9 "${p#/proc/}" 2>/dev/null || true
+		fi
+	done
 	# Snapshot mounts of containers still running when it stopped.
 	grep -o " $dir/[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 	;;

@@ -28,11 +28,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -212,11 +214,12 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	defer destroy(cleanup, c)
 	restore := rawTerminal(s)
 	defer restore()
-	task, err := c.NewTask(ctx, ioCreator(s))
+	in := &stdinReader{}
+	task, err := c.NewTask(ctx, ioCreator(s, in))
 	if err != nil {
 		return isolate.Status{}, fmt.Errorf("containerd: creating the task: %w", err)
 	}
-	return b.wait(ctx, id, s, task)
+	return b.wait(ctx, id, s, task, in)
 }
 
 // runSession runs the command with task.Exec in the session's container,
@@ -261,12 +264,13 @@ func (b *Backend) runSession(ctx context.Context, cl *containerd.Client, s isola
 	}
 	restore := rawTerminal(s)
 	defer restore()
-	p, err := task.Exec(ctx, execID, pspec, ioCreator(s))
+	in := &stdinReader{}
+	p, err := task.Exec(ctx, execID, pspec, ioCreator(s, in))
 	if err != nil {
 		return isolate.Status{}, fmt.Errorf("containerd: exec in session %s: %w", id, err)
 	}
 	defer touch(filepath.Join(b.o.StateDir, id, "last-used"))
-	return b.wait(ctx, id, s, p)
+	return b.wait(ctx, id, s, p, in)
 }
 
 // sessionTask is the running task of session id, made when missing.
@@ -366,12 +370,13 @@ type process interface {
 	Kill(context.Context, syscall.Signal, ...containerd.KillOpts) error
 	Resize(context.Context, uint32, uint32) error
 	Delete(context.Context, ...containerd.ProcessDeleteOpts) (*containerd.ExitStatus, error)
+	CloseIO(context.Context, ...containerd.IOCloserOpts) error
 	IO() cio.IO
 }
 
 // wait starts p, relays signals and terminal size to it, and returns how
 // it ended; an end by the memory limit gets its one-line reason.
-func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process) (isolate.Status, error) {
+func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process, in *stdinReader) (isolate.Status, error) {
 	cleanup := context.WithoutCancel(ctx)
 	defer p.Delete(cleanup)
 	exitC, err := p.Wait(ctx)
@@ -389,6 +394,7 @@ func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process
 	if err := p.Start(ctx); err != nil {
 		return isolate.Status{}, startError(err)
 	}
+	in.onEOF(func() { _ = p.CloseIO(cleanup, containerd.WithStdinCloser) })
 	if s.TTY {
 		resize(cleanup, s, p)
 	}
@@ -451,27 +457,59 @@ func startError(err error) error {
 
 // ioCreator connects the command to the caller's files. containerd copies
 // through FIFOs, byte for byte; stdin's end reaches the command as EOF.
-func ioCreator(s isolate.Spec) cio.Creator {
-	var in, out, errw *os.File = s.Stdin, s.Stdout, s.Stderr
-	opts := []cio.Opt{}
-	streams := cio.WithStreams(readerOrNil(in), writerOrNil(out), writerOrNil(errw))
-	opts = append(opts, streams)
+//
+// The shim keeps the stdin FIFO open itself (so a reopen sees no EOF), so
+// the end of stdin is told to it with CloseIO once the copy has read it all.
+func ioCreator(s isolate.Spec, in *stdinReader) cio.Creator {
+	var r io.Reader
+	if s.Stdin != nil {
+		in.f = s.Stdin
+		r = in
+	}
+	opts := []cio.Opt{cio.WithStreams(r, writerOrNil(s.Stdout), writerOrNil(s.Stderr))}
 	if s.TTY {
 		opts = append(opts, cio.WithTerminal)
 	}
 	return cio.NewCreator(opts...)
 }
 
+// stdinReader reads the caller's stdin and, at its end, closes the
+// command's (once the task or process exists to be told).
+type stdinReader struct {
+	f       *os.File
+	mu      sync.Mutex
+	eof     bool
+	closeIO func()
+}
+
+func (r *stdinReader) Read(b []byte) (int, error) {
+	n, err := r.f.Read(b)
+	if err == io.EOF {
+		r.mu.Lock()
+		r.eof = true
+		if r.closeIO != nil {
+			r.closeIO()
+			r.closeIO = nil
+		}
+		r.mu.Unlock()
+	}
+	return n, err
+}
+
+// onEOF sets what closes the command's stdin; it runs now if stdin ended.
+func (r *stdinReader) onEOF(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.eof {
+		f()
+		return
+	}
+	r.closeIO = f
+}
+
 type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
-
-func readerOrNil(f *os.File) interface{ Read([]byte) (int, error) } {
-	if f == nil {
-		return nil
-	}
-	return f
-}
 
 func writerOrNil(f *os.File) interface{ Write([]byte) (int, error) } {
 	if f == nil {
