@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // containerdEnv is a sandboxEnv on the containerd backend.
@@ -233,10 +235,16 @@ func TestContainerdSessionTerminal(t *testing.T) {
 	if r := s.sh("echo RAN", sid); r.code != 0 {
 		t.Fatalf("%d %s", r.code, r.stderr)
 	}
-	ts := s.startTTY(false, append(append([]string(nil), s.extraEnv...), sid), "-c", "tty; stty size; read -r line; echo \"GOT=$line\"; exit 4")
+	ts := s.startTTY(false, append(append([]string(nil), s.extraEnv...), sid), "-c", "tty; stty size; read -r line; echo \"GOT=$line\"; stty size | sed 's/^/NOW=/'; exit 4")
 	ts.waitScreen("40 120", 20*time.Second)
+	// A resize of the caller's terminal reaches the command's.
+	if err := pty.Setsize(ts.master, &pty.Winsize{Rows: 33, Cols: 91}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
 	ts.send("typed\r")
 	ts.waitScreen("GOT=typed", 20*time.Second)
+	ts.waitScreen("NOW=33 91", 20*time.Second)
 	if code := ts.wait(20 * time.Second); code != 4 {
 		t.Errorf("exit %d, want 4", code)
 	}
