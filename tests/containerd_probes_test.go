@@ -11,11 +11,7 @@ import (
 
 // Every escape probe the embedded sandbox passes, run on the containerd
 // backend with the host's root (the same probes, unchanged: newSandboxEnv
-// configures the backend under test). TestSandboxSessionTerminal is not
-// among them: its first check is that the embedded sandbox's reaper
-// started a command itself (PPID=1); containerd's session commands are
-// task.Exec processes, and TestContainerdSessionTerminal checks their
-// terminal instead.
+// configures the backend under test).
 func TestContainerdSandboxProbes(t *testing.T) {
 	useContainerd(t)
 	for _, p := range []struct {
@@ -37,6 +33,7 @@ func TestContainerdSandboxProbes(t *testing.T) {
 		{"KilledWrapperLeavesNothing", TestSandboxKilledWrapperLeavesNothing},
 		{"SessionKeepsFilesAndRmCleans", TestSandboxSessionKeepsFilesAndRmCleans},
 		{"Terminal", TestSandboxTerminal},
+		{"SessionTerminal", TestSandboxSessionTerminal},
 	} {
 		t.Run(p.name, func(t *testing.T) {
 			// The probe must have run on containerd, not passed on

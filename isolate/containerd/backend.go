@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -94,18 +95,7 @@ func New(o Options) (*Backend, error) {
 	return &Backend{o: o, initPath: initPath}, nil
 }
 
-// withDefaults is Options.WithDefaults with this backend's own state
-// directory (beside the sandbox's, never inside it: sandbox gc owns that).
-func withDefaults(o Options) (Options, error) {
-	if o.StateDir == "" || filepath.Base(o.StateDir) == "sandbox" {
-		base := o.StateDir
-		if base == "" {
-			base = execproto.DefaultStateDir(o.HermesHome)
-		}
-		o.StateDir = filepath.Join(filepath.Dir(base), "containerd")
-	}
-	return o.WithDefaults()
-}
+func withDefaults(o Options) (Options, error) { return o.WithDefaults() }
 
 // findInit is hermes-exec-containerd-init: $HERMES_CONTAINERD_INIT, else
 // next to this executable.
@@ -240,6 +230,14 @@ func (b *Backend) runSession(ctx context.Context, cl *containerd.Client, s isola
 		return isolate.Status{}, err
 	}
 	touch(filepath.Join(b.o.StateDir, id, "last-used"))
+	if !s.TTY {
+		// The session's reaper starts it (as hermes-exec itself asks it
+		// for later commands, containerdexec/session.go); task.Exec is
+		// for terminals, and for a reaper that does not take commands.
+		if st, ok := b.reaperExec(ctx, id, s, env, cwd); ok {
+			return st, nil
+		}
+	}
 	execID := "x-" + randomHex(6)
 	life, err := b.lifeline(id, execID)
 	if err != nil {
@@ -273,6 +271,33 @@ func (b *Backend) runSession(ctx context.Context, cl *containerd.Client, s isola
 	return b.wait(ctx, id, s, p, in)
 }
 
+// reaperExec has the session's reaper start the command over its exec
+// socket; ok is false when nothing was started.
+func (b *Backend) reaperExec(ctx context.Context, id string, s isolate.Spec, env []string, cwd string) (isolate.Status, bool) {
+	counter, haveCounter := execproto.OOMCounter(id)
+	before := int64(0)
+	if haveCounter {
+		before = execproto.ReadCounter(counter, "oom_kill")
+	}
+	sock := filepath.Join(b.o.StateDir, id, execproto.SocketName)
+	st, started, err := execproto.Exec(ctx, sock, execproto.Request{Args: s.Args, Env: env, Dir: cwd}, s.Stdin, s.Stdout, s.Stderr)
+	touch(filepath.Join(b.o.StateDir, id, "last-used"))
+	if !started {
+		return st, false
+	}
+	if err != nil {
+		return isolate.Status{Code: 126, Reason: "containerd: " + err.Error()}, true
+	}
+	if haveCounter && execproto.ReadCounter(counter, "oom_kill") > before {
+		st = execproto.OOMStatus(st, b.o.Memory)
+	}
+	if ctx.Err() != nil {
+		st.Reason = isolate.CancelReason(ctx)
+	}
+	st.Signal = 0
+	return st, true
+}
+
 // sessionTask is the running task of session id, made when missing.
 func (b *Backend) sessionTask(ctx context.Context, cl *containerd.Client, id, session string) (containerd.Task, error) {
 	if c, err := cl.LoadContainer(ctx, id); err == nil {
@@ -289,9 +314,14 @@ func (b *Backend) sessionTask(ctx context.Context, cl *containerd.Client, id, se
 	if err := os.MkdirAll(filepath.Join(b.o.StateDir, id, "life"), 0o700); err != nil {
 		return nil, err
 	}
+	hand, err := newHandoff(filepath.Join(b.o.StateDir, id))
+	if err != nil {
+		return nil, err
+	}
+	defer hand.close()
 	idle := strconv.FormatInt(int64(b.o.Idle/time.Second), 10)
 	c, err := b.newContainer(ctx, cl, id, kindSession, session, specParams{
-		args: []string{reaper.Path, reaper.ReaperArg, "session", idle},
+		args: []string{reaper.Path, reaper.ReaperArg, "session", idle, lifeMount + "/" + reaper.HandName},
 		env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 		cwd:  "/",
 	})
@@ -306,7 +336,63 @@ func (b *Backend) sessionTask(ctx context.Context, cl *containerd.Client, id, se
 		destroy(context.WithoutCancel(ctx), c)
 		return nil, fmt.Errorf("containerd: starting session %s: %w", id, err)
 	}
+	// Without the handover the session still works, by task.Exec.
+	hand.give(5 * time.Second)
 	return t, nil
+}
+
+// handoff gives a session's reaper its exec socket (reaper/server.go): the
+// listening socket is made here, in the host-side state directory that
+// nothing in the container can reach, and passed over a rendezvous socket
+// in the lifeline directory, which the container sees read-only.
+type handoff struct {
+	exec, hand *net.UnixListener
+	handPath   string
+}
+
+func newHandoff(dir string) (*handoff, error) {
+	life := filepath.Join(dir, "life")
+	if err := os.MkdirAll(life, 0o700); err != nil {
+		return nil, err
+	}
+	_ = os.Chmod(dir, 0o711)
+	_ = os.Chmod(life, 0o711)
+	sock := filepath.Join(dir, execproto.SocketName)
+	_ = os.Remove(sock)
+	ex, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		return nil, err
+	}
+	ex.SetUnlinkOnClose(false) // the reaper goes on listening on it
+	_ = os.Chmod(sock, 0o600)
+	h := &handoff{exec: ex, handPath: filepath.Join(life, reaper.HandName)}
+	_ = os.Remove(h.handPath)
+	if h.hand, err = net.ListenUnix("unix", &net.UnixAddr{Name: h.handPath, Net: "unix"}); err != nil {
+		ex.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// give waits for the reaper to connect and passes it the exec socket.
+func (h *handoff) give(wait time.Duration) {
+	_ = h.hand.SetDeadline(time.Now().Add(wait))
+	c, err := h.hand.AcceptUnix()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	f, err := h.exec.File()
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _, _ = c.WriteMsgUnix([]byte{0}, unix.UnixRights(int(f.Fd())), nil)
+}
+
+func (h *handoff) close() {
+	h.hand.Close() // unlinks the rendezvous
+	h.exec.Close()
 }
 
 // newContainer makes container id with the spec for these options.
@@ -548,11 +634,7 @@ func resize(ctx context.Context, s isolate.Spec, p process) {
 	}
 }
 
-// sessionID is the container id of a session: the sandbox's rule, over
-// everything that shapes this backend's container.
-func (b *Backend) sessionID(session string) string {
-	return execproto.SessionID(session, b.o.Fingerprint()+"\x00containerd\x00"+b.o.Namespace+"\x00"+b.o.Image)
-}
+func (b *Backend) sessionID(session string) string { return b.o.SessionID(session) }
 
 // lifeline makes the lifeline file name in container id's state and holds
 // an exclusive lock on it for as long as the returned file is open.

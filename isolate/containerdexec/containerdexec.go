@@ -50,7 +50,9 @@ type Options struct {
 	Image string
 }
 
-// WithDefaults fills in the containerd defaults and the sandbox's.
+// WithDefaults fills in the containerd defaults and the sandbox's. The
+// state directory is the backend's own, beside the sandbox's and never
+// inside it (sandbox gc owns that one).
 func (o Options) WithDefaults() (Options, error) {
 	if o.Address == "" {
 		o.Address = DefaultAddress
@@ -58,9 +60,30 @@ func (o Options) WithDefaults() (Options, error) {
 	if o.Namespace == "" {
 		o.Namespace = DefaultNamespace
 	}
+	if o.StateDir == "" {
+		o.StateDir = filepath.Join(filepath.Dir(execproto.DefaultStateDir(o.hermesHome())), "containerd")
+	}
 	var err error
 	o.Options, err = o.Options.WithDefaults()
 	return o, err
+}
+
+func (o Options) hermesHome() string {
+	if o.HermesHome != "" {
+		return o.HermesHome
+	}
+	if h := os.Getenv("HERMES_HOME"); h != "" {
+		return h
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".hermes")
+}
+
+// SessionID is the container id of a session: the sandbox's rule, over
+// everything that shapes this backend's container. o must have its
+// defaults.
+func (o Options) SessionID(session string) string {
+	return execproto.SessionID(session, o.Fingerprint()+"\x00containerd\x00"+o.Address+"\x00"+o.Namespace+"\x00"+o.Image)
 }
 
 // Request is what one helper run needs besides its argv.
@@ -114,6 +137,9 @@ func (b *backend) Name() string { return "containerd" }
 // helper's lifeline lock then tells the container). The helper exits with
 // the command's status as bash reports it.
 func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
+	if st, ok := b.runInSession(ctx, s); ok {
+		return st, nil
+	}
 	req, err := json.Marshal(Request{Options: b.opts, Env: s.Env, Dir: s.Dir, TTY: s.TTY, Session: s.Session})
 	if err != nil {
 		return isolate.Status{}, err

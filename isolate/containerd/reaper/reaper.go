@@ -7,7 +7,7 @@
 // The helper bind-mounts it read-only into each container at Path.
 //
 //	init sandbox-reaper run [tty] LIFELINE -- ARGV...   pid 1 of a fresh container
-//	init sandbox-reaper session IDLE_SECONDS            pid 1 of a session container
+//	init sandbox-reaper session IDLE_SECONDS [HAND]     pid 1 of a session container
 //	init sandbox-exec [tty] LIFELINE -- ARGV...         a session command (task.Exec)
 //
 // pid 1 gets treatment from the kernel that a command must not get: signals
@@ -25,6 +25,7 @@ package reaper
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -66,7 +67,11 @@ func Main(args []string) int {
 				idle = time.Duration(s) * time.Second
 			}
 		}
-		return session(idle)
+		hand := ""
+		if len(args) > 3 {
+			hand = args[3]
+		}
+		return session(idle, hand)
 	case args[0] == ExecArg:
 		return run(args[1:])
 	}
@@ -161,13 +166,23 @@ func watch(lifeline string, pid int) {
 }
 
 // session keeps a session container alive: it reaps the orphans commands
-// leave, exits on SIGTERM, SIGINT or SIGHUP, and exits after idle without a
-// command. A command counts while it runs: task.Exec starts it from outside
-// the pid namespace, so its parent reads as pid 0.
-func session(idle time.Duration) int {
+// leave, serves the exec socket when the helper hands one over (hand is
+// its rendezvous, server.go), exits on SIGTERM, SIGINT or SIGHUP, and exits
+// after idle without a command. A command counts while it runs: one it
+// started, or a task.Exec one (started from outside the pid namespace, so
+// its parent reads as pid 0).
+func session(idle time.Duration, hand string) int {
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	var srv *server
+	if hand != "" {
+		if l, err := takeListener(hand); err == nil {
+			srv = &server{jobs: map[int]*net.UnixConn{}}
+			go srv.serve(l)
+		}
+		// Without it, commands come by task.Exec only.
+	}
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
 	last := time.Now()
@@ -177,18 +192,9 @@ func session(idle time.Duration) int {
 			if sig != unix.SIGCHLD {
 				return 0
 			}
-			for {
-				var ws unix.WaitStatus
-				wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-				if err == unix.EINTR {
-					continue
-				}
-				if wpid <= 0 || err != nil {
-					break
-				}
-			}
+			srv.reap()
 		case <-tick.C:
-			if CommandRunning() {
+			if CommandRunning() || (srv != nil && srv.busy(last)) {
 				last = time.Now()
 			}
 			if idle > 0 && time.Since(last) > idle {
