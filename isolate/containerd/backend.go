@@ -122,8 +122,11 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if err != nil {
 		return isolate.Status{}, err
 	}
+	// What earlier runs left is collected meanwhile: nothing here needs it.
+	collected := make(chan struct{})
+	go func() { _, _ = collect(ctx, cl, b.o, false); close(collected) }()
 	defer cl.Close()
-	collect(ctx, cl, b.o, false)
+	defer func() { <-collected }()
 	env := execproto.CommandEnv(s.Env, b.o.Passthrough, os.Getenv("HERMES_SKILL_ENV"))
 	cwd := b.o.CommandDir(s.Dir)
 	if b.o.Persist == execproto.PersistSession && s.Session != "" {
@@ -201,15 +204,21 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	}
 	// Removal must happen even when the caller's context is done.
 	cleanup := context.WithoutCancel(ctx)
-	defer destroy(cleanup, c)
 	restore := rawTerminal(s)
 	defer restore()
 	in := &stdinReader{}
 	task, err := c.NewTask(ctx, ioCreator(s, in))
 	if err != nil {
+		destroy(cleanup, c)
 		return isolate.Status{}, fmt.Errorf("containerd: creating the task: %w", err)
 	}
-	return b.wait(ctx, id, s, task, in)
+	st, err := b.wait(ctx, id, s, task, in)
+	// wait deleted the task; what is left is the container and its
+	// snapshot (destroy would ask for the task again first).
+	if derr := c.Delete(cleanup, containerd.WithSnapshotCleanup); derr != nil {
+		destroy(cleanup, c)
+	}
+	return st, err
 }
 
 // runSession runs the command with task.Exec in the session's container,
@@ -426,6 +435,17 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 	}
 	opts = append(opts, containerd.WithSpec(spec))
 	c, err := cl.NewContainer(ctx, id, opts...)
+	if err != nil && b.o.Image != "" && errdefs.IsNotFound(err) {
+		// Most likely not unpacked for this snapshotter (an image
+		// imported by another tool): unpack it once, then retry. Not
+		// checked first: a check costs every run a few round trips.
+		if img, ierr := cl.GetImage(ctx, b.o.Image); ierr == nil {
+			if uerr := img.Unpack(ctx, snapshotter); uerr != nil {
+				return nil, fmt.Errorf("containerd: unpacking %s: %w", b.o.Image, uerr)
+			}
+			c, err = cl.NewContainer(ctx, id, opts...)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("containerd: making container %s: %w", id, err)
 	}
@@ -440,11 +460,6 @@ func findImage(ctx context.Context, cl *containerd.Client, o Options) (container
 			return nil, fmt.Errorf("container.image %q is not in containerd namespace %q: import it (hermes-exec image import FILE.tar), build one (hermes-exec image build --from DIR --name %s), or see hermes-exec image ls", o.Image, o.Namespace, o.Image)
 		}
 		return nil, fmt.Errorf("containerd: image %s: %w", o.Image, err)
-	}
-	if ok, err := img.IsUnpacked(ctx, snapshotter); err != nil || !ok {
-		if err := img.Unpack(ctx, snapshotter); err != nil {
-			return nil, fmt.Errorf("containerd: unpacking %s: %w", o.Image, err)
-		}
 	}
 	return img, nil
 }

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	tasks "github.com/containerd/containerd/api/services/tasks/v1"
+	tasktypes "github.com/containerd/containerd/api/types/task"
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,20 +33,28 @@ type Info struct {
 }
 
 // ours lists the containers hermes-exec made with this state directory
-// (another user's, or another HERMES_HOME's, are not this caller's to touch).
-func ours(ctx context.Context, cl *containerd.Client, o Options) ([]containerd.Container, error) {
-	list, err := cl.Containers(ctx, fmt.Sprintf(`labels."%s"`, labelKind))
+// (another user's, or another HERMES_HOME's, are not this caller's to
+// touch), in one round trip.
+func ours(ctx context.Context, cl *containerd.Client, o Options) ([]containers.Container, error) {
+	list, err := cl.ContainerService().List(ctx, fmt.Sprintf(`labels."%s"==%q`, labelStateDir, o.StateDir))
 	if err != nil {
 		return nil, fmt.Errorf("containerd: listing containers: %w", err)
 	}
-	var out []containerd.Container
-	for _, c := range list {
-		labels, err := c.Labels(ctx)
-		if err == nil && labels[labelStateDir] == o.StateDir {
-			out = append(out, c)
-		}
+	return list, nil
+}
+
+// taskList is every task in the namespace by container id, in one round
+// trip.
+func taskList(ctx context.Context, cl *containerd.Client) map[string]*tasktypes.Process {
+	out := map[string]*tasktypes.Process{}
+	resp, err := cl.TaskService().List(ctx, &tasks.ListTasksRequest{})
+	if err != nil {
+		return out
 	}
-	return out, nil
+	for _, t := range resp.Tasks {
+		out[t.ID] = t
+	}
+	return out
 }
 
 // List describes this caller's containers, sessions first.
@@ -52,9 +63,10 @@ func List(ctx context.Context, cl *containerd.Client, o Options) ([]Info, error)
 	if err != nil {
 		return nil, err
 	}
+	procs := taskList(ctx, cl)
 	var out []Info
 	for _, c := range list {
-		out = append(out, describe(ctx, c, o))
+		out = append(out, describe(c, procs, o))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {
@@ -65,22 +77,16 @@ func List(ctx context.Context, cl *containerd.Client, o Options) ([]Info, error)
 	return out, nil
 }
 
-func describe(ctx context.Context, c containerd.Container, o Options) Info {
-	in := Info{ID: c.ID(), Status: "no task", Backend: "containerd"}
-	if info, err := c.Info(ctx, containerd.WithoutRefreshedMetadata); err == nil {
-		in.Kind = info.Labels[labelKind]
-		in.Session = info.Labels[labelSession]
-		in.Workspace = info.Labels[labelWorkspace]
-		in.Created = info.CreatedAt
+func describe(c containers.Container, procs map[string]*tasktypes.Process, o Options) Info {
+	in := Info{
+		ID: c.ID, Status: "no task", Backend: "containerd", Created: c.CreatedAt,
+		Kind: c.Labels[labelKind], Session: c.Labels[labelSession], Workspace: c.Labels[labelWorkspace],
 	}
-	if t, err := c.Task(ctx, nil); err == nil {
-		in.Pid = int(t.Pid())
-		if st, err := t.Status(ctx); err == nil {
-			in.Status = string(st.Status)
+	if t := procs[c.ID]; t != nil {
+		in.Status = strings.TrimPrefix(strings.ToLower(t.Status.String()), "status_")
+		if t.Status == tasktypes.Status_RUNNING {
+			in.Pid = int(t.Pid)
 		}
-	}
-	if in.Status != string(containerd.Running) {
-		in.Pid = 0
 	}
 	if fi, err := os.Stat(filepath.Join(o.StateDir, in.ID, "last-used")); err == nil {
 		in.LastUsed = fi.ModTime()
@@ -123,22 +129,27 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 	}
 	var removed []string
 	known := map[string]bool{}
+	var procs map[string]*tasktypes.Process
 	for _, c := range list {
-		in := describe(ctx, c, o)
-		known[in.ID] = true
-		if in.InUse {
-			continue
+		known[c.ID] = true
+		in := Info{ID: c.ID, Kind: c.Labels[labelKind]}
+		if inUse(o, in) {
+			continue // the common case, and no round trip to find it
 		}
+		if procs == nil {
+			procs = taskList(ctx, cl)
+		}
+		in = describe(c, procs, o)
 		// Not in use: a fresh container's helper locks its lifeline
 		// before it makes the container and removes the container before
 		// it lets go, so this one's helper is gone; a session's creator
 		// holds the session lock, so a session not running is dead.
-		dead := in.Kind == kindFresh || in.Status != string(containerd.Running)
+		dead := in.Kind == kindFresh || in.Status != "running"
 		idle := in.Kind == kindSession && idleToo && time.Since(in.LastUsed) > o.Idle
 		if !dead && !idle {
 			continue
 		}
-		if !removeLocked(ctx, c, o) {
+		if !removeLocked(ctx, cl, c.ID, o) {
 			continue
 		}
 		removed = append(removed, in.ID)
@@ -159,9 +170,8 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 	return removed, nil
 }
 
-// removeLocked removes c unless a helper took it in the meantime.
-func removeLocked(ctx context.Context, c containerd.Container, o Options) bool {
-	id := c.ID()
+// removeLocked removes container id unless a helper took it meanwhile.
+func removeLocked(ctx context.Context, cl *containerd.Client, id string, o Options) bool {
 	lk, err := os.OpenFile(filepath.Join(o.StateDir, id+".lock"), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
 	if err == nil {
 		defer lk.Close()
@@ -169,7 +179,9 @@ func removeLocked(ctx context.Context, c containerd.Container, o Options) bool {
 			return false
 		}
 	}
-	destroy(ctx, c)
+	if c, err := cl.LoadContainer(ctx, id); err == nil {
+		destroy(ctx, c)
+	}
 	_ = os.RemoveAll(filepath.Join(o.StateDir, id))
 	_ = os.Remove(filepath.Join(o.StateDir, id+".lock"))
 	return true
@@ -190,18 +202,22 @@ func Remove(ctx context.Context, cl *containerd.Client, o Options, names ...stri
 	var errs []error
 	for _, want := range names {
 		matched := false
-		for _, c := range list {
-			labels, _ := c.Labels(ctx)
-			if c.ID() != want && labels[labelSession] != want {
+		for _, rec := range list {
+			if rec.ID != want && rec.Labels[labelSession] != want {
 				continue
 			}
 			matched = true
-			destroy(ctx, c)
-			if _, err := c.Info(ctx); err == nil {
-				errs = append(errs, fmt.Errorf("%s: still there after removal", c.ID()))
+			c, err := cl.LoadContainer(ctx, rec.ID)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", rec.ID, err))
+				continue
 			}
-			_ = os.RemoveAll(filepath.Join(o.StateDir, c.ID()))
-			_ = os.Remove(filepath.Join(o.StateDir, c.ID()+".lock"))
+			destroy(ctx, c)
+			if _, err := cl.LoadContainer(ctx, rec.ID); err == nil {
+				errs = append(errs, fmt.Errorf("%s: still there after removal", rec.ID))
+			}
+			_ = os.RemoveAll(filepath.Join(o.StateDir, rec.ID))
+			_ = os.Remove(filepath.Join(o.StateDir, rec.ID+".lock"))
 		}
 		if !matched {
 			unmatched = append(unmatched, want)
