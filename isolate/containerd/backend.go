@@ -40,13 +40,16 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
+	"github.com/opencontainers/image-spec/identity"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
+	"hermes-exec/internal/atomicfile"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/containerd/reaper"
 	"hermes-exec/isolate/containerdexec"
@@ -427,7 +430,7 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 			return nil, err
 		}
 		p.rootPath = "rootfs"
-		opts = append(opts, containerd.WithImage(img), containerd.WithSnapshotter(snapshotter), containerd.WithNewSnapshot(id, img))
+		opts = append(opts, containerd.WithImage(img), containerd.WithSnapshotter(snapshotter), b.withRootSnapshot(id, img))
 	}
 	spec, err := buildSpec(b.o, p)
 	if err != nil {
@@ -452,7 +455,38 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 	return c, nil
 }
 
-// findImage is o.Image from the store, unpacked for the snapshotter.
+// withRootSnapshot prepares the container's writable snapshot on top of
+// the image's layers. The layers' chain id is remembered per image target
+// in the state directory: working it out reads the index, manifest and
+// config from the content store, a third of a fresh container's set-up.
+func (b *Backend) withRootSnapshot(id string, img containerd.Image) containerd.NewContainerOpts {
+	return func(ctx context.Context, cl *containerd.Client, c *containers.Container) error {
+		target := img.Target().Digest.String()
+		cache := filepath.Join(b.o.StateDir, "images", strings.ReplaceAll(target, ":", "-"))
+		chain := ""
+		if raw, err := os.ReadFile(cache); err == nil {
+			chain = strings.TrimSpace(string(raw))
+		}
+		if chain == "" {
+			diffIDs, err := img.RootFS(ctx)
+			if err != nil {
+				return err
+			}
+			chain = identity.ChainID(diffIDs).String()
+			if err := os.MkdirAll(filepath.Dir(cache), 0o700); err == nil {
+				_ = atomicfile.Write(cache, []byte(chain+"\n"))
+			}
+		}
+		if _, err := cl.SnapshotService(snapshotter).Prepare(ctx, id, chain); err != nil {
+			_ = os.Remove(cache) // layers gone (image removed, not unpacked): work it out again
+			return err
+		}
+		c.SnapshotKey = id
+		return nil
+	}
+}
+
+// findImage is o.Image from the store.
 func findImage(ctx context.Context, cl *containerd.Client, o Options) (containerd.Image, error) {
 	img, err := cl.GetImage(ctx, o.Image)
 	if err != nil {
