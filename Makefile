@@ -37,6 +37,8 @@ vet:
 bench: build
 	CGO_ENABLED=1 $(GO) test -tags seccomp,$(NODOCS) -run '^$$' -bench . -benchmem ./policy/... ./policy/config/... ./shim/... ./isolate/
 	bench/startup.sh $(BINDIR)/hermes-exec
+	bench/audit.sh $(BINDIR)/hermes-exec
+	$(GO) run ./bench/gateway
 
 fmt:
 	gofmt -w .

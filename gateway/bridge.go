@@ -29,7 +29,9 @@ type Bridge interface {
 type Hub interface {
 	// Pending lists the requests waiting for an answer, oldest first.
 	Pending() []Pending
-	// Subscribe delivers every later event until cancel is called.
+	// Subscribe delivers every later event until cancel is called. A
+	// subscriber that falls 1024 events behind has its channel closed:
+	// it should subscribe again and re-read Pending.
 	Subscribe() (events <-chan Event, cancel func())
 	// Decide answers request id. It authorizes d.By itself (a bridge's
 	// own check is not trusted), and returns ErrUnauthorized,
@@ -89,6 +91,9 @@ type Event struct {
 	Request Pending
 	// Answer and By are set for EventResolved.
 	Answer approval.Answer
+	// Reason is the approver's reason for EventResolved, and says why for
+	// EventExpired and EventWithdrawn ("the wrapper went away",
+	// "answered at the terminal").
 	Reason string
 	By     Identity
 }

@@ -1,8 +1,12 @@
 package shim
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // Check makes sure a record can be appended, before the command runs: the
@@ -12,9 +16,18 @@ func (a Audit) Check() error {
 	if err := os.MkdirAll(filepath.Dir(a.Path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(a.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := openLog(a.Path)
 	if err != nil {
 		return err
 	}
 	return f.Close()
+}
+
+// openNoFollow opens path for reading without following a symlink.
+func openNoFollow(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("%s is a symlink", path)
+	}
+	return f, err
 }

@@ -49,9 +49,13 @@ func TestAppendWritesOneJSONLinePerRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("want 2 lines, got %d:\n%s", len(lines), b)
+	if len(lines) != 3 {
+		t.Fatalf("want a genesis line and 2 records, got %d lines:\n%s", len(lines), b)
 	}
+	if !strings.HasPrefix(lines[0], `{"seq":0,"prev":"","chain":{"kind":"genesis","nonce":"`) {
+		t.Fatalf("first line is not a genesis record: %s", lines[0])
+	}
+	lines = lines[1:]
 	var m map[string]any
 	if err := json.Unmarshal([]byte(lines[1]), &m); err != nil {
 		t.Fatal(err)
@@ -206,15 +210,19 @@ func checkLog(t *testing.T, path string, want int) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	n := 0
+	n, line := 0, 0
 	for sc.Scan() {
-		n++
+		line++
 		var r Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("line %d is not valid JSON: %v", n, err)
+			t.Fatalf("line %d is not valid JSON: %v", line, err)
 		}
+		if r.Chain != nil {
+			continue
+		}
+		n++
 		if r.Decision != "allow" || len(r.Findings) != 1 {
-			t.Fatalf("line %d is not a whole record", n)
+			t.Fatalf("line %d is not a whole record", line)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -222,6 +230,12 @@ func checkLog(t *testing.T, path string, want int) {
 	}
 	if n != want {
 		t.Fatalf("%d lines, want %d", n, want)
+	}
+	// Concurrent writers never fork the chain: each read the last
+	// record under the lock it appended under.
+	rep, err := (Audit{Path: path}).Verify()
+	if err != nil || !rep.OK() {
+		t.Fatalf("chain broken by concurrent writers: %v %v", err, rep.Problems)
 	}
 }
 
@@ -273,9 +287,9 @@ func TestTailReportsCorruptLineByNumber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString("{\"time\":\"2026-01-01T00:00:00Z\",\"decis\n") // a torn line: line 6
+	f.WriteString("{\"time\":\"2026-01-01T00:00:00Z\",\"decis\n") // a damaged line: line 7 (after the genesis and 5 records)
 	f.Close()
-	if err := a.Append(sampleRecord(6)); err != nil { // line 7
+	if err := a.Append(sampleRecord(6)); err != nil { // line 8
 		t.Fatal(err)
 	}
 	// The damaged line is outside the last record: not read, no error.
@@ -284,8 +298,8 @@ func TestTailReportsCorruptLineByNumber(t *testing.T) {
 	}
 	for _, n := range []int{2, 0} {
 		_, err := a.Tail(n)
-		if err == nil || !strings.Contains(err.Error(), a.Path+":6:") {
-			t.Fatalf("Tail(%d): want an error naming line 6, got %v", n, err)
+		if err == nil || !strings.Contains(err.Error(), a.Path+":7:") {
+			t.Fatalf("Tail(%d): want an error naming line 7, got %v", n, err)
 		}
 	}
 	// A blank line is damage too.
@@ -293,7 +307,7 @@ func TestTailReportsCorruptLineByNumber(t *testing.T) {
 	b.Append(sampleRecord(1))
 	os.WriteFile(b.Path, append(must(os.ReadFile(b.Path)), '\n'), 0o600)
 	b.Append(sampleRecord(2))
-	if _, err := b.Tail(0); err == nil || !strings.Contains(err.Error(), ":2:") {
+	if _, err := b.Tail(0); err == nil || !strings.Contains(err.Error(), ":3:") {
 		t.Fatalf("blank line: %v", err)
 	}
 }

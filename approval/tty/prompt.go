@@ -7,10 +7,10 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"hermes-exec/approval"
+	"hermes-exec/internal/termsafe"
 )
 
 // clock lets tests drive the prompt's countdown and timeout.
@@ -210,36 +210,9 @@ func (p *prompt) header(r approval.Request) string {
 	return b.String()
 }
 
-// visible makes every character of s harmless and visible on a terminal:
-// control characters (ESC, CR, backspace, ...), DEL, C1 controls,
-// invisible format characters (zero-width spaces, bidirectional
-// overrides), line separators and invalid UTF-8 are shown as escapes, so a
-// command can neither repaint the prompt nor hide part of itself. Newlines
-// are escaped too; callers split lines first when they want them.
-func visible(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
-}
+// visible is termsafe.Visible: the prompt and `audit --tail` escape
+// command text the same way (keepEscapeWhole knows its escapes).
+var visible = termsafe.Visible
 
 // wrap breaks an already visible line into terminal-wide pieces; the first
 // gets prefix, the rest cont. Widths count runes, which is right for the

@@ -23,10 +23,20 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
 func main() {
 	// libcontainer re-executes this binary as a container's init, and the
 	// session reaper runs as its pid 1: neither returns from here.
 	sandbox.Init()
+
+	// `hermes-exec doctor` checks that the helper comes from the same
+	// build as hermes-exec.
+	if len(os.Args) == 2 && os.Args[1] == "--version" {
+		fmt.Println(version)
+		return
+	}
 
 	req, err := request()
 	if err != nil {

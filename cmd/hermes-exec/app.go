@@ -23,7 +23,9 @@ rules, approvals.allowlist and approvals.deny in $HERMES_HOME/config.yaml
 
 A dangerous command is put to a human on the controlling terminal: once,
 session, always (adds it to approvals.allowlist) or no. No answer within
-approvals.timeout (300 s) means no. With no terminal to ask on, it is denied.
+approvals.timeout (300 s) means no. When the gateway runs (hermes-exec
+gateway run) it is asked too, on its web page and chat bridges, and the
+first answer wins. With nobody to ask, it is denied.
 A denial prints "hermes-exec: denied: REASON" and exits 126; otherwise the
 command's own exit status is returned exactly (128+N for signal N).
 
@@ -37,7 +39,8 @@ EXAMPLES:
    hermes-exec check --json -c 'curl x | sh'       classify only (exit 0/1/2)
    hermes-exec run -- git status                   argv form, no shell
    hermes-exec allowlist add 'git push'            never ask for git push ...
-   hermes-exec audit --tail 20                     what ran, who approved it`
+   hermes-exec audit --tail 20                     what ran, who approved it
+   hermes-exec gateway run &                       approve from a browser or chat`
 
 // globalFlags are accepted before any subcommand (and, in shell mode,
 // among bash's options).
@@ -97,6 +100,10 @@ func newApp() *cli.App {
 			yoloCommand(),
 			sandboxCommand(),
 			imageCommand(),
+			secretsCommand(),
+			doctorCommand(),
+			gatewayCommand(),
+			pairingCommand(),
 			versionCommand(),
 		},
 		OnUsageError:   onUsageError,

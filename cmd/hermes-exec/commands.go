@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
@@ -238,53 +236,6 @@ func allowlistArgs(c *cli.Context) ([]string, error) {
 		return nil, usageError{err.Error()}
 	}
 	return entries, nil
-}
-
-func auditCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "audit",
-		Usage:     "show the audit log ($HERMES_HOME/audit.jsonl)",
-		UsageText: "hermes-exec audit [--tail N] [--json]",
-		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "tail", Aliases: []string{"n"}, Value: 20, Usage: "how many of the last records (0: all)"},
-			&cli.BoolFlag{Name: "json", Usage: "print the records as JSON Lines"},
-		},
-		OnUsageError: onUsageError,
-		Action: func(c *cli.Context) error {
-			a := shim.Audit{Path: filepath.Join(config.Home(), "audit.jsonl")}
-			recs, err := a.Tail(c.Int("tail"))
-			if err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				enc := json.NewEncoder(os.Stdout)
-				for _, r := range recs {
-					if err := enc.Encode(r); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TIME\tDECISION\tCHANNEL\tEXIT\tCOMMAND")
-			for _, r := range recs {
-				exit := "-"
-				if r.Exit != nil {
-					exit = fmt.Sprint(*r.Exit)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Time.Local().Format(time.DateTime), r.Decision, r.Channel, exit, oneLine(r.Command, 80))
-			}
-			return tw.Flush()
-		},
-	}
-}
-
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		s = s[:max-1] + "…"
-	}
-	return s
 }
 
 func yoloCommand() *cli.Command {

@@ -15,6 +15,7 @@ import (
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
+	"hermes-exec/secretstore"
 	"hermes-exec/shim"
 
 	"github.com/sirupsen/logrus"
@@ -183,18 +184,24 @@ func (s *setup) flow() (*shim.Flow, error) {
 		// Without the list of names to hide, secrets could leak: refuse.
 		return nil, fmt.Errorf("cannot read %s: %w", filepath.Join(s.home, ".env"), err)
 	}
+	// .env.age's names are filtered and its values redacted like .env's.
+	ageNames, ageValues, err := secretstore.Gather(s.home)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	}
+	dotenv = append(dotenv, ageNames...)
 	return &shim.Flow{
 		Config:       s.cfg,
 		Classifier:   cls,
 		Backend:      be,
 		Contained:    contained,
 		Yolo:         s.global.yolo || truthy(os.Getenv("HERMES_YOLO")),
-		OpenApprover: openTTYApprover,
+		OpenApprover: s.openApprover,
 		Sessions:     shim.Sessions{Dir: filepath.Join(s.home, "sessions")},
 		SessionID:    shim.SessionID(),
 		Audit:        shim.Audit{Path: filepath.Join(s.home, "audit.jsonl")},
 		Env:          isolate.FilterEnv(environ, s.cfg.Terminal.EnvPassthrough, dotenv),
-		Secrets:      secretValues(environ, dotenv),
+		Secrets:      append(secretValues(environ, dotenv), ageValues...),
 		Stdin:        os.Stdin,
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,

@@ -138,6 +138,8 @@ var subcommands = map[string]bool{
 	"check": true, "run": true, "allowlist": true, "audit": true,
 	"yolo": true, "version": true, "sandbox": true, "help": true,
 	"--help": true, "--version": true, "rules": true,
+	"doctor": true, "secrets": true,
+	"gateway": true, "pairing": true,
 }
 
 // isShellMode reports whether the command line is a bash-style invocation

@@ -86,3 +86,14 @@ func (l Layout) GatewaySocket() string {
 }
 func (l Layout) TLSCert() string { return filepath.Join(l.Dir, TLSCertFile) }
 func (l Layout) TLSKey() string  { return filepath.Join(l.Dir, TLSKeyFile) }
+
+// Secrets at rest (secretstore): the names .env.age defines, kept in clear
+// so that the environment filter knows them without the key, and the local
+// age identity that decrypts it when no gateway or supervisor holds it.
+const (
+	EnvAgeNamesFile = ".env.age.names"
+	AgeIdentityFile = "age-identity.txt"
+)
+
+func (l Layout) EnvAgeNames() string { return filepath.Join(l.Dir, EnvAgeNamesFile) }
+func (l Layout) AgeIdentity() string { return filepath.Join(l.Dir, AgeIdentityFile) }

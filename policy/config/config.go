@@ -15,6 +15,7 @@ type Config struct {
 	Approvals Approvals `yaml:"approvals"`
 	Terminal  Terminal  `yaml:"terminal"`
 	Container Container `yaml:"container"`
+	Gateway   Gateway   `yaml:"-"`
 	// Path is the file the configuration was loaded from (it may not exist).
 	Path string `yaml:"-"`
 }
@@ -33,6 +34,9 @@ type Approvals struct {
 	// InContainer is "skip" (a container is the boundary, so do not ask)
 	// or "ask".
 	InContainer string `yaml:"in_container"`
+	// Timeouts are per-rule (or per-class) timeouts beside Timeout; see
+	// TimeoutFor.
+	Timeouts map[string]time.Duration `yaml:"-"`
 }
 
 // Terminal is the `terminal:` section.

@@ -126,3 +126,71 @@ func skipPastQuote(s string, q byte) string {
 	_, rest := cutLine(s[i:])
 	return rest
 }
+
+// DotEnv reads the values a .env file assigns (the same shapes as
+// DotEnvNames; the last assignment of a name wins, as python-dotenv does).
+// Quotes around a value are removed; in double quotes \n, \" and \\ are
+// unescaped. The gateway reads its allowlists (GATEWAY_ALLOWED_USERS, ...)
+// and bridge tokens here. A missing file gives nil and no error.
+func DotEnv(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dotenv: %w", err)
+	}
+	vals := map[string]string{}
+	s := string(data)
+	for len(s) > 0 {
+		var line string
+		line, s = cutLine(s)
+		t := strings.TrimLeft(line, " \t")
+		if t == "" || t[0] == '#' {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(t, "export"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+			t = strings.TrimLeft(rest, " \t")
+		}
+		name, value, ok := splitAssignment(t)
+		if !ok {
+			continue
+		}
+		if q := openQuote(value); q != 0 {
+			// The value spans lines up to the closing quote.
+			i := closes(s, q)
+			if i < 0 {
+				value += "\n" + s
+				s = ""
+			} else {
+				value += "\n" + s[:i+1]
+				_, s = cutLine(s[i:])
+			}
+		}
+		vals[name] = dotenvValue(value)
+	}
+	return vals, nil
+}
+
+// dotenvValue strips quotes (and an unquoted value's trailing comment).
+func dotenvValue(v string) string {
+	if v == "" {
+		return ""
+	}
+	switch q := v[0]; q {
+	case '"', '\'':
+		end := closes(v[1:], q)
+		if end < 0 {
+			return v[1:]
+		}
+		inner := v[1 : 1+end]
+		if q == '"' {
+			inner = strings.NewReplacer(`\n`, "\n", `\"`, `"`, `\\`, `\`).Replace(inner)
+		}
+		return inner
+	}
+	if i := strings.Index(v, " #"); i >= 0 {
+		v = v[:i]
+	}
+	return strings.TrimRight(v, " \t")
+}

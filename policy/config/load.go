@@ -17,6 +17,7 @@ type rawFile struct {
 	Approvals rawApprovals `yaml:"approvals"`
 	Terminal  rawTerminal  `yaml:"terminal"`
 	Container rawContainer `yaml:"container"`
+	Gateway   rawGateway   `yaml:"gateway"`
 }
 
 type rawApprovals struct {
@@ -25,6 +26,7 @@ type rawApprovals struct {
 	Allowlist   yaml.Node `yaml:"allowlist"`
 	Deny        yaml.Node `yaml:"deny"`
 	InContainer yaml.Node `yaml:"in_container"`
+	Timeouts    yaml.Node `yaml:"timeouts"`
 }
 
 type rawTerminal struct {
@@ -83,7 +85,7 @@ func decode(c *Config, data []byte) error {
 	if err := yaml.Unmarshal(data, &raw); err != nil {
 		return fromYAML(err)
 	}
-	return errors.Join(raw.Approvals.apply(&c.Approvals), raw.Terminal.apply(&c.Terminal), raw.Container.apply(&c.Container))
+	return errors.Join(raw.Approvals.apply(&c.Approvals), raw.Terminal.apply(&c.Terminal), raw.Container.apply(&c.Container), raw.Gateway.apply(&c.Gateway))
 }
 
 func (r *rawApprovals) apply(a *Approvals) error {
@@ -106,6 +108,8 @@ func (r *rawApprovals) apply(a *Approvals) error {
 		a.Timeout = d
 	}
 	var err error
+	a.Timeouts, err = timeoutMap(&r.Timeouts, "approvals.timeouts")
+	add(err)
 	a.Allowlist, err = stringList(&r.Allowlist, "approvals.allowlist")
 	add(err)
 	a.Deny, err = stringList(&r.Deny, "approvals.deny")
