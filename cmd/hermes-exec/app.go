@@ -86,7 +86,7 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:                   "hermes-exec",
 		Usage:                  "the shell an AI agent runs its commands through: classify, ask, run, audit",
-		UsageText:              "hermes-exec [--yolo] [--config FILE] [--backend host|sandbox] -c 'CMD' [NAME [ARGS...]]\nhermes-exec [global options] COMMAND [options] [arguments...]",
+		UsageText:              "hermes-exec [--yolo] [--config FILE] [--backend host|sandbox|containerd] -c 'CMD' [NAME [ARGS...]]\nhermes-exec [global options] COMMAND [options] [arguments...]",
 		Description:            appDescription,
 		Version:                version,
 		Flags:                  globalFlags(),
