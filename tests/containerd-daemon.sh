@@ -54,7 +54,7 @@ stop)
 	# Shims of this daemon (and their containers) outlive it: end them,
 	# found by the daemon's own socket on their command line.
 	for p in /proc/[0-9]*; do
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "containerd-shim.* -address $sock"; then
+		if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q -- "containerd-shim.* -address $sock"; then
 			pkill -KILL -P "${p#/proc/}" 2>/dev/null || true # its containers' inits
 			kill -9 "${p#/proc/}" 2>/dev/null || true
 		fi

@@ -304,3 +304,47 @@ func TestContainerdSandboxLsRm(t *testing.T) {
 		t.Errorf("rm of an unknown name: %d %q", rm.code, rm.stderr)
 	}
 }
+
+// A session whose reaper takes no commands (here: its exec socket is gone)
+// still runs them, by task.Exec: statuses, stdin and the session's files
+// are the same.
+func TestContainerdSessionTaskExecFallback(t *testing.T) {
+	s := containerdEnv(t, "  persist: session\n")
+	session := "fallback-" + strconv.Itoa(os.Getpid())
+	sid := "HERMES_SESSION_ID=" + session
+	if r := s.sh("echo kept > /tmp/f; echo PPID=$PPID", sid); r.code != 0 || r.stdout != "PPID=1\n" {
+		t.Fatalf("first command: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	ls := s.run(s.extraEnv, "sandbox", "ls", "--json")
+	var list []map[string]any
+	json.Unmarshal([]byte(ls.stdout), &list)
+	id := ""
+	for _, in := range list {
+		if in["session"] == session {
+			id, _ = in["id"].(string)
+		}
+	}
+	if id == "" {
+		t.Fatalf("session not listed:\n%s", ls.stdout)
+	}
+	if err := os.Remove(filepath.Join(s.stateDir, id, "exec.sock")); err != nil {
+		t.Fatal(err)
+	}
+	r := s.sh("cat /tmp/f; echo PPID=$PPID", sid)
+	if r.code != 0 || !strings.Contains(r.stdout, "kept") || strings.Contains(r.stdout, "PPID=1\n") {
+		t.Errorf("by task.Exec: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	for script, want := range map[string]int{"exit 42": 42, "kill -9 $$": 137, "kill -TERM $$": 143, "no-such-command-hermes": 127} {
+		if r := s.sh(script, sid); r.code != want {
+			t.Errorf("%q by task.Exec: exit %d, want %d (%q)", script, r.code, want, r.stderr)
+		}
+	}
+	data := make([]byte, 1<<20)
+	rand.Read(data)
+	c := s.cmd(append(append([]string(nil), s.extraEnv...), sid), "-c", "cat")
+	c.Stdin = bytes.NewReader(data)
+	out, err := c.Output()
+	if err != nil || !bytes.Equal(out, data) {
+		t.Errorf("stdin by task.Exec: %d bytes back of %d (%v)", len(out), len(data), err)
+	}
+}
