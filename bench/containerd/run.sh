@@ -5,7 +5,8 @@
 #     session container) and fresh container (container.persist: none),
 #     with an image and with the host's root
 #   ctr task exec into a running container of the same image
-#   ctr run --rm of the same image
+#   ctr run --rm of the same image, and with --seccomp (Docker's default
+#     profile, as the backend applies; ctr applies none by default)
 #   hermes-exec --backend sandbox, session exec and fresh
 #   bash -c true, for scale
 # and the ratios the goals name: session exec / ctr task exec (goal <= 0.5),
@@ -86,6 +87,7 @@ hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/times.json" \
 	-n "ctr task exec" "ctr --address $sock -n $ns task exec --exec-id bench bench-exec /bin/true" \
 	-n "hermes-exec containerd fresh (image)" "$(he cd-image-fresh)" \
 	-n "ctr run --rm" "ctr --address $sock -n $ns run --rm local/bench:1 bench-run /bin/true" \
+	-n "ctr run --rm --seccomp" "ctr --address $sock -n $ns run --rm --seccomp local/bench:1 bench-run /bin/true" \
 	-n "hermes-exec containerd session exec (host root)" "$(he cd-host-session)" \
 	-n "hermes-exec containerd fresh (host root)" "$(he cd-host-fresh)" \
 	-n "hermes-exec sandbox session exec" "$(he sbx-session)" \
@@ -102,6 +104,7 @@ m = lambda n: res[n]["median"]
 print()
 print("session exec (image) / ctr task exec = %.2f (goal <= 0.5)" % (m("hermes-exec containerd session exec (image)") / m("ctr task exec")))
 print("fresh (image) / ctr run --rm          = %.2f (goal <= 1)" % (m("hermes-exec containerd fresh (image)") / m("ctr run --rm")))
+print("fresh (image) / ctr run --rm --seccomp = %.2f (the same seccomp profile on both sides)" % (m("hermes-exec containerd fresh (image)") / m("ctr run --rm --seccomp")))
 print("session exec (host root) / ctr task exec = %.2f" % (m("hermes-exec containerd session exec (host root)") / m("ctr task exec")))
 print("fresh (host root) / ctr run --rm          = %.2f" % (m("hermes-exec containerd fresh (host root)") / m("ctr run --rm")))
 print("containerd session exec (host root) / sandbox session exec = %.2f" % (m("hermes-exec containerd session exec (host root)") / m("hermes-exec sandbox session exec")))
