@@ -14,15 +14,18 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/containerd/v2/pkg/rootfs"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
+	"github.com/docker/go-units"
 	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -359,9 +362,11 @@ func RemoveImages(ctx context.Context, cl *containerd.Client, names ...string) e
 	return errors.Join(errs...)
 }
 
-// Pull fetches ref from its registry and unpacks it, showing each layer.
-// Only the resolver and the content store are used (containerd 1.6 has no
-// Transfer service).
+// Pull fetches ref from its registry and unpacks it: a line (or a bar on
+// a terminal) per blob fetched, then per layer unpacked. Only the resolver
+// and the content store are used (containerd 1.6 has no Transfer
+// service); a registry on this machine (localhost, 127.0.0.1) is spoken to
+// over plain HTTP, any other over HTTPS.
 func Pull(ctx context.Context, cl *containerd.Client, ref string, out *os.File) error {
 	p := newProgress(out)
 	p.step("pulling %s", ref)
@@ -370,9 +375,41 @@ func Pull(ctx context.Context, cl *containerd.Client, ref string, out *os.File) 
 		return fmt.Errorf("containerd: lease: %w", err)
 	}
 	defer done(context.WithoutCancel(ctx))
-	img, err := cl.Fetch(ctx, ref, containerd.WithPlatform(platforms.DefaultString()))
+	resolver := docker.NewResolver(docker.ResolverOptions{
+		Hosts: docker.ConfigureDefaultRegistries(docker.WithPlainHTTP(docker.MatchLocalhost)),
+	})
+	var mu sync.Mutex
+	fetched := 0
+	show := images.HandlerFunc(func(ctx context.Context, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+		mu.Lock()
+		fetched++
+		p.step("fetching %s %s (%s)", kindOf(desc.MediaType), shortDigest(desc.Digest.String()), units.HumanSize(float64(desc.Size)))
+		mu.Unlock()
+		return nil, nil
+	})
+	img, err := cl.Fetch(ctx, ref, containerd.WithResolver(resolver), containerd.WithPlatform(platforms.DefaultString()), containerd.WithImageHandler(show))
 	if err != nil {
 		return fmt.Errorf("pulling %s: %w (no registry reachable? import an archive instead: hermes-exec image import FILE.tar)", ref, err)
 	}
+	p.step("fetched %d blobs of %s", fetched, img.Name)
 	return unpack(ctx, cl, img, p)
+}
+
+func kindOf(mediaType string) string {
+	switch {
+	case strings.Contains(mediaType, "layer"):
+		return "layer"
+	case strings.Contains(mediaType, "config"):
+		return "config"
+	case strings.Contains(mediaType, "index"), strings.Contains(mediaType, "list"):
+		return "index"
+	}
+	return "manifest"
+}
+
+func shortDigest(d string) string {
+	if i := strings.IndexByte(d, ':'); i >= 0 && len(d) > i+13 {
+		return d[:i+13]
+	}
+	return d
 }
