@@ -348,3 +348,25 @@ func TestContainerdSessionTaskExecFallback(t *testing.T) {
 		t.Errorf("stdin by task.Exec: %d bytes back of %d (%v)", len(out), len(data), err)
 	}
 }
+
+// A set-uid root file left in the workspace would give any host user root:
+// no way of making one works inside (issue 6's probe).
+func TestContainerdNoSetIDFiles(t *testing.T) {
+	s := containerdEnv(t, freshConfig)
+	r := s.sh(fmt.Sprintf(`echo RAN; cd %s
+cp /usr/bin/id a; chmod 4755 a; chmod u+s a; chmod g+s a
+/usr/bin/perl -e 'use Fcntl; sysopen(F, "b", O_CREAT|O_WRONLY, 06755)'
+install -m 4755 /usr/bin/id c
+mkdir -m 2755 d
+cp /usr/bin/id e && chmod 755 e && echo PLAIN-OK
+true`, s.ws))
+	mustHaveRun(t, r)
+	if !strings.Contains(r.stdout, "PLAIN-OK") {
+		t.Errorf("an ordinary chmod failed:\n%s\n%s", r.stdout, r.stderr)
+	}
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		if fi, err := os.Stat(filepath.Join(s.ws, n)); err == nil && fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 {
+			t.Errorf("%s is set-id on the host: %v", n, fi.Mode())
+		}
+	}
+}

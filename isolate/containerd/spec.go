@@ -12,6 +12,7 @@ import (
 
 	"github.com/moby/profiles/seccomp"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"hermes-exec/internal/credentials"
 	"hermes-exec/internal/hermeshome"
@@ -101,8 +102,46 @@ func buildSpec(o Options, p specParams) (*specs.Spec, error) {
 	if native, ok := nativeArch[runtime.GOARCH]; ok {
 		prof.Architectures = []specs.Arch{native}
 	}
+	noSetIDModes(prof)
 	s.Linux.Seccomp = prof
 	return s, nil
+}
+
+// modeArg is, for each system call that sets a file's mode, the index of
+// its mode argument.
+var modeArg = map[string]uint{
+	"chmod": 1, "fchmod": 1, "fchmodat": 2, "fchmodat2": 2,
+	"open": 2, "openat": 3, "creat": 1, "mkdir": 1, "mkdirat": 2, "mknod": 1, "mknodat": 2,
+}
+
+// noSetIDModes keeps commands from making set-uid or set-gid files: the
+// workspace is the host's too, and a set-uid root binary left there would
+// give any host user root (the workspace's nosuid covers only the
+// container's own view). Each call that sets a mode is allowed only with
+// neither bit in it (EPERM otherwise, the profile's default); openat2,
+// whose mode is behind a pointer seccomp cannot follow, is refused.
+func noSetIDModes(p *specs.LinuxSeccomp) {
+	var keep []specs.LinuxSyscall
+	for _, sc := range p.Syscalls {
+		var names []string
+		for _, n := range sc.Names {
+			if _, ok := modeArg[n]; !ok && n != "openat2" {
+				names = append(names, n)
+			}
+		}
+		if len(names) > 0 {
+			sc.Names = names
+			keep = append(keep, sc)
+		}
+	}
+	for name, arg := range modeArg {
+		keep = append(keep, specs.LinuxSyscall{
+			Names:  []string{name},
+			Action: specs.ActAllow,
+			Args:   []specs.LinuxSeccompArg{{Index: arg, Value: unix.S_ISUID | unix.S_ISGID, ValueTwo: 0, Op: specs.OpMaskedEqual}},
+		})
+	}
+	p.Syscalls = keep
 }
 
 var nativeArch = map[string]specs.Arch{
