@@ -22,13 +22,16 @@ type backendUnderTest struct {
 	container string                    // more lines of the container: section
 	require   func(*testing.T)          // skips (or fails) when the machine cannot run it
 	leftovers func(*testing.T) []string // what fresh containers left besides the sandbox's
+	// sessionCgroups is a glob of the session containers' cgroups.
+	sessionCgroups string
 }
 
 var sandboxBackendUnderTest = backendUnderTest{
-	name:      "sandbox",
-	stateDir:  "/run/hermes-exec/sandbox",
-	require:   requireSandbox,
-	leftovers: func(*testing.T) []string { return nil },
+	name:           "sandbox",
+	stateDir:       "/run/hermes-exec/sandbox",
+	require:        requireSandbox,
+	leftovers:      func(*testing.T) []string { return nil },
+	sessionCgroups: "/sys/fs/cgroup/*/hermes-exec/s-*",
 }
 
 // containerdSocket is the socket of the containerd the tests use:
@@ -42,11 +45,12 @@ const testNamespace = "hermes-exec-test"
 
 func containerdBackend() backendUnderTest {
 	return backendUnderTest{
-		name:      "containerd",
-		stateDir:  "/run/hermes-exec/containerd",
-		container: fmt.Sprintf("  containerd:\n    address: %s\n    namespace: %s\n", containerdSocket, testNamespace),
-		require:   requireContainerd,
-		leftovers: containerdLeftovers,
+		name:           "containerd",
+		stateDir:       "/run/hermes-exec/containerd",
+		container:      fmt.Sprintf("  containerd:\n    address: %s\n    namespace: %s\n", containerdSocket, testNamespace),
+		require:        requireContainerd,
+		leftovers:      containerdLeftovers,
+		sessionCgroups: "/sys/fs/cgroup/*/hermes-exec-containerd/s-*",
 	}
 }
 
@@ -103,6 +107,8 @@ func containerdLeftovers(t *testing.T) []string {
 			}
 		}
 	}
+	cg, _ := filepath.Glob("/sys/fs/cgroup/*/hermes-exec-containerd/f-*")
+	left = append(left, cg...)
 	entries, _ := os.ReadDir("/run/hermes-exec/containerd")
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), "f-") {

@@ -347,7 +347,7 @@ func TestSandboxSessionKeepsFilesAndRmCleans(t *testing.T) {
 	if !strings.Contains(ls.stdout, "probe-session-") {
 		t.Fatalf("sandbox ls does not show the session:\n%s\n%s", ls.stdout, ls.stderr)
 	}
-	cgBefore, _ := filepath.Glob("/sys/fs/cgroup/*/hermes-exec/s-*")
+	cgBefore, _ := filepath.Glob(probeBackend.sessionCgroups)
 	if rm := s.run(s.extraEnv, "sandbox", "rm", strings.TrimPrefix(sid, "HERMES_SESSION_ID=")); rm.code != 0 {
 		t.Fatalf("sandbox rm: %d %s", rm.code, rm.stderr)
 	}
@@ -355,7 +355,7 @@ func TestSandboxSessionKeepsFilesAndRmCleans(t *testing.T) {
 	if strings.Contains(ls.stdout, "probe-session-") {
 		t.Errorf("sandbox rm left the session listed:\n%s", ls.stdout)
 	}
-	cgAfter, _ := filepath.Glob("/sys/fs/cgroup/*/hermes-exec/s-*")
+	cgAfter, _ := filepath.Glob(probeBackend.sessionCgroups)
 	if len(cgBefore) == 0 || len(cgAfter) >= len(cgBefore) {
 		t.Errorf("sandbox rm left cgroups: before %d, after %d", len(cgBefore), len(cgAfter))
 	}

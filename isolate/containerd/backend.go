@@ -60,7 +60,7 @@ import (
 type Options = containerdexec.Options
 
 const (
-	cgroupParent = execproto.CgroupParent
+	cgroupParent = containerdexec.CgroupParent
 	netHost      = execproto.NetworkHost
 	runtimeName  = "io.containerd.runc.v2"
 	snapshotter  = "overlayfs"
@@ -286,7 +286,7 @@ func (b *Backend) runSession(ctx context.Context, cl *containerd.Client, s isola
 // reaperExec has the session's reaper start the command over its exec
 // socket; ok is false when nothing was started.
 func (b *Backend) reaperExec(ctx context.Context, id string, s isolate.Spec, env []string, cwd string) (isolate.Status, bool) {
-	counter, haveCounter := execproto.OOMCounter(id)
+	counter, haveCounter := containerdexec.OOMCounter(id)
 	before := int64(0)
 	if haveCounter {
 		before = execproto.ReadCounter(counter, "oom_kill")
@@ -518,7 +518,7 @@ func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process
 	if err != nil {
 		return isolate.Status{}, fmt.Errorf("containerd: %w", err)
 	}
-	counter, haveCounter := execproto.OOMCounter(id)
+	counter, haveCounter := containerdexec.OOMCounter(id)
 	before := int64(0)
 	if haveCounter {
 		before = execproto.ReadCounter(counter, "oom_kill")
@@ -554,7 +554,7 @@ func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process
 				st.Signal = st.Code - 128
 			}
 			if !haveCounter {
-				counter, haveCounter = execproto.OOMCounter(id)
+				counter, haveCounter = containerdexec.OOMCounter(id)
 			}
 			if haveCounter && execproto.ReadCounter(counter, "oom_kill") > before {
 				st = execproto.OOMStatus(st, b.o.Memory)

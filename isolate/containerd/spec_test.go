@@ -79,7 +79,7 @@ func TestSpecHasTheSandboxShape(t *testing.T) {
 	if *r.Memory.Limit != 64<<20 || *r.Pids.Limit != 99 || *r.CPU.Quota != 150000 {
 		t.Errorf("limits: %+v %+v %+v", r.Memory, r.Pids, r.CPU)
 	}
-	if s.Linux.CgroupsPath != "/hermes-exec/f-1" {
+	if s.Linux.CgroupsPath != "/hermes-exec-containerd/f-1" {
 		t.Errorf("cgroup %s", s.Linux.CgroupsPath)
 	}
 	for _, hidden := range []string{o.HermesHome, filepath.Dir(o.Address), o.StateDir} {

@@ -29,6 +29,24 @@ const HelperName = "hermes-exec-containerd"
 // RequestEnv carries the Request to the helper, as JSON.
 const RequestEnv = "HERMES_CONTAINERD_REQUEST"
 
+// CgroupParent holds every container's cgroup (CgroupParent/ID in each
+// hierarchy): apart from the embedded sandbox's, whose collector sweeps
+// what it finds in its own.
+const CgroupParent = "/hermes-exec-containerd"
+
+// OOMCounter is the file that counts container id's out-of-memory kills;
+// ok is false when there is none (no such cgroup: do not guess).
+func OOMCounter(id string) (path string, ok bool) {
+	path = filepath.Join("/sys/fs/cgroup", CgroupParent, id, "memory.events")
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
+		path = filepath.Join("/sys/fs/cgroup/memory", CgroupParent, id, "memory.oom_control")
+	}
+	if _, err := os.Stat(path); err != nil {
+		return "", false
+	}
+	return path, true
+}
+
 // Defaults of the containerd settings.
 const (
 	DefaultAddress   = "/run/containerd/containerd.sock"

@@ -45,7 +45,7 @@ func (b *backend) runInSession(ctx context.Context, s isolate.Spec) (st isolate.
 		return st, false // being made or removed: the helper waits for it
 	}
 	touch(filepath.Join(o.StateDir, id, "last-used"))
-	counter, haveCounter := execproto.OOMCounter(id)
+	counter, haveCounter := OOMCounter(id)
 	before := int64(0)
 	if haveCounter {
 		before = execproto.ReadCounter(counter, "oom_kill")
