@@ -14,6 +14,18 @@ else
 	prefix=${PREFIX:-$HOME/.local}
 fi
 
+# Go and git are not apt packages here: Go comes from go.dev (Debian's may be
+# too old for go.mod), git describes the version.
+for tool in go git; do
+	if ! command -v "$tool" >/dev/null; then
+		case $tool in
+		go) echo "install.sh: go is not on PATH: install Go (the version go.mod names) and put its bin directory on PATH" >&2 ;;
+		git) echo "install.sh: git is not on PATH: install it (apt-get install git)" >&2 ;;
+		esac
+		exit 1
+	fi
+done
+
 need_pkgs=()
 command -v gcc >/dev/null || need_pkgs+=(gcc)
 command -v make >/dev/null || need_pkgs+=(make)
@@ -30,19 +42,32 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 	fi
 fi
 
-make build
-install -D -m 0755 bin/hermes-exec "$prefix/bin/hermes-exec"
-install -D -m 0755 bin/hermes-exec-sandbox "$prefix/bin/hermes-exec-sandbox"
+make install PREFIX="$prefix"
 echo "installed $prefix/bin/hermes-exec and $prefix/bin/hermes-exec-sandbox"
 
-home=${HERMES_HOME:-$HOME/.hermes}
+# The user database's home, as hermes-exec reads it ($HOME may be unset or
+# wrong, as under docker -u).
+user_home=$(getent passwd "$(id -u)" | cut -d: -f6)
+home=${HERMES_HOME:-${user_home:-$HOME}/.hermes}
+# The rootless sandbox cannot enforce memory and CPU limits on cgroup v1 and
+# refuses to start when they are set: only root gets them by default.
+if [ "$(id -u)" = 0 ]; then
+	limits='  memory: 2g
+  cpus: 2
+'
+else
+	limits='  # memory and cpus need root on cgroup v1 (the rootless sandbox refuses
+  # limits it cannot enforce); set them when your system delegates cgroups.
+'
+fi
 umask 077
 mkdir -p "$home"
 chmod 0700 "$home"
 if [ -e "$home/config.yaml" ]; then
 	echo "kept existing $home/config.yaml"
 else
-	cat >"$home/config.yaml" <<'YAML'
+	{
+		cat <<'YAML'
 # hermes-exec configuration (the same file Hermes Agent reads).
 
 approvals:
@@ -66,13 +91,15 @@ terminal:
   env_passthrough: []
 
 container:
-  memory: 2g
-  cpus: 2
+YAML
+		printf '%s' "$limits"
+		cat <<'YAML'
   pids: 1024
   network: none
   persist: session
   idle: 30m
 YAML
+	} >"$home/config.yaml"
 	chmod 0600 "$home/config.yaml"
 	echo "created $home/config.yaml"
 fi

@@ -23,6 +23,12 @@ type Spec struct {
 	// TTY asks for a new pseudo-terminal for the command. The caller sets
 	// it only when Stdin and Stdout are terminals.
 	TTY bool
+	// ShareTerminal keeps the caller's controlling terminal for the
+	// program (pipe mode). Only hermes-exec's own helpers set it (the
+	// sandbox helper, which must follow the caller's window size and job
+	// control); a user's command never shares the terminal, so that it
+	// cannot push input into the caller's shell (TIOCSTI).
+	ShareTerminal bool
 	// Session names a persistent execution context (HERMES_SESSION_ID) for
 	// backends that keep one; the host backend ignores it.
 	Session string

@@ -5,6 +5,8 @@ import (
 	"os"
 	"runtime"
 	"syscall"
+
+	"hermes-exec/internal/exitcode"
 )
 
 // NewHost returns the backend that runs commands directly on this machine,
@@ -16,8 +18,10 @@ type host struct{}
 func (host) Name() string { return "host" }
 
 // Run starts s.Args[0] and waits for it. Pipe mode (s.TTY false) hands the
-// command the caller's files themselves; PTY mode puts it on a new
-// pseudo-terminal wired to the caller's terminal (see package pty).
+// command the caller's files themselves, in a session of its own (no
+// controlling terminal); PTY mode puts it on a new pseudo-terminal wired to
+// the caller's terminal (see package pty). Either way the command cannot
+// inject input into the caller's terminal (host_tiocsti.go).
 //
 // A nil s.Env is an empty environment (never the wrapper's, which holds the
 // secrets FilterEnv removes). Nil standard files are the wrapper's own, as
@@ -53,6 +57,12 @@ func (host) Run(ctx context.Context, s Spec) (Status, error) {
 		s.Stderr = os.Stderr
 	}
 
+	if !s.ShareTerminal {
+		if err := denyTerminalInjection(); err != nil {
+			return Status{}, &StartError{Op: "exec", Path: path, Err: err}
+		}
+	}
+
 	// Pdeathsig kills the command when the thread that forked it exits,
 	// not the process. Go ends a thread when a goroutine locked to it
 	// returns without unlocking, so the fork happens on a thread this
@@ -67,11 +77,11 @@ func (host) Run(ctx context.Context, s Spec) (Status, error) {
 
 // statusOf converts a wait status into bash's numbering.
 func statusOf(ws syscall.WaitStatus) Status {
+	st := Status{Code: exitcode.FromWaitStatus(ws)}
 	if ws.Signaled() {
-		n := int(ws.Signal())
-		return Status{Code: 128 + n, Signal: n}
+		st.Signal = int(ws.Signal())
 	}
-	return Status{Code: ws.ExitStatus()}
+	return st
 }
 
 // CancelReason explains a command killed because ctx ended.

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +24,8 @@ func TestMain(m *testing.M) {
 		os.Exit(helperMain(os.Args[1:]))
 	case "count-sigint":
 		os.Exit(countSIGINT())
+	case "tiocsti":
+		os.Exit(tryTIOCSTI())
 	}
 	os.Exit(m.Run())
 }
@@ -83,9 +84,4 @@ func helperCommand(t *testing.T, prefix []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), helperEnv+"=1")
 	return cmd
-}
-
-// shellQuote quotes s for bash.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -35,7 +35,16 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 	// burst of relayed signals sharing the channel could swallow it and
 	// leave the wrapper waiting forever.
 	sigs := make(chan os.Signal, 8)
-	notifyForwarded(sigs, pipeForwarded)
+	tt := terminalState{shared: true}
+	if !s.ShareTerminal {
+		tt = detachTerminal()
+	}
+	own := tt.newSession
+	if own {
+		notifyForwarded(sigs, append(append([]os.Signal(nil), pipeForwarded...), jobControl...))
+	} else {
+		notifyForwarded(sigs, pipeForwarded)
+	}
 	defer signal.Stop(sigs)
 	chld := make(chan os.Signal, 1)
 	signal.Notify(chld, syscall.SIGCHLD)
@@ -47,23 +56,36 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 		Files: []uintptr{s.Stdin.Fd(), s.Stdout.Fd(), s.Stderr.Fd()},
 		// No Setpgid: the command stays in the wrapper's process group,
 		// so whoever kills that group (a terminal's ^C, an agent's
-		// timeout) kills the command too, as with bash -c.
-		Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		// timeout) kills the command too, as with bash -c. Only when
+		// the wrapper leads its session does the command get a session
+		// of its own (see detachTerminal).
+		Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setsid: own},
 	})
 	if err != nil {
 		return Status{}, &StartError{Op: "exec", Path: path, Err: err}
+	}
+	target := pid // whom relayed signals go to
+	if own {
+		target = -pid // the command's process group: bash and what it runs
 	}
 
 	done, killed := ctx.Done(), false
 	for {
 		select {
 		case sig := <-sigs:
-			if isKeyboardSignal(sig) && foregroundOnTerminal() {
+			if !own && isKeyboardSignal(sig) && tt.foreground() {
 				continue // the terminal signalled the command too
 			}
-			// pid is not reaped yet, so it is still ours; a failure
-			// has no useful recovery.
-			_ = syscall.Kill(pid, sig.(syscall.Signal))
+			if own && isJobControl(sig) {
+				// ^Z: stop the command, then the wrapper itself as
+				// the terminal meant; SIGCONT (relayed) resumes both.
+				_ = syscall.Kill(target, sig.(syscall.Signal))
+				_ = syscall.Kill(syscall.Getpid(), syscall.SIGSTOP)
+				continue
+			}
+			// pid is not reaped yet, so it (and its group) is still
+			// ours; a failure has no useful recovery.
+			_ = syscall.Kill(target, sig.(syscall.Signal))
 		case <-done:
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 			done, killed = nil, true

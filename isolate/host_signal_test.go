@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"hermes-exec/internal/testutil"
 	"hermes-exec/pty/ptytest"
 )
 
@@ -134,7 +135,7 @@ func TestCommandDiesWithKilledWrapper(t *testing.T) {
 	}
 	cmd.Wait()
 	deadline := time.Now().Add(waitLimit)
-	for alive(pid) {
+	for testutil.Alive(pid) {
 		if time.Now().After(deadline) {
 			syscall.Kill(pid, syscall.SIGKILL)
 			t.Fatalf("command %d still running after its wrapper was SIGKILLed", pid)
@@ -143,22 +144,12 @@ func TestCommandDiesWithKilledWrapper(t *testing.T) {
 	}
 }
 
-// alive reports whether pid runs (a zombie waiting for its new parent to
-// reap it has ended).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || (s[i+2] != 'Z' && s[i+2] != 'X')
-}
-
 func TestCtrlCInTerminalReachesCommandOnce(t *testing.T) {
-	// The wrapper runs in the foreground of a terminal (pipe mode: the
-	// command shares that terminal). ^C signals the whole foreground
-	// group, so the wrapper must not relay its own copy.
+	// The wrapper leads a terminal's session and runs in its foreground
+	// (pipe mode: the command gets a session of its own, so the terminal
+	// signals only the wrapper, which must relay exactly one copy).
+	// TestCtrlCReachesDetachedCommandOnce is the case of a wrapper inside
+	// the session, whose command the terminal signals itself.
 	term := ptytest.New(t, 24, 80)
 	self, err := os.Executable()
 	if err != nil {

@@ -2,11 +2,12 @@ package isolate
 
 import (
 	"errors"
-	"io/fs"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"hermes-exec/internal/exitcode"
 )
 
 // StartError reports that a command could not be started.
@@ -39,7 +40,16 @@ func IsNotFound(err error) bool {
 	if errors.As(err, &se) && se.Op == "chdir" {
 		return false
 	}
-	return errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist)
+	return exitcode.IsNotFound(err)
+}
+
+// ExitStatus is bash's status for a command that could not be started:
+// exitcode.NotFound when IsNotFound, exitcode.CannotExec otherwise.
+func ExitStatus(err error) int {
+	if IsNotFound(err) {
+		return exitcode.NotFound
+	}
+	return exitcode.CannotExec
 }
 
 // lookPath resolves name the way bash does before exec: a name with a slash

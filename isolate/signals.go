@@ -12,11 +12,19 @@ import (
 // An agent stops a command by signalling the process it started, which is
 // the wrapper; bash -c would have exec'd the command in its place, so the
 // command must see these as if it had been signalled itself. Job control
-// signals (SIGTSTP, SIGTTIN, SIGTTOU) are left alone: the command shares the
-// wrapper's process group, so the terminal already stops both.
+// signals (SIGTSTP, SIGTTIN, SIGTTOU) are handled apart (jobControl).
 var pipeForwarded = []os.Signal{
 	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGCONT,
+}
+
+// jobControl are the stop signals a terminal sends to its foreground group.
+// A pipe-mode command in a session of its own does not get them from the
+// terminal, so the wrapper passes them on and then stops itself.
+var jobControl = []os.Signal{syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU}
+
+func isJobControl(sig os.Signal) bool {
+	return sig == syscall.SIGTSTP || sig == syscall.SIGTTIN || sig == syscall.SIGTTOU
 }
 
 // notifyForwarded subscribes c to the signals in sigs that are not ignored.
@@ -61,4 +69,57 @@ func foregroundOnTerminal() bool {
 	defer unix.Close(fd)
 	fg, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
 	return err == nil && fg == syscall.Getpgrp()
+}
+
+// terminalState is how a pipe-mode command stands to the caller's
+// controlling terminal.
+type terminalState struct {
+	// shared: the command keeps the terminal (hermes-exec's own helpers
+	// only, Spec.ShareTerminal).
+	shared bool
+	// newSession: the command runs in a session of its own.
+	newSession bool
+	// detached: the wrapper gave up its controlling terminal before the
+	// fork, so the command inherits none; wasForeground is whether the
+	// wrapper's group was the terminal's foreground group then.
+	detached, wasForeground bool
+}
+
+// foreground is foregroundOnTerminal, or its value from before the wrapper
+// gave up the terminal (the question cannot be asked without one).
+func (t terminalState) foreground() bool {
+	if t.detached {
+		return t.wasForeground
+	}
+	return foregroundOnTerminal()
+}
+
+// detachTerminal makes sure a pipe-mode command will have no controlling
+// terminal, so that the kernel refuses it TIOCSTI on the caller's terminal
+// (a process without CAP_SYS_ADMIN may push input only into its own
+// controlling terminal), and it cannot open /dev/tty.
+//
+// Without a controlling terminal there is nothing to do. Otherwise the
+// wrapper drops its own with TIOCNOTTY before forking, and the command
+// inherits the lack: for a process that does not lead its session that
+// changes nothing else (no hang-up, and the process group stays, so the
+// terminal's ^C and ^Z and an agent's kill of the group still reach the
+// command). A session leader cannot do that without hanging up its
+// terminal, so then the command gets a session of its own instead
+// (Setsid) and the wrapper relays every signal to its process group.
+func detachTerminal() terminalState {
+	fd, err := unix.Open("/dev/tty", unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return terminalState{} // no controlling terminal
+	}
+	defer unix.Close(fd)
+	if sid, err := unix.Getsid(0); err != nil || sid == unix.Getpid() {
+		return terminalState{newSession: true}
+	}
+	fg, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	wasFg := err == nil && fg == unix.Getpgrp()
+	if err := unix.IoctlSetInt(fd, unix.TIOCNOTTY, 0); err != nil {
+		return terminalState{newSession: true}
+	}
+	return terminalState{detached: true, wasForeground: wasFg}
 }

@@ -168,9 +168,7 @@ func expandBraceParts(parts []syntax.WordPart) [][]syntax.WordPart {
 			}
 		} else {
 			for _, e := range be.Elems {
-				for _, sub := range expandBraceParts(e.Parts) {
-					elems = append(elems, sub)
-				}
+				elems = append(elems, expandBraceParts(e.Parts)...)
 			}
 		}
 		var next [][]syntax.WordPart

@@ -39,6 +39,11 @@ type Record struct {
 	// Chain is set only on the records that start a file's chain: the
 	// genesis record and the first record of a file after a rotation.
 	Chain *ChainMark `json:"chain,omitempty"`
+	// ID joins the records of one command: its decision, written before
+	// it runs, and its outcome after (see EventDecision, EventOutcome).
+	ID string `json:"id,omitempty"`
+	// Event is "decision" or "outcome".
+	Event string `json:"event,omitempty"`
 
 	Time     time.Time        `json:"time"`
 	Session  string           `json:"session,omitempty"`

@@ -1,12 +1,11 @@
-// Package shim is the flow around every command: decide (policy), approve
-// (a human, through an approval.Approver), run (an isolate.Backend) and audit.
+// Package shim is the flow around every command: decide (the policy's
+// verdict, then a switch, a remembered grant or a human through an
+// approval.Approver), run (an isolate.Backend) and record (the audit log).
+// Decide is public and separate, so that a caller can ask what would happen
+// without running anything; Execute is Decide, then record, run, record.
 package shim
 
 import (
-	"hermes-exec/approval"
-
-	"hermes-exec/internal/ident"
-
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"hermes-exec/approval"
+	"hermes-exec/internal/exitcode"
+	"hermes-exec/internal/ident"
 	"hermes-exec/isolate"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
@@ -21,11 +23,25 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Exit statuses the wrapper uses itself, as bash does.
+// Audit events: a command that may run is recorded twice, joined by the
+// record's ID: its decision before it starts, its outcome after it ends. A
+// wrapper killed on the way (SIGKILL, a crash, the machine going down)
+// still leaves the decision on record. A denial is a decision alone.
 const (
-	ExitDenied     = 126 // denied, or could not be checked: nothing ran
-	ExitNotFound   = 127 // the program does not exist
-	ExitCannotExec = 126 // the program exists but cannot be executed
+	EventDecision = "decision"
+	EventOutcome  = "outcome"
+)
+
+// Channels that decide without a human; an approver's own channel (its
+// Channel()) names the rest.
+const (
+	ChannelPolicy    = "policy"    // the verdict itself: allow, or deny
+	ChannelAllowlist = "allowlist" // a user allowlist entry covered every finding
+	ChannelYolo      = "yolo"      // --yolo, HERMES_YOLO=1 or the session's switch
+	ChannelModeOff   = "mode-off"  // approvals.mode: off
+	ChannelContainer = "container" // a container backend with in_container: skip
+	ChannelSession   = "session"   // approved earlier in the same session
+	ChannelNone      = "none"      // asking was needed but impossible
 )
 
 // Flow holds what every command needs. One Flow serves one invocation.
@@ -47,7 +63,8 @@ type Flow struct {
 	Audit        Audit
 	// Env is the environment the command will see (already filtered).
 	Env []string
-	// Secrets are values redacted from the audit log.
+	// Secrets are values redacted from the audit log: SecretSet's, the
+	// same set on every path.
 	Secrets []string
 	Stdin   *os.File
 	Stdout  *os.File
@@ -69,42 +86,57 @@ type Command struct {
 	TTY bool
 }
 
-// outcome is what the approval step decided.
-type outcome struct {
-	allow    bool
-	channel  string // who or what let it through, or stopped it
-	approver string
-	reason   string
+// Decision is what Decide settled for one command.
+type Decision struct {
+	// ID names this decision: the approval request's id and the id that
+	// joins the command's audit records.
+	ID string
+	// Allow is true when the command may run.
+	Allow bool
+	// Verdict is the classifier's, with every finding, those an allowlist
+	// entry covered included (Decision Allow, AllowedBy set).
+	Verdict policy.Verdict
+	// Channel is who or what settled it (the Channel* constants, or an
+	// approver's channel such as "tty").
+	Channel string
+	// Approver names the human who answered, when one did.
+	Approver string
+	// AllowedBy are the allowlist entries that covered findings.
+	AllowedBy []string
+	// Reason says why, in one phrase; always set for a denial.
+	Reason string
 }
 
-// Execute decides, asks if needed, runs and audits one command. It returns
-// the exit status the wrapper must exit with. It never runs a command that
-// was not allowed: every error on the way is a denial (exit 126).
+// Execute decides, asks if needed, records the decision, runs, and records
+// the outcome of one command. It returns the exit status the wrapper must
+// exit with. It never runs a command that was not allowed, nor one whose
+// decision could not be recorded: every error on the way is a denial (exit
+// 126).
 func (f *Flow) Execute(ctx context.Context, c Command) int {
 	start := time.Now()
-	rec := Record{
-		Time:     start.UTC(),
-		Session:  f.SessionID,
-		User:     ident.Current(),
-		Cwd:      cwd(),
-		Command:  Redact(c.Text, f.Secrets),
-		Verdict:  c.Verdict.Decision.String(),
-		Findings: redactFindings(c.Verdict.Findings, f.Secrets),
-		Backend:  f.Backend.Name(),
+	if c.Verdict.Decision == policy.Ask {
+		// Asking a human about a command that then cannot be recorded
+		// would waste their answer: look at the log first.
+		if err := f.Audit.Check(); err != nil {
+			rec := f.record(c, Decision{ID: approval.NewID(), Channel: ChannelPolicy}, start)
+			return f.deny(&rec, start, fmt.Sprintf("cannot write the audit log: %v", err))
+		}
+	}
+	d := f.Decide(ctx, c)
+	rec := f.record(c, d, start)
+	if !d.Allow {
+		return f.deny(&rec, start, d.Reason)
 	}
 
-	// The audit log must be writable before anything runs: a command that
-	// cannot be recorded does not run (fail closed).
-	if err := f.Audit.Check(); err != nil {
-		return f.deny(&rec, start, "policy", "", fmt.Sprintf("cannot write the audit log: %v", err))
+	// The decision is on record before anything runs: a command that
+	// cannot be recorded does not run (fail closed: a full disk, a
+	// read-only or untrusted audit log).
+	if err := f.Audit.Append(rec); err != nil {
+		rec.Decision = policy.Deny.String()
+		rec.Reason = Redact(fmt.Sprintf("cannot write the audit log: %v", err), f.Secrets)
+		fmt.Fprintf(f.Stderr, "hermes-exec: denied: %s\n", oneLine(rec.Reason))
+		return exitcode.Denied
 	}
-
-	out := f.decide(ctx, c)
-	rec.Channel, rec.Approver = out.channel, out.approver
-	if !out.allow {
-		return f.deny(&rec, start, out.channel, out.approver, out.reason)
-	}
-	rec.Decision = policy.Allow.String()
 
 	// Once running, stopping is the command's business: signals are
 	// forwarded to it by the backend, so the approval context no longer
@@ -119,12 +151,13 @@ func (f *Flow) Execute(ctx context.Context, c Command) int {
 		Session: f.SessionID,
 	})
 	code := st.Code
+	rec.Event = EventOutcome
 	if err != nil {
-		code = startFailureCode(err)
-		rec.Reason = err.Error()
+		code = isolate.ExitStatus(err)
+		rec.Reason = Redact(err.Error(), f.Secrets)
 		fmt.Fprintf(f.Stderr, "hermes-exec: %v\n", err)
 	} else if st.Reason != "" {
-		rec.Reason = st.Reason
+		rec.Reason = Redact(st.Reason, f.Secrets)
 		fmt.Fprintf(f.Stderr, "hermes-exec: %s\n", st.Reason)
 	}
 	rec.Exit = &code
@@ -136,43 +169,84 @@ func (f *Flow) Execute(ctx context.Context, c Command) int {
 	return code
 }
 
+// record is the audit record of c as d decided it, before it runs.
+func (f *Flow) record(c Command, d Decision, start time.Time) Record {
+	rec := Record{
+		ID:       d.ID,
+		Event:    EventDecision,
+		Time:     start.UTC(),
+		Session:  f.SessionID,
+		User:     ident.Current(),
+		Cwd:      cwd(),
+		Command:  Redact(c.Text, f.Secrets),
+		Verdict:  c.Verdict.Decision.String(),
+		Findings: redactFindings(c.Verdict.Findings, f.Secrets),
+		Backend:  f.Backend.Name(),
+		Channel:  d.Channel,
+		Approver: d.Approver,
+		Decision: policy.Deny.String(),
+	}
+	if d.Allow {
+		rec.Decision = policy.Allow.String()
+		rec.Reason = Redact(d.Reason, f.Secrets)
+	}
+	return rec
+}
+
+// Decide settles whether c may run: the verdict's allow or deny, else the
+// switches that skip asking, a grant remembered for the session, or a
+// human through the approver. It runs nothing and records nothing (an
+// "always" answer does add to the allowlist, as the human asked).
+func (f *Flow) Decide(ctx context.Context, c Command) Decision {
+	d := f.decide(ctx, c)
+	d.Verdict = c.Verdict
+	return d
+}
+
 // decide turns a verdict into allow or deny, asking a human when the
 // verdict says so and nothing else already settled it.
-func (f *Flow) decide(ctx context.Context, c Command) outcome {
+func (f *Flow) decide(ctx context.Context, c Command) Decision {
 	v := c.Verdict
+	id := approval.NewID()
 	switch v.Decision {
 	case policy.Allow:
-		return outcome{allow: true, channel: "policy"}
+		if entries := allowedBy(v); len(entries) > 0 {
+			// A dangerous command the user's allowlist let through is
+			// not an everyday command: say which entry let it through.
+			return Decision{ID: id, Allow: true, Channel: ChannelAllowlist, AllowedBy: entries,
+				Reason: "allowlist: " + strings.Join(entries, ", ")}
+		}
+		return Decision{ID: id, Allow: true, Channel: ChannelPolicy}
 	case policy.Deny:
-		return outcome{channel: "policy", reason: firstReason(v, policy.Deny)}
+		return Decision{ID: id, Channel: ChannelPolicy, Reason: firstReason(v, policy.Deny)}
 	}
 
 	// Ask: the order is from the broadest switch to the narrowest grant.
 	switch {
 	case f.Yolo:
-		return outcome{allow: true, channel: "yolo"}
-	case f.Config.Approvals.Mode == "off":
-		return outcome{allow: true, channel: "mode-off"}
-	case f.Contained && f.Config.Approvals.InContainer != "ask":
-		return outcome{allow: true, channel: "container"}
+		return Decision{ID: id, Allow: true, Channel: ChannelYolo}
+	case f.Config.Approvals.Mode == config.ModeOff:
+		return Decision{ID: id, Allow: true, Channel: ChannelModeOff}
+	case f.Contained && f.Config.Approvals.InContainer != config.InContainerAsk:
+		return Decision{ID: id, Allow: true, Channel: ChannelContainer}
 	case f.SessionID != "" && f.Sessions.Yolo(f.SessionID):
-		return outcome{allow: true, channel: "yolo"}
+		return Decision{ID: id, Allow: true, Channel: ChannelYolo}
 	case f.SessionID != "" && f.Sessions.Approved(f.SessionID, v.Key):
-		return outcome{allow: true, channel: "session"}
+		return Decision{ID: id, Allow: true, Channel: ChannelSession}
 	}
 
 	if f.OpenApprover == nil {
-		return outcome{channel: "none", reason: "approval required but no approver is configured: " + firstReason(v, policy.Ask)}
+		return Decision{ID: id, Channel: ChannelNone, Reason: "approval required but no approver is configured: " + firstReason(v, policy.Ask)}
 	}
 	ap, err := f.OpenApprover()
 	if err != nil {
-		return outcome{channel: "none", reason: fmt.Sprintf("approval required (%s) but %v", firstReason(v, policy.Ask), err)}
+		return Decision{ID: id, Channel: ChannelNone, Reason: fmt.Sprintf("approval required (%s) but %v", firstReason(v, policy.Ask), err)}
 	}
 	if cl, ok := ap.(io.Closer); ok {
 		defer cl.Close()
 	}
 	req := approval.Request{
-		ID:        approval.NewID(),
+		ID:        id,
 		Command:   c.Text,
 		Findings:  v.Findings,
 		Session:   f.SessionID,
@@ -189,28 +263,28 @@ func (f *Flow) decide(ctx context.Context, c Command) outcome {
 	req.Deadline = time.Now().Add(req.Timeout)
 	reply, err := ap.Ask(ctx, req)
 	if err != nil {
-		return outcome{channel: ap.Channel(), reason: fmt.Sprintf("approval channel failed: %v", err)}
+		return Decision{ID: id, Channel: ap.Channel(), Reason: fmt.Sprintf("approval channel failed: %v", err)}
 	}
-	o := outcome{channel: ap.Channel(), approver: reply.Approver}
+	o := Decision{ID: id, Channel: ap.Channel(), Approver: reply.Approver, AllowedBy: allowedBy(v)}
 	switch reply.Answer {
 	case approval.AnswerOnce:
-		o.allow = true
+		o.Allow = true
 	case approval.AnswerSession:
-		o.allow = true
+		o.Allow = true
 		if f.SessionID == "" {
 			f.logf("no session id: the session approval applies to this command only")
 		} else if err := f.Sessions.Approve(f.SessionID, v.Key); err != nil {
 			fmt.Fprintf(f.Stderr, "hermes-exec: could not remember the session approval: %v\n", err)
 		}
 	case approval.AnswerAlways:
-		o.allow = true
+		o.Allow = true
 		if err := f.remember(v); err != nil {
 			fmt.Fprintf(f.Stderr, "hermes-exec: could not add to the allowlist: %v\n", err)
 		}
 	default:
-		o.reason = reply.Reason
-		if o.reason == "" {
-			o.reason = "denied by " + ap.Channel()
+		o.Reason = reply.Reason
+		if o.Reason == "" {
+			o.Reason = "denied by " + ap.Channel()
 		}
 	}
 	return o
@@ -232,16 +306,15 @@ func (f *Flow) remember(v policy.Verdict) error {
 }
 
 // deny records and reports a denial and returns the denial exit status.
-func (f *Flow) deny(rec *Record, start time.Time, channel, approver, reason string) int {
+func (f *Flow) deny(rec *Record, start time.Time, reason string) int {
 	rec.Decision = policy.Deny.String()
-	rec.Channel, rec.Approver = channel, approver
 	rec.Reason = Redact(reason, f.Secrets)
 	rec.DurationMS = msSince(start)
 	fmt.Fprintf(f.Stderr, "hermes-exec: denied: %s\n", oneLine(rec.Reason))
 	if err := f.Audit.Append(*rec); err != nil {
 		fmt.Fprintf(f.Stderr, "hermes-exec: audit log: %v\n", err)
 	}
-	return ExitDenied
+	return exitcode.Denied
 }
 
 func (f *Flow) logf(format string, args ...any) {
@@ -281,13 +354,18 @@ func firstReason(v policy.Verdict, d policy.Decision) string {
 	return d.String()
 }
 
-// startFailureCode maps a failure to start the program to bash's statuses:
-// 127 for a program that does not exist, 126 for any other failure.
-func startFailureCode(err error) int {
-	if isolate.IsNotFound(err) {
-		return ExitNotFound
+// allowedBy lists, once each and in order, the allowlist entries that
+// covered findings of v.
+func allowedBy(v policy.Verdict) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, fd := range v.Findings {
+		if fd.AllowedBy != "" && !seen[fd.AllowedBy] {
+			seen[fd.AllowedBy] = true
+			out = append(out, fd.AllowedBy)
+		}
 	}
-	return ExitCannotExec
+	return out
 }
 
 func redactFindings(fs []policy.Finding, secrets []string) []policy.Finding {

@@ -6,21 +6,57 @@ import (
 	"strings"
 	"sync"
 
+	"hermes-exec/internal/credentials"
 	"hermes-exec/isolate"
 )
 
 // mask replaces a secret in the audit log.
 const mask = "***"
 
-// minSecretLen keeps short values out of SecretValues: masking "1" or
+// minSecretLen keeps short values out of the secret set: masking "1" or
 // "true" everywhere would make the log unreadable and protect nothing.
-const minSecretLen = 6
+const minSecretLen = credentials.MinSecretLen
 
 // isSecretName is the environment filter's own rule (isolate.IsSecretName),
 // so that what is kept from a command and what is masked in the log agree.
 func isSecretName(name string) bool { return isolate.IsSecretName(name) }
 
-// SecretValues returns the values (at least 6 bytes long) of the variables
+// SecretSet is the one set of values the audit log masks, on every path
+// (a command that ran, one denied by policy, one denied before it could be
+// classified): the values of secret-looking variables (SecretValues) and
+// of every variable named in $HERMES_HOME/.env (dotenvNames), all at least
+// credentials.MinSecretLen bytes long, longest first. dotenvKnown false
+// means the .env file could not be read: then nobody knows which names it
+// holds, so every value of environ counts as a secret. extra are values
+// known to be secret from elsewhere (those .env.age decrypts to).
+func SecretSet(environ, dotenvNames []string, dotenvKnown bool, extra ...string) []string {
+	vals := SecretValues(environ)
+	for _, v := range extra {
+		if len(v) >= minSecretLen {
+			vals = append(vals, v)
+		}
+	}
+	names := make(map[string]bool, len(dotenvNames))
+	for _, n := range dotenvNames {
+		names[n] = true
+	}
+	seen := make(map[string]bool, len(vals))
+	for _, v := range vals {
+		seen[v] = true
+	}
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || len(v) < minSecretLen || seen[v] || (dotenvKnown && !names[k]) {
+			continue
+		}
+		seen[v] = true
+		vals = append(vals, v)
+	}
+	sortLongestFirst(vals)
+	return vals
+}
+
+// SecretValues returns the values (at least credentials.MinSecretLen bytes) of the variables
 // in environ ("NAME=value") whose names look secret (see isSecretName),
 // longest first and without duplicates, ready for Redact.
 func SecretValues(environ []string) []string {

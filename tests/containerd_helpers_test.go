@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"hermes-exec/internal/testutil"
 )
 
 // probeBackend is the container backend that newSandboxEnv configures. It
@@ -67,20 +69,12 @@ func useContainerd(t *testing.T) {
 // test against; with HERMES_TEST_REQUIRE_ALL=1 (CI) that is a failure.
 func requireContainerd(t *testing.T) {
 	t.Helper()
-	why := ""
 	switch {
 	case os.Geteuid() != 0:
-		why = "containerd tests need root (containerd's socket and cgroups)"
+		testutil.Skip(t, "containerd tests need root (containerd's socket and cgroups)")
 	case containerdSocket == "":
-		why = "no containerd to test against: install containerd (apt install containerd) or set HERMES_TEST_CONTAINERD to a socket"
+		testutil.Skip(t, "no containerd to test against: install containerd (apt install containerd) or set HERMES_TEST_CONTAINERD to a socket")
 	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("HERMES_TEST_REQUIRE_ALL") == "1" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
 }
 
 // ctr runs containerd's own CLI against the test daemon.

@@ -9,12 +9,13 @@ import (
 	"testing"
 )
 
-// TestMain finds the containerd the tests run against: the one .ci/run
-// started ($HERMES_TEST_CONTAINERD), or, as root on a machine with
-// containerd installed, a private one it starts itself with its own config,
-// root, state and socket (tests/containerd-daemon.sh) and stops at the end.
-// It never uses the machine's own daemon.
-func TestMain(m *testing.M) {
+// runWithContainerd runs the tests (TestMain calls it) with the containerd
+// they run against: the one .ci/run started ($HERMES_TEST_CONTAINERD), or,
+// as root on a machine with containerd installed, a private one it starts
+// itself with its own config, root, state and socket
+// (tests/containerd-daemon.sh) and stops at the end. It never uses the
+// machine's own daemon.
+func runWithContainerd(m *testing.M) int {
 	containerdSocket = os.Getenv("HERMES_TEST_CONTAINERD")
 	var dir string
 	if containerdSocket == "" && os.Geteuid() == 0 {
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 		_ = stop.Run()
 		_ = os.RemoveAll(dir)
 	}
-	os.Exit(code)
+	return code
 }
 
 func startContainerd() (dir, sock string) {

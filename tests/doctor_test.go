@@ -180,12 +180,14 @@ func TestDoctorFixAsRootNeverFollowsSymlinks(t *testing.T) {
 	requireRoot(t, "chown, and root's view of another user's home")
 	e := newEnv(t)
 	const nobody = 65534
+	// A root-owned audit log in the user's home (a `sudo hermes-exec` once,
+	// made before the home was the user's: root refuses to use another
+	// user's HERMES_HOME now).
+	e.run(nil, "-c", "true")
 	os.Chown(e.home, nobody, nobody)
 	os.Chmod(e.home, 0o700)
 	e.writeConfig("approvals:\n  mode: default\n")
 	os.Chown(filepath.Join(e.home, "config.yaml"), nobody, nobody)
-	// A root-owned audit log in the user's home (a `sudo hermes-exec` once).
-	e.run(nil, "-c", "true")
 	victim := filepath.Join(t.TempDir(), "passwd")
 	os.WriteFile(victim, []byte("root:x:0:0\n"), 0o644)
 	os.Symlink(victim, filepath.Join(e.home, ".env"))

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"hermes-exec/internal/testutil"
 )
 
 var (
@@ -30,6 +32,9 @@ var (
 // (installed ones, say) instead.
 func e2eBinary(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: not run with -short (make test-short)")
+	}
 	buildOnce.Do(func() {
 		if p := os.Getenv("HERMES_E2E_BIN"); p != "" {
 			builtBin = p // its hermes-exec-sandbox must be next to it
@@ -182,7 +187,7 @@ func (e *env) startTTY(pipes bool, extraEnv []string, args ...string) *ttySessio
 	e.t.Helper()
 	master, slave, err := pty.Open()
 	if err != nil {
-		e.t.Skipf("no pseudo-terminals on this machine: %v", err)
+		testutil.Skip(e.t, "no pseudo-terminals on this machine: %v", err)
 	}
 	if err := pty.Setsize(master, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
 		e.t.Fatal(err)

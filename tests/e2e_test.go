@@ -156,9 +156,12 @@ func TestEveryCommandLeavesAnAuditLine(t *testing.T) {
 	e.run(nil, "-c", dangerous(marker))
 	e.run(nil, "--yolo", "-c", dangerous(marker))
 	e.run(nil, "run", "--", "true")
-	recs := e.auditRecords()
-	if len(recs) != 5 {
-		t.Fatalf("%d audit records, want 5", len(recs))
+	// A command that runs has two records joined by an id, its decision
+	// (written before it starts) and its outcome; a denial has one.
+	all := e.auditRecords()
+	recs := finalRecords(t, all)
+	if len(recs) != 5 || len(all) != 9 {
+		t.Fatalf("%d commands in %d audit records, want 5 in 9", len(recs), len(all))
 	}
 	want := []struct {
 		decision string
@@ -186,6 +189,11 @@ func TestAuditRedactsSecrets(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(e.home, "audit.jsonl"))
 	if strings.Contains(string(b), "supersecretvalue") {
 		t.Fatalf("secret in audit log: %s", b)
+	}
+	// The command is on record, masked: an empty log would pass the
+	// check above too.
+	if rec := e.lastAudit(); rec["command"] != "echo *** >/dev/null" {
+		t.Fatalf("audit record %v", rec)
 	}
 }
 

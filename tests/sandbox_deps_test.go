@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"hermes-exec/internal/testutil"
 )
 
 // The main binary speaks to session reapers itself (isolate/sandboxexec
@@ -16,7 +18,7 @@ import (
 func TestMainBinaryHasNoContainerRuntimeOrCgo(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("no go toolchain in PATH to list the main binary's packages")
+		testutil.Skip(t, "no go toolchain in PATH to list the main binary's packages")
 	}
 	_, file, _, _ := runtime.Caller(0)
 	c := exec.Command(goBin, "list", "-deps", "-tags", "urfave_cli_no_docs",

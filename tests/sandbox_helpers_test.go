@@ -8,9 +8,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"hermes-exec/internal/testutil"
 )
 
 // sandboxEnv is a hermes-exec home whose commands run on the sandbox
@@ -66,10 +67,10 @@ func (s *sandboxEnv) sh(text string, env ...string) result {
 func requireSandbox(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("sandbox probes need root: cgroup limits on this cgroup v1 machine need root")
+		testutil.Skip(t, "sandbox probes need root: cgroup limits on this cgroup v1 machine need root")
 	}
 	if _, err := os.Stat("/proc/self/ns/user"); err != nil {
-		t.Skip("kernel without user namespaces")
+		testutil.Skip(t, "kernel without user namespaces")
 	}
 }
 
@@ -110,13 +111,8 @@ func hostSleeper(t *testing.T) *exec.Cmd {
 	return c
 }
 
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	return err == nil && !strings.Contains(string(b), ") Z ")
-}
+// alive is testutil.Alive, the one definition of a running process.
+func alive(pid int) bool { return testutil.Alive(pid) }
 
 // listen accepts on addr and counts connections.
 func listen(t *testing.T, network, addr string) (net.Listener, <-chan struct{}) {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"hermes-exec/internal/testutil"
 )
 
 // The sandbox as a user without privileges: hermes-exec runs as nobody,
@@ -110,14 +112,14 @@ func (r *rootlessEnv) sh(text string, extraEnv ...string) result {
 func requireRootlessSandbox(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to start hermes-exec as nobody (uid 65534)")
+		testutil.Skip(t, "needs root to start hermes-exec as nobody (uid 65534)")
 	}
 	if b, err := os.ReadFile("/proc/sys/user/max_user_namespaces"); err != nil || strings.TrimSpace(string(b)) == "0" {
-		t.Skipf("the kernel allows no user namespaces (user.max_user_namespaces: %q %v)", b, err)
+		testutil.Skip(t, "the kernel allows no user namespaces (user.max_user_namespaces: %q %v)", b, err)
 	}
 	// Debian's switch for unprivileged user namespaces, where it exists.
 	if b, err := os.ReadFile("/proc/sys/kernel/unprivileged_userns_clone"); err == nil && strings.TrimSpace(string(b)) == "0" {
-		t.Skip("the kernel forbids unprivileged user namespaces (kernel.unprivileged_userns_clone = 0)")
+		testutil.Skip(t, "the kernel forbids unprivileged user namespaces (kernel.unprivileged_userns_clone = 0)")
 	}
 }
 
@@ -329,7 +331,7 @@ func TestSandboxRootlessTerminal(t *testing.T) {
 			r := newRootlessEnv(t, "  persist: "+persist+"\n")
 			master, slave, err := pty.Open()
 			if err != nil {
-				t.Skipf("no pseudo-terminals on this machine: %v", err)
+				testutil.Skip(t, "no pseudo-terminals on this machine: %v", err)
 			}
 			defer master.Close()
 			if err := pty.Setsize(master, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {

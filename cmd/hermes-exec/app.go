@@ -6,6 +6,8 @@ import (
 	"os"
 	"runtime"
 
+	"hermes-exec/internal/exitcode"
+
 	"github.com/urfave/cli/v2"
 )
 
@@ -125,7 +127,7 @@ func runApp(args []string) int {
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
-		return 64
+		return exitcode.UsageSub
 	}
 	fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 	return 1

@@ -12,16 +12,14 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"hermes-exec/internal/hermeshome"
 	"hermes-exec/internal/termsafe"
-	"hermes-exec/policy/config"
 	"hermes-exec/shim"
 
 	"github.com/urfave/cli/v2"
 )
 
 func auditLog() shim.Audit {
-	return shim.Audit{Path: hermeshome.Layout{Dir: config.Home()}.Audit()}
+	return shim.Audit{Path: homeLayout().Audit()}
 }
 
 func auditCommand() *cli.Command {

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"hermes-exec/internal/exitcode"
+	"hermes-exec/isolate"
+	"hermes-exec/isolate/sandboxexec"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
@@ -23,7 +25,7 @@ const (
 	checkAllow = 0
 	checkAsk   = 1
 	checkDeny  = 2
-	checkUsage = 64
+	checkUsage = exitcode.UsageSub
 )
 
 func checkCommand() *cli.Command {
@@ -148,11 +150,12 @@ TEXT), approved like any other command, and its exit status is returned.`,
 
 func allowlistCommand() *cli.Command {
 	cfgFlag := &cli.StringFlag{Name: "config", Usage: "configuration file", DefaultText: "$HERMES_HOME/config.yaml"}
-	path := func(c *cli.Context) string {
+	path := func(c *cli.Context) (string, error) {
 		if g := globalsFrom(c); g.config != "" {
-			return g.config
+			return g.config, nil
 		}
-		return config.DefaultPath()
+		home, err := hermesHome()
+		return home.Config(), err
 	}
 	return &cli.Command{
 		Name:  "allowlist",
@@ -167,7 +170,11 @@ against concurrent writers.`,
 				Usage: "print the entries, one a line",
 				Flags: []cli.Flag{cfgFlag},
 				Action: func(c *cli.Context) error {
-					cfg, err := config.Load(path(c))
+					p, err := path(c)
+					if err != nil {
+						return err
+					}
+					cfg, err := config.Load(p)
 					if err != nil {
 						return err
 					}
@@ -187,7 +194,11 @@ against concurrent writers.`,
 					if err != nil {
 						return err
 					}
-					added, err := config.AddAllowlist(path(c), entries...)
+					p, err := path(c)
+					if err != nil {
+						return err
+					}
+					added, err := config.AddAllowlist(p, entries...)
 					if err != nil {
 						return err
 					}
@@ -208,7 +219,11 @@ against concurrent writers.`,
 					if err != nil {
 						return err
 					}
-					removed, err := config.RemoveAllowlist(path(c), entries...)
+					p, err := path(c)
+					if err != nil {
+						return err
+					}
+					removed, err := config.RemoveAllowlist(p, entries...)
 					if err != nil {
 						return err
 					}
@@ -245,7 +260,11 @@ func yoloCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			s := shim.Sessions{Dir: filepath.Join(config.Home(), "sessions")}
+			home, err := hermesHome()
+			if err != nil {
+				return err
+			}
+			s := shim.Sessions{Dir: home.Sessions()}
 			if err := s.SetYolo(id, on); err != nil {
 				return err
 			}
@@ -266,7 +285,11 @@ dangerous commands of that session run without asking; deny rules still hold.`,
 				if err != nil {
 					return err
 				}
-				s := shim.Sessions{Dir: filepath.Join(config.Home(), "sessions")}
+				home, err := hermesHome()
+				if err != nil {
+					return err
+				}
+				s := shim.Sessions{Dir: home.Sessions()}
 				fmt.Printf("yolo %s for session %s\n", onOff(s.Yolo(id)), id)
 				return nil
 			}},
@@ -302,7 +325,7 @@ func sandboxCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			o, err := sandboxOptions(s)
+			o, err := sandboxexec.OptionsFrom(isolate.Context{Config: s.cfg, HermesHome: s.home.Dir})
 			if err != nil {
 				return err
 			}

@@ -4,7 +4,6 @@ import (
 	"os"
 
 	"hermes-exec/doctor"
-	"hermes-exec/policy/config"
 
 	"github.com/urfave/cli/v2"
 )
@@ -40,10 +39,10 @@ Exit status: 0 no errors (warnings allowed), 1 errors, 64 usage.`,
 			exe, _ := os.Executable()
 			cfg := globalsFrom(c).config
 			if cfg == "" {
-				cfg = config.DefaultPath()
+				cfg = homeLayout().Config()
 			}
 			rs := doctor.Run(doctor.Options{
-				Home:       config.Home(),
+				Home:       homeLayout().Dir,
 				ConfigPath: cfg,
 				Executable: exe,
 				Version:    version,

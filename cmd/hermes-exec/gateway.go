@@ -36,10 +36,7 @@ import (
 // gatewayLayout is the HERMES_HOME that the gateway daemon and the
 // wrappers reaching it share: $HERMES_HOME, else the one under the user
 // database's home (never $HOME, which an agent may have changed).
-func gatewayLayout() hermeshome.Layout {
-	home, _ := hermeshome.UserHome(os.Getuid())
-	return hermeshome.Layout{Dir: hermeshome.Resolve(os.Getenv, home)}
-}
+func gatewayLayout() hermeshome.Layout { return homeLayout() }
 
 // openApprover is the flow's approval channel: the terminal and the
 // gateway, whichever are there, both asked when both are (the first

@@ -9,22 +9,14 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"hermes-exec/isolate"
 	"hermes-exec/isolate/containerdexec"
 	"hermes-exec/isolate/sandboxexec"
 )
 
-// containerdOptions are the sandbox's options from config.yaml plus the
-// containerd section and the image.
+// containerdOptions are the containerd backend's options from config.yaml.
 func containerdOptions(s *setup) (containerdexec.Options, error) {
-	so, err := sandboxOptions(s)
-	if err != nil {
-		return containerdexec.Options{}, err
-	}
-	// The containerd backend keeps its own state beside the sandbox's
-	// (it fills in the directory itself).
-	so.StateDir = ""
-	c := s.cfg.Container
-	return containerdexec.Options{Options: so, Address: c.Containerd.Address, Namespace: c.Containerd.Namespace, Image: c.Image}, nil
+	return containerdexec.OptionsFrom(isolate.Context{Config: s.cfg, HermesHome: s.home.Dir})
 }
 
 // imageCommand is `hermes-exec image ...`: the containerd helper does the

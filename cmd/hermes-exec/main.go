@@ -11,10 +11,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 
+	"hermes-exec/approval"
+	"hermes-exec/internal/exitcode"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
+	"hermes-exec/secretstore"
 	"hermes-exec/shim"
 )
 
@@ -35,21 +37,21 @@ func runShell(args []string) int {
 	sa, err := parseShellArgs(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
-		return 2 // as bash does for a bad invocation
+		return exitcode.Usage // as bash does for a bad invocation
 	}
 	text, name, rest, err := sa.script()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 		if errors.As(err, new(usageError)) {
-			return 2
+			return exitcode.Usage
 		}
-		return shim.ExitNotFound // a script file that cannot be read, as bash
+		return exitcode.NotFound // a script file that cannot be read, as bash
 	}
 
 	s, err := load(sa.global)
 	if errors.As(err, new(usageError)) {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
-		return 2
+		return exitcode.Usage
 	}
 	if err != nil {
 		return denyEarly(text, err)
@@ -111,32 +113,49 @@ func unwrapPathErr(err error) error {
 
 // denyEarly reports a failure that happened before a command could even be
 // classified (config, rules, backend): nothing runs, exit 126. The denial
-// is still recorded: the audit log's place does not depend on the
-// configuration that failed.
+// is still recorded, with the same secrets masked as on every other path
+// (shim.SecretSet), since the audit log's place does not depend on the
+// configuration that failed. Only a HERMES_HOME that cannot be found or
+// trusted gets no record: writing into another user's directory is what
+// the refusal is about.
 func denyEarly(text string, err error) int {
 	fmt.Fprintf(os.Stderr, "hermes-exec: denied: %v\n", err)
-	// Append fills in time, user and cwd and redacts secrets.
-	a := shim.Audit{Path: filepath.Join(config.Home(), "audit.jsonl")}
+	if errors.As(err, new(untrustedHomeError)) {
+		return exitcode.Denied
+	}
+	home, herr := hermesHome()
+	if herr != nil {
+		fmt.Fprintf(os.Stderr, "hermes-exec: not recorded in the audit log: %v\n", herr)
+		return exitcode.Denied
+	}
+	environ := os.Environ()
+	names, nerr := config.DotEnvNames(home.Env())
+	ageNames, ageValues, aerr := secretstore.Gather(home.Dir)
+	secrets := shim.SecretSet(environ, append(names, ageNames...), nerr == nil && aerr == nil, ageValues...)
+	// Append fills in time, user and cwd.
+	a := shim.Audit{Path: home.Audit()}
 	if aerr := a.Append(shim.Record{
+		ID:       approval.NewID(),
+		Event:    shim.EventDecision,
 		Session:  shim.SessionID(),
-		Command:  text,
+		Command:  shim.Redact(text, secrets),
 		Decision: "deny",
 		Verdict:  "deny",
-		Channel:  "policy",
-		Reason:   err.Error(),
+		Channel:  shim.ChannelPolicy,
+		Reason:   shim.Redact(err.Error(), secrets),
 	}); aerr != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: audit log: %v\n", aerr)
 	}
-	return shim.ExitDenied
+	return exitcode.Denied
 }
 
 // lookPathStatus maps a missing program in `run` to bash's statuses.
 func lookPathStatus(prog string) (int, error) {
 	if _, err := exec.LookPath(prog); err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			return shim.ExitNotFound, fmt.Errorf("%s: command not found", prog)
+			return exitcode.NotFound, fmt.Errorf("%s: command not found", prog)
 		}
-		return shim.ExitCannotExec, fmt.Errorf("%s: %v", prog, unwrapPathErr(err))
+		return exitcode.CannotExec, fmt.Errorf("%s: %v", prog, unwrapPathErr(err))
 	}
 	return 0, nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"hermes-exec/policy/config"
@@ -20,7 +19,7 @@ import (
 
 func secretsCommand() *cli.Command {
 	store := func() secretstore.Store {
-		s := secretstore.ForHome(config.Home())
+		s := secretstore.ForHome(homeLayout().Dir)
 		s.Passphrase = askPassphrase
 		return s
 	}
@@ -235,13 +234,13 @@ func askPassphrase(confirm bool) (string, error) {
 
 // warnPlainEnv says when the same name is still in .env in clear.
 func warnPlainEnv(name string) {
-	names, err := config.DotEnvNames(filepath.Join(config.Home(), ".env"))
+	names, err := config.DotEnvNames(homeLayout().Env())
 	if err != nil {
 		return
 	}
 	for _, n := range names {
 		if n == name {
-			fmt.Fprintf(os.Stderr, "warning: %s is also in %s, in clear: remove it there\n", name, filepath.Join(config.Home(), ".env"))
+			fmt.Fprintf(os.Stderr, "warning: %s is also in %s, in clear: remove it there\n", name, homeLayout().Env())
 		}
 	}
 }

@@ -6,12 +6,13 @@ import (
 
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"hermes-exec/internal/hermeshome"
+	"hermes-exec/internal/safefs"
 	"hermes-exec/isolate"
-	"hermes-exec/isolate/containerdexec"
-	"hermes-exec/isolate/sandboxexec"
+	_ "hermes-exec/isolate/containerdexec" // registers the containerd backend
+	_ "hermes-exec/isolate/sandboxexec"    // registers the sandbox backend
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
@@ -23,7 +24,7 @@ import (
 
 // setup is everything loaded once per invocation.
 type setup struct {
-	home   string
+	home   hermeshome.Layout
 	cfg    *config.Config
 	log    *logrus.Logger
 	global globalOpts
@@ -47,6 +48,42 @@ func newLogger(level string) (*logrus.Logger, error) {
 	return log, nil
 }
 
+// untrustedHomeError is a HERMES_HOME that cannot be used at all: none
+// could be found, or another user could have written it. Nothing is
+// written there, not even the denial's audit record.
+type untrustedHomeError struct{ err error }
+
+func (e untrustedHomeError) Error() string { return e.err.Error() }
+func (e untrustedHomeError) Unwrap() error { return e.err }
+
+// hermesHome is the caller's HERMES_HOME, resolved the one way
+// (hermeshome.Find: $HERMES_HOME, else the user database's home, never
+// $HOME) and checked as ssh's StrictModes checks ~/.ssh (safefs.CheckDir):
+// a directory another user owns or can write could hold any rules, such as
+// approvals.mode: off, so every command is refused with the reason.
+func hermesHome() (hermeshome.Layout, error) {
+	dir, err := hermeshome.Find(os.Getenv, os.Getuid())
+	if err != nil {
+		return hermeshome.Layout{}, untrustedHomeError{err}
+	}
+	if err := safefs.CheckDir(dir, os.Geteuid()); err != nil {
+		return hermeshome.Layout{Dir: dir}, untrustedHomeError{fmt.Errorf("HERMES_HOME %s cannot be trusted: %w", dir, err)}
+	}
+	return hermeshome.Layout{Dir: dir}, nil
+}
+
+// homeLayout is HERMES_HOME resolved the same one way, without the trust
+// check, for the subcommands that inspect or manage it whatever state it is
+// in (doctor, audit, secrets, the gateway). When no home can be found it is
+// hermeshome.Resolve's /nonexistent/.hermes, where nothing will be found.
+func homeLayout() hermeshome.Layout {
+	dir, err := hermeshome.Find(os.Getenv, os.Getuid())
+	if err != nil {
+		dir = hermeshome.Resolve(os.Getenv, "")
+	}
+	return hermeshome.Layout{Dir: dir}
+}
+
 // load reads the configuration. Errors are returned as they are; callers
 // that are about to run a command turn them into a denial.
 func load(g globalOpts) (*setup, error) {
@@ -54,15 +91,19 @@ func load(g globalOpts) (*setup, error) {
 	if err != nil {
 		return nil, err
 	}
+	home, err := hermesHome()
+	if err != nil {
+		return nil, err
+	}
 	path := g.config
 	if path == "" {
-		path = config.DefaultPath()
+		path = home.Config()
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	return &setup{home: config.Home(), cfg: cfg, log: log, global: g}, nil
+	return &setup{home: home, cfg: cfg, log: log, global: g}, nil
 }
 
 // classifier compiles the user's allowlist and deny rules.
@@ -88,75 +129,14 @@ func (s *setup) backendName() string {
 	return "host"
 }
 
-// backend opens the chosen backend and says whether it is a container.
+// backend opens the chosen backend through the registry (each backend
+// maps its own options from the configuration) and says whether it is a
+// container.
 func (s *setup) backend() (isolate.Backend, bool, error) {
-	switch name := s.backendName(); name {
-	case "host":
-		return isolate.NewHost(), false, nil
-	case "sandbox":
-		opts, err := sandboxOptions(s)
-		if err != nil {
-			return nil, true, err
-		}
-		b, err := sandboxexec.New(opts)
-		return b, true, err
-	case "containerd":
-		opts, err := containerdOptions(s)
-		if err != nil {
-			return nil, true, err
-		}
-		b, err := containerdexec.New(opts)
-		return b, true, err
-	default:
-		return nil, false, fmt.Errorf("unknown backend %q (choose host, sandbox or containerd)", name)
-	}
-}
-
-// sandboxOptions turns the container section of config.yaml into sandbox
-// options.
-func sandboxOptions(s *setup) (sandboxexec.Options, error) {
-	c := s.cfg.Container
-	o := sandboxexec.Options{
-		StateDir:    sandboxStateDir(s.home),
-		HermesHome:  s.home,
-		Workspace:   c.Workspace,
-		Rootfs:      c.Rootfs,
-		Network:     c.Network,
-		CPUs:        c.CPUs,
-		Pids:        c.Pids,
-		Persist:     c.Persist,
-		Idle:        c.Idle,
-		Passthrough: s.cfg.Terminal.EnvPassthrough,
-	}
-	var err error
-	if c.Memory != "" {
-		if o.Memory, err = config.ParseBytes(c.Memory); err != nil {
-			return o, fmt.Errorf("container.memory: %w", err)
-		}
-	}
-	if c.TmpfsSize != "" {
-		if o.TmpfsSize, err = config.ParseBytes(c.TmpfsSize); err != nil {
-			return o, fmt.Errorf("container.tmpfs_size: %w", err)
-		}
-	}
-	if o.Workspace == "" {
-		if o.Workspace, err = os.Getwd(); err != nil {
-			return o, err
-		}
-	}
-	return o, nil
-}
-
-// sandboxStateDir is where sandbox state lives: /run for root, the user's
-// runtime directory otherwise.
-func sandboxStateDir(home string) string {
-	if os.Geteuid() == 0 {
-		return "/run/hermes-exec/sandbox"
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "hermes-exec", "sandbox")
-	}
-	return filepath.Join(home, "run", "sandbox")
+	return isolate.Open(s.backendName(), isolate.Context{
+		Config:     s.cfg,
+		HermesHome: s.home.Dir,
+	})
 }
 
 // truthy reads boolean environment switches such as HERMES_YOLO=1.
@@ -179,13 +159,13 @@ func (s *setup) flow() (*shim.Flow, error) {
 		return nil, err
 	}
 	environ := os.Environ()
-	dotenv, err := config.DotEnvNames(filepath.Join(s.home, ".env"))
+	dotenv, err := config.DotEnvNames(s.home.Env())
 	if err != nil {
 		// Without the list of names to hide, secrets could leak: refuse.
-		return nil, fmt.Errorf("cannot read %s: %w", filepath.Join(s.home, ".env"), err)
+		return nil, fmt.Errorf("cannot read %s: %w", s.home.Env(), err)
 	}
 	// .env.age's names are filtered and its values redacted like .env's.
-	ageNames, ageValues, err := secretstore.Gather(s.home)
+	ageNames, ageValues, err := secretstore.Gather(s.home.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
@@ -197,35 +177,16 @@ func (s *setup) flow() (*shim.Flow, error) {
 		Contained:    contained,
 		Yolo:         s.global.yolo || truthy(os.Getenv("HERMES_YOLO")),
 		OpenApprover: s.openApprover,
-		Sessions:     shim.Sessions{Dir: filepath.Join(s.home, "sessions")},
+		Sessions:     shim.Sessions{Dir: s.home.Sessions()},
 		SessionID:    shim.SessionID(),
-		Audit:        shim.Audit{Path: filepath.Join(s.home, "audit.jsonl")},
+		Audit:        shim.Audit{Path: s.home.Audit()},
 		Env:          isolate.FilterEnv(environ, s.cfg.Terminal.EnvPassthrough, dotenv),
-		Secrets:      append(secretValues(environ, dotenv), ageValues...),
+		Secrets:      shim.SecretSet(environ, dotenv, true, ageValues...),
 		Stdin:        os.Stdin,
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,
 		Log:          s.log,
 	}, nil
-}
-
-// secretValues are the values to redact from the audit log: those of
-// secret-looking variables and of every name defined in $HERMES_HOME/.env.
-func secretValues(environ, dotenv []string) []string {
-	vals := shim.SecretValues(environ)
-	if len(dotenv) == 0 {
-		return vals
-	}
-	names := make(map[string]bool, len(dotenv))
-	for _, n := range dotenv {
-		names[n] = true
-	}
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && names[k] && len(v) >= 4 {
-			vals = append(vals, v)
-		}
-	}
-	return vals
 }
 
 func openTTYApprover() (approval.Approver, error) {

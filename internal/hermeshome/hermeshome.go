@@ -11,6 +11,8 @@ package hermeshome
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -86,6 +88,28 @@ func (l Layout) GatewaySocket() string {
 }
 func (l Layout) TLSCert() string { return filepath.Join(l.Dir, TLSCertFile) }
 func (l Layout) TLSKey() string  { return filepath.Join(l.Dir, TLSKeyFile) }
+
+// ErrNoHome says that neither $HERMES_HOME nor the user database names a
+// place for the caller's Hermes files.
+var ErrNoHome = errors.New("no HERMES_HOME: the user database has no home directory for this user (as under docker -u UID); set HERMES_HOME to a directory you own")
+
+// Find is the HERMES_HOME of uid in force: $HERMES_HOME when set, else the
+// default under uid's home from the user database ($HOME is never read).
+// With neither it returns ErrNoHome, so that the caller can say what to
+// set instead of failing later on a made-up path.
+func Find(env Env, uid int) (string, error) {
+	if env("HERMES_HOME") != "" {
+		return Resolve(env, ""), nil
+	}
+	home, err := UserHome(uid)
+	if err != nil {
+		return "", ErrNoHome
+	}
+	if _, err := os.Stat(home); err != nil {
+		return "", fmt.Errorf("no HERMES_HOME: the home directory %s that the user database gives uid %d cannot be used (%v); set HERMES_HOME to a directory you own", home, uid, err)
+	}
+	return Default(home), nil
+}
 
 // Secrets at rest (secretstore): the names .env.age defines, kept in clear
 // so that the environment filter knows them without the key, and the local

@@ -59,6 +59,7 @@ func (c *console) start() {
 		return
 	}
 	_ = c.child.Close()
+	//lint:ignore SA1019 runc moved RecvFile to an internal package; this is the only public spelling until 1.6
 	master, err := utils.RecvFile(c.parent)
 	if err != nil {
 		return

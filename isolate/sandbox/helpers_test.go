@@ -3,6 +3,8 @@ package sandbox
 import (
 	"os"
 	"testing"
+
+	"hermes-exec/internal/testutil"
 )
 
 // requireRoot skips, saying why, where the test needs root's cgroups (CI
@@ -10,6 +12,6 @@ import (
 func requireRoot(tb testing.TB) {
 	tb.Helper()
 	if os.Geteuid() != 0 {
-		tb.Skip("needs root: the sandbox's cgroup limits need root on this machine")
+		testutil.Skip(tb, "needs root: the sandbox's cgroup limits need root on this machine")
 	}
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"hermes-exec/internal/testutil"
 )
 
 func TestRootlessLimitsOK(t *testing.T) {
@@ -35,7 +37,7 @@ func TestRootlessLimitsOK(t *testing.T) {
 // of a user namespace alone, which the constructor in userns.go needs.
 func TestSeccompProfileRootlessAllowsOnlyUserns(t *testing.T) {
 	if !seccompBuilt {
-		t.Skip("built without the seccomp tag")
+		testutil.Skip(t, "built without the seccomp tag")
 	}
 	spec := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{}}}
 	root, err := seccompProfile(spec, false)

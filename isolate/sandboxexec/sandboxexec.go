@@ -103,6 +103,9 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 		Stdin:  s.Stdin,
 		Stdout: s.Stdout,
 		Stderr: s.Stderr,
+		// The helper is ours and handles the terminal itself; the
+		// command inside the container has no way to it.
+		ShareTerminal: true,
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"hermes-exec/internal/atomicfile"
+	"hermes-exec/internal/safefs"
 )
 
 // AddAllowlist appends to approvals.allowlist in config.yaml at path the
@@ -93,14 +94,16 @@ func cleanEntries(entries []string) ([]string, error) {
 // change. When nothing changes the file is not rewritten.
 func editAllowlist(path string, add func(cur []string) []string, remove func(cur []string) map[string]bool) error {
 	if path == "" {
-		path = DefaultPath()
+		return errors.New("config: no configuration file named")
 	}
 	return withLock(path, func() error {
 		target, err := realPath(path)
 		if err != nil {
 			return fmt.Errorf("config: %w", err)
 		}
-		data, err := os.ReadFile(target)
+		// Read through the same checks as Load (a link is followed only
+		// when it and its target are the caller's); write to the target.
+		data, err := safefs.ReadFile(path, MaxConfigSize, os.Geteuid())
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			if remove != nil {

@@ -3,12 +3,7 @@
 // Every other section of that file belongs to Hermes and is ignored.
 package config
 
-import (
-	"os"
-	"os/user"
-	"path/filepath"
-	"time"
-)
+import "time"
 
 // Config is hermes-exec's view of config.yaml.
 type Config struct {
@@ -114,6 +109,14 @@ const (
 	DefaultIdle      = 30 * time.Minute
 )
 
+// Size caps for the files read from HERMES_HOME: a config.yaml or .env
+// that is really a link to /dev/zero, or a runaway generated file, must end
+// in a clear error, not in the wrapper running out of memory.
+const (
+	MaxConfigSize = 4 << 20
+	MaxDotEnvSize = 1 << 20
+)
+
 // Defaults returns the configuration used when config.yaml says nothing.
 func Defaults() *Config {
 	return &Config{
@@ -131,31 +134,4 @@ func Defaults() *Config {
 			Idle:      DefaultIdle,
 		},
 	}
-}
-
-// Home is Hermes's home directory: $HERMES_HOME if set, else ~/.hermes.
-// When $HOME is unset the password database names the home directory, so
-// a scrubbed environment still finds the user's configuration.
-func Home() string {
-	if h := os.Getenv("HERMES_HOME"); h != "" {
-		return h
-	}
-	home := os.Getenv("HOME")
-	if home == "" {
-		if u, err := user.Current(); err == nil {
-			home = u.HomeDir
-		}
-	}
-	if home == "" {
-		// Never fall back to a relative path: a .hermes directory in the
-		// working directory (say, a cloned repository) would then be
-		// trusted as the user's configuration.
-		home = "/nonexistent"
-	}
-	return filepath.Join(home, ".hermes")
-}
-
-// DefaultPath is Home()/config.yaml.
-func DefaultPath() string {
-	return filepath.Join(Home(), "config.yaml")
 }

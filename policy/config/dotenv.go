@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"hermes-exec/internal/safefs"
 )
 
 // DotEnvNames lists, in order of first appearance, the variable names a .env
@@ -15,9 +17,11 @@ import (
 // returned: the values are secrets and the caller needs to know which
 // variables to keep away from commands, not what they hold. Lines that are
 // not assignments are skipped, as python-dotenv skips them. A missing file
-// gives nil and no error.
+// gives nil and no error; a file that safefs.ReadFile refuses (a link
+// another user owns, a dangling link, a FIFO, more than MaxDotEnvSize) is
+// an error, since without its names the secrets it defines could leak.
 func DotEnvNames(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefs.ReadFile(path, MaxDotEnvSize, os.Geteuid())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+
+	"hermes-exec/internal/safefs"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -54,19 +57,22 @@ type rawContainerd struct {
 	Namespace yaml.Node `yaml:"namespace"`
 }
 
-// Load reads config.yaml at path ("" means DefaultPath()). A missing file
-// gives the defaults. An unreadable file, a YAML error or a bad value is an
+// Load reads config.yaml at path (hermeshome.Layout.Config gives the
+// user's). A missing file gives the defaults. The file is opened as
+// safefs.ReadFile does: a symbolic link another user owns, a dangling link,
+// a FIFO or device, a file writable by others or larger than MaxConfigSize
+// is an error. An unreadable file, a YAML error or a bad value is an
 // error of the form "PATH:LINE: MESSAGE"; the caller must not guess a
 // configuration then, since a guess could drop the user's deny rules.
 // There is deliberately no cache of the decoded file: anything that could
 // stand in for config.yaml is one more place to forge the user's rules.
 func Load(path string) (*Config, error) {
 	if path == "" {
-		path = DefaultPath()
+		return nil, errors.New("config: no configuration file named")
 	}
 	c := Defaults()
 	c.Path = path
-	data, err := readFile(path)
+	data, err := safefs.ReadFile(path, MaxConfigSize, os.Geteuid())
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}

@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hermes-exec/internal/testutil"
+
+	"golang.org/x/sys/unix"
 )
 
 func writeFile(t *testing.T, text string) string {
@@ -215,21 +219,85 @@ func TestLoadUnreadable(t *testing.T) {
 	}
 }
 
-func TestHomeAndDefaultPath(t *testing.T) {
-	t.Setenv("HERMES_HOME", "/custom/hermes")
-	if Home() != "/custom/hermes" || DefaultPath() != "/custom/hermes/config.yaml" {
-		t.Fatalf("HERMES_HOME not honoured: %s %s", Home(), DefaultPath())
+// The files of HERMES_HOME are not trusted blindly (issue 6, item 10): a
+// dangling link is an error (it used to read as "no file", dropping the
+// deny rules), a link to /dev/zero or a FIFO is refused at once instead of
+// eating memory or hanging, and a file writable by others is refused.
+func TestLoadRefusesWhatIsNotAPlainFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.yaml")
+	cases := []struct {
+		name string
+		make func() error
+		want string
+	}{
+		{"dangling link", func() error { return os.Symlink(filepath.Join(dir, "gone.yaml"), p) }, "does not exist"},
+		{"link to /dev/zero", func() error { return os.Symlink("/dev/zero", p) }, "character device"},
+		{"fifo", func() error { return unix.Mkfifo(p, 0o600) }, "FIFO"},
+		{"world-writable", func() error {
+			if err := os.WriteFile(p, []byte("approvals:\n  mode: off\n"), 0o600); err != nil {
+				return err
+			}
+			return os.Chmod(p, 0o666)
+		}, "writable by group or others"},
+		{"too big", func() error { return os.WriteFile(p, make([]byte, MaxConfigSize+1), 0o600) }, "larger than"},
 	}
-	t.Setenv("HERMES_HOME", "")
-	t.Setenv("HOME", "/home/someone")
-	if Home() != "/home/someone/.hermes" {
-		t.Fatalf("Home() = %s", Home())
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(p)
+			if err := tc.make(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := Load(p); done <- err }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("Load: %v, want an error saying %q", err, tc.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Load hung")
+			}
+		})
 	}
-	// Without HOME the password database names the home directory; it is
-	// never a relative path.
-	t.Setenv("HOME", "")
-	if h := Home(); !filepath.IsAbs(h) || filepath.Base(h) != ".hermes" {
-		t.Fatalf("Home() without HOME = %q", h)
+}
+
+// A link the caller made to a file the caller owns (a dotfile manager's)
+// is still read.
+func TestLoadFollowsOwnLink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "dotfiles", "hermes.yaml")
+	os.MkdirAll(filepath.Dir(real), 0o700)
+	os.WriteFile(real, []byte("approvals:\n  deny: [terraform]\n"), 0o600)
+	p := filepath.Join(dir, "config.yaml")
+	if err := os.Symlink(real, p); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil || len(c.Approvals.Deny) != 1 {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
+
+// Root never follows a link another user owns: that user could point it at
+// anything root can read.
+func TestLoadAsRootRefusesAnotherUsersLink(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testutil.Require(t, "root, to make a link owned by another user")
+		return
+	}
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.yaml")
+	os.WriteFile(real, []byte("approvals:\n  mode: off\n"), 0o600)
+	p := filepath.Join(dir, "config.yaml")
+	if err := os.Symlink(real, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(p, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "owned by uid 65534") {
+		t.Fatalf("Load through nobody's link: %v", err)
 	}
 }
 
