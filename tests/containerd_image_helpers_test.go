@@ -33,9 +33,7 @@ func makeRootDir(t *testing.T) string {
 		bin, _ = filepath.EvalSymlinks(bin)
 		files := []string{bin}
 		out, _ := exec.Command("ldd", bin).Output()
-		for _, m := range libs.FindAllString(string(out), -1) {
-			files = append(files, m)
-		}
+		files = append(files, libs.FindAllString(string(out), -1)...)
 		for _, f := range files {
 			data, err := os.ReadFile(f)
 			if err != nil {

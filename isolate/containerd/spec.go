@@ -1,7 +1,6 @@
 package containerd
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -381,5 +380,3 @@ func dedupe(in []string) []string {
 	}
 	return out
 }
-
-var errNoImage = errors.New("no image")
