@@ -169,6 +169,10 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 		Stdin:  s.Stdin,
 		Stdout: s.Stdout,
 		Stderr: s.Stderr,
+		// The helper is ours and handles the terminal itself (raw mode,
+		// the window size); the command inside gets a pseudo-terminal
+		// of the container's or FIFOs, never the caller's terminal.
+		ShareTerminal: true,
 	})
 }
 

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"hermes-exec/isolate/sandbox/execproto"
 )
 
 // A session's reaper also starts commands itself, for wrappers that ask
@@ -30,6 +28,25 @@ import (
 // in the lifeline directory (mounted read-only, which connect(2) does not
 // mind) and receives it there. containerd itself passes no descriptors.
 const HandName = "hand.sock"
+
+// The exec socket's protocol is execproto's (the embedded sandbox's), whose
+// package this small binary does not link (it brings the wrapper's
+// configuration code with it); protocol_test.go checks that these are
+// execproto's own values.
+const (
+	maxRequest = 1 << 20
+	msgStarted = "started"
+	msgExit    = "exit "
+	msgSignal  = "signal "
+	msgError   = "error "
+)
+
+// request is execproto.Request.
+type request struct {
+	Args []string
+	Env  []string
+	Dir  string
+}
 
 // server is the session reaper's exec server.
 type server struct {
@@ -90,7 +107,7 @@ func (s *server) busy(t time.Time) bool {
 }
 
 func (s *server) handle(c *net.UnixConn) {
-	buf := make([]byte, execproto.MaxRequest)
+	buf := make([]byte, maxRequest)
 	oob := make([]byte, unix.CmsgSpace(3*4))
 	n, oobn, flags, _, err := c.ReadMsgUnix(buf, oob)
 	fds := fdsIn(oob[:oobn])
@@ -104,21 +121,21 @@ func (s *server) handle(c *net.UnixConn) {
 			_, _ = c.Write([]byte(m))
 		}
 	}
-	var req execproto.Request
+	var req request
 	if err != nil || flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 || len(fds) != 3 || json.Unmarshal(buf[:n], &req) != nil || len(req.Args) == 0 {
-		send(execproto.MsgError + "126 bad request")
+		send(msgError + "126 bad request")
 		c.Close()
 		return
 	}
 	if fi, err := os.Stat(req.Dir); err != nil || !fi.IsDir() {
 		// Not here: the helper's task.Exec reports it as runc does.
-		send(execproto.MsgError + "126 no such working directory")
+		send(msgError + "126 no such working directory")
 		c.Close()
 		return
 	}
 	ended := func(code int, format string, a ...any) {
 		_, _ = unix.Write(fds[2], []byte(fmt.Sprintf(format, a...)))
-		send(execproto.MsgStarted, execproto.MsgExit+strconv.Itoa(code))
+		send(msgStarted, msgExit+strconv.Itoa(code))
 		c.Close()
 	}
 	path, code, err := findIn(req.Args[0], req.Env)
@@ -145,7 +162,7 @@ func (s *server) handle(c *net.UnixConn) {
 	}
 	s.jobs[pid] = c
 	s.started = time.Now()
-	send(execproto.MsgStarted) // before any end can be sent (reap takes mu)
+	send(msgStarted) // before any end can be sent (reap takes mu)
 	s.mu.Unlock()
 	go s.relay(pid, c)
 }
@@ -158,7 +175,7 @@ func (s *server) relay(pid int, c *net.UnixConn) {
 		n, err := c.Read(pkt)
 		sig := unix.SIGKILL
 		if err == nil && n > 0 {
-			num, ok := strings.CutPrefix(string(pkt[:n]), execproto.MsgSignal)
+			num, ok := strings.CutPrefix(string(pkt[:n]), msgSignal)
 			v, aerr := strconv.Atoi(num)
 			if !ok || aerr != nil || v <= 0 || v >= 65 {
 				continue
@@ -202,9 +219,9 @@ func (s *server) reap() {
 			return
 		}
 		if c != nil {
-			msg := execproto.MsgExit + strconv.Itoa(ws.ExitStatus())
+			msg := msgExit + strconv.Itoa(ws.ExitStatus())
 			if ws.Signaled() {
-				msg = execproto.MsgSignal + strconv.Itoa(int(ws.Signal()))
+				msg = msgSignal + strconv.Itoa(int(ws.Signal()))
 			}
 			_, _ = c.Write([]byte(msg))
 			c.Close()
@@ -238,7 +255,12 @@ func findIn(name string, env []string) (string, int, error) {
 	if strings.Contains(name, "/") {
 		return name, 0, nil
 	}
-	pathVar, _ := execproto.LookupVar(env, "PATH")
+	pathVar := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathVar = v // the last one, as getenv finds it in Go
+		}
+	}
 	firstDenied := ""
 	for _, dir := range filepath.SplitList(pathVar) {
 		if dir == "" {
