@@ -84,8 +84,9 @@ func ctr(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-// containerdLeftovers lists fresh containers, tasks and snapshots that
-// containerd still holds, and fresh state directories.
+// containerdLeftovers lists what fresh containers left: containers, tasks
+// and snapshots containerd still holds, cgroups, state directories and
+// init processes.
 func containerdLeftovers(t *testing.T) []string {
 	t.Helper()
 	var left []string
@@ -112,7 +113,9 @@ func containerdLeftovers(t *testing.T) []string {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, _ := os.ReadFile(p)
-		if strings.Contains(string(b), "sandbox-reaper\x00run") || strings.Contains(string(b), "sandbox-exec\x00") {
+		// This backend's init and exec starters, not the embedded
+		// sandbox's (other tests may run those meanwhile).
+		if strings.HasPrefix(string(b), "/run/.hermes-exec/init\x00sandbox-reaper\x00run") || strings.HasPrefix(string(b), "/run/.hermes-exec/init\x00sandbox-exec\x00") {
 			left = append(left, p+": "+strings.ReplaceAll(string(b), "\x00", " "))
 		}
 	}
