@@ -112,8 +112,12 @@ func BaselineEnv(environ, passthrough []string) []string {
 }
 
 // IsSecretName reports whether an environment variable name looks like it
-// holds a credential, by the word rules documented above FilterEnv.
+// holds a credential, by the word rules documented above FilterEnv, less
+// the names that only look like it (see notSecretShape).
 func IsSecretName(name string) bool {
+	if notSecretShape(name) {
+		return false
+	}
 	if hasSuffixFold(name, "DATABASE_URL") && (len(name) == len("DATABASE_URL") || name[len(name)-len("DATABASE_URL")-1] == '_') {
 		return true
 	}
@@ -156,6 +160,109 @@ func IsSecretName(name string) bool {
 		}
 	}
 	return sawPWD && nwords > 1
+}
+
+// Names that hold a word such as KEY or TOKEN but no credential:
+//
+//   - git's configuration in the environment, GIT_CONFIG_COUNT with
+//     GIT_CONFIG_KEY_<n> and GIT_CONFIG_VALUE_<n> (Gemini CLI sets them for
+//     every command; dropping only the KEYs breaks every git command with
+//     "missing config key GIT_CONFIG_KEY_0"). The key is a setting name;
+//     a value is no more secret here than anywhere else in the environment.
+//   - names whose last word says they hold a location: *_FILE, *_DIR,
+//     *_PATH, *_HOME and their plurals (PASSWORD_STORE_DIR, KEY_FILE,
+//     POSTGRES_PASSWORD_FILE, SSH_KEY_PATH): the secret, if any, is in the
+//     file, which the command can read anyway;
+//   - switches: a name with a word such as DISABLE, ENABLE, USE, NO or
+//     SKIP (HF_HUB_DISABLE_IMPLICIT_TOKEN, GIT_NO_AUTH): its value is a
+//     flag, not the credential.
+//
+// SSH_AUTH_SOCK stays a secret: the socket is a capability, not a place.
+var (
+	locationWords = map[string]bool{
+		"FILE": true, "FILES": true, "DIR": true, "DIRS": true, "DIRECTORY": true,
+		"PATH": true, "PATHS": true, "HOME": true,
+	}
+	switchWords = map[string]bool{
+		"DISABLE": true, "DISABLED": true, "ENABLE": true, "ENABLED": true,
+		"USE": true, "NO": true, "SKIP": true,
+	}
+)
+
+// notSecretShape reports the names described above.
+func notSecretShape(name string) bool {
+	if rest, ok := strings.CutPrefix(name, "GIT_CONFIG_"); ok {
+		if rest == "COUNT" {
+			return true
+		}
+		for _, p := range []string{"KEY_", "VALUE_"} {
+			if n, ok := strings.CutPrefix(rest, p); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+				return true
+			}
+		}
+	}
+	nwords := 0
+	last := ""
+	for rest := name; ; {
+		w, tail, ok := nextWord(rest)
+		if !ok {
+			break
+		}
+		rest = tail
+		nwords++
+		last = w
+		if wordIn(switchWords, w) {
+			return true
+		}
+	}
+	return nwords > 1 && wordIn(locationWords, last)
+}
+
+// wordIn looks a short word up in m ignoring case, without allocating
+// (this runs for every variable of every command).
+func wordIn(m map[string]bool, w string) bool {
+	var buf [12]byte
+	if len(w) > len(buf) {
+		return false
+	}
+	n := copy(buf[:], w)
+	for i := 0; i < n; i++ {
+		if c := buf[i]; c >= 'a' && c <= 'z' {
+			buf[i] = c - ('a' - 'A')
+		}
+	}
+	return m[string(buf[:n])]
+}
+
+// Dropped is one variable FilterEnv removed and why; never its value.
+type Dropped struct {
+	Name   string
+	Reason string
+}
+
+// DroppedNames lists what FilterEnv(environ, passthrough, dotenvNames)
+// removes, in environ's order, for `hermes-exec env` and debug logs.
+func DroppedNames(environ, passthrough, dotenvNames []string) []Dropped {
+	dotenv := make(map[string]bool, len(dotenvNames))
+	for _, n := range dotenvNames {
+		dotenv[strings.ToUpper(n)] = true
+	}
+	var out []Dropped
+	for _, kv := range environ {
+		name, ok := envName(kv)
+		switch {
+		case !ok:
+			continue
+		case isControlName(name):
+			out = append(out, Dropped{name, "hermes-exec's own switch: never passed to commands"})
+		case matchesPassthrough(name, passthrough):
+		case dotenv[strings.ToUpper(name)]:
+			out = append(out, Dropped{name, "defined in $HERMES_HOME/.env"})
+		case IsSecretName(name):
+			out = append(out, Dropped{name, "looks like a credential (add it to terminal.env_passthrough to pass it)"})
+		}
+	}
+	return out
 }
 
 // nextWord returns the first word of s (see above FilterEnv) without its

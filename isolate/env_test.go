@@ -3,6 +3,7 @@ package isolate
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -133,5 +134,61 @@ func BenchmarkFilterEnv(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		FilterEnv(env, pass, dotenv)
+	}
+}
+
+// Names that hold a secret-looking word but a setting, a location or a
+// switch must reach commands: Gemini CLI's GIT_CONFIG_KEY_n (without which
+// every git command fails), *_FILE/_DIR/_PATH, HF_HUB_DISABLE_*.
+func TestNotSecretShapes(t *testing.T) {
+	kept := []string{
+		"GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_KEY_12", "GIT_CONFIG_VALUE_0",
+		"PASSWORD_STORE_DIR", "KEY_FILE", "POSTGRES_PASSWORD_FILE", "SSH_KEY_PATH",
+		"GNUPG_SECRET_HOME", "TOKEN_CACHE_DIRS", "HF_HUB_DISABLE_IMPLICIT_TOKEN",
+		"GIT_NO_AUTH", "ENABLE_TOKEN_REFRESH", "apiKeyFile",
+	}
+	for _, n := range kept {
+		if IsSecretName(n) {
+			t.Errorf("IsSecretName(%q) = true, want false", n)
+		}
+	}
+	still := []string{
+		"GIT_CONFIG_KEY_", "GIT_CONFIG_KEY_X", "GIT_CONFIG_KEYS", "GIT_TOKEN",
+		"SSH_AUTH_SOCK", "FILE_TOKEN", "PATH_SECRET", "TOKEN_DIRX", "AWS_SECRET_ACCESS_KEY",
+	}
+	for _, n := range still {
+		if !IsSecretName(n) {
+			t.Errorf("IsSecretName(%q) = false, want true", n)
+		}
+	}
+	env := []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=safe.directory", "GIT_CONFIG_VALUE_0=*", "GH_TOKEN=x"}
+	got := FilterEnv(env, nil, nil)
+	if want := env[:3]; !reflect.DeepEqual(got, want) {
+		t.Errorf("FilterEnv = %q, want %q", got, want)
+	}
+}
+
+func TestDroppedNamesNeverShowValues(t *testing.T) {
+	env := []string{"PATH=/bin", "GH_TOKEN=ghp_secretvalue", "MINE=fromdotenv", "HERMES_YOLO=1", "KEEP_TOKEN=x"}
+	got := DroppedNames(env, []string{"KEEP_TOKEN"}, []string{"mine"})
+	var names []string
+	for _, d := range got {
+		names = append(names, d.Name)
+		if d.Reason == "" {
+			t.Errorf("%s: no reason", d.Name)
+		}
+		for _, kv := range env {
+			if n, v, _ := strings.Cut(kv, "="); n == d.Name && strings.Contains(d.Reason, v) {
+				t.Errorf("%s: the reason shows the value", d.Name)
+			}
+		}
+	}
+	if want := []string{"GH_TOKEN", "MINE", "HERMES_YOLO"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("dropped %q, want %q", names, want)
+	}
+	// The same names FilterEnv removes.
+	kept := FilterEnv(env, []string{"KEEP_TOKEN"}, []string{"mine"})
+	if len(kept)+len(got) != len(env) {
+		t.Errorf("FilterEnv kept %q and DroppedNames lists %d: they disagree", kept, len(got))
 	}
 }

@@ -192,6 +192,13 @@ func (w *walker) assignRules(st *syntax.Stmt, as *syntax.Assign) {
 		val = arg{static: true}
 	}
 	w.checkAssign(name, val, as.Value, as)
+	if val.static && as.Value != nil {
+		// x='a[$(cmd)]' is inert until x is evaluated as arithmetic
+		// ($((x)), (( x )), [[ x -eq 1 ]], declare -i), which runs cmd.
+		if i := strings.IndexByte(val.s, '['); i > 0 && syntax.ValidName(val.s[:i]) {
+			w.subscriptCode(val.s, as.Value)
+		}
+	}
 }
 
 // checkAssign applies the variable rules to NAME=value (also used for
@@ -199,21 +206,21 @@ func (w *walker) assignRules(st *syntax.Stmt, as *syntax.Assign) {
 func (w *walker) checkAssign(name string, val arg, valWord *syntax.Word, at syntax.Node) {
 	switch {
 	case strings.HasPrefix(name, "HERMES_YOLO"), strings.HasPrefix(name, "HERMES_APPROVALS"), name == "HERMES_HOME":
-		w.emitNode("self-disable-env", "sets "+name+", which changes or disables Hermes approvals", at)
+		w.emitNode(RuleSelfDisableEnv, "sets "+name+", which changes or disables Hermes approvals", at)
 	case name == "HISTFILE" && (!val.static || val.s == "/dev/null" || val.s == ""),
 		(name == "HISTSIZE" || name == "HISTFILESIZE" || name == "SAVEHIST") && (!val.static || val.s == "0" || val.s == ""):
-		w.emitNode("history-disable", "sets "+name+" so that commands are not recorded in the shell history", at)
+		w.emitNode(RuleHistoryDisable, "sets "+name+" so that commands are not recorded in the shell history", at)
 	case name == "LD_PRELOAD" || name == "LD_AUDIT":
-		w.emitNode("preload-injection", name+" makes every program load a library of the caller's choice", at)
+		w.emitNode(RulePreloadInjection, name+" makes every program load a library of the caller's choice", at)
 	case name == "BASH_ENV" || name == "ENV":
-		w.emitNode("dynamic-code", name+" makes every non-interactive shell run a file first", at)
+		w.emitNode(RuleDynamicCode, name+" makes every non-interactive shell run a file first", at)
 	case codeVars[name] && valWord != nil:
 		if val.static {
 			if strings.TrimSpace(val.s) != "" && w.depth < maxDepth {
 				w.child(val.s, valWord).script(val.s, "the "+name+" command")
 			}
 		} else {
-			w.emitNode("dynamic-code", name+" holds a command line that is not known statically", at).opaque = true
+			w.emitNode(RuleDynamicCode, name+" holds a command line that is not known statically", at).opaque = true
 		}
 	}
 }
@@ -244,7 +251,7 @@ func (w *walker) decl(st *syntax.Stmt, d *syntax.DeclClause) {
 		}
 		if as.Naked {
 			if variant == "export" && (strings.HasPrefix(as.Name.Value, "HERMES_YOLO") || strings.HasPrefix(as.Name.Value, "HERMES_APPROVALS") || as.Name.Value == "HERMES_HOME") {
-				w.emitNode("self-disable-env", "exports "+as.Name.Value+", which changes or disables Hermes approvals", as)
+				w.emitNode(RuleSelfDisableEnv, "exports "+as.Name.Value+", which changes or disables Hermes approvals", as)
 			}
 			if variant == "local" || variant == "declare" || variant == "typeset" {
 				delete(w.vars, as.Name.Value)

@@ -13,12 +13,13 @@ import (
 type Classifier struct {
 	allow []userRule
 	deny  []userRule
+	ctx   *pathCtx
 }
 
 // NewClassifier compiles the user's rules; an entry that does not parse as
 // shell words, or is empty, is an error naming the entry.
 func NewClassifier(r Rules) (*Classifier, error) {
-	c := &Classifier{}
+	c := &Classifier{ctx: newPathCtx(r.Context)}
 	for _, e := range r.Allowlist {
 		u, err := compileUserRule(e)
 		if err != nil {
@@ -65,7 +66,7 @@ func (c *Classifier) Classify(script string) (v Verdict) {
 	f, err := parseScript(script)
 	if err != nil {
 		w := newWalker(c, script, 0)
-		w.emitAt("parse-error", "the shell text does not parse ("+err.Error()+"), so what it would run cannot be checked", script, "1:1", nil)
+		w.emitAt(RuleParseError, "the shell text does not parse ("+err.Error()+"), so what it would run cannot be checked", script, "1:1", nil)
 		return w.verdict(script)
 	}
 	w := newWalker(c, script, 0)
@@ -85,7 +86,7 @@ func (c *Classifier) ClassifyArgv(argv []string) (v Verdict) {
 	}()
 	w := newWalker(c, text, 0)
 	if len(argv) == 0 {
-		w.emitAt("parse-error", "an empty argv cannot be executed", text, "1:1", nil)
+		w.emitAt(RuleParseError, "an empty argv cannot be executed", text, "1:1", nil)
 		return w.verdict(text)
 	}
 	w.simpleArgv(staticArgs(argv), nil, text)
@@ -122,7 +123,7 @@ func internalErrorVerdict(text string, r any) Verdict {
 	return Verdict{
 		Decision: Ask,
 		Findings: []Finding{{
-			Rule:        "internal-error",
+			Rule:        string(RuleInternalError),
 			Description: fmt.Sprintf("the classifier failed on this text (%v); asking instead", r),
 			Command:     text,
 			Pos:         "1:1",
@@ -134,9 +135,10 @@ func internalErrorVerdict(text string, r any) Verdict {
 
 // AllowlistEntry returns the allowlist entry ("always") that would allow
 // this finding's command: its static argv quoted as shell words. ok=false
-// when the finding has no static Argv or its Decision is Deny.
+// when the finding has no static Argv, its Decision is Deny, or an entry
+// already allows it.
 func AllowlistEntry(f Finding) (entry string, ok bool) {
-	if len(f.Argv) == 0 || f.Decision == Deny {
+	if len(f.Argv) == 0 || f.Decision == Deny || f.AllowedBy != "" {
 		return "", false
 	}
 	for _, a := range f.Argv {

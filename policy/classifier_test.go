@@ -116,7 +116,7 @@ func TestClassifyArgv(t *testing.T) {
 
 func TestCatalog(t *testing.T) {
 	classes := map[string]bool{}
-	seen := map[string]bool{}
+	seen := map[RuleID]bool{}
 	for _, r := range Catalog() {
 		if r.ID == "" || r.Description == "" || r.Class == "" {
 			t.Errorf("incomplete rule %+v", r)

@@ -62,19 +62,19 @@ func (w *walker) scanCode(c *cmd, lang, code, how string) {
 	re := codePatterns[lang]
 	if re != nil && mayMatch(lang, code) {
 		if m := re.FindString(code); m != "" {
-			c.emit("interpreter-code", how+" runs code that calls "+quoteShort(strings.TrimSpace(m))+" (runs commands, deletes files or evaluates strings as code)")
+			c.emit(RuleInterpreterCode, how+" runs code that calls "+quoteShort(strings.TrimSpace(m))+" (runs commands, deletes files or evaluates strings as code)")
 			return
 		}
 	}
 	if envInCode.MatchString(code) && netInCode.MatchString(code) {
-		c.emit("exfil", how+" reads the environment or credentials and talks to the network")
+		c.emit(RuleExfil, how+" reads the environment or credentials and talks to the network")
 		return
 	}
 	if hermesInCode.MatchString(code) && writeInCode.MatchString(code) {
-		c.emit("self-disable-write", how+" writes to the Hermes configuration or environment")
+		c.emit(RuleSelfDisableWrite, how+" writes to the Hermes configuration or environment")
 		return
 	}
 	if sensitiveInCode.MatchString(code) && writeInCode.MatchString(code) {
-		c.emit("interpreter-code", how+" writes to a system, start-up or credentials file")
+		c.emit(RuleInterpreterCode, how+" writes to a system, start-up or credentials file")
 	}
 }

@@ -10,12 +10,15 @@ import (
 
 // corpusEntry is one line of the shared corpus format.
 type corpusEntry struct {
-	ID      string `json:"id"`
-	Cmd     string `json:"cmd"`
-	Expect  string `json:"expect"`
-	Class   string `json:"class"`
-	Evasion bool   `json:"evasion"`
-	Note    string `json:"note"`
+	ID     string `json:"id"`
+	Cmd    string `json:"cmd"`
+	Expect string `json:"expect"`
+	// Decision is what a dangerous command must get: "ask" or "deny"
+	// (self-disabling is denied; asking for it would let --yolo through).
+	Decision string `json:"decision"`
+	Class    string `json:"class"`
+	Evasion  bool   `json:"evasion"`
+	Note     string `json:"note"`
 }
 
 func loadCorpus(t testing.TB, path string) []corpusEntry {
@@ -39,6 +42,9 @@ func loadCorpus(t testing.TB, path string) []corpusEntry {
 		if e.Expect != "dangerous" && e.Expect != "safe" {
 			t.Fatalf("%s:%d: expect must be dangerous or safe, got %q", path, n, e.Expect)
 		}
+		if e.Decision != "" && (e.Expect != "dangerous" || e.Decision != "ask" && e.Decision != "deny") {
+			t.Fatalf("%s:%d: decision %q: only dangerous entries carry one, ask or deny", path, n, e.Decision)
+		}
 		out = append(out, e)
 	}
 	if err := sc.Err(); err != nil {
@@ -51,8 +57,12 @@ func loadCorpus(t testing.TB, path string) []corpusEntry {
 }
 
 // runCorpus checks every entry and reports per-class and overall rates.
-func runCorpus(t *testing.T, path string) {
+// A dangerous entry's decision (ask or deny) is checked too: its own, or
+// for a copy without one (the shared sample), the one testdata gives the
+// same command. requireDecision makes a dangerous entry without any fail.
+func runCorpus(t *testing.T, path string, requireDecision bool) {
 	entries := loadCorpus(t, path)
+	known := testdataDecisions(t)
 	c, err := NewClassifier(Rules{})
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +94,18 @@ func runCorpus(t *testing.T, path string) {
 		if !ok {
 			t.Errorf("%s (%s): %q expected %s, got %s %v", e.ID, e.Class, e.Cmd, e.Expect, v.Decision, v.Findings)
 		}
+		if e.Expect == "dangerous" {
+			want := e.Decision
+			if want == "" {
+				want = known[e.Cmd]
+			}
+			switch {
+			case want == "" && requireDecision:
+				t.Errorf("%s: a dangerous entry must say its decision (ask or deny)", e.ID)
+			case want != "" && ok && v.Decision.String() != want:
+				t.Errorf("%s (%s): %q must %s, got %s %v", e.ID, e.Class, e.Cmd, want, v.Decision, rulesOf(v))
+			}
+		}
 		if v.Findings == nil {
 			t.Errorf("%s: Findings is nil", e.ID)
 		}
@@ -105,19 +127,45 @@ func runCorpus(t *testing.T, path string) {
 	}
 }
 
-func TestCorpusSample(t *testing.T) { runCorpus(t, "testdata/corpus-sample.jsonl") }
+func TestCorpusSample(t *testing.T) { runCorpus(t, "testdata/corpus-sample.jsonl", true) }
 
-// sharedCorpus is the team's shared sample, beside the repository in
-// checkouts and in CI; testdata holds the copy taken when it was written.
-const sharedCorpus = "../../shared/corpus-sample.jsonl"
+// testdataFiles are the committed corpora; each dangerous entry carries
+// its decision.
+var testdataFiles = []string{"testdata/corpus-sample.jsonl", "testdata/extra.jsonl", "testdata/round2.jsonl"}
+
+// testdataDecisions maps each committed dangerous command to its decision.
+func testdataDecisions(t testing.TB) map[string]string {
+	m := map[string]string{}
+	for _, p := range testdataFiles {
+		for _, e := range loadCorpus(t, p) {
+			if e.Decision != "" {
+				m[e.Cmd] = e.Decision
+			}
+		}
+	}
+	return m
+}
+
+// sharedCorpus finds the team's shared sample beside the repository (or
+// beside the directory holding its worktrees); testdata holds the copy
+// taken when it was written.
+func sharedCorpus() (string, bool) {
+	for _, p := range []string{"../../shared/corpus-sample.jsonl", "../../../shared/corpus-sample.jsonl"} {
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+	}
+	return "", false
+}
 
 // TestCorpusShared runs the shared sample as it is now, so that a newer
 // sample is checked without waiting for the copy to be refreshed.
 func TestCorpusShared(t *testing.T) {
-	if _, err := os.Stat(sharedCorpus); err != nil {
-		t.Skipf("no shared corpus beside the repository (%v); testdata's copy is checked by TestCorpusSample", err)
+	p, ok := sharedCorpus()
+	if !ok {
+		t.Skip("no shared corpus beside the repository; testdata's copy is checked by TestCorpusSample")
 	}
-	runCorpus(t, sharedCorpus)
+	runCorpus(t, p, false)
 }
 
 func TestCorpusExtra(t *testing.T) {
@@ -131,17 +179,17 @@ func TestCorpusExtra(t *testing.T) {
 	if len(entries) < 200 || safe < 100 {
 		t.Fatalf("extra corpus too small: %d entries, %d safe", len(entries), safe)
 	}
-	runCorpus(t, "testdata/extra.jsonl")
+	runCorpus(t, "testdata/extra.jsonl", true)
 }
 
 // TestCorpusFindingsAreCatalogued: every rule a finding names is in the
-// catalog, so its decision is deliberate and `check --rules` lists it.
+// catalog, so its decision is deliberate and `hermes-exec rules` lists it.
 func TestCorpusFindingsAreCatalogued(t *testing.T) {
 	c, _ := NewClassifier(Rules{Deny: []string{"git push"}})
-	for _, path := range []string{"testdata/corpus-sample.jsonl", "testdata/extra.jsonl"} {
+	for _, path := range testdataFiles {
 		for _, e := range loadCorpus(t, path) {
 			for _, f := range c.Classify(e.Cmd).Findings {
-				if _, ok := catalogIndex[f.Rule]; !ok {
+				if _, ok := catalogIndex[RuleID(f.Rule)]; !ok {
 					t.Errorf("%s: finding rule %q is not in the catalog", e.ID, f.Rule)
 				}
 				if f.Description == "" || f.Command == "" || f.Pos == "" {
@@ -151,3 +199,7 @@ func TestCorpusFindingsAreCatalogued(t *testing.T) {
 		}
 	}
 }
+
+// TestCorpusRound2: issue 15's classes (service CLIs, option spellings,
+// paths, identities), dangerous and everyday look-alikes.
+func TestCorpusRound2(t *testing.T) { runCorpus(t, "testdata/round2.jsonl", true) }

@@ -3,6 +3,8 @@ package policy
 import (
 	"strings"
 
+	"hermes-exec/internal/credentials"
+
 	"mvdan.cc/sh/v3/syntax"
 )
 
@@ -25,7 +27,10 @@ type feed struct {
 	text  string   // feedStatic
 	roots []string // feedPaths: start paths
 	whole bool     // feedPaths: everything under the roots, unfiltered
-	what  string   // short description of the producer
+	// compressed marks feedDecoded text that was only decompressed (a dump
+	// restored with gunzip -c), not encoded to hide what it says.
+	compressed bool
+	what       string // short description of the producer
 }
 
 // redirects walks a statement's redirections: nested code, writes to
@@ -61,7 +66,7 @@ func (w *walker) redirects(st *syntax.Stmt, in feed) feed {
 			if t.static {
 				for _, p := range w.paths(t) {
 					if strings.HasPrefix(p, "/dev/tcp/") || strings.HasPrefix(p, "/dev/udp/") {
-						w.emitNode("reverse-shell", "redirection reads from a network connection (/dev/tcp)", r)
+						w.emitNode(RuleReverseShell, "redirection reads from a network connection (/dev/tcp)", r)
 					}
 				}
 			}
@@ -322,6 +327,11 @@ func (w *walker) feedOfArgv(argv []arg, in feed) feed {
 			}
 			return feed{kind: feedDecoded, what: name + " transforming " + in.what}
 		}
+		switch name {
+		case "gzip", "gunzip", "zcat", "bzcat", "bunzip2", "bzip2", "xz", "unxz", "xzcat", "zstd", "zstdcat", "unzstd",
+			"lz4", "lz4cat", "uncompress", "brotli", "zmore":
+			return feed{kind: feedDecoded, compressed: true, what: name + " output (decompressed)"}
+		}
 		return feed{kind: feedDecoded, what: name + " output (decoded or transformed text)"}
 	case "env", "printenv", "export", "set", "declare", "typeset", "compgen":
 		if name == "printenv" && len(args) > 0 {
@@ -373,6 +383,9 @@ func (w *walker) pathsFeed(name string, args []arg) feed {
 			return feed{kind: feedUnknown, what: name + " output"}
 		}
 	}
+	if name == "ls" || name == "git" {
+		return listingFeed(name, args)
+	}
 	// Paths relative to the operands (or the working directory).
 	var roots []string
 	for _, a := range args {
@@ -387,6 +400,48 @@ func (w *walker) pathsFeed(name string, args []arg) feed {
 		roots = []string{"."}
 	}
 	return feed{kind: feedPaths, roots: roots, what: name + " output"}
+}
+
+// listingFeed: ls (or git ls-files) without a narrowing pattern lists a
+// whole directory, so deleting what it prints deletes all of it.
+func listingFeed(name string, args []arg) feed {
+	var roots []string
+	whole := true
+	for i, a := range args {
+		if !a.static {
+			return feed{kind: feedUnknown, what: name + " over an unknown directory"}
+		}
+		if name == "git" && i == 0 {
+			if !a.is("ls-files") {
+				return feed{kind: feedPaths, roots: []string{"."}, what: "git output"}
+			}
+			continue
+		}
+		if strings.HasPrefix(a.s, "-") {
+			if name == "ls" && (a.is("-d", "--directory") || shortBundleHas(a, "d", "")) && !hasPureGlobOperand(args) ||
+				name == "git" && a.is("--modified", "-m", "--deleted", "-d", "--others", "-o", "--ignored", "-i", "--killed", "-k", "--unmerged", "-u") {
+				whole = false
+			}
+			continue
+		}
+		if (a.glob || strings.ContainsAny(a.s, "*?[")) && !pureGlob(strings.TrimSuffix(a.s, "/")) {
+			whole = false
+		}
+		roots = append(roots, a.s)
+	}
+	if len(roots) == 0 {
+		roots = []string{"."}
+	}
+	return feed{kind: feedPaths, roots: roots, whole: whole, what: name + " output"}
+}
+
+func hasPureGlobOperand(args []arg) bool {
+	for _, a := range args {
+		if a.static && !strings.HasPrefix(a.s, "-") && pureGlob(strings.TrimSuffix(a.s, "/")) {
+			return true
+		}
+	}
+	return false
 }
 
 // echoFeed renders what echo prints when its words are static.
@@ -506,18 +561,20 @@ func isCredentialPath(p string) bool {
 			return false
 		}
 		return true
-	case p == "/etc/shadow", p == "/etc/gshadow", strings.HasPrefix(p, "/etc/ssh/ssh_host_") && !strings.HasSuffix(p, ".pub"),
-		p == "/etc/sudoers":
+	case strings.HasPrefix(p, "/etc/ssh/ssh_host_") && !strings.HasSuffix(p, ".pub"):
 		return true
+	}
+	for _, f := range credentials.SystemFiles {
+		if f != "/root" && under(p, f) {
+			return true
+		}
 	}
 	rel, ok := homeRel(p)
 	if !ok {
 		return false
 	}
-	for _, d := range []string{".ssh", ".aws", ".kube", ".gnupg", ".config/gcloud", ".azure", ".docker/config.json",
-		".netrc", ".git-credentials", ".pgpass", ".pypirc", ".npmrc", ".config/gh/hosts.yml", ".hermes/.env",
-		".password-store", ".vault-token", ".terraform.d/credentials.tfrc.json", ".cargo/credentials", ".cargo/credentials.toml"} {
-		if rel == d || strings.HasPrefix(rel, d+"/") {
+	for _, d := range credentials.HomePaths {
+		if under(rel, d) {
 			if strings.HasSuffix(rel, ".pub") || rel == ".ssh/known_hosts" || rel == ".ssh/config" {
 				return false
 			}

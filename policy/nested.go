@@ -9,7 +9,7 @@ import (
 func (w *walker) script(text, how string) {
 	f, err := parseScript(text)
 	if err != nil {
-		w.emitNode("parse-error", "the text given to "+how+" does not parse ("+err.Error()+"), so what it runs cannot be checked", nil).opaque = true
+		w.emitNode(RuleParseError, "the text given to "+how+" does not parse ("+err.Error()+"), so what it runs cannot be checked", nil).opaque = true
 		return
 	}
 	w.file(f)
@@ -35,10 +35,40 @@ func (w *walker) shellText(t arg, how string, c *cmd) {
 		return
 	}
 	if w.depth >= maxDepth {
-		c.emit("dynamic-code", how+" nests shells too deeply to follow").opaque = true
+		c.emit(RuleDynamicCode, how+" nests shells too deeply to follow").opaque = true
 		return
 	}
 	w.child(t.s, anchorNode(t, c)).script(t.s, how)
+}
+
+// shellTextArgs is shellText for `sh -c TEXT NAME ARGS...`: inside TEXT,
+// $0 is NAME and $1... are ARGS, so `find -exec sh -c 'rm "$1"' _ {}` is
+// judged by what find hands over.
+func (w *walker) shellTextArgs(t arg, how string, c *cmd, pos []arg) {
+	if !t.static || w.depth >= maxDepth || len(pos) == 0 {
+		w.shellText(t, how, c)
+		return
+	}
+	n := w.child(t.s, anchorNode(t, c))
+	n.pos = pos
+	n.script(t.s, how)
+}
+
+// positional resolves $0..$9 of a text run by `sh -c TEXT NAME ARGS`.
+func (w *walker) positional(p *syntax.ParamExp) (arg, bool) {
+	if w.pos == nil || p.Param == nil || p.Exp != nil || p.Index != nil || p.Slice != nil || p.Repl != nil ||
+		p.Length || p.Excl || p.Width || p.Names != 0 || p.NestedParam != nil {
+		return arg{}, false
+	}
+	v := p.Param.Value
+	if len(v) != 1 || v[0] < '0' || v[0] > '9' {
+		return arg{}, false
+	}
+	i := int(v[0] - '0')
+	if i >= len(w.pos) || w.assignCount != nil && w.assignCount[v] > 0 {
+		return arg{}, false
+	}
+	return w.pos[i], true
 }
 
 // sameShellText classifies text that runs later in this same shell (eval,
@@ -70,10 +100,10 @@ func (w *walker) dynamicCode(c *cmd, t arg, how string) {
 	for _, cs := range t.substs {
 		switch f := w.feedOfStmts(cs.Stmts); f.kind {
 		case feedRemote:
-			c.emit("remote-code-exec", how+" runs code downloaded from the network ("+f.what+")").opaque = true
+			c.emit(RuleRemoteCodeExec, how+" runs code downloaded from the network ("+f.what+")").opaque = true
 			return
 		case feedDecoded:
-			c.emit("decoded-code-exec", how+" runs decoded or transformed text ("+f.what+"), which hides what it does").opaque = true
+			c.emit(RuleDecodedCodeExec, how+" runs decoded or transformed text ("+f.what+"), which hides what it does").opaque = true
 			return
 		}
 	}
@@ -81,7 +111,7 @@ func (w *walker) dynamicCode(c *cmd, t arg, how string) {
 		w.codeFromFeed(c, w.feedOfStmts(ps.Stmts), "sh", how)
 		return
 	}
-	c.emit("dynamic-code", how+" runs text that is not known statically").opaque = true
+	c.emit(RuleDynamicCode, how+" runs text that is not known statically").opaque = true
 }
 
 // codeFromFeed judges a program that a shell or interpreter reads from
@@ -94,7 +124,7 @@ func (w *walker) codeFromFeed(c *cmd, f feed, lang, how string) {
 	case feedStatic:
 		if lang == "sh" {
 			if w.depth >= maxDepth {
-				fd = c.emit("dynamic-code", how+" nests shells too deeply to follow")
+				fd = c.emit(RuleDynamicCode, how+" nests shells too deeply to follow")
 				break
 			}
 			w.child(f.text, c.node()).script(f.text, how)
@@ -103,15 +133,15 @@ func (w *walker) codeFromFeed(c *cmd, f feed, lang, how string) {
 		w.scanCode(c, lang, f.text, how)
 		return
 	case feedRemote:
-		fd = c.emit("remote-code-exec", how+" runs code from the network ("+f.what+")")
+		fd = c.emit(RuleRemoteCodeExec, how+" runs code from the network ("+f.what+")")
 	case feedDecoded:
-		fd = c.emit("decoded-code-exec", how+" runs decoded or transformed text ("+f.what+"), which hides what it does")
+		fd = c.emit(RuleDecodedCodeExec, how+" runs decoded or transformed text ("+f.what+"), which hides what it does")
 	default:
 		what := f.what
 		if what == "" {
 			what = "another command"
 		}
-		fd = c.emit("dynamic-code", how+" runs a program read from "+what+", which cannot be checked")
+		fd = c.emit(RuleDynamicCode, how+" runs a program read from "+what+", which cannot be checked")
 	}
 	fd.sticky = true
 	fd.opaque = true

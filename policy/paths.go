@@ -3,6 +3,8 @@ package policy
 import (
 	"path"
 	"strings"
+
+	"hermes-exec/internal/credentials"
 )
 
 // cleanPath normalises a (possibly relative) path against a working
@@ -24,6 +26,15 @@ func cleanPath(p, cwd string) string {
 		}
 		if strings.HasPrefix(c, alias+"/") {
 			return c[len(alias):]
+		}
+	}
+	// macOS keeps /etc, /var and /tmp under /private (the top-level names
+	// are symlinks): /private/etc is /etc.
+	if strings.HasPrefix(c, "/private/") {
+		for _, d := range [...]string{"etc", "var", "tmp"} {
+			if under(c[len("/private"):], "/"+d) {
+				return c[len("/private"):]
+			}
 		}
 	}
 	return c
@@ -63,11 +74,36 @@ var systemTrees = []string{"etc", "usr", "bin", "sbin", "lib", "lib32", "lib64",
 
 // mountTrees hold user data one level down (/home/alice, /mnt/disk); the
 // tree and its direct children are protected, deeper paths are not.
-var mountTrees = []string{"home", "mnt", "media"}
+var mountTrees = []string{"home", "mnt", "media", "Users"}
 
-// secretDirs are home sub-directories holding keys and credentials.
-var secretDirs = []string{".ssh", ".gnupg", ".aws", ".kube", ".config", ".docker", ".hermes",
-	".password-store", ".local", ".azure", ".gcloud"}
+// homeConfigTrees hold many tools' settings and credentials at once:
+// deleting one whole is deleting credentials (the credential paths
+// themselves come from internal/credentials, shared with the sandbox).
+var homeConfigTrees = []string{".config", ".local"}
+
+// isHomeSecret reports a path relative to home that is, holds or lies in
+// a credential store.
+func isHomeSecret(rel []string) bool {
+	first := rel[0]
+	for _, s := range homeConfigTrees {
+		if first == s {
+			return true
+		}
+	}
+	joined := strings.Join(rel, "/")
+	for _, cp := range credentials.HomePaths {
+		if under(joined, cp) || strings.HasPrefix(cp, joined+"/") {
+			return true
+		}
+		if hasGlob(first) {
+			top, _, _ := strings.Cut(cp, "/")
+			if ok, _ := path.Match(first, top); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // pathRisk describes why touching a path is dangerous; zero means not.
 type pathRisk int
@@ -83,6 +119,7 @@ const (
 	riskCwdWhole            // the whole working directory
 	riskHomeData            // a top-level user data directory in home (~/Documents)
 	riskGitDir              // a repository's .git directory: all its history
+	riskOtherHome           // inside another user's home
 )
 
 // homeDataDirs hold the user's own files directly under home.
@@ -109,6 +146,8 @@ func (r pathRisk) String() string {
 		return "a user data directory in home"
 	case riskGitDir:
 		return "a git repository's history"
+	case riskOtherHome:
+		return "another user's home"
 	}
 	return "a path"
 }
@@ -152,6 +191,9 @@ func classifyPath(p string) pathRisk {
 		return classifyHomePath(comps[2:])
 	}
 	if top == "var" && len(comps) >= 3 && comps[1] == "tmp" {
+		if len(comps) == 3 && pureGlob(comps[2]) {
+			return riskTopLevel // everything in /var/tmp
+		}
 		return riskNone
 	}
 	for _, t := range systemTrees {
@@ -168,6 +210,11 @@ func classifyPath(p string) pathRisk {
 		}
 	}
 	if len(comps) == 1 {
+		return riskTopLevel
+	}
+	if len(comps) == 2 && pureGlob(comps[1]) {
+		// /tmp/*, /data/*: everything in a top-level directory, other
+		// users' and services' files included.
 		return riskTopLevel
 	}
 	return riskNone
@@ -189,15 +236,8 @@ func classifyHomePath(rel []string) pathRisk {
 			}
 		}
 	}
-	for _, s := range secretDirs {
-		if first == s {
-			return riskHomeSecret
-		}
-		if hasGlob(first) {
-			if ok, _ := path.Match(first, s); ok {
-				return riskHomeSecret
-			}
-		}
+	if isHomeSecret(rel) {
+		return riskHomeSecret
 	}
 	return riskNone
 }
@@ -280,7 +320,7 @@ func isHistoryFile(p string) bool {
 
 // writeRisk classifies the destination of a write (redirect, tee, cp, sed -i).
 type writeRisk struct {
-	rule   string
+	rule   RuleID
 	reason string
 }
 
@@ -290,31 +330,31 @@ func classifyWriteTarget(p string) (writeRisk, bool) {
 	case p == "":
 		return writeRisk{}, false
 	case inHermesHome(p):
-		return writeRisk{"self-disable-write", "writes into the Hermes home (its config or secrets)"}, true
+		return writeRisk{RuleSelfDisableWrite, "writes into the Hermes home (its config or secrets)"}, true
 	case strings.HasPrefix(p, "/dev/tcp/") || strings.HasPrefix(p, "/dev/udp/"):
-		return writeRisk{"reverse-shell", "opens a network connection through /dev/tcp or /dev/udp"}, true
+		return writeRisk{RuleReverseShell, "opens a network connection through /dev/tcp or /dev/udp"}, true
 	case p == "/proc/sysrq-trigger" || p == "/proc/sys/kernel/sysrq":
-		return writeRisk{"shutdown-sysrq", "writes to the magic SysRq trigger (can reboot or crash the machine)"}, true
+		return writeRisk{RuleShutdownSysrq, "writes to the magic SysRq trigger (can reboot or crash the machine)"}, true
 	case p == "/proc/sys/kernel/randomize_va_space" || strings.HasPrefix(p, "/proc/sys/kernel/yama/") ||
 		p == "/proc/sys/kernel/kptr_restrict" || p == "/proc/sys/kernel/dmesg_restrict" ||
 		p == "/sys/module/apparmor/parameters/enabled" || p == "/sys/fs/selinux/enforce":
-		return writeRisk{"security-kernel-knob", "turns off a kernel security protection"}, true
+		return writeRisk{RuleSecurityKernelKnob, "turns off a kernel security protection"}, true
 	case isDevicePath(p):
-		return writeRisk{"disk-device-write", "writes raw data onto a disk device"}, true
+		return writeRisk{RuleDiskDeviceWrite, "writes raw data onto a disk device"}, true
 	case harmlessDev(p):
 		return writeRisk{}, false
 	case isHistoryFile(p):
-		return writeRisk{"history-tamper", "overwrites a shell history file"}, true
+		return writeRisk{RuleHistoryTamper, "overwrites a shell history file"}, true
 	case p == "/var/log" || strings.HasPrefix(p, "/var/log/"):
-		return writeRisk{"history-logs", "overwrites system logs (the record of what happened)"}, true
+		return writeRisk{RuleHistoryLogs, "overwrites system logs (the record of what happened)"}, true
 	}
 	if strings.HasPrefix(p, "/etc/sudoers") {
-		return writeRisk{"privesc-sudoers", "edits the sudoers policy"}, true
+		return writeRisk{RulePrivescSudoers, "edits the sudoers policy"}, true
 	}
 	if rel, ok := homeRel(p); ok {
 		for _, f := range shellStartupFiles {
 			if rel == f {
-				return writeRisk{"sysconfig-shell-startup", "writes a shell start-up file (code run at every shell start)"}, true
+				return writeRisk{RuleSysconfigShellStartup, "writes a shell start-up file (code run at every shell start)"}, true
 			}
 		}
 		// known_hosts only records host keys; every other file in ~/.ssh
@@ -324,7 +364,7 @@ func classifyWriteTarget(p string) (writeRisk, bool) {
 		}
 		for _, d := range []string{".ssh", ".gnupg", ".config/systemd", ".config/autostart", ".config/fish"} {
 			if rel == d || strings.HasPrefix(rel, d+"/") {
-				return writeRisk{"sysconfig-home-secrets", "writes into " + d + " (keys, authorized_keys or autostart)"}, true
+				return writeRisk{RuleSysconfigHomeSecrets, "writes into " + d + " (keys, authorized_keys or autostart)"}, true
 			}
 		}
 		if !strings.HasPrefix(p, "/root/") {
@@ -337,14 +377,14 @@ func classifyWriteTarget(p string) (writeRisk, bool) {
 	}
 	switch comps[0] {
 	case "etc", "boot", "usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "root", "sys", "efi":
-		return writeRisk{"sysconfig-write", "writes to system configuration or binaries (" + p + ")"}, true
+		return writeRisk{RuleSysconfigWrite, "writes to system configuration or binaries (" + p + ")"}, true
 	case "proc":
 		if len(comps) > 1 && comps[1] == "sys" {
-			return writeRisk{"sysconfig-write", "changes a kernel setting through /proc/sys"}, true
+			return writeRisk{RuleSysconfigWrite, "changes a kernel setting through /proc/sys"}, true
 		}
 	case "var":
 		if len(comps) > 2 && comps[1] == "spool" && comps[2] == "cron" {
-			return writeRisk{"sysconfig-write", "writes a crontab directly"}, true
+			return writeRisk{RuleSysconfigWrite, "writes a crontab directly"}, true
 		}
 	}
 	return writeRisk{}, false

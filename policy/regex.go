@@ -30,3 +30,7 @@ func (l *lazyRegexp) FindString(s string) string { return l.get().FindString(s) 
 func (l *lazyRegexp) ReplaceAllString(src, repl string) string {
 	return l.get().ReplaceAllString(src, repl)
 }
+
+func (l *lazyRegexp) FindStringSubmatch(s string) []string { return l.get().FindStringSubmatch(s) }
+
+func (l *lazyRegexp) Split(s string, n int) []string { return l.get().Split(s, n) }

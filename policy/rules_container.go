@@ -1,6 +1,9 @@
 package policy
 
-import "strings"
+import (
+	"path"
+	"strings"
+)
 
 // Containers that give up isolation, and infrastructure teardown.
 
@@ -65,14 +68,14 @@ func dockerRule(c *cmd) {
 	case "system prune", "image prune", "builder prune", "buildx prune":
 		for _, a := range rest {
 			if a.is("-a", "--all", "--volumes") || shortBundleHas(a, "a", "") {
-				c.emit("container-destroy", c.name+" "+sub+" "+a.s+" deletes images, caches or volumes")
+				c.emit(RuleContainerDestroy, c.name+" "+sub+" "+a.s+" deletes images, caches or volumes")
 				return
 			}
 		}
 	case "system reset":
-		c.emit("container-destroy", c.name+" system reset deletes every container, image and volume")
+		c.emit(RuleContainerDestroy, c.name+" system reset deletes every container, image and volume")
 	case "volume rm", "volume prune", "volume remove":
-		c.emit("container-destroy", c.name+" "+sub+" deletes data volumes")
+		c.emit(RuleContainerDestroy, c.name+" "+sub+" deletes data volumes")
 	case "rm", "rmi", "image rm", "kill":
 		force := false
 		for _, a := range rest {
@@ -81,14 +84,24 @@ func dockerRule(c *cmd) {
 			}
 		}
 		for _, a := range rest {
-			if !a.static && (len(a.substs) > 0 || a.split) && force {
-				c.emit("container-destroy", c.name+" "+sub+" -f on containers or images listed at run time (possibly all)")
+			if !a.static && (len(a.substs) > 0 || a.split) && force && !filteredListing(c, a) {
+				c.emit(RuleContainerDestroy, c.name+" "+sub+" -f on containers or images listed at run time (possibly all)")
 				return
 			}
 		}
 	case "compose":
 		composeDown(c, rest)
 	}
+}
+
+// filteredListing reports a $(docker ps ... --filter ...) operand: the
+// containers it lists are narrowed (exited ones, one label), not all.
+func filteredListing(c *cmd, a arg) bool {
+	if len(a.substs) != 1 {
+		return false
+	}
+	t := nodeText(c.w.src, a.substs[0])
+	return strings.Contains(t, "--filter") || strings.Contains(t, " -f ") || strings.Contains(t, " -f=")
 }
 
 // containerExecArgv classifies the command `docker exec [OPTIONS] CONTAINER
@@ -143,25 +156,25 @@ func dockerRunFlags(c *cmd, sub string, rest []arg) {
 		switch name {
 		case "--privileged":
 			if !hasEq || val != "false" {
-				c.emit("container-escape", c.name+" "+sub+" --privileged gives the container full access to the host")
+				c.emit(RuleContainerEscape, c.name+" "+sub+" --privileged gives the container full access to the host")
 				return
 			}
 		case "--cap-add":
-			c.emit("container-escape", c.name+" "+sub+" --cap-add grants extra kernel capabilities")
+			c.emit(RuleContainerEscape, c.name+" "+sub+" --cap-add grants extra kernel capabilities")
 			return
 		case "--security-opt":
 			if v.static && (strings.Contains(v.s, "unconfined") || strings.Contains(v.s, "disable") || strings.Contains(v.s, "no-new-privileges=false")) || !v.static {
-				c.emit("container-escape", c.name+" "+sub+" --security-opt "+v.s+" turns off confinement")
+				c.emit(RuleContainerEscape, c.name+" "+sub+" --security-opt "+v.s+" turns off confinement")
 				return
 			}
 		case "--pid", "--ipc", "--userns", "--uts", "--cgroupns", "--network", "--net":
 			if v.is("host") && name != "--network" && name != "--net" {
-				c.emit("container-escape", c.name+" "+sub+" "+name+"=host shares the host's namespace")
+				c.emit(RuleContainerEscape, c.name+" "+sub+" "+name+"=host shares the host's namespace")
 				return
 			}
 		case "--device", "--device-cgroup-rule", "--gpus":
 			if name != "--gpus" {
-				c.emit("container-escape", c.name+" "+sub+" "+name+" exposes host devices")
+				c.emit(RuleContainerEscape, c.name+" "+sub+" "+name+" exposes host devices")
 				return
 			}
 		case "-v", "--volume", "--mount":
@@ -171,16 +184,16 @@ func dockerRunFlags(c *cmd, sub string, rest []arg) {
 					for _, m := range sensitiveMounts {
 						under := m != "/" && m != "/home" && m != "/run" && m != "/var" && m != "/usr" && m != "/var/run" && strings.HasPrefix(p, m+"/")
 						if strings.TrimSuffix(p, "/") == m || p == "/" && m == "/" || under {
-							c.emit("container-escape", c.name+" "+sub+" mounts the host path "+src.s+" into the container")
+							c.emit(RuleContainerEscape, c.name+" "+sub+" mounts the host path "+src.s+" into the container")
 							return
 						}
 					}
 					if comps := pathComponents(p); len(comps) <= 2 && len(comps) > 0 && comps[0] == "home" {
-						c.emit("container-escape", c.name+" "+sub+" mounts a home directory ("+src.s+") into the container")
+						c.emit(RuleContainerEscape, c.name+" "+sub+" mounts a home directory ("+src.s+") into the container")
 						return
 					}
 					if r := classifyPath(p); r == riskHome || r == riskHomeSecret || r == riskRoot {
-						c.emit("container-escape", c.name+" "+sub+" mounts "+src.s+" (home or credentials) into the container")
+						c.emit(RuleContainerEscape, c.name+" "+sub+" mounts "+src.s+" (home or credentials) into the container")
 						return
 					}
 				}
@@ -231,7 +244,7 @@ func composeDown(c *cmd, rest []arg) {
 			down = true
 		}
 		if down && (a.is("-v", "--volumes") || shortBundleHas(a, "v", "")) {
-			c.emit("container-destroy", "compose down -v deletes the project's data volumes")
+			c.emit(RuleContainerDestroy, "compose down -v deletes the project's data volumes")
 			return
 		}
 	}
@@ -252,17 +265,34 @@ func kubectlRule(c *cmd) {
 		case a.is("delete"):
 			sub = i
 		case a.is("drain"):
-			c.emit("container-destroy", c.name+" drain evicts every pod from a node")
+			c.emit(RuleContainerDestroy, c.name+" drain evicts every pod from a node")
 		case a.is("scale"):
 			for _, b := range args[i+1:] {
 				if b.is("--replicas=0") {
-					c.emit("container-destroy", c.name+" scale --replicas=0 takes the workload down")
+					c.emit(RuleContainerDestroy, c.name+" scale --replicas=0 takes the workload down")
 					return
 				}
 			}
 			for k := i + 1; k+1 < len(args); k++ {
 				if args[k].is("--replicas") && args[k+1].is("0") {
-					c.emit("container-destroy", c.name+" scale --replicas 0 takes the workload down")
+					c.emit(RuleContainerDestroy, c.name+" scale --replicas 0 takes the workload down")
+					return
+				}
+			}
+		case a.is("run", "debug", "create", "apply"):
+			for _, b := range args[i+1:] {
+				if !b.static {
+					continue
+				}
+				v := strings.ReplaceAll(b.s, " ", "")
+				for _, k := range []string{`"hostPID":true`, `"hostNetwork":true`, `"hostIPC":true`, `"privileged":true`, `"hostPath"`} {
+					if strings.Contains(v, k) {
+						c.emit(RuleContainerEscape, c.name+" "+a.s+" with "+k+" gives the pod the node's processes, network or files")
+						return
+					}
+				}
+				if b.is("--privileged", "--privileged=true", "--profile=sysadmin") {
+					c.emit(RuleContainerEscape, c.name+" "+a.s+" "+b.s+" runs a privileged pod")
 					return
 				}
 			}
@@ -282,25 +312,53 @@ func kubectlRule(c *cmd) {
 	for _, a := range args[sub+1:] {
 		switch {
 		case a.is("namespace", "namespaces", "ns", "node", "nodes", "no", "pv", "persistentvolume", "persistentvolumes", "pvc", "persistentvolumeclaim", "persistentvolumeclaims", "crd", "crds", "customresourcedefinition", "customresourcedefinitions", "all", "deployment", "deployments", "deploy", "statefulset", "statefulsets", "sts", "secret", "secrets", "clusterrole", "clusterrolebinding", "daemonset", "ds", "service", "svc"):
-			c.emit("container-destroy", c.name+" delete "+a.s+" removes cluster resources and their data")
+			c.emit(RuleContainerDestroy, c.name+" delete "+a.s+" removes cluster resources and their data")
 			return
 		case a.is("--all", "-A", "--all-namespaces") || a.static && strings.HasPrefix(a.s, "--all="):
-			c.emit("container-destroy", c.name+" delete "+a.s+" removes every matching resource")
+			c.emit(RuleContainerDestroy, c.name+" delete "+a.s+" removes every matching resource")
 			return
-		case a.static && (strings.HasPrefix(a.s, "namespace/") || strings.HasPrefix(a.s, "ns/") || strings.HasPrefix(a.s, "node/") || strings.HasPrefix(a.s, "pv/") || strings.HasPrefix(a.s, "pvc/") || strings.HasPrefix(a.s, "deployment/") || strings.HasPrefix(a.s, "statefulset/")):
-			c.emit("container-destroy", c.name+" delete "+a.s+" removes cluster resources and their data")
+		case a.static && strings.Contains(a.s, "/") && kubeDataResource(a.s[:strings.IndexByte(a.s, '/')]):
+			c.emit(RuleContainerDestroy, c.name+" delete "+a.s+" removes cluster resources and their data")
 			return
 		case !a.static && (len(a.substs) > 0 || a.split):
-			c.emit("container-destroy", c.name+" delete of resources listed at run time")
+			c.emit(RuleContainerDestroy, c.name+" delete of resources listed at run time")
+			return
+		case a.is("-k", "--kustomize", "-R", "--recursive"):
+			c.emit(RuleContainerDestroy, c.name+" delete "+a.s+" removes every resource a directory of manifests defines")
+			return
+		}
+	}
+	rest := args[sub+1:]
+	for k, a := range rest {
+		f := ""
+		switch {
+		case a.is("-f", "--filename") && k+1 < len(rest) && rest[k+1].static:
+			f = rest[k+1].s
+		case a.static && strings.HasPrefix(a.s, "--filename="):
+			f = a.s[len("--filename="):]
+		default:
+			continue
+		}
+		if ext := path.Ext(f); f == "-" || strings.HasSuffix(f, "/") || ext == "" || strings.Contains(f, "://") {
+			c.emit(RuleContainerDestroy, c.name+" delete -f "+f+" removes every resource those manifests define")
 			return
 		}
 	}
 }
 
+// kubeDataResource reports resource kinds whose deletion loses data or
+// takes a service down (kubectl delete KIND/NAME).
+func kubeDataResource(kind string) bool {
+	return isOneOf(kind, "namespace", "namespaces", "ns", "node", "nodes", "no", "pv", "persistentvolume", "pvc",
+		"persistentvolumeclaim", "crd", "customresourcedefinition", "deployment", "deployments", "deploy",
+		"statefulset", "statefulsets", "sts", "secret", "secrets", "daemonset", "daemonsets", "ds", "service",
+		"services", "svc", "clusterrole", "clusterrolebinding", "configmap", "cm", "ingress", "ing")
+}
+
 func helmRule(c *cmd) {
 	for _, a := range c.args() {
 		if a.is("uninstall", "delete", "del", "un") {
-			c.emit("container-destroy", "helm "+a.s+" removes a release and its resources")
+			c.emit(RuleContainerDestroy, "helm "+a.s+" removes a release and its resources")
 			return
 		}
 		if a.static && !strings.HasPrefix(a.s, "-") {
@@ -314,32 +372,38 @@ func terraformRule(c *cmd) {
 	verb := ""
 	for _, a := range args {
 		if a.static && !strings.HasPrefix(a.s, "-") {
+			if verb == "run-all" || verb == "run" {
+				verb = a.s // terragrunt run-all destroy
+				break
+			}
 			verb = a.s
-			break
+			if verb != "run-all" && verb != "run" {
+				break
+			}
 		}
 	}
 	switch verb {
 	case "destroy", "remove":
-		c.emit("container-destroy", c.name+" "+verb+" tears down infrastructure")
+		c.emit(RuleContainerDestroy, c.name+" "+verb+" tears down infrastructure")
 		return
 	case "apply", "up", "deploy", "import":
 		for _, a := range args {
 			if a.is("-auto-approve", "--auto-approve", "-auto-approve=true", "--yes", "-y", "--skip-preview", "-destroy", "--destroy", "--require-approval=never", "--force") {
-				c.emit("container-destroy", c.name+" "+verb+" "+a.s+" changes infrastructure without review")
+				c.emit(RuleContainerDestroy, c.name+" "+verb+" "+a.s+" changes infrastructure without review")
 				return
 			}
 		}
 	case "state", "workspace":
 		for _, a := range args {
 			if a.is("rm", "delete", "push") {
-				c.emit("container-destroy", c.name+" "+verb+" "+a.s+" rewrites infrastructure state")
+				c.emit(RuleContainerDestroy, c.name+" "+verb+" "+a.s+" rewrites infrastructure state")
 				return
 			}
 		}
 	case "stack":
 		for _, a := range args {
 			if a.is("rm", "remove") {
-				c.emit("container-destroy", c.name+" stack rm deletes a stack")
+				c.emit(RuleContainerDestroy, c.name+" stack rm deletes a stack")
 				return
 			}
 		}
@@ -348,12 +412,8 @@ func terraformRule(c *cmd) {
 
 func awsRule(c *cmd) {
 	args := c.args()
-	var words []string
-	for _, a := range args {
-		if a.static && !strings.HasPrefix(a.s, "-") {
-			words = append(words, a.s)
-		}
-	}
+	words := subcommandWords(args, 2, "--profile", "--region", "--output", "--endpoint-url", "--query", "--color",
+		"--ca-bundle", "--cli-read-timeout", "--cli-connect-timeout", "--cli-binary-format")
 	if len(words) < 2 {
 		return
 	}
@@ -362,16 +422,16 @@ func awsRule(c *cmd) {
 		recursive, force := hasStatic(args, "--recursive"), hasStatic(args, "--force")
 		switch {
 		case op == "rm" && recursive, op == "rb" && force:
-			c.emit("container-destroy", "aws s3 "+op+" deletes buckets or every object under a prefix")
+			c.emit(RuleContainerDestroy, "aws s3 "+op+" deletes buckets or every object under a prefix")
 		case op == "sync" && hasStatic(args, "--delete"):
-			c.emit("container-destroy", "aws s3 sync --delete removes objects")
+			c.emit(RuleContainerDestroy, "aws s3 sync --delete removes objects")
 		case op == "cp" || op == "sync" || op == "mv":
 			exfilSources(c, nonOptions(args)[2:], arg{}, "aws s3 "+op)
 		}
 		return
 	}
-	if strings.HasPrefix(op, "delete-") || strings.HasPrefix(op, "terminate-") || strings.HasPrefix(op, "remove-") || op == "purge-queue" || strings.HasPrefix(op, "deregister-") || strings.HasPrefix(op, "disable-") || op == "stop-logging" {
-		c.emit("container-destroy", "aws "+svc+" "+op+" deletes or disables cloud resources")
+	if _, ok := destroyWord(op); ok && !strings.HasPrefix(op, "reset-") || strings.Contains(op, "-deletion") || op == "stop-logging" {
+		c.emit(RuleContainerDestroy, "aws "+svc+" "+op+" deletes or disables cloud resources")
 	}
 }
 
@@ -393,35 +453,38 @@ func gsutilRule(c *cmd) {
 			rm = true
 		}
 		if rm && (a.is("-r", "-R", "-a", "-f") || shortBundleHas(a, "rRa", "")) {
-			c.emit("container-destroy", "gsutil rm -r deletes objects recursively")
+			c.emit(RuleContainerDestroy, "gsutil rm -r deletes objects recursively")
 			return
 		}
 	}
 	if hasStatic(args, "rb") {
-		c.emit("container-destroy", "gsutil rb deletes a bucket")
+		c.emit(RuleContainerDestroy, "gsutil rb deletes a bucket")
 	}
 }
 
 func gcloudRule(c *cmd) {
 	args := c.args()
+	positional := 0
 	for i, a := range args {
 		if !a.static || strings.HasPrefix(a.s, "-") {
 			continue
 		}
-		switch a.s {
-		case "delete", "destroy", "remove", "rm", "purge", "terminate", "stop", "deprovision", "reset", "apps:destroy", "destroy-app", "rb":
-			if c.name == "gcloud" && a.s == "rm" && !(hasStatic(args, "-r") || hasStatic(args, "--recursive")) {
-				continue
-			}
-			if (a.s == "stop" || a.s == "rm" || a.s == "remove") && c.name != "gcloud" && c.name != "az" {
-				continue
-			}
-			c.emit("container-destroy", c.name+" ... "+a.s+" deletes or stops cloud resources")
-			return
+		positional++
+		if positional > 4 {
+			return // words past the subcommand path are names
 		}
 		if c.name == "gcloud" && a.s == "storage" && i+1 < len(args) && args[i+1].is("rm") && (hasStatic(args, "-r") || hasStatic(args, "--recursive")) {
-			c.emit("container-destroy", "gcloud storage rm -r deletes objects recursively")
+			c.emit(RuleContainerDestroy, "gcloud storage rm -r deletes objects recursively")
 			return
 		}
+		verb, ok := destroyWord(a.s)
+		if !ok && a.s == "stop" && (c.name == "gcloud" || c.name == "az") {
+			verb, ok = a.s, true
+		}
+		if !ok || c.name == "gcloud" && verb == "rm" && !(hasStatic(args, "-r") || hasStatic(args, "--recursive")) {
+			continue
+		}
+		c.emit(RuleContainerDestroy, c.name+" ... "+a.s+" deletes or stops cloud resources")
+		return
 	}
 }

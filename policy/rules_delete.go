@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"path"
 	"strings"
 )
 
@@ -46,19 +47,19 @@ func deleteTarget(c *cmd, a arg, underFind bool) bool {
 		case len(a.substs) > 0:
 			what = "targets produced by a command substitution"
 		}
-		c.emit("delete-unknown-target", c.name+" deletes "+what+", which could be anything")
+		c.emit(RuleDeleteUnknownTarget, c.name+" deletes "+what+", which could be anything")
 		return true
 	}
 	for _, p := range c.w.paths(a) {
 		if inHermesHome(p) {
-			c.emit("self-disable-write", c.name+" deletes inside the Hermes home ("+a.s+")")
+			c.emit(RuleSelfDisableWrite, c.name+" deletes inside the Hermes home ("+a.s+")")
 			return true
 		}
 		if isHistoryFile(p) {
-			c.emit("history-tamper", c.name+" deletes a shell history file")
+			c.emit(RuleHistoryTamper, c.name+" deletes a shell history file")
 			return true
 		}
-		risk := classifyPath(p)
+		risk := c.w.pathRisk(p)
 		if a.findItem || underFind {
 			if risk == riskCwdWhole || p == "/tmp" || p == "/var/tmp" || strings.HasPrefix(p, "/tmp/") {
 				continue
@@ -67,58 +68,151 @@ func deleteTarget(c *cmd, a arg, underFind bool) bool {
 		if a.glob && risk == riskNone && !strings.HasPrefix(p, "/") {
 			continue
 		}
-		if rule, desc := deleteRule(risk); rule != "" {
-			c.emit(rule, c.name+" "+a.s+" deletes "+desc)
+		if risk == riskCwdWhole && c.w.inBuildDir() {
+			// Emptying build/, dist/, target/ ... is what they are for.
+			continue
+		}
+		if rule := deleteRule(risk); rule != noRule {
+			if a.findItem || underFind {
+				c.emit(rule, c.name+" deletes what find matches under "+a.s+" ("+riskDesc(risk)+")")
+			} else {
+				c.emit(rule, c.name+" "+a.s+" deletes "+riskDesc(risk))
+			}
 			return true
 		}
 		if isDevicePath(p) {
-			c.emit("disk-device-write", c.name+" acts on a disk device")
+			c.emit(RuleDiskDeviceWrite, c.name+" acts on a disk device")
 			return true
 		}
 	}
 	return false
 }
 
-func deleteRule(r pathRisk) (string, string) {
+// buildDirs hold generated output: deleting all of one is a clean build.
+var buildDirs = map[string]bool{"build": true, "dist": true, "out": true, "target": true, "_build": true, ".build": true,
+	"node_modules": true, "tmp": true, ".tmp": true, ".cache": true, "coverage": true, ".next": true, ".nuxt": true,
+	"__pycache__": true, ".pytest_cache": true, ".gradle": true, "obj": true, "bin": true, ".tox": true, ".venv": true}
+
+// inBuildDir reports that every possible working directory is a build
+// output directory (from a cd on this line, or the one the command starts
+// in when the context gives it).
+func (w *walker) inBuildDir() bool {
+	for _, d := range w.cwds {
+		if d == "" {
+			k := w.ctx()
+			if k == nil || k.absCwd == "" {
+				return false
+			}
+			d = k.absCwd
+		}
+		base := path.Base(d)
+		if !buildDirs[base] && !strings.HasPrefix(base, "cmake-build-") || classifyPath(d) != riskNone && !under(d, homeDir) {
+			return false
+		}
+	}
+	return true
+}
+
+func deleteRule(r pathRisk) RuleID {
 	switch r {
 	case riskRoot:
-		return "delete-root", "the root file system"
+		return RuleDeleteRoot
 	case riskTopLevel:
-		return "delete-toplevel", "a top-level directory"
+		return RuleDeleteToplevel
 	case riskSystem:
-		return "delete-system", "part of a system directory"
+		return RuleDeleteSystem
 	case riskHome:
-		return "delete-home", "the home directory"
+		return RuleDeleteHome
 	case riskHomeSecret:
-		return "delete-home-secrets", "keys or credentials in the home directory"
+		return RuleDeleteHomeSecrets
 	case riskOutside:
-		return "delete-outside-cwd", "a path outside the working directory"
+		return RuleDeleteOutsideCwd
 	case riskCwdWhole:
-		return "delete-cwd-whole", "everything in the working directory"
+		return RuleDeleteCwdWhole
 	case riskHomeData:
-		return "delete-home", "a user data directory in home"
+		return RuleDeleteHome
 	case riskGitDir:
-		return "delete-git-history", "a git repository's whole history (.git)"
+		return RuleDeleteGitHistory
+	case riskOtherHome:
+		return RuleDeleteOtherHome
 	}
-	return "", ""
+	return noRule
+}
+
+// riskDesc says what deleting a path of this risk deletes.
+func riskDesc(r pathRisk) string {
+	switch r {
+	case riskRoot:
+		return "the root file system"
+	case riskTopLevel:
+		return "a top-level directory"
+	case riskSystem:
+		return "part of a system directory"
+	case riskHome:
+		return "the home directory"
+	case riskHomeSecret:
+		return "keys or credentials in the home directory"
+	case riskOutside:
+		return "a path outside the working directory"
+	case riskCwdWhole:
+		return "everything in the working directory"
+	case riskHomeData:
+		return "a user data directory in home"
+	case riskGitDir:
+		return "a git repository's whole history (.git)"
+	case riskOtherHome:
+		return "files in another user's home"
+	}
+	return "a path"
+}
+
+// moveRule is the rule for moving a path of the given risk away.
+func moveRule(r pathRisk) RuleID {
+	switch r {
+	case riskRoot:
+		return RuleMoveRoot
+	case riskTopLevel:
+		return RuleMoveToplevel
+	case riskHome, riskHomeData:
+		return RuleMoveHome
+	case riskHomeSecret:
+		return RuleMoveHomeSecrets
+	case riskGitDir:
+		return RuleDeleteGitHistory
+	case riskOtherHome:
+		return RuleDeleteOtherHome
+	}
+	return RuleMoveSystem
 }
 
 // shredRule: shred overwrites files beyond recovery.
 func shredRule(c *cmd) {
-	p := parseOpts(c.args(), &optSpec{short: "fuvxz", shortArg: "ns", long: []string{"force", "exact", "verbose", "zero", "remove"}, longArg: []string{"iterations", "size", "random-source", "remove"}})
+	p := parseOpts(c.args(), &optSpec{short: "fuvxzrR", shortArg: "ns", long: []string{"force", "recursive", "exact", "verbose", "zero", "remove"}, longArg: []string{"iterations", "size", "random-source", "remove"}})
 	for _, a := range p.operands {
 		if a.static {
 			for _, pth := range c.w.paths(a) {
 				if isDevicePath(pth) {
-					c.emit("disk-device-write", "shred overwrites a whole disk device")
+					c.emit(RuleDiskDeviceWrite, "shred overwrites a whole disk device")
 					return
 				}
 			}
 		}
 	}
-	if len(p.operands) > 0 {
-		c.emit("delete-shred", c.name+" irreversibly overwrites files")
+	recursive := p.has("-r", "-R", "--recursive")
+	for _, a := range p.operands {
+		if recursive || !a.static || a.glob || strings.HasPrefix(a.s, "/") || strings.HasPrefix(a.s, "~") {
+			c.emit(RuleDeleteShred, c.name+" irreversibly overwrites "+quoteShort(a.s)+", beyond recovery")
+			return
+		}
+		for _, pth := range c.w.paths(a) {
+			if risk := c.w.pathRisk(pth); risk != riskNone || strings.HasPrefix(pth, "/") || inHermesHome(pth) {
+				c.emit(RuleDeleteShred, c.name+" irreversibly overwrites "+a.s+" ("+riskDesc(risk)+")")
+				return
+			}
+		}
 	}
+	// Overwriting one named file of the project is what the user asked
+	// for; it is no broader than rm of that file.
 }
 
 // findStarts returns find's start paths and the expression words.
@@ -237,7 +331,7 @@ func (w *walker) execCommand(c *cmd, argv []arg, how string) {
 // and reading stdin, as a simple command anchored at c.
 func (w *walker) argvElsewhere(c *cmd, argv []arg, how string, cwds []string, stdin feed) {
 	if w.depth >= maxDepth {
-		c.emit("dynamic-code", how+" nests too deeply to follow").opaque = true
+		c.emit(RuleDynamicCode, how+" nests too deeply to follow").opaque = true
 		return
 	}
 	text := c.text()
@@ -265,21 +359,23 @@ func mvRule(c *cmd) {
 		}
 		for _, pth := range c.w.paths(a) {
 			if inHermesHome(pth) {
-				c.emit("self-disable-write", "mv moves files out of the Hermes home")
+				c.emit(RuleSelfDisableWrite, "mv moves files out of the Hermes home")
 				return
 			}
-			if risk := classifyPath(pth); risk != riskNone && risk != riskCwdWhole && risk != riskOutside {
-				rule, desc := deleteRule(risk)
-				c.emit(strings.Replace(rule, "delete-", "move-", 1), "mv "+a.s+" moves away "+desc)
+			if risk := c.w.pathRisk(pth); risk != riskNone && risk != riskCwdWhole && risk != riskOutside {
+				c.emit(moveRule(risk), "mv "+a.s+" moves away "+riskDesc(risk))
 				return
 			}
 			if isHistoryFile(pth) {
-				c.emit("history-tamper", "mv moves a shell history file away")
+				c.emit(RuleHistoryTamper, "mv moves a shell history file away")
 				return
 			}
 		}
 	}
 	writeTargets(c, []arg{dest}, "mv")
+	if len(ops) == 1 {
+		c.w.noteProgramCopy(ops[0], dest)
+	}
 }
 
 // cpRule: cp/install onto sensitive paths.
@@ -304,6 +400,9 @@ func cpRule(c *cmd) {
 		return
 	}
 	writeTargets(c, []arg{dest}, c.name)
+	if len(p.operands) == 2 {
+		c.w.noteProgramCopy(p.operands[0], dest)
+	}
 }
 
 // truncateRule: truncating system or history files destroys them.
@@ -325,14 +424,17 @@ func rsyncRule(c *cmd) {
 		return
 	}
 	dest := p.operands[len(p.operands)-1]
+	if p.has("--delete", "--delete-before", "--delete-during", "--delete-delay", "--delete-after", "--delete-excluded", "--del") && (!dest.static || isRemoteSpec(dest.s)) {
+		c.emit(RuleDeleteRemote, "rsync --delete into "+quoteShort(dest.s)+" deletes there whatever the source lacks, and what is there cannot be seen from here")
+		return
+	}
 	if p.has("--delete", "--delete-before", "--delete-during", "--delete-delay", "--delete-after", "--delete-excluded", "--del") && dest.static && !isRemoteSpec(dest.s) {
 		for _, pth := range c.w.paths(dest) {
 			if len(pth) > 1 {
 				pth = strings.TrimSuffix(pth, "/") // but "/" stays the root
 			}
-			if risk := classifyPath(pth); risk != riskNone && risk != riskCwdWhole {
-				rule, desc := deleteRule(risk)
-				c.emit(rule, "rsync --delete into "+dest.s+" deletes files in "+desc)
+			if risk := c.w.pathRisk(pth); risk != riskNone && risk != riskCwdWhole {
+				c.emit(deleteRule(risk), "rsync --delete into "+dest.s+" deletes files in "+riskDesc(risk))
 				return
 			}
 		}

@@ -7,6 +7,9 @@ import "strings"
 
 func init() {
 	register(gitRule, "git")
+	register(gitDashedRule, "git-push", "git-reset", "git-clean", "git-checkout", "git-branch", "git-stash",
+		"git-rm", "git-reflog", "git-gc", "git-filter-branch", "git-restore", "git-switch", "git-worktree",
+		"git-update-ref", "git-config", "git-submodule", "git-rebase")
 }
 
 // gitCodeKeys are configuration keys whose value is a command line.
@@ -27,6 +30,12 @@ func isGitCodeKey(k string) bool {
 	return strings.HasPrefix(k, "filter.") || strings.HasSuffix(k, ".textconv") || strings.HasSuffix(k, ".cmd")
 }
 
+// plainEditors are editors and pagers that run no command of their own
+// choosing when git starts them.
+var plainEditors = map[string]bool{"vim": true, "vi": true, "nvim": true, "nano": true, "emacs": true, "code": true,
+	"subl": true, "mate": true, "micro": true, "hx": true, "kak": true, "less": true, "more": true, "cat": true,
+	"true": true, "delta": true, "diff-so-fancy": true, "bat": true, "most": true}
+
 // gitConfigValue checks one key=value set on the command line or with
 // git config.
 func gitConfigValue(c *cmd, key string, val arg, how string) {
@@ -38,11 +47,19 @@ func gitConfigValue(c *cmd, key string, val arg, how string) {
 		if val.static && !strings.HasPrefix(val.s, "!") {
 			return
 		}
-		c.emit("git-config-exec", how+" defines a git alias that runs a shell command")
+		c.emit(RuleGitConfigExec, how+" defines a git alias that runs a shell command")
 		if val.static {
 			c.w.shellText(arg{s: strings.TrimPrefix(val.s, "!"), static: true, word: val.word}, "git alias "+key, c)
 		}
 		return
+	}
+	if lk == "core.editor" || lk == "core.pager" || strings.HasPrefix(lk, "pager.") || lk == "sequence.editor" {
+		// An editor or pager named by itself (vim, less, code --wait) is
+		// an everyday choice wherever it is set.
+		if words, ok := splitWords(val.s); ok && val.static && plainEditors[progName(words[0])] {
+			c.w.subCommand(c, staticArgs(words), "git "+key)
+			return
+		}
 	}
 	if how == "git config" && (lk == "core.editor" || lk == "core.pager" || strings.HasPrefix(lk, "pager.") || lk == "sequence.editor") {
 		// Choosing an editor or pager is an everyday setting; judge the
@@ -53,7 +70,7 @@ func gitConfigValue(c *cmd, key string, val arg, how string) {
 			return
 		}
 	}
-	c.emit("git-config-exec", how+" sets "+key+", which makes git run a command")
+	c.emit(RuleGitConfigExec, how+" sets "+key+", which makes git run a command")
 	if val.static && val.s != "" {
 		c.w.shellText(val, "git "+key, c)
 	}
@@ -64,6 +81,7 @@ var gitGlobalArg = map[string]bool{"-C": true, "-c": true, "--git-dir": true, "-
 func gitRule(c *cmd) {
 	args := c.args()
 	i := 0
+	var aliases map[string]string // -c alias.NAME=VALUE without !
 	for ; i < len(args); i++ {
 		a := args[i]
 		if !a.static || !strings.HasPrefix(a.s, "-") {
@@ -76,13 +94,19 @@ func gitRule(c *cmd) {
 			if kv.static {
 				k, v, _ := strings.Cut(kv.s, "=")
 				gitConfigValue(c, k, arg{s: v, static: true, word: kv.word}, "git -c")
+				if lk := strings.ToLower(k); strings.HasPrefix(lk, "alias.") && !strings.HasPrefix(v, "!") {
+					if aliases == nil {
+						aliases = map[string]string{}
+					}
+					aliases[k[len("alias."):]] = v
+				}
 			} else {
-				c.emit("git-config-exec", "git -c sets configuration that is not known statically")
+				c.emit(RuleGitConfigExec, "git -c sets configuration that is not known statically")
 			}
 			continue
 		}
 		if name == "--config-env" {
-			c.emit("git-config-exec", "git --config-env sets configuration from the environment")
+			c.emit(RuleGitConfigExec, "git --config-env sets configuration from the environment")
 		}
 		if gitGlobalArg[name] && !hasEq {
 			i++
@@ -93,6 +117,16 @@ func gitRule(c *cmd) {
 	}
 	sub := args[i]
 	rest := args[i+1:]
+	if v, ok := aliases[sub.s]; ok && sub.static && c.w.depth < maxDepth {
+		// git -c alias.x='push --force' x runs `git push --force`.
+		if words, ok := splitWords(v); ok {
+			inner := append(append([]arg{lit("git")}, staticArgs(words)...), rest...)
+			c.w.subCommand(c, inner, "git alias "+sub.s)
+		} else {
+			c.emit(RuleGitConfigExec, "git alias "+sub.s+" expands to words that cannot be read statically")
+		}
+		return
+	}
 	// Rules match `git SUB ...` whatever global options came before.
 	if i > 0 {
 		c.addView(append([]arg{c.argv[0]}, args[i:]...))
@@ -100,7 +134,7 @@ func gitRule(c *cmd) {
 	if !sub.static {
 		for _, a := range rest {
 			if a.is("--force", "-f", "--hard", "-D", "--mirror", "--delete") || shortBundleHas(a, "fD", "") {
-				c.emit("git-destructive", "git with a subcommand that is not known statically and "+a.s)
+				c.emit(RuleGitDestructive, "git with a subcommand that is not known statically and "+a.s)
 				return
 			}
 		}
@@ -112,7 +146,7 @@ func gitRule(c *cmd) {
 	case "reset":
 		for _, a := range rest {
 			if a.static && strings.HasPrefix(a.s, "--ha") && strings.HasPrefix("--hard", a.s) {
-				c.emit("git-destructive", "git reset --hard discards uncommitted work")
+				c.emit(RuleGitDestructive, "git reset --hard discards uncommitted work")
 				return
 			}
 			if a.is("--merge", "--keep") {
@@ -133,14 +167,14 @@ func gitRule(c *cmd) {
 			}
 		}
 		if force && !dry {
-			c.emit("git-destructive", "git clean -f deletes untracked files for good")
+			c.emit(RuleGitDestructive, "git clean -f deletes untracked files for good")
 		}
 	case "branch":
 		del, forceFlag := false, false
 		for _, a := range rest {
 			switch {
 			case a.is("-D") || shortBundleHas(a, "D", ""):
-				c.emit("git-destructive", "git branch -D deletes a branch even when unmerged")
+				c.emit(RuleGitDestructive, "git branch -D deletes a branch even when unmerged")
 				return
 			case a.is("-d", "--delete") || shortBundleHas(a, "d", ""):
 				del = true
@@ -149,30 +183,42 @@ func gitRule(c *cmd) {
 			}
 		}
 		if del && forceFlag {
-			c.emit("git-destructive", "git branch --delete --force deletes a branch even when unmerged")
+			c.emit(RuleGitDestructive, "git branch --delete --force deletes a branch even when unmerged")
 		}
 	case "filter-branch", "filter-repo":
-		c.emit("git-destructive", "git "+sub.s+" rewrites the whole history")
+		c.emit(RuleGitDestructive, "git "+sub.s+" rewrites the whole history")
 	case "reflog":
 		if len(rest) > 0 && rest[0].is("expire", "delete") {
-			c.emit("git-destructive", "git reflog "+rest[0].s+" removes the safety net for lost commits")
+			c.emit(RuleGitDestructive, "git reflog "+rest[0].s+" removes the safety net for lost commits")
 		}
 	case "gc":
 		for _, a := range rest {
 			if a.is("--prune=now", "--prune=all") {
-				c.emit("git-destructive", "git gc "+a.s+" deletes unreachable commits immediately")
+				c.emit(RuleGitDestructive, "git gc "+a.s+" deletes unreachable commits immediately")
 			}
 		}
-	case "checkout", "restore":
+	case "checkout", "restore", "switch":
 		gitDiscard(c, sub.s, rest)
+	case "worktree":
+		if len(rest) > 0 && rest[0].is("remove", "rm") {
+			for _, a := range rest[1:] {
+				if a.is("--") {
+					break
+				}
+				if a.is("-f", "--force") || shortBundleHas(a, "f", "") {
+					c.emit(RuleGitDestructive, "git worktree remove --force deletes a worktree with its uncommitted changes")
+					return
+				}
+			}
+		}
 	case "stash":
 		if len(rest) > 0 && rest[0].is("clear") {
-			c.emit("git-destructive", "git stash "+rest[0].s+" deletes stashed work")
+			c.emit(RuleGitDestructive, "git stash "+rest[0].s+" deletes stashed work")
 		}
 	case "update-ref":
 		for _, a := range rest {
 			if a.is("-d", "--stdin") {
-				c.emit("git-destructive", "git update-ref "+a.s+" rewrites refs directly")
+				c.emit(RuleGitDestructive, "git update-ref "+a.s+" rewrites refs directly")
 				return
 			}
 		}
@@ -189,7 +235,7 @@ func gitRule(c *cmd) {
 		if rec {
 			for _, a := range rest {
 				if a.is(".", "*", ":/", "./") {
-					c.emit("git-destructive", "git rm -r "+a.s+" deletes every tracked file")
+					c.emit(RuleGitDestructive, "git rm -r "+a.s+" deletes every tracked file")
 					return
 				}
 			}
@@ -242,7 +288,7 @@ func gitPush(c *cmd, rest []arg) {
 			name, _, _ := strings.Cut(s, "=")
 			for _, opt := range []string{"--force", "--force-with-lease", "--force-if-includes", "--mirror", "--delete", "--prune"} {
 				if len(name) >= 4 && strings.HasPrefix(opt, name) {
-					c.emit("git-destructive", "git push "+s+" overwrites or deletes remote history")
+					c.emit(RuleGitDestructive, "git push "+s+" overwrites or deletes remote history")
 					return
 				}
 			}
@@ -254,7 +300,7 @@ func gitPush(c *cmd, rest []arg) {
 		case strings.HasPrefix(s, "-") && len(s) > 1:
 			for k := 1; k < len(s); k++ {
 				if s[k] == 'f' || s[k] == 'd' {
-					c.emit("git-destructive", "git push "+s+" force-pushes or deletes remote branches")
+					c.emit(RuleGitDestructive, "git push "+s+" force-pushes or deletes remote branches")
 					return
 				}
 				if s[k] == 'o' {
@@ -267,33 +313,48 @@ func gitPush(c *cmd, rest []arg) {
 		default:
 			positional++
 			if positional >= 2 && (strings.HasPrefix(s, "+") || strings.HasPrefix(s, ":")) {
-				c.emit("git-destructive", "git push "+s+" force-updates or deletes a remote ref")
+				c.emit(RuleGitDestructive, "git push "+s+" force-updates or deletes a remote ref")
 				return
 			}
 		}
 	}
 }
 
-// gitDiscard: checkout/restore of everything throws away local changes.
+// gitDiscard: checkout/restore of everything, or a forced checkout or
+// switch, throws away local changes. Words after -- are paths, never
+// options (git checkout -- -f names a file called -f).
 func gitDiscard(c *cmd, sub string, rest []arg) {
 	staged, worktree := false, false
-	for _, a := range rest {
+	opts := rest
+	for k, a := range rest {
+		if a.is("--") {
+			opts = rest[:k]
+			break
+		}
+	}
+	for _, a := range opts {
 		switch {
+		case sub == "switch" && (a.is("-f", "--force", "--discard-changes") || shortBundleHas(a, "f", "cC")):
+			c.emit(RuleGitDestructive, "git switch "+a.s+" discards local changes")
+			return
+		case sub == "switch" && (a.is("-C", "--force-create") || shortBundleHas(a, "C", "")):
+			c.emit(RuleGitDestructive, "git switch "+a.s+" resets an existing branch, dropping its commits")
+			return
 		case a.is("--staged", "-S") || shortBundleHas(a, "S", ""):
 			staged = true
 		case a.is("--worktree", "-W") || shortBundleHas(a, "W", ""):
 			worktree = true
 		case sub == "checkout" && (a.is("-f", "--force") || shortBundleHas(a, "f", "bB")):
-			c.emit("git-destructive", "git checkout -f discards local changes")
+			c.emit(RuleGitDestructive, "git checkout -f discards local changes")
 			return
 		}
 	}
-	if sub == "restore" && staged && !worktree {
+	if sub == "restore" && staged && !worktree || sub == "switch" {
 		return
 	}
 	for _, a := range rest {
 		if a.is(".", "*", ":/", "./", ":/*", "-A") {
-			c.emit("git-destructive", "git "+sub+" "+a.s+" discards every uncommitted change")
+			c.emit(RuleGitDestructive, "git "+sub+" "+a.s+" discards every uncommitted change")
 			return
 		}
 	}
@@ -323,4 +384,12 @@ func gitConfig(c *cmd, rest []arg) {
 	if len(ops) >= 2 && ops[0].static {
 		gitConfigValue(c, ops[0].s, ops[1], "git config")
 	}
+}
+
+// gitDashedRule: git's builtins can be run by their dashed names from
+// git's exec path (/usr/lib/git-core/git-reset --hard): judged as git.
+func gitDashedRule(c *cmd) {
+	sub := strings.TrimPrefix(c.name, "git-")
+	argv := append([]arg{lit("git"), lit(sub)}, c.args()...)
+	c.w.subCommand(c, argv, c.name)
 }

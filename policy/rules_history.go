@@ -19,13 +19,13 @@ func historyRule(c *cmd) {
 	for i, a := range args {
 		switch {
 		case a.is("-c") || shortBundleHas(a, "c", ""):
-			c.emit("history-tamper", "history -c clears the shell history")
+			c.emit(RuleHistoryTamper, "history -c clears the shell history")
 			return
 		case a.is("-d") || shortBundleHas(a, "d", ""):
-			c.emit("history-tamper", "history -d deletes history entries")
+			c.emit(RuleHistoryTamper, "history -d deletes history entries")
 			return
 		case a.is("-w", "-a") && i+1 < len(args) && args[i+1].is("/dev/null"):
-			c.emit("history-tamper", "history "+a.s+" /dev/null discards the history")
+			c.emit(RuleHistoryTamper, "history "+a.s+" /dev/null discards the history")
 			return
 		}
 	}
@@ -40,9 +40,9 @@ func unsetRule(c *cmd) {
 		}
 		switch {
 		case historyVars[a.s]:
-			c.emit("history-disable", "unset "+a.s+" stops the shell from recording history")
+			c.emit(RuleHistoryDisable, "unset "+a.s+" stops the shell from recording history")
 		case strings.HasPrefix(a.s, "HERMES_YOLO"), strings.HasPrefix(a.s, "HERMES_APPROVALS"), a.s == "HERMES_HOME":
-			c.emit("self-disable-env", "unset "+a.s+" changes Hermes approvals")
+			c.emit(RuleSelfDisableEnv, "unset "+a.s+" changes Hermes approvals")
 		}
 		delete(c.w.vars, a.s)
 	}
@@ -52,7 +52,7 @@ func setRule(c *cmd) {
 	args := c.args()
 	for i, a := range args {
 		if a.is("+o") && i+1 < len(args) && args[i+1].is("history") {
-			c.emit("history-disable", "set +o history stops recording commands")
+			c.emit(RuleHistoryDisable, "set +o history stops recording commands")
 			return
 		}
 	}
@@ -67,11 +67,11 @@ func crontabRule(c *cmd) {
 	}
 	for _, a := range args {
 		if a.is("-r") || shortBundleHas(a, "r", "u") {
-			c.emit("history-crontab", "crontab -r deletes every scheduled job")
+			c.emit(RuleHistoryCrontab, "crontab -r deletes every scheduled job")
 			return
 		}
 	}
-	c.emit("history-crontab", "crontab installs or edits scheduled jobs (code that runs later, unattended)")
+	c.emit(RuleHistoryCrontab, "crontab installs or edits scheduled jobs (code that runs later, unattended)")
 	if c.stdin.kind == feedStatic {
 		c.w.child(c.stdin.text, c.node()).cronText(c.stdin.text)
 	}
@@ -112,7 +112,7 @@ func atRule(c *cmd) {
 			return
 		}
 	}
-	c.emit("history-at", c.name+" schedules commands to run later, unattended")
+	c.emit(RuleHistoryAt, c.name+" schedules commands to run later, unattended")
 	if c.stdin.kind == feedStatic {
 		c.w.child(c.stdin.text, c.node()).script(c.stdin.text, c.name)
 	} else {
@@ -144,7 +144,7 @@ func subscriptArgsRule(c *cmd) {
 func journalctlRule(c *cmd) {
 	for _, a := range c.args() {
 		if a.static && (strings.HasPrefix(a.s, "--vacuum-size") || strings.HasPrefix(a.s, "--vacuum-time") || strings.HasPrefix(a.s, "--vacuum-files")) {
-			c.emit("history-logs", "journalctl "+a.s+" deletes system journal files")
+			c.emit(RuleHistoryLogs, "journalctl "+a.s+" deletes system journal files")
 			return
 		}
 	}

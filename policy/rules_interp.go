@@ -185,7 +185,15 @@ func perlRule(c *cmd) {
 }
 
 func rubyRule(c *cmd) {
-	runInterp(c, "ruby", parseInterp(c.args(), "e", "rICEF", "ix0lW", nil, nil))
+	p := parseInterp(c.args(), "e", "rICEF", "ix0lW", nil, nil)
+	runInterp(c, "ruby", p)
+	if p.inPlace {
+		files := p.rest
+		if p.script != nil {
+			files = append([]arg{*p.script}, files...)
+		}
+		inPlaceTargets(c, files, "ruby -i")
+	}
 }
 
 func nodeRule(c *cmd) {
@@ -255,7 +263,7 @@ func pwshRule(c *cmd) {
 			}
 			return
 		case "-e", "-ec", "-encodedcommand":
-			c.emit("decoded-code-exec", c.name+" -EncodedCommand runs base64-encoded code").opaque = true
+			c.emit(RuleDecodedCodeExec, c.name+" -EncodedCommand runs base64-encoded code").opaque = true
 			return
 		}
 	}
@@ -350,7 +358,7 @@ func sedRule(c *cmd) {
 	}
 	for _, s := range scripts {
 		if s.static && sedRunsCommands(s.s) {
-			c.emit("interpreter-code", "the sed script runs shell commands (the e command or s///e)")
+			c.emit(RuleInterpreterCode, "the sed script runs shell commands (the e command or s///e)")
 		}
 	}
 	inPlace := false
@@ -446,7 +454,7 @@ func inPlaceTargets(c *cmd, files []arg, how string) {
 			if risk, ok := classifyWriteTarget(p); ok {
 				c.emit(risk.rule, how+" "+risk.reason)
 				if p == "/etc/selinux/config" {
-					c.emit("security-selinux-config", "edits the SELinux configuration (may disable SELinux at next boot)")
+					c.emit(RuleSecuritySelinuxConfig, "edits the SELinux configuration (may disable SELinux at next boot)")
 				}
 				return
 			}

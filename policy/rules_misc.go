@@ -16,13 +16,33 @@ var networkTools = map[string]bool{"curl": true, "wget": true, "nc": true, "ncat
 	"telnet": true, "dig": true, "nslookup": true, "host": true, "ping": true, "ssh": true, "scp": true, "http": true,
 	"https": true, "xh": true, "ftp": true, "sftp": true, "rsync": true, "aws": true, "gsutil": true, "gh": true, "drill": true}
 
+// argsNeedScan is a quick pre-check for the metadata and look-alike
+// rules: a long word, a non-ASCII byte or a dynamic word.
+func argsNeedScan(args []arg) bool {
+	for _, a := range args {
+		if !a.static || len(a.s) >= 8 {
+			return true
+		}
+		for i := 0; i < len(a.s); i++ {
+			if a.s[i] >= 0x80 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // genericRule runs for every program.
 func genericRule(c *cmd) {
+	if len(c.argv) > 1 && argsNeedScan(c.argv[1:]) && !dataPrograms[c.name] {
+		metadataRule(c)
+		lookalikeRule(c)
+	}
 	if networkTools[c.name] {
 		for _, a := range c.args() {
 			for _, cs := range a.substs {
 				if f := c.w.feedOfStmts(cs.Stmts); f.kind == feedSecrets {
-					c.emit("exfil", c.name+" sends "+f.what+" (in a command substitution) over the network")
+					c.emit(RuleExfil, c.name+" sends "+f.what+" (in a command substitution) over the network")
 					return
 				}
 			}
@@ -32,7 +52,7 @@ func genericRule(c *cmd) {
 	if a.static && strings.Contains(a.s, "/") {
 		for _, p := range c.w.paths(a) {
 			if c.w.fetched[p] {
-				fd := c.emit("remote-code-exec", "runs "+a.s+", which this command line downloaded or decoded")
+				fd := c.emit(RuleRemoteCodeExec, "runs "+a.s+", which this command line downloaded or decoded")
 				fd.sticky, fd.opaque = true, true
 				return
 			}

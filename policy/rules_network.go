@@ -61,7 +61,7 @@ func (c *cmd) payloadFile(p arg, how string) bool {
 	}
 	for _, q := range c.w.paths(p) {
 		if isCredentialPath(q) {
-			c.emit("exfil", how+" uploads "+p.s+", which holds credentials")
+			c.emit(RuleExfil, how+" uploads "+p.s+", which holds credentials")
 			return true
 		}
 	}
@@ -70,7 +70,7 @@ func (c *cmd) payloadFile(p arg, how string) bool {
 
 func (c *cmd) payloadStdin(how string) bool {
 	if c.stdin.kind == feedSecrets {
-		fd := c.emit("exfil", how+" sends "+c.stdin.what+" over the network")
+		fd := c.emit(RuleExfil, how+" sends "+c.stdin.what+" over the network")
 		fd.sticky = true
 		return true
 	}
@@ -80,12 +80,12 @@ func (c *cmd) payloadStdin(how string) bool {
 func (c *cmd) payloadInline(a arg, how string) bool {
 	for _, cs := range a.substs {
 		if f := c.w.feedOfStmts(cs.Stmts); f.kind == feedSecrets {
-			c.emit("exfil", how+" sends "+f.what+" over the network")
+			c.emit(RuleExfil, how+" sends "+f.what+" over the network")
 			return true
 		}
 	}
 	if secretVarIn(a) {
-		c.emit("exfil", how+" sends a secret environment variable in the request body")
+		c.emit(RuleExfil, how+" sends a secret environment variable in the request body")
 		return true
 	}
 	return false
@@ -304,7 +304,7 @@ func ncRule(c *cmd) {
 		switch {
 		case a.is("-e", "-c", "--exec", "--sh-exec", "--lua-exec") || strings.HasPrefix(a.s, "--exec=") || strings.HasPrefix(a.s, "--sh-exec=") ||
 			strings.HasPrefix(a.s, "-") && !strings.HasPrefix(a.s, "--") && strings.ContainsAny(a.s, "ec") && strings.Trim(a.s[1:], "lvnkuzdDt46ec") == "" && c.name != "openssl" && c.name != "telnet":
-			c.emit("reverse-shell", c.name+" "+a.s+" connects a program to a network socket (a remote shell)")
+			c.emit(RuleReverseShell, c.name+" "+a.s+" connects a program to a network socket (a remote shell)")
 			if i+1 < len(args) && args[i+1].static {
 				c.w.shellText(args[i+1], c.name+" "+a.s, c)
 			}
@@ -321,7 +321,7 @@ func socatRule(c *cmd) {
 		}
 		low := strings.ToLower(a.s)
 		if strings.HasPrefix(low, "exec:") || strings.HasPrefix(low, "system:") || strings.Contains(low, ",exec:") || strings.Contains(low, "!!exec:") {
-			c.emit("reverse-shell", "socat "+a.s+" connects a program to a socket (a remote shell)")
+			c.emit(RuleReverseShell, "socat "+a.s+" connects a program to a socket (a remote shell)")
 			return
 		}
 		for _, pre := range []string{"file:", "open:", "gopen:"} {
@@ -333,8 +333,8 @@ func socatRule(c *cmd) {
 				if strings.HasPrefix(f, "~") {
 					f = homeDir + f[1:]
 				}
-				if isCredentialPath(cleanPath(f, "")) {
-					c.emit("exfil", "socat sends the credential file "+f+" over the network")
+				if isCredentialPath(c.w.ctx().canon(cleanPath(f, ""))) {
+					c.emit(RuleExfil, "socat sends the credential file "+f+" over the network")
 					return
 				}
 			}
@@ -391,7 +391,7 @@ func sshOption(c *cmd, v arg) {
 	}
 	switch strings.ToLower(strings.TrimSpace(key)) {
 	case "proxycommand", "localcommand", "knownhostscommand", "remotecommand":
-		c.emit("ssh-command", "ssh -o "+key+" runs a command through the shell")
+		c.emit(RuleSshCommand, "ssh -o "+key+" runs a command through the shell")
 		if val = strings.TrimSpace(val); val != "" && !strings.EqualFold(val, "none") {
 			c.w.shellText(arg{s: val, static: true, word: v.word}, "ssh "+key, c)
 		}
@@ -428,7 +428,7 @@ func exfilSources(c *cmd, sources []arg, dest arg, how string) {
 		}
 		for _, p := range c.w.paths(s) {
 			if isCredentialPath(p) {
-				c.emit("exfil", how+" copies "+s.s+" (credentials) to a remote host")
+				c.emit(RuleExfil, how+" copies "+s.s+" (credentials) to a remote host")
 				return
 			}
 		}
@@ -440,7 +440,7 @@ func exfilSources(c *cmd, sources []arg, dest arg, how string) {
 func zmodloadRule(c *cmd) {
 	for _, a := range c.args() {
 		if a.is("zsh/net/tcp", "zsh/net/socket") {
-			c.emit("reverse-shell", "zmodload "+a.s+" gives the shell raw network sockets")
+			c.emit(RuleReverseShell, "zmodload "+a.s+" gives the shell raw network sockets")
 			return
 		}
 	}

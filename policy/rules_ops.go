@@ -68,14 +68,14 @@ func ipRule(c *cmd) {
 	for i := 0; i+1 < len(args); i++ {
 		switch {
 		case (args[i] == "link" || args[i] == "l") && contains(args[i+1:], "down"):
-			c.emit("network-down", "ip link ... down takes a network interface down")
+			c.emit(RuleNetworkDown, "ip link ... down takes a network interface down")
 			return
 		case (args[i] == "route" || args[i] == "r" || args[i] == "ro") && len(args) > i+1 &&
 			isOneOf(args[i+1], "del", "delete", "flush", "replace", "change"):
-			c.emit("network-down", "ip route "+args[i+1]+" changes or removes routes (the default route included)")
+			c.emit(RuleNetworkDown, "ip route "+args[i+1]+" changes or removes routes (the default route included)")
 			return
 		case (args[i] == "addr" || args[i] == "a" || args[i] == "address") && len(args) > i+1 && isOneOf(args[i+1], "del", "delete", "flush"):
-			c.emit("network-down", "ip addr "+args[i+1]+" removes addresses from an interface")
+			c.emit(RuleNetworkDown, "ip addr "+args[i+1]+" removes addresses from an interface")
 			return
 		}
 	}
@@ -83,12 +83,12 @@ func ipRule(c *cmd) {
 
 func ifconfigRule(c *cmd) {
 	if contains(staticWords(c.args()), "down") {
-		c.emit("network-down", "ifconfig ... down takes a network interface down")
+		c.emit(RuleNetworkDown, "ifconfig ... down takes a network interface down")
 	}
 }
 
 func ifdownRule(c *cmd) {
-	c.emit("network-down", "ifdown takes a network interface down")
+	c.emit(RuleNetworkDown, "ifdown takes a network interface down")
 }
 
 func nmcliRule(c *cmd) {
@@ -96,7 +96,7 @@ func nmcliRule(c *cmd) {
 	for i := 0; i+1 < len(args); i++ {
 		if (isOneOf(args[i], "networking", "n", "radio", "r") && isOneOf(args[i+1], "off")) ||
 			(isOneOf(args[i], "connection", "con", "c", "device", "dev", "d") && isOneOf(args[i+1], "down", "delete", "disconnect")) {
-			c.emit("network-down", "nmcli "+args[i]+" "+args[i+1]+" cuts network connectivity")
+			c.emit(RuleNetworkDown, "nmcli "+args[i]+" "+args[i+1]+" cuts network connectivity")
 			return
 		}
 	}
@@ -104,7 +104,7 @@ func nmcliRule(c *cmd) {
 
 func routeRule(c *cmd) {
 	if contains(staticWords(c.args()), "del") || contains(staticWords(c.args()), "flush") {
-		c.emit("network-down", "route del removes routes (the default route included)")
+		c.emit(RuleNetworkDown, "route del removes routes (the default route included)")
 	}
 }
 
@@ -115,20 +115,20 @@ func clockRule(c *cmd) {
 	case "date":
 		for _, a := range args {
 			if a == "-s" || strings.HasPrefix(a, "--set") || (len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.HasSuffix(a, "s")) {
-				c.emit("system-time", "date -s sets the system clock")
+				c.emit(RuleSystemTime, "date -s sets the system clock")
 				return
 			}
 		}
 	case "hwclock":
 		for _, a := range args {
 			if isOneOf(a, "--set", "-w", "--systohc", "-s", "--hctosys", "--adjust") {
-				c.emit("system-time", "hwclock "+a+" sets a clock")
+				c.emit(RuleSystemTime, "hwclock "+a+" sets a clock")
 				return
 			}
 		}
 	case "timedatectl":
 		if len(args) > 0 && isOneOf(args[0], "set-time", "set-ntp", "set-timezone", "set-local-rtc") {
-			c.emit("system-time", "timedatectl "+args[0]+" changes the system clock or its source")
+			c.emit(RuleSystemTime, "timedatectl "+args[0]+" changes the system clock or its source")
 		}
 	}
 }
@@ -137,7 +137,7 @@ func clockRule(c *cmd) {
 func supervisorRule(c *cmd) {
 	for _, a := range staticWords(c.args()) {
 		if isOneOf(a, "stop", "shutdown", "remove", "restart") {
-			c.emit("service-stop", "supervisorctl "+a+" stops managed services")
+			c.emit(RuleServiceStop, "supervisorctl "+a+" stops managed services")
 			return
 		}
 		if isOneOf(a, "status", "tail", "avail", "pid", "help", "version") {
@@ -150,7 +150,7 @@ func supervisorRule(c *cmd) {
 func pm2Rule(c *cmd) {
 	args := staticWords(c.args())
 	if len(args) > 1 && isOneOf(args[0], "delete", "del", "stop", "kill") && (args[1] == "all" || args[0] == "kill") {
-		c.emit("service-stop", "pm2 "+args[0]+" stops every managed process")
+		c.emit(RuleServiceStop, "pm2 "+args[0]+" stops every managed process")
 	}
 }
 
@@ -163,14 +163,16 @@ func storageRule(c *cmd) {
 	sub := args[0]
 	recursive := contains(args, "--recursive") || contains(args, "-r")
 	switch {
-	case c.name == "rclone" && isOneOf(sub, "purge", "delete", "rmdirs", "cleanup"):
-		c.emit("container-destroy", "rclone "+sub+" deletes remote objects")
-	case c.name == "rclone" && isOneOf(sub, "sync") && contains(args, "--delete-excluded"):
-		c.emit("container-destroy", "rclone sync --delete-excluded deletes remote objects")
+	case c.name == "rclone" && isOneOf(sub, "purge", "delete", "deletefile", "rmdir", "rmdirs", "cleanup", "dedupe"):
+		c.emit(RuleBackupDestroy, "rclone "+sub+" deletes remote objects")
+	case c.name == "rclone" && isOneOf(sub, "sync", "bisync", "move", "moveto"):
+		// sync makes the destination match the source: what the source
+		// lacks is deleted there; move deletes the source's files.
+		c.emit(RuleBackupDestroy, "rclone "+sub+" deletes files that the source lacks (sync) or that it moved (move)")
 	case c.name == "s3cmd" && isOneOf(sub, "del", "rm", "rb") && (recursive || contains(args, "--force") || sub == "rb"):
-		c.emit("container-destroy", "s3cmd "+sub+" deletes buckets or objects recursively")
+		c.emit(RuleContainerDestroy, "s3cmd "+sub+" deletes buckets or objects recursively")
 	case c.name == "mc" && isOneOf(sub, "rm", "rb") && (recursive || contains(args, "--force")):
-		c.emit("container-destroy", "mc "+sub+" deletes buckets or objects recursively")
+		c.emit(RuleContainerDestroy, "mc "+sub+" deletes buckets or objects recursively")
 	}
 }
 

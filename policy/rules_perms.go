@@ -101,7 +101,7 @@ func chmodRule(c *cmd) {
 		setid, otherWrite = modeEffects(strings.TrimPrefix(mode.s, "-"))
 	}
 	if setid {
-		c.emit("privesc-setuid", "chmod sets the setuid/setgid bit, letting a program run with its owner's privileges")
+		c.emit(RulePrivescSetuid, "chmod sets the setuid/setgid bit, letting a program run with its owner's privileges")
 	}
 	permTargets(c, files, recursive, otherWrite, "chmod")
 }
@@ -111,33 +111,33 @@ func permTargets(c *cmd, files []arg, recursive, otherWrite bool, how string) {
 	for _, a := range files {
 		if !a.static {
 			if recursive {
-				c.emit("perms-broad", how+" -R on a target that is not known statically")
+				c.emit(RulePermsBroad, how+" -R on a target that is not known statically")
 				return
 			}
 			continue
 		}
 		for _, p := range c.w.paths(a) {
 			if inHermesHome(p) {
-				c.emit("self-disable-write", how+" changes permissions inside the Hermes home")
+				c.emit(RuleSelfDisableWrite, how+" changes permissions inside the Hermes home")
 				return
 			}
-			risk := classifyPath(p)
+			risk := c.w.pathRisk(p)
 			switch {
 			case isDevicePath(p):
-				c.emit("perms-system", how+" changes permissions of a disk device ("+a.s+")")
+				c.emit(RulePermsSystem, how+" changes permissions of a disk device ("+a.s+")")
 				return
 			case strings.HasPrefix(p, "/") && (risk == riskSystem || risk == riskRoot || risk == riskTopLevel) && !strings.HasPrefix(p, "/tmp"):
-				c.emit("perms-system", how+" changes permissions or ownership of a system path ("+a.s+")")
+				c.emit(RulePermsSystem, how+" changes permissions or ownership of a system path ("+a.s+")")
 				return
 			case recursive && risk != riskNone && !(risk == riskCwdWhole):
-				_, desc := deleteRule(risk)
-				c.emit("perms-broad", how+" -R on "+desc)
+				desc := riskDesc(risk)
+				c.emit(RulePermsBroad, how+" -R on "+desc)
 				return
 			case otherWrite && (strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "/tmp/") || risk == riskOutside):
-				c.emit("perms-world-writable", how+" makes "+a.s+" writable by every user")
+				c.emit(RulePermsWorldWritable, how+" makes "+a.s+" writable by every user")
 				return
 			case otherWrite && risk == riskCwdWhole && recursive:
-				c.emit("perms-world-writable", how+" makes the whole working directory writable by every user")
+				c.emit(RulePermsWorldWritable, how+" makes the whole working directory writable by every user")
 				return
 			}
 		}

@@ -34,12 +34,12 @@ func sudoRule(c *cmd) {
 	if c.name == "su" || c.name == "runuser" || c.name == "sg" || c.name == "newgrp" {
 		desc = c.name + " switches to another user or group"
 	}
-	c.emit("privesc-sudo", desc)
+	c.emit(RulePrivescSudo, desc)
 }
 
 func setcapRule(c *cmd) {
 	if len(c.args()) > 0 && !c.args()[0].is("-v", "--verify") {
-		c.emit("privesc-setcap", "setcap grants file capabilities (root powers for a program)")
+		c.emit(RulePrivescSetcap, "setcap grants file capabilities (root powers for a program)")
 	}
 }
 
@@ -55,21 +55,21 @@ func usermodRule(c *cmd) {
 			for _, g := range strings.Split(a.s, ",") {
 				for _, pg := range privilegedGroups {
 					if g == pg {
-						c.emit("privesc-group", c.name+" adds a user to the privileged group "+pg)
+						c.emit(RulePrivescGroup, c.name+" adds a user to the privileged group "+pg)
 						return
 					}
 				}
 			}
 			if a.is("-o") || a.s == "--non-unique" {
-				c.emit("privesc-group", c.name+" creates a user sharing another user's id")
+				c.emit(RulePrivescGroup, c.name+" creates a user sharing another user's id")
 				return
 			}
 		}
 		if c.name == "usermod" || c.name == "groupmod" {
-			c.emit("privesc-account", c.name+" changes a user account")
+			c.emit(RulePrivescAccount, c.name+" changes a user account")
 		}
 	default:
-		c.emit("privesc-account", c.name+" removes or changes accounts")
+		c.emit(RulePrivescAccount, c.name+" removes or changes accounts")
 	}
 }
 
@@ -79,10 +79,10 @@ func passwdRule(c *cmd) {
 			return
 		}
 	}
-	c.emit("privesc-account", c.name+" changes passwords or login settings")
+	c.emit(RulePrivescAccount, c.name+" changes passwords or login settings")
 }
 
 // nsenterRule: entering pid 1's namespaces leaves a container.
 func nsenterRule(c *cmd) {
-	c.emit("container-escape", "nsenter enters other namespaces (with -t 1, the host's)")
+	c.emit(RuleContainerEscape, "nsenter enters other namespaces (with -t 1, the host's)")
 }

@@ -52,26 +52,26 @@ func killRule(c *cmd) {
 		pids = args[i:]
 	}
 	if len(pids) == 0 && sig == "-1" {
-		c.emit("killall-every-process", "kill -1 can signal every process the user owns")
+		c.emit(RuleKillallEveryProcess, "kill -1 can signal every process the user owns")
 		return
 	}
 	for _, a := range pids {
 		if !a.static {
 			if len(a.substs) > 0 || a.split && !isSinglePid(a) {
-				c.emit("killall-dynamic", "kill signals process ids produced at run time (they could be every process)")
+				c.emit(RuleKillallDynamic, "kill signals process ids produced at run time (they could be every process)")
 				return
 			}
 			continue
 		}
 		switch a.s {
 		case "-1":
-			c.emit("killall-every-process", "kill -1 signals every process the user can signal")
+			c.emit(RuleKillallEveryProcess, "kill -1 signals every process the user can signal")
 			return
 		case "1":
-			c.emit("killall-init", "kill 1 signals init (PID 1)")
+			c.emit(RuleKillallInit, "kill 1 signals init (PID 1)")
 			return
 		case "0":
-			c.emit("killall-every-process", "kill 0 signals the whole process group, including this shell")
+			c.emit(RuleKillallEveryProcess, "kill 0 signals the whole process group, including this shell")
 			return
 		}
 	}
@@ -94,7 +94,7 @@ func killallRule(c *cmd) {
 			return
 		}
 	}
-	c.emit("killall", c.name+" kills processes by name or pattern, possibly many at once")
+	c.emit(RuleKillall, c.name+" kills processes by name or pattern, possibly many at once")
 }
 
 func shutdownRule(c *cmd) {
@@ -103,13 +103,13 @@ func shutdownRule(c *cmd) {
 			return
 		}
 	}
-	c.emit("shutdown", c.name+" stops or restarts the machine")
+	c.emit(RuleShutdown, c.name+" stops or restarts the machine")
 }
 
 func telinitRule(c *cmd) {
 	for _, a := range c.args() {
 		if a.is("0", "6", "1", "s", "S", "single", "emergency", "rescue", "halt", "poweroff", "reboot") {
-			c.emit("shutdown", c.name+" "+a.s+" changes runlevel (halt, reboot or single user)")
+			c.emit(RuleShutdown, c.name+" "+a.s+" changes runlevel (halt, reboot or single user)")
 			return
 		}
 	}
@@ -138,29 +138,29 @@ func systemctlRule(c *cmd) {
 	}
 	verb := p.operands[0]
 	if !verb.static {
-		c.emit("service-stop", "systemctl with a verb that is not known statically")
+		c.emit(RuleServiceStop, "systemctl with a verb that is not known statically")
 		return
 	}
 	units := p.operands[1:]
 	user := p.has("--user")
 	switch verb.s {
 	case "reboot", "poweroff", "halt", "kexec", "suspend", "hibernate", "hybrid-sleep", "suspend-then-hibernate", "rescue", "emergency", "soft-reboot", "sleep":
-		c.emit("shutdown", "systemctl "+verb.s+" stops, suspends or restarts the machine")
+		c.emit(RuleShutdown, "systemctl "+verb.s+" stops, suspends or restarts the machine")
 	case "default", "exit":
 		if !user {
-			c.emit("shutdown", "systemctl "+verb.s+" changes the system state")
+			c.emit(RuleShutdown, "systemctl "+verb.s+" changes the system state")
 		}
 	case "stop", "disable", "mask", "kill", "isolate", "restart", "try-restart", "reload-or-restart", "try-reload-or-restart", "condrestart", "force-reload", "freeze", "clean":
 		for _, u := range units {
 			if u.static && isSecurityService(u.s) && verb.s != "restart" && verb.s != "try-restart" && verb.s != "reload-or-restart" {
-				c.emit("security-service-stop", "systemctl "+verb.s+" "+u.s+" turns off a security or logging service")
+				c.emit(RuleSecurityServiceStop, "systemctl "+verb.s+" "+u.s+" turns off a security or logging service")
 				return
 			}
 		}
 		if verb.s == "isolate" {
 			for _, u := range units {
 				if u.static && (strings.HasPrefix(u.s, "rescue") || strings.HasPrefix(u.s, "emergency") || strings.HasPrefix(u.s, "poweroff") || strings.HasPrefix(u.s, "reboot") || strings.HasPrefix(u.s, "halt")) {
-					c.emit("shutdown", "systemctl isolate "+u.s+" shuts down or reboots into another target")
+					c.emit(RuleShutdown, "systemctl isolate "+u.s+" shuts down or reboots into another target")
 					return
 				}
 			}
@@ -168,14 +168,14 @@ func systemctlRule(c *cmd) {
 		if user && verb.s != "mask" && verb.s != "kill" {
 			return
 		}
-		c.emit("service-stop", "systemctl "+verb.s+" stops, restarts or disables services")
+		c.emit(RuleServiceStop, "systemctl "+verb.s+" stops, restarts or disables services")
 	}
 }
 
 func loginctlRule(c *cmd) {
 	for _, a := range c.args() {
 		if a.is("poweroff", "reboot", "halt", "suspend", "hibernate", "kill-session", "kill-user", "terminate-session", "terminate-user", "terminate-seat") {
-			c.emit("shutdown", "loginctl "+a.s+" ends sessions or stops the machine")
+			c.emit(RuleShutdown, "loginctl "+a.s+" ends sessions or stops the machine")
 			return
 		}
 	}
@@ -193,25 +193,38 @@ func serviceRule(c *cmd) {
 				unit = args[0].s
 			}
 			if isSecurityService(unit) && a.s != "restart" {
-				c.emit("security-service-stop", c.name+" "+unit+" "+a.s+" turns off a security service")
+				c.emit(RuleSecurityServiceStop, c.name+" "+unit+" "+a.s+" turns off a security service")
 				return
 			}
-			c.emit("service-stop", c.name+" "+unit+" "+a.s+" stops or restarts a system service")
+			c.emit(RuleServiceStop, c.name+" "+unit+" "+a.s+" stops or restarts a system service")
 			return
 		}
 	}
 }
 
 func launchctlRule(c *cmd) {
-	if len(c.args()) > 0 && c.args()[0].is("unload", "remove", "bootout", "disable", "stop", "kill") {
-		c.emit("service-stop", "launchctl "+c.args()[0].s+" stops or removes a service")
+	args := c.args()
+	if len(args) == 0 {
+		return
+	}
+	if args[0].is("unload", "remove", "bootout", "disable", "stop", "kill") {
+		c.emit(RuleServiceStop, "launchctl "+args[0].s+" stops or removes a service")
+		return
+	}
+	if args[0].is("kickstart") {
+		for _, a := range args[1:] {
+			if a.is("-k") || shortBundleHas(a, "k", "") {
+				c.emit(RuleServiceStop, "launchctl kickstart -k kills the running service before restarting it")
+				return
+			}
+		}
 	}
 }
 
 func initScriptRule(c *cmd) {
 	for _, a := range c.args() {
 		if a.is("remove", "disable", "del", "off", "delete") {
-			c.emit("service-stop", c.name+" disables a system service")
+			c.emit(RuleServiceStop, c.name+" disables a system service")
 			return
 		}
 	}

@@ -21,10 +21,10 @@ func ufwRule(c *cmd) {
 	for i, a := range args {
 		switch {
 		case a.is("disable", "reset"):
-			c.emit("security-firewall", "ufw "+a.s+" turns off or wipes the firewall")
+			c.emit(RuleSecurityFirewall, "ufw "+a.s+" turns off or wipes the firewall")
 			return
 		case a.is("default") && i+1 < len(args) && args[i+1].is("allow"):
-			c.emit("security-firewall", "ufw default allow opens every port")
+			c.emit(RuleSecurityFirewall, "ufw default allow opens every port")
 			return
 		}
 	}
@@ -41,19 +41,19 @@ func iptablesRule(c *cmd) {
 			if a.is("-Z") {
 				continue
 			}
-			c.emit("security-firewall", c.name+" "+a.s+" removes firewall rules")
+			c.emit(RuleSecurityFirewall, c.name+" "+a.s+" removes firewall rules")
 			return
 		case a.is("-P", "--policy") && i+2 < len(args) && args[i+2].is("ACCEPT"):
-			c.emit("security-firewall", c.name+" sets a default ACCEPT policy")
+			c.emit(RuleSecurityFirewall, c.name+" sets a default ACCEPT policy")
 			return
 		case strings.HasPrefix(a.s, "-") && !strings.HasPrefix(a.s, "--") && len(a.s) > 2 && strings.ContainsAny(a.s[1:], "FX") && strings.Trim(a.s[1:], "FXvnwZ") == "":
-			c.emit("security-firewall", c.name+" "+a.s+" removes firewall rules")
+			c.emit(RuleSecurityFirewall, c.name+" "+a.s+" removes firewall rules")
 			return
 		case a.is("-P", "--policy") && i+2 < len(args) && args[i+2].is("DROP", "REJECT"),
 			a.is("-A", "--append", "-I", "--insert", "-R", "--replace") && i+1 < len(args) && args[i+1].is("INPUT", "OUTPUT") && iptablesDrops(args[i+1:]):
 			// Dropping traffic on INPUT/OUTPUT can cut the machine off
 			// (including the session running this command).
-			c.emit("network-down", c.name+" "+a.s+" blocks traffic to or from the machine")
+			c.emit(RuleNetworkDown, c.name+" "+a.s+" blocks traffic to or from the machine")
 			return
 		}
 	}
@@ -73,7 +73,7 @@ func nftRule(c *cmd) {
 	args := c.args()
 	for i, a := range args {
 		if a.is("flush") || a.is("delete") && i+1 < len(args) && args[i+1].is("table", "chain", "ruleset") {
-			c.emit("security-firewall", "nft "+a.s+" removes firewall rules")
+			c.emit(RuleSecurityFirewall, "nft "+a.s+" removes firewall rules")
 			return
 		}
 		if a.is("-f") && i+1 < len(args) && args[i+1].is("/dev/null") {
@@ -85,7 +85,7 @@ func nftRule(c *cmd) {
 func setenforceRule(c *cmd) {
 	for _, a := range c.args() {
 		if a.is("0") || a.static && strings.EqualFold(a.s, "permissive") {
-			c.emit("security-selinux", "setenforce 0 switches SELinux to permissive (no enforcement)")
+			c.emit(RuleSecuritySelinux, "setenforce 0 switches SELinux to permissive (no enforcement)")
 			return
 		}
 	}
@@ -95,19 +95,19 @@ func apparmorRule(c *cmd) {
 	if c.name == "apparmor_parser" {
 		for _, a := range c.args() {
 			if a.is("-R", "--remove") || shortBundleHas(a, "R", "") {
-				c.emit("security-apparmor", "apparmor_parser -R unloads AppArmor profiles")
+				c.emit(RuleSecurityApparmor, "apparmor_parser -R unloads AppArmor profiles")
 			}
 		}
 		return
 	}
-	c.emit("security-apparmor", c.name+" disables AppArmor confinement")
+	c.emit(RuleSecurityApparmor, c.name+" disables AppArmor confinement")
 }
 
 func auditctlRule(c *cmd) {
 	args := c.args()
 	for i, a := range args {
 		if a.is("-D") || a.is("-e") && i+1 < len(args) && args[i+1].is("0") {
-			c.emit("security-audit", "auditctl "+a.s+" removes audit rules or disables auditing")
+			c.emit(RuleSecurityAudit, "auditctl "+a.s+" removes audit rules or disables auditing")
 			return
 		}
 	}
@@ -136,21 +136,21 @@ func sysctlRule(c *cmd) {
 		key = strings.ReplaceAll(key, "/", ".")
 		for _, k := range securityKnobs {
 			if key == k {
-				c.emit("security-kernel-knob", "sysctl changes the kernel protection "+k)
+				c.emit(RuleSecurityKernelKnob, "sysctl changes the kernel protection "+k)
 				return
 			}
 		}
 		write = true
 	}
 	if write {
-		c.emit("sysconfig-sysctl", "sysctl changes kernel settings")
+		c.emit(RuleSysconfigSysctl, "sysctl changes kernel settings")
 	}
 }
 
 func firewallCmdRule(c *cmd) {
 	for _, a := range c.args() {
 		if a.is("--panic-off") || a.static && (strings.HasPrefix(a.s, "--set-default-zone=trusted") || strings.HasPrefix(a.s, "--add-port=0-65535")) {
-			c.emit("security-firewall", "firewall-cmd "+a.s+" opens the firewall")
+			c.emit(RuleSecurityFirewall, "firewall-cmd "+a.s+" opens the firewall")
 			return
 		}
 	}
@@ -165,9 +165,9 @@ func modprobeRule(c *cmd) {
 			}
 		}
 		if !rm {
-			c.emit("sysconfig-kernel-module", "modprobe loads a kernel module")
+			c.emit(RuleSysconfigKernelModule, "modprobe loads a kernel module")
 			return
 		}
 	}
-	c.emit("sysconfig-kernel-module", c.name+" loads or unloads kernel modules")
+	c.emit(RuleSysconfigKernelModule, c.name+" loads or unloads kernel modules")
 }

@@ -101,12 +101,12 @@ scan:
 	how := c.name
 	if cmdMode {
 		if len(operands) > 0 {
-			c.w.shellText(operands[0], c.name+" -c", c)
+			c.w.shellTextArgs(operands[0], c.name+" -c", c, operands[1:])
 		}
 		return
 	}
 	if interactive && c.w.pipelineHasNetwork() {
-		fd := c.emit("reverse-shell", "an interactive shell wired to a network connection in a pipeline (reverse shell)")
+		fd := c.emit(RuleReverseShell, "an interactive shell wired to a network connection in a pipeline (reverse shell)")
 		fd.sticky = true
 	}
 	if stdinMode || len(operands) == 0 {
@@ -123,7 +123,7 @@ func (w *walker) scriptOperand(c *cmd, op arg, lang, how string) {
 		return
 	}
 	if !op.static {
-		c.emit("dynamic-code", how+" runs a script whose path is not known statically").opaque = true
+		c.emit(RuleDynamicCode, how+" runs a script whose path is not known statically").opaque = true
 		return
 	}
 	switch op.s {
@@ -132,12 +132,12 @@ func (w *walker) scriptOperand(c *cmd, op arg, lang, how string) {
 		return
 	}
 	if strings.HasPrefix(op.s, "http://") || strings.HasPrefix(op.s, "https://") {
-		c.emit("remote-code-exec", how+" runs a program straight from a URL").opaque = true
+		c.emit(RuleRemoteCodeExec, how+" runs a program straight from a URL").opaque = true
 		return
 	}
 	for _, p := range w.paths(op) {
 		if w.fetched[p] {
-			fd := c.emit("remote-code-exec", how+" runs "+op.s+", which this command line downloaded or decoded")
+			fd := c.emit(RuleRemoteCodeExec, how+" runs "+op.s+", which this command line downloaded or decoded")
 			fd.sticky, fd.opaque = true, true
 			return
 		}
@@ -183,7 +183,7 @@ func sourceRule(c *cmd) {
 	}
 	for _, p := range c.w.paths(op) {
 		if c.w.fetched[p] {
-			fd := c.emit("remote-code-exec", c.name+" runs "+op.s+", which this command line downloaded or decoded")
+			fd := c.emit(RuleRemoteCodeExec, c.name+" runs "+op.s+", which this command line downloaded or decoded")
 			fd.sticky, fd.opaque = true, true
 			return
 		}
@@ -194,7 +194,7 @@ func sourceRule(c *cmd) {
 func aliasRule(c *cmd) {
 	for _, a := range c.args() {
 		if !a.static {
-			c.emit("dynamic-code", "alias defines a command from text that is not known statically").opaque = true
+			c.emit(RuleDynamicCode, "alias defines a command from text that is not known statically").opaque = true
 			continue
 		}
 		name, val, ok := strings.Cut(a.s, "=")

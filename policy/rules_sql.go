@@ -50,8 +50,125 @@ func sqlDanger(text string) string {
 		if sqlUpdate.MatchString(stmt) && !sqlWhere.MatchString(stmt) {
 			return "contains UPDATE without WHERE"
 		}
+		if (sqlDelete.MatchString(stmt) || sqlUpdate.MatchString(stmt)) && alwaysTrue(whereClause(stmt)) {
+			return "contains a DELETE or UPDATE whose WHERE is always true (" + strings.TrimSpace(whereClause(stmt)) + ")"
+		}
 	}
 	return ""
+}
+
+var (
+	sqlWhereClause = regexpMust(`(?is)\bwhere\b(.*?)(\border\s+by\b|\blimit\b|\breturning\b|\bgroup\s+by\b|$)`)
+	sqlOr          = regexpMust(`(?i)\s+or\s+|\|\|`)
+	sqlAnd         = regexpMust(`(?i)\s+and\s+|&&`)
+	sqlCompare     = regexpMust(`^(.+?)\s*(<=|>=|<>|!=|==|=|<|>|\blike\b|\bis\b)\s*(.+)$`)
+)
+
+// whereClause is the condition of a DELETE or UPDATE statement.
+func whereClause(stmt string) string {
+	m := sqlWhereClause.FindStringSubmatch(stmt)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// alwaysTrue reports a condition that holds for every row: a true
+// literal, a value compared with itself, two literals that compare true,
+// LIKE '%', in any disjunct (... OR 1=1).
+func alwaysTrue(cond string) bool {
+	cond = strings.TrimSpace(cond)
+	if cond == "" {
+		return false
+	}
+	for _, d := range sqlOr.Split(cond, -1) {
+		all := true
+		for _, c := range sqlAnd.Split(d, -1) {
+			if !trueAtom(c) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+func trueAtom(s string) bool {
+	s = strings.ToLower(strings.TrimSpace(s))
+	for strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+		s = strings.TrimSpace(s[1 : len(s)-1])
+	}
+	switch s {
+	case "1", "true", "not false", "not 0", "not null is null", "'1'":
+		return true
+	}
+	m := sqlCompare.FindStringSubmatch(s)
+	if m == nil {
+		if n, ok := sqlNumber(s); ok {
+			return n != 0
+		}
+		return false
+	}
+	l, op, r := strings.TrimSpace(m[1]), m[2], strings.TrimSpace(m[3])
+	if op == "like" {
+		return r == "'%'" || r == "'%%'" || l == r
+	}
+	if op == "is" {
+		return r == "not null" && (sqlLiteral(l) || l == "1") || r == "null" && l == "null"
+	}
+	if l == r {
+		return op == "=" || op == "==" || op == "<=" || op == ">="
+	}
+	if (op == "<>" || op == "!=") && sqlLiteral(l) && sqlLiteral(r) {
+		return true // two different literals
+	}
+	a, okA := sqlNumber(l)
+	b, okB := sqlNumber(r)
+	if !okA || !okB {
+		return false
+	}
+	switch op {
+	case "<>", "!=":
+		return a != b
+	case "<":
+		return a < b
+	case ">":
+		return a > b
+	case "<=":
+		return a <= b
+	case ">=":
+		return a >= b
+	}
+	return a == b
+}
+
+func sqlNumber(s string) (float64, bool) {
+	s = strings.Trim(s, "'")
+	if s == "" {
+		return 0, false
+	}
+	var n float64
+	for i, ch := range s {
+		if ch < '0' || ch > '9' {
+			if ch == '-' && i == 0 {
+				continue
+			}
+			return 0, false
+		}
+		n = n*10 + float64(ch-'0')
+	}
+	if s[0] == '-' {
+		n = -n
+	}
+	return n, true
+}
+
+func sqlLiteral(s string) bool {
+	_, num := sqlNumber(s)
+	return num || len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\''
 }
 
 // sqlClientRule finds inline SQL in options, operands or stdin.
@@ -105,17 +222,28 @@ func sqlClientRule(c *cmd) {
 	}
 	for _, s := range sql {
 		if !s.static {
-			c.emit("sql-dynamic", c.name+" runs SQL text that is not known statically")
+			c.emit(RuleSqlDynamic, c.name+" runs SQL text that is not known statically")
 			continue
 		}
 		if why := sqlDanger(s.s); why != "" {
-			c.emit("sql-destructive", c.name+" SQL "+why)
+			c.emit(RuleSqlDestructive, c.name+" SQL "+why)
 			return
 		}
 	}
-	if len(sql) == 0 && c.stdin.kind == feedStatic {
-		if why := sqlDanger(c.stdin.text); why != "" {
-			c.emit("sql-destructive", c.name+" reads SQL that "+why)
+	in := c.stdin
+	for _, o := range c.args() {
+		if len(o.procs) > 0 { // -f <(...) and friends
+			in = c.w.feedOfStmts(o.procs[0].Stmts)
+		}
+	}
+	if len(sql) == 0 {
+		switch {
+		case in.kind == feedStatic:
+			if why := sqlDanger(in.text); why != "" {
+				c.emit(RuleSqlDestructive, c.name+" reads SQL that "+why)
+			}
+		case in.kind == feedDecoded && !in.compressed, in.kind == feedRemote:
+			c.emit(RuleSqlDynamic, c.name+" reads SQL that is decoded or downloaded on the way in ("+in.what+"), which hides what it does")
 		}
 	}
 }
@@ -135,13 +263,13 @@ func frameworkDBRule(c *cmd) {
 		}
 		switch {
 		case frameworkDBTasks[a.s] && !(a.s == "drop" && c.name != "sequelize" && c.name != "typeorm") && !(a.s == "downgrade" && c.name != "alembic" && c.name != "flask"):
-			c.emit("sql-destructive", c.name+" "+a.s+" drops or wipes a database")
+			c.emit(RuleSqlDestructive, c.name+" "+a.s+" drops or wipes a database")
 			return
 		case a.s == "reset" && i > 0 && args[i-1].is("migrate", "database") && (c.name == "prisma" || c.name == "diesel" || c.name == "sqlx"):
-			c.emit("sql-destructive", c.name+" "+args[i-1].s+" reset drops the database")
+			c.emit(RuleSqlDestructive, c.name+" "+args[i-1].s+" reset drops the database")
 			return
 		case a.s == "--force-reset" || a.s == "--accept-data-loss":
-			c.emit("sql-destructive", c.name+" "+a.s+" discards data")
+			c.emit(RuleSqlDestructive, c.name+" "+a.s+" discards data")
 			return
 		}
 	}
@@ -150,7 +278,7 @@ func frameworkDBRule(c *cmd) {
 func mysqladminRule(c *cmd) {
 	for _, a := range c.args() {
 		if a.is("drop", "shutdown", "kill", "flush-privileges", "password") {
-			c.emit("sql-destructive", "mysqladmin "+a.s+" drops a database, stops the server or changes credentials")
+			c.emit(RuleSqlDestructive, "mysqladmin "+a.s+" drops a database, stops the server or changes credentials")
 			return
 		}
 	}
@@ -162,7 +290,7 @@ func dropdbRule(c *cmd) {
 			return
 		}
 	}
-	c.emit("sql-destructive", c.name+" deletes a database, role or cluster")
+	c.emit(RuleSqlDestructive, c.name+" deletes a database, role or cluster")
 }
 
 var redisDanger = map[string]string{"FLUSHALL": "deletes every key", "FLUSHDB": "deletes every key of the database",
@@ -177,7 +305,7 @@ func redisRule(c *cmd) {
 		if a.static && strings.HasPrefix(a.s, "-") {
 			if a.is("-h", "-p", "-a", "-n", "-u", "-s", "--user", "--pass", "-r", "-i", "--tls", "-c", "--cacert", "--cert", "--key", "--sni", "-e", "-x", "-d", "--eval") {
 				if a.is("--eval") {
-					c.emit("sql-destructive", "redis-cli --eval runs a Lua script on the server")
+					c.emit(RuleSqlDestructive, "redis-cli --eval runs a Lua script on the server")
 					return
 				}
 				if !a.is("--tls", "-c", "-e", "-x") {
@@ -195,20 +323,28 @@ func redisRule(c *cmd) {
 		}
 		v := strings.ToUpper(words[0])
 		if v == "CONFIG" && len(words) > 1 && strings.EqualFold(words[1], "SET") {
-			c.emit("sql-destructive", "redis CONFIG SET changes the server configuration (a known path to writing files)")
+			c.emit(RuleSqlDestructive, "redis CONFIG SET changes the server configuration (a known path to writing files)")
 			return true
 		}
 		if why, ok := redisDanger[v]; ok {
-			c.emit("sql-destructive", "redis "+v+" "+why)
+			c.emit(RuleSqlDestructive, "redis "+v+" "+why)
 			return true
 		}
 		return false
+	}
+	if len(cmdWords) > 1 && cmdWords[0].static && isOneOf(strings.ToUpper(cmdWords[0].s), "DEL", "UNLINK", "HDEL", "EXPIRE", "GETDEL") {
+		for _, a := range cmdWords[1:] {
+			if a.fromStdin || !a.static && a.split {
+				c.emit(RuleSqlDestructive, "redis "+strings.ToUpper(cmdWords[0].s)+" of keys listed at run time (possibly every key)")
+				return
+			}
+		}
 	}
 	var words []string
 	for _, a := range cmdWords {
 		if !a.static {
 			if len(words) == 0 {
-				c.emit("sql-dynamic", "redis-cli runs a command that is not known statically")
+				c.emit(RuleSqlDynamic, "redis-cli runs a command that is not known statically")
 				return
 			}
 			break
@@ -244,11 +380,11 @@ func mongoRule(c *cmd) {
 	}
 	for _, s := range code {
 		if !s.static {
-			c.emit("sql-dynamic", c.name+" evaluates code that is not known statically")
+			c.emit(RuleSqlDynamic, c.name+" evaluates code that is not known statically")
 			return
 		}
 		if m := mongoDanger.FindString(s.s); m != "" {
-			c.emit("sql-destructive", c.name+" code calls "+m+", deleting data")
+			c.emit(RuleSqlDestructive, c.name+" code calls "+m+", deleting data")
 			return
 		}
 	}

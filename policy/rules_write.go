@@ -25,7 +25,7 @@ func writeTargets(c *cmd, targets []arg, how string) {
 			if risk, ok := classifyWriteTarget(p); ok {
 				c.emit(risk.rule, how+" "+risk.reason)
 				if p == "/etc/selinux/config" {
-					c.emit("security-selinux-config", how+" rewrites the SELinux configuration")
+					c.emit(RuleSecuritySelinuxConfig, how+" rewrites the SELinux configuration")
 				}
 				return
 			}
@@ -39,7 +39,7 @@ func teeRule(c *cmd) {
 	if c.stdin.kind == feedStatic && strings.Contains(strings.ToUpper(c.stdin.text), "SELINUX=DISABLED") {
 		for _, a := range p.operands {
 			if a.is("/etc/selinux/config") {
-				c.emit("security-selinux-config", "writes SELINUX=disabled")
+				c.emit(RuleSecuritySelinuxConfig, "writes SELINUX=disabled")
 			}
 		}
 	}
@@ -55,7 +55,7 @@ func ddRule(c *cmd) {
 		t.s = strings.TrimPrefix(a.s, "of=")
 		for _, p := range c.w.paths(t) {
 			if strings.HasPrefix(p, "/dev/") && !harmlessDev(p) {
-				c.emit("disk-device-write", "dd writes raw data onto the device "+t.s)
+				c.emit(RuleDiskDeviceWrite, "dd writes raw data onto the device "+t.s)
 				return
 			}
 		}
@@ -73,6 +73,9 @@ func lnRule(c *cmd) {
 	}
 	if len(p.operands) >= 2 {
 		writeTargets(c, p.operands[len(p.operands)-1:], "ln")
+	}
+	if len(p.operands) == 2 {
+		c.w.noteProgramCopy(p.operands[0], p.operands[1])
 	}
 }
 
@@ -100,13 +103,13 @@ func yqRule(c *cmd) {
 func editorRule(c *cmd) {
 	switch c.name {
 	case "visudo":
-		c.emit("privesc-sudoers", "visudo edits the sudoers policy")
+		c.emit(RulePrivescSudoers, "visudo edits the sudoers policy")
 		return
 	case "vipw", "vigr":
-		c.emit("privesc-sudoers", c.name+" edits the user database")
+		c.emit(RulePrivescSudoers, c.name+" edits the user database")
 		return
 	case "sudoedit":
-		c.emit("privesc-sudo", "sudoedit edits files as root")
+		c.emit(RulePrivescSudo, "sudoedit edits files as root")
 	}
 	editTargets(c)
 }
@@ -154,7 +157,7 @@ func tarRule(c *cmd) {
 			target := args[i+1]
 			for _, p := range c.w.paths(target) {
 				if p == "/" || classifyPath(p) == riskSystem {
-					c.emit("sysconfig-write", "tar extracts files over a system directory ("+target.s+")")
+					c.emit(RuleSysconfigWrite, "tar extracts files over a system directory ("+target.s+")")
 					return
 				}
 			}
@@ -174,7 +177,7 @@ func unzipRule(c *cmd) {
 		if a.is("-d") && i+1 < len(args) {
 			for _, p := range c.w.paths(args[i+1]) {
 				if p == "/" || classifyPath(p) == riskSystem {
-					c.emit("sysconfig-write", "unzip extracts files over a system directory")
+					c.emit(RuleSysconfigWrite, "unzip extracts files over a system directory")
 					return
 				}
 			}

@@ -48,7 +48,7 @@ func (c *cmd) node() syntax.Node {
 }
 
 // emit records a finding against this level of the simple command.
-func (c *cmd) emit(rule, desc string) *finding {
+func (c *cmd) emit(rule RuleID, desc string) *finding {
 	return c.w.emitAt(rule, desc, "", "", nil)
 }
 
@@ -70,6 +70,10 @@ func (c *cmd) addView(v []arg) {
 	}
 }
 
+// handlerEmitHook, when set (by a test), sees the findings each
+// program's handlers emit, to check them against rulePrograms.
+var handlerEmitHook func(prog string, fs []finding)
+
 // handlers maps a program name to its rule checks.
 var handlers = map[string][]func(*cmd){}
 
@@ -85,6 +89,7 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 	sc := &simpleState{}
 	saved := w.cur
 	w.cur = sc
+	viaForwarder := false
 	for lvl := 0; lvl < maxLevels && len(argv) > 0; lvl++ {
 		sc.lvl = lvl
 		c := &cmd{w: w, st: st, argv: argv, lvl: lvl, stdin: w.stdin}
@@ -95,19 +100,38 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 			break
 		}
 		c.name = name
+		if lvl > 0 && viaForwarder && !w.funcs[name] {
+			viaForwarder = false
+		}
 		if lvl == 0 && w.expandAlias(c) {
 			break
 		}
-		if w.funcs[name] && lvl == 0 {
+		if w.funcs[name] && (lvl == 0 || viaForwarder) {
+			if w.forwarders[name] {
+				// It runs its arguments: classify them (forwarders.go).
+				// They may name a function again (f f rm ...), but
+				// not after command or exec, which skip functions.
+				argv, viaForwarder = argv[1:], true
+				continue
+			}
 			// A function defined in this script: its body was walked
 			// where it was defined.
 			break
 		}
 		genericRule(c)
+		before := len(sc.findings)
 		for _, h := range handlers[name] {
 			h(c)
 		}
+		if handlerEmitHook != nil {
+			handlerEmitHook(name, sc.findings[before:])
+		}
 		inner, sh := unwrapOnce(name, argv, c.stdin)
+		if inner == nil && sh == nil {
+			// Only the program that really runs has subcommands (sudo's
+			// words are another command's).
+			destroyRule(c)
+		}
 		if sh != nil {
 			w.shellText(sh.text, sh.how, c)
 		}
@@ -142,7 +166,7 @@ func (w *walker) expandAlias(c *cmd) bool {
 	}
 	text := val + rest
 	if w.depth >= maxDepth {
-		c.emit("dynamic-code", "alias expansion nests too deeply to follow").opaque = true
+		c.emit(RuleDynamicCode, "alias expansion nests too deeply to follow").opaque = true
 		return true
 	}
 	w.child(text, c.st).script(text, "alias "+l.Value)
@@ -156,7 +180,12 @@ func (w *walker) expandAlias(c *cmd) bool {
 func (w *walker) commandName(c *cmd) (string, bool) {
 	a := c.argv[0]
 	if a.fromStdin {
-		c.emit("dynamic-command-name", "the command to run comes from stdin").opaque = true
+		c.emit(RuleDynamicCommandName, "the command to run comes from stdin").opaque = true
+		return "", false
+	}
+	if c.w.inForwarder > 0 && isAllArgs(a.word) {
+		// The body of a forwarder: what "$@" runs is classified at
+		// each call (forwarders.go).
 		return "", false
 	}
 	if !a.static || a.glob || a.fromVar || a.brace {
@@ -171,7 +200,7 @@ func (w *walker) commandName(c *cmd) (string, bool) {
 		case len(a.substs) > 0:
 			desc = "the command name comes from a command substitution, so the program it runs cannot be checked"
 		}
-		c.emit("dynamic-command-name", desc).opaque = true
+		c.emit(RuleDynamicCommandName, desc).opaque = true
 		if a.brace && a.static && !a.glob && !a.fromVar {
 			return progName(a.s), !hasNonASCII(a.s)
 		}
@@ -186,8 +215,13 @@ func (w *walker) commandName(c *cmd) (string, bool) {
 		return "", false
 	}
 	if hasNonASCII(a.s) || a.s == "" {
-		c.emit("unicode-lookalike", "the command name contains non-ASCII or invisible characters ("+quoteShort(a.s)+"), which can imitate another command").opaque = true
+		c.emit(RuleUnicodeLookalike, "the command name contains non-ASCII or invisible characters ("+quoteShort(a.s)+"), which can imitate another command").opaque = true
 		return "", false
+	}
+	if len(w.progCopies) > 0 {
+		if prog, ok := w.copiedProgram(a.s); ok {
+			return prog, true
+		}
 	}
 	return progName(a.s), true
 }
@@ -239,31 +273,33 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 		node = st
 	}
 	pos, off := w.posOf(node)
-	allowFrom := -1
+	allowFrom, allowEntry := -1, ""
 	for i, l := range sc.levels {
-		if w.c.allowMatches(l) {
-			allowFrom = i
+		if e, ok := w.c.allowMatches(l); ok {
+			allowFrom, allowEntry = i, e
 			break
 		}
 	}
-	kept := sc.findings[:0]
-	for _, f := range sc.findings {
+	// A finding the allowlist covers stays in the verdict, allowed and
+	// naming the entry, so the audit log shows what the allowlist let
+	// through.
+	for i := range sc.findings {
+		f := &sc.findings[i]
 		if allowFrom >= 0 && f.lvl >= allowFrom && f.Decision == Ask && !f.sticky {
-			continue
+			f.Decision = Allow
+			f.AllowedBy = allowEntry
 		}
-		kept = append(kept, f)
 	}
-	sc.findings = kept
 	for i, l := range sc.levels {
 		sc.lvl = i
 		if entry, sure, ok := w.c.denyMatches(l); ok {
-			rule, desc := "user-deny", "matches the deny rule "+quoteShort(entry)
+			rule, desc := RuleUserDeny, "matches the deny rule "+quoteShort(entry)
 			if !sure {
-				rule, desc = "user-deny-unresolved", "a word is not static, so the deny rule "+quoteShort(entry)+" might match"
+				rule, desc = RuleUserDenyUnresolved, "a word is not static, so the deny rule "+quoteShort(entry)+" might match"
 			}
 			w.seq++
 			sc.findings = append(sc.findings, finding{
-				Finding: Finding{Rule: rule, Description: desc, Decision: Deny},
+				Finding: Finding{Rule: string(rule), Description: desc, Decision: Deny},
 				seq:     w.seq, lvl: i, sticky: true,
 			})
 		}
@@ -275,7 +311,7 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 		if f.lvl < len(sc.levels) {
 			f.Argv = staticArgv(sc.levels[f.lvl])
 		}
-		if f.Rule == "user-deny" || f.Rule == "user-deny-unresolved" {
+		if f.Rule == string(RuleUserDeny) || f.Rule == string(RuleUserDenyUnresolved) {
 			f.Argv = nil
 		}
 		w.out = append(w.out, f)
@@ -309,12 +345,13 @@ func (w *walker) paths(a arg) []string {
 	if s == "" {
 		return nil
 	}
+	k := w.ctx()
 	if strings.HasPrefix(s, "/") || len(w.cwds) == 1 && w.cwds[0] == "" {
-		return []string{cleanPath(s, "")}
+		return []string{k.canon(cleanPath(s, ""))}
 	}
 	out := make([]string, 0, len(w.cwds))
 	for _, c := range w.cwds {
-		out = append(out, cleanPath(s, c))
+		out = append(out, k.canon(cleanPath(s, c)))
 	}
 	return out
 }

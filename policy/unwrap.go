@@ -82,6 +82,9 @@ var (
 // extra arguments from it).
 func unwrapOnce(name string, argv []arg, in feed) (inner []arg, sh *shellString) {
 	args := argv[1:]
+	if isLoader(name) {
+		return unwrapLoader(args), nil
+	}
 	switch name {
 	case "sudo", "doas", "run0", "pkexec":
 		spec := map[string]*optSpec{"sudo": sudoSpec, "doas": doasSpec, "run0": run0Spec, "pkexec": pkexecSpec}[name]
@@ -101,7 +104,8 @@ func unwrapOnce(name string, argv []arg, in feed) (inner []arg, sh *shellString)
 			return nil, &shellString{text: joinArgs(append([]arg{s}, p.operands...)), how: "env -S"}
 		}
 		ops := p.operands
-		for len(ops) > 0 && ops[0].static && isAssignWord(ops[0].s) {
+		// A lone "-" is -i: start with an empty environment.
+		for len(ops) > 0 && ops[0].static && (isAssignWord(ops[0].s) || ops[0].s == "-") {
 			ops = ops[1:]
 		}
 		return nonEmpty(ops), nil
@@ -205,10 +209,15 @@ func unwrapOnce(name string, argv []arg, in feed) (inner []arg, sh *shellString)
 		}
 		return nil, nil
 	case "xargs":
-		p := parseOpts(args, xargsSpec)
+		p := parseOpts(xargsOptionalArgs(args), xargsSpec)
 		cmd := p.operands
 		if len(cmd) == 0 {
 			cmd = []arg{lit("echo")}
+		}
+		if len(cmd) > 0 && cmd[0].static && runsCode(progName(cmd[0].s)) {
+			// Words fed to a shell or interpreter are code: not followed
+			// word by word.
+			in = feed{kind: feedUnknown, what: in.what}
 		}
 		stdinArgs := xargsPlaceholders(in)
 		replace := ""
@@ -216,6 +225,14 @@ func unwrapOnce(name string, argv []arg, in feed) (inner []arg, sh *shellString)
 			replace = r.s
 		} else if p.has("-i") {
 			replace = "{}"
+		}
+		if replace != "" && in.kind == feedStatic {
+			// With -I each input line is one argument, blanks and all;
+			// only a single known line is followed.
+			stdinArgs = []arg{{fromStdin: true, split: true}}
+			if line := strings.TrimSuffix(in.text, "\n"); !strings.Contains(line, "\n") && !strings.ContainsAny(line, "'\"\\") {
+				stdinArgs = []arg{lit(line)}
+			}
 		}
 		out := make([]arg, 0, len(cmd)+len(stdinArgs))
 		if replace == "" {
@@ -228,8 +245,12 @@ func unwrapOnce(name string, argv []arg, in feed) (inner []arg, sh *shellString)
 				out = append(out, stdinArgs...)
 			case a.static && strings.Contains(a.s, replace):
 				d := a
-				d.static = false
-				d.fromStdin = true
+				if len(stdinArgs) == 1 && stdinArgs[0].static {
+					d.s = strings.ReplaceAll(a.s, replace, stdinArgs[0].s)
+				} else {
+					d.static = false
+					d.fromStdin = true
+				}
 				out = append(out, d)
 			default:
 				out = append(out, a)
@@ -317,13 +338,66 @@ func skipDashDash(a []arg) []arg {
 	return a
 }
 
+// runsCode reports shells and interpreters, whose arguments can be code.
+func runsCode(name string) bool {
+	if contains(shellNames, name) {
+		return true
+	}
+	switch name {
+	case "eval", "python", "perl", "ruby", "node", "nodejs", "php", "lua", "awk", "gawk", "deno", "bun", "pwsh", "osascript", "env", "sudo", "xargs", "parallel":
+		return true
+	}
+	return false
+}
+
+// xargsOptionalArgs rewrites GNU xargs's options with optional values
+// (--replace[=R], -i[R]) to -IR, which the option table reads: a bare
+// --replace must not swallow the command word after it.
+func xargsOptionalArgs(args []arg) []arg {
+	out := args
+	copied := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !a.static || !strings.HasPrefix(a.s, "-") || a.s == "--" {
+			break
+		}
+		repl := ""
+		switch {
+		case a.s == "--replace" || a.s == "-i":
+			repl = "-I{}"
+		case strings.HasPrefix(a.s, "--replace="):
+			repl = "-I" + a.s[len("--replace="):]
+			if repl == "-I" {
+				repl = "-I{}" // an empty value means the default, {}
+			}
+		case strings.HasPrefix(a.s, "-i") && !strings.HasPrefix(a.s, "--"):
+			repl = "-I" + a.s[2:]
+		case len(a.s) == 2 && strings.ContainsRune("aEdILnPsl", rune(a.s[1])):
+			i++ // the option's value
+			continue
+		}
+		if repl == "" {
+			continue
+		}
+		if !copied {
+			out = append([]arg(nil), args...)
+			copied = true
+		}
+		out[i] = arg{s: repl, static: true, word: a.word}
+	}
+	return out
+}
+
+var parallelSpec = &optSpec{short: "0kqvuXmgte", shortArg: "jSadINnCL", long: []string{"keep-order", "quote", "verbose", "ungroup", "dry-run", "pipe", "halt-on-error", "bar", "progress", "eta", "tag", "line-buffer", "group", "null", "shuf", "no-notice", "will-cite"}, longArg: []string{"jobs", "arg-file", "colsep", "delimiter", "max-args", "max-lines", "sshlogin", "halt", "timeout", "joblog", "results", "tmpdir", "workdir", "env", "block", "retries"}, posix: true}
+
 // unwrapParallel: parallel [options] command [args] ::: values.
 func unwrapParallel(args []arg, in feed) ([]arg, *shellString) {
-	p := parseOpts(args, &optSpec{short: "0kqvuXmgte", shortArg: "jSadINnCL", long: []string{"keep-order", "quote", "verbose", "ungroup", "dry-run", "pipe", "halt-on-error", "bar", "progress", "eta", "tag", "line-buffer", "group", "null", "shuf", "no-notice", "will-cite"}, longArg: []string{"jobs", "arg-file", "colsep", "delimiter", "max-args", "max-lines", "sshlogin", "halt", "timeout", "joblog", "results", "tmpdir", "workdir", "env", "block", "retries"}, posix: true})
+	p := parseOpts(args, parallelSpec)
 	var cmd []arg
 	for _, a := range p.operands {
 		if a.is(":::", "::::", ":::+", "::::+") {
-			break
+			// parallelRule runs the command once per value it lists.
+			return nil, nil
 		}
 		cmd = append(cmd, a)
 	}
@@ -351,6 +425,12 @@ func xargsPlaceholders(in feed) []arg {
 			out = append(out, arg{s: r, static: true, findItem: !in.whole})
 		}
 		return out
+	}
+	if in.kind == feedStatic && len(in.text) < 4096 && !strings.ContainsAny(in.text, "'\"\\") {
+		// Known text: xargs splits it on blanks and newlines.
+		if words := strings.Fields(in.text); len(words) > 0 && len(words) <= maxBraceAlternatives {
+			return staticArgs(words)
+		}
 	}
 	return []arg{{fromStdin: true, split: true}}
 }

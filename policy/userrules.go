@@ -45,20 +45,20 @@ func compileUserRule(entry string) (userRule, error) {
 	return userRule{entry: entry, words: words}, nil
 }
 
-// allowMatches reports whether an allowlist entry matches the level (or
+// allowMatches returns the allowlist entry that matches the level (or
 // one of its views) with static words only.
-func (c *Classifier) allowMatches(l levelInfo) bool {
+func (c *Classifier) allowMatches(l levelInfo) (string, bool) {
 	if c == nil || l.name == "" {
-		return false
+		return "", false
 	}
 	for _, u := range c.allow {
 		for _, v := range levelViews(l) {
 			if m, sure := matchPrefix(u.words, v, l.name); m && sure {
-				return true
+				return u.entry, true
 			}
 		}
 	}
-	return false
+	return "", false
 }
 
 // denyMatches reports the first deny entry that matches the level (sure)

@@ -89,10 +89,48 @@ func TestAllowlist(t *testing.T) {
 			t.Errorf("without allowlist %q: got %s, want ask", cmd, v.Decision)
 		}
 	}
-	// The wrapper's finding stays, the inner command's finding goes.
+	// The wrapper's finding still asks; the inner command's finding is
+	// allowed and names the entry that allowed it.
 	v := c.Classify("sudo systemctl restart nginx")
-	if !hasRule(v, "privesc-sudo") || hasRule(v, "service-stop") {
-		t.Errorf("sudo systemctl restart nginx: findings %v, want privesc-sudo only", rulesOf(v))
+	var sudo, svc *Finding
+	for i := range v.Findings {
+		switch v.Findings[i].Rule {
+		case "privesc-sudo":
+			sudo = &v.Findings[i]
+		case "service-stop":
+			svc = &v.Findings[i]
+		}
+	}
+	if sudo == nil || sudo.Decision != Ask || sudo.AllowedBy != "" {
+		t.Errorf("sudo systemctl restart nginx: privesc-sudo must still ask: %+v", v.Findings)
+	}
+	if svc == nil || svc.Decision != Allow || svc.AllowedBy != "/usr/bin/systemctl restart nginx" {
+		t.Errorf("sudo systemctl restart nginx: service-stop must be kept, allowed by the entry: %+v", v.Findings)
+	}
+}
+
+// TestAllowlistKeepsFindings: what an allowlist entry lets through stays
+// in the verdict (Decision Allow, AllowedBy the entry), so the audit can
+// show it; it offers no new "always" entry.
+func TestAllowlistKeepsFindings(t *testing.T) {
+	c := mustClassifier(t, Rules{Allowlist: []string{"git push", "rm -rf ../shared"}})
+	v := c.Classify("git push --force origin main && rm -rf ../shared")
+	if v.Decision != Allow || len(v.Findings) != 2 {
+		t.Fatalf("got %s %+v, want allow with 2 kept findings", v.Decision, v.Findings)
+	}
+	for _, f := range v.Findings {
+		if f.Decision != Allow || f.AllowedBy == "" {
+			t.Errorf("finding %s: decision %s allowed_by %q", f.Rule, f.Decision, f.AllowedBy)
+		}
+		if _, ok := AllowlistEntry(f); ok {
+			t.Errorf("finding %s is already allowed: no new entry to offer", f.Rule)
+		}
+	}
+	if v.Findings[0].AllowedBy != "git push" || v.Findings[1].AllowedBy != "rm -rf ../shared" {
+		t.Errorf("entries: %q %q", v.Findings[0].AllowedBy, v.Findings[1].AllowedBy)
+	}
+	if v := c.Classify("ls"); len(v.Findings) != 0 {
+		t.Errorf("ls: %+v", v.Findings)
 	}
 }
 

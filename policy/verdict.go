@@ -52,8 +52,9 @@ func (d *Decision) UnmarshalText(b []byte) error {
 
 // Finding is one reason a command is not simply allowed.
 type Finding struct {
-	// Rule is a stable identifier such as "delete-recursive-system" or
-	// "dynamic-command-name"; user deny rules use "user-deny".
+	// Rule is a stable identifier (a RuleID) such as "delete-system" or
+	// "dynamic-command-name"; user deny rules use "user-deny". `hermes-exec
+	// rules` lists them all.
 	Rule string `json:"rule"`
 	// Description is one human sentence saying why.
 	Description string `json:"description"`
@@ -94,4 +95,7 @@ type Rules struct {
 	// Deny entries use the same syntax; a match is always denied, even in
 	// yolo mode, and wins over the allowlist.
 	Deny []string
+	// Context is the caller's machine: homes, Hermes homes, working
+	// directory. The zero value is valid.
+	Context Context
 }

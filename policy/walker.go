@@ -35,6 +35,9 @@ type shared struct {
 	// files (echo ... > x.sh, cat <<EOF > x.sh), so that running such a
 	// file later is judged by what was written into it.
 	written map[string]feed
+	// progCopies maps paths (and names) that this line made copies or
+	// links of an installed program to that program's name.
+	progCopies map[string]string
 	// work counts statements walked; past maxWork the rest of the text is
 	// not followed and the verdict asks instead (bounded time, fail closed).
 	work      int
@@ -60,23 +63,32 @@ type walker struct {
 	cwds        []string // possible working directories ("" = the initial one)
 	lastCd      []string // set by a cd just walked
 	funcs       map[string]bool
+	// forwarders are functions that run their arguments (forwarders.go);
+	// inForwarder is set while such a function's body is walked.
+	forwarders  map[string]bool
+	inForwarder int
 	// outer holds the tracked variables of the enclosing shell when this
 	// walker reads text that runs in that same shell (eval, trap).
 	outer     map[string]string
 	aliases   map[string]string // alias name -> static value
 	stdin     feed              // what the current command reads on stdin
+	pos       []arg             // $0, $1 ... of text run by sh -c TEXT NAME ARGS
 	pipeNames []string          // program names in the current pipeline
 	cur       *simpleState
 }
 
 func newWalker(c *Classifier, src string, depth int) *walker {
 	// Maps are allocated on first write: most commands assign nothing.
-	return &walker{
+	w := &walker{
 		shared: &shared{c: c},
 		src:    src,
 		depth:  depth,
 		cwds:   rootCwds,
 	}
+	if c != nil && c.ctx != nil && c.ctx.cwd != "" {
+		w.cwds = []string{c.ctx.cwd}
+	}
+	return w
 }
 
 // child makes a walker for text that the shell (or a program) will parse
@@ -112,13 +124,13 @@ func (w *walker) posOf(n syntax.Node) (string, int) {
 
 // emitAt records a finding. The decision comes from the catalog so that
 // the rule table is the single source of truth.
-func (w *walker) emitAt(rule, desc, command, pos string, argv []string) *finding {
+func (w *walker) emitAt(rule RuleID, desc, command, pos string, argv []string) *finding {
 	w.seq++
 	if strings.Contains(desc, homeDir) {
 		desc = strings.ReplaceAll(desc, homeDir, "~")
 	}
 	f := finding{
-		Finding: Finding{Rule: rule, Description: desc, Command: command, Pos: pos,
+		Finding: Finding{Rule: string(rule), Description: desc, Command: command, Pos: pos,
 			Decision: ruleDecision(rule), Argv: argv},
 		seq: w.seq,
 	}
@@ -136,7 +148,7 @@ func (w *walker) emitAt(rule, desc, command, pos string, argv []string) *finding
 
 // emitNode records a finding about a construct (not a simple command's
 // argv): it cannot be allowlisted and is never removed by one.
-func (w *walker) emitNode(rule, desc string, n syntax.Node) *finding {
+func (w *walker) emitNode(rule RuleID, desc string, n syntax.Node) *finding {
 	pos, off := w.posOf(n)
 	text := nodeText(w.src, n)
 	if text == "" {
@@ -158,7 +170,7 @@ func (w *walker) verdict(key string) Verdict {
 		for _, f := range out {
 			if f.opaque {
 				n := f
-				n.Rule = "user-deny-unresolved"
+				n.Rule = string(RuleUserDenyUnresolved)
 				n.Decision = Deny
 				n.Description = "runs code that cannot be resolved statically, so a configured deny rule might match it"
 				n.Argv = nil
@@ -213,7 +225,7 @@ func (w *walker) file(f *syntax.File) {
 		}
 	}
 	if hasInvisible(w.src) {
-		w.emitNode("unicode-lookalike", "the text contains invisible or bidirectional control characters that hide what it runs", f)
+		w.emitNode(RuleUnicodeLookalike, "the text contains invisible or bidirectional control characters that hide what it runs", f)
 	}
 	w.stmts(f.Stmts)
 }
@@ -317,7 +329,7 @@ func (w *walker) stmt(st *syntax.Stmt) {
 	if w.work++; w.work > maxWork {
 		if !w.truncated {
 			w.truncated = true
-			w.emitNode("dynamic-code", "the text is too large or nested too deeply to check completely", st).opaque = true
+			w.emitNode(RuleDynamicCode, "the text is too large or nested too deeply to check completely", st).opaque = true
 		}
 		return
 	}
@@ -399,7 +411,7 @@ func (w *walker) command(st *syntax.Stmt, cmd syntax.Command) {
 		w.word(c.Description)
 		w.stmt(c.Body)
 	default:
-		w.emitNode("parse-error", "a shell construct the classifier does not know; asking instead", st)
+		w.emitNode(RuleParseError, "a shell construct the classifier does not know; asking instead", st)
 	}
 }
 
@@ -609,7 +621,7 @@ func (w *walker) promptExpansion(p *syntax.ParamExp) {
 			w.child(v, p).docNested(v)
 		}
 	}
-	w.emitNode("dynamic-code", "${var@P} expands the value as a prompt, running any command substitution in it; the value is not known", p).opaque = true
+	w.emitNode(RuleDynamicCode, "${var@P} expands the value as a prompt, running any command substitution in it; the value is not known", p).opaque = true
 }
 
 // docNested parses text the way bash expands a prompt or a here-document
@@ -619,7 +631,7 @@ func (w *walker) docNested(text string) {
 	word, err := p.Document(strings.NewReader(text))
 	parserPool.Put(p)
 	if err != nil {
-		w.emitNode("parse-error", "embedded text does not parse: "+err.Error(), nil)
+		w.emitNode(RuleParseError, "embedded text does not parse: "+err.Error(), nil)
 		return
 	}
 	w.word(word)
@@ -696,7 +708,7 @@ func (w *walker) subscriptCode(s string, node syntax.Node) {
 	if end := strings.LastIndexByte(sub, ']'); end >= 0 {
 		sub = sub[:end]
 	}
-	w.emitNode("arithmetic-code", "an array subscript evaluated as arithmetic contains a command substitution, which bash runs", node)
+	w.emitNode(RuleArithmeticCode, "an array subscript evaluated as arithmetic contains a command substitution, which bash runs", node)
 	if w.depth >= maxDepth {
 		return
 	}
@@ -710,15 +722,25 @@ func (w *walker) funcDecl(fd *syntax.FuncDecl) {
 	if fd.Name != nil {
 		names = append([]*syntax.Lit{fd.Name}, names...)
 	}
+	forwards := w.isForwarder(fd.Body)
 	for _, n := range names {
 		if selfSpawning(n.Value, fd.Body) {
-			w.emitNode("fork-bomb", "function "+n.Value+" calls itself in a pipeline or in the background: a fork bomb", fd)
+			w.emitNode(RuleForkBomb, "function "+n.Value+" calls itself in a pipeline or in the background: a fork bomb", fd)
 		}
 		w.setFunc(n.Value)
+		if forwards {
+			w.setForwarder(n.Value)
+		}
 	}
 	savedCur := w.cur
 	w.cur = nil
+	if forwards {
+		w.inForwarder++
+	}
 	w.isolated(func() { w.stmt(fd.Body) })
+	if forwards {
+		w.inForwarder--
+	}
 	w.cur = savedCur
 }
 

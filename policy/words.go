@@ -256,6 +256,22 @@ func (w *walker) evalPart(a *arg, b *strings.Builder, p syntax.WordPart, first, 
 			w.evalPart(a, b, q, false, true)
 		}
 	case *syntax.ParamExp:
+		if pa, ok := w.positionalIf(p); ok {
+			switch {
+			case pa.fromStdin:
+				a.static, a.fromStdin = false, true
+			case !pa.static:
+				a.static = false
+				a.substs = append(a.substs, pa.substs...)
+				if !quoted || pa.split {
+					a.split = true
+				}
+			default:
+				a.findItem = a.findItem || pa.findItem
+				b.WriteString(pa.s)
+			}
+			return
+		}
 		v, ok, fromVar := w.paramValue(p)
 		if !ok {
 			a.static = false
@@ -363,13 +379,21 @@ func (w *walker) expandTilde(v string) (string, bool) {
 		return w.cwdValue() + rest, true
 	case "-":
 		return v, false
-	case "root":
-		return "/root" + rest, true
 	}
-	if !syntax.ValidName(strings.ReplaceAll(user, "-", "_")) {
+	if !syntax.ValidName(strings.ReplaceAll(strings.ReplaceAll(user, "-", "_"), ".", "_")) {
 		return v, true
 	}
-	return "/home/" + user + rest, true
+	h, _ := w.ctx().userHome(user)
+	return h + rest, true
+}
+
+// positionalIf is positional with the common case (no sh -c arguments)
+// decided without a call.
+func (w *walker) positionalIf(p *syntax.ParamExp) (arg, bool) {
+	if w.pos == nil {
+		return arg{}, false
+	}
+	return w.positional(p)
 }
 
 // isAllPositional reports "$@", "$*" and "${a[@]}" which expand to any
@@ -423,6 +447,11 @@ func (w *walker) paramValue(p *syntax.ParamExp) (val string, ok, fromVar bool) {
 	}
 	if v, found := w.vars[name]; found {
 		return v, v != "" || p.Exp == nil, true
+	}
+	if name == "TMPDIR" && w.assignCount[name] == 0 && (p.Exp == nil || p.Exp.Op == syntax.DefaultUnsetOrNull || p.Exp.Op == syntax.DefaultUnset) {
+		// The scratch directory: judged as /tmp, so that $TMPDIR/build is
+		// scratch space while $TMPDIR itself and $TMPDIR/* are all of it.
+		return "/tmp", true, false
 	}
 	return "", false, false
 }
@@ -514,4 +543,29 @@ func invisibleRune(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// splitWords reads text as one simple command of static shell words (a
+// git alias value, an expect spawn line). ok=false when it is anything
+// else.
+func splitWords(text string) ([]string, bool) {
+	f, err := parseScript(text)
+	if err != nil || len(f.Stmts) != 1 {
+		return nil, false
+	}
+	st := f.Stmts[0]
+	call, ok := st.Cmd.(*syntax.CallExpr)
+	if !ok || len(st.Redirs) > 0 || len(call.Assigns) > 0 || len(call.Args) == 0 {
+		return nil, false
+	}
+	w := newWalker(nil, text, 0)
+	out := make([]string, 0, len(call.Args))
+	for _, wd := range call.Args {
+		a := w.evalWord(wd)
+		if !a.static {
+			return nil, false
+		}
+		out = append(out, a.s)
+	}
+	return out, true
 }

@@ -27,9 +27,12 @@ import (
 // record's ID: its decision before it starts, its outcome after it ends. A
 // wrapper killed on the way (SIGKILL, a crash, the machine going down)
 // still leaves the decision on record. A denial is a decision alone.
+// Records that are about no command run (the gateway's own entries:
+// pairing, refused approvers) are notices.
 const (
 	EventDecision = "decision"
 	EventOutcome  = "outcome"
+	EventNotice   = "notice"
 )
 
 // Channels that decide without a human; an approver's own channel (its

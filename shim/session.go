@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"hermes-exec/internal/atomicfile"
+	"hermes-exec/policy"
 
 	"golang.org/x/sys/unix"
 )
@@ -261,4 +262,36 @@ func (s Sessions) List() ([]SessionInfo, error) {
 // withDirLock holds an exclusive flock on dir/.lock while fn runs.
 func withDirLock(dir string, fn func() error) error {
 	return atomicfile.WithLock(filepath.Join(dir, ".lock"), fn)
+}
+
+// SessionKey is what a session approval of v is remembered under: the
+// dangerous simple commands themselves, each as its normalised argv
+// (policy.QuoteArgv of Finding.Argv), sorted and without repeats. Agents
+// wrap every command in text of their own with fresh temporary paths
+// (snapshots, cwd files), so a key of the whole text would never match
+// again; the argv does. A finding without a static argv (a dynamic
+// command name, eval of a variable) cannot be recognised again safely, so
+// then the key is the whole normalised text, as before.
+func SessionKey(v policy.Verdict) string {
+	var parts []string
+	for _, f := range v.Findings {
+		if f.Decision != policy.Ask {
+			continue
+		}
+		if len(f.Argv) == 0 {
+			return v.Key
+		}
+		parts = append(parts, f.Rule+"\x00"+policy.QuoteArgv(f.Argv))
+	}
+	if len(parts) == 0 {
+		return v.Key
+	}
+	sort.Strings(parts)
+	out := parts[:1]
+	for _, p := range parts[1:] {
+		if p != out[len(out)-1] {
+			out = append(out, p)
+		}
+	}
+	return "argv:" + strings.Join(out, "\n")
 }

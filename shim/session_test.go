@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 
+	"hermes-exec/policy"
+
 	"github.com/creack/pty"
 )
 
@@ -265,5 +267,37 @@ func BenchmarkSessionID(b *testing.B) {
 	b.Setenv("HERMES_SESSION_ID", "")
 	for b.Loop() {
 		SessionID()
+	}
+}
+
+// Session approvals are keyed by the dangerous commands, not by the text
+// agents wrap them in (fresh temporary paths every time).
+func TestSessionKeyIgnoresTheWrapper(t *testing.T) {
+	c, err := policy.NewClassifier(policy.Rules{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claude := func(tmp string) string {
+		return "source /home/u/.claude/shell-snapshots/snapshot-bash-1.sh 2>/dev/null || true && eval 'git push --force origin main' < /dev/null && pwd -P >| /tmp/claude-" + tmp + "-cwd"
+	}
+	hermes := "source /tmp/hermes-snap-9.sh; builtin cd -- /work || exit 126; eval 'git push --force origin main'; __ec=$?; export -p > /tmp/hermes-snap-9.sh; pwd -P > /tmp/hermes-cwd-9; exit $__ec"
+	k1, k2, k3 := SessionKey(c.Classify(claude("ab12"))), SessionKey(c.Classify(claude("cd34"))), SessionKey(c.Classify(hermes))
+	if k1 != k2 || k1 != k3 {
+		t.Fatalf("the same dangerous command has different keys:\n%q\n%q\n%q", k1, k2, k3)
+	}
+	if k := SessionKey(c.Classify("git push --force origin other")); k == k1 {
+		t.Fatal("another command has the same key")
+	}
+	if k := SessionKey(c.Classify("git push --force origin main; git reset --hard")); k == k1 {
+		t.Fatal("a second dangerous command shares the key of the first")
+	}
+	// A dynamic command cannot be recognised again: the key is the text.
+	v := c.Classify(`$cmd --force`)
+	if SessionKey(v) != v.Key {
+		t.Fatal("a dynamic command got an argv key")
+	}
+	s := Sessions{Dir: t.TempDir()}
+	if err := s.Approve("s", k1); err != nil || !s.Approved("s", k3) {
+		t.Fatalf("approving under one wrapper does not cover the other: %v", err)
 	}
 }

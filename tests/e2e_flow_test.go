@@ -34,6 +34,8 @@ func finalRecords(t *testing.T, recs []map[string]any) []map[string]any {
 			if r["decision"] == "deny" {
 				out = append(out, r)
 			}
+		case "notice":
+			// the gateway's own entries: no command
 		case "outcome":
 			if r["id"] == nil || !decided[r["id"]] {
 				t.Fatalf("outcome without its decision record: %v", r)

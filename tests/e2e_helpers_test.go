@@ -66,6 +66,9 @@ type env struct {
 	bin  string
 	home string // HERMES_HOME
 	dir  string // working directory for commands
+	// ttyShell, when set, is the shell line startTTY's terminal program
+	// runs instead of hermes-exec itself ($HERMES_E2E_BIN names it).
+	ttyShell string
 }
 
 func newEnv(t *testing.T) *env {
@@ -128,6 +131,11 @@ func runCmd(t *testing.T, c *exec.Cmd) result {
 			t.Fatalf("running %v: %v", c.Args, err)
 		}
 		code = ee.ExitCode()
+		// hermes-exec dies of the signal its command died of, as bash
+		// -c does; a calling shell reports that as 128+N.
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
 	}
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
@@ -181,7 +189,11 @@ type ttySession struct {
 	stdout bytes.Buffer
 	done   chan struct{}
 	err    error
+	// outFile holds hermes-exec's stdout and stderr in pipes mode.
+	outFile string
 }
+
+func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func (e *env) startTTY(pipes bool, extraEnv []string, args ...string) *ttySession {
 	e.t.Helper()
@@ -197,11 +209,31 @@ func (e *env) startTTY(pipes bool, extraEnv []string, args ...string) *ttySessio
 	c.Env = e.baseEnv(append([]string{"TERM=xterm"}, extraEnv...)...)
 	s := &ttySession{t: e.t, cmd: c, master: master, done: make(chan struct{})}
 	if pipes {
-		c.Stdin = strings.NewReader("")
-		c.Stdout = &lockedWriter{mu: &s.mu, w: &s.stdout}
-		c.Stderr = &lockedWriter{mu: &s.mu, w: &s.stdout}
-		c.ExtraFiles = []*os.File{slave}
-		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 3}
+		// The human's side of a terminal is a terminal program, not the
+		// program that started hermes-exec: hermes-exec refuses to ask on
+		// a PTY whose master its own parent holds (an agent could answer
+		// there). script(1) plays the terminal program: it holds the
+		// master of hermes-exec's terminal and relays this test's PTY to
+		// it. hermes-exec's stdin is empty and its output goes to a file,
+		// as pipes would.
+		out := filepath.Join(e.t.TempDir(), "out")
+		s.outFile = out
+		inner := `exec "$HERMES_E2E_BIN" "$@" </dev/null >` + out + ` 2>&1`
+		if e.ttyShell != "" {
+			// The terminal program runs a shell line that starts
+			// hermes-exec itself (several of them, say).
+			inner = "(" + e.ttyShell + `) </dev/null >` + out + ` 2>&1`
+		}
+		line := "sh -c " + shQuote(inner) + " hermes-exec"
+		for _, a := range args {
+			line += " " + shQuote(a)
+		}
+		c = exec.Command("script", "-qfec", line, "/dev/null")
+		c.Dir = e.dir
+		c.Env = append(e.baseEnv(append([]string{"TERM=xterm"}, extraEnv...)...), "HERMES_E2E_BIN="+e.bin)
+		s.cmd = c
+		c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	} else {
 		c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
 		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
@@ -272,6 +304,10 @@ func (s *ttySession) screenText() string {
 }
 
 func (s *ttySession) outText() string {
+	if s.outFile != "" {
+		b, _ := os.ReadFile(s.outFile)
+		return string(b)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stdout.String()

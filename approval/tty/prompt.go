@@ -11,6 +11,7 @@ import (
 
 	"hermes-exec/approval"
 	"hermes-exec/internal/termsafe"
+	"hermes-exec/policy"
 )
 
 // clock lets tests drive the prompt's countdown and timeout.
@@ -204,6 +205,24 @@ func (p *prompt) header(r approval.Request) string {
 		if f.Command != "" || f.Pos != "" {
 			at := "    at " + visible(f.Pos) + ": "
 			b.WriteString(truncate(at+visible(f.Command), w) + "\r\n")
+		}
+	}
+	if r.CanAlways {
+		// What "always" will do is said before it can be chosen.
+		var entries []string
+		for _, f := range r.Findings {
+			if f.Decision != policy.Ask {
+				continue
+			}
+			if e, ok := policy.AllowlistEntry(f); ok {
+				entries = append(entries, visible(e))
+			}
+		}
+		if len(entries) > 0 {
+			b.WriteString("\r\n")
+			for _, l := range wrap("[a]lways adds to approvals.allowlist: "+strings.Join(entries, ", "), "  ", "      ", w) {
+				b.WriteString(l + "\r\n")
+			}
 		}
 	}
 	b.WriteString("\r\n")

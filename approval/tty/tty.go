@@ -26,7 +26,10 @@ type Approver struct {
 	fd  int // f's descriptor, valid while f is open
 	who string
 	clk clock
-	mu  sync.Mutex // one prompt at a time
+	mu  sync.Mutex // one prompt at a time in this process
+	// rdev is the terminal's device number, for the lock that allows one
+	// prompt per terminal across processes; 0 in tests.
+	rdev uint64
 }
 
 var _ approval.Approver = (*Approver)(nil)
@@ -34,8 +37,29 @@ var _ approval.Approver = (*Approver)(nil)
 // Open opens /dev/tty for reading and writing. It fails when the
 // process has no controlling terminal; the caller must then deny (there is
 // nobody to ask).
+//
+// It also fails, with the reason, when the terminal is one an agent can
+// type into (see agentterm.go): a prompt the agent could answer is no
+// approval, so the caller denies, or asks on another channel.
 func Open() (*Approver, error) {
-	return openTTYPath("/dev/tty")
+	t, err := openTTYPath("/dev/tty")
+	if err != nil {
+		return nil, err
+	}
+	// /dev/tty is a stand-in inode (device 5,0): the terminal itself is
+	// asked for its device number.
+	dev, err := unix.IoctlGetUint32(t.fd, unix.TIOCGDEV)
+	if err != nil || dev == 0 {
+		t.Close()
+		return nil, fmt.Errorf("no terminal to ask on: cannot tell which terminal /dev/tty is: %v", err)
+	}
+	rdev := unix.Mkdev(uint32(dev>>8)&0xfff, uint32(dev&0xff)|uint32(dev>>12)&0xfff00)
+	if why := (procFS{root: "/proc"}).agentTerminal(rdev, os.Getpid(), ownEnvHasAgent()); why != "" {
+		t.Close()
+		return nil, fmt.Errorf("no human terminal to ask on: %s, so an agent could answer the prompt (approve it in the agent's own dialog through `hermes-exec hook`, or use the gateway)", why)
+	}
+	t.rdev = rdev
+	return t, nil
 }
 
 // openTTYPath opens a terminal device by path; tests use a pty's slave.
@@ -67,6 +91,13 @@ func (t *Approver) Close() error { return t.f.Close() }
 func (t *Approver) Ask(ctx context.Context, r approval.Request) (rep approval.Reply, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// Two commands asking at once (xargs -P2) would draw over each other
+	// and a key press would answer either: take the terminal first.
+	unlock, err := lockTerminal(ctx, t.rdev, r)
+	if err != nil {
+		return approval.Reply{}, err
+	}
+	defer unlock()
 
 	// A process outside the terminal's foreground process group cannot
 	// prompt: changing the terminal mode would stop it with SIGTTOU (the

@@ -3,6 +3,7 @@ package tty
 import (
 	"hermes-exec/internal/fdutil"
 	"hermes-exec/internal/ident"
+	"path/filepath"
 
 	"hermes-exec/approval"
 
@@ -235,18 +236,26 @@ func TestTTYHelperProcess(t *testing.T) {
 	case "":
 		return
 	case "ask": // ask on the real /dev/tty
+		out := os.Stdout
+		if p := os.Getenv("HERMES_TTY_HELPER_OUT"); p != "" {
+			f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+			if err != nil {
+				os.Exit(3)
+			}
+			out = f
+		}
 		tty, err := Open()
 		if err != nil {
-			fmt.Println("error:", err)
+			fmt.Fprintln(out, "error:", err)
 			os.Exit(0)
 		}
 		r := dangerous
 		r.Timeout = 20 * time.Second
 		rep, err := tty.Ask(context.Background(), r)
 		if err != nil {
-			fmt.Println("error:", err)
+			fmt.Fprintln(out, "error:", err)
 		} else {
-			fmt.Println("answer:", rep.Answer)
+			fmt.Fprintln(out, "answer:", rep.Answer)
 		}
 		os.Exit(0)
 	case "background": // run "ask" in a process group of its own
@@ -255,43 +264,69 @@ func TestTTYHelperProcess(t *testing.T) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		cmd.Stdout = os.Stdout
 		if err := cmd.Run(); err != nil {
-			fmt.Println("error: child:", err)
+			f, _ := os.OpenFile(os.Getenv("HERMES_TTY_HELPER_OUT"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+			fmt.Fprintln(f, "error: child:", err)
 		}
 		os.Exit(0)
 	}
 }
 
-// runOnTerminal starts the helper in mode as the leader of a new session
-// whose controlling terminal is the pty's slave, so that /dev/tty is that
-// pty.
-func runOnTerminal(t *testing.T, p *ptyPair, mode string) *exec.Cmd {
+// runOnTerminal starts the helper in mode on a terminal a terminal
+// program holds for the human: script(1), itself on the test's pty (a
+// helper started directly on a pty this test owns is refused: this test
+// could answer the prompt, like an agent). The helper's stdout is not the
+// terminal and its report goes to the returned file.
+func runOnTerminal(t *testing.T, p *ptyPair, mode string) (*exec.Cmd, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
+	out := filepath.Join(t.TempDir(), "out")
+	inner := `exec "$0" -test.run='^TestTTYHelperProcess$' >/dev/null`
+	cmd := exec.CommandContext(ctx, "script", "-qfec", "sh -c "+shellQuote(inner)+" "+shellQuote(os.Args[0]), "/dev/null")
+	cmd.Env = append(os.Environ(), "HERMES_TTY_HELPER="+mode, "HERMES_TTY_HELPER_OUT="+out)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = p.slave, p.slave, p.slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	return cmd, out
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func readOut(t *testing.T, path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+// Started directly on a pty that this test (a program that could answer)
+// holds, the helper is refused a prompt, with the reason.
+func TestOpenRefusesATerminalItsParentOwns(t *testing.T) {
+	p := newPTY(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestTTYHelperProcess$")
-	cmd.Env = append(os.Environ(), "HERMES_TTY_HELPER="+mode)
+	cmd.Env = append(os.Environ(), "HERMES_TTY_HELPER=ask")
 	cmd.Stdin = p.slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	return cmd
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(out); !strings.Contains(got, "error: no human terminal to ask on") || !strings.Contains(got, "made for this command") {
+		t.Fatalf("helper said %q", got)
+	}
 }
 
 func TestOpenTTYAsksOnControllingTerminal(t *testing.T) {
 	p := newPTY(t)
-	cmd := runOnTerminal(t, p, "ask")
-	out := &syncBuf{}
-	cmd.Stdout = out // a pipe-like stdout: the prompt must not use it
+	cmd, out := runOnTerminal(t, p, "ask")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the prompt on /dev/tty", func() bool { return strings.Contains(p.out.String(), "(deny in") })
-	if strings.Contains(out.String(), "deny in") {
-		t.Fatal("the prompt was written to stdout")
-	}
 	p.master.Write([]byte("s"))
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.TrimSpace(out.String()); got != "answer: session" {
+	if got := strings.TrimSpace(readOut(t, out)); got != "answer: session" {
 		t.Fatalf("helper said %q", got)
 	}
 }
@@ -300,12 +335,11 @@ func TestOpenTTYAsksOnControllingTerminal(t *testing.T) {
 // refuses to ask, and the caller denies.
 func TestTTYApproverRefusesFromBackgroundProcessGroup(t *testing.T) {
 	p := newPTY(t)
-	cmd := runOnTerminal(t, p, "background")
-	out, err := cmd.Output()
-	if err != nil {
+	cmd, out := runOnTerminal(t, p, "background")
+	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
-	if got := string(out); !strings.HasPrefix(got, "error:") || !strings.Contains(got, "foreground process group") {
+	if got := readOut(t, out); !strings.HasPrefix(got, "error:") || !strings.Contains(got, "foreground process group") {
 		t.Fatalf("helper said %q", got)
 	}
 }

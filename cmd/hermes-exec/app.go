@@ -96,6 +96,7 @@ func newApp() *cli.App {
 		UseShortOptionHandling: true,
 		Commands: []*cli.Command{
 			checkCommand(),
+			rulesCommand(),
 			runCommand(),
 			allowlistCommand(),
 			auditCommand(),
@@ -107,6 +108,8 @@ func newApp() *cli.App {
 			gatewayCommand(),
 			pairingCommand(),
 			versionCommand(),
+			hookCommand(),
+			envCommand(),
 		},
 		OnUsageError:   onUsageError,
 		ExitErrHandler: func(*cli.Context, error) {},

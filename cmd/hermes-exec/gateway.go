@@ -273,6 +273,7 @@ func auditPairing(lay hermeshome.Layout, a pairing.Approver, what string) {
 // log, beside the wrappers' records.
 func appendGatewayAudit(lay hermeshome.Layout, e gateway.AuditEntry) {
 	rec := shim.Record{
+		Event:    shim.EventNotice,
 		Time:     time.Now().UTC(),
 		User:     ident.Current(),
 		Verdict:  "gateway",

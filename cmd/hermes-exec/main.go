@@ -11,13 +11,18 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 
 	"hermes-exec/approval"
 	"hermes-exec/internal/exitcode"
+	"hermes-exec/isolate"
+	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
 	"hermes-exec/secretstore"
 	"hermes-exec/shim"
+
+	"github.com/sirupsen/logrus"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -25,21 +30,37 @@ var version = "dev"
 
 func main() {
 	args := os.Args[1:]
-	if isShellMode(args, pty.IsTerminal(os.Stdin)) {
-		os.Exit(runShell(args))
+	// Started as bash or sh (a symlink named bash first on PATH, a login
+	// shell "-bash"), hermes-exec is always the shell: `bash check` runs a
+	// script named check, as bash would.
+	// A leading '-' is how login(1), sshd and tmux start a login shell
+	// (tmux's default-shell): that is shell mode too, whatever the name.
+	shell, login := invokedAs(os.Args[0])
+	if shell != "" || login || isShellMode(args, pty.IsTerminal(os.Stdin)) {
+		os.Exit(runShell(os.Args[0], shell, login, args))
 	}
 	os.Exit(runApp(os.Args))
 }
 
 // runShell is the bash-compatible mode. It is the hot path, so it does not
-// build the subcommand machinery.
-func runShell(args []string) int {
+// build the subcommand machinery. shell is "bash" or "sh" when hermes-exec
+// was started under that name ("" otherwise: it then runs bash).
+func runShell(argv0, shell string, login bool, args []string) int {
 	sa, err := parseShellArgs(args)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(shell), err)
 		return exitcode.Usage // as bash does for a bad invocation
 	}
-	text, name, rest, err := sa.script()
+	if login {
+		sa.bashOpts = append([]string{"-l"}, sa.bashOpts...)
+	}
+	if sa.interactive() {
+		return interactiveStart(shell)
+	}
+	if shell == "" {
+		shell = "bash"
+	}
+	st, err := sa.script(argv0)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 		if errors.As(err, new(usageError)) {
@@ -47,6 +68,7 @@ func runShell(args []string) int {
 		}
 		return exitcode.NotFound // a script file that cannot be read, as bash
 	}
+	defer st.close()
 
 	s, err := load(sa.global)
 	if errors.As(err, new(usageError)) {
@@ -54,53 +76,197 @@ func runShell(args []string) int {
 		return exitcode.Usage
 	}
 	if err != nil {
-		return denyEarly(text, err)
+		return denyEarly(st.text, err)
 	}
 	fl, err := s.flow()
 	if err != nil {
-		return denyEarly(text, err)
+		return denyEarly(st.text, err)
 	}
-	bashArgs := append([]string{"bash"}, sa.bashOpts...)
-	bashArgs = append(bashArgs, "-c", text, name)
-	bashArgs = append(bashArgs, rest...)
+	real, err := resolveShell(shell, s.cfg.Terminal.Shell, shellPath())
+	if err != nil {
+		return denyEarly(st.text, err)
+	}
+	verdict := fl.Classifier.Classify(st.text)
+	if strings.IndexByte(st.text, 0) >= 0 {
+		verdict = nulVerdict(st.text)
+	}
+	// A session approval is remembered for the dangerous commands
+	// themselves, not for the text around them: agents wrap every command
+	// in text with fresh temporary paths.
+	verdict.Key = shim.SessionKey(verdict)
 
-	return fl.Execute(context.Background(), shim.Command{
-		Text:    text,
+	bashArgs, err := st.argv(real, sa.bashOpts, s.backendName() == "host" && verdict.Decision != policy.Deny, s.log.Debugf)
+	if err != nil {
+		return denyEarly(st.text, err)
+	}
+	if st.stdin != nil {
+		fl.Stdin = st.stdin
+	}
+	// A command the human approved in the agent's own dialog (the hook
+	// left a grant) is approved once; otherwise the flow's channel.
+	fl.OpenApprover = hookGrantApprover(verdict.Key, fl.OpenApprover)
+	if s.log.IsLevelEnabled(logrus.DebugLevel) {
+		if dotenv, err := config.DotEnvNames(s.home.Env()); err == nil {
+			for _, d := range isolate.DroppedNames(os.Environ(), s.cfg.Terminal.EnvPassthrough, dotenv) {
+				s.log.Debugf("environment: %s not passed: %s", d.Name, d.Reason)
+			}
+		}
+	}
+	rec := &statusRecorder{Backend: fl.Backend}
+	fl.Backend = rec
+	code := fl.Execute(context.Background(), shim.Command{
+		Text:    st.text,
 		Args:    bashArgs,
-		Verdict: fl.Classifier.Classify(text),
-		TTY:     wantTTY(),
+		Verdict: verdict,
+		TTY:     st.stdin == nil && wantTTY(),
 	})
+	dieLike(rec, code)
+	return code
+}
+
+// progName is how error messages name the program.
+func progName(shell string) string {
+	if shell != "" {
+		return shell
+	}
+	return "hermes-exec"
+}
+
+// nulVerdict denies text that holds NUL bytes: bash cannot be handed such
+// text as it is (an argument cannot hold NUL, and bash drops or refuses
+// NULs in scripts), so what would run is not the text that was checked.
+func nulVerdict(text string) policy.Verdict {
+	return policy.Verdict{
+		Decision: policy.Deny,
+		Findings: []policy.Finding{{
+			Rule:        "nul-byte",
+			Description: "the script holds NUL bytes (a binary file?); bash would not run it as written, so it cannot be checked",
+			Command:     strings.ReplaceAll(firstLine(text), "\x00", `\0`),
+			Pos:         "1:1",
+			Decision:    policy.Deny,
+		}},
+		Key: text,
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+// scriptSource is the text to classify and how bash will be given it.
+type scriptSource struct {
+	text   string
+	mode   int      // srcCommand, srcFile or srcStdin
+	name   string   // $0
+	rest   []string // the positional parameters
+	file   *os.File // the script file as read (srcFile)
+	stdin  *os.File // the sealed copy bash reads as its stdin (srcStdin)
+	sealed *os.File // a sealed copy named by path (long text)
+}
+
+const (
+	srcCommand = iota
+	srcFile
+	srcStdin
+)
+
+func (st *scriptSource) close() {
+	for _, f := range []*os.File{st.file, st.stdin, st.sealed} {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // script returns the text to classify and run, $0, and the positional
-// parameters. A script file or stdin is read whole so that exactly the text
-// that was classified is what runs (no second read, no race).
-func (sa shellArgs) script() (text, name string, rest []string, err error) {
+// parameters. A script file or stdin is read whole, once, so that exactly
+// the text that was classified is what runs (no second read, no race).
+func (sa shellArgs) script(argv0 string) (*scriptSource, error) {
 	ops := sa.operands
 	switch {
 	case sa.command:
-		name = "hermes-exec"
+		st := &scriptSource{text: ops[0], mode: srcCommand, name: "hermes-exec"}
+		if shell, _ := invokedAs(argv0); shell != "" {
+			st.name = strings.TrimPrefix(argv0, "-")
+		}
 		if len(ops) > 1 {
-			name = ops[1]
-			rest = ops[2:]
+			st.name, st.rest = ops[1], ops[2:]
 		}
-		return ops[0], name, rest, nil
+		return st, nil
 	case len(ops) > 0 && !sa.stdin:
-		b, err := os.ReadFile(ops[0])
+		f, err := os.Open(ops[0])
 		if err != nil {
-			return "", "", nil, fmt.Errorf("%s: %w", ops[0], unwrapPathErr(err))
+			return nil, fmt.Errorf("%s: %w", ops[0], unwrapPathErr(err))
 		}
-		return string(b), ops[0], ops[1:], nil
+		b, err := io.ReadAll(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", ops[0], unwrapPathErr(err))
+		}
+		return &scriptSource{text: string(b), mode: srcFile, name: ops[0], rest: ops[1:], file: f}, nil
 	default:
 		if pty.IsTerminal(os.Stdin) {
-			return "", "", nil, usageError{"interactive shells are not supported: pass -c 'COMMAND', a script file, or a script on stdin (see hermes-exec --help)"}
+			return nil, usageError{"interactive shells are not supported: pass -c 'COMMAND', a script file, or a script on stdin (see hermes-exec --help)"}
 		}
 		b, err := io.ReadAll(os.Stdin)
 		if err != nil {
-			return "", "", nil, fmt.Errorf("reading the script from stdin: %w", err)
+			return nil, fmt.Errorf("reading the script from stdin: %w", err)
 		}
-		return string(b), "hermes-exec", ops, nil
+		return &scriptSource{text: string(b), mode: srcStdin, rest: ops}, nil
 	}
+}
+
+// argv is the command line of the real shell for this script. pin allows
+// the exact script-file form (see pinScript), for the host backend.
+//
+//   - -c TEXT: shell [opts] -c TEXT NAME ARGS, as given.
+//   - FILE: as root, shell [opts] FILE ARGS with FILE pinned to the text
+//     read (bash's own $0 and BASH_SOURCE); otherwise shell [opts] -c TEXT
+//     FILE ARGS ($0 is FILE, BASH_SOURCE is empty), or, for text too long
+//     for an argument, shell [opts] /proc/PID/fd/N ARGS on a sealed copy.
+//   - stdin: shell [opts] -s ARGS reading a sealed copy of the text as its
+//     stdin, so commands of the script that read stdin see the rest of it,
+//     as with `... | bash`.
+func (st *scriptSource) argv(shell string, opts []string, pin bool, logf func(string, ...any)) ([]string, error) {
+	a := append([]string{shell}, opts...)
+	switch st.mode {
+	case srcCommand:
+		return append(append(a, "-c", st.text, st.name), st.rest...), nil
+	case srcStdin:
+		f, err := sealedText(st.text)
+		if err != nil {
+			return nil, err
+		}
+		st.stdin = f
+		return append(append(a, "-s"), st.rest...), nil
+	}
+	if pin {
+		ok, err := pinScript(st.name, st.file, st.text)
+		if errors.As(err, new(scriptChanged)) {
+			return nil, err
+		}
+		if ok {
+			return append(append(a, st.name), st.rest...), nil
+		}
+		if err != nil && logf != nil {
+			logf("script %s runs as bash -c (BASH_SOURCE is empty): %v", st.name, err)
+		}
+	}
+	if len(st.text) <= maxArgText {
+		return append(append(a, "-c", st.text, st.name), st.rest...), nil
+	}
+	f, err := sealedText(st.text)
+	if err != nil {
+		return nil, err
+	}
+	st.sealed = f
+	return append(append(a, procFDPath(f)), st.rest...), nil
 }
 
 func unwrapPathErr(err error) error {

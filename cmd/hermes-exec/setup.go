@@ -10,6 +10,7 @@ import (
 
 	"hermes-exec/internal/hermeshome"
 	"hermes-exec/internal/safefs"
+	"hermes-exec/internal/userdb"
 	"hermes-exec/isolate"
 	_ "hermes-exec/isolate/containerdexec" // registers the containerd backend
 	_ "hermes-exec/isolate/sandboxexec"    // registers the sandbox backend
@@ -106,11 +107,25 @@ func load(g globalOpts) (*setup, error) {
 	return &setup{home: home, cfg: cfg, log: log, global: g}, nil
 }
 
-// classifier compiles the user's allowlist and deny rules.
+// classifier compiles the user's allowlist and deny rules, and hands the
+// classifier the machine it decides for: homes from the user database (a
+// lookup that fails leaves that part unknown, which only ~ and $HOME then
+// cover), the Hermes home in force and the default one, the working
+// directory.
 func (s *setup) classifier() (*policy.Classifier, error) {
+	home, _ := hermeshome.UserHome(os.Getuid())
+	homes, _ := userdb.Homes()
+	cwd, _ := os.Getwd()
+	def := ""
+	if home != "" {
+		def = hermeshome.Default(home)
+	}
+	hh := s.home.Dir // absolute: hermeshome resolves it so
 	c, err := policy.NewClassifier(policy.Rules{
 		Allowlist: s.cfg.Approvals.Allowlist,
 		Deny:      s.cfg.Approvals.Deny,
+		Context: policy.Context{Home: home, Homes: homes, HermesHome: hh,
+			DefaultHermesHome: def, Cwd: cwd},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.cfg.Path, err)

@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
+
+	"hermes-exec/pty"
 )
 
 // globalOpts are hermes-exec's own options. They are accepted before a
@@ -139,7 +142,7 @@ var subcommands = map[string]bool{
 	"yolo": true, "version": true, "sandbox": true, "help": true,
 	"--help": true, "--version": true, "rules": true,
 	"doctor": true, "secrets": true,
-	"gateway": true, "pairing": true,
+	"gateway": true, "pairing": true, "hook": true, "env": true,
 }
 
 // isShellMode reports whether the command line is a bash-style invocation
@@ -159,4 +162,19 @@ func isShellMode(args []string, stdinIsTerminal bool) bool {
 		return !stdinIsTerminal
 	}
 	return !subcommands[args[i]]
+}
+
+// interactive reports an interactive start: no -c, no script file, and
+// the terminal as stdin (tmux's default-shell, a login shell on a
+// terminal, `bash -i` alone).
+func (sa shellArgs) interactive() bool {
+	return !sa.command && (len(sa.operands) == 0 || sa.stdin) && pty.IsTerminal(os.Stdin)
+}
+
+// interactiveStart explains, in one line, why there is no prompt: an
+// interactive shell would run what a human types without a second look,
+// which is not what hermes-exec is for.
+func interactiveStart(shell string) int {
+	fmt.Fprintf(os.Stderr, "%s: hermes-exec is the shell for commands an agent runs (-c 'CMD' or a script), not an interactive shell; use /bin/bash for interactive terminals (tmux: set -g default-shell /bin/bash)\n", progName(shell))
+	return 2
 }

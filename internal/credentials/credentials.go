@@ -26,6 +26,9 @@ var HomePaths = []string{
 	".psql_history", ".node_repl_history", ".lesshst", ".viminfo",
 	// Hermes Agent's own home (HERMES_HOME may point elsewhere too)
 	".hermes",
+	// database, vault and storage client credentials
+	".pgpass", ".my.cnf", ".vault-token", ".s3cfg", ".boto", ".config/rclone",
+	".config/op", ".terraformrc",
 }
 
 // SystemFiles are files on the host that hold other users' secrets and are

@@ -29,6 +29,7 @@ const (
 	RunDir      = "run"         // sockets and state of running helpers
 	PairingDir  = "pairing"     // gateway pairing records
 	GatewaySock = "gateway.sock"
+	HookGrants  = "hook-grants" // under RunDir: one-shot approvals asked for in an agent's own dialog
 	TLSCertFile = "gateway-cert.pem"
 	TLSKeyFile  = "gateway-key.pem"
 )
@@ -85,6 +86,9 @@ func (l Layout) Run() string      { return filepath.Join(l.Dir, RunDir) }
 func (l Layout) Pairing() string  { return filepath.Join(l.Dir, PairingDir) }
 func (l Layout) GatewaySocket() string {
 	return filepath.Join(l.Dir, RunDir, GatewaySock)
+}
+func (l Layout) HookGrants() string {
+	return filepath.Join(l.Dir, RunDir, HookGrants)
 }
 func (l Layout) TLSCert() string { return filepath.Join(l.Dir, TLSCertFile) }
 func (l Layout) TLSKey() string  { return filepath.Join(l.Dir, TLSKeyFile) }

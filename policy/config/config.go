@@ -41,6 +41,9 @@ type Terminal struct {
 	// EnvPassthrough names variables that may reach the command even
 	// though they look secret.
 	EnvPassthrough []string `yaml:"env_passthrough"`
+	// Shell is the real bash that runs commands (an absolute path). Empty
+	// means the first bash on PATH that is not hermes-exec itself.
+	Shell string `yaml:"shell"`
 }
 
 // Container is the `container:` section, used by the sandbox and containerd

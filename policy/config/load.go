@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"hermes-exec/internal/safefs"
 
@@ -35,6 +36,7 @@ type rawApprovals struct {
 type rawTerminal struct {
 	Backend        yaml.Node `yaml:"backend"`
 	EnvPassthrough yaml.Node `yaml:"env_passthrough"`
+	Shell          yaml.Node `yaml:"shell"`
 }
 
 type rawContainer struct {
@@ -156,6 +158,14 @@ func (r *rawTerminal) apply(t *Terminal) error {
 	t.EnvPassthrough, err = stringList(&r.EnvPassthrough, "terminal.env_passthrough")
 	if err != nil {
 		errs = append(errs, err)
+	}
+	switch v, ok, err := scalar(&r.Shell, "terminal.shell"); {
+	case err != nil:
+		errs = append(errs, err)
+	case ok && !filepath.IsAbs(v):
+		errs = append(errs, nodeErr(&r.Shell, "terminal.shell: %q is not an absolute path", v))
+	case ok:
+		t.Shell = v
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,203 @@
+package agenthook
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"hermes-exec/approval"
+)
+
+// When the hook answers "ask", the agent shows its own dialog and, if the
+// human says yes, runs the command through its shell, which may be
+// hermes-exec. That second check must not ask again on a terminal (there
+// is none an agent's child can use) nor deny what the human just
+// approved. So the hook leaves a grant: one use, for the same dangerous
+// commands (the session key: the normalised argv of the findings), for
+// a shell started directly by the same agent process (pid and start
+// time), for a short time.
+//
+// Why the direct child only: the model cannot make the agent start a
+// process except through a tool call, and every tool call goes through
+// the hook. A process the model started earlier (a loop in the
+// background, waiting for the grant to appear while the human reads the
+// dialog) is a child of a shell, not of the agent, and cannot use it.
+
+// Grants is the directory of pending grants.
+type Grants struct {
+	Dir string // $HERMES_HOME/run/hook-grants
+}
+
+type grantFile struct {
+	Key     string    `json:"key"` // sha256 of the session key
+	Agent   string    `json:"agent"`
+	PID     int       `json:"pid"`
+	Start   string    `json:"start"`
+	Expires time.Time `json:"expires"`
+}
+
+func keyHash(key string) string {
+	s := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(s[:])
+}
+
+// Put records a grant of key for the shell that agent process pid (start
+// time start) will start within ttl.
+func (g Grants) Put(key, agent string, pid int, start string, ttl time.Duration) error {
+	if err := os.MkdirAll(g.Dir, 0o700); err != nil {
+		return err
+	}
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return err
+	}
+	h := keyHash(key)
+	b, err := json.Marshal(grantFile{Key: h, Agent: agent, PID: pid, Start: start, Expires: time.Now().Add(ttl).UTC()})
+	if err != nil {
+		return err
+	}
+	name := filepath.Join(g.Dir, h[:32]+"-"+hex.EncodeToString(rnd[:]))
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, name+".json")
+}
+
+// Take uses up a grant of key for a shell whose parent is process pid
+// (start time start). Only one taker can win a grant: the one whose
+// rename of the file succeeds. Expired grants are removed on the way.
+func (g Grants) Take(key string, pid int, start string) (agent string, ok bool) {
+	h := keyHash(key)
+	matches, _ := filepath.Glob(filepath.Join(g.Dir, h[:32]+"-*.json"))
+	now := time.Now()
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			continue
+		}
+		var gf grantFile
+		if json.Unmarshal(b, &gf) != nil || gf.Key != h {
+			continue
+		}
+		if now.After(gf.Expires) {
+			os.Remove(m)
+			continue
+		}
+		if gf.PID != pid || gf.Start != start {
+			continue
+		}
+		used := m + ".used"
+		if os.Rename(m, used) == nil {
+			os.Remove(used)
+			return gf.Agent, true
+		}
+	}
+	return "", false
+}
+
+// Approver answers yes once, for a command whose grant was taken: the
+// human approved it in the agent's dialog.
+type Approver struct {
+	Agent string
+}
+
+func (a Approver) Channel() string { return a.Agent + "-hook" }
+
+func (a Approver) Ask(ctx context.Context, r approval.Request) (approval.Reply, error) {
+	return approval.Reply{Answer: approval.AnswerOnce, Approver: "human, in " + a.Agent + "'s approval dialog"}, nil
+}
+
+// ProcStart is a process's start time (field 22 of /proc/PID/stat), so a
+// reused pid never matches a grant meant for another process.
+func ProcStart(pid int) (string, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return "", false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return "", false
+	}
+	return f[19], true
+}
+
+func procPPID(pid int) (int, string, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, "", false
+	}
+	o, c := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
+	if o < 0 || c < o {
+		return 0, "", false
+	}
+	f := strings.Fields(string(b[c+1:]))
+	if len(f) < 2 {
+		return 0, "", false
+	}
+	ppid, err := strconv.Atoi(f[1])
+	return ppid, string(b[o+1 : c]), err == nil
+}
+
+// shells are the programs an agent may start a hook command through.
+var shells = map[string]bool{"sh": true, "bash": true, "dash": true, "zsh": true, "hermes-exec": true}
+
+// AgentProcess finds the agent that started this hook: the nearest
+// ancestor that is not a shell (agents run hook commands through sh -c,
+// or through their configured shell, which may be hermes-exec).
+func AgentProcess() (pid int, start string, err error) {
+	self, _ := os.Executable()
+	var selfSt syscall.Stat_t
+	haveSelf := self != "" && syscall.Stat(self, &selfSt) == nil
+	pid = os.Getppid()
+	for i := 0; i < 16 && pid > 1; i++ {
+		ppid, comm, ok := procPPID(pid)
+		if !ok {
+			break
+		}
+		isUs := false
+		if haveSelf {
+			var st syscall.Stat_t
+			isUs = syscall.Stat("/proc/"+strconv.Itoa(pid)+"/exe", &st) == nil && st.Dev == selfSt.Dev && st.Ino == selfSt.Ino
+		}
+		if !shells[comm] && !isUs {
+			start, ok := ProcStart(pid)
+			if !ok {
+				break
+			}
+			return pid, start, nil
+		}
+		pid = ppid
+	}
+	return 0, "", errors.New("cannot find the agent process that started the hook")
+}
+
+// Clean removes expired grants; errors are ignored (a stale grant is
+// only ever usable by its own agent process, and expires).
+func (g Grants) Clean() {
+	_ = filepath.WalkDir(g.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		var gf grantFile
+		if err == nil && json.Unmarshal(b, &gf) == nil && time.Now().After(gf.Expires) {
+			os.Remove(p)
+		}
+		return nil
+	})
+}

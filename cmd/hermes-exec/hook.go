@@ -1,0 +1,176 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"hermes-exec/agenthook"
+	"hermes-exec/approval"
+	"hermes-exec/policy"
+	"hermes-exec/shim"
+
+	"github.com/urfave/cli/v2"
+)
+
+const hookDescription = `Run by the agent before each shell command, with the agent's hook event as
+JSON on stdin. hermes-exec classifies the command and answers in the agent's
+own format:
+
+   allow   everyday command: it runs (Claude Code skips its own prompt)
+   ask     dangerous: the agent shows its own approval dialog to the human
+           (the model cannot answer it); if the human says yes and
+           hermes-exec is also the agent's shell, that one command runs
+           there without a second prompt
+   deny    a deny rule matched: the agent refuses the call and the model
+           sees the reason
+
+Claude Code (~/.claude/settings.json):
+   {"hooks":{"PreToolUse":[{"matcher":"Bash","hooks":[
+     {"type":"command","command":"hermes-exec hook claude-code"}]}]}}
+Codex (~/.codex/config.toml; its PreToolUse can only deny, so dangerous
+commands are put to the human by Codex's approval policy, e.g.
+approval_policy = "untrusted", through PermissionRequest):
+   [[hooks.PreToolUse]]
+   matcher = "Bash"
+   [[hooks.PreToolUse.hooks]]
+   type = "command"
+   command = "hermes-exec hook codex"
+   [[hooks.PermissionRequest]]
+   matcher = "Bash"
+   [[hooks.PermissionRequest.hooks]]
+   type = "command"
+   command = "hermes-exec hook codex"
+Gemini CLI (~/.gemini/settings.json):
+   {"hooks":{"BeforeTool":[{"matcher":"run_shell_command","hooks":[
+     {"type":"command","command":"hermes-exec hook gemini"}]}]}}
+
+If the hook cannot decide (bad input, a broken config.yaml), it exits 2 with
+the reason on stderr, which every one of these agents reads as "block".`
+
+func hookCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "hook",
+		Usage:       "answer an agent's pre-tool hook (claude-code, codex, gemini) from the classifier",
+		UsageText:   "hermes-exec hook claude-code|codex|gemini < EVENT.json",
+		Description: hookDescription,
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageError{"hook takes the agent: " + strings.Join(agenthook.Agents, ", ")}
+			}
+			code := runHook(c.Args().First(), globalsFrom(c), os.Stdin, os.Stdout, os.Stderr)
+			if code != 0 {
+				return exitCoder{code}
+			}
+			return nil
+		},
+	}
+}
+
+// runHook answers one hook event. Every failure blocks the call.
+func runHook(agent string, g globalOpts, stdin io.Reader, stdout, stderr io.Writer) int {
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "hermes-exec: denied: "+format+"\n", args...)
+		return agenthook.FailureExit
+	}
+	data, err := io.ReadAll(io.LimitReader(stdin, 16<<20))
+	if err != nil {
+		return fail("reading the hook event: %v", err)
+	}
+	in, err := agenthook.Parse(agent, data)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if !in.IsShell() {
+		return 0 // not a shell command: not ours to judge
+	}
+	s, err := load(g)
+	if err != nil {
+		return fail("%v", err)
+	}
+	cls, err := s.classifier()
+	if err != nil {
+		return fail("%v", err)
+	}
+	v := cls.Classify(in.Command)
+	if strings.IndexByte(in.Command, 0) >= 0 {
+		v = nulVerdict(in.Command)
+	}
+	d := v.Decision
+	if d == policy.Ask && (s.cfg.Approvals.Mode == "off" || s.global.yolo || truthy(os.Getenv("HERMES_YOLO"))) {
+		d = policy.Allow
+	}
+	reason := agenthook.Reason(policy.Verdict{Decision: d, Findings: v.Findings})
+	layout := s.home
+	switch d {
+	case policy.Ask:
+		// The agent is about to ask the human; if the human says yes,
+		// the agent's shell (hermes-exec) may run this once.
+		pid, start, err := agenthook.AgentProcess()
+		if err == nil {
+			ttl := s.cfg.Approvals.Timeout
+			if ttl <= 0 {
+				ttl = approval.DefaultTimeout
+			}
+			g := agenthook.Grants{Dir: grantsDir()}
+			g.Clean()
+			err = g.Put(shim.SessionKey(v), agent, pid, start, ttl+time.Minute)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "hermes-exec: hook: the approval cannot be handed to the shell (%v); hermes-exec as the shell will deny it\n", err)
+		}
+	case policy.Deny:
+		a := shim.Audit{Path: layout.Audit()}
+		if err := a.Append(shim.Record{
+			ID:       approval.NewID(),
+			Event:    shim.EventDecision,
+			Time:     time.Now().UTC(),
+			Session:  in.SessionID,
+			Command:  in.Command,
+			Decision: "deny",
+			Verdict:  v.Decision.String(),
+			Findings: v.Findings,
+			Channel:  agent + "-hook",
+			Reason:   reason,
+			Backend:  "none",
+		}); err != nil {
+			fmt.Fprintf(stderr, "hermes-exec: audit log: %v\n", err)
+		}
+	}
+	ans := agenthook.Respond(in, d, reason)
+	if len(ans.Stdout) > 0 {
+		if _, err := stdout.Write(ans.Stdout); err != nil {
+			return fail("writing the answer: %v", err)
+		}
+	}
+	return ans.Exit
+}
+
+// hookGrantApprover is the approval channel for a command the human
+// approved in the agent's own dialog (see agenthook.Grants): it is tried
+// before the terminal. This is also where another channel (the gateway)
+// plugs in: the flow's OpenApprover.
+func hookGrantApprover(key string, next func() (approval.Approver, error)) func() (approval.Approver, error) {
+	return func() (approval.Approver, error) {
+		ppid := os.Getppid()
+		if start, ok := agenthook.ProcStart(ppid); ok {
+			g := agenthook.Grants{Dir: grantsDir()}
+			if agent, ok := g.Take(key, ppid, start); ok {
+				return agenthook.Approver{Agent: agent}, nil
+			}
+		}
+		if next == nil {
+			return nil, fmt.Errorf("no approval channel")
+		}
+		return next()
+	}
+}
+
+// grantsDir is where hook grants live: HERMES_HOME as the user database
+// and $HERMES_HOME give it, never $HOME (an agent may run with
+// HOME=/nonexistent), the same for the hook and for the shell.
+func grantsDir() string {
+	return gatewayLayout().HookGrants()
+}

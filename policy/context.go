@@ -1,0 +1,151 @@
+package policy
+
+import (
+	"path"
+	"sort"
+	"strings"
+)
+
+// Context is what the classifier knows about the machine it decides for,
+// handed in as data (the way mvdan.cc/sh's expand.Config takes an Environ)
+// so that the package stays pure: the caller looks these up, the
+// classifier only reads them. The zero Context is valid: the home is then
+// known only as ~ and $HOME, and the Hermes home only as $HERMES_HOME and
+// ~/.hermes.
+type Context struct {
+	// Home is the caller's home directory from the user database (never
+	// $HOME, which the agent controls): a literal path inside it is judged
+	// as the same path written with ~.
+	Home string
+	// Homes maps every user name in the user database to its home, for
+	// ~name and for deletes in other users' homes.
+	Homes map[string]string
+	// HermesHome is the HERMES_HOME in force; DefaultHermesHome is the one
+	// the caller has without the variable (~/.hermes). Writes into either
+	// are self-disabling and denied.
+	HermesHome        string
+	DefaultHermesHome string
+	// Cwd is the directory the command starts in. Relative operands stay
+	// relative ("rm -rf ." is judged as the whole working directory), but
+	// when Cwd is itself sensitive (the home, /, a top-level directory, the
+	// Hermes home) they are judged where they really point.
+	Cwd string
+}
+
+// pathCtx is a Context prepared for lookups.
+type pathCtx struct {
+	home, hermes, defHermes string
+	// others are the other users' homes, longest first, that hold user
+	// data (not /, not system trees: service accounts' homes such as
+	// /var/lib/postgresql or /nonexistent are judged as what they are).
+	others []string
+	homes  map[string]string
+	cwd    string // canonical initial working directory, "" when relative
+	absCwd string // canonical Cwd, whatever it is
+	known  bool   // the caller's home is known
+}
+
+func newPathCtx(c Context) *pathCtx {
+	k := &pathCtx{homes: c.Homes}
+	clean := func(p string) string {
+		if p == "" || !strings.HasPrefix(p, "/") {
+			return ""
+		}
+		return path.Clean(p)
+	}
+	k.home = clean(c.Home)
+	if k.home == "/" {
+		k.home = ""
+	}
+	k.known = k.home != ""
+	k.hermes, k.defHermes = clean(c.HermesHome), clean(c.DefaultHermesHome)
+	for _, h := range c.Homes {
+		h = clean(h)
+		if h == "" || h == k.home || h == "/" {
+			continue
+		}
+		if r := classifyPath(h); r == riskSystem && !strings.HasPrefix(h, "/home/") || r == riskRoot {
+			continue
+		}
+		k.others = append(k.others, h)
+	}
+	sort.Slice(k.others, func(i, j int) bool { return len(k.others[i]) > len(k.others[j]) })
+	if cwd := clean(c.Cwd); cwd != "" {
+		cc := k.canon(cwd)
+		k.absCwd = cc
+		if cc == homeDir || inHermesHome(cc) || len(pathComponents(cc)) <= 1 {
+			k.cwd = cc
+		}
+	}
+	return k
+}
+
+func under(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// canon maps a cleaned absolute path onto the classifier's names: the
+// Hermes homes onto hermesHome, the caller's home onto homeDir. Other
+// paths are returned as they are.
+func (k *pathCtx) canon(p string) string {
+	if k == nil || !strings.HasPrefix(p, "/") {
+		return p
+	}
+	for _, h := range [...]string{k.hermes, k.defHermes} {
+		if h != "" && under(p, h) {
+			return hermesHome + p[len(h):]
+		}
+	}
+	if k.home != "" && under(p, k.home) {
+		return homeDir + p[len(k.home):]
+	}
+	return p
+}
+
+// otherHome reports a path inside another user's home (not the home
+// directory itself, which classifyPath already protects). It needs the
+// caller's home: without it every /home/NAME could be the caller's own.
+func (k *pathCtx) otherHome(p string) bool {
+	if k == nil || !k.known || !strings.HasPrefix(p, "/") || under(p, homeDir) ||
+		k.absCwd != "" && under(p, k.absCwd) {
+		return false
+	}
+	for _, h := range k.others {
+		if under(p, h) && p != h {
+			return true
+		}
+	}
+	comps := pathComponents(p)
+	return len(comps) >= 3 && (comps[0] == "home" || comps[0] == "Users" && comps[1] != "Shared") && !strings.HasPrefix(comps[1], "~")
+}
+
+// userHome is ~name's home: the user database's when the context has it.
+func (k *pathCtx) userHome(name string) (string, bool) {
+	if k != nil {
+		if h, ok := k.homes[name]; ok && strings.HasPrefix(h, "/") {
+			return k.canon(path.Clean(h)), true
+		}
+	}
+	if name == "root" {
+		return k.canon("/root"), true
+	}
+	return k.canon("/home/" + name), true
+}
+
+// ctx is the walker's prepared context (nil for user-rule compilation).
+func (w *walker) ctx() *pathCtx {
+	if w.c == nil {
+		return nil
+	}
+	return w.c.ctx
+}
+
+// pathRisk is classifyPath with the context: a path inside another
+// user's home is theirs to delete, not ours.
+func (w *walker) pathRisk(p string) pathRisk {
+	r := classifyPath(p)
+	if r == riskNone && w.ctx().otherHome(p) {
+		return riskOtherHome
+	}
+	return r
+}

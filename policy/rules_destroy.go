@@ -1,0 +1,470 @@
+package policy
+
+import (
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// Destroying resources through service and infrastructure CLIs. There are
+// far more such tools than rules could name, and their subcommands say
+// what they do in a shared vocabulary (delete, destroy, purge, revoke ...),
+// so one general rule reads those words for any program without a rule of
+// its own; the most used CLIs get rules that know their exceptions.
+
+func init() {
+	register(packageRule, "apt", "apt-get", "aptitude", "dnf", "yum", "microdnf", "zypper", "pacman", "yay", "paru",
+		"apk", "dpkg", "rpm", "snap", "flatpak", "brew", "port", "pkg", "emerge", "xbps-remove", "nix-env", "opkg",
+		"winget", "choco", "scoop")
+	register(forgeRule, "gh", "glab", "hub", "tea")
+	register(secretsRule, "vault", "op", "doppler", "infisical", "bw", "pass", "gopass", "aws-vault", "chamber", "sops")
+	register(backupRule, "restic", "borg", "borgmatic", "kopia", "duplicity", "velero", "tarsnap", "rustic")
+	register(httpMethodRule, "curl", "wget", "wget2", "http", "https", "xh", "curlie")
+}
+
+// destroyVerbs are the words with which CLIs name destructive subcommands
+// and options. A subcommand word is split on - _ and : (delete-job,
+// delete_vhost, apps:destroy), and any part that is one of these counts.
+var destroyVerbs = map[string]bool{
+	"delete": true, "destroy": true, "purge": true, "prune": true, "drop": true, "wipe": true, "erase": true,
+	"remove": true, "rm": true, "del": true, "revoke": true, "disable": true, "forget": true, "flush": true,
+	"truncate": true, "uninstall": true, "unpublish": true, "yank": true, "terminate": true, "deregister": true,
+	"unregister": true, "undeploy": true, "teardown": true, "obliterate": true, "nuke": true, "expunge": true,
+	"deprovision": true, "decommission": true, "reset": true, "undefine": true, "rmdir": true, "rmdirs": true,
+	"deletefile": true, "rb": true, "seal": true, "unmerge": true,
+}
+
+// destroyOptions are option spellings that make an otherwise ordinary
+// command destructive (kafka-topics --delete, dpkg --purge).
+var destroyOptionWords = map[string]bool{"delete": true, "purge": true, "drop": true, "wipe": true,
+	"destroy": true, "remove": true, "erase": true, "truncate": true, "unmerge": true, "uninstall": true}
+
+// destroyWord reports the destroy verb in a subcommand word, if any. Words
+// that are not plain identifiers (paths, file names, URLs, quoted text)
+// are not subcommands.
+func destroyWord(s string) (string, bool) {
+	if s == "" || len(s) > 48 || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return "", false
+	}
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) {
+			c := s[i]
+			if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+				continue
+			}
+			if c >= 'A' && c <= 'Z' {
+				// CamelCase APIs (DeleteInstance): a capital starts a word.
+				if i > start {
+					if tok := strings.ToLower(s[start:i]); destroyVerbs[tok] {
+						return tok, true
+					}
+				}
+				start = i
+				continue
+			}
+			if c != '-' && c != '_' && c != ':' {
+				return "", false
+			}
+		}
+		tok := s[start:i]
+		if start < len(s) && s[start] >= 'A' && s[start] <= 'Z' {
+			tok = strings.ToLower(tok)
+		}
+		if destroyVerbs[tok] {
+			// "flush-caches" and "purge-cache" drop caches, not data.
+			rest := s[i:]
+			if strings.HasPrefix(rest, "-cache") || strings.HasPrefix(rest, "_cache") || strings.HasPrefix(rest, ":cache") {
+				return "", false
+			}
+			return tok, true
+		}
+		start = i + 1
+	}
+	return "", false
+}
+
+// destroyOption reports --delete, --delete-config, --purge, --drop=... and
+// single-dash -delete spellings. --no-delete and friends are the opposite.
+func destroyOption(s string) (string, bool) {
+	if !strings.HasPrefix(s, "-") || strings.HasPrefix(s, "--no-") {
+		return "", false
+	}
+	name := strings.TrimLeft(s, "-")
+	name, _, _ = strings.Cut(name, "=")
+	first, _, _ := strings.Cut(name, "-")
+	if destroyOptionWords[first] || strings.HasPrefix(name, "reset-offsets") || strings.HasPrefix(name, "force-delete") {
+		return name, true
+	}
+	return "", false
+}
+
+// dataPrograms take words that are data (text to print, patterns to find,
+// names to look up), never subcommands.
+var dataPrograms = map[string]bool{
+	"echo": true, "printf": true, "print": true, "say": true, "figlet": true, "cowsay": true, "toilet": true, "banner": true,
+	"notify-send": true, "logger": true, "espeak": true, "wall": true, "write": true, "grep": true, "egrep": true,
+	"fgrep": true, "rg": true, "ag": true, "ack": true, "man": true, "info": true, "help": true, "apropos": true,
+	"whatis": true, "tldr": true, "which": true, "whereis": true, "type": true, "command": true, "hash": true,
+	"ls": true, "cat": true, "bat": true, "less": true, "more": true, "head": true, "tail": true, "wc": true,
+	"file": true, "stat": true, "touch": true, "mkdir": true, "test": true, "[": true, "expr": true, "seq": true,
+	"basename": true, "dirname": true, "realpath": true, "readlink": true, "sort": true, "uniq": true, "cut": true,
+	"tr": true, "column": true, "fold": true, "fmt": true, "jq": true, "yq": true, "dig": true, "host": true,
+	"nslookup": true, "ping": true, "traceroute": true, "open": true, "xdg-open": true, "code": true, "subl": true,
+	"vim": true, "vi": true, "nvim": true, "nano": true, "emacs": true, "read": true, "true": true, "false": true,
+	"sleep": true, "watch": true, "time": true, "xdotool": true, "awk": true, "sed": true, "diff": true, "cmp": true,
+	"tee": true, "export": true, "declare": true, "local": true, "set": true, "unset": true, "alias": true,
+	"history": true, "getent": true, "id": true, "finger": true, "locate": true, "mlocate": true, "fzf": true,
+	"complete": true, "compgen": true, "tput": true, "stty": true, "tset": true, "zcat": true, "strings": true, "hexdump": true, "xxd": true, "od": true,
+}
+
+// taskRunners take target or script names, which are the project's own
+// words (make clean, just drop-db): what they run is in the project.
+var taskRunners = map[string]bool{
+	"make": true, "gmake": true, "just": true, "task": true, "ninja": true, "mage": true, "invoke": true, "nox": true,
+	"tox": true, "gradle": true, "gradlew": true, "mvn": true, "mvnw": true, "ant": true, "sbt": true, "bazel": true,
+	"bazelisk": true, "buck": true, "pants": true, "cmake": true, "meson": true, "scons": true, "xcodebuild": true,
+	"fastlane": true, "earthly": true, "turbo": true, "nx": true, "lerna": true,
+}
+
+// projectPackageManagers change the current project or the user's own
+// tool installs: their remove/uninstall/prune are everyday. Publishing
+// verbs (unpublish, yank) reach the registry and still count.
+var projectPackageManagers = map[string]bool{
+	"npm": true, "npx": true, "yarn": true, "pnpm": true, "bun": true, "pip": true, "pip3": true, "pipx": true,
+	"uv": true, "poetry": true, "pipenv": true, "pdm": true, "hatch": true, "conda": true, "mamba": true,
+	"micromamba": true, "cargo": true, "gem": true, "bundle": true, "bundler": true, "composer": true, "go": true,
+	"dotnet": true, "mix": true, "rebar3": true, "nuget": true, "nimble": true, "opam": true, "cabal": true,
+	"stack": true, "rustup": true, "nvm": true, "fnm": true, "volta": true, "n": true, "pyenv": true, "rbenv": true,
+	"goenv": true, "jenv": true, "asdf": true, "mise": true, "rtx": true, "proto": true, "sdk": true,
+	"corepack": true, "pre-commit": true, "husky": true, "jupyter": true, "code-insiders": true, "hg": true,
+	"krew": true, "flutter": true, "dart": true, "pub": true, "swift": true, "pod": true, "carthage": true,
+	"elm": true, "lein": true, "vcpkg": true, "conan": true, "direnv": true, "chezmoi": true,
+}
+
+// generalToo have rules for one concern (bq's SQL) but subcommands the
+// general rule still reads (bq rm).
+var generalToo = map[string]bool{"bq": true}
+
+// destroyRule is the general rule: a program without a rule of its own
+// whose subcommand (one of its first three non-option words) or an option
+// says it destroys something.
+func destroyRule(c *cmd) {
+	if len(handlers[c.name]) > 0 && !generalToo[c.name] || len(c.argv) < 2 && !strings.ContainsAny(c.name, "-_") ||
+		dataPrograms[c.name] || taskRunners[c.name] || c.w.funcs[c.name] {
+		return
+	}
+	pkgMgr := projectPackageManagers[c.name]
+	if !pkgMgr {
+		if v, ok := destroyWord(c.name); ok && strings.ContainsAny(c.name, "-_") {
+			// kafka-delete-records, pg-drop-replica: the program is the verb.
+			c.emit(RuleServiceDestroy, c.name+" is a "+v+" command of a service tool")
+			return
+		}
+	}
+	positional := 0
+	for i, a := range c.args() {
+		if pkgMgr && i == 0 && a.is("owner", "owners", "dist-tag", "access", "team", "org", "token") {
+			// Registry operations: removing an owner or a tag is not about
+			// this project.
+			pkgMgr = false
+		}
+		if !a.static {
+			positional++
+			continue
+		}
+		if a.s == "--" {
+			return
+		}
+		if strings.HasPrefix(a.s, "-") {
+			if pkgMgr {
+				continue
+			}
+			if o, ok := destroyOption(a.s); ok {
+				c.emit(RuleServiceDestroy, c.name+" --"+o+" deletes or purges what it names")
+				return
+			}
+			continue
+		}
+		positional++
+		if positional > 3 {
+			continue
+		}
+		if v, ok := destroyWord(a.s); ok {
+			if pkgMgr && v != "unpublish" && v != "yank" {
+				continue
+			}
+			c.emit(RuleServiceDestroy, c.name+" "+a.s+": a "+v+" subcommand, which removes resources or data")
+			return
+		}
+	}
+}
+
+// subcommandWords are the first non-option static words (the subcommand
+// path of a CLI such as gh or vault), skipping option values it knows of.
+func subcommandWords(args []arg, max int, valueOpts ...string) []string {
+	var out []string
+	for i := 0; i < len(args) && len(out) < max; i++ {
+		a := args[i]
+		if !a.static {
+			out = append(out, "")
+			continue
+		}
+		if a.s == "--" {
+			break
+		}
+		if strings.HasPrefix(a.s, "-") {
+			if !strings.Contains(a.s, "=") && contains(valueOpts, a.s) {
+				i++
+			}
+			continue
+		}
+		out = append(out, a.s)
+	}
+	return out
+}
+
+// packageRule: removing system packages (apt remove, dnf erase, pacman -R,
+// dpkg --purge, rpm -e ...) can take the system's own tools with it.
+func packageRule(c *cmd) {
+	args := c.args()
+	hit := ""
+	// apt remove, dnf erase, snap remove, brew uninstall: the first word
+	// is the subcommand, the rest are package names.
+	if words := subcommandWords(args, 1, "-o", "-c", "--config", "-t", "--root", "--installroot"); len(words) == 1 &&
+		isOneOf(words[0], "remove", "purge", "erase", "uninstall", "del", "delete", "rm") {
+		hit = words[0]
+	}
+	// dpkg -r, rpm -e, pacman -R..., emerge -C: options are the operation.
+	optionBased := isOneOf(c.name, "dpkg", "rpm", "pacman", "yay", "paru", "emerge", "nix-env", "opkg", "xbps-remove")
+	for _, a := range args {
+		if hit != "" || !optionBased {
+			break
+		}
+		if !a.static {
+			continue
+		}
+		switch {
+		case a.is("--remove", "--purge", "--erase", "--unmerge", "--uninstall", "--depclean"):
+			hit = a.s
+		case c.name == "dpkg" && a.is("-r", "-P"), c.name == "rpm" && a.is("-e"),
+			c.name == "emerge" && a.is("-C", "-c"), c.name == "nix-env" && a.is("-e"):
+			hit = a.s
+		case (c.name == "pacman" || c.name == "yay" || c.name == "paru") && strings.HasPrefix(a.s, "-R"):
+			hit = a.s
+		}
+	}
+	if c.name == "xbps-remove" {
+		hit = "(the program)"
+	}
+	if hit != "" {
+		c.emit(RulePackageRemove, c.name+" "+hit+" removes installed system packages")
+	}
+}
+
+// forgeRule: gh, glab and friends delete repositories, releases, secrets,
+// keys and more; `gh api -X DELETE` is an HTTP delete. Their own local
+// settings (aliases, extensions, config, auth) are not resources.
+func forgeRule(c *cmd) {
+	args := c.args()
+	words := subcommandWords(args, 3, "-R", "--repo", "-X", "--method", "--hostname", "-H", "--header", "-f", "-F", "--field", "--raw-field")
+	if len(words) == 0 {
+		return
+	}
+	if words[0] == "api" {
+		httpMethodRule(c)
+		return
+	}
+	if isOneOf(words[0], "alias", "extension", "ext", "config", "auth", "completion", "help") {
+		return
+	}
+	for _, w := range words[1:] {
+		if v, ok := destroyWord(w); ok && v != "reset" {
+			c.emit(RuleForgeDestroy, c.name+" "+words[0]+" "+w+" deletes "+words[0]+" data on the forge")
+			return
+		}
+	}
+	if words[0] == "repo" && len(words) > 1 && words[1] == "edit" {
+		for _, a := range args {
+			if a.static && (a.s == "--visibility=public" || a.s == "public") {
+				c.emit(RuleForgeDestroy, c.name+" repo edit --visibility public publishes a repository")
+				return
+			}
+		}
+	}
+}
+
+// secretsRule: vault, 1Password, Doppler ...: deleting, destroying or
+// revoking secrets, tokens and engines, or sealing the vault.
+func secretsRule(c *cmd) {
+	words := subcommandWords(c.args(), 4, "-address", "-namespace", "--vault", "--account", "-p", "--project", "-c", "--config", "--env")
+	for _, w := range words {
+		if v, ok := destroyWord(w); ok && v != "reset" || w == "destroy" {
+			c.emit(RuleSecretsDestroy, c.name+" "+w+" deletes, destroys or revokes secrets")
+			return
+		}
+	}
+}
+
+// backupRule: restic forget/prune, borg delete/prune, velero backup delete
+// ...: deleting backups removes the way back from every other mistake.
+func backupRule(c *cmd) {
+	args := c.args()
+	words := subcommandWords(args, 3, "-r", "--repo", "--repository", "-p", "--password-file", "-n", "--namespace", "--kubeconfig")
+	for _, w := range words {
+		if v, ok := destroyWord(w); ok || isOneOf(w, "compact", "cleanup", "remove-older-than", "remove-all-but-n-full", "nuke") {
+			if !ok {
+				v = w
+			}
+			c.emit(RuleBackupDestroy, c.name+" "+w+" deletes backups ("+v+")")
+			return
+		}
+	}
+	for _, a := range args {
+		if a.is("--prune", "--delete", "-d") && (c.name == "restic" || c.name == "rustic" || c.name == "tarsnap" && a.is("-d")) {
+			c.emit(RuleBackupDestroy, c.name+" "+a.s+" deletes backup data")
+			return
+		}
+	}
+}
+
+// httpMethodRule: an HTTP DELETE (or an Elasticsearch/OpenSearch
+// _delete_by_query) removes data behind an API, wherever it points.
+func httpMethodRule(c *cmd) {
+	args := c.args()
+	method := ""
+	for i, a := range args {
+		if !a.static {
+			continue
+		}
+		s := a.s
+		switch {
+		case s == "-X" || s == "--request" || s == "--method" || s == "-m" && c.name == "gh":
+			if i+1 < len(args) && args[i+1].static {
+				method = args[i+1].s
+			}
+		case strings.HasPrefix(s, "-X") && len(s) > 2 && c.name != "gh":
+			method = s[2:]
+		case c.name == "curl" && len(s) > 2 && s[0] == '-' && s[1] != '-' && strings.Contains(s, "X"):
+			// A bundle such as -sX DELETE or -sXDELETE.
+			_, rest, _ := strings.Cut(s, "X")
+			if rest != "" {
+				method = rest
+			} else if i+1 < len(args) && args[i+1].static {
+				method = args[i+1].s
+			}
+		case strings.HasPrefix(s, "--request=") || strings.HasPrefix(s, "--method="):
+			_, method, _ = strings.Cut(s, "=")
+		}
+		if strings.Contains(s, "_delete_by_query") {
+			c.emit(RuleHTTPDelete, c.name+" calls _delete_by_query, which deletes every document the query matches")
+			return
+		}
+		if m := graphqlDestroy(s); m != "" {
+			c.emit(RuleHTTPDelete, c.name+" sends a GraphQL mutation "+m+", which deletes data behind the API")
+			return
+		}
+	}
+	if c.name == "http" || c.name == "https" || c.name == "xh" || c.name == "curlie" {
+		for _, a := range args {
+			if a.static && !strings.HasPrefix(a.s, "-") {
+				if strings.EqualFold(a.s, "DELETE") {
+					method = "DELETE"
+				}
+				break
+			}
+		}
+	}
+	if strings.EqualFold(method, "DELETE") {
+		c.emit(RuleHTTPDelete, c.name+" sends an HTTP DELETE, which removes what the URL names")
+	}
+}
+
+// graphqlDestroy names a GraphQL mutation field that destroys
+// (deleteAllUsers, removeProject, purge_cache ...) in a request body.
+func graphqlDestroy(s string) string {
+	i := strings.Index(s, "mutation")
+	if i < 0 {
+		return ""
+	}
+	body := s[i+len("mutation"):]
+	for _, f := range strings.FieldsFunc(body, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_')
+	}) {
+		if v, ok := destroyWord(f); ok && v != "reset" && v != "disable" {
+			return f
+		}
+	}
+	return ""
+}
+
+// metadataHosts are cloud instance-metadata endpoints: what they serve
+// includes the machine's cloud credentials.
+var metadataHosts = []string{"169.254.169.254", "169.254.170.2", "metadata.google.internal", "fd00:ec2::254",
+	"100.100.100.200", "metadata.azure.internal", "169.254.169.123",
+	// 169.254.169.254 spelled as one number, in hex, octal or IPv4-mapped
+	"2852039166", "0xa9fea9fe", "0251.0376.0251.0376", "0xa9.0xfe.0xa9.0xfe", "::ffff:a9fe:a9fe", "a9fe:a9fe",
+	"://instance-data/", "://instance-data.ec2.internal"}
+
+// metadataEnv are variables that hold a container's credential endpoint.
+var metadataEnv = []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+	"ECS_CONTAINER_METADATA_URI", "ECS_CONTAINER_METADATA_URI_V4", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"}
+
+// metadataAccess reports a word that reaches an instance-metadata
+// endpoint (by address, by name, or through the variables that hold it).
+func metadataAccess(a arg) bool {
+	s := a.s
+	if len(s) >= 8 && (strings.Contains(s, "169.254.1") || strings.Contains(s, "metadata") || strings.Contains(s, "fd00:ec2") ||
+		strings.Contains(s, "100.100.100.200") || strings.Contains(s, "instance-data") || strings.ContainsAny(s, "Xx:") ||
+		strings.Contains(s, "2852039166") || strings.Contains(s, "0251.")) {
+		s = strings.ToLower(s)
+		for _, h := range metadataHosts {
+			if strings.Contains(s, h) {
+				return true
+			}
+		}
+		if strings.Contains(s, "://metadata/") || strings.HasPrefix(s, "metadata/computeMetadata") {
+			return true
+		}
+	}
+	if !a.static && a.word != nil {
+		for _, p := range a.word.Parts {
+			if name := paramName(p); name != "" {
+				for _, v := range metadataEnv {
+					if name == v {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// metadataRule: any program but a data one that is given an
+// instance-metadata endpoint (curl, wget, nc, interpreter code ...).
+func metadataRule(c *cmd) {
+	for _, a := range c.args() {
+		if metadataAccess(a) {
+			c.emit(RuleCloudMetadata, c.name+" reaches a cloud instance-metadata endpoint, which hands out the machine's cloud credentials")
+			return
+		}
+	}
+}
+
+// paramName is the name of a parameter expansion part ($X, ${X}, "$X").
+func paramName(p interface{}) string {
+	switch p := p.(type) {
+	case *syntax.ParamExp:
+		if p.Param != nil {
+			return p.Param.Value
+		}
+	case *syntax.DblQuoted:
+		for _, q := range p.Parts {
+			if n := paramName(q); n != "" {
+				return n
+			}
+		}
+	}
+	return ""
+}

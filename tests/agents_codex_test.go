@@ -1,0 +1,296 @@
+package tests
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// openaiResponses is the OpenAI Responses API (POST /v1/responses,
+// streamed) as Codex uses it: the model answers with one function_call
+// item of the shell tool the request offers (exec_command, shell_command
+// or shell), then with a message once a function_call_output comes back.
+func openaiResponses(tty, escalate bool) func(m *model) http.Handler {
+	return func(m *model) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.addRequest(r.URL.Path)
+			if !strings.HasSuffix(r.URL.Path, "/responses") {
+				http.Error(w, `{"error":{"message":"stand-in","type":"not_found"}}`, 404)
+				return
+			}
+			body, _ := io.ReadAll(r.Body)
+			var req struct {
+				Input []map[string]any `json:"input"`
+				Tools []map[string]any `json:"tools"`
+			}
+			if err := json.Unmarshal(body, &req); err != nil {
+				http.Error(w, err.Error(), 400)
+				return
+			}
+			tools := map[string]bool{}
+			for _, t := range req.Tools {
+				if n, ok := t["name"].(string); ok {
+					tools[n] = true
+				}
+			}
+			sawOutput := false
+			for i, it := range req.Input {
+				if it["type"] == "function_call_output" {
+					sawOutput = true
+					if i == len(req.Input)-1 || true {
+						m.addResult(mustJSON(it["output"]))
+					}
+				}
+			}
+			created := mustJSON(map[string]any{"type": "response.created", "response": map[string]any{"id": "resp_standin"}})
+			completed := mustJSON(map[string]any{"type": "response.completed", "response": map[string]any{"id": "resp_standin",
+				"usage": map[string]any{"input_tokens": 10, "input_tokens_details": nil, "output_tokens": 5, "output_tokens_details": nil, "total_tokens": 15}}})
+			var item map[string]any
+			switch {
+			case !sawOutput && tools["exec_command"]:
+				args := map[string]any{"cmd": m.command}
+				if tty {
+					args["tty"] = true
+					args["yield_time_ms"] = 10000
+				}
+				if escalate {
+					args["sandbox_permissions"] = "require_escalated"
+					args["justification"] = "the test asks for it"
+				}
+				item = map[string]any{"type": "function_call", "name": "exec_command", "arguments": mustJSON(args), "call_id": "call_standin1"}
+			case !sawOutput && tools["shell_command"]:
+				item = map[string]any{"type": "function_call", "name": "shell_command", "arguments": mustJSON(map[string]any{"command": m.command}), "call_id": "call_standin1"}
+			case !sawOutput && tools["shell"]:
+				item = map[string]any{"type": "function_call", "name": "shell", "arguments": mustJSON(map[string]any{"command": []string{"bash", "-lc", m.command}}), "call_id": "call_standin1"}
+			default:
+				item = map[string]any{"type": "message", "role": "assistant", "id": "msg_standin", "content": []any{map[string]any{"type": "output_text", "text": "done"}}}
+			}
+			sse(w,
+				[2]string{"response.created", created},
+				[2]string{"response.output_item.done", mustJSON(map[string]any{"type": "response.output_item.done", "item": item})},
+				[2]string{"response.completed", completed},
+			)
+		})
+	}
+}
+
+func (r *agentRig) codex(t *testing.T, command string, tty bool, config string) (*model, string, int) {
+	cx := agentCLI(t, "codex")
+	m := startModel(t, command, openaiResponses(tty, strings.Contains(config, "on-request")))
+	codexHome := filepath.Join(r.agentHome, ".codex")
+	r.writeFile(filepath.Join(codexHome, "config.toml"), `model = "gpt-5-standin"
+model_provider = "standin"
+`+config+`
+[model_providers.standin]
+name = "standin"
+base_url = "`+m.url+`/v1"
+wire_api = "responses"
+env_key = "STANDIN_API_KEY"
+request_max_retries = 0
+stream_max_retries = 0
+`)
+	env := r.environ("CODEX_HOME="+codexHome, "STANDIN_API_KEY=standin", "SHELL="+filepath.Join(r.binDir, "bash"))
+	// Codex runs the login shell of the user database, whatever PATH and
+	// SHELL say. The recipe gives the agent's user a login shell that is
+	// a bash symlink to hermes-exec (chsh); here, in a private mount
+	// namespace, the user database is a copy saying exactly that.
+	passwd := r.loginShellPasswd(filepath.Join(r.binDir, "bash"))
+	script := `mount --bind "$1" /etc/passwd && shift && exec "$@"`
+	out, code := r.runAgent(env, "unshare", "-m", "sh", "-c", script, "sh", passwd, cx, "exec", "--skip-git-repo-check", "--dangerously-bypass-hook-trust", "run the command")
+	return m, out, code
+}
+
+// loginShellPasswd writes a copy of /etc/passwd in which the current user's
+// login shell is shell. It needs root (mount); others skip.
+func (r *agentRig) loginShellPasswd(shell string) string {
+	r.t.Helper()
+	if os.Geteuid() != 0 {
+		msg := "changing the login shell Codex reads needs root (a private mount namespace)"
+		if os.Getenv("HERMES_TEST_REQUIRE_ALL") == "1" {
+			r.t.Fatal(msg)
+		}
+		r.t.Skip(msg)
+	}
+	b, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	uid := strconv.Itoa(os.Getuid())
+	var lines []string
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		f := strings.Split(l, ":")
+		if len(f) == 7 && f[2] == uid {
+			f[6] = shell
+			l = strings.Join(f, ":")
+		}
+		lines = append(lines, l)
+	}
+	p := filepath.Join(r.t.TempDir(), "passwd")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	return p
+}
+
+const codexFullAccess = "approval_policy = \"never\"\nsandbox_mode = \"danger-full-access\"\n"
+
+// Codex's real command path (its shell snapshot, then bash -lc CMD)
+// through hermes-exec as the login shell.
+func TestCodexEverydayCommandThroughHermesShell(t *testing.T) {
+	r := newAgentRig(t)
+	m, out, _ := r.codex(t, `echo "hi from codex"; exit 3`, false, codexFullAccess)
+	res := m.toolResults()
+	for _, want := range []string{"Process exited with code 3", "hi from codex"} {
+		if !strings.Contains(res, want) {
+			t.Errorf("the tool result lacks %q:\n%s\ncodex: %s", want, res, out)
+		}
+	}
+	// Once its snapshot is ready, Codex wraps the command in text that
+	// sources it and runs the command with bash -c, which is hermes-exec
+	// again: each level is a record, all allowed, all exit 3.
+	recs := r.auditFor("hi from codex")
+	if len(recs) == 0 {
+		t.Fatal("no audit record of the command")
+	}
+	for _, rec := range recs {
+		if rec["decision"] != "allow" || rec["exit"] != float64(3) {
+			t.Errorf("want allowed with exit 3: %v", rec)
+		}
+	}
+	// Codex's snapshot script (with its "$@" helper) is not denied.
+	for _, rec := range r.auditRecords() {
+		if rec["decision"] != "allow" {
+			t.Errorf("denied under Codex: %v", rec)
+		}
+	}
+}
+
+// tty: true gives the command a PTY the model reads and writes: asking
+// there would let the model approve its own command. hermes-exec denies,
+// says why, and nothing runs, although the model is ready to type "y".
+func TestCodexOwnedPTYNeverApproves(t *testing.T) {
+	r := newAgentRig(t)
+	marker := filepath.Join(r.work, "pushed")
+	m, out, _ := r.codex(t, "git push --force origin main || touch "+marker, true, codexFullAccess)
+	res := m.toolResults()
+	if !strings.Contains(res, "no human terminal to ask on") || !strings.Contains(res, "126") {
+		t.Fatalf("want a denial naming the agent's terminal:\n%s\ncodex: %s", res, out)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the command ran")
+	}
+	for _, rec := range r.auditFor("git push --force") {
+		if rec["decision"] != "deny" || rec["channel"] == "tty" {
+			t.Errorf("approved on the agent's own terminal: %v", rec)
+		}
+	}
+}
+
+// Codex's PreToolUse hook can deny (not ask): a deny rule stops the call
+// before any shell, and the model sees the reason.
+func TestCodexHookDenies(t *testing.T) {
+	r := newAgentRig(t)
+	r.writeConfig("approvals:\n  deny:\n    - terraform destroy\n")
+	hooks := "[[hooks.PreToolUse]]\nmatcher = \"Bash\"\n[[hooks.PreToolUse.hooks]]\ntype = \"command\"\ncommand = \"" + r.bin + " hook codex\"\n"
+	r.writeFile(filepath.Join(r.agentHome, ".codex", "hooks.toml.part"), hooks)
+	m, out, _ := r.codex(t, "terraform destroy -auto-approve", false, codexFullAccess+hooks)
+	res := m.toolResults()
+	if !strings.Contains(res, "hermes-exec: denied: user-deny") {
+		t.Fatalf("the model did not see the denial:\n%s\ncodex: %s", res, out)
+	}
+	// The hook denied it (not the shell behind it).
+	recs := r.auditFor("terraform destroy")
+	if len(recs) != 1 || recs[0]["channel"] != "codex-hook" {
+		t.Fatalf("want the hook's denial and no shell run, got %v", recs)
+	}
+}
+
+const codexHooks = `
+[[hooks.PreToolUse]]
+matcher = "Bash"
+[[hooks.PreToolUse.hooks]]
+type = "command"
+command = "BIN hook codex"
+
+[[hooks.PermissionRequest]]
+matcher = "Bash"
+[[hooks.PermissionRequest.hooks]]
+type = "command"
+command = "BIN hook codex"
+`
+
+// codexTUI runs Codex's interactive UI on a terminal, with hermes-exec as
+// its login shell and the hook on both events; the model asks to run
+// command outside Codex's sandbox, which makes Codex ask for approval.
+func (r *agentRig) codexTUI(t *testing.T, command string) (*ttySession, *model) {
+	cx := agentCLI(t, "codex")
+	m := startModel(t, command, openaiResponses(false, true))
+	codexHome := filepath.Join(r.agentHome, ".codex")
+	r.writeFile(filepath.Join(codexHome, "config.toml"), `model = "gpt-5-standin"
+model_provider = "standin"
+approval_policy = "on-request"
+sandbox_mode = "workspace-write"
+check_for_update_on_startup = false
+[projects."`+r.work+`"]
+trust_level = "trusted"
+[model_providers.standin]
+name = "standin"
+base_url = "`+m.url+`/v1"
+wire_api = "responses"
+env_key = "STANDIN_API_KEY"
+request_max_retries = 0
+stream_max_retries = 0
+`+strings.ReplaceAll(codexHooks, "BIN", r.bin))
+	env := r.environ("CODEX_HOME="+codexHome, "STANDIN_API_KEY=standin", "TERM=xterm-256color")
+	passwd := r.loginShellPasswd(filepath.Join(r.binDir, "bash"))
+	// --dangerously-bypass-hook-trust: this test vouches for its hook
+	// (interactively Codex asks once, in /hooks).
+	s := r.startAgentTTY(env, "unshare", "-m", "sh", "-c", `mount --bind "$1" /etc/passwd && shift && exec "$@"`, "sh", passwd,
+		cx, "--dangerously-bypass-hook-trust", "run the command")
+	s.answerTerminalQueries()
+	return s, m
+}
+
+func waitFile(t *testing.T, p string, s *ttySession, m *model) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(p); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			scr := s.screenText()
+			if len(scr) > 3000 {
+				scr = scr[len(scr)-3000:]
+			}
+			ps, _ := exec.Command("sh", "-c", "ps -eo pid,ppid,pgid,sid,tty,stat,args --forest | grep -E \"codex|hermes|bash\" | grep -v grep | cut -c1-220").Output()
+			t.Fatalf("%s never appeared; screen tail: %q\nresults: %s\nrequests: %v\nprocesses:\n%s", p, scr, m.toolResults(), m.requests, ps)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A harmless command that Codex would ask about: the hook allows it, so
+// the human is not bothered.
+func TestCodexHookAllowsHarmlessWithoutDialog(t *testing.T) {
+	r := newAgentRig(t)
+	marker := filepath.Join(r.work, "made")
+	s, m := r.codexTUI(t, "touch "+marker)
+	waitFile(t, marker, s, m)
+	if strings.Contains(s.screenText(), "Would you like to run the following command?") {
+		t.Error("Codex asked although the hook allowed the command")
+	}
+	// The record is written when the command has ended, just after the
+	// file appeared.
+	r.waitAudit(t, func(rec map[string]any) bool {
+		c, _ := rec["command"].(string)
+		return strings.Contains(c, "touch "+marker) && rec["decision"] == "allow" && rec["exit"] == float64(0)
+	})
+}
