@@ -108,7 +108,7 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func jsonOf(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -119,7 +119,7 @@ func mustJSON(t *testing.T, v any) []byte {
 
 // imageConfig is an OCI/docker image config for one layer.
 func imageConfig(t *testing.T, layer []byte) []byte {
-	return mustJSON(t, map[string]any{
+	return jsonOf(t, map[string]any{
 		"architecture": runtime.GOARCH, "os": "linux",
 		"config": map[string]any{"Env": []string{"PATH=/usr/bin:/bin"}, "Cmd": []string{"/bin/bash"}},
 		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + sha(layer)}},
@@ -151,7 +151,7 @@ func dockerSaveArchive(t *testing.T, dir, tag, path string) {
 	cfg := imageConfig(t, layer)
 	lname := sha(layer) + "/layer.tar"
 	cname := sha(cfg) + ".json"
-	manifest := mustJSON(t, []map[string]any{{"Config": cname, "RepoTags": []string{tag}, "Layers": []string{lname}}})
+	manifest := jsonOf(t, []map[string]any{{"Config": cname, "RepoTags": []string{tag}, "Layers": []string{lname}}})
 	writeTar(t, path, []string{cname, lname, "manifest.json"}, map[string][]byte{cname: cfg, lname: layer, "manifest.json": manifest})
 }
 
@@ -161,13 +161,13 @@ func ociArchive(t *testing.T, dir, path string) {
 	t.Helper()
 	layer := tarOf(t, dir)
 	cfg := imageConfig(t, layer)
-	manifest := mustJSON(t, map[string]any{
+	manifest := jsonOf(t, map[string]any{
 		"schemaVersion": 2,
 		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
 		"config":        map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + sha(cfg), "size": len(cfg)},
 		"layers":        []map[string]any{{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:" + sha(layer), "size": len(layer)}},
 	})
-	index := mustJSON(t, map[string]any{
+	index := jsonOf(t, map[string]any{
 		"schemaVersion": 2,
 		"manifests": []map[string]any{{
 			"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + sha(manifest), "size": len(manifest),

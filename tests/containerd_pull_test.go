@@ -18,7 +18,7 @@ func fakeRegistry(t *testing.T, repo, tag string, root string) *httptest.Server 
 	t.Helper()
 	layer := tarOf(t, root)
 	cfg := imageConfig(t, layer)
-	manifest := mustJSON(t, map[string]any{
+	manifest := jsonOf(t, map[string]any{
 		"schemaVersion": 2,
 		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
 		"config":        map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + sha(cfg), "size": len(cfg)},
