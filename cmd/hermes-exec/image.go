@@ -82,7 +82,7 @@ func containerdSandboxes(s *setup, args []string) (rest []string, listing []byte
 				return args, nil, false
 			}
 		}
-		if contains(args, "--all") {
+		if hasArg(args, "--all") {
 			return args, nil, true
 		}
 		rest = []string{"rm"}
@@ -102,7 +102,7 @@ func containerdSandboxes(s *setup, args []string) (rest []string, listing []byte
 	}
 }
 
-func contains(list []string, s string) bool {
+func hasArg(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
 			return true
@@ -147,7 +147,7 @@ func manageSandboxes(s *setup, o sandboxexec.Options, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !contains(args, "--json") {
+	if !hasArg(args, "--json") {
 		os.Stdout.Write(out)
 		os.Stdout.Write(listing)
 		return nil
