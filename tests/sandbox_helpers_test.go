@@ -50,7 +50,7 @@ func newSandboxEnv(t *testing.T, container string) *sandboxEnv {
 	s.extraEnv = []string{"HOME=" + s.userHome}
 	t.Cleanup(func() {
 		// Sessions a test made must not outlive it.
-		c := s.cmd(s.extraEnv, "sandbox", "rm", "--all")
+		c := s.cmd(s.extraEnv, "--backend", probeBackend.name, "sandbox", "rm", "--all")
 		_ = c.Run()
 	})
 	return s

@@ -12,6 +12,7 @@ import (
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/containerdexec"
 	"hermes-exec/isolate/sandboxexec"
+	"hermes-exec/policy/config"
 )
 
 // containerdOptions are the containerd backend's options from config.yaml.
@@ -117,9 +118,14 @@ const sandboxOnlyEnv = "HERMES_SANDBOX_ONLY"
 
 // manageSandboxes is `sandbox ls|rm|gc` over both container backends: the
 // containerd helper's part first, then the embedded sandbox's helper.
+//
+// With --backend, only that backend's containers are looked after.
 func manageSandboxes(s *setup, o sandboxexec.Options, args []string) error {
-	if os.Getenv(sandboxOnlyEnv) != "" {
+	if os.Getenv(sandboxOnlyEnv) != "" || s.global.backend == config.BackendSandbox {
 		return sandboxexec.Manage(o, args)
+	}
+	if s.global.backend == config.BackendContainerd {
+		return containerdOnly(s, args)
 	}
 	rest, listing, ok := containerdSandboxes(s, args)
 	if !ok {
@@ -167,3 +173,35 @@ func manageSandboxes(s *setup, o sandboxexec.Options, args []string) error {
 // `image` selects a subcommand, not a script named image (which must then
 // be given as ./image, like the other subcommand names).
 func init() { subcommands["image"] = true }
+
+// containerdOnly is `--backend containerd sandbox ls|rm|gc`.
+func containerdOnly(s *setup, args []string) error {
+	o, err := containerdOptions(s)
+	if err != nil {
+		return err
+	}
+	cmd, err := containerdexec.Command(o, append([]string{"sandbox"}, args...)...)
+	if err != nil {
+		return err
+	}
+	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
+	if len(args) == 0 || args[0] != "rm" {
+		if len(args) > 0 && args[0] == "ls" && !hasArg(args, "--json") {
+			fmt.Println("ID\tKIND\tSESSION\tSTATUS\tPID\tLAST USED\tIN USE\tWORKSPACE")
+		}
+		cmd.Stdout = os.Stdout
+		if err := cmd.Run(); err != nil {
+			return exitCoder{1}
+		}
+		return nil
+	}
+	// rm: the helper prints the names it did not know.
+	out, err := cmd.Output()
+	if err != nil {
+		return exitCoder{1}
+	}
+	if unknown := strings.Fields(string(out)); len(unknown) > 0 {
+		return fmt.Errorf("sandbox rm: %s: no such containerd container", strings.Join(unknown, ", "))
+	}
+	return nil
+}

@@ -75,6 +75,7 @@ const (
 	labelWorkspace = "hermes-exec/workspace"
 	labelMemory    = "hermes-exec/memory"
 	labelStateDir  = "hermes-exec/state"
+	labelHome      = "hermes-exec/home" // HERMES_HOME: ls, rm and gc see only their own
 	kindFresh      = "fresh"
 	kindSession    = "session"
 )
@@ -415,7 +416,7 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 		containerd.WithRuntime(runtimeName, nil),
 		containerd.WithContainerLabels(map[string]string{
 			labelKind: kind, labelSession: session, labelWorkspace: b.o.Workspace,
-			labelMemory: strconv.FormatInt(b.o.Memory, 10), labelStateDir: b.o.StateDir,
+			labelMemory: strconv.FormatInt(b.o.Memory, 10), labelStateDir: b.o.StateDir, labelHome: b.o.HermesHome,
 		}),
 	}
 	if b.o.Image == "" {

@@ -33,10 +33,10 @@ type Info struct {
 }
 
 // ours lists the containers hermes-exec made with this state directory
-// (another user's, or another HERMES_HOME's, are not this caller's to
-// touch), in one round trip.
+// and HERMES_HOME (another user's, or another HERMES_HOME's, are not this
+// caller's to touch), in one round trip.
 func ours(ctx context.Context, cl *containerd.Client, o Options) ([]containers.Container, error) {
-	list, err := cl.ContainerService().List(ctx, fmt.Sprintf(`labels."%s"==%q`, labelStateDir, o.StateDir))
+	list, err := cl.ContainerService().List(ctx, fmt.Sprintf(`labels."%s"==%q,labels."%s"==%q`, labelStateDir, o.StateDir, labelHome, o.HermesHome))
 	if err != nil {
 		return nil, fmt.Errorf("containerd: listing containers: %w", err)
 	}
