@@ -45,6 +45,17 @@ TOML
 	exit 1
 	;;
 stop)
+	# What still runs goes first, through containerd, so that runc's own
+	# state (kept per namespace under /run/containerd/runc) goes with it.
+	if [ -S "$sock" ]; then
+		for ns in $(ctr --address "$sock" namespaces ls -q 2>/dev/null); do
+			for c in $(ctr --address "$sock" -n "$ns" containers ls -q 2>/dev/null); do
+				ctr --address "$sock" -n "$ns" tasks kill -s KILL "$c" >/dev/null 2>&1 || true
+				ctr --address "$sock" -n "$ns" tasks rm -f "$c" >/dev/null 2>&1 || true
+				ctr --address "$sock" -n "$ns" containers rm "$c" >/dev/null 2>&1 || true
+			done
+		done
+	fi
 	if [ -f "$dir/containerd.pid" ]; then
 		pid=$(cat "$dir/containerd.pid")
 		kill "$pid" 2>/dev/null || true

@@ -211,7 +211,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	restore := rawTerminal(s)
 	defer restore()
 	in := &stdinReader{}
-	task, err := c.NewTask(ctx, ioCreator(s, in))
+	task, err := c.NewTask(ctx, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
 	if err != nil {
 		destroy(cleanup, c)
 		return isolate.Status{}, fmt.Errorf("containerd: creating the task: %w", err)
@@ -276,7 +276,7 @@ func (b *Backend) runSession(ctx context.Context, cl *containerd.Client, s isola
 	restore := rawTerminal(s)
 	defer restore()
 	in := &stdinReader{}
-	p, err := task.Exec(ctx, execID, pspec, ioCreator(s, in))
+	p, err := task.Exec(ctx, execID, pspec, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
 	if err != nil {
 		return isolate.Status{}, fmt.Errorf("containerd: exec in session %s: %w", id, err)
 	}
@@ -596,13 +596,17 @@ func startError(err error) error {
 //
 // The shim keeps the stdin FIFO open itself (so a reopen sees no EOF), so
 // the end of stdin is told to it with CloseIO once the copy has read it all.
-func ioCreator(s isolate.Spec, in *stdinReader) cio.Creator {
+//
+// The FIFOs live in the container's state directory (not containerd's
+// shared /run/containerd/fifo), so what a killed helper leaves goes with
+// the container when it is collected.
+func ioCreator(s isolate.Spec, in *stdinReader, fifoDir string) cio.Creator {
 	var r io.Reader
 	if s.Stdin != nil {
 		in.f = s.Stdin
 		r = in
 	}
-	opts := []cio.Opt{cio.WithStreams(r, writerOrNil(s.Stdout), writerOrNil(s.Stderr))}
+	opts := []cio.Opt{cio.WithStreams(r, writerOrNil(s.Stdout), writerOrNil(s.Stderr)), cio.WithFIFODir(fifoDir)}
 	if s.TTY {
 		opts = append(opts, cio.WithTerminal)
 	}
