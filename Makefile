@@ -12,6 +12,11 @@ BINDIR    ?= bin
 PREFIX    ?= /usr/local
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 NODOCS    := urfave_cli_no_docs
+# EXTRATAGS adds build tags (tests/ builds with hermes_testpolicy, which lets
+# the tests point both binaries at their own policy file and supervisor).
+EXTRATAGS ?=
+comma     := ,
+TAGS      := $(NODOCS)$(if $(EXTRATAGS),$(comma)$(EXTRATAGS))
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # Packages with goroutines and shared state worth the race detector: the
@@ -22,9 +27,9 @@ RACE_PKGS := ./shim/... ./policy/config/... ./isolate/ ./approval/... ./internal
 .PHONY: build test test-race test-short bench vet lint fmt install clean
 
 build:
-	CGO_ENABLED=0 $(GO) build -tags $(NODOCS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec ./cmd/hermes-exec
-	CGO_ENABLED=1 $(GO) build -tags seccomp,$(NODOCS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec-sandbox ./cmd/hermes-exec-sandbox
-	CGO_ENABLED=0 $(GO) build -tags $(NODOCS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec-containerd ./cmd/hermes-exec-containerd
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec ./cmd/hermes-exec
+	CGO_ENABLED=1 $(GO) build -tags seccomp,$(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec-sandbox ./cmd/hermes-exec-sandbox
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec-containerd ./cmd/hermes-exec-containerd
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BINDIR)/hermes-exec-containerd-init ./cmd/hermes-exec-containerd/init
 
 # The whole suite: unit tests, fuzz seeds, and end-to-end tests of the built
@@ -55,6 +60,7 @@ vet:
 bench: build
 	CGO_ENABLED=1 $(GO) test -tags seccomp,$(NODOCS) -run '^$$' -bench . -benchmem ./policy/... ./policy/config/... ./shim/... ./isolate/
 	bench/startup.sh $(BINDIR)/hermes-exec
+	bench/hotpath.sh $(BINDIR)/hermes-exec
 	bench/audit.sh $(BINDIR)/hermes-exec
 	$(GO) run ./bench/gateway
 

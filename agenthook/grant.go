@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"hermes-exec/approval"
+	"hermes-exec/internal/procstat"
 )
 
 // When the hook answers "ask", the agent shows its own dialog and, if the
@@ -118,24 +119,6 @@ func (a Approver) Ask(ctx context.Context, r approval.Request) (approval.Reply, 
 	return approval.Reply{Answer: approval.AnswerOnce, Approver: "human, in " + a.Agent + "'s approval dialog"}, nil
 }
 
-// ProcStart is a process's start time (field 22 of /proc/PID/stat), so a
-// reused pid never matches a grant meant for another process.
-func ProcStart(pid int) (string, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return "", false
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return "", false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
-		return "", false
-	}
-	return f[19], true
-}
-
 func procPPID(pid int) (int, string, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
@@ -175,7 +158,7 @@ func AgentProcess() (pid int, start string, err error) {
 			isUs = syscall.Stat("/proc/"+strconv.Itoa(pid)+"/exe", &st) == nil && st.Dev == selfSt.Dev && st.Ino == selfSt.Ino
 		}
 		if !shells[comm] && !isUs {
-			start, ok := ProcStart(pid)
+			start, ok := procstat.StartTime(pid)
 			if !ok {
 				break
 			}

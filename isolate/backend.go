@@ -13,6 +13,10 @@ type Spec struct {
 	// Args is the full argv; Args[0] is looked up in PATH when it has no
 	// slash. For shell text this is {"bash", "-c", TEXT, NAME, ARGS...}.
 	Args []string
+	// Path, when set, is the program to execute, Args[0] being only what
+	// it is called (as a shell passes the word it found in PATH). The host
+	// backend honours it; others run Args as always.
+	Path string
 	// Env is the already filtered environment ("NAME=value").
 	Env []string
 	// Dir is the working directory; empty means the caller's.

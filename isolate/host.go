@@ -33,9 +33,12 @@ func (host) Run(ctx context.Context, s Spec) (Status, error) {
 	if err := ctx.Err(); err != nil {
 		return Status{}, &StartError{Op: "exec", Path: s.Args[0], Err: err}
 	}
-	path, err := lookPath(s.Args[0], s.Env)
-	if err != nil {
-		return Status{}, err
+	path := s.Path
+	if path == "" {
+		var err error
+		if path, err = lookPath(s.Args[0], s.Env); err != nil {
+			return Status{}, err
+		}
 	}
 	if s.Dir != "" {
 		// Checked here because the child's own chdir failure comes back
@@ -67,12 +70,12 @@ func (host) Run(ctx context.Context, s Spec) (Status, error) {
 	// not the process. Go ends a thread when a goroutine locked to it
 	// returns without unlocking, so the fork happens on a thread this
 	// goroutine holds until the command has been reaped.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	if s.TTY {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		return runPTY(ctx, path, s)
 	}
-	return runPipe(ctx, path, s)
+	return runPipe(ctx, path, s) // locks the thread itself, once subscribed
 }
 
 // statusOf converts a wait status into bash's numbering.

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+
+	"hermes-exec/internal/phase"
 	"syscall"
 )
 
@@ -50,6 +53,11 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 	signal.Notify(chld, syscall.SIGCHLD)
 	defer signal.Stop(chld)
 
+	phase.Mark("signals")
+	// Locked after subscribing: each subscription is a round trip to the
+	// runtime's signal thread, cheaper from an unlocked goroutine.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	pid, err := syscall.ForkExec(path, s.Args, &syscall.ProcAttr{
 		Dir:   s.Dir,
 		Env:   s.Env,
@@ -64,6 +72,7 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 	if err != nil {
 		return Status{}, &StartError{Op: "exec", Path: path, Err: err}
 	}
+	phase.Mark("fork")
 	target := pid // whom relayed signals go to
 	if own {
 		target = -pid // the command's process group: bash and what it runs

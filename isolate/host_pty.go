@@ -2,8 +2,6 @@ package isolate
 
 import (
 	"context"
-	"errors"
-	"os/exec"
 	"syscall"
 
 	"hermes-exec/pty"
@@ -14,24 +12,24 @@ import (
 // caller's stderr is a terminal; a redirected stderr (2>log) stays
 // redirected.
 func runPTY(ctx context.Context, path string, s Spec) (Status, error) {
-	cmd := &exec.Cmd{
-		Path:        path,
-		Args:        s.Args,
-		Env:         s.Env,
-		Dir:         s.Dir,
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	p := pty.Proc{
+		Path: path,
+		Args: s.Args,
+		Env:  s.Env,
+		Dir:  s.Dir,
+		Sys:  &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	}
 	if !pty.IsTerminal(s.Stderr) {
-		cmd.Stderr = s.Stderr
+		p.Stderr = s.Stderr
 	}
-	err := pty.Run(ctx, cmd, s.Stdin, s.Stdout)
-	if cmd.ProcessState == nil {
-		if err == nil {
-			err = errors.New("pty: command did not run")
-		}
+	// pty.RunProc, not pty.Run with os/exec: os/exec's first start in a
+	// process forks an extra child to probe pidfd support, and every
+	// wrapped command is its process's first.
+	ws, err := pty.RunProc(ctx, p, s.Stdin, s.Stdout)
+	if err != nil {
 		return Status{}, &StartError{Op: "exec", Path: path, Err: err}
 	}
-	st := statusOf(cmd.ProcessState.Sys().(syscall.WaitStatus))
+	st := statusOf(ws)
 	if st.Signal == int(syscall.SIGKILL) && ctx.Err() != nil {
 		st.Reason = CancelReason(ctx)
 	}

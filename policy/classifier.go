@@ -13,7 +13,10 @@ import (
 type Classifier struct {
 	allow []userRule
 	deny  []userRule
-	ctx   *pathCtx
+	// allowBy and denyBy index the rules by program name: a long
+	// allowlist costs a map lookup per command, not a match per entry.
+	allowBy, denyBy map[string][]int
+	ctx             *pathCtx
 }
 
 // NewClassifier compiles the user's rules; an entry that does not parse as
@@ -34,6 +37,7 @@ func NewClassifier(r Rules) (*Classifier, error) {
 		}
 		c.deny = append(c.deny, u)
 	}
+	c.allowBy, c.denyBy = indexRules(c.allow), indexRules(c.deny)
 	return c, nil
 }
 
@@ -69,10 +73,34 @@ func (c *Classifier) Classify(script string) (v Verdict) {
 		w.emitAt(RuleParseError, "the shell text does not parse ("+err.Error()+"), so what it would run cannot be checked", script, "1:1", nil)
 		return w.verdict(script)
 	}
+	var key <-chan string
+	if len(script) >= concurrentKeyMin {
+		// Printing a large script's key costs about half as much as
+		// walking it; both only read the tree, so on a machine with a
+		// second core the key is printed meanwhile.
+		k := make(chan string, 1)
+		go func() {
+			defer func() {
+				if recover() != nil {
+					k <- "" // as printKey's own failure
+				}
+			}()
+			k <- printKey(f)
+		}()
+		key = k
+	}
 	w := newWalker(c, script, 0)
 	w.file(f)
+	if key != nil {
+		return w.verdict(<-key)
+	}
 	return w.verdict(printKey(f))
 }
+
+// concurrentKeyMin is the script length from which the key is printed
+// concurrently with the walk; for the short commands of the hot path a
+// goroutine costs more than it saves.
+const concurrentKeyMin = 64 << 10
 
 // ClassifyArgv classifies an argv that will be executed directly (no
 // shell), e.g. `hermes-exec run -- git push -f`. argv[0] may be a path.

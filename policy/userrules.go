@@ -17,6 +17,16 @@ type userRule struct {
 // command of static words is accepted: anything else would make the
 // entry's meaning depend on run-time state.
 func compileUserRule(entry string) (userRule, error) {
+	if words, ok := plainWords(entry); ok {
+		words[0] = progName(words[0])
+		return userRule{entry: entry, words: words}, nil
+	}
+	return parseUserRule(entry)
+}
+
+// parseUserRule is compileUserRule through the shell parser, for every
+// entry plainWords does not take.
+func parseUserRule(entry string) (userRule, error) {
 	if strings.TrimSpace(entry) == "" {
 		return userRule{}, errors.New("empty entry")
 	}
@@ -45,13 +55,96 @@ func compileUserRule(entry string) (userRule, error) {
 	return userRule{entry: entry, words: words}, nil
 }
 
+// plainWords splits an entry made only of words the shell takes
+// literally: characters with no meaning to bash's parser or expansions,
+// separated by blanks, and a first word that is neither an assignment nor
+// a word the parser treats specially. Such an entry means its words as
+// written, so the parser (which costs more than matching, for a long
+// allowlist on every command) is not needed. ok is false for anything
+// else, which then goes through the parser.
+func plainWords(entry string) ([]string, bool) {
+	var words []string
+	start := -1
+	for i := 0; i <= len(entry); i++ {
+		if i == len(entry) || entry[i] == ' ' || entry[i] == '\t' {
+			if start >= 0 {
+				words = append(words, entry[start:i])
+				start = -1
+			}
+			continue
+		}
+		if !plainByte(entry[i]) {
+			return nil, false
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	if len(words) == 0 || strings.IndexByte(words[0], '=') >= 0 || specialFirstWord[words[0]] {
+		return nil, false
+	}
+	return words, true
+}
+
+// plainByte: letters, digits and punctuation bash gives no meaning in a
+// word (no quoting, expansion, globbing, brace, tilde, comment, operator
+// or history character).
+func plainByte(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return strings.IndexByte("_./:@%+,-=", b) >= 0
+}
+
+// specialFirstWord are command words the parser reads as syntax rather than
+// a program (reserved words and the declaration builtins it parses as
+// clauses of their own).
+var specialFirstWord = map[string]bool{
+	"if": true, "then": true, "else": true, "elif": true, "fi": true, "case": true, "esac": true,
+	"for": true, "select": true, "while": true, "until": true, "do": true, "done": true, "in": true,
+	"function": true, "time": true, "coproc": true, "let": true, "declare": true, "local": true,
+	"export": true, "readonly": true, "typeset": true, "nameref": true,
+}
+
+// candidates returns the indices of the rules that can match a level
+// whose views all start with the static program name: only rules for that
+// name. nil, all=true when some view's program word is not static (a
+// dynamic word may be any program, so every rule must be tried).
+func candidates(l levelInfo, by map[string][]int) (idx []int, all bool) {
+	if l.name == "" {
+		return nil, true
+	}
+	for _, v := range levelViews(l) {
+		if len(v) == 0 {
+			continue
+		}
+		if !v[0].static || v[0].fromVar {
+			return nil, true
+		}
+	}
+	return by[l.name], false
+}
+
+// indexRules maps each program name to its rules' indices, in order.
+func indexRules(rules []userRule) map[string][]int {
+	by := make(map[string][]int)
+	for i, u := range rules {
+		by[u.words[0]] = append(by[u.words[0]], i)
+	}
+	return by
+}
+
 // allowMatches returns the allowlist entry that matches the level (or
 // one of its views) with static words only.
 func (c *Classifier) allowMatches(l levelInfo) (string, bool) {
 	if c == nil || l.name == "" {
 		return "", false
 	}
-	for _, u := range c.allow {
+	// Only a rule for the level's program can match for sure (matchPrefix
+	// compares the normalised names), so only those are tried.
+	for _, i := range c.allowBy[l.name] {
+		u := c.allow[i]
 		for _, v := range levelViews(l) {
 			if m, sure := matchPrefix(u.words, v, l.name); m && sure {
 				return u.entry, true
@@ -68,7 +161,20 @@ func (c *Classifier) denyMatches(l levelInfo) (entry string, sure, ok bool) {
 		return "", false, false
 	}
 	var maybe string
-	for _, u := range c.deny {
+	idx, all := candidates(l, c.denyBy)
+	for k := 0; ; k++ {
+		var u userRule
+		if all {
+			if k == len(c.deny) {
+				break
+			}
+			u = c.deny[k]
+		} else {
+			if k == len(idx) {
+				break
+			}
+			u = c.deny[idx[k]]
+		}
 		for _, v := range levelViews(l) {
 			m, s := matchPrefix(u.words, v, l.name)
 			if m && s {

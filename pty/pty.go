@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"hermes-exec/internal/phase"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -55,6 +57,107 @@ func Run(ctx context.Context, cmd *exec.Cmd, in, out *os.File) error {
 	if cmd.Process != nil {
 		return errors.New("pty: command already started")
 	}
+	var attr syscall.SysProcAttr
+	if cmd.SysProcAttr != nil {
+		attr = *cmd.SysProcAttr
+	}
+	return run(ctx, in, out, &attr, process{
+		start: func(slave *os.File, sys *syscall.SysProcAttr) (int, error) {
+			cmd.Stdin, cmd.Stdout = slave, slave
+			if cmd.Stderr == nil {
+				cmd.Stderr = slave
+			}
+			cmd.SysProcAttr = sys
+			if err := cmd.Start(); err != nil {
+				return 0, err
+			}
+			return cmd.Process.Pid, nil
+		},
+		reap: func(_ int, exitedErr error) error {
+			werr := cmd.Wait()
+			if exitedErr != nil && cmd.ProcessState == nil {
+				werr = exitedErr
+			}
+			return werr
+		},
+	})
+}
+
+// Proc is a command for RunProc: the program's path, argv, environment
+// (nil is empty), working directory, its stderr (nil: the pty) and other
+// process attributes (Pdeathsig, credentials; the session and controlling
+// terminal are RunProc's).
+type Proc struct {
+	Path   string
+	Args   []string
+	Env    []string
+	Dir    string
+	Stderr *os.File
+	Sys    *syscall.SysProcAttr
+}
+
+// RunProc is Run for a command given as a Proc: it is started with
+// syscall.ForkExec rather than os/exec, whose first start in a process
+// forks an extra child to probe pidfd support (a cost on every wrapped
+// command, where each command is a process's first). It returns the
+// command's wait status once it has been reaped; an error before that
+// means it did not start (or could not be waited for).
+func RunProc(ctx context.Context, p Proc, in, out *os.File) (syscall.WaitStatus, error) {
+	var attr syscall.SysProcAttr
+	if p.Sys != nil {
+		attr = *p.Sys
+	}
+	env := p.Env
+	if env == nil {
+		env = []string{}
+	}
+	var ws syscall.WaitStatus
+	reaped := false
+	err := run(ctx, in, out, &attr, process{
+		start: func(slave *os.File, sys *syscall.SysProcAttr) (int, error) {
+			stderr := p.Stderr
+			if stderr == nil {
+				stderr = slave
+			}
+			return syscall.ForkExec(p.Path, p.Args, &syscall.ProcAttr{
+				Dir:   p.Dir,
+				Env:   env,
+				Files: []uintptr{slave.Fd(), slave.Fd(), stderr.Fd()},
+				Sys:   sys,
+			})
+		},
+		reap: func(pid int, exitedErr error) error {
+			for {
+				_, err := syscall.Wait4(pid, &ws, 0, nil)
+				if errors.Is(err, syscall.EINTR) {
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("pty: wait: %w", err)
+				}
+				reaped = true
+				return nil
+			}
+		},
+	})
+	if err == nil && !reaped {
+		err = errors.New("pty: command did not run")
+	}
+	return ws, err
+}
+
+// process starts and reaps the command for run: os/exec's way (Run) or
+// syscall.ForkExec's (RunProc).
+type process struct {
+	// start starts the command with slave as its stdin and stdout (and
+	// stderr, unless the command has its own) and sys as its attributes.
+	start func(slave *os.File, sys *syscall.SysProcAttr) (pid int, err error)
+	// reap reaps the command, which has exited (exitedErr is the error
+	// of waiting for that, if any).
+	reap func(pid int, exitedErr error) error
+}
+
+func run(ctx context.Context, in, out *os.File, attr *syscall.SysProcAttr, proc process) error {
 	master, slave, err := Open()
 	if err != nil {
 		return err
@@ -95,17 +198,8 @@ func Run(ctx context.Context, cmd *exec.Cmd, in, out *os.File) error {
 		}
 	}
 
-	cmd.Stdin, cmd.Stdout = slave, slave
-	if cmd.Stderr == nil {
-		cmd.Stderr = slave
-	}
-	var attr syscall.SysProcAttr
-	if cmd.SysProcAttr != nil {
-		attr = *cmd.SysProcAttr
-	}
 	attr.Setsid, attr.Setctty, attr.Ctty = true, true, 0 // Ctty: the child's fd 0
 	attr.Setpgid, attr.Foreground, attr.Noctty = false, false, false
-	cmd.SysProcAttr = &attr
 
 	// Subscribed before raw mode and start, so no signal between them can
 	// kill the wrapper with the terminal left raw.
@@ -129,9 +223,12 @@ func Run(ctx context.Context, cmd *exec.Cmd, in, out *os.File) error {
 		defer setTermios(in, saved)
 	}
 
-	if err := cmd.Start(); err != nil {
+	phase.Mark("pty-setup")
+	pid, err := proc.start(slave, attr)
+	if err != nil {
 		return fmt.Errorf("pty: start: %w", err)
 	}
+	phase.Mark("pty-start")
 	// Only the command may hold the slave: when it (and whatever it left
 	// behind) closes it, the master reads EIO and the output ends.
 	slave.Close()
@@ -143,9 +240,8 @@ func Run(ctx context.Context, cmd *exec.Cmd, in, out *os.File) error {
 	// its process group: until then its pid, and so the group id, cannot
 	// belong to anyone else.
 	exited := make(chan error, 1)
-	go func() { exited <- waitExited(cmd.Process.Pid) }()
+	go func() { exited <- waitExited(pid) }()
 
-	pid := cmd.Process.Pid
 	done := ctx.Done()
 	for {
 		select {
@@ -169,12 +265,11 @@ func Run(ctx context.Context, cmd *exec.Cmd, in, out *os.File) error {
 			signalGroups(pid, master, syscall.SIGKILL)
 			done = nil
 		case err := <-exited:
-			werr := cmd.Wait()
-			if err != nil && cmd.ProcessState == nil {
-				werr = err
-			}
+			phase.Mark("pty-exited")
+			werr := proc.reap(pid, err)
 			output.drain()
 			input.stop(master)
+			phase.Mark("pty-drained")
 			return werr
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"hermes-exec/approval"
 	"hermes-exec/internal/exitcode"
 	"hermes-exec/internal/ident"
+	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
@@ -58,6 +59,9 @@ type Flow struct {
 	// Yolo is --yolo or HERMES_YOLO=1; the session's own yolo switch is
 	// read from Sessions.
 	Yolo bool
+	// ForbidYolo is the administrator's approvals.forbid_yolo: the
+	// session's yolo switch is ignored too.
+	ForbidYolo bool
 	// OpenApprover opens the approval channel when one is needed. It is
 	// called at most once, only for commands that must be asked about.
 	OpenApprover func() (approval.Approver, error)
@@ -127,6 +131,7 @@ func (f *Flow) Execute(ctx context.Context, c Command) int {
 	}
 	d := f.Decide(ctx, c)
 	rec := f.record(c, d, start)
+	phase.Mark("decide")
 	if !d.Allow {
 		return f.deny(&rec, start, d.Reason)
 	}
@@ -140,6 +145,7 @@ func (f *Flow) Execute(ctx context.Context, c Command) int {
 		fmt.Fprintf(f.Stderr, "hermes-exec: denied: %s\n", oneLine(rec.Reason))
 		return exitcode.Denied
 	}
+	phase.Mark("audit-decision")
 
 	// Once running, stopping is the command's business: signals are
 	// forwarded to it by the backend, so the approval context no longer
@@ -153,6 +159,7 @@ func (f *Flow) Execute(ctx context.Context, c Command) int {
 		TTY:     c.TTY,
 		Session: f.SessionID,
 	})
+	phase.Mark("run")
 	code := st.Code
 	rec.Event = EventOutcome
 	if err != nil {
@@ -169,6 +176,7 @@ func (f *Flow) Execute(ctx context.Context, c Command) int {
 		// The command already ran; say loudly that its record is missing.
 		fmt.Fprintf(f.Stderr, "hermes-exec: audit log: %v\n", err)
 	}
+	phase.Mark("audit-outcome")
 	return code
 }
 
@@ -232,7 +240,7 @@ func (f *Flow) decide(ctx context.Context, c Command) Decision {
 		return Decision{ID: id, Allow: true, Channel: ChannelModeOff}
 	case f.Contained && f.Config.Approvals.InContainer != config.InContainerAsk:
 		return Decision{ID: id, Allow: true, Channel: ChannelContainer}
-	case f.SessionID != "" && f.Sessions.Yolo(f.SessionID):
+	case f.SessionID != "" && !f.ForbidYolo && f.Sessions.Yolo(f.SessionID):
 		return Decision{ID: id, Allow: true, Channel: ChannelYolo}
 	case f.SessionID != "" && f.Sessions.Approved(f.SessionID, v.Key):
 		return Decision{ID: id, Allow: true, Channel: ChannelSession}

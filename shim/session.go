@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"hermes-exec/internal/atomicfile"
+	"hermes-exec/internal/procstat"
 	"hermes-exec/policy"
 
 	"golang.org/x/sys/unix"
@@ -42,31 +43,10 @@ func SessionID() string {
 		return ""
 	}
 	id := "tty-" + strconv.Itoa(sid)
-	if start, ok := procStart(sid); ok {
+	if start, ok := procstat.StartTime(sid); ok {
 		id += "-" + start
 	}
 	return id
-}
-
-// procStart reads a process's start time (clock ticks since boot, field 22
-// of /proc/PID/stat).
-func procStart(pid int) (string, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return "", false
-	}
-	// The command name (field 2) may hold spaces and parentheses; the
-	// fields after it start after the last ')'.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return "", false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state), so field 22 is f[19].
-	if len(f) < 20 {
-		return "", false
-	}
-	return f[19], true
 }
 
 // Sessions keeps per-session state: commands approved for the session and

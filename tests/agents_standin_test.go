@@ -329,23 +329,7 @@ func (r *agentRig) startAgentTTY(env []string, name string, args ...string) *tty
 	c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	s := &ttySession{t: r.t, cmd: c, master: master, done: make(chan struct{})}
-	if err := c.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	slave.Close()
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := master.Read(buf)
-			s.mu.Lock()
-			s.screen.Write(buf[:n])
-			s.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	go func() { s.err = c.Wait(); close(s.done) }()
+	s.start(slave)
 	r.t.Cleanup(func() {
 		// The whole session the agent runs in (Setsid: its id is the
 		// agent's pid), then whatever it detached that still runs from

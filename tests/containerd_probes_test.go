@@ -51,10 +51,9 @@ func TestContainerdSandboxProbes(t *testing.T) {
 // returned function is called; it returns them.
 func watchEvents(t *testing.T) func() string {
 	t.Helper()
-	var mu sync.Mutex
-	var buf bytes.Buffer
+	out := &syncBuffer{}
 	c := exec.Command("ctr", "--address", containerdSocket, "events")
-	c.Stdout = &lockedWriter{mu: &mu, w: &buf}
+	c.Stdout = out
 	if err := c.Start(); err != nil {
 		t.Fatalf("ctr events: %v", err)
 	}
@@ -63,8 +62,20 @@ func watchEvents(t *testing.T) func() string {
 		time.Sleep(100 * time.Millisecond)
 		c.Process.Kill()
 		c.Wait()
-		mu.Lock()
-		defer mu.Unlock()
-		return buf.String()
+		out.mu.Lock()
+		defer out.mu.Unlock()
+		return out.buf.String()
 	}
+}
+
+// syncBuffer is a buffer a command writes to while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
 }

@@ -238,26 +238,7 @@ func (e *env) startTTY(pipes bool, extraEnv []string, args ...string) *ttySessio
 		c.Stdin, c.Stdout, c.Stderr = slave, slave, slave
 		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	}
-	if err := c.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	slave.Close()
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := master.Read(buf)
-			s.mu.Lock()
-			s.screen.Write(buf[:n])
-			s.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	go func() {
-		s.err = c.Wait()
-		close(s.done)
-	}()
+	s.start(slave)
 	e.t.Cleanup(func() {
 		select {
 		case <-s.done:
@@ -270,15 +251,30 @@ func (e *env) startTTY(pipes bool, extraEnv []string, args ...string) *ttySessio
 	return s
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+// start starts s.cmd on the terminal whose other end is slave, then keeps
+// s.screen filled with what the master reads and sets s.err and closes
+// s.done when the command exits.
+func (s *ttySession) start(slave *os.File) {
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	slave.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := s.master.Read(buf)
+			s.mu.Lock()
+			s.screen.Write(buf[:n])
+			s.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.done)
+	}()
 }
 
 // waitScreen waits until the terminal shows substr.

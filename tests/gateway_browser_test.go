@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"hermes-exec/internal/testutil"
 )
 
 // The approver page in a real browser (Debian's chromium, driven over the
@@ -191,7 +192,7 @@ func startBrowser(t *testing.T, bin, spki string) *browser {
 		args = append(args, "--ignore-certificate-errors-spki-list="+spki)
 	}
 	c := exec.Command(bin, append(args, "about:blank")...)
-	var out lockedBuf
+	var out testutil.Buffer
 	c.Stdout, c.Stderr = &out, &out
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := c.Start(); err != nil {

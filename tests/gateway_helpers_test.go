@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -13,10 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"hermes-exec/internal/testutil"
 )
 
 // gatewayProc is a running `hermes-exec gateway run`.
@@ -25,21 +25,9 @@ type gatewayProc struct {
 	cmd         *exec.Cmd
 	url         string
 	fingerprint string
-	out         *lockedBuf
+	out         *testutil.Buffer
 	done        chan struct{}
 }
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // startGateway runs the gateway on a free loopback port and waits until
 // it serves.
@@ -49,7 +37,7 @@ func (e *env) startGateway(args ...string) *gatewayProc {
 	c.Dir = e.dir
 	c.Env = e.baseEnv()
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	g := &gatewayProc{e: e, cmd: c, out: &lockedBuf{}, done: make(chan struct{})}
+	g := &gatewayProc{e: e, cmd: c, out: &testutil.Buffer{}, done: make(chan struct{})}
 	c.Stdout, c.Stderr = g.out, g.out
 	if err := c.Start(); err != nil {
 		e.t.Fatal(err)

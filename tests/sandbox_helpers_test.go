@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"hermes-exec/internal/testutil"
+	"hermes-exec/isolate/conformance"
 )
 
 // sandboxEnv is a hermes-exec home whose commands run on the sandbox
@@ -166,27 +167,26 @@ func sandboxLeftovers(t *testing.T, stateDir string) []string {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return cond()
-}
+func waitFor(timeout time.Duration, cond func() bool) bool { return testutil.WaitFor(timeout, cond) }
 
-// findProcess is the pid of the process whose argv[0] is name, or 0.
-func findProcess(name string) int {
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		if b, _ := os.ReadFile(p); strings.HasPrefix(string(b), name+"\x00") {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-			return pid
-		}
+// findProcess is the pid of the live process whose argv[0] is name, or 0.
+func findProcess(name string) int { return conformance.FindProcess(name) }
+
+// startMarked starts c, whose command runs as a process named marker
+// (`exec -a marker ...`), and returns that process's pid once it runs.
+// When it never does, c is killed and reaped and the test fails.
+func startMarked(t *testing.T, c *exec.Cmd, marker string) int {
+	t.Helper()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
 	}
-	return 0
+	var pid int
+	if !waitFor(20*time.Second, func() bool { pid = findProcess(marker); return pid != 0 }) {
+		c.Process.Kill()
+		c.Wait()
+		t.Fatal("the command never started")
+	}
+	return pid
 }
 
 // forkProbe forks up to 200 sleepers and prints how many it started. It is

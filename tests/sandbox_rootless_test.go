@@ -382,14 +382,7 @@ func TestSandboxRootlessKilledWrapperLeavesNothing(t *testing.T) {
 	r := newRootlessEnv(t, "  persist: none\n")
 	marker := "hermes-rootless-" + strconv.Itoa(os.Getpid())
 	c := r.cmd(nil, "-c", "exec -a "+marker+" sleep 300")
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var sleeper int
-	if !waitFor(20*time.Second, func() bool { sleeper = findProcess(marker); return sleeper != 0 }) {
-		c.Process.Kill()
-		t.Fatal("the command never started")
-	}
+	sleeper := startMarked(t, c, marker)
 	if uid, _ := ownerOf(t, fmt.Sprintf("/proc/%d", sleeper)); uid != nobodyUID {
 		t.Errorf("the command runs as host uid %d, want the caller %d", uid, nobodyUID)
 	}

@@ -100,15 +100,7 @@ func TestSandboxSessionDirectKilledWrapperKillsCommand(t *testing.T) {
 	}
 	marker := "hermes-direct-" + strconv.Itoa(os.Getpid())
 	c := s.cmd(append(append([]string(nil), s.extraEnv...), sid, "HERMES_SANDBOX_HELPER="+fake), "-c", "exec -a "+marker+" sleep 300")
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var sleeper int
-	if !waitFor(20*time.Second, func() bool { sleeper = findProcess(marker); return sleeper != 0 }) {
-		c.Process.Kill()
-		c.Wait()
-		t.Fatal("the command never started")
-	}
+	sleeper := startMarked(t, c, marker)
 	c.Process.Signal(syscall.SIGKILL)
 	c.Wait()
 	if !waitFor(10*time.Second, func() bool { return !alive(sleeper) }) {
@@ -119,14 +111,7 @@ func TestSandboxSessionDirectKilledWrapperKillsCommand(t *testing.T) {
 	// the wrapper's status.
 	marker += "-term"
 	c = s.cmd(append(append([]string(nil), s.extraEnv...), sid, "HERMES_SANDBOX_HELPER="+fake), "-c", "exec -a "+marker+" sleep 300")
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if !waitFor(20*time.Second, func() bool { sleeper = findProcess(marker); return sleeper != 0 }) {
-		c.Process.Kill()
-		c.Wait()
-		t.Fatal("the command never started")
-	}
+	sleeper = startMarked(t, c, marker)
 	c.Process.Signal(syscall.SIGTERM)
 	c.Wait()
 	if code := c.ProcessState.ExitCode(); code != 143 {

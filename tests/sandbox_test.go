@@ -307,14 +307,7 @@ func TestSandboxKilledWrapperLeavesNothing(t *testing.T) {
 	s := newSandboxEnv(t, freshConfig)
 	marker := "hermes-sbx-" + strconv.Itoa(os.Getpid())
 	c := s.cmd(s.extraEnv, "-c", "exec -a "+marker+" sleep 300")
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var sleeper int
-	if !waitFor(20*time.Second, func() bool { sleeper = findProcess(marker); return sleeper != 0 }) {
-		c.Process.Kill()
-		t.Fatal("the command never started")
-	}
+	sleeper := startMarked(t, c, marker)
 	c.Process.Signal(syscall.SIGKILL)
 	c.Wait()
 	if !waitFor(10*time.Second, func() bool { return !alive(sleeper) }) {

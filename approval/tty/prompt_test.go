@@ -3,7 +3,6 @@ package tty
 import (
 	"hermes-exec/approval"
 
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"hermes-exec/internal/testutil"
 	"hermes-exec/policy"
 )
 
@@ -70,24 +70,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	}
 }
 
-// syncBuf is a bytes.Buffer safe to read while the prompt writes.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls until cond holds; it fails the test after a generous
 // deadline (this is about ordering, not timing).
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -102,7 +84,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 type harness struct {
-	out  *syncBuf
+	out  *testutil.Buffer
 	keys chan []byte
 	sigs chan os.Signal
 	clk  *fakeClock
@@ -111,7 +93,7 @@ type harness struct {
 
 func startPrompt(t *testing.T, ctx context.Context, r approval.Request) *harness {
 	t.Helper()
-	h := &harness{out: &syncBuf{}, keys: make(chan []byte), sigs: make(chan os.Signal, 1), clk: newFakeClock(), done: make(chan approval.Reply, 1)}
+	h := &harness{out: &testutil.Buffer{}, keys: make(chan []byte), sigs: make(chan os.Signal, 1), clk: newFakeClock(), done: make(chan approval.Reply, 1)}
 	p := &prompt{out: h.out, keys: h.keys, sigs: h.sigs, clk: h.clk, width: 80, who: "alice"}
 	go func() { h.done <- p.ask(ctx, r) }()
 	waitFor(t, "the prompt", func() bool { return strings.Contains(h.out.String(), "(deny in") })

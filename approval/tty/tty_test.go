@@ -3,6 +3,7 @@ package tty
 import (
 	"hermes-exec/internal/fdutil"
 	"hermes-exec/internal/ident"
+	"hermes-exec/internal/testutil"
 	"path/filepath"
 
 	"hermes-exec/approval"
@@ -25,7 +26,7 @@ import (
 // plays the human.
 type ptyPair struct {
 	master, slave *os.File
-	out           *syncBuf // everything written to the terminal
+	out           *testutil.Buffer // everything written to the terminal
 }
 
 func newPTY(t *testing.T) *ptyPair {
@@ -37,7 +38,7 @@ func newPTY(t *testing.T) *ptyPair {
 	if err := pty.Setsize(master, &pty.Winsize{Rows: 24, Cols: 100}); err != nil {
 		t.Fatal(err)
 	}
-	p := &ptyPair{master: master, slave: slave, out: &syncBuf{}}
+	p := &ptyPair{master: master, slave: slave, out: &testutil.Buffer{}}
 	go io.Copy(p.out, master)
 	t.Cleanup(func() { slave.Close(); master.Close() })
 	return p

@@ -8,6 +8,10 @@
 #   bwrap with the same view (read-only /, new /proc /dev /tmp, unshared
 #     namespaces, no capabilities)
 #   plain bash -c true, for scale
+# With BEFORE=DIR (a directory holding another build's hermes-exec and
+# hermes-exec-sandbox, e.g. `make build BINDIR=DIR` at an older commit), the
+# same two hermes-exec rows are also timed for that build, in the same run,
+# so that before/after is a ratio measured under the same load.
 # Needs root, hyperfine, runc and bwrap. Usage: bench/sandbox/run.sh [RUNS]
 set -euo pipefail
 runs=${1:-50}
@@ -73,11 +77,23 @@ bwrap_cmd="bwrap --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --bind $work
 
 # Create the session container before timing the exec into it.
 HERMES_HOME=$work/home-session HERMES_SESSION_ID=bench "$work/hermes-exec" -c true
+before=()
+if [ -n "${BEFORE:-}" ]; then
+	for kind in fresh session; do
+		mkdir -p "$work/before-$kind"
+		cp "$work/home-$kind/config.yaml" "$work/before-$kind/config.yaml"
+	done
+	HERMES_HOME=$work/before-session HERMES_SESSION_ID=bench "$BEFORE/hermes-exec" -c true
+	trap 'HERMES_HOME=$work/before-session "$BEFORE/hermes-exec" sandbox rm --all >/dev/null 2>&1 || true; umount "$work/bundle/rootfs" 2>/dev/null; HERMES_HOME=$work/home-session "$work/hermes-exec" sandbox rm --all >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+	before=(-n "hermes-exec sandbox (fresh, before)" "env HERMES_HOME=$work/before-fresh $BEFORE/hermes-exec -c true"
+		-n "hermes-exec sandbox (session exec, before)" "env HERMES_HOME=$work/before-session HERMES_SESSION_ID=bench $BEFORE/hermes-exec -c true")
+fi
 
 cd "$work/ws"
 hyperfine -N --warmup 5 --runs "$runs" --export-json "$work/times.json" \
 	-n "hermes-exec sandbox (fresh)" "env HERMES_HOME=$work/home-fresh $work/hermes-exec -c true" \
 	-n "hermes-exec sandbox (session exec)" "env HERMES_HOME=$work/home-session HERMES_SESSION_ID=bench $work/hermes-exec -c true" \
+	"${before[@]}" \
 	-n "runc run (fresh)" "$runc_cmd" \
 	-n "bwrap" "$bwrap_cmd" \
 	-n "bash -c true (host)" "bash -c true" >&2

@@ -11,11 +11,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 
+	"hermes-exec/internal/exitcode"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/sandbox"
 	"hermes-exec/isolate/sandboxexec"
@@ -38,10 +38,10 @@ func main() {
 		return
 	}
 
-	req, err := request()
+	req, err := sandboxexec.ReadRequest()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
-		os.Exit(126)
+		os.Exit(exitcode.Denied)
 	}
 	if len(os.Args) > 1 && os.Args[1] == "run" {
 		os.Exit(run(req, os.Args[2:]))
@@ -63,20 +63,6 @@ func main() {
 		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
 		os.Exit(1)
 	}
-}
-
-// request reads what hermes-exec sent. Without one the helper refuses to
-// run anything: it must never be a way around the classifier.
-func request() (sandboxexec.Request, error) {
-	var req sandboxexec.Request
-	raw, ok := os.LookupEnv(sandboxexec.RequestEnv)
-	if !ok {
-		return req, fmt.Errorf("%s is started by hermes-exec (use hermes-exec --backend sandbox -c CMD, or hermes-exec sandbox ls)", sandboxexec.HelperName)
-	}
-	if err := json.Unmarshal([]byte(raw), &req); err != nil {
-		return req, fmt.Errorf("bad request: %v", err)
-	}
-	return req, nil
 }
 
 // run runs one approved command and returns its status as bash reports it.
@@ -106,9 +92,9 @@ func run(req sandboxexec.Request, args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
 		if isolate.IsNotFound(err) {
-			return 127
+			return exitcode.NotFound
 		}
-		return 126
+		return exitcode.CannotExec
 	}
 	if st.Reason != "" {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %s\n", st.Reason)

@@ -36,9 +36,10 @@ func sandboxCommand(opts func(*cli.Context) (sandbox.Options, error)) *cli.Comma
 				Name:      "ls",
 				Usage:     "list the sandbox containers",
 				UsageText: "hermes-exec sandbox ls [--json]",
-				Description: `Lists each container: its id, kind (session or fresh), session id, status,
-host pid of its init, when a command last started in it, whether one runs now,
-and its workspace.`,
+				Description: `Lists each container of this HERMES_HOME (root's state directory is shared by
+every HERMES_HOME; each sees its own): its id, kind (session or fresh), session
+id, status, host pid of its init, when a command last started in it, whether one
+runs now, and its workspace.`,
 				Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print a JSON array instead of a table"}},
 				Action: func(c *cli.Context) error {
 					o, err := opts(c)
@@ -64,7 +65,7 @@ and its workspace.`,
 				Description: `Kills everything running in the named containers (by container id as shown by
 "sandbox ls", or by session id) and removes their cgroups and state. A command
 running in one ends with status 137.`,
-				Flags: []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "remove every sandbox container"}},
+				Flags: []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "remove every sandbox container of this HERMES_HOME"}},
 				Action: func(c *cli.Context) error {
 					o, err := opts(c)
 					if err != nil {

@@ -50,7 +50,7 @@ func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "yolo", Usage: "run dangerous commands without asking (deny rules still hold); also HERMES_YOLO=1"},
 		&cli.StringFlag{Name: "config", Usage: "configuration file", DefaultText: "$HERMES_HOME/config.yaml"},
-		&cli.StringFlag{Name: "backend", Usage: "where commands run: host, sandbox or containerd", DefaultText: "terminal.backend, else host"},
+		&cli.StringFlag{Name: "backend", Usage: "where commands run: host, sandbox, containerd or supervisor", DefaultText: "terminal.backend, else host"},
 		&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (logs go to stderr)", DefaultText: "warn"},
 	}
 }
@@ -107,6 +107,8 @@ func newApp() *cli.App {
 			doctorCommand(),
 			gatewayCommand(),
 			pairingCommand(),
+			supervisorCommand(),
+			policyCommand(),
 			versionCommand(),
 			hookCommand(),
 			envCommand(),

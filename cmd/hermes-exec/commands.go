@@ -47,6 +47,7 @@ JSON output: {"decision":"allow|ask|deny","findings":[{"rule":ID,
 		},
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
+			oneShot()
 			text, err := checkText(c)
 			if err != nil {
 				return err

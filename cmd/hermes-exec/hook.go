@@ -9,6 +9,7 @@ import (
 
 	"hermes-exec/agenthook"
 	"hermes-exec/approval"
+	"hermes-exec/internal/procstat"
 	"hermes-exec/policy"
 	"hermes-exec/shim"
 
@@ -155,7 +156,7 @@ func runHook(agent string, g globalOpts, stdin io.Reader, stdout, stderr io.Writ
 func hookGrantApprover(key string, next func() (approval.Approver, error)) func() (approval.Approver, error) {
 	return func() (approval.Approver, error) {
 		ppid := os.Getppid()
-		if start, ok := agenthook.ProcStart(ppid); ok {
+		if start, ok := procstat.StartTime(ppid); ok {
 			g := agenthook.Grants{Dir: grantsDir()}
 			if agent, ok := g.Take(key, ppid, start); ok {
 				return agenthook.Approver{Agent: agent}, nil

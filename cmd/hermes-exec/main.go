@@ -11,10 +11,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"hermes-exec/approval"
 	"hermes-exec/internal/exitcode"
+	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
@@ -29,6 +32,7 @@ import (
 var version = "dev"
 
 func main() {
+	phase.Mark("init")
 	args := os.Args[1:]
 	// Started as bash or sh (a symlink named bash first on PATH, a login
 	// shell "-bash"), hermes-exec is always the shell: `bash check` runs a
@@ -46,6 +50,7 @@ func main() {
 // build the subcommand machinery. shell is "bash" or "sh" when hermes-exec
 // was started under that name ("" otherwise: it then runs bash).
 func runShell(argv0, shell string, login bool, args []string) int {
+	oneShot()
 	sa, err := parseShellArgs(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(shell), err)
@@ -70,7 +75,9 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	}
 	defer st.close()
 
+	phase.Mark("args")
 	s, err := load(sa.global)
+	phase.Mark("load")
 	if errors.As(err, new(usageError)) {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 		return exitcode.Usage
@@ -82,11 +89,14 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	if err != nil {
 		return denyEarly(st.text, err)
 	}
+	phase.Mark("flow")
 	real, err := resolveShell(shell, s.cfg.Terminal.Shell, shellPath())
 	if err != nil {
 		return denyEarly(st.text, err)
 	}
+	phase.Mark("resolve-shell")
 	verdict := fl.Classifier.Classify(st.text)
+	phase.Mark("classify")
 	if strings.IndexByte(st.text, 0) >= 0 {
 		verdict = nulVerdict(st.text)
 	}
@@ -112,6 +122,12 @@ func runShell(argv0, shell string, login bool, args []string) int {
 			}
 		}
 	}
+	if st.mode == srcCommand && len(sa.bashOpts) == 0 && shell == "bash" &&
+		filepath.Base(real) == "bash" && s.backendName() == "host" {
+		// One simple command of literal words runs without bash in
+		// between, exactly as bash -c would exec it (direct.go).
+		fl.Backend = directBackend{Backend: fl.Backend, text: st.text}
+	}
 	rec := &statusRecorder{Backend: fl.Backend}
 	fl.Backend = rec
 	code := fl.Execute(context.Background(), shim.Command{
@@ -120,8 +136,19 @@ func runShell(argv0, shell string, login bool, args []string) int {
 		Verdict: verdict,
 		TTY:     st.stdin == nil && wantTTY(),
 	})
+	phase.Mark("execute")
 	dieLike(rec, code)
 	return code
+}
+
+// oneShot tunes the garbage collector for a process that does one
+// command's worth of work and exits (shell mode, check): collecting would
+// only cost time, since a long allowlist or a large script allocates a lot,
+// briefly. The memory limit brings the collector back should a huge script
+// need it. Not for the daemons (gateway run), which live on.
+func oneShot() {
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(512 << 20)
 }
 
 // progName is how error messages name the program.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"hermes-exec/adminpolicy"
 	"hermes-exec/approval"
 	"hermes-exec/approval/tty"
 
@@ -29,6 +30,9 @@ type setup struct {
 	cfg    *config.Config
 	log    *logrus.Logger
 	global globalOpts
+	// admin is the administrator's policy for this user
+	// (/etc/hermes-exec/policy.yaml), already applied to cfg.
+	admin adminpolicy.Effective
 }
 
 // newLogger returns the stderr logger; quiet (warnings only) by default.
@@ -104,7 +108,13 @@ func load(g globalOpts) (*setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &setup{home: home, cfg: cfg, log: log, global: g}, nil
+	// The administrator's policy holds on every path: a broken or
+	// untrustworthy one denies everything, like a broken config.yaml.
+	admin, err := loadAdminPolicy(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return &setup{home: home, cfg: cfg, log: log, global: g, admin: admin}, nil
 }
 
 // classifier compiles the user's allowlist and deny rules, and hands the
@@ -133,22 +143,32 @@ func (s *setup) classifier() (*policy.Classifier, error) {
 	return c, nil
 }
 
-// backendName is --backend, else terminal.backend, else host.
+// backendName is --backend, else terminal.backend, else host, as the
+// administrator's policy allows; "" when the policy does not allow the
+// --backend given (backend() then denies with the reason).
 func (s *setup) backendName() string {
-	if s.global.backend != "" {
-		return s.global.backend
+	name, _ := s.backendChoice()
+	return name
+}
+
+// backendChoice is backendName, with the reason a choice is refused.
+func (s *setup) backendChoice() (string, error) {
+	name, note, err := s.admin.Backend(s.global.backend, s.cfg.Terminal.Backend)
+	if note != "" {
+		s.log.Info(note)
 	}
-	if s.cfg.Terminal.Backend != "" {
-		return s.cfg.Terminal.Backend
-	}
-	return "host"
+	return name, err
 }
 
 // backend opens the chosen backend through the registry (each backend
 // maps its own options from the configuration) and says whether it is a
 // container.
 func (s *setup) backend() (isolate.Backend, bool, error) {
-	return isolate.Open(s.backendName(), isolate.Context{
+	name, err := s.backendChoice()
+	if err != nil {
+		return nil, false, err
+	}
+	return isolate.Open(name, isolate.Context{
 		Config:     s.cfg,
 		HermesHome: s.home.Dir,
 	})
@@ -173,6 +193,10 @@ func (s *setup) flow() (*shim.Flow, error) {
 	if err != nil {
 		return nil, err
 	}
+	yolo := s.global.yolo || truthy(os.Getenv("HERMES_YOLO"))
+	if yolo && s.admin.ForbidsYolo() {
+		fmt.Fprintf(os.Stderr, "hermes-exec: --yolo is forbidden by %s: asking as usual\n", s.admin.Path)
+	}
 	environ := os.Environ()
 	dotenv, err := config.DotEnvNames(s.home.Env())
 	if err != nil {
@@ -190,7 +214,8 @@ func (s *setup) flow() (*shim.Flow, error) {
 		Classifier:   cls,
 		Backend:      be,
 		Contained:    contained,
-		Yolo:         s.global.yolo || truthy(os.Getenv("HERMES_YOLO")),
+		Yolo:         yolo && !s.admin.ForbidsYolo(),
+		ForbidYolo:   s.admin.ForbidsYolo(),
 		OpenApprover: s.openApprover,
 		Sessions:     shim.Sessions{Dir: s.home.Sessions()},
 		SessionID:    shim.SessionID(),

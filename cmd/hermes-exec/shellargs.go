@@ -143,6 +143,7 @@ var subcommands = map[string]bool{
 	"--help": true, "--version": true, "rules": true,
 	"doctor": true, "secrets": true,
 	"gateway": true, "pairing": true, "hook": true, "env": true,
+	"supervisor": true, "policy": true,
 }
 
 // isShellMode reports whether the command line is a bash-style invocation

@@ -38,6 +38,11 @@ var SystemFiles = []string{
 	"/etc/security/opasswd", "/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
 	"/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_dsa_key",
 	"/etc/sudoers", "/etc/sudoers.d", "/etc/ssl/private", "/var/lib/sss", "/root",
+	// Debian's daily copies of the password files, and other system
+	// secrets root alone reads: Kerberos keys, VPN and Wi-Fi passwords.
+	"/var/backups/shadow.bak", "/var/backups/gshadow.bak", "/etc/krb5.keytab",
+	"/etc/wireguard", "/etc/NetworkManager/system-connections",
+	"/etc/ppp/chap-secrets", "/etc/ppp/pap-secrets",
 }
 
 // UnderHome returns HomePaths joined to home.

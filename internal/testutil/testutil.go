@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // RequireAllEnv, set to 1 (CI sets it in .ci/run), turns every skip for a
@@ -46,4 +47,18 @@ func Alive(pid int) bool {
 		return true // unparsable: assume the worst, it runs
 	}
 	return s[i+2] != 'Z' && s[i+2] != 'X'
+}
+
+// WaitFor polls cond every 20 ms until it holds or timeout passes, and
+// reports whether it held. cond is asked once more at the deadline, so a
+// slow machine that got there late still sees the last state.
+func WaitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return cond()
 }

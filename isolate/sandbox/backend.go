@@ -65,7 +65,7 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 // processEnv is the command's environment (execproto.CommandEnv, the rule
 // the main binary applies too when it asks a session reaper directly).
 func (b *backend) processEnv(env []string) []string {
-	return execproto.CommandEnv(env, b.o.Passthrough, os.Getenv("HERMES_SKILL_ENV"))
+	return execproto.CommandEnv(env, b.o.Passthrough, b.tmpl.owner.SkillEnv)
 }
 
 func lookupVar(env []string, name string) (string, bool) { return execproto.LookupVar(env, name) }

@@ -1,23 +1,28 @@
 package sandbox
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
+	"path/filepath"
+	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/opencontainers/cgroups"
 	// Registers the device-rules manager; without it libcontainer refuses
 	// to apply the device allow list.
 	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
-	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runc/libcontainer/utils"
 
 	"golang.org/x/sys/unix"
 
+	"hermes-exec/isolate/ocispec"
 	"hermes-exec/isolate/sandbox/execproto"
 )
 
@@ -32,6 +37,9 @@ const (
 	labelSession   = "hermes.session"
 	labelWorkspace = "hermes.workspace"
 	labelMemory    = "hermes.memory"
+	labelIdle      = "hermes.idle"         // the session's own idle time, in seconds
+	labelHome      = "hermes.home"         // the HERMES_HOME that made it
+	labelHolders   = "hermes.placeholders" // protected-path placeholders to remove with it
 	kindFresh      = "fresh"
 	kindSession    = "session"
 )
@@ -42,117 +50,82 @@ const (
 type template struct {
 	cfg *configs.Config
 	// uid and gid are what libcontainer's processes run as inside the
-	// container's user namespace (see insideIDs).
+	// container's user namespace (ocispec.InsideIDs).
 	uid, gid int
+	// owner is who the commands run for.
+	owner ocispec.Owner
 	// rootless: no cgroup is made (see forContainer).
 	rootless bool
+	// nested: commands run one user namespace deeper, as the owner
+	// (ocispec.Config.Nested, userns.go).
+	nested bool
+	// placeholders are made before each container starts (ocispec.Protection).
+	placeholders  []string
+	protectMounts int
+	workspace     string
 }
 
-// newTemplate turns Options into a libcontainer config: runc's example spec,
-// edited as described in the package documentation, converted by specconv.
+// specConfig is the ocispec input for o (which has its defaults).
+func specConfig(o Options) ocispec.Config {
+	return ocispec.Config{
+		Owner:          *o.Owner,
+		Workspace:      o.Workspace,
+		HermesHome:     o.HermesHome,
+		StateDir:       o.StateDir,
+		Rootfs:         o.Rootfs,
+		Network:        o.Network,
+		Memory:         o.Memory,
+		CPUs:           o.CPUs,
+		Pids:           o.Pids,
+		TmpfsSize:      o.TmpfsSize,
+		HomeReadable:   o.HomeReadable,
+		ProtectedPaths: o.ProtectedPaths,
+		Rootless:       os.Geteuid() != 0,
+	}
+}
+
+// newTemplate turns Options into a libcontainer config: the spec ocispec
+// builds, converted by specconv.
 func newTemplate(o Options) (*template, error) {
 	if !seccompBuilt {
 		return nil, errors.New("this hermes-exec was built without seccomp support (build with CGO_ENABLED=1 -tags seccomp)")
 	}
-	rootless := os.Geteuid() != 0
-	if rootless {
-		if err := rootlessLimitsOK(o); err != nil {
-			return nil, err
-		}
+	sc := specConfig(o)
+	if sc.Rootless && (sc.Owner.UID != os.Getuid() || sc.Owner.GID != os.Getgid()) {
+		return nil, fmt.Errorf("a sandbox for uid %d needs root: this process (uid %d) can map only its own ids", sc.Owner.UID, os.Getuid())
 	}
-	inUID, inGID := insideIDs(rootless)
-	home := homeDir()
-	hidden, err := hiddenPaths(o, home)
+	spec, err := ocispec.Build(sc)
 	if err != nil {
 		return nil, err
 	}
-	spec := specconv.Example()
-	spec.Hostname = "sandbox"
-	spec.Root = &specs.Root{Path: o.Rootfs, Readonly: true}
-	var hostBinds []specs.Mount
-	if o.Rootfs == "" {
-		if spec.Root.Path, hostBinds, err = hostRootfs(o.StateDir); err != nil {
-			return nil, err
-		}
-	}
-	// The process fields are per command (libcontainer.Process); only the
-	// security settings here end up in the container config.
-	spec.Process = &specs.Process{
-		User:            specs.User{UID: uint32(inUID), GID: uint32(inGID)},
-		NoNewPrivileges: true,
-		// No capability at all: commands run as the caller's uid, and
-		// for a root caller the user namespace maps only uid 0, so no
-		// capability (CAP_CHOWN to another uid, CAP_SETUID...) has
-		// anything legitimate to act on.
-		Capabilities: &specs.LinuxCapabilities{},
-	}
-	if rootless {
-		// Only this binary runs as a rootless container's process, and
-		// it needs CAP_SETFCAP for one step and then drops it before
-		// any command runs (userns.go).
-		setfcap := []string{"CAP_SETFCAP"}
-		spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: setfcap, Effective: setfcap, Permitted: setfcap}
-	}
-	if spec.Mounts, err = mounts(o, hostBinds); err != nil {
-		return nil, err
-	}
-	spec.Linux.MaskedPaths = append(spec.Linux.MaskedPaths, hidden...)
-	spec.Linux.Namespaces = []specs.LinuxNamespace{
-		{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
-		{Type: specs.MountNamespace}, {Type: specs.CgroupNamespace}, {Type: specs.UserNamespace},
-	}
-	if o.Network == networkNone {
-		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
-	}
-	spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: uint32(inUID), HostID: uint32(os.Getuid()), Size: 1}}
-	spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: uint32(inGID), HostID: uint32(os.Getgid()), Size: 1}}
-	if !rootless {
-		spec.Linux.Resources = resources(o)
-	} else {
-		spec.Linux.Resources = nil
-	}
-	if spec.Linux.Seccomp, err = seccompProfile(spec, rootless); err != nil {
-		return nil, err
-	}
-
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName:      "placeholder",
-		Spec:            spec,
-		RootlessEUID:    rootless,
-		RootlessCgroups: rootless,
+		Spec:            spec.Spec,
+		RootlessEUID:    sc.Rootless,
+		RootlessCgroups: sc.Rootless,
 		NoNewKeyring:    false,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox config: %w", err)
 	}
-	if rootless && o.Pids > 0 {
-		// No cgroup to hold a pids limit (see rootlessLimitsOK), but the
-		// kernel counts RLIMIT_NPROC per user namespace and uid, and
-		// every container has a user namespace of its own: the limit
-		// then bounds the container's tasks as pids.max would, and a
-		// command without CAP_SYS_RESOURCE cannot raise it. (It does
+	if sc.Rootless && o.Pids > 0 {
+		// No cgroup to hold a pids limit (see ocispec.RootlessLimitsOK),
+		// but the kernel counts RLIMIT_NPROC per user namespace and uid,
+		// and every container has a user namespace of its own: the
+		// limit then bounds the container's tasks as pids.max would, and
+		// a command without CAP_SYS_RESOURCE cannot raise it. (It does
 		// not bind root, so root keeps the cgroup.)
 		n := uint64(o.Pids)
 		cfg.Rlimits = []configs.Rlimit{{Type: unix.RLIMIT_NPROC, Hard: n, Soft: n}}
 	}
-	// The bundle label points at the wrapper's cwd; it means nothing here.
-	cfg.Labels = []string{labelWorkspace + "=" + o.Workspace, labelMemory + "=" + strconv.FormatInt(o.Memory, 10)}
-	return &template{cfg: cfg, uid: inUID, gid: inGID, rootless: rootless}, nil
-}
-
-// insideIDs are the uid and gid libcontainer's processes get inside the
-// container's user namespace, which maps exactly one uid and one gid: the
-// caller's. Root's map to themselves. A non-root caller's map to 0, because
-// libcontainer sets a container up as root of its user namespace (nsexec
-// calls setresuid(0, 0, 0) and fails when 0 is not mapped) and an
-// unprivileged process can map only its own uid, once. Only this binary
-// runs as that root; commands run one user namespace deeper, as the
-// caller's uid again (userns.go).
-func insideIDs(rootless bool) (uid, gid int) {
-	if rootless {
-		return 0, 0
+	cfg.Labels = []string{
+		labelWorkspace + "=" + o.Workspace,
+		labelMemory + "=" + strconv.FormatInt(o.Memory, 10),
+		labelIdle + "=" + strconv.FormatInt(int64(o.Idle.Seconds()), 10),
+		labelHome + "=" + o.HermesHome,
 	}
-	return os.Getuid(), os.Getgid()
+	return &template{cfg: cfg, uid: spec.UID, gid: spec.GID, owner: sc.Owner, rootless: sc.Rootless, nested: sc.Nested(),
+		placeholders: spec.Placeholders, protectMounts: spec.ProtectMounts, workspace: o.Workspace}, nil
 }
 
 // forContainer returns a config for container id. The template is copied so
@@ -170,8 +143,8 @@ func (t *template) forContainer(id string, labels ...string) *configs.Config {
 	if t.rootless {
 		// A non-root caller cannot make cgroups here (cgroup v1 has
 		// no delegation) and holds no limit that would need one
-		// (rootlessLimitsOK). libcontainer tolerates the permission
-		// error only for a cgroup without an explicit path.
+		// (ocispec.RootlessLimitsOK). libcontainer tolerates the
+		// permission error only for a cgroup without an explicit path.
 		cg.Path, cg.Parent, cg.Name = "", strings.TrimPrefix(cgroupParent, "/"), id
 	}
 	cfg.Cgroups = &cg
@@ -179,126 +152,135 @@ func (t *template) forContainer(id string, labels ...string) *configs.Config {
 	return &cfg
 }
 
-// resources are the cgroup limits from Options. Devices: deny all but the
-// usual few (specconv adds /dev/null, zero, full, random, urandom, tty and
-// the pty devices to the allow list).
-func resources(o Options) *specs.LinuxResources {
-	r := &specs.LinuxResources{
-		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
-	}
-	if o.Memory > 0 {
-		limit := o.Memory
-		r.Memory = &specs.LinuxMemory{Limit: &limit}
-		if swapAccounting() {
-			// memory+swap equal to memory: the limit is not
-			// escaped by swapping out.
-			swap := o.Memory
-			r.Memory.Swap = &swap
-		}
-	}
-	if o.CPUs > 0 {
-		period := uint64(100000)
-		quota := int64(o.CPUs * float64(period))
-		r.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
-	}
-	if o.Pids > 0 {
-		r.Pids = &specs.LinuxPids{Limit: &o.Pids}
-	}
-	return r
-}
-
-// swapAccounting reports whether memory+swap can be limited.
-func swapAccounting() bool {
-	if cgroups.IsCgroup2UnifiedMode() {
-		return false // v2 keeps memory.swap.max separate; memory.max already bounds RAM
-	}
-	_, err := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
-	return err == nil
-}
-
-// rootlessLimitsOK refuses limits that a non-root caller cannot enforce.
-// Without a delegated cgroup (cgroup v1 has no delegation), libcontainer
-// would silently run the command without a memory or CPU limit, and a limit
-// that is not there must not be reported as if it were. The pids limit is
-// not refused: newTemplate enforces it with RLIMIT_NPROC instead.
-func rootlessLimitsOK(o Options) error {
-	var set []string
-	if o.Memory > 0 {
-		set = append(set, "container.memory")
-	}
-	if o.CPUs > 0 {
-		set = append(set, "container.cpus")
-	}
-	if len(set) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s cannot be enforced for a non-root user on this machine (no cgroup delegated to uid %d), so the sandbox refuses to start rather than run without it: run as root, or remove %s from config.yaml", strings.Join(set, " and "), os.Geteuid(), strings.Join(set, " and "))
-}
-
-// mounts are the container's mounts, in order: runc's defaults adjusted for a
-// user namespace, the read-only host binds that fill the root, /tmp, then the
-// workspace on top.
-func mounts(o Options, hostBinds []specs.Mount) ([]specs.Mount, error) {
-	ms := []specs.Mount{
-		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
-		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-		// No gid=5: the tty group is not mapped in the user namespace.
-		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
-		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-	}
-	if o.Network == networkNone {
-		// A new sysfs shows only the container's own network devices;
-		// it can be mounted because the user namespace owns the netns.
-		ms = append(ms, specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}})
-	} else {
-		ms = append(ms, specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro", "rro"}})
-	}
-	ms = append(ms, hostBinds...)
-	tmp := specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777", "size=" + strconv.FormatInt(o.TmpfsSize, 10)}}
-	wsOpts := []string{"rbind", "rw", "nosuid", "nodev"}
-	for _, t := range replacedTrees {
-		if t != "/tmp" && within(o.Workspace, t) {
-			return nil, fmt.Errorf("container.workspace %s is inside %s, which the sandbox replaces", o.Workspace, t)
-		}
-	}
-	// Bind sources are host paths (looked up before the container's root
-	// replaces the host's), so a workspace under /tmp is found, and it is
-	// mounted over the new /tmp at the same path.
-	ms = append(ms, tmp, specs.Mount{Destination: o.Workspace, Type: "none", Source: o.Workspace, Options: wsOpts})
-	return ms, nil
-}
-
-// seccompProfile is Docker's default profile for a container with no
-// capabilities, restricted to the native architecture: compiling the filter
-// for the three x86 ABIs costs about 30 ms per start, one about 5 ms, and a
-// syscall from another ABI (int 0x80, x32) is then refused outright.
-//
-// For a rootless container it also lets through unshare(CLONE_NEWUSER) with
-// no other flag: the one step userns.go takes before any command runs, after
-// which a second filter refuses it again.
-func seccompProfile(spec *specs.Spec, rootless bool) (*specs.LinuxSeccomp, error) {
-	p, err := defaultSeccomp(spec)
+// create makes container id with labels: under the workspace's lock, it
+// checks that the protected paths are as the template found them (another
+// container may have made or removed placeholders since: then the template
+// is made again), creates the placeholders, and creates the container, so
+// that no destroyer removes a placeholder between its creation and the
+// container's state recording it.
+func (b *backend) create(id string, prepare func(*configs.Config), labels ...string) (*libcontainer.Container, error) {
+	wl, err := lockWorkspace(b.o.StateDir, b.o.Workspace)
 	if err != nil {
-		return nil, fmt.Errorf("seccomp profile: %w", err)
+		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	if p == nil {
-		return nil, errors.New("seccomp profile: the default profile is empty")
+	// The lock file goes with the last container of the workspace.
+	keep := true
+	defer func() { wl.Release(!keep) }()
+	t := b.tmpl
+	dirs, files := ocispec.ProtectedList(specConfig(b.o))
+	if p, err := ocispec.Protect(b.o.Workspace, dirs, files...); err != nil {
+		return nil, err
+	} else if !reflect.DeepEqual(p.Placeholders, t.placeholders) || len(p.Mounts) != t.protectMounts {
+		if t, err = newTemplate(b.o); err != nil {
+			return nil, err
+		}
 	}
-	if native, ok := nativeArch[runtime.GOARCH]; ok {
-		p.Architectures = []specs.Arch{native}
+	made, err := ocispec.MakePlaceholders(t.workspace, t.placeholders, t.owner.UID, t.owner.GID)
+	if err != nil {
+		ocispec.RemovePlaceholders(made)
+		return nil, fmt.Errorf("sandbox: protecting the workspace: %w", err)
 	}
-	if rootless {
-		p.Syscalls = append(p.Syscalls, specs.LinuxSyscall{
-			Names:  []string{"unshare"},
-			Action: specs.ActAllow,
-			Args:   []specs.LinuxSeccompArg{{Index: 0, Value: unix.CLONE_NEWUSER, Op: specs.OpEqualTo}},
-		})
+	cfg := t.forContainer(id, append(labels, labelHolders+"="+strings.Join(made, "\x1f"))...)
+	if prepare != nil {
+		prepare(cfg)
 	}
-	return p, nil
+	c, err := libcontainer.Create(b.o.StateDir, id, cfg)
+	if err != nil {
+		if !workspaceInUse(b.o.StateDir, id, *cfg) {
+			ocispec.RemovePlaceholders(made)
+			keep = false
+		}
+		return nil, err
+	}
+	// The entry holds the placeholders this container made: the last
+	// container of the workspace removes everyone's (another may have
+	// made one this container found already there).
+	users := workspaceUsers(b.o.StateDir, b.o.Workspace)
+	if err := os.MkdirAll(users, 0o700); err == nil {
+		_ = os.WriteFile(filepath.Join(users, id), []byte(strings.Join(made, "\n")), 0o600)
+	}
+	return c, nil
 }
 
-var nativeArch = map[string]specs.Arch{
-	"amd64": specs.ArchX86_64, "arm64": specs.ArchAARCH64, "riscv64": specs.ArchRISCV64,
-	"s390x": specs.ArchS390X, "ppc64le": specs.ArchPPC64LE, "loong64": specs.ArchLOONGARCH64,
+// lockWorkspace serialises making and removing a workspace's placeholders.
+func lockWorkspace(stateDir, ws string) (*lock, error) {
+	return acquireLock(stateDir, workspaceLockID(ws), unix.LOCK_EX, false)
+}
+
+const workspaceLockPrefix = "ws-"
+
+func workspaceLockID(ws string) string {
+	sum := sha256.Sum256([]byte(ws))
+	return workspaceLockPrefix + hex.EncodeToString(sum[:8])
+}
+
+// sweepWorkspaceLocks removes the workspace lock files (and users
+// directories) that no container of stateDir refers to and nobody holds:
+// what a container whose state was deleted left. `sandbox gc` runs it;
+// every other removal goes through destroy.
+func sweepWorkspaceLocks(stateDir string, entries []os.DirEntry) {
+	any := false
+	for _, e := range entries {
+		any = any || strings.HasPrefix(e.Name(), workspaceLockPrefix)
+	}
+	if !any {
+		return // the usual case: nothing to read
+	}
+	used := map[string]bool{}
+	ids, _ := containerIDs(stateDir)
+	for _, id := range ids {
+		if c, err := libcontainer.Load(stateDir, id); err == nil {
+			if ws, ok := utils.SearchLabels(c.Config().Labels, labelWorkspace); ok {
+				used[workspaceLockID(ws)] = true
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".lock")
+		if !ok {
+			id, ok = strings.CutSuffix(e.Name(), ".users")
+		}
+		if !ok || !strings.HasPrefix(id, workspaceLockPrefix) || used[id] || seen[id] {
+			continue
+		}
+		seen[id] = true
+		if lk, err := acquireLock(stateDir, id, unix.LOCK_EX, true); err == nil {
+			_ = os.RemoveAll(filepath.Join(stateDir, id+".users"))
+			lk.Release(true)
+		}
+	}
+}
+
+// releaseWorkspace records that container self (config cfg) of stateDir
+// is gone and, when it was the workspace's last, removes every placeholder
+// the workspace's containers made (still-empty ones only) and its users
+// directory, and reports true. While another container shares the
+// workspace nothing is removed: a mount point removed on the host would
+// take its mount away in that container. The caller holds the
+// workspace's lock.
+func releaseWorkspace(stateDir, self string, cfg configs.Config) bool {
+	ws, _ := utils.SearchLabels(cfg.Labels, labelWorkspace)
+	users := workspaceUsers(stateDir, ws)
+	// self's entry stays until the last container goes: it holds the
+	// placeholders self made (one whose state is gone no longer counts
+	// as a user).
+	if workspaceInUse(stateDir, self, cfg) {
+		return false
+	}
+	var all []string
+	if v, ok := utils.SearchLabels(cfg.Labels, labelHolders); ok && v != "" {
+		all = strings.Split(v, "\x1f")
+	}
+	entries, _ := os.ReadDir(users)
+	for _, e := range entries {
+		if b, err := os.ReadFile(filepath.Join(users, e.Name())); err == nil && len(b) > 0 {
+			all = append(all, strings.Split(string(b), "\n")...)
+		}
+	}
+	// Parents before children: RemovePlaceholders goes deepest first.
+	sort.Slice(all, func(i, j int) bool { return len(all[i]) < len(all[j]) })
+	ocispec.RemovePlaceholders(all)
+	_ = os.RemoveAll(users)
+	return true
 }

@@ -1,18 +1,23 @@
 // Package sandbox is the embedded libcontainer backend: every command runs in
 // a container made in-process with runc's libcontainer, with no daemon and no
-// runc binary.
+// runc binary. The container's OCI spec comes from isolate/ocispec (which a
+// containerd backend shares); this package converts it with specconv, makes
+// and removes containers, and runs commands in them.
 //
 // The container sees the host's root filesystem read-only (so the usual tools
-// are there), the workspace writable at the same path, a size-limited tmpfs
-// /tmp, a private /dev and /proc, and nothing of the caller's secrets:
-// $HERMES_HOME, ~/.ssh, ~/.aws, ~/.gnupg, ~/.config/gcloud, other users'
-// homes and container runtime sockets are masked. It has its own mount, pid,
-// ipc, uts, cgroup and user namespaces (the user namespace maps only the
-// caller's own uid and gid) and, unless container.network is "host", a
-// network namespace with only loopback. Every process runs with no
-// capabilities, no_new_privs and Docker's default seccomp profile restricted
-// to the native architecture, inside a cgroup that enforces the memory, CPU
-// and pids limits.
+// are there), the workspace writable at the same path with the paths the
+// host runs later (.git/hooks, .git/config, .envrc, .vscode...) read-only in
+// it, private memory-backed /tmp, /run, /dev and /dev/shm within one size
+// budget, a private /proc, the owner's home hidden but for a short read-only
+// list, and nothing of the owner's secrets: HERMES_HOME, ~/.hermes, the
+// credential stores of internal/credentials, the system's secret files,
+// other users' homes and container runtime sockets are masked. It has its
+// own mount, pid, ipc, uts, cgroup and user namespaces (the user namespace
+// maps only the owner's uid and gid) and, unless container.network is
+// "host", a network namespace with only loopback. Every process runs with
+// no capabilities, no_new_privs and Docker's default seccomp profile
+// restricted to the native architecture and without set-uid or set-gid
+// file modes, inside a cgroup that enforces the memory, CPU and pids limits.
 //
 // A caller who is not root gets the same sandbox (rootless): the
 // container's user namespace maps the caller's uid to its root, as

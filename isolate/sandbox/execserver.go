@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hermes-exec/internal/exitcode"
 	"hermes-exec/isolate/sandbox/execproto"
 )
 
@@ -128,10 +129,7 @@ func (s *execServer) handle(c *net.UnixConn) {
 	if err != nil {
 		s.mu.Unlock()
 		complain("hermes-exec: %s: %v\n", req.Args[0], err)
-		code := 126
-		if errors.Is(err, unix.ENOENT) {
-			code = 127
-		}
+		code := exitcode.StartFailure(err)
 		_, _ = c.Write([]byte(execproto.MsgStarted))
 		_, _ = c.Write([]byte(execproto.MsgExit + strconv.Itoa(code)))
 		_ = c.Close()
@@ -258,7 +256,7 @@ func lookPathIn(name string, env []string) (string, int, error) {
 		}
 	}
 	if denied != "" {
-		return "", 126, fmt.Errorf("%s: permission denied", denied)
+		return "", exitcode.CannotExec, fmt.Errorf("%s: permission denied", denied)
 	}
-	return "", 127, errors.New("executable file not found in $PATH")
+	return "", exitcode.NotFound, errors.New("executable file not found in $PATH")
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"hermes-exec/internal/testutil"
 	"hermes-exec/isolate"
 )
 
@@ -138,7 +139,7 @@ func TestReaperStartedCommandFollowsItsWrapper(t *testing.T) {
 	marker := "sbx-follow-" + strconv.Itoa(os.Getpid())
 	ready := filepath.Join(o.Workspace, "trap-set")
 	h, out := startHelper(`trap 'echo GOT-TERM; exit 9' TERM; touch ` + ready + `; while :; do sleep 0.05; done`)
-	if !waitUntil(20*time.Second, func() bool { _, err := os.Stat(ready); return err == nil }) {
+	if !testutil.WaitFor(20*time.Second, func() bool { _, err := os.Stat(ready); return err == nil }) {
 		h.Process.Kill()
 		t.Fatal("the command never started")
 	}
@@ -150,13 +151,13 @@ func TestReaperStartedCommandFollowsItsWrapper(t *testing.T) {
 
 	h, _ = startHelper("exec -a " + marker + " sleep 300")
 	var pid int
-	if !waitUntil(20*time.Second, func() bool { pid = findProc(marker); return pid != 0 }) {
+	if !testutil.WaitFor(20*time.Second, func() bool { pid = findProc(marker); return pid != 0 }) {
 		h.Process.Kill()
 		t.Fatal("the command never started")
 	}
 	h.Process.Kill()
 	h.Wait()
-	if !waitUntil(5*time.Second, func() bool { return findProc(marker) == 0 }) {
+	if !testutil.WaitFor(5*time.Second, func() bool { return findProc(marker) == 0 }) {
 		t.Fatal("the command outlived its SIGKILLed wrapper")
 	}
 	if st, _ := run(t, b, "follow", "true"); st.Code != 0 {
@@ -165,15 +166,4 @@ func TestReaperStartedCommandFollowsItsWrapper(t *testing.T) {
 	if socks, _ := filepath.Glob(filepath.Join(o.StateDir, "*", execSocketName)); len(socks) != 1 {
 		t.Errorf("exec sockets %v, want the session's one", socks)
 	}
-}
-
-func waitUntil(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return cond()
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
@@ -26,18 +27,16 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 	if err != nil {
 		return st, fmt.Errorf("sandbox: %w", err)
 	}
-	cfg := b.tmpl.forContainer(id, labelKind+"="+kindFresh)
 	// The container dies with the wrapper: if the wrapper is killed, the
 	// kernel kills the reaper and with it the whole pid namespace. See the
 	// thread locking below.
-	cfg.ParentDeathSignal = int(unix.SIGKILL)
-	c, err := libcontainer.Create(b.o.StateDir, id, cfg)
+	c, err := b.create(id, func(cfg *configs.Config) { cfg.ParentDeathSignal = int(unix.SIGKILL) }, labelKind+"="+kindFresh)
 	if err != nil {
 		lk.Release(true)
 		return st, fmt.Errorf("sandbox: creating the container: %w", err)
 	}
 	defer func() {
-		if derr := destroy(c); derr != nil {
+		if derr := destroy(b.o.StateDir, c); derr != nil {
 			logrus.WithError(derr).Warn("sandbox: removing the container")
 		}
 		lk.Release(true)

@@ -6,12 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	"golang.org/x/sys/unix"
+
+	"hermes-exec/internal/hermeshome"
+	"hermes-exec/isolate/ocispec"
 )
 
 // Info describes one sandbox container for `hermes-exec sandbox ls`.
@@ -27,7 +32,10 @@ type Info struct {
 	InUse     bool      `json:"inUse"`    // a command is running in it right now
 }
 
-// List describes the containers in the state directory, sessions first.
+// List describes the containers of o's HERMES_HOME in the state directory
+// (root's state directory is shared by every HERMES_HOME: `sandbox ls` and
+// `sandbox rm --all` of one must not show or remove another's), sessions
+// first.
 func List(o Options) ([]Info, error) {
 	o, err := normalizeForManage(o)
 	if err != nil {
@@ -42,6 +50,9 @@ func List(o Options) ([]Info, error) {
 		c, err := libcontainer.Load(o.StateDir, id)
 		if err != nil {
 			continue // removed meanwhile, or half-made: gc's business
+		}
+		if h, ok := utils.SearchLabels(c.Config().Labels, labelHome); ok && o.HermesHome != "" && h != o.HermesHome {
+			continue
 		}
 		out = append(out, describe(o, c))
 	}
@@ -138,7 +149,7 @@ func removeOne(o Options, id string) error {
 		}
 		return err
 	}
-	err = destroy(c)
+	err = destroy(o.StateDir, c)
 	lk.Release(err == nil)
 	return err
 }
@@ -202,8 +213,11 @@ func gc(o Options, sweepCgroups bool) ([]string, error) {
 			}
 		}
 	}
+	if sweepCgroups {
+		sweepWorkspaceLocks(o.StateDir, entries)
+	}
 	if sweepCgroups && os.Geteuid() == 0 {
-		sweepStrayCgroups(o.StateDir)
+		removed = append(removed, sweepStrayCgroups(o.StateDir)...)
 	}
 	return removed, errors.Join(errs...)
 }
@@ -228,20 +242,29 @@ func collect(o Options, id string) (bool, error) {
 		return true, nil
 	}
 	status, _ := c.Status()
-	idle := statErr == nil && time.Since(fi.ModTime()) > o.Idle
+	// Each session expires after its own idle time, the one of the
+	// HERMES_HOME that made it: another home's shorter one must not cut
+	// it short (they share root's state directory).
+	limit := o.Idle
+	if v, ok := utils.SearchLabels(c.Config().Labels, labelIdle); ok {
+		if s, err := strconv.ParseInt(v, 10, 64); err == nil && s > 0 {
+			limit = time.Duration(s) * time.Second
+		}
+	}
+	idle := statErr == nil && time.Since(fi.ModTime()) > limit
 	// A fresh container whose lock is free has lost its wrapper.
 	leftover := strings.HasPrefix(id, freshPrefix) || status == libcontainer.Stopped
 	if !leftover && !idle {
 		lk.Release(false)
 		return false, nil
 	}
-	err = destroy(c)
+	err = destroy(o.StateDir, c)
 	lk.Release(err == nil)
 	return err == nil, err
 }
 
 // destroy kills whatever still runs in c and removes its cgroups and state.
-func destroy(c *libcontainer.Container) error {
+func destroy(stateDir string, c *libcontainer.Container) error {
 	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
 		if st == libcontainer.Paused {
 			_ = c.Resume()
@@ -255,7 +278,43 @@ func destroy(c *libcontainer.Container) error {
 			time.Sleep(2 * time.Millisecond)
 		}
 	}
-	return c.Destroy()
+	cfg := c.Config()
+	ws, _ := utils.SearchLabels(cfg.Labels, labelWorkspace)
+	wl, err := lockWorkspace(stateDir, ws)
+	if err != nil {
+		return err
+	}
+	if err := c.Destroy(); err != nil {
+		wl.Release(false)
+		return err
+	}
+	wl.Release(releaseWorkspace(stateDir, c.ID(), cfg))
+	return nil
+}
+
+// workspaceInUse reports whether another container of stateDir shares
+// cfg's workspace: a placeholder removed on the host under it would take
+// its mount (and the protection) away. Each container of a workspace is
+// recorded by an empty file in the workspace's users directory (made by
+// create, removed by destroy), which is cheaper to read than every
+// container's state; an entry whose container state is gone does not count.
+func workspaceInUse(stateDir, self string, cfg configs.Config) bool {
+	ws, _ := utils.SearchLabels(cfg.Labels, labelWorkspace)
+	entries, _ := os.ReadDir(workspaceUsers(stateDir, ws))
+	for _, e := range entries {
+		if e.Name() == self {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(stateDir, e.Name())); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// workspaceUsers is the directory that records ws's containers.
+func workspaceUsers(stateDir, ws string) string {
+	return filepath.Join(stateDir, workspaceLockID(ws)+".users")
 }
 
 // containerIDs lists the container state directories.
@@ -281,16 +340,10 @@ func containerIDs(stateDir string) ([]string, error) {
 // a valid workspace to list containers).
 func normalizeForManage(o Options) (Options, error) {
 	if o.StateDir == "" {
-		home := o.HermesHome
-		if home == "" {
-			home = os.Getenv("HERMES_HOME")
+		if o.HermesHome == "" {
+			o.HermesHome = hermeshome.Resolve(os.Getenv, ocispec.UserHome(os.Getuid()))
 		}
-		if home == "" {
-			if h, err := os.UserHomeDir(); err == nil {
-				home = filepath.Join(h, ".hermes")
-			}
-		}
-		o.StateDir = DefaultStateDir(home)
+		o.StateDir = DefaultStateDir(o.HermesHome)
 	}
 	if o.Idle == 0 {
 		o.Idle = defaultIdle

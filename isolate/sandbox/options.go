@@ -19,5 +19,3 @@ const (
 func DefaultStateDir(hermesHome string) string { return execproto.DefaultStateDir(hermesHome) }
 
 func sessionID(session, fingerprint string) string { return execproto.SessionID(session, fingerprint) }
-
-func homeDir() string { return execproto.HomeDir() }

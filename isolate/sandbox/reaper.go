@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"hermes-exec/internal/exitcode"
 )
 
 // The reaper is pid 1 of every sandbox container. It is this same binary,
@@ -64,6 +66,10 @@ func reaperMain(args []string) int {
 // exits with the command's status once the command ends. Anything the
 // command left running dies with the pid namespace when the reaper exits.
 func reapRun(args []string) int {
+	// It holds the status pipe and the lifeline: the command, which runs
+	// as the same user, must not ptrace it or open them through
+	// /proc/1/fd (a forged "exit 0").
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	status := os.NewFile(reaperStatusFd, "status")
 	unix.CloseOnExec(reaperStatusFd)
 	unix.CloseOnExec(reaperLifelineFd)
@@ -80,14 +86,11 @@ func reapRun(args []string) int {
 		return code
 	}
 	if len(args) == 0 {
-		return report(126, "error missing command")
+		return report(exitcode.CannotExec, "error missing command")
 	}
 	path, err := exec.LookPath(args[0])
 	if err != nil {
-		code := 127
-		if !os.IsNotExist(err) && !strings.Contains(err.Error(), "not found") {
-			code = 126
-		}
+		code := exitcode.StartFailure(err)
 		fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", args[0], unwrapExecErr(err))
 		return report(code, fmt.Sprintf("exit %d", code))
 	}
@@ -101,7 +104,8 @@ func reapRun(args []string) int {
 	pid, err := syscall.ForkExec(path, args, attr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", args[0], err)
-		return report(126, "exit 126")
+		code := exitcode.StartFailure(err)
+		return report(code, fmt.Sprintf("exit %d", code))
 	}
 	go watchLifeline(pid)
 	for sig := range sigs {
@@ -123,7 +127,7 @@ func reapRun(args []string) int {
 			}
 			if ws.Signaled() {
 				n := int(ws.Signal())
-				return report(128+n, fmt.Sprintf("signal %d", n))
+				return report(exitcode.Signaled(ws.Signal()), fmt.Sprintf("signal %d", n))
 			}
 			return report(ws.ExitStatus(), fmt.Sprintf("exit %d", ws.ExitStatus()))
 		}
@@ -188,7 +192,13 @@ func reapSession(idle time.Duration, withSocket bool) int {
 			case unix.SIGCHLD:
 				srv.reapAll()
 			case unix.SIGUSR1:
-				last = time.Now()
+				// A wrapper marks a start it made through
+				// libcontainer. Anything in the container can send
+				// SIGUSR1 too (a `kill -USR1 1` loop left behind),
+				// so it counts only while a wrapper's command runs.
+				if commandRunning() {
+					last = time.Now()
+				}
 			default:
 				return 0
 			}

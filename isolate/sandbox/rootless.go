@@ -21,6 +21,9 @@ func (b *backend) sealExe() (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A root runtime's sealed copy is a read-only mount that cannot be
+	// chmodded; its nested processes make themselves non-dumpable instead
+	// (the reapers and the starter's supervisor).
 	if b.tmpl.rootless {
 		if err := exe.Chmod(0o111); err != nil {
 			exe.Close()
@@ -35,9 +38,9 @@ func (b *backend) sealExe() (*os.File, error) {
 // rootless container, it first enters the caller's user namespace
 // (userns.go). argv[0] stays the binary.
 func (b *backend) inCallerUserns(args []string) []string {
-	if !b.tmpl.rootless {
+	if !b.tmpl.nested {
 		return args
 	}
-	out := []string{args[0], usernsArg, strconv.Itoa(os.Getuid()), strconv.Itoa(os.Getgid())}
+	out := []string{args[0], usernsArg, strconv.Itoa(b.tmpl.owner.UID), strconv.Itoa(b.tmpl.owner.GID)}
 	return append(out, args[1:]...)
 }

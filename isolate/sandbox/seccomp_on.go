@@ -2,15 +2,7 @@
 
 package sandbox
 
-import (
-	"github.com/moby/profiles/seccomp"
-	"github.com/opencontainers/runtime-spec/specs-go"
-)
-
 // seccompBuilt is true when libcontainer can load seccomp filters (it needs
-// the seccomp build tag and libseccomp).
+// the seccomp build tag and libseccomp). The profile itself is
+// isolate/ocispec's.
 const seccompBuilt = true
-
-func defaultSeccomp(spec *specs.Spec) (*specs.LinuxSeccomp, error) {
-	return seccomp.GetDefaultProfile(spec)
-}

@@ -68,10 +68,15 @@ func (b *backend) openSession(id, session string) (*libcontainer.Container, *loc
 		if st, serr := c.Status(); serr == nil && st == libcontainer.Running {
 			return b.shareLock(c, lk)
 		}
-		if err := destroy(c); err != nil {
+		if err := destroy(b.o.StateDir, c); err != nil {
 			lk.Release(false)
 			return nil, nil, fmt.Errorf("sandbox: removing the ended session container: %w", err)
 		}
+	}
+	if !b.tmpl.rootless {
+		// No state, under the exclusive lock: a cgroup of this id is
+		// what a container whose state directory was deleted left.
+		removeCgroups(id)
 	}
 	c, err = b.startSession(id, session)
 	if err != nil {
@@ -97,8 +102,7 @@ func (b *backend) shareLock(c *libcontainer.Container, lk *lock) (*libcontainer.
 // stdio is /dev/null: it outlives this wrapper and must not hold the agent's
 // pipes open.
 func (b *backend) startSession(id, session string) (*libcontainer.Container, error) {
-	cfg := b.tmpl.forContainer(id, labelKind+"="+kindSession, labelSession+"="+session)
-	c, err := libcontainer.Create(b.o.StateDir, id, cfg)
+	c, err := b.create(id, nil, labelKind+"="+kindSession, labelSession+"="+session)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: creating the session container: %w", err)
 	}
@@ -118,7 +122,7 @@ func (b *backend) startSession(id, session string) (*libcontainer.Container, err
 		Init:       true,
 		ExtraFiles: []*os.File{exe}, // reaperExeFd
 	}
-	if !b.tmpl.rootless {
+	if !b.tmpl.nested {
 		// A rootless reaper stays outside the caller's user namespace
 		// (userns.go), so its commands keep coming through libcontainer.
 		// Without the socket (a state directory path too long for
@@ -132,7 +136,7 @@ func (b *backend) startSession(id, session string) (*libcontainer.Container, err
 		}
 	}
 	if err := c.Run(p); err != nil {
-		_ = destroy(c)
+		_ = destroy(b.o.StateDir, c)
 		return nil, fmt.Errorf("sandbox: starting the session container: %w", err)
 	}
 	// The reaper is this process's child until this wrapper exits; it
@@ -145,7 +149,7 @@ func (b *backend) startSession(id, session string) (*libcontainer.Container, err
 // command got to run (then err is about waiting for it, not starting it).
 func (b *backend) execIn(ctx context.Context, c *libcontainer.Container, s isolate.Spec) (st isolate.Status, started bool, err error) {
 	p := b.process(s, s.Args)
-	if b.tmpl.rootless {
+	if b.tmpl.nested {
 		// The command's starter enters the caller's user namespace,
 		// then becomes the command (execmode.go).
 		exe, err := b.sealExe()
@@ -153,8 +157,16 @@ func (b *backend) execIn(ctx context.Context, c *libcontainer.Container, s isola
 			return st, false, fmt.Errorf("sandbox: sealing the starter binary: %w", err)
 		}
 		defer exe.Close()
-		p.Args = b.inCallerUserns(append([]string{"/proc/self/fd/" + strconv.Itoa(reaperExeFd), execArg, "--"}, s.Args...))
-		p.ExtraFiles = []*os.File{exe} // reaperExeFd
+		lifeR, lifeW, err := os.Pipe()
+		if err != nil {
+			return st, false, err
+		}
+		// lifeW stays open (close-on-exec) until this function returns
+		// or the helper dies; lifeR is the supervisor's.
+		defer lifeW.Close()
+		defer lifeR.Close()
+		p.Args = b.inCallerUserns(append([]string{"/proc/self/fd/" + strconv.Itoa(reaperExeFd), execArg, lifelineArg, "--"}, s.Args...))
+		p.ExtraFiles = []*os.File{exe, lifeR} // reaperExeFd, execLifelineFd
 	}
 	con, err := newConsole(p, s)
 	if err != nil {

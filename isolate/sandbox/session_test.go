@@ -250,3 +250,53 @@ func TestConcurrentCommandsShareASession(t *testing.T) {
 		t.Errorf("files from concurrent commands: %q", out)
 	}
 }
+
+// Placeholders go with the workspace's last container, whichever made
+// them: a fresh container that found a session's placeholders there must
+// not leave them behind, nor remove them under the session.
+func TestPlaceholdersGoWithTheLastContainer(t *testing.T) {
+	requireRoot(t)
+	o := testOptions(t, "session")
+	b, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := run(t, b, "holders", "true"); st.Code != 0 {
+		t.Fatalf("%+v", st)
+	}
+	vscode := filepath.Join(o.Workspace, ".vscode")
+	if _, err := os.Stat(vscode); err != nil {
+		t.Fatalf("no placeholder while the session runs: %v", err)
+	}
+	fo := o
+	fo.Persist = "none"
+	fb, err := New(fo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, out := run(t, fb, "", "mkdir .vscode/x 2>&1 || echo REFUSED"); st.Code != 0 || !strings.Contains(out, "REFUSED") {
+		t.Fatalf("fresh run: %+v %q", st, out)
+	}
+	if _, err := os.Stat(vscode); err != nil {
+		t.Fatalf("a fresh run removed the session's placeholder: %v", err)
+	}
+	// A second session finds them there; the one that made them goes
+	// first, the other last.
+	if st, _ := run(t, b, "holders-2", "true"); st.Code != 0 {
+		t.Fatalf("%+v", st)
+	}
+	if err := Remove(o, "holders"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(vscode); err != nil {
+		t.Fatalf("the placeholder went while another session still runs: %v", err)
+	}
+	if err := Remove(o, "holders-2"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{".vscode", ".git", ".envrc", ".claude"} {
+		if _, err := os.Lstat(filepath.Join(o.Workspace, name)); err == nil {
+			t.Errorf("%s left in the workspace after its last container", name)
+		}
+	}
+}

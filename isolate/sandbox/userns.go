@@ -38,8 +38,12 @@ package sandbox
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #if defined(__x86_64__)
@@ -88,6 +92,75 @@ static void hermes_drop_caps(void)
 		hermes_die("clearing ambient capabilities");
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		hermes_die("capset");
+}
+
+// hermes_supervise keeps a rootless session command tied to its wrapper.
+// Such a command is started by libcontainer from the helper, and nothing
+// would end it when the wrapper (and with it the helper) is SIGKILLed: the
+// root path's reaper kills a command whose connection closes, a fresh
+// container dies with its reaper. So the starter forks: the child goes on
+// to become the command; this parent, whose pid the helper waits for and
+// signals (as a process group, which the child shares), waits for the
+// child and ends as it ended, or kills the whole group when the lifeline
+// (a pipe whose only write end the helper holds) reads EOF: the helper is
+// gone, however it died.
+static void hermes_supervise(int lifeline)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	if (sigprocmask(SIG_BLOCK, &all, &old) < 0)
+		hermes_die("sigprocmask");
+	pid_t child = fork();
+	if (child < 0)
+		hermes_die("fork");
+	if (child == 0) {
+		close(lifeline);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return;
+	}
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0) {
+		kill(child, SIGKILL);
+		hermes_die("signalfd");
+	}
+	for (;;) {
+		int ws;
+		pid_t got = waitpid(child, &ws, WNOHANG);
+		if (got == child) {
+			if (WIFEXITED(ws))
+				_exit(WEXITSTATUS(ws));
+			if (WIFSIGNALED(ws)) {
+				int sig = WTERMSIG(ws);
+				signal(sig, SIG_DFL);
+				sigset_t one;
+				sigemptyset(&one);
+				sigaddset(&one, sig);
+				sigprocmask(SIG_UNBLOCK, &one, NULL);
+				prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+				kill(getpid(), sig);
+				_exit(128 + sig);
+			}
+		}
+		// Signals sent to the group reach the child directly; this
+		// process only drains them (SIGCHLD wakes it up).
+		struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = lifeline, .events = POLLIN}};
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			continue;
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			(void)!read(sfd, &si, sizeof si);
+		}
+		if (pfd[1].revents) {
+			char b;
+			ssize_t n = read(lifeline, &b, 1);
+			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+				kill(0, SIGKILL);
+				kill(child, SIGKILL);
+				_exit(128 + SIGKILL);
+			}
+		}
+	}
 }
 
 __attribute__((constructor)) static void hermes_enter_userns(int argc, char **argv, char **envp)
@@ -155,6 +228,8 @@ __attribute__((constructor)) static void hermes_enter_userns(int argc, char **ar
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
 		hermes_die("seccomp");
 	hermes_userns_entered = 1;
+	if (argc >= 6 && strcmp(argv[4], "sandbox-exec") == 0 && strcmp(argv[5], "--lifeline") == 0)
+		hermes_supervise(4);
 #endif
 }
 */

@@ -41,6 +41,9 @@ func OptionsFrom(c isolate.Context) (Options, error) {
 		Persist:     cc.Persist,
 		Idle:        cc.Idle,
 		Passthrough: c.Config.Terminal.EnvPassthrough,
+		// nil (not in config.yaml) means the sandbox's defaults.
+		HomeReadable:   cc.HomeReadable,
+		ProtectedPaths: cc.ProtectedPaths,
 	}
 	var err error
 	if cc.Memory != "" {
@@ -53,11 +56,9 @@ func OptionsFrom(c isolate.Context) (Options, error) {
 			return o, fmt.Errorf("container.tmpfs_size: %w", err)
 		}
 	}
-	if o.Workspace == "" {
-		if o.Workspace, err = os.Getwd(); err != nil {
-			return o, err
-		}
-	}
+	// An empty workspace is the working directory, taken by the sandbox
+	// itself (execproto.Options.WithDefaults), which then fixes a
+	// session's workspace at its first command.
 	return o, nil
 }
 

@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"hermes-exec/isolate"
@@ -36,11 +38,18 @@ const RequestEnv = "HERMES_SANDBOX_REQUEST"
 // execproto.Options for each field).
 type Options = execproto.Options
 
+// EnvPrefix starts the helper's variables that carry the command's
+// environment, one variable each (HERMES_SANDBOX_ENV_0=NAME=value...): in
+// the request's JSON, a caller's environment over 128 KiB would make one
+// string longer than the kernel takes (E2BIG), and no sandbox would start.
+const EnvPrefix = "HERMES_SANDBOX_ENV_"
+
 // Request is what one helper run needs besides its argv (the command's argv
 // follows "run --" on the helper's command line).
 type Request struct {
 	Options Options
-	Env     []string
+	Env     []string `json:"-"` // travels in EnvPrefix variables
+
 	Dir     string
 	TTY     bool
 	Session string
@@ -92,14 +101,13 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if st, ok := b.runInSession(ctx, s); ok {
 		return st, nil
 	}
-	req, err := json.Marshal(Request{Options: b.opts, Env: s.Env, Dir: s.Dir, TTY: s.TTY, Session: s.Session})
+	args, env, err := HelperCommand(b.helper, Request{Options: b.opts, Env: s.Env, Dir: s.Dir, TTY: s.TTY, Session: s.Session}, s.Args)
 	if err != nil {
 		return isolate.Status{}, err
 	}
-	args := append([]string{b.helper, "run", "--"}, s.Args...)
 	return b.host.Run(ctx, isolate.Spec{
 		Args:   args,
-		Env:    helperEnv(req),
+		Env:    env,
 		Stdin:  s.Stdin,
 		Stdout: s.Stdout,
 		Stderr: s.Stderr,
@@ -107,6 +115,21 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 		// command inside the container has no way to it.
 		ShareTerminal: true,
 	})
+}
+
+// HelperCommand is the argv and environment of a helper run of argv for
+// req (the supervisor starts helpers for its users this way too).
+func HelperCommand(helper string, req Request, argv []string) (args, env []string, err error) {
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	args = append([]string{helper, "run", "--"}, argv...)
+	env = helperEnv(raw)
+	for i, kv := range req.Env {
+		env = append(env, EnvPrefix+strconv.Itoa(i)+"="+kv)
+	}
+	return args, env, nil
 }
 
 // Manage replaces the process with `hermes-exec-sandbox ARGS...` for the
@@ -139,4 +162,37 @@ func helperEnv(req []byte) []string {
 		}
 	}
 	return env
+}
+
+// ReadRequest is the request hermes-exec sent to this helper, from its
+// environment. Without one the helper must refuse to run anything: it is
+// never a way around the classifier.
+func ReadRequest() (Request, error) {
+	var req Request
+	raw, ok := os.LookupEnv(RequestEnv)
+	if !ok {
+		return req, fmt.Errorf("%s is started by hermes-exec (use hermes-exec --backend sandbox -c CMD, or hermes-exec sandbox ls)", HelperName)
+	}
+	if err := json.Unmarshal([]byte(raw), &req); err != nil {
+		return req, fmt.Errorf("bad request: %v", err)
+	}
+	byIndex := map[int]string{}
+	for _, kv := range os.Environ() {
+		rest, ok := strings.CutPrefix(kv, EnvPrefix)
+		if !ok {
+			continue
+		}
+		num, val, ok := strings.Cut(rest, "=")
+		if n, err := strconv.Atoi(num); ok && err == nil && n >= 0 {
+			byIndex[n] = val
+		}
+	}
+	for i := 0; i < len(byIndex); i++ {
+		v, ok := byIndex[i]
+		if !ok {
+			return req, fmt.Errorf("bad request: %s%d is missing", EnvPrefix, i)
+		}
+		req.Env = append(req.Env, v)
+	}
+	return req, nil
 }

@@ -28,10 +28,16 @@ import (
 // ends (the host backend kills the helper, whose connection closing makes
 // the reaper kill the command; here the client sends SIGKILL).
 func (b *backend) runInSession(ctx context.Context, s isolate.Spec) (st isolate.Status, ok bool) {
+	return RunInSession(ctx, b.opts, s, execproto.ForwardSignals)
+}
+
+// RunInSession is runInSession for given options, with signals from relay:
+// the root supervisor takes this path for its users' session commands.
+func RunInSession(ctx context.Context, opts Options, s isolate.Spec, relay execproto.Relay) (st isolate.Status, ok bool) {
 	if s.TTY || s.Session == "" || os.Geteuid() != 0 {
 		return st, false
 	}
-	o, err := b.opts.WithDefaults()
+	o, err := opts.WithDefaults()
 	if err != nil || o.Persist != execproto.PersistSession {
 		return st, false // the helper reports bad options
 	}
@@ -61,7 +67,7 @@ func (b *backend) runInSession(ctx context.Context, s isolate.Spec) (st isolate.
 		Dir:  o.CommandDir(s.Dir),
 	}
 	before := execproto.ReadCounter(counter, "oom_kill")
-	end, started, err := execproto.Exec(ctx, sock, req, s.Stdin, s.Stdout, s.Stderr)
+	end, started, err := execproto.ExecRelay(ctx, sock, req, s.Stdin, s.Stdout, s.Stderr, relay)
 	lk.Touch()
 	if !started {
 		return st, false

@@ -71,6 +71,14 @@ type Container struct {
 	Idle time.Duration `yaml:"idle"`
 	// Image is the image reference for the containerd backend.
 	Image string `yaml:"image"`
+	// HomeReadable lists paths under the caller's home (relative to it)
+	// that the sandbox shows read-only; the rest of the home is hidden.
+	// nil means the sandbox's default list; an empty list shows nothing.
+	HomeReadable []string `yaml:"home_readable"`
+	// ProtectedPaths lists paths inside the workspace (relative to it)
+	// that are read-only in the sandbox even when they do not exist yet.
+	// nil means the sandbox's default list.
+	ProtectedPaths []string `yaml:"protected_paths"`
 	// Containerd is where the containerd backend finds its daemon.
 	Containerd Containerd `yaml:"containerd"`
 }
@@ -96,6 +104,9 @@ const (
 	BackendHost       = "host"
 	BackendSandbox    = "sandbox"
 	BackendContainerd = "containerd"
+	// BackendSupervisor hands commands to the root supervisor (hermes-exec
+	// supervisor), which runs them in the caller's own sandbox.
+	BackendSupervisor = "supervisor"
 
 	NetworkNone = "none"
 	NetworkHost = "host"

@@ -30,7 +30,23 @@ func DotEnvNames(path string) ([]string, error) {
 	}
 	var names []string
 	seen := map[string]bool{}
-	s := string(data)
+	eachAssignment(string(data), func(name, _ string) {
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	})
+	return names, nil
+}
+
+// eachAssignment calls fn for every NAME=value line of a .env file's text,
+// in order: blank lines, comments and lines that are not assignments are
+// skipped, "export " is dropped, and a quoted value left open on its line
+// continues, newlines included, through the line holding the closing quote
+// (or to the end of the text), so that a multi-line value's contents are
+// never read as assignments of their own. value is as written: quotes and
+// escapes are the caller's to interpret.
+func eachAssignment(s string, fn func(name, value string)) {
 	for len(s) > 0 {
 		var line string
 		line, s = cutLine(s)
@@ -45,17 +61,18 @@ func DotEnvNames(path string) ([]string, error) {
 		if !ok {
 			continue
 		}
-		if !seen[name] {
-			seen[name] = true
-			names = append(names, name)
-		}
-		// A quoted value left open continues on the following lines;
-		// skip them so their contents are not read as assignments.
 		if q := openQuote(value); q != 0 {
-			s = skipPastQuote(s, q)
+			i := closes(s, q)
+			if i < 0 {
+				value += "\n" + s
+				s = ""
+			} else {
+				value += "\n" + s[:i+1]
+				_, s = cutLine(s[i:])
+			}
 		}
+		fn(name, value)
 	}
-	return names, nil
 }
 
 func cutLine(s string) (line, rest string) {
@@ -120,17 +137,6 @@ func closes(s string, q byte) int {
 	return -1
 }
 
-// skipPastQuote drops the text up to the line holding the closing quote,
-// and that line.
-func skipPastQuote(s string, q byte) string {
-	i := closes(s, q)
-	if i < 0 {
-		return ""
-	}
-	_, rest := cutLine(s[i:])
-	return rest
-}
-
 // DotEnv reads the values a .env file assigns (the same shapes as
 // DotEnvNames; the last assignment of a name wins, as python-dotenv does).
 // Quotes around a value are removed; in double quotes \n, \" and \\ are
@@ -145,34 +151,9 @@ func DotEnv(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("dotenv: %w", err)
 	}
 	vals := map[string]string{}
-	s := string(data)
-	for len(s) > 0 {
-		var line string
-		line, s = cutLine(s)
-		t := strings.TrimLeft(line, " \t")
-		if t == "" || t[0] == '#' {
-			continue
-		}
-		if rest, ok := strings.CutPrefix(t, "export"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
-			t = strings.TrimLeft(rest, " \t")
-		}
-		name, value, ok := splitAssignment(t)
-		if !ok {
-			continue
-		}
-		if q := openQuote(value); q != 0 {
-			// The value spans lines up to the closing quote.
-			i := closes(s, q)
-			if i < 0 {
-				value += "\n" + s
-				s = ""
-			} else {
-				value += "\n" + s[:i+1]
-				_, s = cutLine(s[i:])
-			}
-		}
+	eachAssignment(string(data), func(name, value string) {
 		vals[name] = dotenvValue(value)
-	}
+	})
 	return vals, nil
 }
 

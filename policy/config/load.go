@@ -50,6 +50,9 @@ type rawContainer struct {
 	Persist   yaml.Node `yaml:"persist"`
 	Idle      yaml.Node `yaml:"idle"`
 	Image     yaml.Node `yaml:"image"`
+	// Sandbox view lists (see Container).
+	HomeReadable   yaml.Node `yaml:"home_readable"`
+	ProtectedPaths yaml.Node `yaml:"protected_paths"`
 	// Containerd is `container.containerd:`, the containerd backend's daemon.
 	Containerd rawContainerd `yaml:"containerd"`
 }
@@ -150,10 +153,10 @@ func (r *rawTerminal) apply(t *Terminal) error {
 	case !ok:
 	case v == BackendHost || v == "local": // "local" is Hermes's name for the host
 		t.Backend = BackendHost
-	case v == BackendSandbox || v == BackendContainerd:
+	case v == BackendSandbox || v == BackendContainerd || v == BackendSupervisor:
 		t.Backend = v
 	default:
-		errs = append(errs, nodeErr(&r.Backend, "terminal.backend: %q is not one of host, local, sandbox, containerd", v))
+		errs = append(errs, nodeErr(&r.Backend, "terminal.backend: %q is not one of host, local, sandbox, containerd, supervisor", v))
 	}
 	t.EnvPassthrough, err = stringList(&r.EnvPassthrough, "terminal.env_passthrough")
 	if err != nil {
@@ -236,6 +239,16 @@ func (r *rawContainer) apply(c *Container) error {
 		add(err)
 	} else if ok {
 		c.Containerd.Namespace = v
+	}
+	if v, err := stringList(&r.HomeReadable, "container.home_readable"); err != nil {
+		add(err)
+	} else if v != nil {
+		c.HomeReadable = v
+	}
+	if v, err := stringList(&r.ProtectedPaths, "container.protected_paths"); err != nil {
+		add(err)
+	} else if v != nil {
+		c.ProtectedPaths = v
 	}
 	return errors.Join(errs...)
 }

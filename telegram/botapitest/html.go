@@ -84,6 +84,7 @@ func ParseHTML(text string) (string, error) {
 		return fail("can't find end tag corresponding to start tag \"%s\"", top(stack))
 	}
 	if !utf8.ValidString(out.String()) {
+		//lint:ignore ST1005 the Bot API's own description, word for word
 		return "", fmt.Errorf("Bad Request: text must be encoded in UTF-8")
 	}
 	return out.String(), nil

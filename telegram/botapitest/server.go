@@ -918,32 +918,18 @@ func (s *Server) editMessageText(ctx context.Context, p map[string]string) (any,
 	if err != nil {
 		return nil, err
 	}
-	markup, _, err := parseMarkup(p)
-	if err != nil {
-		return nil, err
-	}
-	if markup != nil && len(markup.InlineKeyboard) == 0 {
-		markup = nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, m, err := s.editable(p)
-	if err != nil {
-		return nil, err
-	}
-	// Without reply_markup the edited message keeps no inline keyboard.
-	if m.Text == plain && sameMarkup(m.ReplyMarkup, markup) {
-		return nil, badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
-	}
-	m.Text = plain
-	m.ReplyMarkup = markup
-	m.EditDate = time.Now().Unix()
-	c.edits[m.MessageID]++
-	s.changeLocked()
-	return *m, nil
+	return s.edit(p, &plain)
 }
 
 func (s *Server) editMessageReplyMarkup(ctx context.Context, p map[string]string) (any, error) {
+	return s.edit(p, nil)
+}
+
+// edit replaces the reply markup of the message p names and, when text is
+// not nil, its text: what editMessageText and editMessageReplyMarkup have
+// in common, including the Bot API's refusal of an edit that changes
+// nothing.
+func (s *Server) edit(p map[string]string, text *string) (any, error) {
 	markup, _, err := parseMarkup(p)
 	if err != nil {
 		return nil, err
@@ -957,9 +943,15 @@ func (s *Server) editMessageReplyMarkup(ctx context.Context, p map[string]string
 	if err != nil {
 		return nil, err
 	}
-	if sameMarkup(m.ReplyMarkup, markup) {
+	newText := m.Text
+	if text != nil {
+		newText = *text
+	}
+	// Without reply_markup the edited message keeps no inline keyboard.
+	if m.Text == newText && sameMarkup(m.ReplyMarkup, markup) {
 		return nil, badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
 	}
+	m.Text = newText
 	m.ReplyMarkup = markup
 	m.EditDate = time.Now().Unix()
 	c.edits[m.MessageID]++

@@ -1,6 +1,8 @@
 package execproto
 
 import (
+	"sync"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,11 +28,35 @@ var ErrNotTaken = errors.New("sandbox: the session reaper does not take commands
 // the error is ErrNotTaken or nothing was sent, and the command may be
 // started another way; when it is true it must not be.
 func Exec(ctx context.Context, socket string, req Request, stdin, stdout, stderr *os.File) (st isolate.Status, started bool, err error) {
+	return ExecRelay(ctx, socket, req, stdin, stdout, stderr, ForwardSignals)
+}
+
+// Relay passes signals meant for the command to send until the returned
+// function is called, and sends SIGKILL when ctx ends. ForwardSignals
+// relays the process's own signals; the supervisor relays those its
+// client sends.
+type Relay func(ctx context.Context, send func(os.Signal)) func()
+
+// ExecRelay is Exec with the signals taken from relay.
+func ExecRelay(ctx context.Context, socket string, req Request, stdin, stdout, stderr *os.File, relay Relay) (st isolate.Status, started bool, err error) {
 	conn, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: socket, Net: "unixpacket"})
 	if err != nil {
 		return st, false, ErrNotTaken
 	}
 	defer conn.Close()
+	// Signals are caught from before the request goes out: one that
+	// arrived between the start and a later subscription would kill the
+	// wrapper and leave the command running. Until the reaper says the
+	// command started they are held; if it never does, they are raised
+	// again on the wrapper itself, as if it had never caught them.
+	sigs := &heldSignals{conn: conn}
+	stop := relay(ctx, sigs.send)
+	defer func() {
+		stop()
+		if !started {
+			sigs.reraise()
+		}
+	}()
 	pkt, err := json.Marshal(req)
 	if err != nil || len(pkt) > MaxRequest {
 		return st, false, ErrNotTaken
@@ -57,13 +83,8 @@ func Exec(ctx context.Context, socket string, req Request, stdin, stdout, stderr
 	}
 	// The reaper relays these to the command's process group; a
 	// cancelled ctx becomes SIGKILL.
-	stop := ForwardSignals(ctx, func(sig os.Signal) {
-		if s, ok := sig.(unix.Signal); ok {
-			_, _ = conn.Write([]byte(MsgSignal + strconv.Itoa(int(s))))
-		}
-	})
+	sigs.running()
 	n, err = conn.Read(buf)
-	stop()
 	if err != nil {
 		// The reaper died (sandbox rm; idle expiry cannot happen while
 		// a command runs): the kernel killed everything in its pid
@@ -96,4 +117,52 @@ func stdioFds(files ...*os.File) ([]int, func(), error) {
 		fds = append(fds, int(f.Fd()))
 	}
 	return fds, closeAll, nil
+}
+
+// heldSignals passes signals to the reaper once the command runs, and
+// holds those that arrive before.
+type heldSignals struct {
+	mu      sync.Mutex
+	conn    *net.UnixConn
+	started bool
+	held    []unix.Signal
+}
+
+func (h *heldSignals) send(sig os.Signal) {
+	s, ok := sig.(unix.Signal)
+	if !ok {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.started {
+		h.held = append(h.held, s)
+		return
+	}
+	_, _ = h.conn.Write([]byte(MsgSignal + strconv.Itoa(int(s))))
+}
+
+// running passes the held signals on and every later one directly.
+func (h *heldSignals) running() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.started = true
+	for _, s := range h.held {
+		_, _ = h.conn.Write([]byte(MsgSignal + strconv.Itoa(int(s))))
+	}
+	h.held = nil
+}
+
+// reraise delivers the held signals to this process again, after the
+// relay stopped catching them: nothing ran, so they mean what they meant.
+func (h *heldSignals) reraise() {
+	h.mu.Lock()
+	held := h.held
+	h.held = nil
+	h.mu.Unlock()
+	for _, s := range held {
+		if s != unix.SIGKILL {
+			_ = unix.Kill(os.Getpid(), s)
+		}
+	}
 }

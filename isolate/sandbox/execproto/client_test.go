@@ -133,3 +133,19 @@ func TestCommandEnvSkillNames(t *testing.T) {
 		t.Errorf("no default PATH: %v", got)
 	}
 }
+
+// An empty list in config.yaml (show nothing, protect nothing) must reach
+// the helper as empty, not as absent (the defaults).
+func TestEmptyListsSurviveTheRequest(t *testing.T) {
+	b, err := json.Marshal(Options{HomeReadable: []string{}, ProtectedPaths: nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o Options
+	if err := json.Unmarshal(b, &o); err != nil {
+		t.Fatal(err)
+	}
+	if o.HomeReadable == nil || len(o.HomeReadable) != 0 || o.ProtectedPaths != nil {
+		t.Errorf("after the round trip: HomeReadable %#v, ProtectedPaths %#v", o.HomeReadable, o.ProtectedPaths)
+	}
+}

@@ -1,9 +1,11 @@
 package execproto
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 
+	"hermes-exec/internal/safepath"
 	"hermes-exec/isolate"
 )
 
@@ -53,17 +55,38 @@ func LookupVar(env []string, name string) (string, bool) {
 	return "", false
 }
 
-// CommandDir is a command's working directory: dir when it is absolute
-// (symlinks resolved), else the workspace. o must have its defaults.
+// CommandDir is a command's working directory: dir, or when it is empty
+// the caller's own (the wrapper's and the helper's, which share it), with
+// symlinks resolved. Outside the workspace it is read-only inside (a cwd
+// never widens the workspace: the session's was fixed when it was made).
+// One the sandbox replaces or hides (/tmp, /run, the owner's home,
+// HERMES_HOME) does not exist inside as it does outside: the command then
+// starts in the workspace. o must have its defaults.
 func (o Options) CommandDir(dir string) string {
 	if dir == "" {
-		return o.Workspace
+		wd, err := os.Getwd()
+		if err != nil {
+			return o.Workspace
+		}
+		dir = wd
 	}
 	if r, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = r
 	}
-	if filepath.IsAbs(dir) {
+	if !filepath.IsAbs(dir) {
+		return o.Workspace
+	}
+	if safepath.Within(dir, o.Workspace) {
 		return dir
 	}
-	return o.Workspace
+	hidden := []string{"/tmp", "/run", "/dev", "/proc", "/sys", o.HermesHome, o.StateDir}
+	if o.Owner != nil {
+		hidden = append(hidden, o.Owner.Home)
+	}
+	for _, h := range hidden {
+		if safepath.Within(dir, h) {
+			return o.Workspace
+		}
+	}
+	return dir
 }

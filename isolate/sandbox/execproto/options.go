@@ -16,6 +16,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"hermes-exec/internal/hermeshome"
+	"hermes-exec/internal/safepath"
+	"hermes-exec/isolate/owner"
 )
 
 // Options configure the sandbox backend. The zero value of every field means
@@ -54,6 +60,21 @@ type Options struct {
 	// Passthrough lists extra variable names (terminal.env_passthrough;
 	// "PREFIX*" patterns allowed) that commands may see.
 	Passthrough []string
+	// HomeReadable (container.home_readable) and ProtectedPaths
+	// (container.protected_paths): see ocispec.Config; nil means the
+	// defaults.
+	HomeReadable   []string // not omitempty: an empty list (show nothing) is not nil (the default)
+	ProtectedPaths []string
+	// Owner is the user commands run for; nil means the caller
+	// (owner.Current). A root supervisor sets it to run a sandbox
+	// for another user.
+	Owner *owner.Owner `json:",omitempty"`
+	// WorkspaceFromCwd is set by WithDefaults when Workspace was empty and
+	// the working directory was taken. Such a workspace is the session's
+	// first command's and stays fixed: it is not part of the session's
+	// identity, so a later command in another directory joins the same
+	// container, where that directory is read-only.
+	WorkspaceFromCwd bool `json:",omitempty"`
 }
 
 // Defaults and the accepted values of Options fields.
@@ -74,13 +95,12 @@ const (
 // made on the resolved paths and hiding a path must hide what it points to.
 func (o Options) WithDefaults() (Options, error) {
 	var err error
-	if o.HermesHome == "" {
-		o.HermesHome = os.Getenv("HERMES_HOME")
+	if o.Owner == nil {
+		who := owner.Current()
+		o.Owner = &who
 	}
 	if o.HermesHome == "" {
-		if home, herr := os.UserHomeDir(); herr == nil {
-			o.HermesHome = filepath.Join(home, ".hermes")
-		}
+		o.HermesHome = hermeshome.Resolve(os.Getenv, o.Owner.Home)
 	}
 	if o.StateDir == "" {
 		o.StateDir = DefaultStateDir(o.HermesHome)
@@ -92,15 +112,16 @@ func (o Options) WithDefaults() (Options, error) {
 		if o.Workspace, err = os.Getwd(); err != nil {
 			return o, fmt.Errorf("workspace: %w", err)
 		}
+		o.WorkspaceFromCwd = true
 	}
-	if o.Workspace, err = realDir(o.Workspace); err != nil {
+	if o.Workspace, err = safepath.ResolveDir(o.Workspace); err != nil {
 		return o, fmt.Errorf("container.workspace: %w", err)
 	}
 	if o.Workspace == "/" {
 		return o, errors.New("container.workspace: the whole filesystem cannot be the writable workspace")
 	}
 	if o.Rootfs != "" {
-		if o.Rootfs, err = realDir(o.Rootfs); err != nil {
+		if o.Rootfs, err = safepath.ResolveDir(o.Rootfs); err != nil {
 			return o, fmt.Errorf("container.rootfs: %w", err)
 		}
 		if o.Rootfs == "/" {
@@ -130,6 +151,9 @@ func (o Options) WithDefaults() (Options, error) {
 	if o.Memory < 0 {
 		return o, fmt.Errorf("container.memory: %d is negative", o.Memory)
 	}
+	if o.Memory == 0 {
+		o.Memory = DefaultMemory()
+	}
 	if o.Memory > 0 && o.Memory < 4<<20 {
 		return o, fmt.Errorf("container.memory: %d bytes is too small to start a process (minimum 4m)", o.Memory)
 	}
@@ -151,6 +175,25 @@ func (o Options) WithDefaults() (Options, error) {
 	return o, nil
 }
 
+// DefaultMemory is the memory limit of a sandbox whose config names none:
+// the lesser of 4 GiB and half the machine's RAM, so that a memory bomb in a
+// fresh HERMES_HOME cannot take the host down; 0 (none) when the caller
+// cannot enforce one (not root: no cgroup is delegated on cgroup v1, and
+// the rootless sandbox refuses a limit it cannot hold).
+func DefaultMemory() int64 {
+	if os.Geteuid() != 0 {
+		return 0
+	}
+	limit := int64(4 << 30)
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) == nil {
+		if half := int64(si.Totalram) * int64(si.Unit) / 2; half > 0 && half < limit {
+			limit = half
+		}
+	}
+	return limit
+}
+
 // DefaultStateDir is where container state lives when Options.StateDir is
 // empty: a tmpfs under /run for root, the user's runtime directory otherwise
 // (state must not survive a reboot: the containers do not).
@@ -164,37 +207,27 @@ func DefaultStateDir(hermesHome string) string {
 	return filepath.Join(hermesHome, "run", "sandbox")
 }
 
-// realDir resolves p to an absolute path without symlinks and checks that it
-// is a directory.
-func realDir(p string) (string, error) {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", err
-	}
-	real, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return "", err
-	}
-	fi, err := os.Stat(real)
-	if err != nil {
-		return "", err
-	}
-	if !fi.IsDir() {
-		return "", fmt.Errorf("%s is not a directory", real)
-	}
-	return real, nil
-}
-
 // Fingerprint identifies everything that shapes a session container, so that
 // a changed config or another workspace gets another container instead of
 // silently reusing one made with other limits or mounts.
 func (o Options) Fingerprint() string {
 	h := sha256.New()
+	ws := o.Workspace
+	if o.WorkspaceFromCwd {
+		ws = "" // fixed by the session's first command
+	}
+	var who owner.Owner
+	if o.Owner != nil {
+		who = *o.Owner
+	} else {
+		who = owner.Current()
+	}
 	for _, s := range []string{
-		o.HermesHome, o.Workspace, o.Rootfs, o.Network,
+		o.HermesHome, ws, o.Rootfs, o.Network,
 		strconv.FormatInt(o.Memory, 10), strconv.FormatFloat(o.CPUs, 'g', -1, 64),
 		strconv.FormatInt(o.Pids, 10), strconv.FormatInt(o.TmpfsSize, 10),
-		strconv.Itoa(os.Getuid()), strconv.Itoa(os.Getgid()), HomeDir(),
+		strconv.Itoa(who.UID), strconv.Itoa(who.GID), who.Home,
+		fmt.Sprint(o.HomeReadable == nil, o.HomeReadable), fmt.Sprint(o.ProtectedPaths == nil, o.ProtectedPaths),
 	} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
@@ -207,16 +240,4 @@ func (o Options) Fingerprint() string {
 func SessionID(session, fingerprint string) string {
 	sum := sha256.Sum256([]byte(session + "\x00" + fingerprint))
 	return SessionPrefix + hex.EncodeToString(sum[:8])
-}
-
-// HomeDir is the caller's home directory ($HOME), or "" when unknown.
-func HomeDir() string {
-	h, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	if r, err := filepath.EvalSymlinks(h); err == nil {
-		return r
-	}
-	return h
 }

@@ -25,6 +25,18 @@ func ForwardSignals(ctx context.Context, send func(os.Signal)) func() {
 			signal.Notify(sigs, sig)
 		}
 	}
+	stop := RelayFrom(ctx, sigs, send)
+	return func() {
+		signal.Stop(sigs)
+		stop()
+	}
+}
+
+// RelayFrom passes each signal from sigs to send, and SIGKILL when ctx is
+// cancelled, until the returned function is called (once). ForwardSignals
+// feeds it the wrapper's own signals; the supervisor feeds it those a
+// client asks it to relay.
+func RelayFrom(ctx context.Context, sigs <-chan os.Signal, send func(os.Signal)) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		for {
@@ -39,8 +51,5 @@ func ForwardSignals(ctx context.Context, send func(os.Signal)) func() {
 			}
 		}
 	}()
-	return func() {
-		signal.Stop(sigs)
-		close(done)
-	}
+	return func() { close(done) }
 }

@@ -1,4 +1,4 @@
-package sandbox
+package ocispec
 
 import (
 	"crypto/sha256"
@@ -16,7 +16,7 @@ import (
 // replacedTrees are the host's top-level directories the sandbox replaces
 // with its own filesystems (a new /proc, a private /dev, sysfs, a tmpfs
 // /tmp); nothing of the host's is visible there.
-var replacedTrees = []string{"/proc", "/sys", "/dev", "/tmp"}
+var replacedTrees = []string{"/proc", "/sys", "/dev", "/tmp", "/run"}
 
 // The host's "/" cannot be the container's rootfs directly: libcontainer
 // bind-mounts the rootfs onto itself and reopens it, and a lookup of "/"

@@ -1,0 +1,5 @@
+package ocispec
+
+import "runtime"
+
+func runtimeArch() string { return runtime.GOARCH }
