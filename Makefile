@@ -3,6 +3,10 @@
 #                            Go, static, nothing initialised it does not need
 #   bin/hermes-exec-sandbox  the sandbox backend: embeds libcontainer, which
 #                            needs cgo, the seccomp build tag and libseccomp-dev
+#   bin/hermes-exec-containerd        the containerd backend: links the containerd
+#                            v2 client (large, pure Go, static)
+#   bin/hermes-exec-containerd-init   pid 1 and command starter inside its
+#                            containers: tiny and static, runs in any image
 GO        ?= go
 BINDIR    ?= bin
 PREFIX    ?= /usr/local
@@ -25,6 +29,8 @@ RACE_PKGS := ./shim/... ./policy/config/... ./isolate/ ./approval/... ./internal
 build:
 	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec ./cmd/hermes-exec
 	CGO_ENABLED=1 $(GO) build -tags seccomp,$(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec-sandbox ./cmd/hermes-exec-sandbox
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec-containerd ./cmd/hermes-exec-containerd
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BINDIR)/hermes-exec-containerd-init ./cmd/hermes-exec-containerd/init
 
 # The whole suite: unit tests, fuzz seeds, and end-to-end tests of the built
 # binaries (some need root; CI runs as root, with HERMES_TEST_REQUIRE_ALL=1 so
@@ -66,6 +72,8 @@ fmt:
 install: build
 	install -D -m 0755 $(BINDIR)/hermes-exec $(DESTDIR)$(PREFIX)/bin/hermes-exec
 	install -D -m 0755 $(BINDIR)/hermes-exec-sandbox $(DESTDIR)$(PREFIX)/bin/hermes-exec-sandbox
+	install -D -m 0755 $(BINDIR)/hermes-exec-containerd $(DESTDIR)$(PREFIX)/bin/hermes-exec-containerd
+	install -D -m 0755 $(BINDIR)/hermes-exec-containerd-init $(DESTDIR)$(PREFIX)/bin/hermes-exec-containerd-init
 
 clean:
 	rm -rf $(BINDIR)

@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 	case "tiocsti":
 		os.Exit(probeTIOCSTI())
 	}
-	os.Exit(m.Run())
+	os.Exit(runWithContainerd(m)) // containerd_main_test.go
 }
 
 // probeTIOCSTI tries to type into a terminal every way a command could:

@@ -31,7 +31,7 @@ type sandboxEnv struct {
 
 func newSandboxEnv(t *testing.T, container string) *sandboxEnv {
 	t.Helper()
-	requireSandbox(t)
+	probeBackend.require(t)
 	base, err := os.MkdirTemp("/var/tmp", "hermes-sbx-test-")
 	if err != nil {
 		t.Fatal(err)
@@ -43,15 +43,15 @@ func newSandboxEnv(t *testing.T, container string) *sandboxEnv {
 	s.userHome = mkdir(t, base, "home")
 	s.env.home = mkdir(t, base, "hermes-home")
 	s.env.dir = s.ws
-	s.stateDir = "/run/hermes-exec/sandbox"
+	s.stateDir = probeBackend.stateDir
 	mkdir(t, s.userHome, ".ssh")
 	write(t, filepath.Join(s.userHome, ".ssh", "id_ed25519"), "SECRET-SSH-KEY-7f3a")
 	write(t, filepath.Join(s.env.home, ".env"), "OPENAI_API_KEY=SECRET-DOTENV-91c2\n")
-	s.writeConfig(fmt.Sprintf("approvals:\n  mode: \"off\"\nterminal:\n  backend: sandbox\ncontainer:\n  workspace: %s\n%s", s.ws, container))
+	s.writeConfig(fmt.Sprintf("approvals:\n  mode: \"off\"\nterminal:\n  backend: %s\ncontainer:\n  workspace: %s\n%s%s", probeBackend.name, s.ws, container, probeBackend.container))
 	s.extraEnv = []string{"HOME=" + s.userHome}
 	t.Cleanup(func() {
 		// Sessions a test made must not outlive it.
-		c := s.cmd(s.extraEnv, "sandbox", "rm", "--all")
+		c := s.cmd(s.extraEnv, "--backend", probeBackend.name, "sandbox", "rm", "--all")
 		_ = c.Run()
 	})
 	return s
@@ -141,6 +141,9 @@ func listen(t *testing.T, network, addr string) (net.Listener, <-chan struct{}) 
 // named f-*, and reaper processes.
 func sandboxLeftovers(t *testing.T, stateDir string) []string {
 	t.Helper()
+	if probeBackend.name != "sandbox" {
+		return probeBackend.leftovers(t)
+	}
 	var left []string
 	if entries, err := os.ReadDir(stateDir); err == nil {
 		for _, e := range entries {

@@ -73,7 +73,7 @@ func TestSandboxHidesSecrets(t *testing.T) {
 func TestSandboxEnvironmentIsBaseline(t *testing.T) {
 	s := newSandboxEnv(t, freshConfig+"terminal:\n  env_passthrough: [PROBE_PASSED]\n")
 	// terminal: appears twice in that config; write it properly instead.
-	s.writeConfig(fmt.Sprintf("approvals:\n  mode: \"off\"\nterminal:\n  backend: sandbox\n  env_passthrough: [PROBE_PASSED]\ncontainer:\n  workspace: %s\n%s", s.ws, freshConfig))
+	s.writeConfig(fmt.Sprintf("approvals:\n  mode: \"off\"\nterminal:\n  backend: %s\n  env_passthrough: [PROBE_PASSED]\ncontainer:\n  workspace: %s\n%s%s", probeBackend.name, s.ws, freshConfig, probeBackend.container))
 	r := s.sh(`echo RAN; env`,
 		"GITHUB_TOKEN=ghp_hostsecret123", "PROBE_PLAIN=host-only-value", "PROBE_PASSED=passed-value",
 		"SKILL_VAR=skill-value", "HERMES_SKILL_ENV=SKILL_VAR")
@@ -340,7 +340,7 @@ func TestSandboxSessionKeepsFilesAndRmCleans(t *testing.T) {
 	if !strings.Contains(ls.stdout, "probe-session-") {
 		t.Fatalf("sandbox ls does not show the session:\n%s\n%s", ls.stdout, ls.stderr)
 	}
-	cgBefore, _ := filepath.Glob("/sys/fs/cgroup/*/hermes-exec/s-*")
+	cgBefore, _ := filepath.Glob(probeBackend.sessionCgroups)
 	if rm := s.run(s.extraEnv, "sandbox", "rm", strings.TrimPrefix(sid, "HERMES_SESSION_ID=")); rm.code != 0 {
 		t.Fatalf("sandbox rm: %d %s", rm.code, rm.stderr)
 	}
@@ -348,7 +348,7 @@ func TestSandboxSessionKeepsFilesAndRmCleans(t *testing.T) {
 	if strings.Contains(ls.stdout, "probe-session-") {
 		t.Errorf("sandbox rm left the session listed:\n%s", ls.stdout)
 	}
-	cgAfter, _ := filepath.Glob("/sys/fs/cgroup/*/hermes-exec/s-*")
+	cgAfter, _ := filepath.Glob(probeBackend.sessionCgroups)
 	if len(cgBefore) == 0 || len(cgAfter) >= len(cgBefore) {
 		t.Errorf("sandbox rm left cgroups: before %d, after %d", len(cgBefore), len(cgAfter))
 	}

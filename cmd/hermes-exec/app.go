@@ -50,7 +50,7 @@ func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "yolo", Usage: "run dangerous commands without asking (deny rules still hold); also HERMES_YOLO=1"},
 		&cli.StringFlag{Name: "config", Usage: "configuration file", DefaultText: "$HERMES_HOME/config.yaml"},
-		&cli.StringFlag{Name: "backend", Usage: "where commands run: host, sandbox or supervisor", DefaultText: "terminal.backend, else host"},
+		&cli.StringFlag{Name: "backend", Usage: "where commands run: host, sandbox, containerd or supervisor", DefaultText: "terminal.backend, else host"},
 		&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (logs go to stderr)", DefaultText: "warn"},
 	}
 }
@@ -88,7 +88,7 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:                   "hermes-exec",
 		Usage:                  "the shell an AI agent runs its commands through: classify, ask, run, audit",
-		UsageText:              "hermes-exec [--yolo] [--config FILE] [--backend host|sandbox] -c 'CMD' [NAME [ARGS...]]\nhermes-exec [global options] COMMAND [options] [arguments...]",
+		UsageText:              "hermes-exec [--yolo] [--config FILE] [--backend host|sandbox|containerd] -c 'CMD' [NAME [ARGS...]]\nhermes-exec [global options] COMMAND [options] [arguments...]",
 		Description:            appDescription,
 		Version:                version,
 		Flags:                  globalFlags(),
@@ -102,6 +102,7 @@ func newApp() *cli.App {
 			auditCommand(),
 			yoloCommand(),
 			sandboxCommand(),
+			imageCommand(),
 			secretsCommand(),
 			doctorCommand(),
 			gatewayCommand(),

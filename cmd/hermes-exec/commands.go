@@ -340,7 +340,7 @@ func sandboxCommand() *cli.Command {
 			if len(args) == 0 {
 				args = []string{"--help"}
 			}
-			return sandboxexec.Manage(o, args)
+			return manageSandboxes(s, o, args)
 		},
 	}
 }

@@ -13,7 +13,8 @@ import (
 	"hermes-exec/internal/safefs"
 	"hermes-exec/internal/userdb"
 	"hermes-exec/isolate"
-	_ "hermes-exec/isolate/sandboxexec" // registers the sandbox backend
+	_ "hermes-exec/isolate/containerdexec" // registers the containerd backend
+	_ "hermes-exec/isolate/sandboxexec"    // registers the sandbox backend
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"

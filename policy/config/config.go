@@ -89,6 +89,18 @@ type Container struct {
 	// that are read-only in the sandbox even when they do not exist yet.
 	// nil means the sandbox's default list.
 	ProtectedPaths []string `yaml:"protected_paths"`
+	// Containerd is where the containerd backend finds its daemon.
+	Containerd Containerd `yaml:"containerd"`
+}
+
+// Containerd is `container.containerd:`.
+type Containerd struct {
+	// Address is containerd's socket; empty means the containerd
+	// backend's default (/run/containerd/containerd.sock).
+	Address string `yaml:"address"`
+	// Namespace holds every container, image and snapshot hermes-exec
+	// makes there; empty means the backend's default (hermes-exec).
+	Namespace string `yaml:"namespace"`
 }
 
 // Values of the enumerated settings.

@@ -54,6 +54,13 @@ type rawContainer struct {
 	// Sandbox view lists (see Container).
 	HomeReadable   yaml.Node `yaml:"home_readable"`
 	ProtectedPaths yaml.Node `yaml:"protected_paths"`
+	// Containerd is `container.containerd:`, the containerd backend's daemon.
+	Containerd rawContainerd `yaml:"containerd"`
+}
+
+type rawContainerd struct {
+	Address   yaml.Node `yaml:"address"`
+	Namespace yaml.Node `yaml:"namespace"`
 }
 
 // Load reads config.yaml at path (hermeshome.Layout.Config gives the
@@ -235,6 +242,16 @@ func (r *rawContainer) apply(c *Container) error {
 		add(err)
 	} else if ok {
 		c.Image = v
+	}
+	if v, ok, err := scalar(&r.Containerd.Address, "container.containerd.address"); err != nil {
+		add(err)
+	} else if ok {
+		c.Containerd.Address = expandHome(v)
+	}
+	if v, ok, err := scalar(&r.Containerd.Namespace, "container.containerd.namespace"); err != nil {
+		add(err)
+	} else if ok {
+		c.Containerd.Namespace = v
 	}
 	if v, err := stringList(&r.HomeReadable, "container.home_readable"); err != nil {
 		add(err)

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The containerd backend beside containerd's own CLI and the embedded
+# sandbox, in one hyperfine run (medians of `true`, start to exit):
+#   hermes-exec --backend containerd, session exec (task.Exec in a running
+#     session container) and fresh container (container.persist: none),
+#     with an image and with the host's root
+#   ctr task exec into a running container of the same image
+#   ctr run --rm of the same image, and with --seccomp (Docker's default
+#     profile, as the backend applies; ctr applies none by default)
+#   hermes-exec --backend sandbox, session exec and fresh
+#   bash -c true, for scale
+# and the ratios the goals name: session exec / ctr task exec (goal <= 0.5),
+# fresh / ctr run --rm (goal <= 1).
+#
+# It starts its own containerd (tests/containerd-daemon.sh: own config,
+# root, state and socket) and stops it at the end. Needs root, containerd,
+# ctr and hyperfine. Usage: bench/containerd/run.sh [RUNS]
+set -euo pipefail
+runs=${1:-30}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /var/tmp/hermes-cd-bench.XXXXXX)
+ns=hermes-exec-bench-$$ # runc keeps state per namespace under /run/containerd/runc
+cleanup() {
+	for h in "$work"/home-*; do HERMES_HOME=$h "$work/hermes-exec" sandbox rm --all >/dev/null 2>&1 || true; done
+	ctr --address "$sock" -n $ns task kill -s KILL bench-exec >/dev/null 2>&1 || true
+	"$root/tests/containerd-daemon.sh" stop "$work/containerd" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+for tool in hyperfine containerd ctr; do
+	command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
+done
+[ "$(id -u)" = 0 ] || { echo "run as root (containerd, cgroup limits)" >&2; exit 2; }
+
+make -C "$root" build BINDIR="$work" >/dev/null
+sock=$("$root/tests/containerd-daemon.sh" start "$work/containerd")
+mkdir -p "$work/ws"
+
+# A small image made offline: bash and true with their libraries.
+img=$work/img
+for b in bash true; do
+	for f in $(type -P $b) $(ldd "$(type -P $b)" | grep -o '/[^ ]*'); do
+		mkdir -p "$img$(dirname "$f")"
+		cp -L "$f" "$img$f"
+	done
+done
+mkdir -p "$img/tmp" "$img/proc" "$img/dev" "$img/sys" "$img/run"
+[ -e "$img/bin" ] || ln -s usr/bin "$img/bin"
+
+config() { # NAME BACKEND PERSIST [IMAGE]
+	mkdir -p "$work/home-$1"
+	cat >"$work/home-$1/config.yaml" <<YAML
+approvals:
+  mode: "off"
+terminal:
+  backend: $2
+container:
+  workspace: $work/ws
+  persist: $3
+  memory: 1g
+  image: ${4:-}
+  containerd:
+    address: $sock
+    namespace: $ns
+YAML
+}
+config cd-image-session containerd session local/bench:1
+config cd-image-fresh containerd none local/bench:1
+config cd-host-session containerd session
+config cd-host-fresh containerd none
+config sbx-session sandbox session
+config sbx-fresh sandbox none
+
+HERMES_HOME=$work/home-cd-image-fresh "$work/hermes-exec" image build --from "$img" --name local/bench:1 >/dev/null 2>&1
+# The peers' container: the same image, running, for ctr task exec.
+ctr --address "$sock" -n $ns run -d local/bench:1 bench-exec /bin/bash -c 'read -r x' >/dev/null </dev/null
+# Sessions exist before their exec is timed.
+for h in cd-image-session cd-host-session sbx-session; do
+	HERMES_HOME=$work/home-$h HERMES_SESSION_ID=bench "$work/hermes-exec" -c true
+done
+
+he() { echo "env HERMES_HOME=$work/home-$1 HERMES_SESSION_ID=bench $work/hermes-exec -c true"; }
+cd "$work/ws"
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/times.json" \
+	-n "hermes-exec containerd session exec (image)" "$(he cd-image-session)" \
+	-n "ctr task exec" "ctr --address $sock -n $ns task exec --exec-id bench bench-exec /bin/true" \
+	-n "hermes-exec containerd fresh (image)" "$(he cd-image-fresh)" \
+	-n "ctr run --rm" "ctr --address $sock -n $ns run --rm local/bench:1 bench-run /bin/true" \
+	-n "ctr run --rm --seccomp" "ctr --address $sock -n $ns run --rm --seccomp local/bench:1 bench-run /bin/true" \
+	-n "hermes-exec containerd session exec (host root)" "$(he cd-host-session)" \
+	-n "hermes-exec containerd fresh (host root)" "$(he cd-host-fresh)" \
+	-n "hermes-exec sandbox session exec" "$(he sbx-session)" \
+	-n "hermes-exec sandbox fresh" "$(he sbx-fresh)" \
+	-n "bash -c true (host)" "bash -c true" >&2
+python3 - "$work/times.json" <<'PY'
+import json, sys
+res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+print("| command | median ms | min ms | max ms |")
+print("|:---|---:|---:|---:|")
+for name, r in res.items():
+    print("| %s | %.1f | %.1f | %.1f |" % (name, r["median"] * 1e3, r["min"] * 1e3, r["max"] * 1e3))
+m = lambda n: res[n]["median"]
+print()
+print("session exec (image) / ctr task exec = %.2f (goal <= 0.5)" % (m("hermes-exec containerd session exec (image)") / m("ctr task exec")))
+print("fresh (image) / ctr run --rm          = %.2f (goal <= 1)" % (m("hermes-exec containerd fresh (image)") / m("ctr run --rm")))
+print("fresh (image) / ctr run --rm --seccomp = %.2f (the same seccomp profile on both sides)" % (m("hermes-exec containerd fresh (image)") / m("ctr run --rm --seccomp")))
+print("session exec (host root) / ctr task exec = %.2f" % (m("hermes-exec containerd session exec (host root)") / m("ctr task exec")))
+print("fresh (host root) / ctr run --rm          = %.2f" % (m("hermes-exec containerd fresh (host root)") / m("ctr run --rm")))
+print("containerd session exec (host root) / sandbox session exec = %.2f" % (m("hermes-exec containerd session exec (host root)") / m("hermes-exec sandbox session exec")))
+print("containerd fresh (host root) / sandbox fresh = %.2f" % (m("hermes-exec containerd fresh (host root)") / m("hermes-exec sandbox fresh")))
+PY

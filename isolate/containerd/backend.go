@@ -1,0 +1,770 @@
+// Package containerd is the containerd backend: every command runs in a
+// container that a running containerd makes, sees and cleans up, through
+// the containerd v2 client. It is built only into hermes-exec-containerd
+// (isolate/containerdexec starts that helper), because the client is large.
+//
+// The container has the embedded sandbox's shape (spec.go): the host's "/"
+// read-only, or an image's root from containerd's store; the workspace
+// writable at its own path; private /tmp, /run, /dev and /proc; credentials
+// masked; its own network namespace with only loopback; no capabilities, no
+// new privileges, Docker's default seccomp profile; memory, CPU and pids
+// limits; the caller's uid.
+//
+// It keeps to the API that containerd 1.6 serves (Debian's): containers,
+// tasks, content, images, snapshots, diff and leases. Transfer and the
+// sandbox API answer Unimplemented there and are never called.
+//
+// Lifetimes: a fresh container per command (container.persist: none, or no
+// session id), or one per session whose init is hermes-exec's own reaper
+// (isolate/containerd/reaper) and in which each command is a task.Exec. Each
+// command's helper holds a lifeline lock that the container watches, so a
+// killed wrapper takes its command with it; what is left (a container, a
+// stopped task, a snapshot) is collected by the next start (gc.go).
+package containerd
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/errdefs"
+	"github.com/opencontainers/image-spec/identity"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"hermes-exec/internal/atomicfile"
+	"hermes-exec/isolate"
+	"hermes-exec/isolate/containerd/reaper"
+	"hermes-exec/isolate/containerdexec"
+	"hermes-exec/isolate/sandbox/execproto"
+)
+
+// Options are the backend's options (see containerdexec.Options).
+type Options = containerdexec.Options
+
+const (
+	cgroupParent = containerdexec.CgroupParent
+	netHost      = execproto.NetworkHost
+	runtimeName  = "io.containerd.runc.v2"
+	snapshotter  = "overlayfs"
+	// InitName is the in-container init's file name, next to the helper.
+	InitName = "hermes-exec-containerd-init"
+)
+
+// Labels on every container hermes-exec makes; List and GC read them back.
+const (
+	labelKind      = "hermes-exec/kind" // kindFresh or kindSession
+	labelSession   = "hermes-exec/session"
+	labelWorkspace = "hermes-exec/workspace"
+	labelMemory    = "hermes-exec/memory"
+	labelStateDir  = "hermes-exec/state"
+	labelHome      = "hermes-exec/home" // HERMES_HOME: ls, rm and gc see only their own
+	kindFresh      = "fresh"
+	kindSession    = "session"
+)
+
+// Backend runs commands in containerd containers.
+type Backend struct {
+	o        Options
+	initPath string
+}
+
+// New checks the options and finds the in-container init.
+func New(o Options) (*Backend, error) {
+	o, err := withDefaults(o)
+	if err != nil {
+		return nil, err
+	}
+	initPath, err := findInit()
+	if err != nil {
+		return nil, err
+	}
+	return &Backend{o: o, initPath: initPath}, nil
+}
+
+func withDefaults(o Options) (Options, error) { return o.WithDefaults() }
+
+// findInit is hermes-exec-containerd-init: $HERMES_CONTAINERD_INIT, else
+// next to this executable.
+func findInit() (string, error) {
+	if p := os.Getenv("HERMES_CONTAINERD_INIT"); p != "" {
+		return p, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(filepath.Dir(self), InitName)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("the containerd backend needs %s next to %s (make build makes both)", InitName, self)
+	}
+	return p, nil
+}
+
+func (b *Backend) Name() string { return "containerd" }
+
+// Run runs one command and reports how it ended.
+func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
+	cl, ctx, err := Connect(ctx, b.o)
+	if err != nil {
+		return isolate.Status{}, err
+	}
+	// What earlier runs left is collected meanwhile: nothing here needs it.
+	collected := make(chan struct{})
+	go func() { _, _ = collect(ctx, cl, b.o, false); close(collected) }()
+	defer cl.Close()
+	defer func() { <-collected }()
+	env := execproto.CommandEnv(s.Env, b.o.Passthrough, os.Getenv("HERMES_SKILL_ENV"))
+	cwd := b.o.CommandDir(s.Dir)
+	if b.o.Persist == execproto.PersistSession && s.Session != "" {
+		return b.runSession(ctx, cl, s, env, cwd)
+	}
+	return b.runFresh(ctx, cl, s, env, cwd)
+}
+
+// Connect opens the client and checks that containerd answers and is new
+// enough. Every failure says what to do about it.
+func Connect(ctx context.Context, o Options) (*containerd.Client, context.Context, error) {
+	if _, err := os.Stat(o.Address); err != nil {
+		return nil, ctx, fmt.Errorf("containerd is not reachable at %s (%v): start containerd, or set container.containerd.address to its socket", o.Address, errors.Unwrap(err))
+	}
+	cl, err := containerd.New(o.Address, containerd.WithDefaultNamespace(o.Namespace), containerd.WithTimeout(5*time.Second))
+	if err != nil {
+		return nil, ctx, fmt.Errorf("containerd at %s: %v", o.Address, err)
+	}
+	ctx = namespaces.WithNamespace(ctx, o.Namespace)
+	vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	v, err := cl.Version(vctx)
+	if err != nil {
+		cl.Close()
+		return nil, ctx, fmt.Errorf("containerd at %s does not answer (%v): is it running, and may this user open its socket?", o.Address, err)
+	}
+	if !versionOK(v.Version) {
+		cl.Close()
+		return nil, ctx, fmt.Errorf("containerd at %s is version %s; hermes-exec needs 1.6 or newer: upgrade containerd", o.Address, v.Version)
+	}
+	return cl, ctx, nil
+}
+
+// versionOK accepts containerd 1.6 and later ("1.6.20~ds1", "v2.1.0").
+func versionOK(v string) bool {
+	v = strings.TrimPrefix(v, "v")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(digits(parts[1]))
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return major > 1 || (major == 1 && minor >= 6)
+}
+
+func digits(s string) string {
+	for i, r := range s {
+		if r < '0' || r > '9' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// runFresh makes a container for one command, waits for it and removes it.
+func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate.Spec, env []string, cwd string) (isolate.Status, error) {
+	id := "f-" + randomHex(8)
+	life, err := b.lifeline(id, "init")
+	if err != nil {
+		return isolate.Status{}, err
+	}
+	defer b.removeState(id)
+	defer life.Close()
+	args := []string{reaper.Path, reaper.ReaperArg, "run"}
+	if s.TTY {
+		args = append(args, "tty")
+	}
+	args = append(append(args, lifeMount+"/init", "--"), s.Args...)
+	c, err := b.newContainer(ctx, cl, id, kindFresh, "", specParams{args: args, env: env, cwd: cwd, terminal: s.TTY, console: consoleSize(s)})
+	if err != nil {
+		return isolate.Status{}, err
+	}
+	// Removal must happen even when the caller's context is done.
+	cleanup := context.WithoutCancel(ctx)
+	restore := rawTerminal(s)
+	defer restore()
+	in := &stdinReader{}
+	task, err := c.NewTask(ctx, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
+	if err != nil {
+		destroy(cleanup, c)
+		return isolate.Status{}, fmt.Errorf("containerd: creating the task: %w", err)
+	}
+	st, err := b.wait(ctx, id, s, task, in)
+	// wait deleted the task; what is left is the container and its
+	// snapshot (destroy would ask for the task again first).
+	if derr := c.Delete(cleanup, containerd.WithSnapshotCleanup); derr != nil {
+		destroy(cleanup, c)
+	}
+	return st, err
+}
+
+// runSession runs the command with task.Exec in the session's container,
+// making the container first when there is none (or only a dead one).
+func (b *Backend) runSession(ctx context.Context, cl *containerd.Client, s isolate.Spec, env []string, cwd string) (isolate.Status, error) {
+	id := b.sessionID(s.Session)
+	lk, err := lockFile(filepath.Join(b.o.StateDir, id+".lock"), unix.LOCK_EX)
+	if err != nil {
+		return isolate.Status{}, err
+	}
+	defer lk.Close()
+	task, err := b.sessionTask(ctx, cl, id, s.Session)
+	if err != nil {
+		return isolate.Status{}, err
+	}
+	// Shared while the command runs: gc and rm leave the session alone.
+	if err := unix.Flock(int(lk.Fd()), unix.LOCK_SH); err != nil {
+		return isolate.Status{}, err
+	}
+	touch(filepath.Join(b.o.StateDir, id, "last-used"))
+	if !s.TTY {
+		// The session's reaper starts it (as hermes-exec itself asks it
+		// for later commands, containerdexec/session.go); task.Exec is
+		// for terminals, and for a reaper that does not take commands.
+		if st, ok := b.reaperExec(ctx, id, s, env, cwd); ok {
+			return st, nil
+		}
+	}
+	execID := "x-" + randomHex(6)
+	life, err := b.lifeline(id, execID)
+	if err != nil {
+		return isolate.Status{}, err
+	}
+	defer os.Remove(filepath.Join(b.o.StateDir, id, "life", execID))
+	defer life.Close()
+	args := []string{reaper.Path, reaper.ExecArg}
+	if s.TTY {
+		args = append(args, "tty")
+	}
+	args = append(append(args, lifeMount+"/"+execID, "--"), s.Args...)
+	pspec := &specs.Process{
+		Terminal:        s.TTY,
+		User:            specs.User{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())},
+		Args:            args,
+		Env:             env,
+		Cwd:             cwd,
+		NoNewPrivileges: true,
+		Capabilities:    &specs.LinuxCapabilities{},
+		ConsoleSize:     consoleSize(s),
+	}
+	restore := rawTerminal(s)
+	defer restore()
+	in := &stdinReader{}
+	p, err := task.Exec(ctx, execID, pspec, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
+	if err != nil {
+		return isolate.Status{}, fmt.Errorf("containerd: exec in session %s: %w", id, err)
+	}
+	defer touch(filepath.Join(b.o.StateDir, id, "last-used"))
+	return b.wait(ctx, id, s, p, in)
+}
+
+// reaperExec has the session's reaper start the command over its exec
+// socket; ok is false when nothing was started.
+func (b *Backend) reaperExec(ctx context.Context, id string, s isolate.Spec, env []string, cwd string) (isolate.Status, bool) {
+	counter, haveCounter := containerdexec.OOMCounter(id)
+	before := int64(0)
+	if haveCounter {
+		before = execproto.ReadCounter(counter, "oom_kill")
+	}
+	sock := filepath.Join(b.o.StateDir, id, execproto.SocketName)
+	st, started, err := execproto.Exec(ctx, sock, execproto.Request{Args: s.Args, Env: env, Dir: cwd}, s.Stdin, s.Stdout, s.Stderr)
+	touch(filepath.Join(b.o.StateDir, id, "last-used"))
+	if !started {
+		return st, false
+	}
+	if err != nil {
+		return isolate.Status{Code: 126, Reason: "containerd: " + err.Error()}, true
+	}
+	if haveCounter && execproto.ReadCounter(counter, "oom_kill") > before {
+		st = execproto.OOMStatus(st, b.o.Memory)
+	}
+	if ctx.Err() != nil {
+		st.Reason = isolate.CancelReason(ctx)
+	}
+	st.Signal = 0
+	return st, true
+}
+
+// sessionTask is the running task of session id, made when missing.
+func (b *Backend) sessionTask(ctx context.Context, cl *containerd.Client, id, session string) (containerd.Task, error) {
+	if c, err := cl.LoadContainer(ctx, id); err == nil {
+		if t, err := c.Task(ctx, nil); err == nil {
+			if st, err := t.Status(ctx); err == nil && st.Status == containerd.Running {
+				return t, nil
+			}
+		}
+		// Expired (its reaper exited) or half made: start afresh.
+		destroy(ctx, c)
+	} else if !errdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("containerd: loading %s: %w", id, err)
+	}
+	if err := os.MkdirAll(filepath.Join(b.o.StateDir, id, "life"), 0o700); err != nil {
+		return nil, err
+	}
+	hand, err := newHandoff(filepath.Join(b.o.StateDir, id))
+	if err != nil {
+		return nil, err
+	}
+	defer hand.close()
+	idle := strconv.FormatInt(int64(b.o.Idle/time.Second), 10)
+	c, err := b.newContainer(ctx, cl, id, kindSession, session, specParams{
+		args: []string{reaper.Path, reaper.ReaperArg, "session", idle, lifeMount + "/" + reaper.HandName},
+		env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		cwd:  "/",
+	})
+	if err != nil {
+		return nil, err
+	}
+	t, err := c.NewTask(ctx, cio.NullIO)
+	if err == nil {
+		err = t.Start(ctx)
+	}
+	if err != nil {
+		destroy(context.WithoutCancel(ctx), c)
+		return nil, fmt.Errorf("containerd: starting session %s: %w", id, err)
+	}
+	// Without the handover the session still works, by task.Exec.
+	hand.give(5 * time.Second)
+	return t, nil
+}
+
+// handoff gives a session's reaper its exec socket (reaper/server.go): the
+// listening socket is made here, in the host-side state directory that
+// nothing in the container can reach, and passed over a rendezvous socket
+// in the lifeline directory, which the container sees read-only.
+type handoff struct {
+	exec, hand *net.UnixListener
+	handPath   string
+}
+
+func newHandoff(dir string) (*handoff, error) {
+	life := filepath.Join(dir, "life")
+	if err := os.MkdirAll(life, 0o700); err != nil {
+		return nil, err
+	}
+	_ = os.Chmod(dir, 0o711)
+	_ = os.Chmod(life, 0o711)
+	sock := filepath.Join(dir, execproto.SocketName)
+	_ = os.Remove(sock)
+	ex, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		return nil, err
+	}
+	ex.SetUnlinkOnClose(false) // the reaper goes on listening on it
+	_ = os.Chmod(sock, 0o600)
+	h := &handoff{exec: ex, handPath: filepath.Join(life, reaper.HandName)}
+	_ = os.Remove(h.handPath)
+	if h.hand, err = net.ListenUnix("unix", &net.UnixAddr{Name: h.handPath, Net: "unix"}); err != nil {
+		ex.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// give waits for the reaper to connect and passes it the exec socket.
+func (h *handoff) give(wait time.Duration) {
+	_ = h.hand.SetDeadline(time.Now().Add(wait))
+	c, err := h.hand.AcceptUnix()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	f, err := h.exec.File()
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _, _ = c.WriteMsgUnix([]byte{0}, unix.UnixRights(int(f.Fd())), nil)
+}
+
+func (h *handoff) close() {
+	h.hand.Close() // unlinks the rendezvous
+	h.exec.Close()
+}
+
+// newContainer makes container id with the spec for these options.
+func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, kind, session string, p specParams) (containerd.Container, error) {
+	p.id, p.initPath = id, b.initPath
+	p.lifeDir = filepath.Join(b.o.StateDir, id, "life")
+	opts := []containerd.NewContainerOpts{
+		containerd.WithRuntime(runtimeName, nil),
+		containerd.WithContainerLabels(map[string]string{
+			labelKind: kind, labelSession: session, labelWorkspace: b.o.Workspace,
+			labelMemory: strconv.FormatInt(b.o.Memory, 10), labelStateDir: b.o.StateDir, labelHome: b.o.HermesHome,
+		}),
+	}
+	if b.o.Image == "" {
+		root, err := hostMirror(b.o.StateDir)
+		if err != nil {
+			return nil, fmt.Errorf("preparing the host root: %w", err)
+		}
+		p.rootPath, p.hostRoot = root, true
+	} else {
+		img, err := findImage(ctx, cl, b.o)
+		if err != nil {
+			return nil, err
+		}
+		p.rootPath = "rootfs"
+		opts = append(opts, containerd.WithImage(img), containerd.WithSnapshotter(snapshotter), b.withRootSnapshot(id, img))
+	}
+	spec, err := buildSpec(b.o, p)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, containerd.WithSpec(spec))
+	c, err := cl.NewContainer(ctx, id, opts...)
+	if err != nil && b.o.Image != "" && errdefs.IsNotFound(err) {
+		// Most likely not unpacked for this snapshotter (an image
+		// imported by another tool): unpack it once, then retry. Not
+		// checked first: a check costs every run a few round trips.
+		if img, ierr := cl.GetImage(ctx, b.o.Image); ierr == nil {
+			if uerr := img.Unpack(ctx, snapshotter); uerr != nil {
+				return nil, fmt.Errorf("containerd: unpacking %s: %w", b.o.Image, uerr)
+			}
+			c, err = cl.NewContainer(ctx, id, opts...)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("containerd: making container %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// withRootSnapshot prepares the container's writable snapshot on top of
+// the image's layers. The layers' chain id is remembered per image target
+// in the state directory: working it out reads the index, manifest and
+// config from the content store, a third of a fresh container's set-up.
+func (b *Backend) withRootSnapshot(id string, img containerd.Image) containerd.NewContainerOpts {
+	return func(ctx context.Context, cl *containerd.Client, c *containers.Container) error {
+		target := img.Target().Digest.String()
+		cache := filepath.Join(b.o.StateDir, "images", strings.ReplaceAll(target, ":", "-"))
+		chain := ""
+		if raw, err := os.ReadFile(cache); err == nil {
+			chain = strings.TrimSpace(string(raw))
+		}
+		if chain == "" {
+			diffIDs, err := img.RootFS(ctx)
+			if err != nil {
+				return err
+			}
+			chain = identity.ChainID(diffIDs).String()
+			if err := os.MkdirAll(filepath.Dir(cache), 0o700); err == nil {
+				_ = atomicfile.Write(cache, []byte(chain+"\n"))
+			}
+		}
+		if _, err := cl.SnapshotService(snapshotter).Prepare(ctx, id, chain); err != nil {
+			_ = os.Remove(cache) // layers gone (image removed, not unpacked): work it out again
+			return err
+		}
+		c.SnapshotKey = id
+		return nil
+	}
+}
+
+// findImage is o.Image from the store.
+func findImage(ctx context.Context, cl *containerd.Client, o Options) (containerd.Image, error) {
+	img, err := cl.GetImage(ctx, o.Image)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("container.image %q is not in containerd namespace %q: import it (hermes-exec image import FILE.tar), build one (hermes-exec image build --from DIR --name %s), or see hermes-exec image ls", o.Image, o.Namespace, o.Image)
+		}
+		return nil, fmt.Errorf("containerd: image %s: %w", o.Image, err)
+	}
+	return img, nil
+}
+
+// process is what wait needs of a task or an exec'd process.
+type process interface {
+	Start(context.Context) error
+	Wait(context.Context) (<-chan containerd.ExitStatus, error)
+	Kill(context.Context, syscall.Signal, ...containerd.KillOpts) error
+	Resize(context.Context, uint32, uint32) error
+	Delete(context.Context, ...containerd.ProcessDeleteOpts) (*containerd.ExitStatus, error)
+	CloseIO(context.Context, ...containerd.IOCloserOpts) error
+	IO() cio.IO
+}
+
+// wait starts p, relays signals and terminal size to it, and returns how
+// it ended; an end by the memory limit gets its one-line reason.
+func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process, in *stdinReader) (isolate.Status, error) {
+	cleanup := context.WithoutCancel(ctx)
+	defer p.Delete(cleanup)
+	exitC, err := p.Wait(ctx)
+	if err != nil {
+		return isolate.Status{}, fmt.Errorf("containerd: %w", err)
+	}
+	counter, haveCounter := containerdexec.OOMCounter(id)
+	before := int64(0)
+	if haveCounter {
+		before = execproto.ReadCounter(counter, "oom_kill")
+	}
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT)
+	defer signal.Stop(sigs)
+	if err := p.Start(ctx); err != nil {
+		return isolate.Status{}, startError(err)
+	}
+	in.onEOF(func() { _ = p.CloseIO(cleanup, containerd.WithStdinCloser) })
+	if s.TTY {
+		resize(cleanup, s, p)
+	}
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == unix.SIGWINCH && s.TTY {
+				resize(cleanup, s, p)
+				continue
+			}
+			_ = p.Kill(cleanup, sig.(syscall.Signal))
+		case <-ctx.Done():
+			_ = p.Kill(cleanup, unix.SIGKILL)
+		case es := <-exitC:
+			code, _, err := es.Result()
+			if err != nil {
+				return isolate.Status{}, fmt.Errorf("containerd: %w", err)
+			}
+			drainIO(p.IO())
+			st := isolate.Status{Code: int(code)}
+			if st.Code > 128 && st.Code < 128+65 {
+				st.Signal = st.Code - 128
+			}
+			if !haveCounter {
+				counter, haveCounter = containerdexec.OOMCounter(id)
+			}
+			if haveCounter && execproto.ReadCounter(counter, "oom_kill") > before {
+				st = execproto.OOMStatus(st, b.o.Memory)
+			}
+			if ctx.Err() != nil {
+				st.Reason = isolate.CancelReason(ctx)
+			}
+			// The helper exits with the code: its caller sees no signal.
+			st.Signal = 0
+			return st, nil
+		}
+	}
+}
+
+// drainIO lets the output of a command that ended reach the caller: the
+// copy ends when the shim closes its side. A background job that keeps the
+// output open does not hold the caller past a short grace.
+func drainIO(io cio.IO) {
+	done := make(chan struct{})
+	go func() { io.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+	io.Close()
+}
+
+func startError(err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "no such file") || strings.Contains(msg, "executable file not found") {
+		return &isolate.StartError{Err: err}
+	}
+	return fmt.Errorf("containerd: starting: %w", err)
+}
+
+// ioCreator connects the command to the caller's files. containerd copies
+// through FIFOs, byte for byte; stdin's end reaches the command as EOF.
+//
+// The shim keeps the stdin FIFO open itself (so a reopen sees no EOF), so
+// the end of stdin is told to it with CloseIO once the copy has read it all.
+//
+// The FIFOs live in the container's state directory (not containerd's
+// shared /run/containerd/fifo), so what a killed helper leaves goes with
+// the container when it is collected.
+func ioCreator(s isolate.Spec, in *stdinReader, fifoDir string) cio.Creator {
+	var r io.Reader
+	if s.Stdin != nil {
+		in.f = s.Stdin
+		r = in
+	}
+	opts := []cio.Opt{cio.WithStreams(r, writerOrNil(s.Stdout), writerOrNil(s.Stderr)), cio.WithFIFODir(fifoDir)}
+	if s.TTY {
+		opts = append(opts, cio.WithTerminal)
+	}
+	return cio.NewCreator(opts...)
+}
+
+// stdinReader reads the caller's stdin and, at its end, closes the
+// command's (once the task or process exists to be told).
+type stdinReader struct {
+	f       *os.File
+	mu      sync.Mutex
+	eof     bool
+	closeIO func()
+}
+
+func (r *stdinReader) Read(b []byte) (int, error) {
+	n, err := r.f.Read(b)
+	if err == io.EOF {
+		r.mu.Lock()
+		r.eof = true
+		if r.closeIO != nil {
+			r.closeIO()
+			r.closeIO = nil
+		}
+		r.mu.Unlock()
+	}
+	return n, err
+}
+
+// onEOF sets what closes the command's stdin; it runs now if stdin ended.
+func (r *stdinReader) onEOF(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.eof {
+		f()
+		return
+	}
+	r.closeIO = f
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+func writerOrNil(f *os.File) interface{ Write([]byte) (int, error) } {
+	if f == nil {
+		return nopWriter{}
+	}
+	return f
+}
+
+// rawTerminal puts the caller's terminal in raw mode for a terminal
+// command (the container's pseudo-terminal does the line discipline).
+func rawTerminal(s isolate.Spec) func() {
+	if !s.TTY || s.Stdin == nil {
+		return func() {}
+	}
+	st, err := term.MakeRaw(int(s.Stdin.Fd()))
+	if err != nil {
+		return func() {}
+	}
+	return func() { _ = term.Restore(int(s.Stdin.Fd()), st) }
+}
+
+func consoleSize(s isolate.Spec) *specs.Box {
+	if !s.TTY || s.Stdout == nil {
+		return nil
+	}
+	w, h, err := term.GetSize(int(s.Stdout.Fd()))
+	if err != nil {
+		return nil
+	}
+	return &specs.Box{Width: uint(w), Height: uint(h)}
+}
+
+func resize(ctx context.Context, s isolate.Spec, p process) {
+	if b := consoleSize(s); b != nil {
+		_ = p.Resize(ctx, uint32(b.Width), uint32(b.Height))
+	}
+}
+
+func (b *Backend) sessionID(session string) string { return b.o.SessionID(session) }
+
+// lifeline makes the lifeline file name in container id's state and holds
+// an exclusive lock on it for as long as the returned file is open.
+func (b *Backend) lifeline(id, name string) (*os.File, error) {
+	dir := filepath.Join(b.o.StateDir, id, "life")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	// The container's processes run as the caller and open it read-only.
+	_ = os.Chmod(filepath.Join(b.o.StateDir, id), 0o711)
+	_ = os.Chmod(dir, 0o711)
+	f, err := lockFile(filepath.Join(dir, name), unix.LOCK_EX)
+	if err != nil {
+		return nil, err
+	}
+	_ = f.Chmod(0o644)
+	return f, nil
+}
+
+// lockFile opens (creating) path and takes the flock how.
+func lockFile(path string, how int) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func (b *Backend) removeState(id string) { _ = os.RemoveAll(filepath.Join(b.o.StateDir, id)) }
+
+func touch(p string) {
+	now := time.Now()
+	if err := os.Chtimes(p, now, now); err != nil {
+		if f, err := os.Create(p); err == nil {
+			f.Close()
+		}
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// destroy kills whatever runs in c and removes its task, the container and
+// its snapshot.
+func destroy(ctx context.Context, c containerd.Container) {
+	if t, err := c.Task(ctx, nil); err == nil {
+		if st, err := t.Status(ctx); err == nil && st.Status != containerd.Stopped {
+			_ = t.Kill(ctx, unix.SIGKILL, containerd.WithKillAll)
+			if ch, err := t.Wait(ctx); err == nil {
+				select {
+				case <-ch:
+				case <-time.After(10 * time.Second):
+				}
+			}
+		}
+		_, _ = t.Delete(ctx, containerd.WithProcessKill)
+	}
+	_ = c.Delete(ctx, containerd.WithSnapshotCleanup)
+}
+
+// Normalize fills in the defaults for management commands (image, sandbox
+// ls|rm|gc), which have no command to run.
+func Normalize(o Options) (Options, error) { return withDefaults(o) }
