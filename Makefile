@@ -54,7 +54,7 @@ lint: vet
 	CGO_ENABLED=1 $(STATICCHECK) -tags seccomp,$(NODOCS) ./...
 
 vet:
-	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo 'gofmt: files above need formatting'; exit 1; }
+	@out=$$(gofmt -l .); test -z "$$out" || { echo "$$out" >&2; echo 'gofmt: files above need formatting'; exit 1; }
 	CGO_ENABLED=1 $(GO) vet -tags seccomp,$(NODOCS) ./...
 
 bench: build
