@@ -71,7 +71,8 @@ stop)
 		fi
 	done
 	# Snapshot mounts of containers still running when it stopped.
-	grep -o " $dir/[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	# (none is the usual case: grep finding nothing is no failure)
+	{ grep -o " $dir/[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 	;;
 *)
 	echo "usage: $0 start|stop DIR" >&2
