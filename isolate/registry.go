@@ -74,9 +74,6 @@ func Open(name string, c Context) (Backend, bool, error) {
 	r, ok := registry[name]
 	registryMu.Unlock()
 	if !ok {
-		if name == config.BackendContainerd {
-			return nil, true, fmt.Errorf("backend %q is not available yet in this build", name)
-		}
 		return nil, false, fmt.Errorf("unknown backend %q (choose %s)", name, strings.Join(Names(), " or "))
 	}
 	b, err := r.Open(c)
