@@ -11,20 +11,23 @@ import (
 // Classifier holds the compiled user rules. It is immutable after
 // NewClassifier and safe for concurrent use.
 type Classifier struct {
-	allow []userRule
-	deny  []userRule
+	// allowSrc are the allowlist entries as configured, each known to
+	// compile. They are compiled and indexed (allow, allowBy) the first
+	// time a finding could be allowed: most commands raise nothing, and a
+	// long allowlist then costs only the check that its entries compile.
+	allowSrc  []string
+	allowOnce sync.Once
+	allow     []userRule
+	deny      []userRule
 	// allowBy and denyBy index the rules by program name: a long
 	// allowlist costs a map lookup per command, not a match per entry.
 	allowBy, denyBy map[string][]int
 	ctx             *pathCtx
-	// allowRules are, for an allowlist entry whose own words are
-	// dangerous (what "Always" writes), the rules those words raise: the
-	// entry covers only those, so `rm -rf /srv/build` allowed for ever
-	// does not let `rm -rf /srv/build /` through. An entry whose own
-	// words raise nothing ("git push") covers every rule of the commands
-	// it prefixes, as written. Worked out the first time the entry
-	// matches, so a long allowlist costs nothing per command.
-	allowRules map[string]*entryRules
+	// allowOwn caches, per allowlist entry and set of possible working
+	// directories, the findings the entry's own words raise (see
+	// allowCovers). Worked out the first time the entry matches, so a
+	// long allowlist costs nothing per command.
+	allowOwn sync.Map // ownKey -> map[ownFinding]bool
 	// execChecked and deferPrograms: Rules.ExecChecked and
 	// Rules.DeferPrograms.
 	execChecked, deferPrograms bool
@@ -35,16 +38,14 @@ type Classifier struct {
 func NewClassifier(r Rules) (*Classifier, error) {
 	c := &Classifier{ctx: newPathCtx(r.Context), execChecked: r.ExecChecked || r.DeferPrograms, deferPrograms: r.DeferPrograms}
 	for _, e := range r.Allowlist {
-		u, err := compileUserRule(e)
-		if err != nil {
+		if plainEntry(e) {
+			continue // compiles: plain words (plainWords)
+		}
+		if _, err := parseUserRule(e); err != nil {
 			return nil, fmt.Errorf("approvals.allowlist entry %q: %w", e, err)
 		}
-		c.allow = append(c.allow, u)
 	}
-	c.allowRules = make(map[string]*entryRules, len(c.allow))
-	for _, u := range c.allow {
-		c.allowRules[u.entry] = &entryRules{}
-	}
+	c.allowSrc = r.Allowlist
 	for _, e := range r.Deny {
 		u, err := compileUserRule(e)
 		if err != nil {
@@ -52,8 +53,23 @@ func NewClassifier(r Rules) (*Classifier, error) {
 		}
 		c.deny = append(c.deny, u)
 	}
-	c.allowBy, c.denyBy = indexRules(c.allow), indexRules(c.deny)
+	c.denyBy = indexRules(c.deny)
 	return c, nil
+}
+
+// allowIndex compiles and indexes the allowlist, once.
+func (c *Classifier) allowIndex() {
+	c.allowOnce.Do(func() {
+		c.allow = make([]userRule, 0, len(c.allowSrc))
+		for _, e := range c.allowSrc {
+			// Every entry compiled in NewClassifier; one that did not
+			// here would simply allow nothing.
+			if u, err := compileUserRule(e); err == nil {
+				c.allow = append(c.allow, u)
+			}
+		}
+		c.allowBy = indexRules(c.allow)
+	})
 }
 
 // parserPool reuses parsers: allocating one per command costs more than
@@ -192,27 +208,46 @@ func AllowlistEntry(f Finding) (entry string, ok bool) {
 	return QuoteArgv(f.Argv), true
 }
 
-// entryRules are the rules an allowlist entry's own words raise.
-type entryRules struct {
-	once sync.Once
-	set  map[string]bool // nil: the words raise nothing
+// ownFinding is a finding as an allowlist entry's own words raise it: its
+// rule and its description, which names what the finding is about (the
+// path deleted, the file uploaded), so that the same rule raised by
+// another word of a longer command is a different ownFinding.
+type ownFinding struct{ rule, desc string }
+
+type ownKey struct{ entry, cwds string }
+
+// allowCovers reports whether the allowlist entry allows finding f of a
+// command it matched, run where cwds says: only when the entry's own
+// words, classified alone in the same place, raise the same finding. The
+// words a longer command adds after the entry's ("git push" + "origin
+// main") are allowed as they would be without the entry: what they bring
+// in themselves (a credential file uploaded, another deletion target, a
+// --force) still asks, because the human allowed the entry's words, not
+// them.
+func (c *Classifier) allowCovers(entry string, f *finding, cwds []string) bool {
+	k := ownKey{entry, strings.Join(cwds, "\x00")}
+	own, ok := c.allowOwn.Load(k)
+	if !ok {
+		own, _ = c.allowOwn.LoadOrStore(k, c.ownFindings(entry, cwds))
+	}
+	return own.(map[ownFinding]bool)[ownFinding{f.Rule, f.Description}]
 }
 
-// allowCovers reports whether the allowlist entry may allow a finding of
-// rule (see allowRules).
-func (c *Classifier) allowCovers(entry, rule string) bool {
-	er, ok := c.allowRules[entry]
-	if !ok {
-		return false
+// ownFindings classifies an allowlist entry alone, without the user's
+// rules, in the working directories given. The findings are taken before
+// the verdict folds those of one rule on one command into one, so each
+// target of `rm -rf /a /b` counts.
+func (c *Classifier) ownFindings(entry string, cwds []string) map[ownFinding]bool {
+	own := map[ownFinding]bool{}
+	f, err := parseScript(entry)
+	if err != nil {
+		return own // a compiled entry parses; covering nothing is the safe side
 	}
-	er.once.Do(func() {
-		v := (&Classifier{ctx: c.ctx}).Classify(entry)
-		for _, f := range v.Findings {
-			if er.set == nil {
-				er.set = map[string]bool{}
-			}
-			er.set[f.Rule] = true
-		}
-	})
-	return er.set == nil || er.set[rule]
+	w := newWalker(&Classifier{ctx: c.ctx}, entry, 0)
+	w.cwds = cwds
+	w.file(f)
+	for _, x := range w.out {
+		own[ownFinding{x.Rule, x.Description}] = true
+	}
+	return own
 }

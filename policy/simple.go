@@ -299,8 +299,10 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 	}
 	pos, off := w.posOf(node)
 	allowFrom, allowEntry := -1, ""
-	for i, l := range sc.levels {
-		if e, ok := w.c.allowMatches(l); ok {
+	// With nothing an entry could allow, the allowlist is not looked at
+	// (nor compiled: see Classifier.allowSrc).
+	for i := 0; i < len(sc.levels) && waivable(sc.findings); i++ {
+		if e, ok := w.c.allowMatches(sc.levels[i]); ok {
 			allowFrom, allowEntry = i, e
 			break
 		}
@@ -310,7 +312,7 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 	// through.
 	for i := range sc.findings {
 		f := &sc.findings[i]
-		if allowFrom >= 0 && f.lvl >= allowFrom && f.Decision == Ask && !f.sticky && w.c.allowCovers(allowEntry, f.Rule) {
+		if allowFrom >= 0 && f.lvl >= allowFrom && f.Decision == Ask && !f.sticky && w.c.allowCovers(allowEntry, f, w.cwds) {
 			f.Decision = Allow
 			f.AllowedBy = allowEntry
 		}
@@ -341,6 +343,17 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 		}
 		w.out = append(w.out, f)
 	}
+}
+
+// waivable reports whether any finding is one an allowlist entry could
+// allow.
+func waivable(fs []finding) bool {
+	for i := range fs {
+		if fs[i].Decision == Ask && !fs[i].sticky {
+			return true
+		}
+	}
+	return false
 }
 
 // staticArgv is the level's argv with the normalised program name, or

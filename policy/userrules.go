@@ -86,6 +86,29 @@ func plainWords(entry string) ([]string, bool) {
 	return words, true
 }
 
+// plainEntry reports whether plainWords takes the entry, without
+// splitting it: what NewClassifier checks of each entry up front.
+func plainEntry(entry string) bool {
+	first := ""
+	start := -1
+	for i := 0; i <= len(entry); i++ {
+		if i == len(entry) || entry[i] == ' ' || entry[i] == '\t' {
+			if start >= 0 && first == "" {
+				first = entry[start:i]
+			}
+			start = -1
+			continue
+		}
+		if !plainByte(entry[i]) {
+			return false
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	return first != "" && strings.IndexByte(first, '=') < 0 && !specialFirstWord[first]
+}
+
 // plainByte: letters, digits and punctuation bash gives no meaning in a
 // word (no quoting, expansion, globbing, brace, tilde, comment, operator
 // or history character).
@@ -138,9 +161,10 @@ func indexRules(rules []userRule) map[string][]int {
 // allowMatches returns the allowlist entry that matches the level (or
 // one of its views) with static words only.
 func (c *Classifier) allowMatches(l levelInfo) (string, bool) {
-	if c == nil || l.name == "" {
+	if c == nil || l.name == "" || len(c.allowSrc) == 0 {
 		return "", false
 	}
+	c.allowIndex()
 	// Only a rule for the level's program can match for sure (matchPrefix
 	// compares the normalised names), so only those are tried.
 	for _, i := range c.allowBy[l.name] {

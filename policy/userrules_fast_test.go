@@ -23,6 +23,9 @@ func TestPlainWordsAgreeWithParser(t *testing.T) {
 	}
 	for _, e := range entries {
 		words, ok := plainWords(e)
+		if plainEntry(e) != ok {
+			t.Errorf("%q: plainEntry %v, plainWords %v", e, plainEntry(e), ok)
+		}
 		slow, err := parseUserRule(e)
 		if !ok {
 			continue

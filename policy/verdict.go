@@ -90,7 +90,9 @@ type Verdict struct {
 type Rules struct {
 	// Allowlist entries are argv prefixes written as shell words, such as
 	// "git push" or "rm -rf ./build". An entry matches a simple command
-	// whose effective argv starts with the same words (whole words only).
+	// whose effective argv starts with the same words (whole words only),
+	// and allows only the findings its own words raise: what the
+	// command's further words raise is judged as without the entry.
 	Allowlist []string
 	// Deny entries use the same syntax; a match is always denied, even in
 	// yolo mode, and wins over the allowlist.
