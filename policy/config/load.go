@@ -71,7 +71,8 @@ type rawContainerd struct {
 // error of the form "PATH:LINE: MESSAGE"; the caller must not guess a
 // configuration then, since a guess could drop the user's deny rules.
 // There is deliberately no cache of the decoded file: anything that could
-// stand in for config.yaml is one more place to forge the user's rules.
+// stand in for config.yaml is one more place to forge the user's rules
+// (and a long allowlist is read cheaply instead, see fastlist.go).
 func Load(path string) (*Config, error) {
 	if path == "" {
 		return nil, errors.New("config: no configuration file named")
@@ -92,11 +93,25 @@ func Load(path string) (*Config, error) {
 }
 
 // decode fills c from the YAML document in data.
+// A long allowlist is read without the library's nodes when it has the
+// usual shape (fastlist.go); the result is the same either way.
 func decode(c *Config, data []byte) error {
+	if decodeFast(c, data) {
+		return nil
+	}
+	return decodeYAML(c, data)
+}
+
+// decodeYAML is decode through the YAML library alone.
+func decodeYAML(c *Config, data []byte) error {
 	var raw rawFile
 	if err := yaml.Unmarshal(data, &raw); err != nil {
 		return fromYAML(err)
 	}
+	return raw.apply(c)
+}
+
+func (raw *rawFile) apply(c *Config) error {
 	return errors.Join(raw.Approvals.apply(&c.Approvals), raw.Terminal.apply(&c.Terminal), raw.Container.apply(&c.Container), raw.Gateway.apply(&c.Gateway))
 }
 

@@ -1,0 +1,233 @@
+package config
+
+import (
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// A long approvals.allowlist ("Always" adds a line each time) is most of
+// config.yaml, and the YAML library builds a node per entry: with 10,000
+// entries that was two thirds of a command's cost. Its usual shape is
+//
+//	approvals:
+//	  allowlist:          # comment
+//	    - git push        # comment
+//	    - rm -rf ./build
+//
+// fastAllowlist reads that shape itself and hands the library the file
+// with those item lines blanked (so every line keeps its number for the
+// errors of the rest); the library's tree of the rest then proves that the
+// key it read is approvals.allowlist in block style, with nothing else
+// under it. Anything else, or any doubt (quotes, tabs, a continued line,
+// a value the library would read as null or a mapping, non-ASCII text),
+// is left to the library: reading the whole file the old way is always
+// correct, only slower. A broken file always goes the old way, so its
+// error is the library's own.
+
+// fastList is the allowlist read from data.
+type fastList struct {
+	blanked []byte   // data with the item lines emptied
+	items   []string // the entries, as stringList would give them
+	line    int      // 1-based line of the allowlist: key
+	col     int      // 1-based column of it
+}
+
+// scanAllowlist finds approvals.allowlist written as a block sequence of
+// single-line plain scalars. ok is false for any other shape. One pass,
+// items are substrings of one copy of data: the point is to cost little
+// per entry.
+func scanAllowlist(data []byte) (fl fastList, ok bool) {
+	src := string(data)
+	// line returns the end (without "\n") of the line starting at p and
+	// the start of the next.
+	line := func(p int) (end, next int) {
+		if i := strings.IndexByte(src[p:], '\n'); i >= 0 {
+			return p + i, p + i + 1
+		}
+		return len(src), len(src)
+	}
+	keyAt, k, lineNo := -1, 0, 0
+	inApprovals := false
+	p := 0
+	for p < len(src) {
+		end, next := line(p)
+		lineNo++
+		ind, rest, blank := lineShape(src[p:end])
+		p = next
+		if blank {
+			continue
+		}
+		if ind == 0 {
+			inApprovals = keyLine(rest, "approvals")
+			continue
+		}
+		if inApprovals && keyLine(rest, "allowlist") {
+			keyAt, k = lineNo, ind
+			break
+		}
+	}
+	if keyAt < 0 {
+		return fastList{}, false
+	}
+	j := -1
+	items := make([]string, 0, strings.Count(src[p:], "\n")+1)
+	out := make([]byte, 0, len(data))
+	copied := 0 // src[:copied] is in out
+	for p < len(src) {
+		end, next := line(p)
+		ln := src[p:end]
+		ind, rest, blank := lineShape(ln)
+		if blank {
+			p = next
+			continue
+		}
+		if strings.IndexByte(ln, '\t') >= 0 || strings.IndexByte(ln, '\r') >= 0 {
+			return fastList{}, false
+		}
+		if len(rest) >= 2 && rest[0] == '-' && rest[1] == ' ' {
+			if j < 0 {
+				if ind < k {
+					return fastList{}, false
+				}
+				j = ind
+			}
+			if ind != j {
+				return fastList{}, false
+			}
+			v, ok := plainItem(rest[2:])
+			if !ok {
+				return fastList{}, false
+			}
+			items = append(items, v)
+			// The line goes, its line break stays.
+			out = append(out, src[copied:p]...)
+			copied = end
+			p = next
+			continue
+		}
+		// The first line that is not an item ends the list: a key of
+		// the enclosing mappings. Anything more indented could continue
+		// the last item, and a "-" could be an item the library reads
+		// differently: the library decides those.
+		if ind > k || rest[0] == '-' {
+			return fastList{}, false
+		}
+		break
+	}
+	if len(items) == 0 {
+		return fastList{}, false
+	}
+	out = append(out, src[copied:]...)
+	return fastList{blanked: out, items: items, line: keyAt, col: k + 1}, true
+}
+
+// lineShape returns a line's indentation in spaces and the text after it;
+// blank is true for an empty or comment-only line.
+func lineShape(ln string) (ind int, rest string, blank bool) {
+	for ind < len(ln) && ln[ind] == ' ' {
+		ind++
+	}
+	rest = ln[ind:]
+	return ind, rest, len(rest) == 0 || rest[0] == '#' || len(strings.TrimRight(rest, " ")) == 0
+}
+
+// keyLine reports whether rest is exactly `NAME:`, optionally followed by
+// blanks and a comment: a key whose value starts on the next line.
+func keyLine(rest, name string) bool {
+	if !strings.HasPrefix(rest, name) || len(rest) <= len(name) || rest[len(name)] != ':' {
+		return false
+	}
+	after := rest[len(name)+1:]
+	if len(after) == 0 {
+		return true
+	}
+	if after[0] != ' ' {
+		return false
+	}
+	after = strings.TrimLeft(after, " ")
+	return len(after) == 0 || after[0] == '#'
+}
+
+// plainItem is the value of a sequence item's text when YAML reads it as a
+// plain string scalar on its own line, exactly as written (a comment after
+// a blank removed, surrounding blanks trimmed); ok is false when it might
+// read otherwise.
+func plainItem(b string) (string, bool) {
+	if i := strings.Index(b, " #"); i >= 0 {
+		b = b[:i]
+	}
+	b = strings.Trim(b, " ")
+	if len(b) == 0 || strings.IndexByte("-?:,[]{}#&*!|>'\"%@`", b[0]) >= 0 {
+		return "", false
+	}
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c > 0x7e {
+			return "", false
+		}
+	}
+	if strings.Contains(b, ": ") || b[len(b)-1] == ':' {
+		return "", false
+	}
+	switch b {
+	case "~", "null", "Null", "NULL":
+		return "", false
+	}
+	return b, true
+}
+
+// decodeFast is decode for a file whose allowlist scanAllowlist read: the
+// library reads the rest, and must find the key where the scan did, in
+// block mappings, with the null value the blanked lines leave. ok is false
+// when it does not (or reports an error), and decode then reads the whole
+// file the old way.
+func decodeFast(c *Config, data []byte) (ok bool) {
+	fl, ok := scanAllowlist(data)
+	if !ok {
+		return false
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(fl.blanked, &root); err != nil {
+		return false
+	}
+	if !fl.keyFound(&root) {
+		return false
+	}
+	var raw rawFile
+	if err := root.Decode(&raw); err != nil {
+		return false
+	}
+	try := *c
+	if err := raw.apply(&try); err != nil {
+		return false
+	}
+	try.Approvals.Allowlist = fl.items
+	*c = try
+	return true
+}
+
+// keyFound checks the library's tree of the blanked file: document ->
+// block mapping -> approvals: block mapping -> allowlist: null, at the
+// scanned line and column.
+func (fl fastList) keyFound(root *yaml.Node) bool {
+	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 {
+		return false
+	}
+	top := root.Content[0]
+	if top.Kind != yaml.MappingNode || top.Style&yaml.FlowStyle != 0 {
+		return false
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		k, v := top.Content[i], top.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Value != "approvals" || v.Kind != yaml.MappingNode || v.Style&yaml.FlowStyle != 0 {
+			continue
+		}
+		for m := 0; m+1 < len(v.Content); m += 2 {
+			kk, vv := v.Content[m], v.Content[m+1]
+			if kk.Kind == yaml.ScalarNode && kk.Style == 0 && kk.Value == "allowlist" && kk.Line == fl.line && kk.Column == fl.col {
+				return vv.Kind == yaml.ScalarNode && vv.Tag == "!!null" && vv.Value == "" && vv.Style == 0
+			}
+		}
+	}
+	return false
+}
