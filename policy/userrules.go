@@ -80,7 +80,7 @@ func plainWords(entry string) ([]string, bool) {
 			start = i
 		}
 	}
-	if len(words) == 0 || strings.IndexByte(words[0], '=') >= 0 || specialFirstWord[words[0]] {
+	if len(words) == 0 || strings.IndexByte(words[0], '=') >= 0 || specialFirstWord(words[0]) {
 		return nil, false
 	}
 	return words, true
@@ -99,35 +99,47 @@ func plainEntry(entry string) bool {
 			start = -1
 			continue
 		}
-		if !plainByte(entry[i]) {
+		if !plainBytes[entry[i]] || first == "" && entry[i] == '=' {
 			return false
 		}
 		if start < 0 {
 			start = i
 		}
 	}
-	return first != "" && strings.IndexByte(first, '=') < 0 && !specialFirstWord[first]
+	return first != "" && !specialFirstWord(first)
 }
 
 // plainByte: letters, digits and punctuation bash gives no meaning in a
 // word (no quoting, expansion, globbing, brace, tilde, comment, operator
 // or history character).
-func plainByte(b byte) bool {
-	switch {
-	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+func plainByte(b byte) bool { return plainBytes[b] }
+
+var plainBytes = func() (t [256]bool) {
+	for b := 0; b < 256; b++ {
+		switch {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+			t[b] = true
+		}
+	}
+	for _, b := range []byte("_./:@%+,-=") {
+		t[b] = true
+	}
+	return t
+}()
+
+// specialFirstWord reports command words the parser reads as syntax
+// rather than a program (reserved words and the declaration builtins it
+// parses as clauses of their own). A switch, not a map: it is asked once
+// per allowlist entry on every command.
+func specialFirstWord(w string) bool {
+	switch w {
+	case "if", "then", "else", "elif", "fi", "case", "esac",
+		"for", "select", "while", "until", "do", "done", "in",
+		"function", "time", "coproc", "let", "declare", "local",
+		"export", "readonly", "typeset", "nameref":
 		return true
 	}
-	return strings.IndexByte("_./:@%+,-=", b) >= 0
-}
-
-// specialFirstWord are command words the parser reads as syntax rather than
-// a program (reserved words and the declaration builtins it parses as
-// clauses of their own).
-var specialFirstWord = map[string]bool{
-	"if": true, "then": true, "else": true, "elif": true, "fi": true, "case": true, "esac": true,
-	"for": true, "select": true, "while": true, "until": true, "do": true, "done": true, "in": true,
-	"function": true, "time": true, "coproc": true, "let": true, "declare": true, "local": true,
-	"export": true, "readonly": true, "typeset": true, "nameref": true,
+	return false
 }
 
 // candidates returns the indices of the rules that can match a level

@@ -101,3 +101,30 @@ func TestLargeScriptKeyConcurrent(t *testing.T) {
 		t.Error("a dangerous command at the end of a large script passed")
 	}
 }
+
+// BenchmarkNewClassifierLongAllowlist: what a 10,000-entry allowlist costs
+// a command that raises nothing (the entries are only checked), and one
+// that raises a finding (the allowlist compiled and indexed to look).
+func BenchmarkNewClassifierLongAllowlist(b *testing.B) {
+	progs := []string{"git push", "npm publish", "docker rm", "kubectl delete pod", "terraform apply", "make deploy", "rm -rf build", "cargo publish"}
+	allow := make([]string, 10000)
+	for i := range allow {
+		allow[i] = fmt.Sprintf("%s target%d", progs[i%len(progs)], i)
+	}
+	b.Run("true", func(b *testing.B) {
+		for b.Loop() {
+			c, err := NewClassifier(Rules{Allowlist: allow})
+			if err != nil || c.Classify("true").Decision != Allow {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("finding", func(b *testing.B) {
+		for b.Loop() {
+			c, err := NewClassifier(Rules{Allowlist: allow})
+			if err != nil || c.Classify("rm -rf /srv").Decision != Ask {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -72,25 +72,28 @@ func scanAllowlist(data []byte) (fl fastList, ok bool) {
 	}
 	j := -1
 	items := make([]string, 0, strings.Count(src[p:], "\n")+1)
-	out := make([]byte, 0, len(data))
-	copied := 0 // src[:copied] is in out
+	// The item lines, and the blank and comment lines among them, are one
+	// region [from, to) that the library gets as its line breaks only.
+	from, to, breaks := -1, -1, 0
 	for p < len(src) {
 		end, next := line(p)
 		ln := src[p:end]
 		ind, rest, blank := lineShape(ln)
 		if blank {
+			// A comment among the items goes with them: it must be
+			// one the library would take as just a comment.
+			if !inert(rest) {
+				return fastList{}, false
+			}
 			p = next
 			continue
-		}
-		if strings.IndexByte(ln, '\t') >= 0 || strings.IndexByte(ln, '\r') >= 0 {
-			return fastList{}, false
 		}
 		if len(rest) >= 2 && rest[0] == '-' && rest[1] == ' ' {
 			if j < 0 {
 				if ind < k {
 					return fastList{}, false
 				}
-				j = ind
+				j, from = ind, p
 			}
 			if ind != j {
 				return fastList{}, false
@@ -100,9 +103,7 @@ func scanAllowlist(data []byte) (fl fastList, ok bool) {
 				return fastList{}, false
 			}
 			items = append(items, v)
-			// The line goes, its line break stays.
-			out = append(out, src[copied:p]...)
-			copied = end
+			to = end
 			p = next
 			continue
 		}
@@ -118,7 +119,13 @@ func scanAllowlist(data []byte) (fl fastList, ok bool) {
 	if len(items) == 0 {
 		return fastList{}, false
 	}
-	out = append(out, src[copied:]...)
+	breaks = strings.Count(src[from:to], "\n")
+	out := make([]byte, 0, from+breaks+len(src)-to)
+	out = append(out, src[:from]...)
+	for range breaks {
+		out = append(out, '\n')
+	}
+	out = append(out, src[to:]...)
 	return fastList{blanked: out, items: items, line: keyAt, col: k + 1}, true
 }
 
@@ -129,7 +136,19 @@ func lineShape(ln string) (ind int, rest string, blank bool) {
 		ind++
 	}
 	rest = ln[ind:]
-	return ind, rest, len(rest) == 0 || rest[0] == '#' || len(strings.TrimRight(rest, " ")) == 0
+	return ind, rest, len(rest) == 0 || rest[0] == '#'
+}
+
+// inert reports that text holds no byte the library could read as a line
+// break (\r, and NEL, LS and PS in UTF-8) or reject (control characters):
+// printable ASCII and tabs only.
+func inert(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // keyLine reports whether rest is exactly `NAME:`, optionally followed by
@@ -154,19 +173,24 @@ func keyLine(rest, name string) bool {
 // a blank removed, surrounding blanks trimmed); ok is false when it might
 // read otherwise.
 func plainItem(b string) (string, bool) {
-	if i := strings.Index(b, " #"); i >= 0 {
-		b = b[:i]
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c < 0x20 || c > 0x7e {
+			return "", false
+		}
+		if c == ' ' && i+1 < len(b) && b[i+1] == '#' {
+			if !inert(b[i:]) {
+				return "", false
+			}
+			b = b[:i]
+			break
+		}
+		if c == ':' && (i+1 == len(b) || b[i+1] == ' ') {
+			return "", false // a mapping
+		}
 	}
 	b = strings.Trim(b, " ")
 	if len(b) == 0 || strings.IndexByte("-?:,[]{}#&*!|>'\"%@`", b[0]) >= 0 {
-		return "", false
-	}
-	for i := 0; i < len(b); i++ {
-		if c := b[i]; c < 0x20 || c > 0x7e {
-			return "", false
-		}
-	}
-	if strings.Contains(b, ": ") || b[len(b)-1] == ':' {
 		return "", false
 	}
 	switch b {

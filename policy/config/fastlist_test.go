@@ -64,6 +64,11 @@ func TestFastAllowlistLeavesTheRest(t *testing.T) {
 		"approvals:\n  allowlist:\n    - git push\n    - *x\n",               // an alias
 		"approvals:\n  allowlist:\n    - git push\n    -\n",                  // an empty item
 		"approvals:\n  allowlist:\n    - gït push\n",                         // non-ASCII
+		"approvals:\n  allowlist:\n    - a # x\ry\n",                         // a lone CR in a comment
+		"approvals:\n  allowlist:\n    - a # x\u0085y\n",                     // NEL in a comment
+		"approvals:\n  allowlist:\n    - a # x\u2028y: z\n",                  // LS in a comment
+		"approvals:\n  allowlist:\n    - a\n    # x\x01\n    - b\n",          // a control character in a comment
+		"approvals:\n  allowlist:\n    - a\n    # x\ry\n    - b\n",           // CR in a comment line
 		"approvals:\n  mode: bogus\n  allowlist:\n    - git push\n",          // a bad value elsewhere
 		"approvals:\n  allowlist:\n    - git push\n  timeout: [\n",           // broken YAML after the list
 		"approvals:\n  timeout: [\n  allowlist:\n    - git push\n",           // broken YAML before the list
