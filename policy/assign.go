@@ -16,9 +16,81 @@ func trustedAssignments(f *syntax.File, src string) (trusted map[string]bool, co
 	if !strings.Contains(src, "=") && !strings.Contains(src, "for") && !strings.Contains(src, "select") {
 		return nil, nil
 	}
-	count := map[string]int{}
+	count, noTrack := countAssignments(f.Stmts, len(src))
+	if noTrack {
+		return nil, nil
+	}
+	top := map[string]bool{}
+	for _, st := range f.Stmts {
+		if st.Background || st.Negated {
+			continue
+		}
+		if c, ok := st.Cmd.(*syntax.CallExpr); ok && len(c.Args) == 0 {
+			for _, a := range c.Assigns {
+				if a.Name != nil && a.Index == nil && a.Array == nil && !a.Append {
+					top[a.Name.Value] = true
+				}
+			}
+		}
+	}
+	out := map[string]bool{}
+	for name := range top {
+		if count[name] == 1 {
+			out[name] = true
+		}
+	}
+	return out, count
+}
+
+// countAssignments counts, per variable, the assignments in stmts (2 for
+// one that cannot be tracked); noTrack is true when something can assign
+// any variable (eval, source, a nameref). Counting is a sum, so a large
+// script's two halves are counted at once (on a second core, while the
+// first is counted here) and added up: the same counts, sooner.
+func countAssignments(stmts []*syntax.Stmt, size int) (count map[string]int, noTrack bool) {
+	if shortcuts && size >= concurrentKeyMin && len(stmts) >= 2 {
+		mid := len(stmts) / 2
+		for mid > 1 && int(stmts[mid].Pos().Offset()) > size/2 {
+			mid--
+		}
+		type result struct {
+			count   map[string]int
+			noTrack bool
+			panic   any
+		}
+		done := make(chan result, 1)
+		go func() {
+			var r result
+			defer func() {
+				// Classify recovers on its own goroutine only: a
+				// panic here is handed over to be re-raised there.
+				r.panic = recover()
+				done <- r
+			}()
+			r.count, r.noTrack = countAssignments(stmts[mid:], 0)
+		}()
+		count, noTrack = countAssignments(stmts[:mid], 0)
+		r := <-done
+		if r.panic != nil {
+			panic(r.panic)
+		}
+		for k, v := range r.count {
+			count[k] += v
+		}
+		return count, noTrack || r.noTrack
+	}
+	count = map[string]int{}
+	for _, st := range stmts {
+		countIn(st, count, &noTrack)
+	}
+	return count, noTrack
+}
+
+// countIn adds the assignments in one statement to count.
+func countIn(st *syntax.Stmt, count map[string]int, noTrackOut *bool) {
 	noTrack := false
-	syntax.Walk(f, func(n syntax.Node) bool {
+	defer func() { *noTrackOut = *noTrackOut || noTrack }()
+	syntax.Walk(st, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.Assign:
 			if n.Name != nil {
@@ -70,29 +142,6 @@ func trustedAssignments(f *syntax.File, src string) (trusted map[string]bool, co
 		}
 		return true
 	})
-	if noTrack {
-		return nil, nil
-	}
-	top := map[string]bool{}
-	for _, st := range f.Stmts {
-		if st.Background || st.Negated {
-			continue
-		}
-		if c, ok := st.Cmd.(*syntax.CallExpr); ok && len(c.Args) == 0 {
-			for _, a := range c.Assigns {
-				if a.Name != nil && a.Index == nil && a.Array == nil && !a.Append {
-					top[a.Name.Value] = true
-				}
-			}
-		}
-	}
-	out := map[string]bool{}
-	for name := range top {
-		if count[name] == 1 {
-			out[name] = true
-		}
-	}
-	return out, count
 }
 
 // track records a bare assignment's value for later expansions.
