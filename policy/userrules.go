@@ -89,25 +89,36 @@ func plainWords(entry string) ([]string, bool) {
 // plainEntry reports whether plainWords takes the entry, without
 // splitting it: what NewClassifier checks of each entry up front.
 func plainEntry(entry string) bool {
-	first := ""
-	start := -1
-	for i := 0; i <= len(entry); i++ {
-		if i == len(entry) || entry[i] == ' ' || entry[i] == '\t' {
-			if start >= 0 && first == "" {
-				first = entry[start:i]
-			}
-			start = -1
-			continue
-		}
-		if !plainBytes[entry[i]] || first == "" && entry[i] == '=' {
+	i := 0
+	for i < len(entry) && (entry[i] == ' ' || entry[i] == '\t') {
+		i++
+	}
+	start := i
+	for i < len(entry) && entry[i] != ' ' && entry[i] != '\t' {
+		if !plainBytes[entry[i]] || entry[i] == '=' {
 			return false
 		}
-		if start < 0 {
-			start = i
+		i++
+	}
+	if i == start || specialFirstWord(entry[start:i]) {
+		return false
+	}
+	// The rest: one table look-up a byte (this runs over the whole
+	// allowlist on every command).
+	for ; i < len(entry); i++ {
+		if !wordOrBlank[entry[i]] {
+			return false
 		}
 	}
-	return first != "" && !specialFirstWord(first)
+	return true
 }
+
+// wordOrBlank is plainBytes with the blanks between words.
+var wordOrBlank = func() [256]bool {
+	t := plainBytes
+	t[' '], t['\t'] = true, true
+	return t
+}()
 
 // plainByte: letters, digits and punctuation bash gives no meaning in a
 // word (no quoting, expansion, globbing, brace, tilde, comment, operator

@@ -173,20 +173,24 @@ func keyLine(rest, name string) bool {
 // a blank removed, surrounding blanks trimmed); ok is false when it might
 // read otherwise.
 func plainItem(b string) (string, bool) {
+scan:
 	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c < 0x20 || c > 0x7e {
+		switch itemByte[b[i]] {
+		case itemPlain:
+		case itemBad:
 			return "", false
-		}
-		if c == ' ' && i+1 < len(b) && b[i+1] == '#' {
-			if !inert(b[i:]) {
-				return "", false
+		case itemSpace:
+			if i+1 < len(b) && b[i+1] == '#' {
+				if !inert(b[i:]) {
+					return "", false
+				}
+				b = b[:i]
+				break scan
 			}
-			b = b[:i]
-			break
-		}
-		if c == ':' && (i+1 == len(b) || b[i+1] == ' ') {
-			return "", false // a mapping
+		case itemColon:
+			if i+1 == len(b) || b[i+1] == ' ' {
+				return "", false // a mapping
+			}
 		}
 	}
 	b = strings.Trim(b, " ")
@@ -199,6 +203,25 @@ func plainItem(b string) (string, bool) {
 	}
 	return b, true
 }
+
+// itemByte classifies the bytes of an item's text for plainItem: one
+// table look-up a byte, as this runs over the whole allowlist.
+var itemByte = func() (t [256]uint8) {
+	for c := range t {
+		if c < 0x20 || c > 0x7e {
+			t[c] = itemBad
+		}
+	}
+	t[' '], t[':'] = itemSpace, itemColon
+	return t
+}()
+
+const (
+	itemPlain = iota
+	itemBad
+	itemSpace
+	itemColon
+)
 
 // decodeFast is decode for a file whose allowlist scanAllowlist read: the
 // library reads the rest, and must find the key where the scan did, in
