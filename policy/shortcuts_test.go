@@ -19,6 +19,15 @@ func classifyBoth(t *testing.T, c *Classifier, text string) Verdict {
 	if !reflect.DeepEqual(fast, plain) {
 		t.Errorf("verdicts differ with the shortcuts for %q:\nwith:    %s %+v\nwithout: %s %+v", quoteShort(text), fast.Decision, fast.Findings, plain.Decision, plain.Findings)
 	}
+	// Without the key, the same verdict (hermes-exec check).
+	nokey := c.ClassifyNoKey(text)
+	if fast.Key == "" && fast.Decision == Allow && strings.TrimSpace(text) != "" && !strings.HasPrefix(strings.TrimSpace(text), "#") {
+		t.Errorf("no key for %q", quoteShort(text))
+	}
+	nokey.Key = fast.Key
+	if !reflect.DeepEqual(fast, nokey) {
+		t.Errorf("ClassifyNoKey differs for %q:\n%s %+v\n%s %+v", quoteShort(text), fast.Decision, fast.Findings, nokey.Decision, nokey.Findings)
+	}
 	return fast
 }
 

@@ -63,7 +63,8 @@ JSON output: {"decision":"allow|ask|deny","findings":[{"rule":ID,
 				fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 				return exitCoder{checkDeny}
 			}
-			v := cls.Classify(text)
+			// No session approval is looked up: the key is not needed.
+			v := cls.ClassifyNoKey(text)
 			if c.Bool("json") {
 				if err := json.NewEncoder(os.Stdout).Encode(v); err != nil {
 					return err
