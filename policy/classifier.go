@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -28,6 +29,10 @@ type Classifier struct {
 	// allowCovers). Worked out the first time the entry matches, so a
 	// long allowlist costs nothing per command.
 	allowOwn sync.Map // ownKey -> map[ownFinding]bool
+	// allowOwnN counts allowOwn's keys: a long-lived classifier (the
+	// exec checks' supervisor) sees working directories without end, so
+	// past maxOwnCached the findings are worked out again each time.
+	allowOwnN atomic.Int64
 	// execChecked and deferPrograms: Rules.ExecChecked and
 	// Rules.DeferPrograms.
 	execChecked, deferPrograms bool
@@ -238,6 +243,8 @@ type ownFinding struct{ rule, desc string }
 
 type ownKey struct{ entry, cwds string }
 
+const maxOwnCached = 4096
+
 // allowCovers reports whether the allowlist entry allows finding f of a
 // command it matched, run where cwds says: only when the entry's own
 // words, classified alone in the same place, raise the same finding. The
@@ -250,7 +257,14 @@ func (c *Classifier) allowCovers(entry string, f *finding, cwds []string) bool {
 	k := ownKey{entry, strings.Join(cwds, "\x00")}
 	own, ok := c.allowOwn.Load(k)
 	if !ok {
-		own, _ = c.allowOwn.LoadOrStore(k, c.ownFindings(entry, cwds))
+		fresh := c.ownFindings(entry, cwds)
+		if c.allowOwnN.Load() >= maxOwnCached {
+			return fresh[ownFinding{f.Rule, f.Description}]
+		}
+		var loaded bool
+		if own, loaded = c.allowOwn.LoadOrStore(k, fresh); !loaded {
+			c.allowOwnN.Add(1)
+		}
 	}
 	return own.(map[ownFinding]bool)[ownFinding{f.Rule, f.Description}]
 }

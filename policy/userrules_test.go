@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -280,5 +281,23 @@ func TestAllowlistEntryInPlace(t *testing.T) {
 	}
 	if v := c.Classify("cd /srv && rm -rf build data"); v.Decision != Ask {
 		t.Errorf("a second target in /srv passed: %+v", v.Findings)
+	}
+}
+
+// A long-lived classifier sees working directories without end: the
+// entries' own findings are cached for a bounded number of them, and past
+// that worked out again, with the same decisions.
+func TestAllowlistOwnFindingsBounded(t *testing.T) {
+	c := mustClassifier(t, Rules{Allowlist: []string{"rm -rf build"}})
+	for i := 0; i < maxOwnCached+50; i++ {
+		if v := c.Classify(fmt.Sprintf("cd /srv/d%d && rm -rf build", i)); v.Decision != Allow {
+			t.Fatalf("cd /srv/d%d && rm -rf build: %s %+v", i, v.Decision, v.Findings)
+		}
+	}
+	if n := c.allowOwnN.Load(); n > maxOwnCached {
+		t.Errorf("%d working-directory sets cached, at most %d wanted", n, maxOwnCached)
+	}
+	if v := c.Classify("cd /srv/d99999 && rm -rf build data"); v.Decision != Ask {
+		t.Errorf("past the cache, a second target passed: %+v", v.Findings)
 	}
 }
