@@ -13,12 +13,14 @@ import (
 // NewClassifier and safe for concurrent use.
 type Classifier struct {
 	// allowSrc are the allowlist entries as configured, each known to
-	// compile. They are compiled and indexed (allow, allowBy) the first
-	// time a finding could be allowed: most commands raise nothing, and a
-	// long allowlist then costs only the check that its entries compile.
+	// compile. They are indexed by program name (allowBy) the first time
+	// a finding could be allowed, and one program's entries are compiled
+	// (allowFor) the first time a command of that program needs them:
+	// most commands raise nothing, and a long allowlist then costs only
+	// the check that its entries compile.
 	allowSrc  []string
 	allowOnce sync.Once
-	allow     []userRule
+	allowFor  sync.Map // program name -> []userRule
 	deny      []userRule
 	// allowBy and denyBy index the rules by program name: a long
 	// allowlist costs a map lookup per command, not a match per entry.
@@ -62,19 +64,50 @@ func NewClassifier(r Rules) (*Classifier, error) {
 	return c, nil
 }
 
-// allowIndex compiles and indexes the allowlist, once.
+// allowIndex indexes the allowlist by program name, once. A plain entry's
+// program is its first word (plainWords would split it so); another is
+// compiled to know it.
 func (c *Classifier) allowIndex() {
 	c.allowOnce.Do(func() {
-		c.allow = make([]userRule, 0, len(c.allowSrc))
-		for _, e := range c.allowSrc {
-			// Every entry compiled in NewClassifier; one that did not
-			// here would simply allow nothing.
-			if u, err := compileUserRule(e); err == nil {
-				c.allow = append(c.allow, u)
+		c.allowBy = make(map[string][]int)
+		for i, e := range c.allowSrc {
+			name := ""
+			if plainEntry(e) {
+				name = progName(firstWord(e))
+			} else if u, err := parseUserRule(e); err == nil {
+				name = u.words[0]
+			} else {
+				continue // compiled in NewClassifier; this would allow nothing
 			}
+			c.allowBy[name] = append(c.allowBy[name], i)
 		}
-		c.allowBy = indexRules(c.allow)
 	})
+}
+
+// allowRules returns the compiled allowlist entries for one program, in
+// the allowlist's order.
+func (c *Classifier) allowRules(name string) []userRule {
+	c.allowIndex()
+	if r, ok := c.allowFor.Load(name); ok {
+		return r.([]userRule)
+	}
+	var rules []userRule
+	for _, i := range c.allowBy[name] {
+		if u, err := compileUserRule(c.allowSrc[i]); err == nil {
+			rules = append(rules, u)
+		}
+	}
+	r, _ := c.allowFor.LoadOrStore(name, rules)
+	return r.([]userRule)
+}
+
+// firstWord is an entry's first blank-separated word.
+func firstWord(e string) string {
+	e = strings.TrimLeft(e, " \t")
+	if i := strings.IndexAny(e, " \t"); i >= 0 {
+		return e[:i]
+	}
+	return e
 }
 
 // parserPool reuses parsers: allocating one per command costs more than

@@ -22,6 +22,11 @@ var versioned = []string{"python", "pypy", "perl", "ruby", "node", "nodejs", "ph
 // versionless strips a trailing version (python3, python3.12, perl5.36,
 // php8.2, lua5.4, node18) from known interpreter names.
 func versionless(s string) string {
+	// A version ends in a digit or a dot: anything else is returned
+	// without trying the list (every command word passes here).
+	if s == "" || (s[len(s)-1] < '0' || s[len(s)-1] > '9') && s[len(s)-1] != '.' {
+		return s
+	}
 	for _, v := range versioned {
 		if strings.HasPrefix(s, v) && len(s) > len(v) {
 			rest := strings.TrimPrefix(s[len(v):], "-")

@@ -187,11 +187,9 @@ func (c *Classifier) allowMatches(l levelInfo) (string, bool) {
 	if c == nil || l.name == "" || len(c.allowSrc) == 0 {
 		return "", false
 	}
-	c.allowIndex()
 	// Only a rule for the level's program can match for sure (matchPrefix
 	// compares the normalised names), so only those are tried.
-	for _, i := range c.allowBy[l.name] {
-		u := c.allow[i]
+	for _, u := range c.allowRules(l.name) {
 		for _, v := range levelViews(l) {
 			if m, sure := matchPrefix(u.words, v, l.name); m && sure {
 				return u.entry, true

@@ -35,6 +35,9 @@ func TestPlainWordsAgreeWithParser(t *testing.T) {
 			continue
 		}
 		words[0] = progName(words[0])
+		if name := progName(firstWord(e)); name != slow.words[0] {
+			t.Errorf("%q: indexed under %q, compiles for %q", e, name, slow.words[0])
+		}
 		if !slices.Equal(words, slow.words) {
 			t.Errorf("%q: plain words %q, parser %q", e, words, slow.words)
 		}
