@@ -32,7 +32,7 @@ func TestRedteamReadingHermesSecretsAsks(t *testing.T) {
 	out := filepath.Join(e.dir, "copy")
 	for _, text := range []string{
 		"cat " + h + "/.env",
-		"cat ~/.hermes/.env >/dev/null; cat " + h + "/.env",
+		"cat /dev/null " + h + "/.e*",
 		"cp " + h + "/.env " + out + " && cat " + out,
 		"tar cf - " + h + " | cat",
 		"grep -r KEY " + h,
