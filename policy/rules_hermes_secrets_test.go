@@ -45,6 +45,8 @@ func TestHermesSecretsReadAsks(t *testing.T) {
 		{"touch /srv/hermes/pairing/web.json", Deny},
 		{"cp /tmp/p.json ~/.hermes/pairing/web.json", Deny},
 		{"hermes-exec secrets set X", Deny},
+		{"hermes-exec audit verify --reanchor", Deny},
+		{"hermes-exec audit verify", Allow},
 	} {
 		v := c.Classify(tc.cmd)
 		if tc.want == Allow && v.Decision != Allow || v.Decision < tc.want {

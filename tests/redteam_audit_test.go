@@ -51,6 +51,11 @@ func TestRedteamStrippedAuditChainIsReported(t *testing.T) {
 	}
 	os.Remove(rotated[0])
 	verify("rotated start deleted", false, "removed")
+	// The agent cannot accept it for you.
+	if r := e.run(nil, "-c", e.bin+" audit verify --reanchor"); r.code != 126 || !strings.Contains(r.stderr, "hermes-exec: denied") {
+		t.Errorf("--reanchor from a command line: exit %d %s", r.code, r.stderr)
+	}
+	verify("rotated start deleted, after the agent tried --reanchor", false, "removed")
 	// Accepting it on purpose (retention) makes the next verify pass.
 	e.run(nil, "audit", "verify", "--reanchor")
 	verify("after --reanchor", true, "intact")
