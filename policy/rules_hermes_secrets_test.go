@@ -1,6 +1,11 @@
 package policy
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"hermes-exec/internal/hermeshome"
+)
 
 // The agent's own secrets in HERMES_HOME (hermeshome.Secrets): reading one
 // asks (or is denied), however it is spelled; names, the configuration and the audit log
@@ -51,6 +56,31 @@ func TestHermesSecretsReadAsks(t *testing.T) {
 		v := c.Classify(tc.cmd)
 		if tc.want == Allow && v.Decision != Allow || v.Decision < tc.want {
 			t.Errorf("%q: %v %v, want %v", tc.cmd, v.Decision, rulesOf(v), tc.want)
+		}
+	}
+}
+
+// Every entry of the one list (hermeshome.Controls, hermeshome.Secrets) is
+// covered: a write, delete or rename of a control file is denied, a read
+// of a secret asks, in the default home and in a HERMES_HOME elsewhere.
+func TestHermesControlListCovered(t *testing.T) {
+	custom := aliceContext()
+	custom.HermesHome = "/srv/hermes"
+	c := mustClassifier(t, Rules{Context: custom})
+	for _, home := range []string{"~/.hermes", "/srv/hermes"} {
+		for _, f := range hermeshome.Controls {
+			p := home + "/" + strings.ReplaceAll(f, "*", "20261201T000000Z")
+			for _, text := range []string{"echo x > " + p, "rm -f " + p, "mv " + p + " /tmp/x", "cp /tmp/x " + p, "ln -sf /tmp/x " + p} {
+				if v := c.Classify(text); v.Decision != Deny {
+					t.Errorf("%q: %v %v, want deny", text, v.Decision, rulesOf(v))
+				}
+			}
+		}
+		for _, f := range hermeshome.Secrets {
+			text := "cat " + home + "/" + f
+			if v := c.Classify(text); v.Decision < Ask {
+				t.Errorf("%q: %v, want ask", text, v.Decision)
+			}
 		}
 	}
 }
