@@ -149,7 +149,7 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 		if !dead && !idle {
 			continue
 		}
-		if !removeLocked(ctx, cl, c.ID, o) {
+		if !removeLocked(ctx, cl, c, o) {
 			continue
 		}
 		removed = append(removed, in.ID)
@@ -171,7 +171,8 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 }
 
 // removeLocked removes container id unless a helper took it meanwhile.
-func removeLocked(ctx context.Context, cl *containerd.Client, id string, o Options) bool {
+func removeLocked(ctx context.Context, cl *containerd.Client, rec containers.Container, o Options) bool {
+	id := rec.ID
 	lk, err := os.OpenFile(filepath.Join(o.StateDir, id+".lock"), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
 	if err == nil {
 		defer lk.Close()
@@ -184,6 +185,7 @@ func removeLocked(ctx context.Context, cl *containerd.Client, id string, o Optio
 	}
 	_ = os.RemoveAll(filepath.Join(o.StateDir, id))
 	_ = os.Remove(filepath.Join(o.StateDir, id+".lock"))
+	forgetWorkspace(o, rec.Labels[labelWorkspace], id)
 	return true
 }
 
@@ -218,6 +220,7 @@ func Remove(ctx context.Context, cl *containerd.Client, o Options, names ...stri
 			}
 			_ = os.RemoveAll(filepath.Join(o.StateDir, rec.ID))
 			_ = os.Remove(filepath.Join(o.StateDir, rec.ID+".lock"))
+			forgetWorkspace(o, rec.Labels[labelWorkspace], rec.ID)
 		}
 		if !matched {
 			unmatched = append(unmatched, want)
