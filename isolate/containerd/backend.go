@@ -126,9 +126,14 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if err != nil {
 		return isolate.Status{}, err
 	}
-	// What earlier runs left is collected meanwhile: nothing here needs it.
+	// What earlier runs left is collected meanwhile (nothing here needs
+	// it), when the state directory shows something to collect.
 	collected := make(chan struct{})
-	go func() { _, _ = collect(ctx, cl, b.o, false); close(collected) }()
+	if needsCollect(b.o) {
+		go func() { _, _ = collect(ctx, cl, b.o, false); close(collected) }()
+	} else {
+		close(collected)
+	}
 	defer cl.Close()
 	defer func() { <-collected }()
 	env := execproto.CommandEnv(s.Env, b.o.Passthrough, os.Getenv("HERMES_SKILL_ENV"))
