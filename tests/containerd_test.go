@@ -370,3 +370,43 @@ true`, s.ws))
 		}
 	}
 }
+
+// approvals.in_container decides whether a command that needs approval is
+// asked about when it runs in a containerd container (skip: the container
+// is the boundary; ask: with nobody to ask, denied); deny rules hold either
+// way, and with approvals off too.
+func TestContainerdApprovalsInContainerAndDenyRules(t *testing.T) {
+	s := containerdEnv(t, freshConfig)
+	cfg := func(approvals string) {
+		s.writeConfig(fmt.Sprintf("approvals:\n%s  deny: [\"touch denied-marker\"]\nterminal:\n  backend: containerd\ncontainer:\n  workspace: %s\n%s%s", approvals, s.ws, freshConfig, containerdBackend().container))
+	}
+	// Needs approval (a forced push), harmless here: no remote.
+	const needsAsking = "echo RAN; git push --force 2>/dev/null; true"
+	cfg("  in_container: skip\n")
+	if r := s.sh(needsAsking); r.code != 0 || !strings.Contains(r.stdout, "RAN") {
+		t.Errorf("in_container: skip: exit %d %q %q, want it run without asking", r.code, r.stdout, r.stderr)
+	}
+	cfg("  in_container: ask\n")
+	if r := s.sh(needsAsking); r.code != 126 || strings.Contains(r.stdout, "RAN") || !strings.Contains(r.stderr, "hermes-exec: denied: ") {
+		t.Errorf("in_container: ask with nobody to ask: exit %d %q %q, want 126", r.code, r.stdout, r.stderr)
+	}
+	for _, approvals := range []string{"  in_container: skip\n", "  mode: \"off\"\n"} {
+		cfg(approvals)
+		r := s.sh("touch denied-marker")
+		if r.code != 126 || !strings.Contains(r.stderr, "hermes-exec: denied: ") {
+			t.Errorf("%q: a deny rule let the command through: exit %d %q", approvals, r.code, r.stderr)
+		}
+		if exists(filepath.Join(s.ws, "denied-marker")) {
+			t.Fatalf("%q: the denied command ran", approvals)
+		}
+	}
+}
+
+// A missing image is a denial that says what to do.
+func TestContainerdMissingImageIsDenied(t *testing.T) {
+	s := containerdEnv(t, freshConfig+"  image: local/never-imported:1\n")
+	r := s.sh("echo RAN")
+	if r.code != 126 || strings.Contains(r.stdout, "RAN") || !strings.Contains(r.stderr, "hermes-exec: denied: ") || !strings.Contains(r.stderr, "hermes-exec image import") {
+		t.Errorf("exit %d %q %q, want 126 naming image import", r.code, r.stdout, r.stderr)
+	}
+}

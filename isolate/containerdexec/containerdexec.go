@@ -34,16 +34,7 @@ const CgroupParent = "/hermes-exec-containerd"
 
 // OOMCounter is the file that counts container id's out-of-memory kills;
 // ok is false when there is none (no such cgroup: do not guess).
-func OOMCounter(id string) (path string, ok bool) {
-	path = filepath.Join("/sys/fs/cgroup", CgroupParent, id, "memory.events")
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
-		path = filepath.Join("/sys/fs/cgroup/memory", CgroupParent, id, "memory.oom_control")
-	}
-	if _, err := os.Stat(path); err != nil {
-		return "", false
-	}
-	return path, true
-}
+func OOMCounter(id string) (path string, ok bool) { return execproto.OOMCounterIn(CgroupParent, id) }
 
 // Defaults of the containerd settings.
 const (
@@ -162,21 +153,7 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if st, ok := b.runInSession(ctx, s); ok {
 		return st, nil
 	}
-	args, env, err := helper.Command(b.helper, Request{Options: b.opts, Dir: s.Dir, TTY: s.TTY, Session: s.Session}, s.Env, s.Args)
-	if err != nil {
-		return isolate.Status{}, err
-	}
-	return b.host.Run(ctx, isolate.Spec{
-		Args:   args,
-		Env:    env,
-		Stdin:  s.Stdin,
-		Stdout: s.Stdout,
-		Stderr: s.Stderr,
-		// The helper is ours and handles the terminal itself (raw mode,
-		// the window size); the command inside gets a pseudo-terminal
-		// of the container's or FIFOs, never the caller's terminal.
-		ShareTerminal: true,
-	})
+	return helper.Run(ctx, b.host, b.helper, Request{Options: b.opts, Dir: s.Dir, TTY: s.TTY, Session: s.Session}, s)
 }
 
 // Manage replaces the process with `hermes-exec-containerd ARGS...`, for

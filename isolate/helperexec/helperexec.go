@@ -7,6 +7,7 @@
 package helperexec
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"hermes-exec/isolate"
 )
 
 // Helper describes one backend's helper.
@@ -124,4 +127,27 @@ func (h Helper) Read(req any) (cmdEnv []string, err error) {
 		cmdEnv = append(cmdEnv, v)
 	}
 	return cmdEnv, nil
+}
+
+// Run runs the helper at path for s through host (the host backend), which
+// hands it the caller's files, forwards signals and kills it if the wrapper
+// dies; the helper in turn does the same for its container. The helper
+// exits with the command's status as bash reports it. req carries
+// everything but s's argv and environment.
+func (h Helper) Run(ctx context.Context, host isolate.Backend, path string, req any, s isolate.Spec) (isolate.Status, error) {
+	args, env, err := h.Command(path, req, s.Env, s.Args)
+	if err != nil {
+		return isolate.Status{}, err
+	}
+	return host.Run(ctx, isolate.Spec{
+		Args:   args,
+		Env:    env,
+		Stdin:  s.Stdin,
+		Stdout: s.Stdout,
+		Stderr: s.Stderr,
+		// The helper is ours and handles the terminal itself (raw mode,
+		// the window size); the command inside gets a pseudo-terminal of
+		// the container's, never the caller's terminal.
+		ShareTerminal: true,
+	})
 }

@@ -87,20 +87,7 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if st, ok := b.runInSession(ctx, s); ok {
 		return st, nil
 	}
-	args, env, err := HelperCommand(b.helper, Request{Options: b.opts, Env: s.Env, Dir: s.Dir, TTY: s.TTY, Session: s.Session}, s.Args)
-	if err != nil {
-		return isolate.Status{}, err
-	}
-	return b.host.Run(ctx, isolate.Spec{
-		Args:   args,
-		Env:    env,
-		Stdin:  s.Stdin,
-		Stdout: s.Stdout,
-		Stderr: s.Stderr,
-		// The helper is ours and handles the terminal itself; the
-		// command inside the container has no way to it.
-		ShareTerminal: true,
-	})
+	return helper.Run(ctx, b.host, b.helper, Request{Options: b.opts, Dir: s.Dir, TTY: s.TTY, Session: s.Session}, s)
 }
 
 // HelperCommand is the argv and environment of a helper run of argv for
