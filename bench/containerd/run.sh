@@ -20,6 +20,7 @@ runs=${1:-30}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /var/tmp/hermes-cd-bench.XXXXXX)
 ns=hermes-exec-bench-$$ # runc keeps state per namespace under /run/containerd/runc
+sock=
 cleanup() {
 	for h in "$work"/home-*; do HERMES_HOME=$h "$work/hermes-exec" sandbox rm --all >/dev/null 2>&1 || true; done
 	ctr --address "$sock" -n $ns task kill -s KILL bench-exec >/dev/null 2>&1 || true
