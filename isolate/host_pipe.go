@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"runtime"
 
+	"hermes-exec/internal/oneshot"
 	"hermes-exec/internal/phase"
 	"syscall"
 )
@@ -48,10 +49,16 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 	} else {
 		notifyForwarded(sigs, pipeForwarded)
 	}
-	defer signal.Stop(sigs)
 	chld := make(chan os.Signal, 1)
 	signal.Notify(chld, syscall.SIGCHLD)
-	defer signal.Stop(chld)
+	// Unsubscribing is a round trip to the runtime's signal thread per
+	// signal. A one-shot wrapper exits soon after the command, so it
+	// keeps the subscriptions: a signal arriving between the command's end
+	// and the exit then no longer kills it before the outcome is recorded.
+	if !oneshot.On() {
+		defer signal.Stop(sigs)
+		defer signal.Stop(chld)
+	}
 
 	phase.Mark("signals")
 	// Locked after subscribing: each subscription is a round trip to the

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"hermes-exec/internal/oneshot"
 	"hermes-exec/internal/phase"
 
 	"golang.org/x/sys/unix"
@@ -206,7 +207,9 @@ func run(ctx context.Context, in, out *os.File, attr *syscall.SysProcAttr, proc 
 	sigs := make(chan os.Signal, 8)
 	notifyEnabled(sigs, forwarded)
 	signal.Notify(sigs, syscall.SIGWINCH, syscall.SIGCONT)
-	defer signal.Stop(sigs)
+	if !oneshot.On() { // see host_pipe.go in package isolate
+		defer signal.Stop(sigs)
+	}
 
 	input, err := newInputPump()
 	if err != nil {
