@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -81,7 +80,6 @@ func runShell(argv0, shell string, login bool, args []string) int {
 		return exitcode.NotFound // a script file that cannot be read, as bash
 	}
 	defer st.close()
-	oneProc(len(st.text))
 	if sa.diverges != "" {
 		return denyEarly(st.text, errors.New(sa.diverges))
 	}
@@ -163,17 +161,6 @@ func oneShot() {
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(512 << 20)
 	oneshot.Set()
-}
-
-// oneProc runs the wrapper on one P for an everyday command. Its work is
-// one goroutine's; a second P only has the runtime's idle threads spin and
-// steal (about 5% of a command's CPU time and wall time, measured on 2
-// cores). A script of 64 KiB or more keeps every P: the classifier prints
-// its key on a second core meanwhile (policy's concurrentKeyMin).
-func oneProc(textLen int) {
-	if textLen < 64<<10 {
-		runtime.GOMAXPROCS(1)
-	}
 }
 
 // progName is how error messages name the program.
