@@ -102,6 +102,13 @@ func containerdLeftovers(t *testing.T) []string {
 			}
 		}
 	}
+	// The rootfs of an image's container is mounted in its bundle.
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, line := range strings.Split(string(mounts), "\n") {
+		if strings.Contains(line, "/io.containerd.runtime.v2.task/"+testNamespace+"/f-") {
+			left = append(left, "mount: "+line)
+		}
+	}
 	cg, _ := filepath.Glob("/sys/fs/cgroup/*/hermes-exec-containerd/f-*")
 	left = append(left, cg...)
 	entries, _ := os.ReadDir("/run/hermes-exec/containerd")

@@ -68,7 +68,5 @@ func (b *backend) processEnv(env []string) []string {
 	return execproto.CommandEnv(env, b.o.Passthrough, b.tmpl.owner.SkillEnv)
 }
 
-func lookupVar(env []string, name string) (string, bool) { return execproto.LookupVar(env, name) }
-
 // cwd is the command's working directory (execproto's Options.CommandDir).
 func (b *backend) cwd(dir string) string { return b.o.CommandDir(dir) }

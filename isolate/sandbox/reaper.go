@@ -180,7 +180,7 @@ func reapSession(idle time.Duration, withSocket bool) int {
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGUSR1, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	srv := newExecServer()
 	if l != nil {
-		go srv.serve(l)
+		go srv.Serve(l)
 	}
 	tick := time.NewTicker(sessionPoll)
 	defer tick.Stop()
@@ -190,7 +190,7 @@ func reapSession(idle time.Duration, withSocket bool) int {
 		case sig := <-sigs:
 			switch sig {
 			case unix.SIGCHLD:
-				srv.reapAll()
+				srv.ReapAll()
 			case unix.SIGUSR1:
 				// A wrapper marks a start it made through
 				// libcontainer. Anything in the container can send
@@ -203,7 +203,7 @@ func reapSession(idle time.Duration, withSocket bool) int {
 				return 0
 			}
 		case <-tick.C:
-			if commandRunning() || srv.busy(last) {
+			if commandRunning() || srv.Busy(last) {
 				last = time.Now()
 			}
 			if idle > 0 && time.Since(last) > idle {
