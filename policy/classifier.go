@@ -9,8 +9,9 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 )
 
-// Classifier holds the compiled user rules. It is immutable after
-// NewClassifier and safe for concurrent use.
+// Classifier holds the user rules. They do not change after NewClassifier;
+// what is worked out from them on first need (the allowlist's index, an
+// entry's own findings) is cached safely for concurrent use.
 type Classifier struct {
 	// allowSrc are the allowlist entries as configured, each known to
 	// compile. They are indexed by program name (allowBy) the first time
