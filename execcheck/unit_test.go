@@ -3,7 +3,6 @@ package execcheck
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"hermes-exec/policy"
@@ -75,14 +74,14 @@ func TestShebangAndScriptClassified(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.sh")
 	os.WriteFile(p, []byte("#!/bin/sh -e\necho hi\nrm -rf /etc/x\n"), 0o755)
-	interp, arg, ok := shebang(strconv.Itoa(os.Getpid()), p)
+	interp, arg, ok := shebang(os.Getpid(), p, nil)
 	if !ok || interp != "/bin/sh" || arg != "-e" {
 		t.Fatalf("shebang: %q %q %v", interp, arg, ok)
 	}
 	cls, _ := policy.NewClassifier(policy.Rules{ExecChecked: true})
 	s := &Supervisor{Classifier: cls}
 	e := &Exec{Pid: os.Getpid(), Path: p, Argv: []string{"./x.sh"}}
-	s.classify(e, nil)
+	s.classify(e, nil, nil)
 	if e.Script != p || e.Verdict.Decision != policy.Ask {
 		t.Fatalf("a #! script: script %q verdict %v; want its text classified (rm -rf /etc/x)", e.Script, e.Verdict.Decision)
 	}
@@ -91,7 +90,7 @@ func TestShebangAndScriptClassified(t *testing.T) {
 	os.WriteFile(p, []byte("#!/bin/sh\nrm -rf /etc/x\n"), 0o755)
 	s.Scripts, _ = policy.NewClassifier(policy.Rules{DeferPrograms: true})
 	e = &Exec{Pid: os.Getpid(), Path: "/bin/sh", Argv: []string{"sh", p}}
-	s.classify(e, nil)
+	s.classify(e, nil, nil)
 	if e.Script != p || e.Verdict.Decision != policy.Allow {
 		t.Fatalf("sh x.sh with deferred programs: script %q verdict %v", e.Script, e.Verdict.Decision)
 	}

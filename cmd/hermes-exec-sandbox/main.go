@@ -88,6 +88,9 @@ func run(req sandboxexec.Request, args []string) int {
 		Stderr:  os.Stderr,
 		TTY:     req.TTY,
 		Session: req.Session,
+		// The wrapper's socket for exec checks (the sandbox refuses
+		// to start when they are on and it is missing).
+		ExecChecks: req.ExecChecks,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)

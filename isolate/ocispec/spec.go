@@ -34,6 +34,9 @@ type Config struct {
 	// namespace maps the owner to its root and processes start as 0
 	// (see InsideIDs), and no cgroup limit can be enforced.
 	Rootless bool
+	// ExecNotify sends every exec to a seccomp agent (ExecNotify); the
+	// runtime sets the listener path.
+	ExecNotify bool
 }
 
 // Nested reports whether commands run one user namespace deeper than the
@@ -171,6 +174,9 @@ func Build(c Config) (*Spec, error) {
 	}
 	if spec.Linux.Seccomp, err = Seccomp(spec, c.Nested()); err != nil {
 		return nil, err
+	}
+	if c.ExecNotify {
+		ExecNotify(spec.Linux.Seccomp)
 	}
 	return &Spec{Spec: spec, UID: inUID, GID: inGID, Placeholders: prot.Placeholders, ProtectMounts: len(prot.Mounts)}, nil
 }

@@ -30,7 +30,7 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 	// The container dies with the wrapper: if the wrapper is killed, the
 	// kernel kills the reaper and with it the whole pid namespace. See the
 	// thread locking below.
-	c, err := b.create(id, func(cfg *configs.Config) { cfg.ParentDeathSignal = int(unix.SIGKILL) }, labelKind+"="+kindFresh)
+	c, err := b.create(id, b.withExecAgent(id, func(cfg *configs.Config) { cfg.ParentDeathSignal = int(unix.SIGKILL) }), labelKind+"="+kindFresh)
 	if err != nil {
 		lk.Release(true)
 		return st, fmt.Errorf("sandbox: creating the container: %w", err)
@@ -86,9 +86,20 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 	// the thread stays locked from fork to wait.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	agent, err := b.startExecAgent(id, s.ExecChecks)
+	if err != nil {
+		statusW.Close()
+		lifeR.Close()
+		return st, fmt.Errorf("sandbox: %w", err)
+	}
 	err = c.Run(p)
 	statusW.Close()
 	lifeR.Close()
+	if aerr := agent.wait(err == nil); aerr != nil && err == nil {
+		// The container goes (deferred destroy); nothing of it ran
+		// unchecked: its execs fail while nobody holds the listener.
+		return st, fmt.Errorf("sandbox: %w", aerr)
+	}
 	if err != nil {
 		return st, fmt.Errorf("sandbox: starting the command: %w", err)
 	}

@@ -53,6 +53,10 @@ type Request struct {
 	Dir     string
 	TTY     bool
 	Session string
+	// ExecChecks is the wrapper's socket for the command's seccomp
+	// listeners (isolate.Spec.ExecChecks); required when
+	// Options.ExecChecks is on.
+	ExecChecks string `json:",omitempty"`
 }
 
 // HelperPath finds hermes-exec-sandbox: $HERMES_SANDBOX_HELPER if set,
@@ -92,6 +96,11 @@ type backend struct {
 
 func (b *backend) Name() string { return "sandbox" }
 
+// DeliversExecChecks reports that this backend puts every exec of its
+// commands under libcontainer's seccomp agent when exec checks are on, and
+// hands the listeners to Spec.ExecChecks (see package execcheck).
+func (b *backend) DeliversExecChecks() bool { return b.opts.ExecChecks }
+
 // Run starts the helper through the host backend, which hands it the
 // caller's files, forwards signals and kills it if the wrapper dies; the
 // helper in turn does the same for the container. The helper exits with
@@ -101,7 +110,7 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if st, ok := b.runInSession(ctx, s); ok {
 		return st, nil
 	}
-	args, env, err := HelperCommand(b.helper, Request{Options: b.opts, Env: s.Env, Dir: s.Dir, TTY: s.TTY, Session: s.Session}, s.Args)
+	args, env, err := HelperCommand(b.helper, Request{Options: b.opts, Env: s.Env, Dir: s.Dir, TTY: s.TTY, Session: s.Session, ExecChecks: s.ExecChecks}, s.Args)
 	if err != nil {
 		return isolate.Status{}, err
 	}
