@@ -16,6 +16,7 @@ import (
 	"hermes-exec/internal/userdb"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
+	"hermes-exec/pty"
 	"hermes-exec/shim"
 )
 
@@ -118,6 +119,10 @@ type keptTTY struct{ t *tty.Approver }
 
 func (k keptTTY) Channel() string { return k.t.Channel() }
 func (k keptTTY) Ask(ctx context.Context, r approval.Request) (approval.Reply, error) {
+	// In PTY mode the wrapper passes the caller's keys to the command:
+	// while the question is open they are the answer's.
+	release := pty.HoldInput()
+	defer release()
 	return k.t.Ask(ctx, r)
 }
 
