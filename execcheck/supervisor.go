@@ -228,11 +228,13 @@ func (s *Supervisor) Serve(fd, stop int) error {
 	// not need the scheduler to find a thread first.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	_ = syncWakeUp(fd)
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	if stop >= 0 {
 		fds = append(fds, unix.PollFd{Fd: int32(stop), Events: unix.POLLIN})
 	}
 	var n notif
+	m := new(mem) // reused: its page buffers are not small
 	for {
 		fds[0].Revents = 0
 		if len(fds) > 1 {
@@ -260,7 +262,7 @@ func (s *Supervisor) Serve(fd, stop int) error {
 			}
 			return fmt.Errorf("exec checks: receive: %w", err)
 		}
-		s.handle(fd, n)
+		s.handle(fd, n, m)
 	}
 }
 
@@ -271,7 +273,7 @@ func (s *Supervisor) Wait() { s.wg.Wait() }
 // handle answers one notification: at once when the policy allows the
 // exec, else after the Judge, on a goroutine of its own (a question may
 // take minutes; other processes' execs go on meanwhile).
-func (s *Supervisor) handle(fd int, n notif) {
+func (s *Supervisor) handle(fd int, n notif, m *mem) {
 	if s.Root != 0 && !s.rootDone && tgidOf(int(n.Pid)) == s.Root {
 		s.rootDone = true
 		if s.rootExempt {
@@ -279,7 +281,7 @@ func (s *Supervisor) handle(fd int, n notif) {
 			return
 		}
 	}
-	e, err := s.read(fd, n)
+	e, err := s.read(n, m)
 	if !idValid(fd, n.ID) {
 		return // the task died or was interrupted; it will retry if alive
 	}
@@ -438,14 +440,14 @@ func (s *Supervisor) answer(fd int, id uint64, allow bool) bool {
 
 // read takes the exec's program and argv from the stopped process. The
 // error, if any, says what could not be read; the exec is then asked about.
-func (s *Supervisor) read(fd int, n notif) (*Exec, error) {
+func (s *Supervisor) read(n notif, m *mem) (*Exec, error) {
 	e := &Exec{Pid: int(n.Pid)}
 	abi, ok := filter.ABIFor(n.Arch)
 	if !ok {
 		return e, fmt.Errorf("unknown system call table %#x", n.Arch)
 	}
 	ptr := filter.PtrSizeFor(abi, n.Nr)
-	m := &mem{pid: e.Pid}
+	m.reset(e.Pid)
 	defer m.close()
 	pathArg, argvArg := n.Args[0], n.Args[1]
 	execveat := abi.IsExecveat(n.Nr)

@@ -1,9 +1,14 @@
 package execcheck
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"hermes-exec/policy"
 )
@@ -110,4 +115,61 @@ func splitWords(s string) []string {
 		cur += string(r)
 	}
 	return out
+}
+
+// Memory is read a page at a time: a string or a pointer that ends just
+// before an unmapped page is read, one that runs into it is an error, and
+// the strings of one page come from one read.
+func TestReadAtPageEdges(t *testing.T) {
+	b, err := unix.Mmap(-1, 0, 2*pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(b)
+	if err := unix.Mprotect(b[pageSize:], unix.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	base := uint64(uintptr(unsafe.Pointer(&b[0])))
+	m := &mem{pid: os.Getpid()}
+	defer m.close()
+	// "edge\0" ending on the page's last byte.
+	copy(b[pageSize-5:], "edge\x00")
+	if s, err := m.cstring(base+pageSize-5, maxPath); err != nil || s != "edge" {
+		t.Fatalf("a string at the page's end: %q %v", s, err)
+	}
+	// No NUL before the unmapped page.
+	copy(b[pageSize-3:], "abc")
+	m.reset(os.Getpid())
+	if _, err := m.cstring(base+pageSize-3, maxPath); err == nil {
+		t.Fatal("a string running into an unmapped page was read")
+	}
+	// argv: two pointers and the NULL ending on the page's last byte,
+	// strings in the same page.
+	copy(b[100:], "rm\x00-rf\x00")
+	at := pageSize - 3*8
+	binary.LittleEndian.PutUint64(b[at:], base+100)
+	binary.LittleEndian.PutUint64(b[at+8:], base+103)
+	binary.LittleEndian.PutUint64(b[at+16:], 0)
+	m.reset(os.Getpid())
+	argv, err := m.argv(base+uint64(at), 8)
+	if err != nil || strings.Join(argv, " ") != "rm -rf" {
+		t.Fatalf("argv at the page's end: %q %v", argv, err)
+	}
+	// The array not ended before the unmapped page.
+	binary.LittleEndian.PutUint64(b[at+16:], base+100)
+	m.reset(os.Getpid())
+	if argv, err := m.argv(base+uint64(at), 8); err == nil {
+		t.Fatalf("an argv running into an unmapped page was read: %q", argv)
+	}
+	// x32/i386: 4-byte pointers.
+	at4 := pageSize - 3*4
+	binary.LittleEndian.PutUint32(b[at4:], uint32(base+100))
+	binary.LittleEndian.PutUint32(b[at4+4:], uint32(base+103))
+	binary.LittleEndian.PutUint32(b[at4+8:], 0)
+	if base>>32 == 0 {
+		m.reset(os.Getpid())
+		if argv, err := m.argv(base+uint64(at4), 4); err != nil || strings.Join(argv, " ") != "rm -rf" {
+			t.Fatalf("a 32-bit argv: %q %v", argv, err)
+		}
+	}
 }
