@@ -115,7 +115,9 @@ type Supervisor struct {
 	// stops are processes where the chain shown ends (excluded): a
 	// container's init, the helper that started a container process.
 	stops map[int]bool
-	wg    sync.WaitGroup
+	// allowed remembers argvs the classifier allowed (classifyArgv).
+	allowed map[string]policy.Verdict
+	wg      sync.WaitGroup
 }
 
 // addStop ends the chains shown at pid.
@@ -566,16 +568,47 @@ func (s *Supervisor) classifyIn(pid string, argv []string) policy.Verdict {
 		}
 	}
 	if !relative {
-		return s.Classifier.ClassifyArgv(argv)
+		return s.classifyArgv(argv)
 	}
 	dir, err := os.Readlink("/proc/" + pid + "/cwd")
 	if err != nil || !filepath.IsAbs(dir) || !sensitiveDir(dir) {
-		return s.Classifier.ClassifyArgv(argv)
+		return s.classifyArgv(argv)
 	}
 	v := s.Classifier.Classify("cd -- " + policy.QuoteArgv([]string{dir}) + " && " + policy.QuoteArgv(argv))
 	v.Key = policy.QuoteArgv(argv) + " #cwd:" + dir
 	return v
 }
+
+// classifyArgv is Classifier.ClassifyArgv, remembered for the argvs it
+// simply allows: the classifier is a pure function of the argv (it reads
+// no files), and a build or a loop executes the same few argvs over and
+// over. Only verdicts without findings are kept, so that no caller shares
+// a findings slice with another.
+func (s *Supervisor) classifyArgv(argv []string) policy.Verdict {
+	key := strings.Join(argv, "\x00")
+	s.mu.Lock()
+	v, ok := s.allowed[key]
+	s.mu.Unlock()
+	if ok {
+		return v
+	}
+	v = s.Classifier.ClassifyArgv(argv)
+	if v.Decision == policy.Allow && len(v.Findings) == 0 && len(key) <= maxCachedArgv {
+		s.mu.Lock()
+		if s.allowed == nil || len(s.allowed) >= maxCachedArgvs {
+			s.allowed = map[string]policy.Verdict{}
+		}
+		s.allowed[key] = v
+		s.mu.Unlock()
+	}
+	return v
+}
+
+// Bounds of the allowed-argv memory: entries, and the size of one argv.
+const (
+	maxCachedArgvs = 4096
+	maxCachedArgv  = 4096
+)
 
 // sensitiveDir: /, a directory at most two levels down (/etc, /usr/lib,
 // /home/alice), or one whose path names a home or credentials; relative
