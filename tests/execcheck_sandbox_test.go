@@ -194,3 +194,52 @@ func TestExecChecksInTheSandboxCannotBeAnsweredFromInside(t *testing.T) {
 		t.Fatal("the directory was deleted")
 	}
 }
+
+// As a user without privileges (a rootless sandbox: commands run one user
+// namespace deeper), the same deletes are stopped in fresh containers; a
+// rootless session cannot have exec checks (libcontainer cannot take a
+// joined command's listener without privileges), so it refuses to run.
+func TestExecChecksInTheRootlessSandbox(t *testing.T) {
+	needTools(t, "xargs")
+	for _, persist := range []string{"none", "session"} {
+		t.Run(persist, func(t *testing.T) {
+			r := newRootlessEnv(t, "")
+			p := filepath.Join(r.hermes, "config.yaml")
+			write(t, p, fmt.Sprintf("approvals:\n  in_container: ask\nterminal:\n  backend: sandbox\n  exec_checks: on\n  env_passthrough: [V]\ncontainer:\n  workspace: %s\n  persist: %s\n", r.ws, persist))
+			if err := os.Chown(p, nobodyUID, nobodyGID); err != nil {
+				t.Fatal(err)
+			}
+			writeDeep(t, r.ws)
+			home, err := os.MkdirTemp("/etc", "hermes-exec-checks-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(home) })
+			os.Chmod(home, 0o755)
+			victim := filepath.Join(home, "x")
+			os.MkdirAll(filepath.Join(victim, "keep"), 0o755)
+			vars := []string{"V=x", "HOME=" + home, "HERMES_SESSION_ID=execcheck-rootless-" + filepath.Base(r.base)}
+			if persist == "session" {
+				res := runCmd(t, r.cmd(vars, "-c", "echo RAN"))
+				if res.code != 126 || strings.Contains(res.stdout, "RAN") || !strings.Contains(res.stderr, "container.persist: none") {
+					t.Fatalf("a rootless session with exec checks: exit %d, stdout %q, stderr:\n%s", res.code, res.stdout, res.stderr)
+				}
+				return
+			}
+			for _, mode := range []string{"func", "xargs"} {
+				res := runCmd(t, r.cmd(vars, "-c", "./deep.sh "+mode+" "+r.ws+"; echo status=$?"))
+				if !strings.Contains(res.stderr, "Permission denied") || !strings.Contains(res.stderr, "hermes-exec: denied: rm -rf "+victim) || !strings.Contains(res.stdout, "status=126") {
+					t.Fatalf("%s: exit %d, stdout %q, stderr:\n%s", mode, res.code, res.stdout, res.stderr)
+				}
+				if _, err := os.Stat(filepath.Join(victim, "keep")); err != nil {
+					t.Fatal("the directory was deleted")
+				}
+			}
+			e := &env{t: t, home: r.hermes}
+			rec := execRecord(t, e.auditRecords0(), victim)
+			if rec["decision"] != "deny" || rec["user"] != "nobody" || !chainHas(rec, "xargs rm -rf") {
+				t.Errorf("audit: %v", rec)
+			}
+		})
+	}
+}

@@ -57,6 +57,9 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 		return isolate.Status{}, errors.New("sandbox: empty command")
 	}
 	if b.o.Persist == persistSession && s.Session != "" {
+		if err := b.execChecksInSession(); err != nil {
+			return isolate.Status{}, err
+		}
 		return b.runSession(ctx, s)
 	}
 	return b.runFresh(ctx, s)

@@ -61,6 +61,18 @@ func (b *backend) withExecAgent(id string, prepare func(*configs.Config)) func(*
 	}
 }
 
+// execChecksInSession refuses exec checks in a rootless session: a
+// session's commands join the container, and libcontainer takes a joined
+// process's listener with pidfd_getfd, which an unprivileged runtime may
+// not do to a process that entered the container's user namespace (EPERM).
+// A fresh container's init is not joined, so there they work.
+func (b *backend) execChecksInSession() error {
+	if b.o.ExecChecks && b.tmpl.rootless {
+		return errors.New("sandbox: exec checks (terminal.exec_checks: on) need container.persist: none when hermes-exec is not root: libcontainer cannot take the seccomp listener of a command joining a rootless session container")
+	}
+	return nil
+}
+
 // execAgent takes the listener of one process start of one container.
 type execAgent struct {
 	l       *net.UnixListener
