@@ -38,7 +38,7 @@ func TestExecChecksAskOnTheTerminal(t *testing.T) {
 				text = "(sleep 1; ./clean.sh " + victim + "; echo done=$?) & read -r line; echo \"got=[$line]\"; wait"
 			}
 			s := e.startTTY(true, nil, "-c", text)
-			deadline := time.Now().Add(15 * time.Second)
+			deadline := time.Now().Add(30 * time.Second)
 			for !strings.Contains(s.screenText(), "rm -rf "+victim) && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 			}
@@ -55,7 +55,7 @@ func TestExecChecksAskOnTheTerminal(t *testing.T) {
 				}
 				s.send("hello\r")
 			}
-			s.wait(15 * time.Second)
+			s.wait(30 * time.Second)
 			if _, err := os.Stat(victim); err == nil {
 				t.Fatalf("approved on the terminal, the rm did not run:\n%s", s.screenText())
 			}
