@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 )
 
@@ -31,6 +32,7 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 	// kernel kills the reaper and with it the whole pid namespace. See the
 	// thread locking below.
 	c, err := b.create(id, func(cfg *configs.Config) { cfg.ParentDeathSignal = int(unix.SIGKILL) }, labelKind+"="+kindFresh)
+	phase.Mark("sandbox-create")
 	if err != nil {
 		lk.Release(true)
 		return st, fmt.Errorf("sandbox: creating the container: %w", err)
@@ -40,6 +42,7 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 			logrus.WithError(derr).Warn("sandbox: removing the container")
 		}
 		lk.Release(true)
+		phase.Mark("sandbox-destroy")
 	}()
 
 	exe, err := b.sealExe()
@@ -92,10 +95,12 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 	if err != nil {
 		return st, fmt.Errorf("sandbox: starting the command: %w", err)
 	}
+	phase.Mark("sandbox-start")
 	con.start()
 	// The reaper relays these to the command's process group.
 	stopFwd := forwardSignals(ctx, func(sig os.Signal) { _ = p.Signal(sig) })
 	ps, werr := p.Wait()
+	phase.Mark("sandbox-wait")
 	stopFwd()
 	con.wait()
 

@@ -152,7 +152,8 @@ func Manage(o Options, args []string) error {
 // things: the caller's home (whose secrets it hides), the runtime directory
 // (whose sockets it hides), and the tools and terminal it may describe.
 // Nothing secret is among them; the command's environment is in the request.
-var helperVars = []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM"}
+// HERMES_PHASES=1 makes the helper print its phases too (internal/phase).
+var helperVars = []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM", "HERMES_PHASES"}
 
 func helperEnv(req []byte) []string {
 	env := []string{RequestEnv + "=" + string(req)}
