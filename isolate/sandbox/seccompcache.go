@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/opencontainers/runc/libcontainer/configs"
@@ -192,14 +193,21 @@ func filterOf(tid int) ([]unix.SockFilter, error) {
 	if err := unix.PtraceInterrupt(tid); err != nil {
 		return nil, fmt.Errorf("ptrace interrupt: %w", err)
 	}
+	// Polled, with a deadline: this runs only when a profile is first
+	// compiled, and a stop that never comes must not hang a start (it
+	// takes libcontainer's path then).
 	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(tid, &ws, unix.WALL, nil)
-		if err == unix.EINTR {
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		got, err := unix.Wait4(tid, &ws, unix.WALL|unix.WNOHANG, nil)
+		if err == unix.EINTR || (err == nil && got == 0 && time.Now().Before(deadline)) {
+			time.Sleep(time.Millisecond)
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("waiting for the compiler: %w", err)
+		}
+		if got == 0 {
+			return nil, errors.New("the seccomp compiler did not stop")
 		}
 		break
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"unsafe"
@@ -68,9 +69,24 @@ func decodeProgram(b []byte) (*bpfProgram, []byte, error) {
 	return p, r[8*n:], nil
 }
 
-// readProgram reads a program stored by cachedSeccomp.
+// readProgram reads a program stored by cachedSeccomp. The program is the
+// container's protection, so it is taken only from a file nobody else could
+// have written: not a symlink, owned by this user and writable by nobody
+// else, in a directory of the same kind.
 func readProgram(path string) (*bpfProgram, error) {
-	b, err := os.ReadFile(path)
+	if err := privateDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var fst unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &fst); err != nil || fst.Mode&unix.S_IFMT != unix.S_IFREG || int(fst.Uid) != os.Geteuid() || fst.Mode&0o022 != 0 {
+		return nil, fmt.Errorf("%s: not this user's private file", path)
+	}
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +95,19 @@ func readProgram(path string) (*bpfProgram, error) {
 		err = errors.New("trailing bytes after the seccomp program")
 	}
 	return p, err
+}
+
+// privateDir checks that dir (not followed) is a directory of this user's
+// that nobody else may write to.
+func privateDir(dir string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
+		return fmt.Errorf("%s: not this user's private directory", dir)
+	}
+	return nil
 }
 
 // reaperSetup is what a fresh container's reaper gets at reaperSetupFd when
