@@ -52,8 +52,9 @@ var helper = helperexec.Helper{
 	Backend: "sandbox", Name: HelperName, PathEnv: "HERMES_SANDBOX_HELPER",
 	RequestEnv: RequestEnv, EnvPrefix: EnvPrefix,
 	// The caller's home (whose secrets it hides), the runtime directory
-	// (whose sockets it hides), the tools and terminal it may describe.
-	Vars: []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM"},
+	// (whose sockets it hides), the tools and terminal it may describe;
+	// HERMES_PHASES=1 makes it print its phases too (internal/phase).
+	Vars: []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM", "HERMES_PHASES"},
 }
 
 // HelperPath finds hermes-exec-sandbox: $HERMES_SANDBOX_HELPER if set,
