@@ -115,7 +115,7 @@ func runHook(agent string, g globalOpts, stdin io.Reader, stdout, stderr io.Writ
 			if ttl <= 0 {
 				ttl = approval.DefaultTimeout
 			}
-			g := agenthook.Grants{Dir: grantsDir()}
+			g := hookGrants()
 			g.Clean()
 			err = g.Put(shim.SessionKey(v), agent, pid, start, ttl+time.Minute)
 		}
@@ -157,7 +157,7 @@ func hookGrantApprover(key string, next func() (approval.Approver, error)) func(
 	return func() (approval.Approver, error) {
 		ppid := os.Getppid()
 		if start, ok := procstat.StartTime(ppid); ok {
-			g := agenthook.Grants{Dir: grantsDir()}
+			g := hookGrants()
 			if agent, ok := g.Take(key, ppid, start); ok {
 				return agenthook.Approver{Agent: agent}, nil
 			}
@@ -169,9 +169,10 @@ func hookGrantApprover(key string, next func() (approval.Approver, error)) func(
 	}
 }
 
-// grantsDir is where hook grants live: HERMES_HOME as the user database
+// hookGrants is where hook grants live: HERMES_HOME as the user database
 // and $HERMES_HOME give it, never $HOME (an agent may run with
 // HOME=/nonexistent), the same for the hook and for the shell.
-func grantsDir() string {
-	return gatewayLayout().HookGrants()
+func hookGrants() agenthook.Grants {
+	l := gatewayLayout()
+	return agenthook.Grants{Dir: l.HookGrants(), KeyFile: l.StateKey()}
 }
