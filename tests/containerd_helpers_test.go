@@ -60,6 +60,11 @@ func containerdBackend() backendUnderTest {
 // the rest of t.
 func useContainerd(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		// Like every end-to-end test; the probes' own skips would come
+		// too late, inside their subtests.
+		t.Skip("end-to-end test: not run with -short (make test-short)")
+	}
 	requireContainerd(t)
 	probeBackend = containerdBackend()
 	t.Cleanup(func() { probeBackend = sandboxBackendUnderTest })

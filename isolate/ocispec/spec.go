@@ -34,6 +34,9 @@ type Config struct {
 	// namespace maps the owner to its root and processes start as 0
 	// (see InsideIDs), and no cgroup limit can be enforced.
 	Rootless bool
+	// ExecNotify sends every exec to a seccomp agent (ExecNotify); the
+	// runtime sets the listener path.
+	ExecNotify bool
 	// HostIDs: the container gets no user namespace of its own, and its
 	// processes run as the owner's uid and gid of the host. For a root
 	// runtime whose processes cannot take the nested step for a non-root
@@ -192,6 +195,9 @@ func Build(c Config) (*Spec, error) {
 	}
 	if spec.Linux.Seccomp, err = Seccomp(spec, c.Nested()); err != nil {
 		return nil, err
+	}
+	if c.ExecNotify {
+		ExecNotify(spec.Linux.Seccomp)
 	}
 	return &Spec{Spec: spec, UID: inUID, GID: inGID, Placeholders: prot.Placeholders, ProtectMounts: len(prot.Mounts)}, nil
 }

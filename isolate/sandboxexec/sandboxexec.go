@@ -45,6 +45,10 @@ type Request struct {
 	Dir     string
 	TTY     bool
 	Session string
+	// ExecChecks is the wrapper's socket for the command's seccomp
+	// listeners (isolate.Spec.ExecChecks); required when
+	// Options.ExecChecks is on.
+	ExecChecks string `json:",omitempty"`
 }
 
 // helper is how hermes-exec-sandbox is found and started.
@@ -52,8 +56,9 @@ var helper = helperexec.Helper{
 	Backend: "sandbox", Name: HelperName, PathEnv: "HERMES_SANDBOX_HELPER",
 	RequestEnv: RequestEnv, EnvPrefix: EnvPrefix,
 	// The caller's home (whose secrets it hides), the runtime directory
-	// (whose sockets it hides), the tools and terminal it may describe.
-	Vars: []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM"},
+	// (whose sockets it hides), the tools and terminal it may describe;
+	// HERMES_PHASES=1 makes it print its phases too (internal/phase).
+	Vars: []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM", "HERMES_PHASES"},
 }
 
 // HelperPath finds hermes-exec-sandbox: $HERMES_SANDBOX_HELPER if set,
@@ -78,6 +83,11 @@ type backend struct {
 
 func (b *backend) Name() string { return "sandbox" }
 
+// DeliversExecChecks reports that this backend puts every exec of its
+// commands under libcontainer's seccomp agent when exec checks are on, and
+// hands the listeners to Spec.ExecChecks (see package execcheck).
+func (b *backend) DeliversExecChecks() bool { return b.opts.ExecChecks }
+
 // Run starts the helper through the host backend, which hands it the
 // caller's files, forwards signals and kills it if the wrapper dies; the
 // helper in turn does the same for the container. The helper exits with
@@ -87,7 +97,7 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if st, ok := b.runInSession(ctx, s); ok {
 		return st, nil
 	}
-	return helper.Run(ctx, b.host, b.helper, Request{Options: b.opts, Dir: s.Dir, TTY: s.TTY, Session: s.Session}, s)
+	return helper.Run(ctx, b.host, b.helper, Request{Options: b.opts, Dir: s.Dir, TTY: s.TTY, Session: s.Session, ExecChecks: s.ExecChecks}, s)
 }
 
 // HelperCommand is the argv and environment of a helper run of argv for
