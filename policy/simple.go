@@ -298,12 +298,21 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 		node = st
 	}
 	pos, off := w.posOf(node)
-	allowFrom, allowEntry := -1, ""
-	// With nothing an entry could allow, the allowlist is not looked at
-	// (nor compiled: see Classifier.allowSrc).
+	// Every entry that matches a level may allow what its own words
+	// raise there or deeper (a longer entry may cover what a shorter one
+	// for the same program does not). With nothing an entry could allow,
+	// the allowlist is not looked at (nor compiled: see
+	// Classifier.allowSrc).
+	type match struct {
+		lvl   int
+		entry string
+	}
+	var matches []match
 	for i := 0; i < len(sc.levels) && waivable(sc.findings); i++ {
-		if e, ok := w.c.allowMatches(sc.levels[i]); ok {
-			allowFrom, allowEntry = i, e
+		for _, e := range w.c.allowMatchesAll(sc.levels[i]) {
+			matches = append(matches, match{i, e})
+		}
+		if len(matches) > 0 {
 			break
 		}
 	}
@@ -312,9 +321,15 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 	// through.
 	for i := range sc.findings {
 		f := &sc.findings[i]
-		if allowFrom >= 0 && f.lvl >= allowFrom && f.Decision == Ask && !f.sticky && w.c.allowCovers(allowEntry, f, w.cwds) {
-			f.Decision = Allow
-			f.AllowedBy = allowEntry
+		if f.Decision != Ask || f.sticky {
+			continue
+		}
+		for _, m := range matches {
+			if f.lvl >= m.lvl && w.c.allowCovers(m.entry, f, w.cwds) {
+				f.Decision = Allow
+				f.AllowedBy = m.entry
+				break
+			}
 		}
 	}
 	for i, l := range sc.levels {

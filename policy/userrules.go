@@ -181,22 +181,24 @@ func indexRules(rules []userRule) map[string][]int {
 	return by
 }
 
-// allowMatches returns the allowlist entry that matches the level (or
-// one of its views) with static words only.
-func (c *Classifier) allowMatches(l levelInfo) (string, bool) {
+// allowMatchesAll returns the allowlist entries that match the level (or
+// one of its views) with static words only, in the allowlist's order.
+func (c *Classifier) allowMatchesAll(l levelInfo) []string {
 	if c == nil || l.name == "" || len(c.allowSrc) == 0 {
-		return "", false
+		return nil
 	}
+	var out []string
 	// Only a rule for the level's program can match for sure (matchPrefix
 	// compares the normalised names), so only those are tried.
 	for _, u := range c.allowRules(l.name) {
 		for _, v := range levelViews(l) {
 			if m, sure := matchPrefix(u.words, v, l.name); m && sure {
-				return u.entry, true
+				out = append(out, u.entry)
+				break
 			}
 		}
 	}
-	return "", false
+	return out
 }
 
 // denyMatches reports the first deny entry that matches the level (sure)

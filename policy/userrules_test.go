@@ -329,3 +329,20 @@ func TestAllowlistConcurrentFirstUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Several entries for one program: each may allow what its own words
+// raise, so a shorter entry listed first does not hide a longer one.
+func TestAllowlistEveryMatchingEntry(t *testing.T) {
+	code := "import ctypes\nctypes.CDLL(None)\n"
+	argv := []string{"python3", "-c", code}
+	c := mustClassifier(t, Rules{Allowlist: []string{"git push", "git push --force", "python3", QuoteArgv(argv)}})
+	if v := c.Classify("git push --force origin main"); v.Decision != Allow || v.Findings[0].AllowedBy != "git push --force" {
+		t.Errorf("git push --force origin main: %s %+v", v.Decision, v.Findings)
+	}
+	if v := c.ClassifyArgv(argv); v.Decision != Allow {
+		t.Errorf("python3 -c CODE with its own entry: %s %+v", v.Decision, v.Findings)
+	}
+	if v := c.ClassifyArgv([]string{"python3", "-c", code + "import os\n"}); v.Decision != Ask {
+		t.Errorf("other code passed through the entry python3: %+v", v.Findings)
+	}
+}

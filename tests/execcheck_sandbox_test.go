@@ -1,12 +1,15 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"hermes-exec/policy"
 )
 
 // Exec checks in the sandbox: libcontainer's seccomp agent hands each
@@ -17,15 +20,23 @@ import (
 // container (approvals.in_container: ask), persist as given, and HOME
 // under /etc (a system directory to the rules, read-only in the sandbox,
 // so nothing of the host can go even when an rm runs).
-func execSandboxEnv(t *testing.T, persist string) (s *sandboxEnv, home string) {
+//
+// allow are allowlist entries. An entry allows only what its own words
+// raise, so a script the exec check reads (`python3 probe.py` is judged as
+// `python3 -c TEXT`) is allowed by an entry with its text, not by `python3`.
+func execSandboxEnv(t *testing.T, persist string, allow ...string) (s *sandboxEnv, home string) {
 	t.Helper()
 	requireRoot(t, "the victim directory lives under /etc; the sandbox tests run as root")
 	needTools(t, "make", "xargs")
 	s = newSandboxEnv(t, "")
-	s.writeConfig(fmt.Sprintf("approvals:\n  in_container: ask\n  timeout: 20\n  allowlist: ['python3']\nterminal:\n  backend: sandbox\n  exec_checks: on\n  env_passthrough: [V]\ncontainer:\n  workspace: %s\n  persist: %s\n%s",
-		s.ws, persist, probeBackend.container))
+	list, err := json.Marshal(append([]string{"python3"}, allow...)) // JSON is YAML
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.writeConfig(fmt.Sprintf("approvals:\n  in_container: ask\n  timeout: 20\n  allowlist: %s\nterminal:\n  backend: sandbox\n  exec_checks: on\n  env_passthrough: [V]\ncontainer:\n  workspace: %s\n  persist: %s\n%s",
+		list, s.ws, persist, probeBackend.container))
 	writeDeep(t, s.ws)
-	home, err := os.MkdirTemp("/etc", "hermes-exec-checks-")
+	home, err = os.MkdirTemp("/etc", "hermes-exec-checks-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +183,7 @@ print("i386 exec status", st, flush=True)
 `
 
 func TestExecChecksInTheSandboxCannotBeAnsweredFromInside(t *testing.T) {
-	s, home := execSandboxEnv(t, "none")
+	s, home := execSandboxEnv(t, "none", policy.QuoteArgv([]string{"python3", "-c", sandboxSeccompProbe}))
 	victim := filepath.Join(home, "x")
 	os.MkdirAll(filepath.Join(victim, "keep"), 0o700)
 	write(t, filepath.Join(s.ws, "probe.py"), sandboxSeccompProbe)
