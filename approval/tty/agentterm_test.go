@@ -18,7 +18,7 @@ type fakeProcess struct {
 	tty       uint64
 	cmdline   []string
 	environ   []string
-	master    int // pts index whose master it holds, -1 for none
+	master    int    // pts index whose master it holds, -1 for none
 	exe       string // "" for a program that cannot be inspected
 	foreign   bool   // exe is not a system program (a copy in /tmp, say)
 	uid       int
