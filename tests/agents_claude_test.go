@@ -217,12 +217,14 @@ func TestClaudeCodeAsksInItsOwnDialog(t *testing.T) {
 	}
 }
 
-// waitAudit waits for an audit record that ok accepts.
+// waitAudit waits for a final audit record (a denial, or the outcome of
+// a command that ran: its decision record alone is written before the
+// command starts) that ok accepts.
 func (r *agentRig) waitAudit(t *testing.T, ok func(map[string]any) bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		for _, rec := range r.auditRecords() {
+		for _, rec := range finalRecords(t, r.auditRecords()) {
 			if ok(rec) {
 				return
 			}

@@ -81,6 +81,17 @@ func TestDoctorFreshInstall(t *testing.T) {
 	inst := exec.Command("./install.sh")
 	inst.Dir = root
 	inst.Env = append(os.Environ(), "PREFIX="+filepath.Join(tmp, "prefix"), "HERMES_HOME="+home, "HOME="+filepath.Dir(home))
+	// The fresh home is the user's, not Go's: with HOME moved, go would
+	// download every module and build every package again under it (10
+	// minutes on a 2-core machine, most of the suite's budget), so the
+	// build keeps the caches it already has.
+	for _, v := range []string{"GOPATH", "GOMODCACHE", "GOCACHE"} {
+		out, err := exec.Command("go", "env", v).Output()
+		if err != nil {
+			t.Fatalf("go env %s: %v", v, err)
+		}
+		inst.Env = append(inst.Env, v+"="+strings.TrimSpace(string(out)))
+	}
 	if out, err := inst.CombinedOutput(); err != nil {
 		t.Fatalf("install.sh: %v\n%s", err, out)
 	}
