@@ -74,7 +74,8 @@ wait:
 // starts hermes-exec on a pseudo-terminal it holds, either directly
 // (pty.fork) or through script(1), and answers the prompt with "y" and
 // "a" until the command ends. rename makes it call itself sshd
-// (prctl(PR_SET_NAME), which is what comm shows). It writes what the
+// (prctl(PR_SET_NAME), which is what comm shows); hide makes it
+// undumpable, so that its own user cannot see what it holds. It writes what the
 // terminal showed and the exit status to out.
 const selfApprover = `
 import ctypes, os, pty, select, sys, time
@@ -86,6 +87,8 @@ if os.fork():
     os._exit(0)
 if mode == "rename":
     ctypes.CDLL(None).prctl(15, b"sshd", 0, 0, 0)
+if mode == "hide":
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE: /proc/PID/fd unreadable to its own user
 env = {"PATH": "/usr/bin:/bin", "HERMES_HOME": home, "TERM": "xterm"}
 pid, fd = pty.fork()
 if pid == 0:
@@ -122,24 +125,42 @@ func selfApprovalCmd(victim string) string {
 
 // runSelfApprover runs selfApprover in mode against selfApprovalCmd and
 // returns what its terminal showed; it fails the test if the victim is
-// gone.
-func runSelfApprover(t *testing.T, e *env, mode string) string {
+// gone. With uid > 0 everything runs as that user (hermes-exec, its home
+// and the victim are that user's).
+func runSelfApprover(t *testing.T, e *env, mode string, uid int) string {
 	t.Helper()
 	py := "/usr/bin/python3"
 	if _, err := os.Stat(py); err != nil {
 		t.Fatalf("python3 is missing: %v", err)
 	}
-	victim := filepath.Join(e.dir, "victim")
+	bin, home, work := e.bin, e.home, e.dir
+	var cred *syscall.Credential
+	if uid > 0 {
+		base := t.TempDir()
+		os.Chmod(base, 0o755)
+		os.Chmod(filepath.Dir(base), 0o755)
+		bin, home, work = filepath.Join(base, "hermes-exec"), filepath.Join(base, "home"), filepath.Join(base, "work")
+		copyExecutable(t, e.bin, bin)
+		for _, d := range []string{home, work} {
+			os.Mkdir(d, 0o700)
+			os.Chown(d, uid, uid)
+		}
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: []uint32{}}
+	}
+	victim := filepath.Join(work, "victim")
 	if err := os.MkdirAll(filepath.Join(victim, "keep"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	helper := filepath.Join(e.dir, "helper.py")
+	os.Chown(victim, uid, uid)
+	os.Chown(filepath.Join(victim, "keep"), uid, uid)
+	helper := filepath.Join(work, "helper.py")
 	if err := os.WriteFile(helper, []byte(selfApprover), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(e.dir, "screen")
-	c := exec.Command("env", "-i", py, helper, e.bin, e.home, selfApprovalCmd(victim), out, mode)
-	c.Dir = e.dir
+	out := filepath.Join(work, "screen")
+	c := exec.Command("env", "-i", py, helper, bin, home, selfApprovalCmd(victim), out, mode)
+	c.Dir = work
+	c.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	if b, err := c.CombinedOutput(); err != nil {
 		t.Fatalf("helper: %v %s", err, b)
 	}
@@ -156,10 +177,24 @@ func runSelfApprover(t *testing.T, e *env, mode string) string {
 	return string(b)
 }
 
+// Red-team, as an ordinary user: the helper makes itself undumpable, so
+// its own user cannot see that it holds the terminal (as sshd's processes
+// cannot be seen). The program that started the terminal's session then
+// decides, and it is the helper (or init, after the double fork), not a
+// terminal program.
+func TestRedteamHiddenHelperCannotApprove(t *testing.T) {
+	requireRoot(t, "to run the helper as an ordinary user")
+	e := newEnv(t)
+	out := runSelfApprover(t, e, "hide", 4242)
+	if !strings.Contains(out, "no human terminal to ask on") || !strings.Contains(out, "can be seen") {
+		t.Fatalf("the reason is not given:\n%s", out)
+	}
+}
+
 // Red-team: a detached helper with no agent marks holds the PTY itself.
 func TestRedteamDetachedHelperOnItsOwnPTYCannotApprove(t *testing.T) {
 	e := newEnv(t)
-	if out := runSelfApprover(t, e, "plain"); !strings.Contains(out, "python3") || !strings.Contains(out, "no human terminal to ask on") {
+	if out := runSelfApprover(t, e, "plain", 0); !strings.Contains(out, "python3") || !strings.Contains(out, "no human terminal to ask on") {
 		t.Fatalf("the reason does not say who holds the terminal:\n%s", out)
 	}
 }
@@ -168,7 +203,7 @@ func TestRedteamDetachedHelperOnItsOwnPTYCannotApprove(t *testing.T) {
 // to set): the executable it runs decides.
 func TestRedteamHelperNamedSshdCannotApprove(t *testing.T) {
 	e := newEnv(t)
-	if out := runSelfApprover(t, e, "rename"); !strings.Contains(out, "by sshd") || !strings.Contains(out, "/usr/bin/python3") {
+	if out := runSelfApprover(t, e, "rename", 0); !strings.Contains(out, "by sshd") || !strings.Contains(out, "/usr/bin/python3") {
 		t.Fatalf("the reason does not name the real program:\n%s", out)
 	}
 }
@@ -177,7 +212,7 @@ func TestRedteamHelperNamedSshdCannotApprove(t *testing.T) {
 // relays its own input, which is the helper's PTY.
 func TestRedteamScriptOnAHelpersPTYCannotApprove(t *testing.T) {
 	e := newEnv(t)
-	if out := runSelfApprover(t, e, "script"); !strings.Contains(out, "is fed by script") || !strings.Contains(out, "python3") {
+	if out := runSelfApprover(t, e, "script", 0); !strings.Contains(out, "is fed by script") || !strings.Contains(out, "python3") {
 		t.Fatalf("the reason does not follow script's input to the helper:\n%s", out)
 	}
 }

@@ -68,15 +68,18 @@ const (
 )
 
 // terminalHosts are the programs, by executable name, whose job is to hold
-// the master side of a terminal for a human.
+// the master side of a terminal for a human. Not here: editors whose
+// terminals their extensions can type into (VS Code's terminal.sendText,
+// which AI extensions use), and emulators written in Python (Terminator,
+// Guake), whose executable is python3, as any helper's is.
 var terminalHosts = map[string]hostKind{
 	"sshd": hostDevice, "sshd-session": hostDevice, "dropbear": hostDevice, "mosh-server": hostDevice,
 	"xterm": hostDevice, "uxterm": hostDevice, "gnome-terminal-server": hostDevice,
 	"konsole": hostDevice, "kitty": hostDevice, "alacritty": hostDevice, "wezterm-gui": hostDevice,
 	"wezterm-mux-server": hostDevice, "foot": hostDevice, "urxvt": hostDevice, "rxvt": hostDevice,
-	"st": hostDevice, "terminator": hostDevice, "tilix": hostDevice, "xfce4-terminal": hostDevice,
+	"st": hostDevice, "tilix": hostDevice, "xfce4-terminal": hostDevice,
 	"lxterminal": hostDevice, "mate-terminal": hostDevice, "qterminal": hostDevice,
-	"terminology": hostDevice, "ghostty": hostDevice, "ptyxis-agent": hostDevice, "code": hostDevice,
+	"terminology": hostDevice, "ghostty": hostDevice, "ptyxis-agent": hostDevice,
 	"ttyd": hostDevice, "conmon": hostDevice, "containerd-shim": hostDevice,
 	"containerd-shim-runc-v2": hostDevice, "runc": hostDevice, "crun": hostDevice,
 	"script": hostRelay, "su": hostRelay, "sudo": hostRelay, "runuser": hostRelay, "login": hostRelay,
