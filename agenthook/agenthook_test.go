@@ -95,7 +95,8 @@ func TestRespondInEachAgentsFormat(t *testing.T) {
 }
 
 func TestGrantsAreOneUseAndForOneProcess(t *testing.T) {
-	g := Grants{Dir: filepath.Join(t.TempDir(), "grants")}
+	d := t.TempDir()
+	g := Grants{Dir: filepath.Join(d, "grants"), KeyFile: filepath.Join(d, "state.key")}
 	if err := g.Put("k", ClaudeCode, 42, "1000", time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,8 @@ func TestGrantsAreOneUseAndForOneProcess(t *testing.T) {
 // The shell that took a grant hands it to the shells its approved
 // command starts: any descendant, any number of times, only that key.
 func TestInheritedGrantsAreForDescendants(t *testing.T) {
-	g := Grants{Dir: filepath.Join(t.TempDir(), "grants")}
+	d := t.TempDir()
+	g := Grants{Dir: filepath.Join(d, "grants"), KeyFile: filepath.Join(d, "state.key")}
 	if err := g.PutInherited("k", Codex, 42, "1000", time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -157,5 +159,40 @@ func TestReason(t *testing.T) {
 	v := policy.Verdict{Decision: policy.Ask, Findings: []policy.Finding{{Rule: "git-destructive", Description: "force push", Command: "git push -f", Decision: policy.Ask}}}
 	if got := Reason(v); got != "hermes-exec: needs your approval: git-destructive: force push (`git push -f`)" {
 		t.Errorf("%q", got)
+	}
+}
+
+// A grant file written by anything but Put (a command that read the
+// agent's pid from /proc) carries no valid MAC and is not honoured, nor is
+// a genuine one whose fields were edited.
+func TestForgedGrantIsNotHonoured(t *testing.T) {
+	d := t.TempDir()
+	g := Grants{Dir: filepath.Join(d, "grants"), KeyFile: filepath.Join(d, "state.key")}
+	if err := g.Put("real", ClaudeCode, 42, "1000", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	h := keyHash("forged")
+	forged, _ := json.Marshal(grantFile{Key: h, Agent: ClaudeCode, PID: 42, Start: "1000", Expires: time.Now().Add(time.Hour)})
+	if err := os.WriteFile(filepath.Join(g.Dir, h[:32]+"-0000000000000000.json"), forged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := g.Take("forged", []Process{{PID: 42, Start: "1000"}}); ok {
+		t.Fatal("a grant without a MAC was honoured")
+	}
+	// A genuine grant moved to another process by editing its pid.
+	m, _ := filepath.Glob(filepath.Join(g.Dir, keyHash("real")[:32]+"-*.json"))
+	if len(m) != 1 {
+		t.Fatalf("grant files: %v", m)
+	}
+	b, _ := os.ReadFile(m[0])
+	var gf grantFile
+	if err := json.Unmarshal(b, &gf); err != nil {
+		t.Fatal(err)
+	}
+	gf.PID = 43
+	b, _ = json.Marshal(gf)
+	os.WriteFile(m[0], b, 0o600)
+	if _, ok := g.Take("real", []Process{{PID: 43, Start: "1000"}}); ok {
+		t.Fatal("an edited grant was honoured")
 	}
 }

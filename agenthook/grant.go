@@ -17,6 +17,7 @@ import (
 
 	"hermes-exec/approval"
 	"hermes-exec/internal/procstat"
+	"hermes-exec/internal/statekey"
 )
 
 // When the hook answers "ask", the agent shows its own dialog and, if the
@@ -34,10 +35,22 @@ import (
 // background, waiting for the grant to appear while the human reads the
 // dialog) is a child of a shell, not of the agent, and cannot use it.
 
+// A grant file is honoured only with a valid MAC under the state key
+// (internal/statekey): a command that writes a grant file itself (for the
+// agent's pid, which it can read from /proc) cannot make one, since the
+// classifier keeps it from reading the key. A program the classifier
+// cannot see into can still read the key as the same uid; see README
+// ("No self-approval").
+
 // Grants is the directory of pending grants.
 type Grants struct {
 	Dir string // $HERMES_HOME/run/hook-grants
+	// KeyFile is the state key ($HERMES_HOME/run/state.key).
+	KeyFile string
 }
+
+// grantPurpose separates grant MACs from those of other state files.
+const grantPurpose = "hermes-exec hook grant v1"
 
 type grantFile struct {
 	Key     string    `json:"key"` // sha256 of the session key
@@ -49,6 +62,15 @@ type grantFile struct {
 	// grant, for the shells its approved command starts (see
 	// PutInherited): any descendant may use them, any number of times.
 	Inherited bool `json:"inherited,omitempty"`
+	// MAC authenticates the fields above (their JSON with MAC empty).
+	MAC string `json:"mac,omitempty"`
+}
+
+// body is what the MAC covers.
+func (gf grantFile) body() []byte {
+	gf.MAC = ""
+	b, _ := json.Marshal(gf)
+	return b
 }
 
 func keyHash(key string) string {
@@ -83,12 +105,16 @@ func (g Grants) put(gf grantFile) error {
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return err
 	}
-	h := gf.Key
+	k, err := statekey.Load(g.KeyFile, true)
+	if err != nil {
+		return err
+	}
+	gf.MAC = k.Sign(grantPurpose, gf.body())
 	b, err := json.Marshal(gf)
 	if err != nil {
 		return err
 	}
-	name := filepath.Join(g.Dir, h[:32]+"-"+hex.EncodeToString(rnd[:]))
+	name := filepath.Join(g.Dir, gf.Key[:32]+"-"+hex.EncodeToString(rnd[:]))
 	tmp := name + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
@@ -116,6 +142,13 @@ type Process struct {
 func (g Grants) Take(key string, anc []Process) (agent string, ok bool) {
 	h := keyHash(key)
 	matches, _ := filepath.Glob(filepath.Join(g.Dir, h[:32]+"-*.json"))
+	if len(matches) == 0 {
+		return "", false
+	}
+	k, err := statekey.Load(g.KeyFile, false)
+	if err != nil {
+		return "", false // no key: no grant can be genuine
+	}
 	now := time.Now()
 	for _, m := range matches {
 		b, err := os.ReadFile(m)
@@ -123,8 +156,8 @@ func (g Grants) Take(key string, anc []Process) (agent string, ok bool) {
 			continue
 		}
 		var gf grantFile
-		if json.Unmarshal(b, &gf) != nil || gf.Key != h {
-			continue
+		if json.Unmarshal(b, &gf) != nil || gf.Key != h || !k.Verify(grantPurpose, gf.body(), gf.MAC) {
+			continue // forged or damaged: never honoured
 		}
 		if now.After(gf.Expires) {
 			os.Remove(m)

@@ -21,6 +21,7 @@ var genericScope = map[RuleID]string{
 	RuleServiceDestroy:   "every program without a rule of its own, by its subcommand and option words",
 	RuleCloudMetadata:    "every program given a metadata address (curl, wget, nc, interpreter code ...)",
 	RuleUnicodeLookalike: "every command name and argument",
+	RuleSelfSecretRead:   "every command given a path to one of the agent's secrets in HERMES_HOME, and < redirections",
 }
 
 // ruleDef is a catalog entry; Catalog adds the programs.
@@ -132,6 +133,7 @@ var catalog = []ruleDef{
 	{RuleSelfDisableEnv, "Setting HERMES_YOLO*, HERMES_APPROVALS* or HERMES_HOME", Deny, "self-disable"},
 	{RuleSelfDisableCli, "hermes-exec --yolo, --config, yolo on, allowlist changes", Deny, "self-disable"},
 	{RuleSelfDisableWrite, "Writing, deleting or chmod-ing inside the Hermes home", Deny, "self-disable"},
+	{RuleSelfSecretRead, "Reading the agent's own secrets in the Hermes home (.env, the age identity, the gateway's key, pairing records, hook grants)", Ask, "exfil"},
 	// fail closed
 	{RuleParseError, "The text does not parse as bash", Ask, "fail-closed"},
 	{RuleDynamicCommandName, "The command name is not a static word", Ask, "fail-closed"},

@@ -70,13 +70,39 @@ func (w *walker) scanCode(c *cmd, lang, code, how string) {
 		c.emit(RuleExfil, how+" reads the environment or credentials and talks to the network")
 		return
 	}
-	if hermesInCode.MatchString(code) && writeInCode.MatchString(code) {
-		c.emit(RuleSelfDisableWrite, how+" writes to the Hermes configuration or environment")
-		return
+	if w.hermesInCode(code) {
+		if writeInCode.MatchString(code) {
+			c.emit(RuleSelfDisableWrite, how+" writes to the Hermes configuration or environment")
+			return
+		}
+		if secretNameInCode.MatchString(code) {
+			c.emit(RuleSelfSecretRead, how+" reads the agent's own secrets in the Hermes home")
+			return
+		}
 	}
 	if sensitiveInCode.MatchString(code) && writeInCode.MatchString(code) {
 		c.emit(RuleInterpreterCode, how+" writes to a system, start-up or credentials file")
 	}
+}
+
+// secretNameInCode matches the names of hermeshome.Secrets as code may
+// spell them (a path, or the name joined on at run time).
+var secretNameInCode = regexpMust(`\.env\b|age-identity|gateway-key|pairing|hook-grants|state\.key`)
+
+// hermesInCode reports code that names a Hermes home: ~/.hermes, the
+// variable, or the HERMES_HOME this command runs under (which may be any
+// directory, so its path is looked for as written).
+func (w *walker) hermesInCode(code string) bool {
+	if hermesInCode.MatchString(code) {
+		return true
+	}
+	k := w.ctx()
+	for _, h := range [...]string{k.hermes, k.defHermes} {
+		if len(h) > 1 && strings.Contains(code, h) {
+			return true
+		}
+	}
+	return false
 }
 
 // spawnOnly matches the calls of codePatterns that only start programs.

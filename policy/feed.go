@@ -64,6 +64,7 @@ func (w *walker) redirects(st *syntax.Stmt, in feed) feed {
 		case syntax.RdrIn:
 			t := w.evalWord(r.Word)
 			if t.static {
+				w.hermesSecretRedirect(t, r)
 				for _, p := range w.paths(t) {
 					if strings.HasPrefix(p, "/dev/tcp/") || strings.HasPrefix(p, "/dev/udp/") {
 						w.emitNode(RuleReverseShell, "redirection reads from a network connection (/dev/tcp)", r)

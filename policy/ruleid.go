@@ -86,6 +86,7 @@ const (
 	RuleSelfDisableEnv        RuleID = "self-disable-env"
 	RuleSelfDisableCli        RuleID = "self-disable-cli"
 	RuleSelfDisableWrite      RuleID = "self-disable-write"
+	RuleSelfSecretRead        RuleID = "self-secret-read"
 	RuleParseError            RuleID = "parse-error"
 	RuleDynamicCommandName    RuleID = "dynamic-command-name"
 	RuleUnicodeLookalike      RuleID = "unicode-lookalike"

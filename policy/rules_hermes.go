@@ -39,6 +39,14 @@ func hermesRule(c *cmd) {
 			// the host (the agent with curl) can call: confirming it
 			// would make the agent an approver of its own commands.
 			c.emit(RuleSelfDisableCli, c.name+" "+a.s+" "+args[i+1].s+" makes the holder of a pairing code an approver; confirm codes from your own terminal, not through an agent")
+		case a.s == "--reanchor" || strings.HasPrefix(a.s, "--reanchor="):
+			// It accepts the audit log as it is now: after a script
+			// cut records off, it would make verify forget them.
+			c.emit(RuleSelfDisableCli, c.name+" audit verify --reanchor accepts a cut or replaced audit log as intact; run it from your own terminal")
+		case a.s == "secrets" && i+1 < len(args) && args[i+1].is("get", "edit", "export", "show"):
+			c.emit(RuleSelfSecretRead, c.name+" secrets "+args[i+1].s+" shows the agent's own secrets")
+		case a.s == "secrets" && i+1 < len(args) && args[i+1].is("set", "rm", "remove", "import"):
+			c.emit(RuleSelfDisableWrite, c.name+" secrets "+args[i+1].s+" changes the agent's own secrets")
 		case a.s == "hook" && c.stdin.kind != feedNone:
 			// The agent runs its hook with the event on the hook's
 			// stdin; a command that supplies the event itself forges

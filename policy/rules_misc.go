@@ -34,6 +34,7 @@ func argsNeedScan(args []arg) bool {
 
 // genericRule runs for every program.
 func genericRule(c *cmd) {
+	hermesSecretRule(c)
 	if len(c.argv) > 1 && argsNeedScan(c.argv[1:]) && !dataPrograms[c.name] {
 		metadataRule(c)
 		lookalikeRule(c)

@@ -87,6 +87,7 @@ var ruleExamples = map[string]string{
 	"self-disable-env":        "export HERMES_YOLO=1",
 	"self-disable-cli":        "hermes-exec --yolo -c ls",
 	"self-disable-write":      "echo x > ~/.hermes/config.yaml",
+	"self-secret-read":        "cat ~/.hermes/.env",
 	"parse-error":             "echo 'x",
 	"dynamic-command-name":    "$cmd",
 	"unicode-lookalike":       "rм -rf /",

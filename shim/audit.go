@@ -120,6 +120,9 @@ type Audit struct {
 	// written: the hook by which a gateway or supervisor anchors the log.
 	// Its error is returned by Append after the record is safely written.
 	OnAppend func(Head) error
+	// AnchorPath is the anchor file (see Anchor); "" means audit.anchor
+	// next to the log.
+	AnchorPath string
 }
 
 // Append writes r as one JSON line, chained to the record before it. The
@@ -445,7 +448,11 @@ func (a Audit) rotateLocked(h tailHead, pending []byte) (string, Head, error) {
 	if err := os.Rename(tmp.Name(), a.Path); err != nil {
 		return name, Head{}, fmt.Errorf("rotate: %w", err)
 	}
-	return name, headOf(data, filepath.Base(a.Path)), nil
+	head := headOf(data, filepath.Base(a.Path))
+	if err := a.anchorRotation(head); err != nil {
+		return name, head, fmt.Errorf("rotate: anchor: %w", err)
+	}
+	return name, head, nil
 }
 
 // headOf is the head after data (whole lines) was written.

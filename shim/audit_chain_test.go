@@ -237,12 +237,66 @@ func TestRotateKeepsTheChain(t *testing.T) {
 	if len(rep.Problems) != 1 || rep.Problems[0].Kind != "link" || rep.Problems[0].File != "audit.jsonl" {
 		t.Fatalf("cut rotated file: %v", rep.Problems)
 	}
-	// A deleted old file is a note, not damage: keeping history is a
-	// retention choice.
+	// A deleted old file is the log's start removed: the anchor the
+	// rotation left says the log started at seq 0.
 	os.Remove(filepath.Join(dir, moved))
+	rep, _ = a.Verify()
+	if len(rep.Problems) != 1 || rep.Problems[0].Kind != "removed" || !strings.Contains(rep.Problems[0].Msg, "started at seq 0") {
+		t.Fatalf("deleted rotated file: %v", rep.Problems)
+	}
+	// Accepting it (old files removed on purpose, `verify --reanchor`)
+	// leaves a note, not damage.
+	if err := a.SaveAnchor(rep); err != nil {
+		t.Fatal(err)
+	}
 	rep = verifyOK(t, a)
 	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "is gone") {
 		t.Fatalf("notes %v", rep.Notes)
+	}
+}
+
+// The anchor file catches what the chain alone cannot: a log cut off at
+// its end, emptied or deleted, replaced whole by a fresh chain, or with
+// its start removed and the first record rewritten to look like a start.
+func TestAnchorCatchesTruncationAndReplacement(t *testing.T) {
+	dir := t.TempDir()
+	a := Audit{Path: filepath.Join(dir, "audit.jsonl")}
+	appendN(t, a, 6)
+	rep := verifyOK(t, a)
+	if err := a.SaveAnchor(rep); err != nil {
+		t.Fatal(err)
+	}
+	full := readLines(t, a.Path)
+	check := func(what, kind string) {
+		t.Helper()
+		rep, err := a.Verify()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range rep.Problems {
+			if p.Kind == kind {
+				return
+			}
+		}
+		t.Errorf("%s: want a %s problem, got %v", what, kind, rep.Problems)
+	}
+	writeLines(t, a.Path, full[:4])
+	check("tail cut off", "truncated")
+	os.Remove(a.Path)
+	check("log deleted", "truncated")
+	writeLines(t, a.Path, nil)
+	check("log emptied", "truncated")
+	// A fresh chain of the same length in its place.
+	os.Remove(a.Path)
+	appendN(t, a, 6)
+	check("log replaced", "replaced")
+	// Appending after an anchor is fine; the anchor moves on only when
+	// verify saves it again.
+	writeLines(t, a.Path, full)
+	appendN(t, a, 2)
+	rep = verifyOK(t, a)
+	if rep.Anchor == nil || len(rep.Proves) < 2 || len(rep.Unproven) == 0 {
+		t.Fatalf("scope: %+v %q %q", rep.Anchor, rep.Proves, rep.Unproven)
 	}
 }
 

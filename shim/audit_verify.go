@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Problem is one thing `audit verify` found wrong, at one line.
@@ -22,14 +23,18 @@ type Problem struct {
 	Seq    uint64 `json:"seq"`
 	HasSeq bool   `json:"has_seq"`
 	// Kind is "changed", "removed", "reordered", "duplicate", "forked",
-	// "damaged", "unchained", "restart", "head", "torn", "link" or
-	// "truncated".
+	// "damaged", "unchained", "restart", "head", "torn", "link",
+	// "truncated", "replaced" (another chain than the anchored one) or
+	// "anchor" (the anchor file is damaged).
 	Kind string `json:"kind"`
 	Msg  string `json:"message"`
 }
 
 func (p Problem) String() string {
-	s := fmt.Sprintf("%s:%d: ", p.File, p.Line)
+	s := p.File + ": "
+	if p.Line > 0 {
+		s = fmt.Sprintf("%s:%d: ", p.File, p.Line)
+	}
 	if p.HasSeq {
 		s += fmt.Sprintf("seq %d: ", p.Seq)
 	}
@@ -64,6 +69,12 @@ type Report struct {
 	// Notes are facts that are not damage: where the chain starts in a
 	// log older than the chain, older files that have been deleted.
 	Notes []string `json:"notes"`
+	// Anchor is the anchor file's content that the log was checked
+	// against, nil when there was none.
+	Anchor *Anchor `json:"anchor,omitempty"`
+	// Proves and Unproven say what this verify can and cannot vouch for.
+	Proves   []string `json:"proves"`
+	Unproven []string `json:"unproven"`
 }
 
 // OK reports whether verify found nothing wrong.
@@ -85,7 +96,7 @@ func (a Audit) Verify(anchors ...Head) (Report, error) {
 		fr, probs, err := verifyFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			if len(rep.Files) == 0 {
-				return rep, nil
+				break // no log: only its anchor can say there was one
 			}
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s continues the chain from %s, which is gone: records before seq %d cannot be checked", rep.Files[0].File, filepath.Base(path), rep.Files[0].FirstSeq))
 			break
@@ -114,7 +125,49 @@ func (a Audit) Verify(anchors ...Head) (Report, error) {
 	for _, an := range anchors {
 		rep.Problems = append(rep.Problems, anchorProblems(rep.Files, an)...)
 	}
+	an, ok, err := a.LoadAnchor()
+	switch {
+	case err != nil:
+		rep.Problems = append(rep.Problems, Problem{File: filepath.Base(a.AnchorFile()), Kind: "anchor", Msg: err.Error()})
+	case ok:
+		rep.Anchor = &an
+		rep.Problems = append(rep.Problems, anchorFileProblems(rep.Files, an, filepath.Base(a.AnchorFile()))...)
+	}
+	rep.scope(len(anchors))
 	return rep, nil
+}
+
+// scope says, in words, what the report proves and what it cannot.
+func (rep *Report) scope(external int) {
+	first, last, records := uint64(0), uint64(0), 0
+	for i, fr := range rep.Files {
+		if fr.Records == 0 {
+			continue
+		}
+		if records == 0 {
+			first = fr.FirstSeq
+		}
+		records += fr.Records
+		last = rep.Files[i].LastSeq
+	}
+	if records > 0 && rep.OK() {
+		rep.Proves = append(rep.Proves, fmt.Sprintf("records seq %d-%d are as they were written: none changed, removed, inserted or reordered", first, last))
+	}
+	if rep.Anchor != nil && rep.OK() {
+		rep.Proves = append(rep.Proves, fmt.Sprintf("the log still starts at seq %d and holds seq %d, as the anchor (%s at %s) recorded", rep.Anchor.Start, rep.Anchor.Head.Seq, rep.Anchor.By, rep.Anchor.At.Format(time.RFC3339)))
+	}
+	if external > 0 && rep.OK() {
+		rep.Proves = append(rep.Proves, "the log holds the head(s) given with --anchor")
+	}
+	switch {
+	case rep.Anchor == nil:
+		rep.Unproven = append(rep.Unproven, "no anchor yet: a log cut off at its start or end, deleted, or replaced whole would look the same")
+	default:
+		rep.Unproven = append(rep.Unproven, fmt.Sprintf("records after seq %d (since the anchor was written) may have been cut off the end", rep.Anchor.Head.Seq))
+	}
+	if external == 0 {
+		rep.Unproven = append(rep.Unproven, "anything against a process of the log's own uid that rewrote the log and its anchor together: for that, keep `hermes-exec audit head` where that uid cannot write and pass it to --anchor")
+	}
 }
 
 // linkProblems checks that newer's first record continues older's chain.

@@ -148,6 +148,12 @@ func Redact(s string, secretValues []string) string {
 		return s
 	}
 	s = replaceValues(s, secretValues)
+	if len(secretValues) > 0 {
+		if mayHideInQuotes(s, secretValues) {
+			s = maskWords(s, secretValues)
+		}
+		s = maskBlobs(s, secretValues)
+	}
 	lower := strings.ToLower(s)
 	for _, p := range inline {
 		for _, h := range p.hints {
@@ -229,6 +235,26 @@ func maskGroup(re *regexp.Regexp, s string) string {
 // of it: percent-encoded (query and path) and base64 (standard and URL
 // alphabets, with and without padding).
 func secretForms(v string) []string {
+	if f, ok := formsCache.Load(v); ok {
+		return f.(*valueForms).exact
+	}
+	return cacheForms(v).exact
+}
+
+// valueForms are a secret's encodings, worked out once per value: a
+// wrapper redacts several records with the same secret set, and the
+// encodings cost more than searching for them.
+type valueForms struct{ exact, blob []string }
+
+var formsCache sync.Map // value -> *valueForms
+
+func cacheForms(v string) *valueForms {
+	f := &valueForms{exact: encodedForms(v), blob: encodedBlobForms(v)}
+	formsCache.Store(v, f)
+	return f
+}
+
+func encodedForms(v string) []string {
 	forms := []string{v}
 	for _, e := range []string{
 		url.QueryEscape(v), url.PathEscape(v),

@@ -1,6 +1,8 @@
 package shim
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"reflect"
 	"strings"
 	"testing"
@@ -114,6 +116,63 @@ func TestRedactLongestValueFirst(t *testing.T) {
 func BenchmarkRedact(b *testing.B) {
 	secrets := SecretValues([]string{"OPENAI_API_KEY=sk-aaaaaaaaaaaaaaaaaaaaaaa", "GITHUB_TOKEN=ghp_bbbbbbbbbbbbbbbbbbbbbbbb", "DB_PASSWORD=hunter22"})
 	cmd := `cd /srv/app && git pull --rebase && go build ./... && ./deploy.sh --env prod --region eu-west-1 | tee -a deploy.log`
+	for b.Loop() {
+		Redact(cmd, secrets)
+	}
+}
+
+// A secret split by quoting, or inside an encoded blob, is masked too:
+// the words' values come from the shell parser after quote removal.
+func TestRedactSplitAndEncodedSecrets(t *testing.T) {
+	const secret = "sk-abcdef0123456789XYZ"
+	secrets := []string{secret, "hunter2-pass"}
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	for _, in := range []string{
+		`echo "sk-ab""cdef0123456789XYZ"`,
+		`echo sk-ab'cdef'0123456789XYZ`,
+		`echo sk-ab\cdef0123456789XYZ`,
+		`echo $'\x73k-abcdef0123456789XYZ' | tee x`,
+		`curl -H "Authorization: Basic ` + b64("alice:"+secret) + `" https://x.example`,
+		`curl -H "Authorization: Basic ` + b64("bob:"+secret) + `" https://x.example`,
+		`curl -H "Authorization: Basic ` + b64("carol:"+secret) + `" https://x.example`,
+		`echo ` + base64.RawURLEncoding.EncodeToString([]byte(`{"k":"`+secret+`"}`)),
+		`printf %s ` + hex.EncodeToString([]byte("token="+secret+"\n")) + ` | xxd -r -p`,
+		`echo ` + strings.ToUpper(hex.EncodeToString([]byte(secret))),
+		`x="$(echo "hunter2"'-pass')"`,
+		`echo "sk-ab""cdef0123456789XYZ`, // does not parse
+	} {
+		got := Redact(in, secrets)
+		if strings.Contains(got, secret) || strings.Contains(got, "hunter2-pass") || !strings.Contains(got, mask) {
+			t.Errorf("Redact(%q) = %q: the secret is still there", in, got)
+		}
+		for _, leak := range []string{"cdef0123456789XYZ", hex.EncodeToString([]byte(secret))[8:], b64(secret)[4:]} {
+			if strings.Contains(got, leak) {
+				t.Errorf("Redact(%q) = %q: holds %q", in, got, leak)
+			}
+		}
+	}
+	// What holds no secret keeps its quoting and its text.
+	for _, in := range []string{`echo "sk-ab""cd"`, `git commit -m 'fix: "quoted"'`, `echo aGVsbG8gd29ybGQ= 68656c6c6f`} {
+		if got := Redact(in, secrets); got != in {
+			t.Errorf("Redact(%q) = %q: changed", in, got)
+		}
+	}
+}
+
+// BenchmarkRedactQuoted is the peer of BenchmarkRedact for a command with
+// quotes and an encoded blob (the parser and the blob search run).
+func BenchmarkRedactQuoted(b *testing.B) {
+	secrets := SecretValues([]string{"OPENAI_API_KEY=sk-aaaaaaaaaaaaaaaaaaaaaaa", "GITHUB_TOKEN=ghp_bbbbbbbbbbbbbbbbbbbbbbbb", "DB_PASSWORD=hunter22"})
+	cmd := `cd /srv/app && git commit -m "deploy: 'eu' region" && curl -H "Content-Type: application/json" -d '{"v":"aGVsbG8gd29ybGQ="}' https://x.example/api | tee -a "deploy.log"`
+	for b.Loop() {
+		Redact(cmd, secrets)
+	}
+}
+
+// BenchmarkRedactSplit: a secret split by quotes, which parses the text.
+func BenchmarkRedactSplit(b *testing.B) {
+	secrets := SecretValues([]string{"OPENAI_API_KEY=sk-aaaaaaaaaaaaaaaaaaaaaaa", "GITHUB_TOKEN=ghp_bbbbbbbbbbbbbbbbbbbbbbbb", "DB_PASSWORD=hunter22"})
+	cmd := `cd /srv/app && curl -H "Authorization: Bearer sk-aaaa""aaaaaaaaaaaaaaaaaaa" https://x.example/api | tee -a "deploy.log"`
 	for b.Loop() {
 		Redact(cmd, secrets)
 	}

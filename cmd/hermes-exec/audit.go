@@ -100,21 +100,29 @@ func auditVerifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "check the hash chain; exit 1 when a record was edited, removed or reordered",
-		UsageText: "hermes-exec audit verify [--json] [--anchor SEQ:SHA256 ...]",
+		UsageText: "hermes-exec audit verify [--json] [--reanchor] [--anchor SEQ:SHA256 ...]",
 		Description: `Reads audit.jsonl and the rotated files its chain continues from, and prints
 every problem as FILE:LINE: seq N: KIND: what is wrong. KIND is changed,
 removed, reordered, duplicate, forked, damaged, unchained, restart, head,
-torn, link or truncated. A log written before the chain existed is not
+torn, link, truncated, replaced or anchor. A log written before the chain existed is not
 broken: verify says at which line the chain starts.
 
---anchor takes a head printed earlier by "audit head" (or kept by the
-gateway): the log must still hold that record, unchanged. Without one, a
-log whose last records were cut off verifies.
+$HERMES_HOME/audit.anchor keeps the chain's genesis, its first seq and a
+head: the newest record an intact verify saw, or the first record of each
+rotation. verify reports a log that no longer holds it (its end cut off,
+replaced, deleted) and a removed start (an old rotated file deleted);
+--reanchor accepts the log as it is now (after removing old files on
+purpose). The anchor is written by the same user as the log, so it is
+evidence against careless change, not proof against that user: --anchor
+takes a head printed earlier by "audit head" and kept where that user
+cannot write; the log must still hold that record, unchanged. verify says
+what it proves and what it cannot.
 
 Exit status: 0 intact, 1 problems found, 64 usage.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 			&cli.StringSliceFlag{Name: "anchor", Usage: "a head SEQ:SHA256 that must still be in the log"},
+			&cli.BoolFlag{Name: "reanchor", Usage: "accept the log as it is now (old files removed on purpose) as the anchor for the next verify"},
 		},
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
@@ -130,6 +138,16 @@ Exit status: 0 intact, 1 problems found, 64 usage.`,
 			rep, err := a.Verify(anchors...)
 			if err != nil {
 				return err
+			}
+			// The anchor moves on after an intact verify (or when told
+			// to accept the log as it is), never past damage unasked.
+			if rep.OK() || c.Bool("reanchor") {
+				if err := a.SaveAnchor(rep); err != nil {
+					return fmt.Errorf("saving the anchor: %w", err)
+				}
+				if !rep.OK() {
+					fmt.Fprintf(os.Stderr, "hermes-exec: audit: the problems above are accepted: the next verify checks against the log as it is now\n")
+				}
 			}
 			if c.Bool("json") {
 				if rep.Problems == nil {
@@ -156,8 +174,18 @@ func printVerify(out, errw io.Writer, path string, rep shim.Report) {
 	for _, n := range rep.Notes {
 		fmt.Fprintln(out, "note: "+n)
 	}
+	for _, s := range rep.Proves {
+		fmt.Fprintln(out, "proves: "+s)
+	}
+	for _, s := range rep.Unproven {
+		fmt.Fprintln(out, "cannot prove: "+s)
+	}
 	if len(rep.Files) == 0 {
-		fmt.Fprintf(out, "%s: no audit log yet\n", path)
+		verdict := "no audit log yet"
+		if !rep.OK() {
+			verdict = fmt.Sprintf("no audit log: %d problem(s)", len(rep.Problems))
+		}
+		fmt.Fprintf(out, "%s: %s\n", path, verdict)
 		return
 	}
 	records := 0

@@ -115,7 +115,7 @@ func runHook(agent string, g globalOpts, stdin io.Reader, stdout, stderr io.Writ
 			if ttl <= 0 {
 				ttl = approval.DefaultTimeout
 			}
-			g := agenthook.Grants{Dir: grantsDir()}
+			g := hookGrants()
 			g.Clean()
 			err = g.Put(shim.SessionKey(v), agent, pid, start, ttl+time.Minute)
 		}
@@ -155,7 +155,7 @@ func runHook(agent string, g globalOpts, stdin io.Reader, stdout, stderr io.Writ
 // plugs in: the flow's OpenApprover.
 func hookGrantApprover(key string, next func() (approval.Approver, error)) func() (approval.Approver, error) {
 	return func() (approval.Approver, error) {
-		g := agenthook.Grants{Dir: grantsDir()}
+		g := hookGrants()
 		if agent, ok := g.Take(key, agenthook.Ancestors(16)); ok {
 			// The approved command may run itself again through a
 			// nested shell (an agent's wrapper does): those shells,
@@ -174,9 +174,10 @@ func hookGrantApprover(key string, next func() (approval.Approver, error)) func(
 	}
 }
 
-// grantsDir is where hook grants live: HERMES_HOME as the user database
+// hookGrants is where hook grants live: HERMES_HOME as the user database
 // and $HERMES_HOME give it, never $HOME (an agent may run with
 // HOME=/nonexistent), the same for the hook and for the shell.
-func grantsDir() string {
-	return gatewayLayout().HookGrants()
+func hookGrants() agenthook.Grants {
+	l := gatewayLayout()
+	return agenthook.Grants{Dir: l.HookGrants(), KeyFile: l.StateKey()}
 }

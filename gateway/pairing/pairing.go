@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"hermes-exec/internal/atomicfile"
+	"hermes-exec/internal/hermeshome"
+	"hermes-exec/internal/statekey"
 )
 
 // The pairing rules.
@@ -81,13 +83,35 @@ type state struct {
 	LastIssued  map[string]time.Time `json:"last_issued,omitempty"`
 	Failures    int                  `json:"failures"`
 	LockedUntil time.Time            `json:"locked_until,omitzero"`
+	// MAC authenticates the rest (its JSON with MAC empty) under the
+	// state key: a record a command wrote to pair itself has none.
+	MAC string `json:"mac,omitempty"`
+}
+
+// statePurpose separates pairing MACs from those of other state files.
+const statePurpose = "hermes-exec pairing v1"
+
+func (st state) body() []byte {
+	st.MAC = ""
+	b, _ := json.Marshal(st)
+	return b
 }
 
 // Store is the pairing directory.
 type Store struct {
 	Dir string
+	// KeyFile is the state key that signs the records; "" means the one
+	// of the HERMES_HOME that Dir is in (hermeshome.Layout.StateKey).
+	KeyFile string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+func (s *Store) keyFile() string {
+	if s.KeyFile != "" {
+		return s.KeyFile
+	}
+	return hermeshome.Layout{Dir: filepath.Dir(s.Dir)}.StateKey()
 }
 
 func (s *Store) now() time.Time {
@@ -124,6 +148,12 @@ func (s *Store) load(platform string) (*state, error) {
 		// A damaged store authorizes nobody rather than guessing.
 		return nil, fmt.Errorf("pairing: %s is damaged: %w", path, err)
 	}
+	k, kerr := statekey.Load(s.keyFile(), false)
+	if kerr != nil || !k.Verify(statePurpose, st.body(), st.MAC) {
+		// Forged (a command wrote itself in as an approver), edited, or
+		// written before records were signed: it authorizes nobody.
+		return nil, fmt.Errorf("pairing: %s does not carry hermes-exec's signature (edited or forged; or written by a version before records were signed): it authorizes nobody; remove it and pair again", path)
+	}
 	return st, nil
 }
 
@@ -144,6 +174,11 @@ func (s *Store) update(platform string, fn func(*state) error) error {
 		}
 		s.prune(st)
 		ferr := fn(st)
+		k, err := statekey.Load(s.keyFile(), true)
+		if err != nil {
+			return fmt.Errorf("pairing: %w", err)
+		}
+		st.MAC = k.Sign(statePurpose, st.body())
 		data, err := json.MarshalIndent(st, "", "  ")
 		if err != nil {
 			return err

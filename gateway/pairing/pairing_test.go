@@ -317,3 +317,39 @@ func TestGuessesWithNothingPendingStillCount(t *testing.T) {
 		t.Fatalf("five guesses with nothing pending did not lock: %v", err)
 	}
 }
+
+// A pairing record written by anything but the store (a command that
+// wrote itself in as an approver) is not honoured, nor is a genuine file
+// with an approver added by hand.
+func TestForgedPairingIsNotHonoured(t *testing.T) {
+	s, _ := newStore(t)
+	forged := `{"approved":[{"platform":"web","id":"agent-cookie-hash","paired":"2026-01-02T03:04:05Z"}],"pending":[],"failures":0}`
+	os.MkdirAll(s.Dir, 0o700)
+	if err := os.WriteFile(filepath.Join(s.Dir, "web.json"), []byte(forged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s.IsApproved("web", "agent-cookie-hash") {
+		t.Fatal("a forged pairing record authorized its approver")
+	}
+	// A genuine record, then an approver added to it by hand.
+	os.Remove(filepath.Join(s.Dir, "web.json"))
+	code, err := s.Request("web", "human", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Approve("web", code); err != nil {
+		t.Fatal(err)
+	}
+	if !s.IsApproved("web", "human") {
+		t.Fatal("the genuine pairing is not honoured")
+	}
+	b, _ := os.ReadFile(filepath.Join(s.Dir, "web.json"))
+	edited := strings.Replace(string(b), `"id": "human"`, `"id": "agent-cookie-hash"`, 1)
+	if edited == string(b) {
+		t.Fatalf("the record's layout changed: %s", b)
+	}
+	os.WriteFile(filepath.Join(s.Dir, "web.json"), []byte(edited), 0o600)
+	if s.IsApproved("web", "agent-cookie-hash") || s.IsApproved("web", "human") {
+		t.Fatal("an edited pairing record is still honoured")
+	}
+}

@@ -125,3 +125,37 @@ const (
 
 func (l Layout) EnvAgeNames() string { return filepath.Join(l.Dir, EnvAgeNamesFile) }
 func (l Layout) AgeIdentity() string { return filepath.Join(l.Dir, AgeIdentityFile) }
+
+// The audit log's anchor (the head `audit verify` last found intact and the
+// head at each rotation) and the key that authenticates hermes-exec's own
+// state files (hook grants, pairing records): a file of those written by
+// anything but hermes-exec does not carry a valid MAC and is ignored.
+const (
+	AuditAnchorFile = "audit.anchor"
+	StateKeyFile    = "state.key"
+)
+
+func (l Layout) AuditAnchor() string { return filepath.Join(l.Dir, AuditAnchorFile) }
+func (l Layout) StateKey() string    { return filepath.Join(l.Dir, RunDir, StateKeyFile) }
+
+// Secrets are the paths inside HERMES_HOME (relative to it, directories
+// cover what is in them) whose contents a command must not read unasked:
+// the agent's keys, the age identity that decrypts .env.age, the gateway's
+// TLS key, pairing records (approvers' ids), hook grants and the key that
+// authenticates them. The classifier asks before a command reads one;
+// .env.age.names (names only) and config.yaml are not secrets.
+var Secrets = []string{
+	EnvFile, EnvAgeFile, AgeIdentityFile, TLSKeyFile, PairingDir,
+	RunDir + "/" + HookGrants, RunDir + "/" + StateKeyFile,
+}
+
+// Controls are the paths inside HERMES_HOME whose change changes what
+// hermes-exec allows or what it remembers: the configuration (allowlist),
+// the audit log, its rotated files and anchor, session approvals, hook
+// grants, pairing records, and the secrets. The classifier denies a
+// command that writes, deletes, renames or links one of them (in fact it
+// denies any write inside HERMES_HOME: these are the ones that must never
+// be left out of that rule).
+var Controls = append([]string{
+	ConfigFile, AuditFile, "audit.*.jsonl", AuditAnchorFile, SessionsDir, EnvAgeNamesFile,
+}, Secrets...)

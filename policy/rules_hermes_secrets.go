@@ -1,0 +1,171 @@
+package policy
+
+import (
+	"path"
+	"strings"
+
+	"hermes-exec/internal/hermeshome"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// The agent's own secrets: its keys in .env, the age identity that
+// decrypts .env.age, the gateway's TLS key, pairing records, hook grants
+// and the key that signs them (hermeshome.Secrets, the one list). The
+// environment filter keeps them out of every command's environment; a
+// command that simply reads the file (cat, cp, tar, grep -r, < .env,
+// source) would undo that, so it asks. Writes anywhere in HERMES_HOME are
+// denied by the write rules (classifyWriteTarget).
+
+// hermesRel returns p relative to the Hermes home it lies in (the
+// caller's, as canon maps it, or another user's ~/.hermes), "" for the
+// home itself; ok false outside every Hermes home.
+func hermesRel(p string) (string, bool) {
+	if p == hermesHome {
+		return "", true
+	}
+	if strings.HasPrefix(p, hermesHome+"/") {
+		return p[len(hermesHome)+1:], true
+	}
+	comps := pathComponents(p)
+	switch {
+	case len(comps) >= 2 && comps[0] == "root" && comps[1] == hermeshome.DirName:
+		return strings.Join(comps[2:], "/"), true
+	case len(comps) >= 3 && comps[0] == "home" && comps[2] == hermeshome.DirName:
+		return strings.Join(comps[3:], "/"), true
+	}
+	return "", false
+}
+
+// hermesSecretKind says whether rel (inside a Hermes home) is one of the
+// secrets (or inside one), holds one (a directory above it: the home, run),
+// or neither. Globs in rel match as the shell would expand them.
+func hermesSecretKind(rel string) (isSecret, holds bool) {
+	if rel == "" {
+		return false, true
+	}
+	rc := strings.Split(rel, "/")
+	for _, s := range hermeshome.Secrets {
+		sc := strings.Split(s, "/")
+		n := min(len(rc), len(sc))
+		match := true
+		for i := 0; i < n && match; i++ {
+			if rc[i] != sc[i] {
+				ok, _ := path.Match(rc[i], sc[i])
+				match = ok && hasGlob(rc[i])
+			}
+		}
+		if !match {
+			continue
+		}
+		if len(rc) >= len(sc) {
+			return true, false
+		}
+		holds = true
+	}
+	return false, holds
+}
+
+// namesOnly are programs that, given a directory, read no file in it.
+var namesOnly = map[string]bool{
+	"ls": true, "stat": true, "du": true, "cd": true, "pushd": true, "test": true, "[": true, "[[": true,
+	"realpath": true, "readlink": true, "dirname": true, "basename": true, "echo": true, "printf": true,
+	"mkdir": true, "tree": true, "df": true, "hermes-exec": true, "hermes": true,
+}
+
+// hermesSecretPathRisk tells whether reading path p (cleaned, canonical)
+// reads the agent's secrets: p is a secret, or a directory holding one
+// read by a program that reads what is in directories.
+func hermesSecretPathRisk(p, program string) (string, bool) {
+	rel, ok := hermesRel(p)
+	if !ok {
+		return "", false
+	}
+	isSecret, holds := hermesSecretKind(rel)
+	switch {
+	case isSecret && !namesOnly[program]:
+		return "reads the agent's own secrets (" + hermesShown(rel) + ")", true
+	case holds && !namesOnly[program]:
+		return "reads a directory that holds the agent's own secrets (" + hermesShown(rel) + ")", true
+	}
+	return "", false
+}
+
+func hermesShown(rel string) string {
+	if rel == "" {
+		return "the Hermes home"
+	}
+	return "$HERMES_HOME/" + rel
+}
+
+// hermesSecretRule is part of every command's generic checks: an operand
+// (or an option's =VALUE) naming one of the agent's secrets asks.
+func hermesSecretRule(c *cmd) {
+	if c.name == "hermes-exec" || c.name == "hermes" || c.name == "touch" {
+		return // their own rules: secrets get ..., a write
+	}
+	inHome := c.w.cwdInHermes()
+	for _, a := range c.args() {
+		if !a.static || a.s == "" {
+			continue
+		}
+		s := a.s
+		if strings.HasPrefix(s, "-") {
+			_, v, ok := strings.Cut(s, "=")
+			if !ok {
+				continue
+			}
+			s = v
+		}
+		if !inHome && !strings.ContainsAny(s, "/~") {
+			continue
+		}
+		for _, p := range c.w.paths(arg{s: s, static: true}) {
+			if why, ok := hermesSecretPathRisk(p, c.name); ok {
+				c.emit(RuleSelfSecretRead, c.name+" "+why)
+				return
+			}
+		}
+	}
+}
+
+// cwdInHermes reports a possible working directory inside a Hermes home,
+// where a bare name (cat .env) is one of its files.
+func (w *walker) cwdInHermes() bool {
+	for _, d := range w.cwds {
+		if d != "" {
+			if _, ok := hermesRel(w.ctx().canon(cleanPath(d, ""))); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hermesSecretRedirect checks a redirection that reads a file (< FILE).
+func (w *walker) hermesSecretRedirect(t arg, at syntax.Node) {
+	for _, p := range w.paths(t) {
+		if why, ok := hermesSecretPathRisk(p, ""); ok {
+			w.emitNode(RuleSelfSecretRead, "redirection "+why, at)
+			return
+		}
+	}
+}
+
+func init() { register(touchRule, "touch") }
+
+// touchRule: touch creates files; one made in HERMES_HOME (an empty
+// pairing record, a grant) is a write there like any other.
+func touchRule(c *cmd) {
+	for _, a := range c.args() {
+		if strings.HasPrefix(a.s, "-") {
+			continue
+		}
+		for _, p := range c.w.paths(a) {
+			if inHermesHome(p) {
+				c.emit(RuleSelfDisableWrite, "touch creates a file in the Hermes home ("+a.s+")")
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+
+	"hermes-exec/internal/hermeshome"
+)
+
+// The agent's own secrets in HERMES_HOME (hermeshome.Secrets): reading one
+// asks (or is denied), however it is spelled; names, the configuration and the audit log
+// stay readable; writing any of them is denied.
+func TestHermesSecretsReadAsks(t *testing.T) {
+	custom := aliceContext()
+	custom.HermesHome = "/srv/hermes"
+	c := mustClassifier(t, Rules{Context: custom})
+	for _, tc := range []struct {
+		cmd  string
+		want Decision
+	}{
+		{"cat ~/.hermes/.env", Ask},
+		{"cat /srv/hermes/.env", Ask},
+		{"cp /srv/hermes/age-identity.txt /tmp/x", Ask},
+		{"tar czf /tmp/h.tgz /srv/hermes", Ask},
+		{"grep -r KEY ~/.hermes", Ask},
+		{"wc -c < /srv/hermes/.env", Ask},
+		{"x=$(< ~/.hermes/.env)", Ask},
+		{"source /srv/hermes/.env", Ask},
+		{". ~/.hermes/.env", Ask},
+		{"cat /srv/hermes/gateway-key.pem", Ask},
+		{"cat /srv/hermes/pairing/web.json", Ask},
+		{"cat /srv/hermes/run/hook-grants/*", Ask},
+		{"cat /srv/hermes/run/state.key", Ask},
+		{"cat /srv/hermes/.e*", Ask},
+		{"cd /srv/hermes && cat .env", Ask},
+		{"cd /srv/hermes/run && tar cf - .", Ask},
+		{"base64 --input=/srv/hermes/.env", Ask},
+		{"hermes-exec secrets get OPENAI_API_KEY", Ask},
+		{"python3 -c 'print(open(\"/srv/hermes/\" + \".env\").read())'", Ask},
+		{"ls /srv/hermes", Allow},
+		{"ls -la ~/.hermes/.env", Allow},
+		{"cat /srv/hermes/config.yaml", Allow},
+		{"cat /srv/hermes/audit.jsonl", Allow},
+		{"cat /srv/hermes/.env.age.names", Allow},
+		{"cat .env.example", Allow},
+		{"hermes-exec audit --tail 5", Allow},
+		{"hermes-exec secrets list", Allow},
+		// Writes: denied outright.
+		{"echo '{}' > /srv/hermes/run/hook-grants/x.json", Deny},
+		{"touch /srv/hermes/pairing/web.json", Deny},
+		{"cp /tmp/p.json ~/.hermes/pairing/web.json", Deny},
+		{"hermes-exec secrets set X", Deny},
+		{"hermes-exec audit verify --reanchor", Deny},
+		{"hermes-exec audit verify", Allow},
+	} {
+		v := c.Classify(tc.cmd)
+		if tc.want == Allow && v.Decision != Allow || v.Decision < tc.want {
+			t.Errorf("%q: %v %v, want %v", tc.cmd, v.Decision, rulesOf(v), tc.want)
+		}
+	}
+}
+
+// Every entry of the one list (hermeshome.Controls, hermeshome.Secrets) is
+// covered: a write, delete or rename of a control file is denied, a read
+// of a secret asks, in the default home and in a HERMES_HOME elsewhere.
+func TestHermesControlListCovered(t *testing.T) {
+	custom := aliceContext()
+	custom.HermesHome = "/srv/hermes"
+	c := mustClassifier(t, Rules{Context: custom})
+	for _, home := range []string{"~/.hermes", "/srv/hermes"} {
+		for _, f := range hermeshome.Controls {
+			p := home + "/" + strings.ReplaceAll(f, "*", "20261201T000000Z")
+			for _, text := range []string{"echo x > " + p, "rm -f " + p, "mv " + p + " /tmp/x", "cp /tmp/x " + p, "ln -sf /tmp/x " + p} {
+				if v := c.Classify(text); v.Decision != Deny {
+					t.Errorf("%q: %v %v, want deny", text, v.Decision, rulesOf(v))
+				}
+			}
+		}
+		for _, f := range hermeshome.Secrets {
+			text := "cat " + home + "/" + f
+			if v := c.Classify(text); v.Decision < Ask {
+				t.Errorf("%q: %v, want ask", text, v.Decision)
+			}
+		}
+	}
+}
