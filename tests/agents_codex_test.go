@@ -316,11 +316,6 @@ func TestCodexDialogYesRuns(t *testing.T) {
 		return strings.Contains(s.screenText()[answered:], "Exited") || strings.Contains(s.screenText()[answered:], "Ran ")
 	})
 	waitFile(t, marker, s, m)
-	if os.Getenv("DEBUG_CODEX") != "" {
-		t.Logf("results: %s\nhome %s", m.toolResults(), r.home)
-		out, _ := exec.Command("sh", "-c", "ls -la "+r.home+"; find "+r.agentHome+" -name '*.jsonl'").CombinedOutput()
-		t.Logf("%s", out)
-	}
 	r.waitAudit(t, func(rec map[string]any) bool {
 		c, _ := rec["command"].(string)
 		return strings.Contains(c, "touch "+marker) && rec["decision"] == "allow" && rec["channel"] == "codex-hook"
