@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
 
@@ -233,5 +234,26 @@ func TestSystemExe(t *testing.T) {
 func TestPtsIndex(t *testing.T) {
 	if ptsIndex(unix.Mkdev(136, 5)) != 5 || ptsIndex(unix.Mkdev(137, 2)) != 258 || ptsIndex(unix.Mkdev(4, 1)) != -1 {
 		t.Fatal("wrong pts numbers")
+	}
+}
+
+// BenchmarkAgentTerminal is the check made before each prompt, on the
+// real /proc, for a PTY this process holds (so the holder is judged).
+func BenchmarkAgentTerminal(b *testing.B) {
+	m, s, err := pty.Open()
+	if err != nil {
+		b.Skipf("no pseudo-terminals: %v", err)
+	}
+	defer m.Close()
+	defer s.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(s.Fd()), &st); err != nil {
+		b.Fatal(err)
+	}
+	p := realProc()
+	for i := 0; i < b.N; i++ {
+		if p.agentTerminal(uint64(st.Rdev), os.Getpid(), false) == "" {
+			b.Fatal("a PTY this benchmark holds passed as a human's")
+		}
 	}
 }
