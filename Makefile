@@ -65,6 +65,7 @@ bench: build
 	$(GO) run ./bench/gateway
 	bench/execcheck/run.sh $(BINDIR)/hermes-exec
 	bench/execcheck/scripts.sh $(BINDIR)/hermes-exec
+	bench/sandbox/run.sh
 
 fmt:
 	gofmt -w .

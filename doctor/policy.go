@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"hermes-exec/internal/hermeshome"
 	"hermes-exec/policy"
@@ -93,10 +94,10 @@ func truthy(v string) bool {
 
 // broad are programs an allowlist entry must not cover whole: each runs
 // any code, or anything as anyone, or is the very thing the danger rules
-// are about.
-var broad = map[string]string{}
-
-func init() {
+// are about. Built on first use: package doctor is linked into the
+// wrapper, and an init would cost every command the wrapper runs.
+var broadProgs = sync.OnceValue(func() map[string]string {
+	broad := map[string]string{}
 	for why, progs := range map[string]string{
 		"runs any shell code":                                           "sh bash dash zsh ksh mksh fish csh tcsh busybox",
 		"runs any program text it is given":                             "python python2 python3 perl ruby node nodejs deno bun php lua luajit tclsh Rscript pwsh awk gawk mawk",
@@ -112,7 +113,8 @@ func init() {
 			broad[p] = why
 		}
 	}
-}
+	return broad
+})
 
 // shellWords splits an entry the way the classifier does for plain words.
 func shellWords(e string) []string {
@@ -151,6 +153,7 @@ func checkAllowlist(cfg *config.Config) []Result {
 	const name = "allowlist"
 	var rs []Result
 	seen := map[string]bool{}
+	broad := broadProgs()
 	for _, e := range cfg.Approvals.Allowlist {
 		if _, err := policy.NewClassifier(policy.Rules{Allowlist: []string{e}}); err != nil {
 			rs = append(rs, fail(name, "fix or remove the entry: until then every command is denied", "%s: %v", cfg.Path, err))

@@ -2,12 +2,14 @@ package execcheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"hermes-exec/isolate"
@@ -29,6 +31,20 @@ type Backend struct {
 	// backend gives the controlling terminal up while a command runs).
 	Hold       func() (release func())
 	rootExempt bool
+}
+
+// Delivers is what a backend implements that puts its commands under a
+// seccomp filter of its own and hands the listeners to Spec.ExecChecks
+// (the sandbox, through libcontainer's seccomp agent). Such a backend is
+// not started through the launcher.
+type Delivers interface {
+	DeliversExecChecks() bool
+}
+
+// delivers reports whether the inner backend hands the listeners over.
+func (b *Backend) delivers() bool {
+	d, ok := b.Inner.(Delivers)
+	return ok && d.DeliversExecChecks()
 }
 
 // isShellText reports whether argv is a shell running -c TEXT.
@@ -56,8 +72,9 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if len(s.Args) == 0 {
 		return b.Inner.Run(ctx, s)
 	}
+	deliver := b.delivers()
 	path := s.Path // the program, when the caller resolved it (Args[0] is then only its name)
-	if path == "" {
+	if path == "" && !deliver {
 		var err error
 		if path, err = lookPath(s.Args[0], s.Env); err != nil {
 			return isolate.Status{}, err
@@ -86,17 +103,24 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	// the shell executes them; a program started directly is checked
 	// like any other exec (the text's classifier left its findings to
 	// this check).
-	b.rootExempt = isShellText(s.Args)
+	b.rootExempt = isShellText(s.Args) && !deliver
 	done := make(chan error, 1)
-	go func() { done <- b.serve(l, stop) }()
+	go func() { done <- b.serve(l, stop, deliver) }()
 
 	if b.Hold != nil {
 		defer b.Hold()()
 	}
 	inner := s
-	inner.Path = b.Self
-	inner.Args = append([]string{b.Self, LaunchArg, path}, s.Args...)
-	inner.Env = append(append([]string(nil), s.Env...), EnvSocket+"="+sock)
+	if deliver {
+		// Every process the backend starts for the command comes
+		// under its filter; the top-level command's own exec is
+		// checked like any other (what was approved is granted).
+		inner.ExecChecks = sock
+	} else {
+		inner.Path = b.Self
+		inner.Args = append([]string{b.Self, LaunchArg, path}, s.Args...)
+		inner.Env = append(append([]string(nil), s.Env...), EnvSocket+"="+sock)
+	}
 	st, runErr := b.Inner.Run(ctx, inner)
 
 	// The command has ended. Stop answering; closing the listener makes
@@ -110,13 +134,40 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	return st, runErr
 }
 
-// serve takes the listener from the launcher and answers it.
-func (b *Backend) serve(l *net.UnixListener, stop int) error {
-	c, err := l.AcceptUnix()
-	l.Close()
-	if err != nil {
-		return nil // the launcher never connected: it reported why itself
+// serve takes the listener from the launcher and answers it; with many
+// (a backend that delivers), every listener handed in until the command
+// ends (one per process the backend starts).
+func (b *Backend) serve(l *net.UnixListener, stop int, many bool) error {
+	var wg sync.WaitGroup
+	var errs []error
+	var mu sync.Mutex
+	for {
+		c, err := l.AcceptUnix()
+		if err != nil {
+			break // closed: the command ended (or the launcher never connected: it said why)
+		}
+		if !many {
+			l.Close()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.take(c, stop, many); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+		if !many {
+			break
+		}
 	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// take receives one listener on c and answers it until stop.
+func (b *Backend) take(c *net.UnixConn, stop int, many bool) error {
 	defer c.Close()
 	raw, err := c.SyscallConn()
 	if err != nil {
@@ -132,8 +183,8 @@ func (b *Backend) serve(l *net.UnixListener, stop int) error {
 	if pp, ok := parentOf(int(cred.Pid)); !ok || pp != os.Getpid() || int(cred.Uid) != os.Geteuid() {
 		return fmt.Errorf("exec checks: refused a listener from pid %d", cred.Pid)
 	}
-	buf, oob := make([]byte, 1), make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+	buf, oob := make([]byte, 64), make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
 	if err != nil {
 		return fmt.Errorf("exec checks: receive the listener: %w", err)
 	}
@@ -151,8 +202,21 @@ func (b *Backend) serve(l *net.UnixListener, stop int) error {
 	// they are answered (bounded by the supervisor's timeout); the
 	// wrapper's exit closes it in any case.
 	defer func() { go func() { b.Supervisor.Wait(); unix.Close(fd) }() }()
-	b.Supervisor.Root = int(cred.Pid)
-	b.Supervisor.rootExempt = b.rootExempt
+	if many {
+		// "PID INITPID" from the backend: the chain shown ends at the
+		// container's init, or at the helper that started a process.
+		var pid, initPid int
+		if _, err := fmt.Sscanf(string(buf[:n]), "%d %d", &pid, &initPid); err == nil {
+			if pid == initPid {
+				b.Supervisor.addStop(pid)
+			} else if pp, ok := parentOf(pid); ok {
+				b.Supervisor.addStop(pp)
+			}
+		}
+	} else {
+		b.Supervisor.Root = int(cred.Pid)
+		b.Supervisor.rootExempt = b.rootExempt
+	}
 	if _, err := c.Write([]byte{1}); err != nil {
 		return err
 	}

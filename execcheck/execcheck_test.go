@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 
 	"hermes-exec/execcheck/filter"
 	"hermes-exec/execcheck/internal/compat"
+	"hermes-exec/internal/testutil"
 	"hermes-exec/isolate"
 	"hermes-exec/policy"
 
@@ -61,6 +63,18 @@ func helper(action string) int {
 		return report(syscall.Exec("/bin/echo", []string{"echo", "forbidden"}, os.Environ()))
 	case "x32", "i386":
 		return compatExec(action)
+	case "sync-wakeup":
+		// Not under Backend: a filter of this helper's own.
+		runtime.LockOSThread()
+		fd, _, err := filter.Install()
+		if err != nil {
+			return report(err)
+		}
+		if err := syncWakeUp(fd); err != nil {
+			return report(err)
+		}
+		fmt.Println("OK")
+		return 0
 	case "listener":
 		fd, _, err := filter.Install()
 		if errors.Is(err, filter.ErrBusy) {
@@ -276,6 +290,25 @@ func TestGoProgramUnderFilter(t *testing.T) {
 
 // When the supervisor goes away, the kernel fails the trapped exec (and
 // every later one) with ENOSYS: nothing waits for ever.
+// The listener takes the synchronous wake-up flag (Linux 6.6 and later),
+// which is what keeps an allowed exec cheap; on an older kernel the
+// supervisor works without it.
+func TestSyncWakeUpAccepted(t *testing.T) {
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	var major, minor int
+	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &major, &minor)
+	if major < 6 || major == 6 && minor < 6 {
+		testutil.Skip(t, "kernel %d.%d has no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP", major, minor)
+	}
+	c := exec.Command(os.Args[0])
+	c.Env = append(os.Environ(), "HERMES_EC_HELPER=sync-wakeup")
+	out, err := c.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "OK" {
+		t.Fatalf("SECCOMP_IOCTL_NOTIF_SET_FLAGS: %v %s", err, out)
+	}
+}
+
 func TestSupervisorGoneIsENOSYS(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "s")

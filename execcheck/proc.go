@@ -71,12 +71,12 @@ func cmdline(pid int) string {
 // parents lists the command lines of the processes that led to tid's exec,
 // outermost first, ending with tid's own (the program it is replacing).
 // The walk stops at root (the command the wrapper started, included) or at
-// stop (the wrapper itself, excluded). Consecutive equal lines (a shell
+// a stop (the wrapper itself, a container's init: excluded). Consecutive equal lines (a shell
 // and the copy of it that fork made) are shown once.
-func parents(tid, root, stop int) []string {
+func parents(tid, root int, stop func(int) bool) []string {
 	var out []string
 	pid := tid
-	for i := 0; i < maxChain && pid > 1 && pid != stop; i++ {
+	for i := 0; i < maxChain && pid > 1 && !stop(pid); i++ {
 		if c := cmdline(pid); c != "" && (len(out) == 0 || out[len(out)-1] != c) {
 			out = append(out, c)
 		}

@@ -31,11 +31,53 @@ var errTooLarge = errors.New("argv exceeds the sizes exec checks read")
 type mem struct {
 	pid  int
 	file *os.File // /proc/PID/mem, opened on first need
+	// pages are the last pages read whole, so that the path and the
+	// argv strings, which usually share a page or two, cost one read
+	// each page, not one per string (one system call is much of an
+	// allowed exec's cost).
+	pages [2]memPage
+	next  int
+}
+
+type memPage struct {
+	addr uint64 // page-aligned; 0: empty
+	b    [pageSize]byte
+}
+
+const pageSize = 4096
+
+// page returns the page containing addr, read whole (a mapped address's
+// page is mapped in full).
+func (m *mem) page(addr uint64) ([]byte, error) {
+	base := addr &^ (pageSize - 1)
+	for i := range m.pages {
+		if m.pages[i].addr == base && base != 0 {
+			return m.pages[i].b[:], nil
+		}
+	}
+	p := &m.pages[m.next]
+	m.next = (m.next + 1) % len(m.pages)
+	p.addr = 0
+	if err := m.read(base, p.b[:]); err != nil {
+		return nil, err
+	}
+	p.addr = base
+	return p.b[:], nil
+}
+
+// reset points m at another process, forgetting what it read.
+func (m *mem) reset(pid int) {
+	m.close()
+	m.pid = pid
+	for i := range m.pages {
+		m.pages[i].addr = 0
+	}
 }
 
 func (m *mem) close() {
 	if m.file != nil {
 		m.file.Close()
+		m.file = nil
 	}
 }
 
@@ -78,29 +120,35 @@ func (m *mem) readProc(addr uint64, b []byte) error {
 	return nil
 }
 
-// cstring reads a NUL-terminated string of at most limit bytes. It reads
-// up to page boundaries only, so that a string that ends just before an
-// unmapped page is still read.
+// cstring reads a NUL-terminated string of at most limit bytes, a page at
+// a time, so that a string that ends just before an unmapped page is
+// still read.
 func (m *mem) cstring(addr uint64, limit int) (string, error) {
 	if addr == 0 {
 		return "", errors.New("NULL pointer")
 	}
 	var out []byte
-	buf := make([]byte, 4096)
 	for len(out) <= limit {
-		chunk := 4096 - int(addr%4096)
-		if err := m.read(addr, buf[:chunk]); err != nil {
+		pg, err := m.page(addr)
+		if err != nil {
 			return "", err
 		}
-		if i := bytes.IndexByte(buf[:chunk], 0); i >= 0 {
-			out = append(out, buf[:i]...)
+		chunk := pg[addr%pageSize:]
+		if i := bytes.IndexByte(chunk, 0); i >= 0 {
+			if out == nil {
+				if i > limit {
+					break
+				}
+				return string(chunk[:i]), nil
+			}
+			out = append(out, chunk[:i]...)
 			if len(out) > limit {
 				break
 			}
 			return string(out), nil
 		}
-		out = append(out, buf[:chunk]...)
-		addr += uint64(chunk)
+		out = append(out, chunk...)
+		addr += uint64(len(chunk))
 	}
 	return "", errTooLarge
 }
@@ -125,37 +173,25 @@ func (m *mem) argv(addr uint64, ptrSize int) ([]string, error) {
 	}
 	var out []string
 	total := 0
-	// The pointers are read a page's worth at a time (one system call
-	// for a usual argv), never across a page boundary.
-	var page []byte
 	for i := 0; ; i++ {
 		if i >= maxArgs {
 			return out, errTooLarge
 		}
 		at := addr + uint64(i*ptrSize)
-		if len(page) < ptrSize {
-			n := 4096 - int(at%4096)
-			if n < ptrSize {
-				n = ptrSize // a pointer split across pages: read it alone
-			}
-			page = make([]byte, n-n%ptrSize)
-			if len(page) == 0 {
-				page = make([]byte, ptrSize)
-			}
-			if err := m.read(at, page); err != nil {
-				// The rest of the page may be unmapped: one at a time.
-				page = nil
-			}
-		}
 		var p uint64
-		if len(page) >= ptrSize {
-			if ptrSize == 4 {
-				p = uint64(binary.LittleEndian.Uint32(page[:4]))
-			} else {
-				p = binary.LittleEndian.Uint64(page[:8])
+		if at%pageSize+uint64(ptrSize) <= pageSize {
+			pg, err := m.page(at)
+			if err != nil {
+				return out, err
 			}
-			page = page[ptrSize:]
+			b := pg[at%pageSize:]
+			if ptrSize == 4 {
+				p = uint64(binary.LittleEndian.Uint32(b[:4]))
+			} else {
+				p = binary.LittleEndian.Uint64(b[:8])
+			}
 		} else {
+			// A pointer split across pages: read it alone.
 			var err error
 			if p, err = m.ptr(at, ptrSize); err != nil {
 				return out, err

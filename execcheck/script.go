@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -75,10 +74,8 @@ func scriptOperand(args []string, inline string) (string, bool) {
 
 // openIn opens path as the trapped process sees it (relative to its
 // working directory), never blocking (a FIFO), regular files only.
-func openIn(pid string, path string) (*os.File, error) {
-	if !filepath.IsAbs(path) {
-		path = "/proc/" + pid + "/cwd/" + path
-	}
+func openIn(pid int, path string) (*os.File, error) {
+	path = procPath(pid, path)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, err
@@ -93,7 +90,7 @@ func openIn(pid string, path string) (*os.File, error) {
 }
 
 // readScript reads a script's text, bounded.
-func readScript(pid, path string) (string, error) {
+func readScript(pid int, path string) (string, error) {
 	f, err := openIn(pid, path)
 	if err != nil {
 		return "", err
@@ -112,17 +109,15 @@ func readScript(pid, path string) (string, error) {
 // shebang returns the interpreter line of a program file that starts
 // with "#!": the kernel runs "INTERP [ARG] PATH ARGS..." without another
 // execve, so this is the only moment to see it.
-func shebang(pid, path string) (interp, arg string, ok bool) {
+func shebang(pid int, path string, st *unix.Stat_t) (interp, arg string, ok bool) {
 	// Most execs are of the same few binaries: remember which files are
-	// not scripts, by identity and change time, so that one stat stands
-	// in for an open and a read.
-	full := path
-	if !filepath.IsAbs(full) {
-		full = "/proc/" + pid + "/cwd/" + path
+	// not scripts, by identity and change time, so that the stat the
+	// supervisor made anyway stands in for an open and a read.
+	statOK := st != nil
+	var id fileID
+	if statOK {
+		id = fileID{st.Dev, st.Ino, st.Mtim, st.Ctim, st.Size}
 	}
-	var st unix.Stat_t
-	statOK := unix.Stat(full, &st) == nil
-	id := fileID{st.Dev, st.Ino, st.Mtim, st.Ctim, st.Size}
 	if statOK {
 		notScriptsMu.Lock()
 		hit := notScripts[id]
@@ -155,7 +150,7 @@ var (
 	notScripts   = map[fileID]bool{}
 )
 
-func readShebang(pid, path string) (interp, arg string, ok bool) {
+func readShebang(pid int, path string) (interp, arg string, ok bool) {
 	f, err := openIn(pid, path)
 	if err != nil {
 		return "", "", false

@@ -112,7 +112,33 @@ type Supervisor struct {
 	// settled keeps a result whose answer found the call interrupted,
 	// for its restarted call (taken once, or dropped after a while).
 	settled map[string]settledResult
+	// stops are processes where the chain shown ends (excluded): a
+	// container's init, the helper that started a container process.
+	stops map[int]bool
+	// allowed remembers argvs the classifier allowed (classifyArgv).
+	allowed map[string]policy.Verdict
 	wg      sync.WaitGroup
+}
+
+// addStop ends the chains shown at pid.
+func (s *Supervisor) addStop(pid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stops == nil {
+		s.stops = map[int]bool{}
+	}
+	s.stops[pid] = true
+}
+
+// isStop reports whether the chain shown ends at pid (the wrapper itself,
+// or a stop).
+func (s *Supervisor) isStop(pid int) bool {
+	if pid == os.Getpid() {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stops[pid]
 }
 
 type judgement struct {
@@ -204,11 +230,13 @@ func (s *Supervisor) Serve(fd, stop int) error {
 	// not need the scheduler to find a thread first.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	_ = syncWakeUp(fd)
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	if stop >= 0 {
 		fds = append(fds, unix.PollFd{Fd: int32(stop), Events: unix.POLLIN})
 	}
 	var n notif
+	m := new(mem) // reused: its page buffers are not small
 	for {
 		fds[0].Revents = 0
 		if len(fds) > 1 {
@@ -236,7 +264,7 @@ func (s *Supervisor) Serve(fd, stop int) error {
 			}
 			return fmt.Errorf("exec checks: receive: %w", err)
 		}
-		s.handle(fd, n)
+		s.handle(fd, n, m)
 	}
 }
 
@@ -247,7 +275,7 @@ func (s *Supervisor) Wait() { s.wg.Wait() }
 // handle answers one notification: at once when the policy allows the
 // exec, else after the Judge, on a goroutine of its own (a question may
 // take minutes; other processes' execs go on meanwhile).
-func (s *Supervisor) handle(fd int, n notif) {
+func (s *Supervisor) handle(fd int, n notif, m *mem) {
 	if s.Root != 0 && !s.rootDone && tgidOf(int(n.Pid)) == s.Root {
 		s.rootDone = true
 		if s.rootExempt {
@@ -255,21 +283,23 @@ func (s *Supervisor) handle(fd int, n notif) {
 			return
 		}
 	}
-	e, err := s.read(fd, n)
+	e, err := s.read(n, m)
 	if !idValid(fd, n.ID) {
 		return // the task died or was interrupted; it will retry if alive
 	}
+	var st *unix.Stat_t
 	if err == nil {
 		// A shell searching PATH tries execve in every directory: a
 		// program that is not there fails as the kernel would fail it,
 		// without a question (and without a window in which it could
 		// appear and run unchecked).
-		if errno := missing(e); errno != 0 {
+		var errno unix.Errno
+		if st, errno = statProgram(e); errno != 0 {
 			s.answerErrno(fd, n.ID, errno)
 			return
 		}
 	}
-	s.classify(e, err)
+	s.classify(e, st, err)
 	if e.Verdict.Decision == policy.Allow || s.isGranted(e.Verdict) {
 		s.answer(fd, n.ID, true)
 		return
@@ -297,7 +327,7 @@ func (s *Supervisor) handle(fd int, n notif) {
 	}
 	s.pending[key] = j
 	s.mu.Unlock()
-	e.Parents = parents(e.Pid, s.Root, os.Getpid())
+	e.Parents = parents(e.Pid, s.Root, s.isStop)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -352,19 +382,39 @@ func (s *Supervisor) judge(e *Exec) bool {
 	}
 }
 
-// missing returns ENOENT (or ENOTDIR, EACCES) when the exec's program
-// cannot be found from the process's working directory.
-func missing(e *Exec) unix.Errno {
-	p := e.Path
-	if !filepath.IsAbs(p) {
-		p = "/proc/" + strconv.Itoa(e.Pid) + "/cwd/" + p
-	}
+// statProgram stats the exec's program as the process sees it: the
+// errno (ENOENT, ENOTDIR) when it cannot be found there, else its stat (nil
+// when it cannot be had for another reason; the exec is then classified
+// without it).
+func statProgram(e *Exec) (*unix.Stat_t, unix.Errno) {
 	var st unix.Stat_t
-	err := unix.Stat(p, &st)
+	err := unix.Stat(procPath(e.Pid, e.Path), &st)
 	if errno, ok := err.(unix.Errno); ok && (errno == unix.ENOENT || errno == unix.ENOTDIR) {
-		return errno
+		return nil, errno
 	}
-	return 0
+	if err != nil {
+		return nil, 0
+	}
+	return &st, 0
+}
+
+// procPath is the path by which the supervisor reaches what path names for
+// process pid: through its root (a container's processes have their own
+// mounts), its working directory, or its own /proc entries for the
+// names that mean "the calling process" (/proc/self, /dev/fd).
+func procPath(pid int, path string) string {
+	p := "/proc/" + strconv.Itoa(pid)
+	switch {
+	case strings.HasPrefix(path, "/proc/self/"):
+		return p + path[len("/proc/self"):]
+	case strings.HasPrefix(path, "/proc/thread-self/"):
+		return p + path[len("/proc/thread-self"):]
+	case strings.HasPrefix(path, "/dev/fd/"):
+		return p + "/fd/" + path[len("/dev/fd/"):]
+	case filepath.IsAbs(path):
+		return p + "/root" + path
+	}
+	return p + "/cwd/" + path
 }
 
 func (s *Supervisor) answerErrno(fd int, id uint64, errno unix.Errno) {
@@ -392,14 +442,14 @@ func (s *Supervisor) answer(fd int, id uint64, allow bool) bool {
 
 // read takes the exec's program and argv from the stopped process. The
 // error, if any, says what could not be read; the exec is then asked about.
-func (s *Supervisor) read(fd int, n notif) (*Exec, error) {
+func (s *Supervisor) read(n notif, m *mem) (*Exec, error) {
 	e := &Exec{Pid: int(n.Pid)}
 	abi, ok := filter.ABIFor(n.Arch)
 	if !ok {
 		return e, fmt.Errorf("unknown system call table %#x", n.Arch)
 	}
 	ptr := filter.PtrSizeFor(abi, n.Nr)
-	m := &mem{pid: e.Pid}
+	m.reset(e.Pid)
 	defer m.close()
 	pathArg, argvArg := n.Args[0], n.Args[1]
 	execveat := abi.IsExecveat(n.Nr)
@@ -447,7 +497,7 @@ func resolveAt(pid int, dirfd int32, path string) string {
 // classify sets e.Verdict: the argv as it will run (the program really
 // executed first, whatever argv[0] says) and, for a shell or interpreter
 // given a script file (or a #! program), the file's text.
-func (s *Supervisor) classify(e *Exec, readErr error) {
+func (s *Supervisor) classify(e *Exec, st *unix.Stat_t, readErr error) {
 	if readErr != nil {
 		e.Verdict = unreadable(e, readErr)
 		return
@@ -459,7 +509,7 @@ func (s *Supervisor) classify(e *Exec, readErr error) {
 	pid := strconv.Itoa(e.Pid)
 	// A #! program: the kernel starts its interpreter without another
 	// exec, so the interpreter and the file are looked at now.
-	if interp, arg, ok := shebang(pid, e.Path); ok {
+	if interp, arg, ok := shebang(e.Pid, e.Path, st); ok {
 		full := []string{interp}
 		if arg != "" {
 			full = append(full, arg)
@@ -479,7 +529,7 @@ func (s *Supervisor) classify(e *Exec, readErr error) {
 	}
 	if flag != "" {
 		if file, ok := scriptOperand(argv[1:], inline); ok {
-			text, err := readScript(pid, file)
+			text, err := readScript(e.Pid, file)
 			switch {
 			case err == nil:
 				e.Script = file
@@ -518,16 +568,47 @@ func (s *Supervisor) classifyIn(pid string, argv []string) policy.Verdict {
 		}
 	}
 	if !relative {
-		return s.Classifier.ClassifyArgv(argv)
+		return s.classifyArgv(argv)
 	}
 	dir, err := os.Readlink("/proc/" + pid + "/cwd")
 	if err != nil || !filepath.IsAbs(dir) || !sensitiveDir(dir) {
-		return s.Classifier.ClassifyArgv(argv)
+		return s.classifyArgv(argv)
 	}
 	v := s.Classifier.Classify("cd -- " + policy.QuoteArgv([]string{dir}) + " && " + policy.QuoteArgv(argv))
 	v.Key = policy.QuoteArgv(argv) + " #cwd:" + dir
 	return v
 }
+
+// classifyArgv is Classifier.ClassifyArgv, remembered for the argvs it
+// simply allows: the classifier is a pure function of the argv (it reads
+// no files), and a build or a loop executes the same few argvs over and
+// over. Only verdicts without findings are kept, so that no caller shares
+// a findings slice with another.
+func (s *Supervisor) classifyArgv(argv []string) policy.Verdict {
+	key := strings.Join(argv, "\x00")
+	s.mu.Lock()
+	v, ok := s.allowed[key]
+	s.mu.Unlock()
+	if ok {
+		return v
+	}
+	v = s.Classifier.ClassifyArgv(argv)
+	if v.Decision == policy.Allow && len(v.Findings) == 0 && len(key) <= maxCachedArgv {
+		s.mu.Lock()
+		if s.allowed == nil || len(s.allowed) >= maxCachedArgvs {
+			s.allowed = map[string]policy.Verdict{}
+		}
+		s.allowed[key] = v
+		s.mu.Unlock()
+	}
+	return v
+}
+
+// Bounds of the allowed-argv memory: entries, and the size of one argv.
+const (
+	maxCachedArgvs = 4096
+	maxCachedArgv  = 4096
+)
 
 // sensitiveDir: /, a directory at most two levels down (/etc, /usr/lib,
 // /home/alice), or one whose path names a home or credentials; relative

@@ -1,10 +1,14 @@
 package execcheck
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"hermes-exec/policy"
 )
@@ -75,14 +79,14 @@ func TestShebangAndScriptClassified(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.sh")
 	os.WriteFile(p, []byte("#!/bin/sh -e\necho hi\nrm -rf /etc/x\n"), 0o755)
-	interp, arg, ok := shebang(strconv.Itoa(os.Getpid()), p)
+	interp, arg, ok := shebang(os.Getpid(), p, nil)
 	if !ok || interp != "/bin/sh" || arg != "-e" {
 		t.Fatalf("shebang: %q %q %v", interp, arg, ok)
 	}
 	cls, _ := policy.NewClassifier(policy.Rules{ExecChecked: true})
 	s := &Supervisor{Classifier: cls}
 	e := &Exec{Pid: os.Getpid(), Path: p, Argv: []string{"./x.sh"}}
-	s.classify(e, nil)
+	s.classify(e, nil, nil)
 	if e.Script != p || e.Verdict.Decision != policy.Ask {
 		t.Fatalf("a #! script: script %q verdict %v; want its text classified (rm -rf /etc/x)", e.Script, e.Verdict.Decision)
 	}
@@ -91,7 +95,7 @@ func TestShebangAndScriptClassified(t *testing.T) {
 	os.WriteFile(p, []byte("#!/bin/sh\nrm -rf /etc/x\n"), 0o755)
 	s.Scripts, _ = policy.NewClassifier(policy.Rules{DeferPrograms: true})
 	e = &Exec{Pid: os.Getpid(), Path: "/bin/sh", Argv: []string{"sh", p}}
-	s.classify(e, nil)
+	s.classify(e, nil, nil)
 	if e.Script != p || e.Verdict.Decision != policy.Allow {
 		t.Fatalf("sh x.sh with deferred programs: script %q verdict %v", e.Script, e.Verdict.Decision)
 	}
@@ -111,4 +115,61 @@ func splitWords(s string) []string {
 		cur += string(r)
 	}
 	return out
+}
+
+// Memory is read a page at a time: a string or a pointer that ends just
+// before an unmapped page is read, one that runs into it is an error, and
+// the strings of one page come from one read.
+func TestReadAtPageEdges(t *testing.T) {
+	b, err := unix.Mmap(-1, 0, 2*pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(b)
+	if err := unix.Mprotect(b[pageSize:], unix.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	base := uint64(uintptr(unsafe.Pointer(&b[0])))
+	m := &mem{pid: os.Getpid()}
+	defer m.close()
+	// "edge\0" ending on the page's last byte.
+	copy(b[pageSize-5:], "edge\x00")
+	if s, err := m.cstring(base+pageSize-5, maxPath); err != nil || s != "edge" {
+		t.Fatalf("a string at the page's end: %q %v", s, err)
+	}
+	// No NUL before the unmapped page.
+	copy(b[pageSize-3:], "abc")
+	m.reset(os.Getpid())
+	if _, err := m.cstring(base+pageSize-3, maxPath); err == nil {
+		t.Fatal("a string running into an unmapped page was read")
+	}
+	// argv: two pointers and the NULL ending on the page's last byte,
+	// strings in the same page.
+	copy(b[100:], "rm\x00-rf\x00")
+	at := pageSize - 3*8
+	binary.LittleEndian.PutUint64(b[at:], base+100)
+	binary.LittleEndian.PutUint64(b[at+8:], base+103)
+	binary.LittleEndian.PutUint64(b[at+16:], 0)
+	m.reset(os.Getpid())
+	argv, err := m.argv(base+uint64(at), 8)
+	if err != nil || strings.Join(argv, " ") != "rm -rf" {
+		t.Fatalf("argv at the page's end: %q %v", argv, err)
+	}
+	// The array not ended before the unmapped page.
+	binary.LittleEndian.PutUint64(b[at+16:], base+100)
+	m.reset(os.Getpid())
+	if argv, err := m.argv(base+uint64(at), 8); err == nil {
+		t.Fatalf("an argv running into an unmapped page was read: %q", argv)
+	}
+	// x32/i386: 4-byte pointers.
+	at4 := pageSize - 3*4
+	binary.LittleEndian.PutUint32(b[at4:], uint32(base+100))
+	binary.LittleEndian.PutUint32(b[at4+4:], uint32(base+103))
+	binary.LittleEndian.PutUint32(b[at4+8:], 0)
+	if base>>32 == 0 {
+		m.reset(os.Getpid())
+		if argv, err := m.argv(base+uint64(at4), 4); err != nil || strings.Join(argv, " ") != "rm -rf" {
+			t.Fatalf("a 32-bit argv: %q %v", argv, err)
+		}
+	}
 }

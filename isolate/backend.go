@@ -36,6 +36,13 @@ type Spec struct {
 	// Session names a persistent execution context (HERMES_SESSION_ID) for
 	// backends that keep one; the host backend ignores it.
 	Session string
+	// ExecChecks, when set, is a unix socket of the wrapper's exec checks
+	// (package execcheck): a backend that puts the command under a
+	// seccomp filter of its own (the sandbox: libcontainer's seccomp
+	// agent) hands each listener of the command's processes to it.
+	// Backends that cannot leave it unset in what they accept
+	// (execcheck.Delivers).
+	ExecChecks string
 }
 
 // Status is how the command ended.

@@ -3,7 +3,6 @@ package isolate
 import (
 	"context"
 	"os"
-	"runtime"
 	"syscall"
 
 	"hermes-exec/internal/exitcode"
@@ -69,13 +68,14 @@ func (host) Run(ctx context.Context, s Spec) (Status, error) {
 	// Pdeathsig kills the command when the thread that forked it exits,
 	// not the process. Go ends a thread when a goroutine locked to it
 	// returns without unlocking, so the fork happens on a thread this
-	// goroutine holds until the command has been reaped.
+	// goroutine holds until the command has been reaped. Both modes lock
+	// it themselves, once subscribed to signals: each subscription is a
+	// round trip to the runtime's signal thread, cheaper from an unlocked
+	// goroutine.
 	if s.TTY {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		return runPTY(ctx, path, s)
+		return runPTY(ctx, path, s) // pty.RunProc locks the thread
 	}
-	return runPipe(ctx, path, s) // locks the thread itself, once subscribed
+	return runPipe(ctx, path, s)
 }
 
 // statusOf converts a wait status into bash's numbering.

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"hermes-exec/internal/oneshot"
 )
 
 // The signal tests need a wrapper process they can signal and kill without
@@ -26,6 +28,8 @@ func TestMain(m *testing.M) {
 		os.Exit(countSIGINT())
 	case "tiocsti":
 		os.Exit(tryTIOCSTI())
+	case "after-end":
+		os.Exit(signalAfterEnd(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }
@@ -54,6 +58,21 @@ func countSIGINT() int {
 	}
 	fmt.Printf("count=%d.\n", n)
 	return 0
+}
+
+// signalAfterEnd is a wrapper that gets a SIGTERM after its command ended
+// and before it has finished its own work (hermes-exec writes the outcome
+// record then). One-shot, it carries on and exits with the command's
+// status; otherwise the signal ends it, as once the subscriptions are gone.
+func signalAfterEnd(args []string) int {
+	if os.Getenv("ONESHOT") == "1" {
+		oneshot.Set()
+	}
+	code := helperMain(args)
+	_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond) // time for the signal to be handled
+	fmt.Println("finished its work")
+	return code
 }
 
 func helperMain(args []string) int {

@@ -7,9 +7,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-
-	"hermes-exec/internal/phase"
+	"sync"
 	"syscall"
+
+	"hermes-exec/internal/oneshot"
+	"hermes-exec/internal/phase"
+
+	"golang.org/x/sys/unix"
 )
 
 // runPipe runs the command with the caller's files as its own: no copying,
@@ -19,24 +23,20 @@ import (
 // Why syscall.ForkExec rather than os/exec or os.StartProcess: on Linux the
 // first os.StartProcess in a process probes pidfd support by forking an
 // extra child, and os/exec adds its own bookkeeping. It also leaves this
-// goroutine in charge of reaping, which the loop below relies on.
+// goroutine in charge of reaping.
 //
-// The wait is driven by SIGCHLD, received on a channel in this goroutine
-// together with the signals to relay and ctx's end: no second goroutine and
-// no hand-over between goroutines on a locked thread (a variant whose relay
-// goroutine had to be stopped before reaping measured 2-3 times slower per
-// command; one relaying through a pidfd measured the same as this one but
-// needs a fallback for kernels without pidfds). Signals are only ever sent
-// before this goroutine reaps the command, while its pid cannot have been
-// reused.
+// This goroutine waits for the command in waitid(WNOWAIT), so the
+// command's end wakes it directly: no SIGCHLD handed from the runtime's
+// signal thread to a goroutine and on to this locked thread, each hand-over
+// a thread to schedule (on a busy machine that waiting, not the work,
+// dominated a command's cost). The signals to relay are read by a goroutine
+// of their own (relay), which signals the command only until this
+// goroutine has seen it end; WNOWAIT leaves the command unreaped until
+// then, so its pid (and process group) cannot belong to anyone else while
+// it can still be signalled. Neither waits for the other.
 func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
-	// Subscribed before the fork so that neither a signal to relay nor
-	// the command's SIGCHLD can slip in between. SIGCHLD has its own
-	// one-slot channel: os/signal drops a signal when the channel is full,
-	// and a dropped SIGCHLD is harmless only while another one is still
-	// queued (handling it polls the command, which has ended by then); a
-	// burst of relayed signals sharing the channel could swallow it and
-	// leave the wrapper waiting forever.
+	// Subscribed before the fork so that no signal to relay can slip in
+	// between.
 	sigs := make(chan os.Signal, 8)
 	tt := terminalState{shared: true}
 	if !s.ShareTerminal {
@@ -48,10 +48,13 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 	} else {
 		notifyForwarded(sigs, pipeForwarded)
 	}
-	defer signal.Stop(sigs)
-	chld := make(chan os.Signal, 1)
-	signal.Notify(chld, syscall.SIGCHLD)
-	defer signal.Stop(chld)
+	// Unsubscribing is a round trip to the runtime's signal thread per
+	// signal. A one-shot wrapper exits soon after the command, so it
+	// keeps the subscriptions: a signal arriving between the command's end
+	// and the exit then no longer kills it before the outcome is recorded.
+	if !oneshot.On() {
+		defer signal.Stop(sigs)
+	}
 
 	phase.Mark("signals")
 	// Locked after subscribing: each subscription is a round trip to the
@@ -73,62 +76,115 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 		return Status{}, &StartError{Op: "exec", Path: path, Err: err}
 	}
 	phase.Mark("fork")
-	target := pid // whom relayed signals go to
+	r := &relay{pid: pid, target: pid, own: own, tt: tt, stop: make(chan struct{})}
 	if own {
-		target = -pid // the command's process group: bash and what it runs
+		r.target = -pid // the command's process group: bash and what it runs
 	}
+	go r.run(ctx, sigs)
+	defer close(r.stop)
 
-	done, killed := ctx.Done(), false
+	if err := waitEnded(pid); err != nil {
+		return Status{}, err
+	}
+	killed := r.finish()
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return Status{}, fmt.Errorf("wait for command (pid %d): %w", pid, err)
+		}
+		break
+	}
+	st := statusOf(ws)
+	if killed && st.Signal == int(syscall.SIGKILL) {
+		st.Reason = CancelReason(ctx)
+	}
+	return st, nil
+}
+
+// relay passes the wrapper's signals on to a pipe-mode command, and kills
+// it when ctx ends, until finish.
+type relay struct {
+	pid, target int
+	own         bool
+	tt          terminalState
+	stop        chan struct{}
+
+	mu     sync.Mutex
+	ended  bool // the command has ended: signal it no more
+	killed bool // killed because ctx ended
+}
+
+func (r *relay) run(ctx context.Context, sigs <-chan os.Signal) {
+	done := ctx.Done()
 	for {
 		select {
 		case sig := <-sigs:
-			if !own && isKeyboardSignal(sig) && tt.foreground() {
+			if !r.own && isKeyboardSignal(sig) && r.tt.foreground() {
 				continue // the terminal signalled the command too
 			}
-			if own && isJobControl(sig) {
+			if r.own && isJobControl(sig) {
 				// ^Z: stop the command, then the wrapper itself as
 				// the terminal meant; SIGCONT (relayed) resumes both.
-				_ = syscall.Kill(target, sig.(syscall.Signal))
-				_ = syscall.Kill(syscall.Getpid(), syscall.SIGSTOP)
+				if r.signal(r.target, sig.(syscall.Signal), false) {
+					_ = syscall.Kill(syscall.Getpid(), syscall.SIGSTOP)
+				}
 				continue
 			}
-			// pid is not reaped yet, so it (and its group) is still
-			// ours; a failure has no useful recovery.
-			_ = syscall.Kill(target, sig.(syscall.Signal))
+			// A failure has no useful recovery.
+			r.signal(r.target, sig.(syscall.Signal), false)
 		case <-done:
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			done, killed = nil, true
-		case <-chld:
-			// The SIGCHLD may be another child's, or stand for
-			// several: poll ours.
-			var ws syscall.WaitStatus
-			ended, err := reapIfEnded(pid, &ws)
-			if err != nil {
-				return Status{}, err
-			}
-			if ended {
-				st := statusOf(ws)
-				if killed && st.Signal == int(syscall.SIGKILL) {
-					st.Reason = CancelReason(ctx)
-				}
-				return st, nil
-			}
+			r.signal(r.pid, syscall.SIGKILL, true)
+			done = nil
+		case <-r.stop:
+			return
 		}
 	}
 }
 
-// reapIfEnded reaps pid if it has ended.
-func reapIfEnded(pid int, ws *syscall.WaitStatus) (bool, error) {
+// signal sends sig unless the command has ended, and reports whether it
+// did.
+func (r *relay) signal(target int, sig syscall.Signal, cancel bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended {
+		return false
+	}
+	// The command is not reaped yet (see runPipe), so its pid and group
+	// are still its own.
+	_ = syscall.Kill(target, sig)
+	if cancel {
+		r.killed = true
+	}
+	return true
+}
+
+// finish stops the relaying before the command is reaped, and reports
+// whether it was killed because ctx ended.
+func (r *relay) finish() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ended = true
+	return r.killed
+}
+
+// waitEnded blocks until pid has ended (or stopped being waitable),
+// leaving it unreaped.
+func waitEnded(pid int) error {
 	for {
-		got, err := syscall.Wait4(pid, ws, syscall.WNOHANG, nil)
-		if errors.Is(err, syscall.EINTR) {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
 			// ECHILD: something else in this process reaped our
 			// child (a wait for any pid); its status is lost.
-			return false, fmt.Errorf("wait for command (pid %d): %w", pid, err)
+			return fmt.Errorf("wait for command (pid %d): %w", pid, err)
 		}
-		return got == pid, nil
+		return nil
 	}
 }

@@ -176,3 +176,39 @@ func TestCtrlCInTerminalReachesCommandOnce(t *testing.T) {
 		t.Fatalf("wrapper exited %d", got)
 	}
 }
+
+// A one-shot wrapper keeps its signal subscriptions to the exit: a signal
+// that comes after the command ended no longer kills it before it has
+// done what follows (the outcome record), and it still exits with the
+// command's status. A wrapper that lives on gives the signals back.
+func TestSignalAfterCommandEndedOneShot(t *testing.T) {
+	for _, tc := range []struct {
+		oneshot  string
+		wantOut  string
+		wantCode int
+	}{
+		{"1", "finished its work\n", 3},
+		{"0", "", 128 + int(syscall.SIGTERM)},
+	} {
+		self, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(self, "bash", "-c", "exit 3")
+		cmd.Env = append(os.Environ(), helperEnv+"=after-end", "ONESHOT="+tc.oneshot)
+		out, err := cmd.Output()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				code = 128 + int(ws.Signal())
+			}
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != tc.wantOut || code != tc.wantCode {
+			t.Errorf("oneshot=%s: output %q, status %d; want %q, %d", tc.oneshot, out, code, tc.wantOut, tc.wantCode)
+		}
+	}
+}

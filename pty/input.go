@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -65,7 +66,14 @@ func (p *inputPump) loop(fd int, master *os.File) error {
 		if fds[0].Revents == 0 {
 			continue
 		}
+		if !gate.enter() {
+			if p.waitHeld() {
+				return nil
+			}
+			continue
+		}
 		n, err := unix.Read(fd, buf)
+		gate.leave()
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 			continue // someone else made the terminal non-blocking
 		}
@@ -100,3 +108,81 @@ func (p *inputPump) stop(master *os.File) {
 
 // close releases the pump; the pump must be stopped or never started.
 func (p *inputPump) close() { _ = unix.Close(p.wake) }
+
+// gate holds every input pump of the process while the wrapper asks a
+// question on the caller's terminal during a command (exec checks): the
+// keys typed then are the answer, which the command must not read.
+var gate = newInputGate()
+
+type inputGate struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	held    int // HoldInput calls not yet released
+	reading int // pumps inside a read
+}
+
+func newInputGate() *inputGate {
+	g := &inputGate{}
+	g.cond = sync.NewCond(&g.mu)
+	return g
+}
+
+// enter reports whether a pump may read now (nothing holds input) and
+// counts it in.
+func (g *inputGate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held > 0 {
+		return false
+	}
+	g.reading++
+	return true
+}
+
+func (g *inputGate) leave() {
+	g.mu.Lock()
+	g.reading--
+	g.cond.Broadcast()
+	g.mu.Unlock()
+}
+
+func (g *inputGate) isHeld() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.held > 0
+}
+
+// HoldInput stops passing the caller's keys to commands on a
+// pseudo-terminal until release is called. It returns once no pump is in
+// the middle of a read, so every key typed after it (after a prompt it
+// shows) stays on the terminal for the caller to read. Keys typed before
+// went to the command, as they would have anyway.
+func HoldInput() (release func()) {
+	gate.mu.Lock()
+	gate.held++
+	for gate.reading > 0 {
+		gate.cond.Wait()
+	}
+	gate.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			gate.mu.Lock()
+			gate.held--
+			gate.mu.Unlock()
+		})
+	}
+}
+
+// waitHeld waits, without reading the terminal, until input is released
+// (false) or the pump is stopped (true).
+func (p *inputPump) waitHeld() bool {
+	fds := []unix.PollFd{{Fd: int32(p.wake), Events: unix.POLLIN}}
+	for gate.isHeld() {
+		fds[0].Revents = 0
+		if n, err := unix.Poll(fds, 50); err == nil && n > 0 && fds[0].Revents != 0 {
+			return true
+		}
+	}
+	return false
+}

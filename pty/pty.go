@@ -12,8 +12,11 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
+	"sync"
 	"syscall"
 
+	"hermes-exec/internal/oneshot"
 	"hermes-exec/internal/phase"
 
 	"golang.org/x/sys/unix"
@@ -206,7 +209,9 @@ func run(ctx context.Context, in, out *os.File, attr *syscall.SysProcAttr, proc 
 	sigs := make(chan os.Signal, 8)
 	notifyEnabled(sigs, forwarded)
 	signal.Notify(sigs, syscall.SIGWINCH, syscall.SIGCONT)
-	defer signal.Stop(sigs)
+	if !oneshot.On() { // see host_pipe.go in package isolate
+		defer signal.Stop(sigs)
+	}
 
 	input, err := newInputPump()
 	if err != nil {
@@ -223,6 +228,14 @@ func run(ctx context.Context, in, out *os.File, attr *syscall.SysProcAttr, proc 
 		defer setTermios(in, saved)
 	}
 
+	// A command started with Pdeathsig (isolate's host backend asks for
+	// it) is killed when the thread that forked it ends, and Go ends a
+	// thread whose locked goroutine returns: so this goroutine holds its
+	// thread until the command is reaped. Locked only now: subscribing to
+	// signals from a locked thread costs more.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
 	phase.Mark("pty-setup")
 	pid, err := proc.start(slave, attr)
 	if err != nil {
@@ -236,43 +249,82 @@ func run(ctx context.Context, in, out *os.File, attr *syscall.SysProcAttr, proc 
 
 	output := startOutput(master, out)
 	input.start(in, master, eof)
-	// The command is reaped only after this loop has stopped signalling
-	// its process group: until then its pid, and so the group id, cannot
-	// belong to anyone else.
-	exited := make(chan error, 1)
-	go func() { exited <- waitExited(pid) }()
+	// This goroutine waits for the command itself, so its end wakes this
+	// thread directly; the signals are handled by a goroutine of their
+	// own (relay), which stops before the command is reaped: until then
+	// its pid, and so the group id, cannot belong to anyone else.
+	r := &relay{pid: pid, master: master, outer: outer, in: in, raw: raw, stop: make(chan struct{})}
+	go r.run(ctx, sigs)
+	defer close(r.stop)
+	err = waitExited(pid)
+	r.finish()
+	phase.Mark("pty-exited")
+	werr := proc.reap(pid, err)
+	output.drain()
+	input.stop(master)
+	phase.Mark("pty-drained")
+	return werr
+}
 
+// relay handles the wrapper's signals while the command runs: it passes
+// them on to the command's process groups, follows the window size, puts
+// the terminal back in raw mode after a stop, and kills the command when
+// ctx ends. It does nothing once finish has been called.
+type relay struct {
+	pid       int
+	master    *os.File
+	outer, in *os.File
+	raw       *unix.Termios
+	stop      chan struct{}
+
+	mu    sync.Mutex
+	ended bool
+}
+
+func (r *relay) run(ctx context.Context, sigs <-chan os.Signal) {
 	done := ctx.Done()
 	for {
 		select {
 		case sig := <-sigs:
-			switch sig {
-			case syscall.SIGWINCH:
-				if outer != nil {
-					_ = copySize(outer, master)
-				}
-			case syscall.SIGCONT:
-				if raw != nil {
-					_ = setTermios(in, raw)
-				}
-				if outer != nil {
-					_ = copySize(outer, master)
-				}
-			default:
-				signalGroups(pid, master, sig.(syscall.Signal))
-			}
+			r.handle(sig.(syscall.Signal))
 		case <-done:
-			signalGroups(pid, master, syscall.SIGKILL)
+			r.handle(syscall.SIGKILL)
 			done = nil
-		case err := <-exited:
-			phase.Mark("pty-exited")
-			werr := proc.reap(pid, err)
-			output.drain()
-			input.stop(master)
-			phase.Mark("pty-drained")
-			return werr
+		case <-r.stop:
+			return
 		}
 	}
+}
+
+func (r *relay) handle(sig syscall.Signal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended {
+		return // the command is gone, and the terminal is being restored
+	}
+	switch sig {
+	case syscall.SIGWINCH:
+		if r.outer != nil {
+			_ = copySize(r.outer, r.master)
+		}
+	case syscall.SIGCONT:
+		if r.raw != nil {
+			_ = setTermios(r.in, r.raw)
+		}
+		if r.outer != nil {
+			_ = copySize(r.outer, r.master)
+		}
+	default:
+		signalGroups(r.pid, r.master, sig)
+	}
+}
+
+// finish stops the relay; once it returns, the command may be reaped and
+// the terminal restored.
+func (r *relay) finish() {
+	r.mu.Lock()
+	r.ended = true
+	r.mu.Unlock()
 }
 
 // signalGroups sends sig to the command's process group and, if different,

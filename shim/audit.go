@@ -207,7 +207,7 @@ func chainLines(h tailHead, r Record) ([]byte, error) {
 		seq, prev = 0+1, lineHash(g)
 	}
 	r.Seq, r.Prev = seq, prev
-	b, err := json.Marshal(r)
+	b, err := marshalRecord(&r)
 	if err != nil {
 		return nil, fmt.Errorf("audit: encode: %w", err)
 	}
@@ -224,7 +224,7 @@ func genesis(h tailHead, t time.Time) ([]byte, error) {
 	g := chainRecord(t)
 	g.Seq, g.Prev = 0, h.hash
 	g.Chain = &ChainMark{Kind: ChainGenesis, Nonce: hex.EncodeToString(nonce), Unchained: h.unchained}
-	b, err := json.Marshal(g)
+	b, err := marshalRecord(&g)
 	if err != nil {
 		return nil, err
 	}

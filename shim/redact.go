@@ -63,6 +63,24 @@ func SecretSet(environ, dotenvNames []string, dotenvKnown bool, extra ...string)
 // in environ ("NAME=value") whose names look secret (see isSecretName),
 // longest first and without duplicates, ready for Redact.
 func SecretValues(environ []string) []string {
+	// The same environment is looked at several times per command (the
+	// flow's secret set, then each audit record): the last answer is kept.
+	lastSecrets.Lock()
+	defer lastSecrets.Unlock()
+	if lastSecrets.env != nil && slices.Equal(environ, lastSecrets.env) {
+		return slices.Clone(lastSecrets.vals)
+	}
+	vals := secretValues(environ)
+	lastSecrets.env, lastSecrets.vals = slices.Clone(environ), slices.Clone(vals)
+	return vals
+}
+
+var lastSecrets struct {
+	sync.Mutex
+	env, vals []string
+}
+
+func secretValues(environ []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, kv := range environ {

@@ -45,3 +45,17 @@ func TestConformanceRootlessSandbox(t *testing.T) {
 		})
 	}
 }
+
+// The containerd backend, with the host's root, fresh and in a session.
+func TestConformanceContainerd(t *testing.T) {
+	useContainerd(t)
+	for _, persist := range []string{"none", "session"} {
+		t.Run(persist, func(t *testing.T) {
+			s := newSandboxEnv(t, "  persist: "+persist+"\n  memory: 256m\n")
+			sid := "HERMES_SESSION_ID=conformance-containerd-" + persist + "-" + strconv.Itoa(os.Getpid())
+			conformance.Run(t, conformance.Target{Command: func(script string, env ...string) *exec.Cmd {
+				return s.cmd(append(append(append([]string(nil), s.extraEnv...), sid), env...), "-c", script)
+			}})
+		})
+	}
+}

@@ -60,6 +60,11 @@ func containerdBackend() backendUnderTest {
 // the rest of t.
 func useContainerd(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		// Like every end-to-end test; the probes' own skips would come
+		// too late, inside their subtests.
+		t.Skip("end-to-end test: not run with -short (make test-short)")
+	}
 	requireContainerd(t)
 	probeBackend = containerdBackend()
 	t.Cleanup(func() { probeBackend = sandboxBackendUnderTest })
@@ -100,6 +105,13 @@ func containerdLeftovers(t *testing.T) []string {
 			if strings.HasPrefix(strings.TrimSpace(line), "f-") {
 				left = append(left, what[0]+": "+line)
 			}
+		}
+	}
+	// The rootfs of an image's container is mounted in its bundle.
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, line := range strings.Split(string(mounts), "\n") {
+		if strings.Contains(line, "/io.containerd.runtime.v2.task/"+testNamespace+"/f-") {
+			left = append(left, "mount: "+line)
 		}
 	}
 	cg, _ := filepath.Glob("/sys/fs/cgroup/*/hermes-exec-containerd/f-*")

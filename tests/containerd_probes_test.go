@@ -34,6 +34,22 @@ func TestContainerdSandboxProbes(t *testing.T) {
 		{"SessionKeepsFilesAndRmCleans", TestSandboxSessionKeepsFilesAndRmCleans},
 		{"Terminal", TestSandboxTerminal},
 		{"SessionTerminal", TestSandboxSessionTerminal},
+		// The hardening probes (sandbox_hardening_test.go) that are
+		// about what a command can do, not about libcontainer's state.
+		{"PlantedSymlinkCwdIsNeverWritable", TestSandboxPlantedSymlinkCwdIsNeverWritable},
+		{"SessionWorkspaceIsFixedAtCreation", TestSandboxSessionWorkspaceIsFixedAtCreation},
+		{"ProtectedPathsStayReadOnly", TestSandboxProtectedPathsStayReadOnly},
+		{"CannotCreateAGitRepository", TestSandboxCannotCreateAGitRepository},
+		{"ProtectedPathsAreConfigurable", TestSandboxProtectedPathsAreConfigurable},
+		{"CannotCreateSetuidFiles", TestSandboxCannotCreateSetuidFiles},
+		{"RunIsPrivate", TestSandboxRunIsPrivate},
+		{"HidesTheHome", TestSandboxHidesTheHome},
+		{"IdleIsPerHermesHome", TestSandboxIdleIsPerHermesHome},
+		{"SignalLoopDoesNotKeepASessionAlive", TestSandboxSignalLoopDoesNotKeepASessionAlive},
+		{"LargeCallerEnvironment", TestSandboxLargeCallerEnvironment},
+		{"MemoryFilesystemsStayWithinTmpfsSize", TestSandboxMemoryFilesystemsStayWithinTmpfsSize},
+		{"FreshReaperIsOutOfReach", TestSandboxFreshReaperIsOutOfReach},
+		{"CannotInjectIntoTheCallersTerminal", TestSandboxCannotInjectIntoTheCallersTerminal},
 	} {
 		t.Run(p.name, func(t *testing.T) {
 			// The probe must have run on containerd, not passed on
@@ -45,6 +61,8 @@ func TestContainerdSandboxProbes(t *testing.T) {
 			}
 		})
 	}
+	// Refused before any container is made: no task to look for.
+	t.Run("RefusesHermesHomeInsideTheWorkspace", TestSandboxRefusesHermesHomeInsideTheWorkspace)
 }
 
 // watchEvents records containerd's events in the test namespace until the

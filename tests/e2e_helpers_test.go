@@ -69,6 +69,10 @@ type env struct {
 	// ttyShell, when set, is the shell line startTTY's terminal program
 	// runs instead of hermes-exec itself ($HERMES_E2E_BIN names it).
 	ttyShell string
+	// ttyOnTerminal: in startTTY's pipes mode, hermes-exec's stdin and
+	// stdout are the terminal program's terminal too (PTY mode: the
+	// command gets a pseudo-terminal of its own).
+	ttyOnTerminal bool
 }
 
 func newEnv(t *testing.T) *env {
@@ -222,6 +226,9 @@ func (e *env) startTTY(pipes bool, extraEnv []string, args ...string) *ttySessio
 		out := filepath.Join(e.t.TempDir(), "out")
 		s.outFile = out
 		inner := `exec "$HERMES_E2E_BIN" "$@" </dev/null >` + out + ` 2>&1`
+		if e.ttyOnTerminal {
+			inner = `exec "$HERMES_E2E_BIN" "$@"`
+		}
 		if e.ttyShell != "" {
 			// The terminal program runs a shell line that starts
 			// hermes-exec itself (several of them, say).

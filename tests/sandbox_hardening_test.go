@@ -25,7 +25,7 @@ import (
 // workspace is the working directory, as for an agent that cds around.
 func cwdSandbox(t *testing.T, container string) *sandboxEnv {
 	s := newSandboxEnv(t, container)
-	s.writeConfig("approvals:\n  mode: \"off\"\nterminal:\n  backend: sandbox\ncontainer:\n" + container)
+	s.writeConfig("approvals:\n  mode: \"off\"\nterminal:\n  backend: " + probeBackend.name + "\ncontainer:\n" + container + probeBackend.container)
 	return s
 }
 

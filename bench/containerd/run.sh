@@ -20,6 +20,7 @@ runs=${1:-30}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /var/tmp/hermes-cd-bench.XXXXXX)
 ns=hermes-exec-bench-$$ # runc keeps state per namespace under /run/containerd/runc
+sock=
 cleanup() {
 	for h in "$work"/home-*; do HERMES_HOME=$h "$work/hermes-exec" sandbox rm --all >/dev/null 2>&1 || true; done
 	ctr --address "$sock" -n $ns task kill -s KILL bench-exec >/dev/null 2>&1 || true
@@ -75,13 +76,14 @@ config sbx-fresh sandbox none
 HERMES_HOME=$work/home-cd-image-fresh "$work/hermes-exec" image build --from "$img" --name local/bench:1 >/dev/null 2>&1
 # The peers' container: the same image, running, for ctr task exec.
 ctr --address "$sock" -n $ns run -d local/bench:1 bench-exec /bin/bash -c 'read -r x' >/dev/null </dev/null
-# Sessions exist before their exec is timed.
+# Sessions exist before their exec is timed (made from the workspace: an
+# image has no directory of the host's outside it).
+cd "$work/ws"
 for h in cd-image-session cd-host-session sbx-session; do
 	HERMES_HOME=$work/home-$h HERMES_SESSION_ID=bench "$work/hermes-exec" -c true
 done
 
 he() { echo "env HERMES_HOME=$work/home-$1 HERMES_SESSION_ID=bench $work/hermes-exec -c true"; }
-cd "$work/ws"
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/times.json" \
 	-n "hermes-exec containerd session exec (image)" "$(he cd-image-session)" \
 	-n "ctr task exec" "ctr --address $sock -n $ns task exec --exec-id bench bench-exec /bin/true" \

@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -58,17 +57,7 @@ func main() {
 
 // request reads what hermes-exec sent. Without one the helper refuses to
 // run anything: it must never be a way around the classifier.
-func request() (containerdexec.Request, error) {
-	var req containerdexec.Request
-	raw, ok := os.LookupEnv(containerdexec.RequestEnv)
-	if !ok {
-		return req, fmt.Errorf("%s is started by hermes-exec (use hermes-exec --backend containerd -c CMD, or hermes-exec image ls)", containerdexec.HelperName)
-	}
-	if err := json.Unmarshal([]byte(raw), &req); err != nil {
-		return req, fmt.Errorf("bad request: %v", err)
-	}
-	return req, nil
-}
+func request() (containerdexec.Request, error) { return containerdexec.ReadRequest() }
 
 // run runs one approved command and returns its status as bash reports it.
 // Every failure before the command starts is a denial (126) with the reason.

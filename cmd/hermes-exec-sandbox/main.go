@@ -16,6 +16,7 @@ import (
 	"os"
 
 	"hermes-exec/internal/exitcode"
+	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/sandbox"
 	"hermes-exec/isolate/sandboxexec"
@@ -30,6 +31,7 @@ func main() {
 	// libcontainer re-executes this binary as a container's init, and the
 	// session reaper runs as its pid 1: neither returns from here.
 	sandbox.Init()
+	phase.Mark("sandbox-main")
 
 	// `hermes-exec doctor` checks that the helper comes from the same
 	// build as hermes-exec.
@@ -88,6 +90,9 @@ func run(req sandboxexec.Request, args []string) int {
 		Stderr:  os.Stderr,
 		TTY:     req.TTY,
 		Session: req.Session,
+		// The wrapper's socket for exec checks (the sandbox refuses
+		// to start when they are on and it is missing).
+		ExecChecks: req.ExecChecks,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)

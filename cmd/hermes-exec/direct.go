@@ -74,7 +74,7 @@ func literalWords(text string) ([]string, bool) {
 			start = i
 		}
 	}
-	if len(words) == 0 || strings.IndexByte(words[0], '=') >= 0 || bashWords[words[0]] {
+	if len(words) == 0 || strings.IndexByte(words[0], '=') >= 0 || isBashWord(words[0]) {
 		return nil, false
 	}
 	return words, true
@@ -88,32 +88,40 @@ func literalByte(b byte) bool {
 	return strings.IndexByte("_./:@%+,-=", b) >= 0
 }
 
-// bashWords are bash 5's reserved words and builtins (`compgen -k -b`):
-// a command word bash does not look up in PATH.
-var bashWords = func() map[string]bool {
-	m := map[string]bool{}
-	for _, w := range strings.Fields(`if then else elif fi case esac for select while until do done in
-		function time coproc { } ! [[ ]]
-		. : [ alias bg bind break builtin caller cd command compgen complete compopt continue
-		declare dirs disown echo enable eval exec exit export false fc fg getopts hash help
-		history jobs kill let local logout mapfile popd printf pushd pwd read readarray
-		readonly return set shift shopt source suspend test times trap true type typeset
-		ulimit umask unalias unset wait`) {
-		m[w] = true
+// isBashWord reports bash 5's reserved words and builtins (`compgen -k
+// -b`): a command word bash does not look up in PATH. A switch rather than
+// a map: a map literal is built at start-up, which every command pays for.
+func isBashWord(w string) bool {
+	switch w {
+	case "if", "then", "else", "elif", "fi", "case", "esac", "for", "select",
+		"while", "until", "do", "done", "in", "function", "time", "coproc", "{",
+		"}", "!", "[[", "]]", ".", ":", "[", "alias", "bg", "bind", "break",
+		"builtin", "caller", "cd", "command", "compgen", "complete", "compopt",
+		"continue", "declare", "dirs", "disown", "echo", "enable", "eval", "exec",
+		"exit", "export", "false", "fc", "fg", "getopts", "hash", "help",
+		"history", "jobs", "kill", "let", "local", "logout", "mapfile", "popd",
+		"printf", "pushd", "pwd", "read", "readarray", "readonly", "return", "set",
+		"shift", "shopt", "source", "suspend", "test", "times", "trap", "true",
+		"type", "typeset", "ulimit", "umask", "unalias", "unset", "wait":
+		return true
 	}
-	return m
-}()
+	return false
+}
 
-// bashManaged are variables bash reads or sets itself at start-up, so a
-// program run through bash may see them changed: with any of them in the
-// environment, bash runs. (SHLVL, PWD, OLDPWD and _ are reproduced by
+// isBashManaged reports the variables bash reads or sets itself at
+// start-up, so a program run through bash may see them changed: with any of
+// them in the environment, bash runs. (SHLVL, PWD, OLDPWD and _ are reproduced by
 // bashChildEnv.)
-var bashManaged = map[string]bool{
-	"ENV": true, "SHELLOPTS": true, "POSIXLY_CORRECT": true, "IFS": true, "PPID": true,
-	"UID": true, "EUID": true, "GROUPS": true, "OPTIND": true, "OPTERR": true, "LINENO": true,
-	"RANDOM": true, "SRANDOM": true, "SECONDS": true, "EPOCHSECONDS": true, "EPOCHREALTIME": true,
-	"HISTCMD": true, "FUNCNAME": true, "DIRSTACK": true, "PIPESTATUS": true, "PS4": true,
-	"COMP_WORDBREAKS": true, "TMOUT": true, "HOSTTYPE": true, "OSTYPE": true, "MACHTYPE": true,
+func isBashManaged(name string) bool {
+	switch name {
+	case "ENV", "SHELLOPTS", "POSIXLY_CORRECT", "IFS", "PPID",
+		"UID", "EUID", "GROUPS", "OPTIND", "OPTERR", "LINENO",
+		"RANDOM", "SRANDOM", "SECONDS", "EPOCHSECONDS", "EPOCHREALTIME",
+		"HISTCMD", "FUNCNAME", "DIRSTACK", "PIPESTATUS", "PS4",
+		"COMP_WORDBREAKS", "TMOUT", "HOSTTYPE", "OSTYPE", "MACHTYPE":
+		return true
+	}
+	return false
 }
 
 // parseEnv maps the environment's names to values, refusing what bash
@@ -124,7 +132,7 @@ func parseEnv(env []string) (map[string]string, bool) {
 	vars := make(map[string]string, len(env))
 	for _, kv := range env {
 		name, val, ok := strings.Cut(kv, "=")
-		if !ok || name == "" || strings.HasPrefix(name, "BASH") || bashManaged[name] {
+		if !ok || name == "" || strings.HasPrefix(name, "BASH") || isBashManaged(name) {
 			return nil, false
 		}
 		if _, dup := vars[name]; dup {

@@ -16,15 +16,24 @@ import (
 	"hermes-exec/internal/userdb"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
+	"hermes-exec/pty"
 	"hermes-exec/shim"
 )
 
 // execChecked reports whether exec checks apply to this invocation:
-// terminal.exec_checks: on with the host backend. The sandbox's hook
-// (libcontainer's seccomp listener) is not wired yet, so there the option
-// changes nothing, and the classifier keeps failing closed.
+// terminal.exec_checks: on with the host backend (the launcher) or the
+// sandbox (libcontainer's seccomp agent hands the listeners over). The
+// containerd backend has no hook yet: there the option changes nothing, and
+// the classifier keeps failing closed.
 func (s *setup) execChecked() bool {
-	return s.cfg.Terminal.ExecChecks == config.ExecChecksOn && s.backendName() == config.BackendHost
+	if s.cfg.Terminal.ExecChecks != config.ExecChecksOn {
+		return false
+	}
+	switch s.backendName() {
+	case config.BackendHost, config.BackendSandbox:
+		return true
+	}
+	return false
 }
 
 // wireExecChecks puts the flow's backend under exec checks when they
@@ -34,6 +43,13 @@ func (s *setup) execChecked() bool {
 func wireExecChecks(s *setup, fl *shim.Flow) error {
 	if !s.execChecked() {
 		return nil
+	}
+	if s.backendName() != config.BackendHost {
+		// The classifier already relies on the exec checks: a backend
+		// that cannot deliver them must not run the command.
+		if d, ok := fl.Backend.(execcheck.Delivers); !ok || !d.DeliversExecChecks() {
+			return fmt.Errorf("exec checks: the %s backend cannot deliver them here (terminal.exec_checks: on)", s.backendName())
+		}
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -103,6 +119,10 @@ type keptTTY struct{ t *tty.Approver }
 
 func (k keptTTY) Channel() string { return k.t.Channel() }
 func (k keptTTY) Ask(ctx context.Context, r approval.Request) (approval.Reply, error) {
+	// In PTY mode the wrapper passes the caller's keys to the command:
+	// while the question is open they are the answer's.
+	release := pty.HoldInput()
+	defer release()
 	return k.t.Ask(ctx, r)
 }
 

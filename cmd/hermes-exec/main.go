@@ -18,6 +18,7 @@ import (
 	"hermes-exec/approval"
 	"hermes-exec/execcheck"
 	"hermes-exec/internal/exitcode"
+	"hermes-exec/internal/oneshot"
 	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	"hermes-exec/policy"
@@ -161,10 +162,12 @@ func runShell(argv0, shell string, login bool, args []string) int {
 // command's worth of work and exits (shell mode, check): collecting would
 // only cost time, since a long allowlist or a large script allocates a lot,
 // briefly. The memory limit brings the collector back should a huge script
-// need it. Not for the daemons (gateway run), which live on.
+// need it. Not for the daemons (gateway run), which live on. The backends
+// also leave their signal subscriptions to the exit (package oneshot).
 func oneShot() {
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(512 << 20)
+	oneshot.Set()
 }
 
 // progName is how error messages name the program.

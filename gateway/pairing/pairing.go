@@ -28,6 +28,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"hermes-exec/internal/atomicfile"
@@ -121,10 +122,12 @@ func (s *Store) now() time.Time {
 	return time.Now()
 }
 
-var platformRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,31}$`)
+// Compiled on first use, not at start-up: every command the wrapper runs
+// initialises this package, and {0,31} makes the program large to build.
+var platformRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9]{0,31}$`) })
 
 func (s *Store) file(platform string) (string, error) {
-	if !platformRE.MatchString(platform) {
+	if !platformRE().MatchString(platform) {
 		return "", ErrBadPlatform
 	}
 	return filepath.Join(s.Dir, platform+".json"), nil
@@ -373,7 +376,7 @@ func (s *Store) Platforms() ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if p, ok := strings.CutSuffix(e.Name(), ".json"); ok && platformRE.MatchString(p) {
+		if p, ok := strings.CutSuffix(e.Name(), ".json"); ok && platformRE().MatchString(p) {
 			out = append(out, p)
 		}
 	}

@@ -7,6 +7,7 @@ package wire
 import (
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"hermes-exec/approval"
@@ -104,10 +105,12 @@ type Event struct {
 	By      string  `json:"by,omitempty"`
 }
 
-var idRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+// Compiled on first use, not at start-up (every command initialises this
+// package; {32} makes the program large to build).
+var idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{32}$`) })
 
 // ValidID reports whether id looks like approval.NewID's: 128 bits, hex.
-func ValidID(id string) bool { return idRE.MatchString(id) }
+func ValidID(id string) bool { return idRE().MatchString(id) }
 
 // ParseAnswer reads once/session/always/deny.
 func ParseAnswer(s string) (approval.Answer, error) {

@@ -126,9 +126,14 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if err != nil {
 		return isolate.Status{}, err
 	}
-	// What earlier runs left is collected meanwhile: nothing here needs it.
+	// What earlier runs left is collected meanwhile (nothing here needs
+	// it), when the state directory shows something to collect.
 	collected := make(chan struct{})
-	go func() { _, _ = collect(ctx, cl, b.o, false); close(collected) }()
+	if needsCollect(b.o) {
+		go func() { _, _ = collect(ctx, cl, b.o, false); close(collected) }()
+	} else {
+		close(collected)
+	}
 	defer cl.Close()
 	defer func() { <-collected }()
 	env := execproto.CommandEnv(s.Env, b.o.Passthrough, os.Getenv("HERMES_SKILL_ENV"))
@@ -214,6 +219,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	task, err := c.NewTask(ctx, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
 	if err != nil {
 		destroy(cleanup, c)
+		forgetWorkspace(b.o, b.o.Workspace, id)
 		return isolate.Status{}, fmt.Errorf("containerd: creating the task: %w", err)
 	}
 	st, err := b.wait(ctx, id, s, task, in)
@@ -222,6 +228,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	if derr := c.Delete(cleanup, containerd.WithSnapshotCleanup); derr != nil {
 		destroy(cleanup, c)
 	}
+	forgetWorkspace(b.o, b.o.Workspace, id)
 	return st, err
 }
 
@@ -263,16 +270,7 @@ func (b *Backend) runSession(ctx context.Context, cl *containerd.Client, s isola
 		args = append(args, "tty")
 	}
 	args = append(append(args, lifeMount+"/"+execID, "--"), s.Args...)
-	pspec := &specs.Process{
-		Terminal:        s.TTY,
-		User:            specs.User{UID: uint32(os.Getuid()), GID: uint32(os.Getgid())},
-		Args:            args,
-		Env:             env,
-		Cwd:             cwd,
-		NoNewPrivileges: true,
-		Capabilities:    &specs.LinuxCapabilities{},
-		ConsoleSize:     consoleSize(s),
-	}
+	pspec := execProcess(b.o, args, env, cwd, s.TTY, consoleSize(s))
 	restore := rawTerminal(s)
 	defer restore()
 	in := &stdinReader{}
@@ -419,25 +417,20 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 			labelMemory: strconv.FormatInt(b.o.Memory, 10), labelStateDir: b.o.StateDir, labelHome: b.o.HermesHome,
 		}),
 	}
-	if b.o.Image == "" {
-		root, err := hostMirror(b.o.StateDir)
-		if err != nil {
-			return nil, fmt.Errorf("preparing the host root: %w", err)
-		}
-		p.rootPath, p.hostRoot = root, true
-	} else {
+	p.image = b.o.Image != ""
+	if p.image {
 		img, err := findImage(ctx, cl, b.o)
 		if err != nil {
 			return nil, err
 		}
-		p.rootPath = "rootfs"
 		opts = append(opts, containerd.WithImage(img), containerd.WithSnapshotter(snapshotter), b.withRootSnapshot(id, img))
 	}
-	spec, err := buildSpec(b.o, p)
+	spec, unlock, err := b.protected(p)
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, containerd.WithSpec(spec))
+	defer unlock()
+	opts = append(opts, containerd.WithSpec(spec.Spec))
 	c, err := cl.NewContainer(ctx, id, opts...)
 	if err != nil && b.o.Image != "" && errdefs.IsNotFound(err) {
 		// Most likely not unpacked for this snapshotter (an image
@@ -451,6 +444,9 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 		}
 	}
 	if err != nil {
+		// The snapshot may have been prepared before the failure.
+		_ = cl.SnapshotService(snapshotter).Remove(context.WithoutCancel(ctx), id)
+		forgetWorkspace(b.o, b.o.Workspace, id)
 		return nil, fmt.Errorf("containerd: making container %s: %w", id, err)
 	}
 	return c, nil

@@ -149,7 +149,7 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 		if !dead && !idle {
 			continue
 		}
-		if !removeLocked(ctx, cl, c.ID, o) {
+		if !removeLocked(ctx, cl, c, o) {
 			continue
 		}
 		removed = append(removed, in.ID)
@@ -170,8 +170,54 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 	return removed, nil
 }
 
+// needsCollect reports whether the state directory shows anything collect
+// would remove, without asking containerd: a fresh container's directory
+// whose lifeline nobody holds (its helper is gone), or a session whose
+// cgroup holds no process any more (its reaper exited). A command's start
+// asks this first, so that the usual start, with nothing to collect, costs
+// containerd no listing. It may say yes for nothing (collect then finds
+// nothing); it does not see a container whose state directory was
+// deleted, which `sandbox gc` finds.
+func needsCollect(o Options) bool {
+	entries, err := os.ReadDir(o.StateDir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		id := e.Name()
+		switch {
+		case !e.IsDir():
+		case strings.HasPrefix(id, "f-"):
+			if !inUse(o, Info{ID: id, Kind: kindFresh}) {
+				return true
+			}
+		case strings.HasPrefix(id, "s-"):
+			if !cgroupBusy(id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cgroupBusy reports whether container id's cgroup has a process in it.
+func cgroupBusy(id string) bool {
+	for _, dir := range []string{
+		filepath.Join("/sys/fs/cgroup", cgroupParent, id),        // v2
+		filepath.Join("/sys/fs/cgroup/pids", cgroupParent, id),   // v1
+		filepath.Join("/sys/fs/cgroup/memory", cgroupParent, id), // v1 without pids
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err == nil {
+			return len(strings.TrimSpace(string(b))) > 0
+		}
+	}
+	return false
+}
+
 // removeLocked removes container id unless a helper took it meanwhile.
-func removeLocked(ctx context.Context, cl *containerd.Client, id string, o Options) bool {
+func removeLocked(ctx context.Context, cl *containerd.Client, rec containers.Container, o Options) bool {
+	id := rec.ID
 	lk, err := os.OpenFile(filepath.Join(o.StateDir, id+".lock"), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
 	if err == nil {
 		defer lk.Close()
@@ -184,6 +230,7 @@ func removeLocked(ctx context.Context, cl *containerd.Client, id string, o Optio
 	}
 	_ = os.RemoveAll(filepath.Join(o.StateDir, id))
 	_ = os.Remove(filepath.Join(o.StateDir, id+".lock"))
+	forgetWorkspace(o, rec.Labels[labelWorkspace], id)
 	return true
 }
 
@@ -218,6 +265,7 @@ func Remove(ctx context.Context, cl *containerd.Client, o Options, names ...stri
 			}
 			_ = os.RemoveAll(filepath.Join(o.StateDir, rec.ID))
 			_ = os.Remove(filepath.Join(o.StateDir, rec.ID+".lock"))
+			forgetWorkspace(o, rec.Labels[labelWorkspace], rec.ID)
 		}
 		if !matched {
 			unmatched = append(unmatched, want)

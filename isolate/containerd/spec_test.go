@@ -3,6 +3,7 @@ package containerd
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"hermes-exec/isolate/containerdexec"
+	"hermes-exec/isolate/ocispec"
 	"hermes-exec/isolate/sandbox/execproto"
 )
 
@@ -47,33 +49,27 @@ func mountAt(s *specs.Spec, dest string) *specs.Mount {
 	return nil
 }
 
-func TestSpecHasTheSandboxShape(t *testing.T) {
+// The spec is the embedded sandbox's: ocispec.Build's, with only the
+// command, the cgroup and the two mounts of this backend's own added.
+func TestSpecIsTheSandboxSpec(t *testing.T) {
 	o := testOptions(t)
-	s, err := buildSpec(o, specParams{id: "f-1", rootPath: "/x", hostRoot: true, initPath: "/bin/true", lifeDir: o.StateDir, args: []string{"a"}, cwd: o.Workspace})
+	s, err := buildSpec(o, specParams{id: "f-1", initPath: "/bin/true", lifeDir: o.StateDir, args: []string{"a"}, cwd: o.Workspace})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.Root.Readonly {
-		t.Error("the root is writable")
+	want, err := ocispec.Build(specConfig(o, false))
+	if err != nil {
+		t.Fatal(err)
 	}
-	p := s.Process
-	if !p.NoNewPrivileges || len(p.Capabilities.Bounding)+len(p.Capabilities.Effective)+len(p.Capabilities.Permitted) != 0 {
-		t.Errorf("privileges: nnp %v caps %+v", p.NoNewPrivileges, p.Capabilities)
+	if n := len(want.Mounts); len(s.Mounts) != n+2 || !reflect.DeepEqual(s.Mounts[:n], want.Mounts) {
+		t.Errorf("mounts differ from the sandbox's:\n got %+v\nwant %+v", s.Mounts, want.Mounts)
 	}
-	if p.User.UID != uint32(os.Getuid()) {
-		t.Errorf("uid %d, want the caller's %d", p.User.UID, os.Getuid())
+	if !reflect.DeepEqual(s.Linux.Seccomp, want.Linux.Seccomp) || !reflect.DeepEqual(s.Linux.Namespaces, want.Linux.Namespaces) ||
+		!reflect.DeepEqual(s.Linux.Resources, want.Linux.Resources) || !reflect.DeepEqual(s.Process.Capabilities, want.Process.Capabilities) {
+		t.Error("seccomp, namespaces, limits or capabilities differ from the sandbox's")
 	}
-	if s.Linux.Seccomp == nil || s.Linux.Seccomp.DefaultAction != specs.ActErrno || len(s.Linux.Seccomp.Architectures) != 1 {
-		t.Errorf("seccomp: %+v", s.Linux.Seccomp)
-	}
-	var ns []specs.LinuxNamespaceType
-	for _, n := range s.Linux.Namespaces {
-		ns = append(ns, n.Type)
-	}
-	for _, want := range []specs.LinuxNamespaceType{specs.PIDNamespace, specs.MountNamespace, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace} {
-		if !slices.Contains(ns, want) {
-			t.Errorf("no %s namespace", want)
-		}
+	if !s.Root.Readonly || !s.Process.NoNewPrivileges {
+		t.Errorf("root writable or new privileges allowed: %+v %+v", s.Root, s.Process)
 	}
 	r := s.Linux.Resources
 	if *r.Memory.Limit != 64<<20 || *r.Pids.Limit != 99 || *r.CPU.Quota != 150000 {
@@ -87,27 +83,61 @@ func TestSpecHasTheSandboxShape(t *testing.T) {
 			t.Errorf("%s is not masked: %v", hidden, s.Linux.MaskedPaths)
 		}
 	}
-	ws := mountAt(s, o.Workspace)
-	if ws == nil || !slices.Contains(ws.Options, "rw") {
-		t.Errorf("workspace mount %+v", ws)
-	}
-	if m := mountAt(s, filepath.Join(o.Workspace, ".git", "hooks")); m == nil || !slices.Contains(m.Options, "ro") {
-		t.Errorf(".git/hooks is not read-only inside: %+v", m)
-	}
 	for _, private := range []string{"/tmp", "/run"} {
-		if m := mountAt(s, private); m == nil || m.Type != "tmpfs" {
+		if m := mountAt(s.Spec, private); m == nil || m.Type != "tmpfs" {
 			t.Errorf("%s is not private: %+v", private, m)
 		}
 	}
-	if m := mountAt(s, "/usr"); m == nil || !slices.Contains(m.Options, "rro") {
+	if m := mountAt(s.Spec, "/usr"); m == nil || !slices.Contains(m.Options, "rro") {
 		t.Errorf("the host's /usr is not recursively read-only: %+v", m)
+	}
+	// The protected paths that do not exist get placeholders.
+	if !slices.Contains(s.Placeholders, filepath.Join(o.Workspace, ".envrc")+"/") {
+		t.Errorf("no placeholder for .envrc: %v", s.Placeholders)
+	}
+}
+
+// A root owner gets the sandbox's user namespace (only uid 0, mapped to
+// itself); another owner runs with its own ids and no user namespace,
+// which the static init cannot step out of.
+func TestSpecUserNamespace(t *testing.T) {
+	o := testOptions(t)
+	hasUserns := func(s *ocispec.Spec) bool {
+		for _, n := range s.Linux.Namespaces {
+			if n.Type == specs.UserNamespace {
+				return true
+			}
+		}
+		return false
+	}
+	root := *o.Owner
+	root.UID, root.GID = 0, 0
+	o.Owner = &root
+	s, err := buildSpec(o, specParams{id: "f-1", initPath: "/bin/true", lifeDir: o.StateDir, cwd: "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasUserns(s) || len(s.Linux.UIDMappings) != 1 || s.Linux.UIDMappings[0] != (specs.LinuxIDMapping{ContainerID: 0, HostID: 0, Size: 1}) || s.Process.User.UID != 0 {
+		t.Errorf("root owner: userns %v, mappings %+v, uid %d", hasUserns(s), s.Linux.UIDMappings, s.Process.User.UID)
+	}
+	other := root
+	other.UID, other.GID = 4242, 4343
+	o.Owner = &other
+	if s, err = buildSpec(o, specParams{id: "f-1", initPath: "/bin/true", lifeDir: o.StateDir, cwd: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	if hasUserns(s) || s.Process.User.UID != 4242 || s.Process.User.GID != 4343 || len(s.Process.Capabilities.Bounding) != 0 {
+		t.Errorf("owner 4242: userns %v, user %+v, caps %+v", hasUserns(s), s.Process.User, s.Process.Capabilities)
+	}
+	if p := execProcess(o, []string{"x"}, nil, "/", false, nil); p.User.UID != 4242 || !p.NoNewPrivileges {
+		t.Errorf("a session command runs as %+v", p.User)
 	}
 }
 
 func TestSpecNetworkHostSharesTheNetwork(t *testing.T) {
 	o := testOptions(t)
 	o.Network = execproto.NetworkHost
-	s, err := buildSpec(o, specParams{id: "f-1", rootPath: "rootfs", initPath: "/bin/true", lifeDir: o.StateDir, cwd: "/"})
+	s, err := buildSpec(o, specParams{id: "f-1", image: true, initPath: "/bin/true", lifeDir: o.StateDir, cwd: "/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,20 +146,55 @@ func TestSpecNetworkHostSharesTheNetwork(t *testing.T) {
 			t.Error("network: host still makes a network namespace")
 		}
 	}
-	if mountAt(s, "/usr") != nil {
-		t.Error("an image root got the host's binds")
+	if s.Root.Path != imageRoot || mountAt(s.Spec, "/usr") != nil {
+		t.Errorf("an image root (%s) got the host's binds", s.Root.Path)
 	}
 }
 
 func TestSpecRefusesAWorkspaceInsideASecret(t *testing.T) {
 	o := testOptions(t)
-	o.Workspace = filepath.Join(o.HermesHome, "inside")
-	if err := os.MkdirAll(o.Workspace, 0o755); err != nil {
-		t.Fatal(err)
+	for _, ws := range []string{filepath.Join(o.HermesHome, "inside"), filepath.Join(filepath.Dir(o.Address), "inside")} {
+		o.Workspace = ws
+		if err := os.MkdirAll(o.Workspace, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, err := buildSpec(o, specParams{id: "f-1", initPath: "/bin/true", lifeDir: o.StateDir})
+		if err == nil || !strings.Contains(err.Error(), "hides") {
+			t.Errorf("workspace %s: err = %v", ws, err)
+		}
 	}
-	_, err := buildSpec(o, specParams{id: "f-1", rootPath: "/x", initPath: "/bin/true", lifeDir: o.StateDir})
-	if err == nil || !strings.Contains(err.Error(), "must hide") {
-		t.Errorf("err = %v", err)
+}
+
+// Placeholders go with the workspace's last container, never while
+// another still has its mounts on them.
+func TestPlaceholdersGoWithTheLastContainer(t *testing.T) {
+	o := testOptions(t)
+	b := &Backend{o: o}
+	for _, id := range []string{"f-a", "f-b"} {
+		if err := os.MkdirAll(filepath.Join(o.StateDir, id), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		_, unlock, err := b.protected(specParams{id: id, initPath: "/bin/true", lifeDir: o.StateDir, cwd: "/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		unlock()
+	}
+	envrc := filepath.Join(o.Workspace, ".envrc")
+	if fi, err := os.Lstat(envrc); err != nil || !fi.IsDir() {
+		t.Fatalf("no placeholder at .envrc: %v", err)
+	}
+	os.RemoveAll(filepath.Join(o.StateDir, "f-a"))
+	forgetWorkspace(o, o.Workspace, "f-a")
+	if _, err := os.Lstat(envrc); err != nil {
+		t.Fatal("a placeholder went while f-b still uses it")
+	}
+	forgetWorkspace(o, o.Workspace, "f-b")
+	if _, err := os.Lstat(envrc); err == nil {
+		t.Error("the last container left its placeholders")
+	}
+	if _, err := os.Lstat(filepath.Join(o.Workspace, ".git", "hooks")); err != nil {
+		t.Error("an existing protected path was removed")
 	}
 }
 
@@ -140,24 +205,6 @@ func TestVersionOK(t *testing.T) {
 	} {
 		if got := versionOK(v); got != want {
 			t.Errorf("versionOK(%q) = %v", v, got)
-		}
-	}
-}
-
-func TestHostMirrorIsSharedAndComplete(t *testing.T) {
-	dir := t.TempDir()
-	a, err := hostMirror(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := hostMirror(dir)
-	if err != nil || a != b {
-		t.Fatalf("second mirror %s %v, want %s", b, err, a)
-	}
-	entries, _ := os.ReadDir("/")
-	for _, e := range entries {
-		if _, err := os.Lstat(filepath.Join(a, e.Name())); err != nil && (e.IsDir() || e.Type()&os.ModeSymlink != 0) {
-			t.Errorf("the mirror lacks /%s", e.Name())
 		}
 	}
 }

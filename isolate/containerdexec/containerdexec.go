@@ -12,14 +12,12 @@ package containerdexec
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 
 	"hermes-exec/isolate"
+	"hermes-exec/isolate/helperexec"
 	"hermes-exec/isolate/sandbox/execproto"
 )
 
@@ -36,16 +34,7 @@ const CgroupParent = "/hermes-exec-containerd"
 
 // OOMCounter is the file that counts container id's out-of-memory kills;
 // ok is false when there is none (no such cgroup: do not guess).
-func OOMCounter(id string) (path string, ok bool) {
-	path = filepath.Join("/sys/fs/cgroup", CgroupParent, id, "memory.events")
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
-		path = filepath.Join("/sys/fs/cgroup/memory", CgroupParent, id, "memory.oom_control")
-	}
-	if _, err := os.Stat(path); err != nil {
-		return "", false
-	}
-	return path, true
-}
+func OOMCounter(id string) (path string, ok bool) { return execproto.OOMCounterIn(CgroupParent, id) }
 
 // Defaults of the containerd settings.
 const (
@@ -107,29 +96,35 @@ func (o Options) SessionID(session string) string {
 // Request is what one helper run needs besides its argv.
 type Request struct {
 	Options Options
-	Env     []string
+	Env     []string `json:"-"` // travels in EnvPrefix variables (helperexec)
 	Dir     string
 	TTY     bool
 	Session string
 }
 
+// EnvPrefix starts the helper's variables that carry the command's
+// environment, one each.
+const EnvPrefix = "HERMES_CONTAINERD_ENV_"
+
+// helper is how hermes-exec-containerd is found and started.
+var helper = helperexec.Helper{
+	Backend: "containerd", Name: HelperName, PathEnv: "HERMES_CONTAINERD_HELPER",
+	RequestEnv: RequestEnv, EnvPrefix: EnvPrefix,
+	// The caller's home (whose secrets it hides), the runtime directory,
+	// the terminal it draws progress on, the skill's environment file.
+	Vars: []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM", "HERMES_SKILL_ENV"},
+}
+
 // HelperPath finds hermes-exec-containerd: $HERMES_CONTAINERD_HELPER if
 // set, else next to the running executable, else in PATH.
-func HelperPath() (string, error) {
-	if p := os.Getenv("HERMES_CONTAINERD_HELPER"); p != "" {
-		return p, nil
-	}
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), HelperName)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(HelperName)
-	if err != nil {
-		return "", fmt.Errorf("the containerd backend needs %s next to hermes-exec or in PATH (make build makes it; make install installs it)", HelperName)
-	}
-	return p, nil
+func HelperPath() (string, error) { return helper.Path() }
+
+// ReadRequest is, in the helper, the request hermes-exec sent.
+func ReadRequest() (Request, error) {
+	var req Request
+	env, err := helper.Read(&req)
+	req.Env = env
+	return req, err
 }
 
 // New returns the containerd backend. A missing helper is an error, so that
@@ -158,45 +153,18 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if st, ok := b.runInSession(ctx, s); ok {
 		return st, nil
 	}
-	req, err := json.Marshal(Request{Options: b.opts, Env: s.Env, Dir: s.Dir, TTY: s.TTY, Session: s.Session})
-	if err != nil {
-		return isolate.Status{}, err
-	}
-	args := append([]string{b.helper, "run", "--"}, s.Args...)
-	return b.host.Run(ctx, isolate.Spec{
-		Args:   args,
-		Env:    helperEnv(req),
-		Stdin:  s.Stdin,
-		Stdout: s.Stdout,
-		Stderr: s.Stderr,
-		// The helper is ours and handles the terminal itself (raw mode,
-		// the window size); the command inside gets a pseudo-terminal
-		// of the container's or FIFOs, never the caller's terminal.
-		ShareTerminal: true,
-	})
+	return helper.Run(ctx, b.host, b.helper, Request{Options: b.opts, Dir: s.Dir, TTY: s.TTY, Session: s.Session}, s)
 }
 
 // Manage replaces the process with `hermes-exec-containerd ARGS...`, for
 // `hermes-exec image ...`. It returns only on error.
-func Manage(o Options, args []string) error {
-	helper, err := HelperPath()
-	if err != nil {
-		return err
-	}
-	req, err := json.Marshal(Request{Options: o})
-	if err != nil {
-		return err
-	}
-	argv := append([]string{helper}, args...)
-	err = syscall.Exec(helper, argv, helperEnv(req))
-	return errors.Join(fmt.Errorf("starting %s", helper), err)
-}
+func Manage(o Options, args []string) error { return helper.Exec(Request{Options: o}, args) }
 
 // Command is `hermes-exec-containerd ARGS...` as a child process with the
 // request in its environment, for callers that combine its output with
 // another's (sandbox ls).
 func Command(o Options, args ...string) (*exec.Cmd, error) {
-	helper, err := HelperPath()
+	path, err := helper.Path()
 	if err != nil {
 		return nil, err
 	}
@@ -204,22 +172,7 @@ func Command(o Options, args ...string) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := exec.Command(helper, args...)
-	c.Env = helperEnv(req)
+	c := exec.Command(path, args...)
+	c.Env = helper.Env(req, nil)
 	return c, nil
-}
-
-// helperVars are the wrapper's own variables the helper needs: the
-// caller's home (whose secrets it hides), the runtime directory, and the
-// terminal it draws progress on. Nothing secret is among them.
-var helperVars = []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM", "HERMES_SKILL_ENV"}
-
-func helperEnv(req []byte) []string {
-	env := []string{RequestEnv + "=" + string(req)}
-	for _, k := range helperVars {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
-	}
-	return env
 }

@@ -120,6 +120,9 @@ func hiddenPaths(c *Config, visible []string) []string {
 	add(c.HermesHome)
 	add(DefaultHermesHome(c.Owner))
 	add(c.StateDir)
+	for _, p := range c.Hide {
+		add(p)
+	}
 	for _, p := range credentials.SystemFiles {
 		if p != c.Owner.Home {
 			add(p)

@@ -301,3 +301,51 @@ func TestHooksPathInsideTheWorkspaceIsProtected(t *testing.T) {
 		}
 	}
 }
+
+// With exec checks every exec goes to the agent and nothing else changes
+// but seccomp(2), which may no longer make a listener.
+func TestExecNotifyProfile(t *testing.T) {
+	spec := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{}}}
+	plain, err := Seccomp(spec, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Seccomp(spec, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ExecNotify(p)
+	rules := map[string][]specs.LinuxSyscall{}
+	for _, sc := range p.Syscalls {
+		for _, n := range sc.Names {
+			rules[n] = append(rules[n], sc)
+		}
+	}
+	for _, n := range []string{"execve", "execveat"} {
+		if len(rules[n]) != 1 || rules[n][0].Action != specs.ActNotify {
+			t.Errorf("%s: rules %+v, want one SCMP_ACT_NOTIFY", n, rules[n])
+		}
+	}
+	want := []specs.LinuxSeccompArg{{Index: 1, Value: unix.SECCOMP_FILTER_FLAG_NEW_LISTENER, ValueTwo: 0, Op: specs.OpMaskedEqual}}
+	if len(rules["seccomp"]) != 1 || rules["seccomp"][0].Action != specs.ActAllow || !reflect.DeepEqual(rules["seccomp"][0].Args, want) {
+		t.Errorf("seccomp: rules %+v, want allowed only without NEW_LISTENER", rules["seccomp"])
+	}
+	if p.DefaultAction != specs.ActErrno || !reflect.DeepEqual(p.Architectures, plain.Architectures) {
+		t.Errorf("default %s, architectures %v: changed", p.DefaultAction, p.Architectures)
+	}
+	// Every other system call keeps its rules.
+	count := func(l *specs.LinuxSeccomp) map[string]int {
+		m := map[string]int{}
+		for _, sc := range l.Syscalls {
+			for _, n := range sc.Names {
+				if !execNotifyOwn[n] {
+					m[n+" "+string(sc.Action)]++
+				}
+			}
+		}
+		return m
+	}
+	if !reflect.DeepEqual(count(plain), count(p)) {
+		t.Error("the profile changed for other system calls")
+	}
+}

@@ -34,6 +34,19 @@ type Config struct {
 	// namespace maps the owner to its root and processes start as 0
 	// (see InsideIDs), and no cgroup limit can be enforced.
 	Rootless bool
+	// ExecNotify sends every exec to a seccomp agent (ExecNotify); the
+	// runtime sets the listener path.
+	ExecNotify bool
+	// HostIDs: the container gets no user namespace of its own, and its
+	// processes run as the owner's uid and gid of the host. For a root
+	// runtime whose processes cannot take the nested step for a non-root
+	// owner (see Nested): containerd's init is a static Go program, and
+	// runc maps nobody but the container's root. Never with Rootless.
+	HostIDs bool
+	// Hide are more host paths to hide, besides those every sandbox hides
+	// (the socket of the runtime that runs the container, and its
+	// directory, when they are outside /run).
+	Hide []string
 }
 
 // Nested reports whether commands run one user namespace deeper than the
@@ -44,7 +57,7 @@ type Config struct {
 // sandbox for another owner (same mapping). The sandbox's own starter then
 // enters a user namespace mapping the owner's uid and gid back, with no
 // capabilities, before any command runs.
-func (c Config) Nested() bool { return c.Rootless || c.Owner.UID != 0 }
+func (c Config) Nested() bool { return c.Rootless || (c.Owner.UID != 0 && !c.HostIDs) }
 
 func (c *Config) homeReadable() []string {
 	if c.HomeReadable == nil {
@@ -88,6 +101,14 @@ const smallTmpfs = 1 << 20
 func Build(c Config) (*Spec, error) {
 	if err := CheckWorkspace(c.Workspace, c.Owner, c.HermesHome, c.StateDir); err != nil {
 		return nil, err
+	}
+	for _, h := range c.Hide {
+		if h != "" && within(c.Workspace, resolveExisting(h)) {
+			return nil, fmt.Errorf("container.workspace %s is inside %s, which the sandbox hides: cd into a project directory or set container.workspace", c.Workspace, h)
+		}
+	}
+	if c.Rootless && c.HostIDs {
+		return nil, errors.New("sandbox spec: a rootless runtime cannot run processes with the host's ids")
 	}
 	if c.Rootless {
 		if err := RootlessLimitsOK(c); err != nil {
@@ -159,18 +180,24 @@ func Build(c Config) (*Spec, error) {
 	spec.Linux.ReadonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
 	spec.Linux.Namespaces = []specs.LinuxNamespace{
 		{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
-		{Type: specs.MountNamespace}, {Type: specs.CgroupNamespace}, {Type: specs.UserNamespace},
+		{Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
+	}
+	if !c.HostIDs {
+		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: uint32(inUID), HostID: uint32(c.Owner.UID), Size: 1}}
+		spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: uint32(inGID), HostID: uint32(c.Owner.GID), Size: 1}}
 	}
 	if c.Network == "none" {
 		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 	}
-	spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: uint32(inUID), HostID: uint32(c.Owner.UID), Size: 1}}
-	spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: uint32(inGID), HostID: uint32(c.Owner.GID), Size: 1}}
 	if !c.Rootless {
 		spec.Linux.Resources = Resources(c)
 	}
 	if spec.Linux.Seccomp, err = Seccomp(spec, c.Nested()); err != nil {
 		return nil, err
+	}
+	if c.ExecNotify {
+		ExecNotify(spec.Linux.Seccomp)
 	}
 	return &Spec{Spec: spec, UID: inUID, GID: inGID, Placeholders: prot.Placeholders, ProtectMounts: len(prot.Mounts)}, nil
 }

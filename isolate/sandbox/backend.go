@@ -7,6 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/sandbox/execproto"
 )
@@ -31,6 +32,9 @@ func New(o Options) (isolate.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
+	if os.Geteuid() == 0 {
+		primeCgroupJoin() // in the background, while the rest is made
+	}
 	t, err := newTemplate(o)
 	if err != nil {
 		return nil, err
@@ -44,6 +48,7 @@ func New(o Options) (isolate.Backend, error) {
 	} else if len(removed) > 0 {
 		logrus.WithField("removed", removed).Debug("sandbox: collected leftovers")
 	}
+	phase.Mark("sandbox-new")
 	return &backend{o: o, tmpl: t}, nil
 }
 
@@ -57,6 +62,9 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 		return isolate.Status{}, errors.New("sandbox: empty command")
 	}
 	if b.o.Persist == persistSession && s.Session != "" {
+		if err := b.execChecksInSession(); err != nil {
+			return isolate.Status{}, err
+		}
 		return b.runSession(ctx, s)
 	}
 	return b.runFresh(ctx, s)
@@ -67,8 +75,6 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 func (b *backend) processEnv(env []string) []string {
 	return execproto.CommandEnv(env, b.o.Passthrough, b.tmpl.owner.SkillEnv)
 }
-
-func lookupVar(env []string, name string) (string, bool) { return execproto.LookupVar(env, name) }
 
 // cwd is the command's working directory (execproto's Options.CommandDir).
 func (b *backend) cwd(dir string) string { return b.o.CommandDir(dir) }

@@ -9,7 +9,8 @@ import (
 )
 
 // Start-to-exit cost of `true` through the package API (no CLI). The CLI
-// figures beside runc and bwrap come from bench/sandbox/run.sh.
+// figures beside runc and bwrap come from bench/sandbox/run.sh (ratios) and
+// bench/sandbox/hyperfine.sh (the earlier table).
 func benchRun(b *testing.B, persist, session string) {
 	requireRoot(b)
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)

@@ -81,6 +81,7 @@ func specConfig(o Options) ocispec.Config {
 		HomeReadable:   o.HomeReadable,
 		ProtectedPaths: o.ProtectedPaths,
 		Rootless:       os.Geteuid() != 0,
+		ExecNotify:     o.ExecChecks,
 	}
 }
 

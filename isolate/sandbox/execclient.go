@@ -40,7 +40,7 @@ func listenExec(path string) (*os.File, error) {
 // execIn, as does a session made without an exec socket. The main binary
 // takes the same way without this helper (isolate/sandboxexec).
 func (b *backend) execViaReaper(ctx context.Context, c *libcontainer.Container, s isolate.Spec) (st isolate.Status, started bool, err error) {
-	if s.TTY || b.tmpl.nested {
+	if s.TTY || b.tmpl.nested || b.o.ExecChecks {
 		return st, false, errNoExecSocket
 	}
 	path := filepath.Join(b.o.StateDir, c.ID(), execSocketName)

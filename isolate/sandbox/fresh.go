@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 )
 
@@ -30,7 +31,14 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 	// The container dies with the wrapper: if the wrapper is killed, the
 	// kernel kills the reaper and with it the whole pid namespace. See the
 	// thread locking below.
-	c, err := b.create(id, func(cfg *configs.Config) { cfg.ParentDeathSignal = int(unix.SIGKILL) }, labelKind+"="+kindFresh)
+	prog := b.freshSeccomp()
+	c, err := b.create(id, b.withExecAgent(id, func(cfg *configs.Config) {
+		cfg.ParentDeathSignal = int(unix.SIGKILL)
+		if prog != nil {
+			cfg.Seccomp = nil // the reaper installs the same program
+		}
+	}), labelKind+"="+kindFresh)
+	phase.Mark("sandbox-create")
 	if err != nil {
 		lk.Release(true)
 		return st, fmt.Errorf("sandbox: creating the container: %w", err)
@@ -40,6 +48,7 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 			logrus.WithError(derr).Warn("sandbox: removing the container")
 		}
 		lk.Release(true)
+		phase.Mark("sandbox-destroy")
 	}()
 
 	exe, err := b.sealExe()
@@ -57,9 +66,21 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 	if s.TTY {
 		args = append(args, "tty")
 	}
+	if prog != nil {
+		args = append(args, seccompArg)
+	}
 	args = append(append(args, "--"), s.Args...)
 	p := b.process(s, b.inCallerUserns(args))
 	p.Init = true
+	var setup *os.File
+	if prog != nil {
+		if setup, err = reaperSetup(prog, p.Env); err != nil {
+			statusW.Close()
+			return st, err
+		}
+		defer setup.Close()
+		p.Env = nil
+	}
 	lifeR, lifeW, err := os.Pipe()
 	if err != nil {
 		statusW.Close()
@@ -69,8 +90,11 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 	// this function returns or the process dies: see watchLifeline.
 	defer lifeW.Close()
 	// Order fixes the fd numbers: reaperExeFd, reaperStatusFd,
-	// reaperLifelineFd.
+	// reaperLifelineFd, reaperSetupFd.
 	p.ExtraFiles = []*os.File{exe, statusW, lifeR}
+	if setup != nil {
+		p.ExtraFiles = append(p.ExtraFiles, setup)
+	}
 
 	con, err := newConsole(p, s)
 	if err != nil {
@@ -86,16 +110,29 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 	// the thread stays locked from fork to wait.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	agent, err := b.startExecAgent(id, s.ExecChecks)
+	if err != nil {
+		statusW.Close()
+		lifeR.Close()
+		return st, fmt.Errorf("sandbox: %w", err)
+	}
 	err = c.Run(p)
 	statusW.Close()
 	lifeR.Close()
+	if aerr := agent.wait(err == nil); aerr != nil && err == nil {
+		// The container goes (deferred destroy); nothing of it ran
+		// unchecked: its execs fail while nobody holds the listener.
+		return st, fmt.Errorf("sandbox: %w", aerr)
+	}
 	if err != nil {
 		return st, fmt.Errorf("sandbox: starting the command: %w", err)
 	}
+	phase.Mark("sandbox-start")
 	con.start()
 	// The reaper relays these to the command's process group.
 	stopFwd := forwardSignals(ctx, func(sig os.Signal) { _ = p.Signal(sig) })
 	ps, werr := p.Wait()
+	phase.Mark("sandbox-wait")
 	stopFwd()
 	con.wait()
 
@@ -107,6 +144,22 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 		st = oomStatus(st, b.o.Memory)
 	}
 	return st, nil
+}
+
+// freshSeccomp is the compiled filter a fresh container's reaper installs
+// itself (seccompcache.go), or nil for libcontainer's path: a rootless
+// sandbox, whose reaper enters a nested user namespace before the filter
+// refuses that, or a profile the cache cannot reproduce.
+func (b *backend) freshSeccomp() *bpfProgram {
+	if b.tmpl.nested || b.tmpl.rootless || os.Geteuid() != 0 {
+		return nil
+	}
+	p, err := cachedSeccomp(b.o.StateDir, b.tmpl.cfg.Seccomp)
+	if err != nil {
+		logrus.WithError(err).Debug("sandbox: no compiled seccomp filter; libcontainer compiles it")
+		return nil
+	}
+	return p
 }
 
 // process is the libcontainer process for s with argv args: the caller's

@@ -46,5 +46,9 @@ func Init() {
 		if os.Getpid() == 1 {
 			os.Exit(reaperMain(os.Args[2:]))
 		}
+	case seccompCompileArg:
+		if len(os.Args) == 2 && os.Getenv(seccompCompileEnv) == "1" {
+			os.Exit(seccompCompileMain())
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/system"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	"golang.org/x/sys/unix"
 
@@ -232,6 +234,10 @@ func collect(o Options, id string) (bool, error) {
 		return false, err
 	}
 	fi, statErr := lk.File().Stat()
+	if statErr == nil && strings.HasPrefix(id, sessionPrefix) && sessionLive(o, id, fi.ModTime()) {
+		lk.Release(false)
+		return false, nil
+	}
 	c, err := libcontainer.Load(o.StateDir, id)
 	if err != nil {
 		// No (readable) state: a wrapper died before or while
@@ -242,16 +248,7 @@ func collect(o Options, id string) (bool, error) {
 		return true, nil
 	}
 	status, _ := c.Status()
-	// Each session expires after its own idle time, the one of the
-	// HERMES_HOME that made it: another home's shorter one must not cut
-	// it short (they share root's state directory).
-	limit := o.Idle
-	if v, ok := utils.SearchLabels(c.Config().Labels, labelIdle); ok {
-		if s, err := strconv.ParseInt(v, 10, 64); err == nil && s > 0 {
-			limit = time.Duration(s) * time.Second
-		}
-	}
-	idle := statErr == nil && time.Since(fi.ModTime()) > limit
+	idle := statErr == nil && time.Since(fi.ModTime()) > idleLimit(o, c.Config().Labels)
 	// A fresh container whose lock is free has lost its wrapper.
 	leftover := strings.HasPrefix(id, freshPrefix) || status == libcontainer.Stopped
 	if !leftover && !idle {
@@ -261,6 +258,51 @@ func collect(o Options, id string) (bool, error) {
 	err = destroy(o.StateDir, c)
 	lk.Release(err == nil)
 	return err == nil, err
+}
+
+// idleLimit is how long a session container with labels may stay unused:
+// each session expires after its own idle time, the one of the HERMES_HOME
+// that made it; another home's shorter one must not cut it short (they
+// share root's state directory).
+func idleLimit(o Options, labels []string) time.Duration {
+	if v, ok := utils.SearchLabels(labels, labelIdle); ok {
+		if s, err := strconv.ParseInt(v, 10, 64); err == nil && s > 0 {
+			return time.Duration(s) * time.Second
+		}
+	}
+	return o.Idle
+}
+
+// sessionLive reports, without loading the whole container state, what
+// collect would conclude from it for the session container id whose lock
+// was last touched at used: true when it is neither idle nor stopped, so
+// there is nothing to collect. Every backend start collects, and decoding
+// each session's state (its whole config, seccomp profile included, ~35
+// KiB of JSON) cost each start a few milliseconds with a handful of
+// sessions. Only the fields collect needs are decoded; the init process
+// counts as running exactly as libcontainer counts it (same pid, same start
+// time, not a zombie). Anything unreadable answers false: the full path
+// decides.
+func sessionLive(o Options, id string, used time.Time) bool {
+	b, err := os.ReadFile(filepath.Join(o.StateDir, id, "state.json"))
+	if err != nil {
+		return false
+	}
+	var st struct {
+		Pid    int    `json:"init_process_pid"`
+		Start  uint64 `json:"init_process_start"`
+		Config struct {
+			Labels []string `json:"labels"`
+		} `json:"config"`
+	}
+	if json.Unmarshal(b, &st) != nil || st.Pid <= 0 {
+		return false
+	}
+	if time.Since(used) > idleLimit(o, st.Config.Labels) {
+		return false
+	}
+	ps, err := system.Stat(st.Pid)
+	return err == nil && ps.StartTime == st.Start && ps.State != system.Zombie && ps.State != system.Dead
 }
 
 // destroy kills whatever still runs in c and removes its cgroups and state.

@@ -32,7 +32,12 @@ const (
 	reaperExeFd      = 3 // the reaper's own binary, closed at once
 	reaperStatusFd   = 4 // fresh mode: where the exact end of the command is written
 	reaperLifelineFd = 5 // fresh mode: reads EOF when the wrapper is gone
+	reaperSetupFd    = 6 // fresh mode with "seccomp": reaperSetup's file
 )
+
+// seccompArg, after "run" [tty], says the reaper installs the container's
+// seccomp filter itself, from reaperSetupFd, before anything else it does.
+const seccompArg = "seccomp"
 
 // forwarded are the signals a wrapper relays to its command; the reaper
 // passes them on to the command's process group.
@@ -73,17 +78,25 @@ func reapRun(args []string) int {
 	status := os.NewFile(reaperStatusFd, "status")
 	unix.CloseOnExec(reaperStatusFd)
 	unix.CloseOnExec(reaperLifelineFd)
-	tty := false
-	if len(args) > 0 && args[0] == "tty" {
-		tty, args = true, args[1:]
-	}
-	if len(args) > 0 && args[0] == "--" {
-		args = args[1:]
-	}
 	report := func(code int, msg string) int {
 		fmt.Fprint(status, msg)
 		status.Close()
 		return code
+	}
+	tty := false
+	if len(args) > 0 && args[0] == "tty" {
+		tty, args = true, args[1:]
+	}
+	if len(args) > 0 && args[0] == seccompArg {
+		args = args[1:]
+		// Fails closed: without its filter no command runs.
+		if err := applyReaperSetup(); err != nil {
+			fmt.Fprintf(os.Stderr, "hermes-exec: sandbox: %v\n", err)
+			return report(exitcode.CannotExec, fmt.Sprintf("exit %d", exitcode.CannotExec))
+		}
+	}
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
 	}
 	if len(args) == 0 {
 		return report(exitcode.CannotExec, "error missing command")
@@ -180,7 +193,7 @@ func reapSession(idle time.Duration, withSocket bool) int {
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGUSR1, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	srv := newExecServer()
 	if l != nil {
-		go srv.serve(l)
+		go srv.Serve(l)
 	}
 	tick := time.NewTicker(sessionPoll)
 	defer tick.Stop()
@@ -190,7 +203,7 @@ func reapSession(idle time.Duration, withSocket bool) int {
 		case sig := <-sigs:
 			switch sig {
 			case unix.SIGCHLD:
-				srv.reapAll()
+				srv.ReapAll()
 			case unix.SIGUSR1:
 				// A wrapper marks a start it made through
 				// libcontainer. Anything in the container can send
@@ -203,7 +216,7 @@ func reapSession(idle time.Duration, withSocket bool) int {
 				return 0
 			}
 		case <-tick.C:
-			if commandRunning() || srv.busy(last) {
+			if commandRunning() || srv.Busy(last) {
 				last = time.Now()
 			}
 			if idle > 0 && time.Since(last) > idle {

@@ -22,7 +22,7 @@ func (b *backend) runSession(ctx context.Context, s isolate.Spec) (isolate.Statu
 	id := sessionID(s.Session, b.o.Fingerprint())
 	var lastErr error
 	for attempt := 0; attempt < 2; attempt++ {
-		c, lk, err := b.openSession(id, s.Session)
+		c, lk, err := b.openSession(id, s.Session, s.ExecChecks)
 		if err != nil {
 			return isolate.Status{}, err
 		}
@@ -45,7 +45,7 @@ func (b *backend) runSession(ctx context.Context, s isolate.Spec) (isolate.Statu
 
 // openSession returns the running session container with its lock held
 // shared, so that gc and idle expiry leave it alone while the command runs.
-func (b *backend) openSession(id, session string) (*libcontainer.Container, *lock, error) {
+func (b *backend) openSession(id, session, execChecks string) (*libcontainer.Container, *lock, error) {
 	lk, err := acquireLock(b.o.StateDir, id, unix.LOCK_SH, false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox: %w", err)
@@ -78,7 +78,7 @@ func (b *backend) openSession(id, session string) (*libcontainer.Container, *loc
 		// what a container whose state directory was deleted left.
 		removeCgroups(id)
 	}
-	c, err = b.startSession(id, session)
+	c, err = b.startSession(id, session, execChecks)
 	if err != nil {
 		lk.Release(true)
 		return nil, nil, err
@@ -101,8 +101,8 @@ func (b *backend) shareLock(c *libcontainer.Container, lk *lock) (*libcontainer.
 // startSession makes a session container whose init is the reaper. Its
 // stdio is /dev/null: it outlives this wrapper and must not hold the agent's
 // pipes open.
-func (b *backend) startSession(id, session string) (*libcontainer.Container, error) {
-	c, err := b.create(id, nil, labelKind+"="+kindSession, labelSession+"="+session)
+func (b *backend) startSession(id, session, execChecks string) (*libcontainer.Container, error) {
+	c, err := b.create(id, b.withExecAgent(id, nil), labelKind+"="+kindSession, labelSession+"="+session)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: creating the session container: %w", err)
 	}
@@ -122,7 +122,8 @@ func (b *backend) startSession(id, session string) (*libcontainer.Container, err
 		Init:       true,
 		ExtraFiles: []*os.File{exe}, // reaperExeFd
 	}
-	if !b.tmpl.nested {
+	if !b.tmpl.nested && !b.o.ExecChecks {
+		// With exec checks the reaper starts nothing (execcheck.go).
 		// A rootless reaper stays outside the caller's user namespace
 		// (userns.go), so its commands keep coming through libcontainer.
 		// Without the socket (a state directory path too long for
@@ -135,7 +136,16 @@ func (b *backend) startSession(id, session string) (*libcontainer.Container, err
 			p.ExtraFiles = append(p.ExtraFiles, sock) // reaperSocketFd
 		}
 	}
-	if err := c.Run(p); err != nil {
+	agent, err := b.startExecAgent(id, execChecks)
+	if err != nil {
+		_ = destroy(b.o.StateDir, c)
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	err = c.Run(p)
+	if aerr := agent.wait(err == nil); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
 		_ = destroy(b.o.StateDir, c)
 		return nil, fmt.Errorf("sandbox: starting the session container: %w", err)
 	}
@@ -179,7 +189,17 @@ func (b *backend) execIn(ctx context.Context, c *libcontainer.Container, s isola
 		return st, false, fmt.Errorf("sandbox: %w", err)
 	}
 	defer rec.done()
-	if err := c.Run(p); err != nil {
+	agent, err := b.startExecAgent(c.ID(), s.ExecChecks)
+	if err != nil {
+		return st, false, fmt.Errorf("sandbox: %w", err)
+	}
+	err = c.Run(p)
+	if aerr := agent.wait(err == nil); aerr != nil && err == nil {
+		_ = p.Signal(unix.SIGKILL)
+		_, _ = p.Wait()
+		return st, false, fmt.Errorf("sandbox: %w", aerr)
+	}
+	if err != nil {
 		return st, false, fmt.Errorf("sandbox: starting the command: %w", err)
 	}
 	pid, _ := p.Pid()

@@ -44,6 +44,7 @@ func OptionsFrom(c isolate.Context) (Options, error) {
 		// nil (not in config.yaml) means the sandbox's defaults.
 		HomeReadable:   cc.HomeReadable,
 		ProtectedPaths: cc.ProtectedPaths,
+		ExecChecks:     c.Config.Terminal.ExecChecks == config.ExecChecksOn,
 	}
 	var err error
 	if cc.Memory != "" {

@@ -12,17 +12,9 @@ package sandboxexec
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 
 	"hermes-exec/isolate"
+	"hermes-exec/isolate/helperexec"
 	"hermes-exec/isolate/sandbox/execproto"
 )
 
@@ -53,26 +45,25 @@ type Request struct {
 	Dir     string
 	TTY     bool
 	Session string
+	// ExecChecks is the wrapper's socket for the command's seccomp
+	// listeners (isolate.Spec.ExecChecks); required when
+	// Options.ExecChecks is on.
+	ExecChecks string `json:",omitempty"`
+}
+
+// helper is how hermes-exec-sandbox is found and started.
+var helper = helperexec.Helper{
+	Backend: "sandbox", Name: HelperName, PathEnv: "HERMES_SANDBOX_HELPER",
+	RequestEnv: RequestEnv, EnvPrefix: EnvPrefix,
+	// The caller's home (whose secrets it hides), the runtime directory
+	// (whose sockets it hides), the tools and terminal it may describe;
+	// HERMES_PHASES=1 makes it print its phases too (internal/phase).
+	Vars: []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM", "HERMES_PHASES"},
 }
 
 // HelperPath finds hermes-exec-sandbox: $HERMES_SANDBOX_HELPER if set,
 // else next to the running executable, else in PATH.
-func HelperPath() (string, error) {
-	if p := os.Getenv("HERMES_SANDBOX_HELPER"); p != "" {
-		return p, nil
-	}
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), HelperName)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(HelperName)
-	if err != nil {
-		return "", fmt.Errorf("the sandbox backend needs %s next to hermes-exec or in PATH (make build installs both)", HelperName)
-	}
-	return p, nil
-}
+func HelperPath() (string, error) { return helper.Path() }
 
 // New returns the sandbox backend. It fails when the helper is missing,
 // so that a sandbox that cannot start is a denial, not a host run.
@@ -92,6 +83,11 @@ type backend struct {
 
 func (b *backend) Name() string { return "sandbox" }
 
+// DeliversExecChecks reports that this backend puts every exec of its
+// commands under libcontainer's seccomp agent when exec checks are on, and
+// hands the listeners to Spec.ExecChecks (see package execcheck).
+func (b *backend) DeliversExecChecks() bool { return b.opts.ExecChecks }
+
 // Run starts the helper through the host backend, which hands it the
 // caller's files, forwards signals and kills it if the wrapper dies; the
 // helper in turn does the same for the container. The helper exits with
@@ -101,98 +97,27 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if st, ok := b.runInSession(ctx, s); ok {
 		return st, nil
 	}
-	args, env, err := HelperCommand(b.helper, Request{Options: b.opts, Env: s.Env, Dir: s.Dir, TTY: s.TTY, Session: s.Session}, s.Args)
-	if err != nil {
-		return isolate.Status{}, err
-	}
-	return b.host.Run(ctx, isolate.Spec{
-		Args:   args,
-		Env:    env,
-		Stdin:  s.Stdin,
-		Stdout: s.Stdout,
-		Stderr: s.Stderr,
-		// The helper is ours and handles the terminal itself; the
-		// command inside the container has no way to it.
-		ShareTerminal: true,
-	})
+	return helper.Run(ctx, b.host, b.helper, Request{Options: b.opts, Dir: s.Dir, TTY: s.TTY, Session: s.Session, ExecChecks: s.ExecChecks}, s)
 }
 
 // HelperCommand is the argv and environment of a helper run of argv for
 // req (the supervisor starts helpers for its users this way too).
-func HelperCommand(helper string, req Request, argv []string) (args, env []string, err error) {
-	raw, err := json.Marshal(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	args = append([]string{helper, "run", "--"}, argv...)
-	env = helperEnv(raw)
-	for i, kv := range req.Env {
-		env = append(env, EnvPrefix+strconv.Itoa(i)+"="+kv)
-	}
-	return args, env, nil
+func HelperCommand(path string, req Request, argv []string) (args, env []string, err error) {
+	return helper.Command(path, req, req.Env, argv)
 }
 
 // Manage replaces the process with `hermes-exec-sandbox ARGS...` for the
 // `hermes-exec sandbox ls|rm|gc` subcommands. It returns only on error.
-func Manage(o Options, args []string) error {
-	helper, err := HelperPath()
-	if err != nil {
-		return err
-	}
-	req, err := json.Marshal(Request{Options: o})
-	if err != nil {
-		return err
-	}
-	argv := append([]string{helper}, args...)
-	err = syscall.Exec(helper, argv, helperEnv(req))
-	return errors.Join(fmt.Errorf("starting %s", helper), err)
-}
+func Manage(o Options, args []string) error { return helper.Exec(Request{Options: o}, args) }
 
-// helperVars are the wrapper's own variables the helper needs to find
-// things: the caller's home (whose secrets it hides), the runtime directory
-// (whose sockets it hides), and the tools and terminal it may describe.
-// Nothing secret is among them; the command's environment is in the request.
-var helperVars = []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM"}
-
-func helperEnv(req []byte) []string {
-	env := []string{RequestEnv + "=" + string(req)}
-	for _, k := range helperVars {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
-	}
-	return env
-}
+func helperEnv(req []byte) []string { return helper.Env(req, nil) }
 
 // ReadRequest is the request hermes-exec sent to this helper, from its
 // environment. Without one the helper must refuse to run anything: it is
 // never a way around the classifier.
 func ReadRequest() (Request, error) {
 	var req Request
-	raw, ok := os.LookupEnv(RequestEnv)
-	if !ok {
-		return req, fmt.Errorf("%s is started by hermes-exec (use hermes-exec --backend sandbox -c CMD, or hermes-exec sandbox ls)", HelperName)
-	}
-	if err := json.Unmarshal([]byte(raw), &req); err != nil {
-		return req, fmt.Errorf("bad request: %v", err)
-	}
-	byIndex := map[int]string{}
-	for _, kv := range os.Environ() {
-		rest, ok := strings.CutPrefix(kv, EnvPrefix)
-		if !ok {
-			continue
-		}
-		num, val, ok := strings.Cut(rest, "=")
-		if n, err := strconv.Atoi(num); ok && err == nil && n >= 0 {
-			byIndex[n] = val
-		}
-	}
-	for i := 0; i < len(byIndex); i++ {
-		v, ok := byIndex[i]
-		if !ok {
-			return req, fmt.Errorf("bad request: %s%d is missing", EnvPrefix, i)
-		}
-		req.Env = append(req.Env, v)
-	}
-	return req, nil
+	env, err := helper.Read(&req)
+	req.Env = env
+	return req, err
 }

@@ -38,7 +38,10 @@ func RunInSession(ctx context.Context, opts Options, s isolate.Spec, relay execp
 		return st, false
 	}
 	o, err := opts.WithDefaults()
-	if err != nil || o.Persist != execproto.PersistSession {
+	// With exec checks every command is its own libcontainer process,
+	// whose seccomp listener the helper hands to the wrapper (the reaper
+	// starts none: see isolate/sandbox/execcheck.go).
+	if err != nil || o.Persist != execproto.PersistSession || o.ExecChecks {
 		return st, false // the helper reports bad options
 	}
 	id := execproto.SessionID(s.Session, o.Fingerprint())

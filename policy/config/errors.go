@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -32,8 +33,9 @@ func nodeErr(n *yaml.Node, format string, args ...any) error {
 }
 
 // yamlLine matches the line prefix the YAML library puts in its messages.
-// Only the library's own error text is matched, never user input.
-var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+// Only the library's own error text is matched, never user input. Compiled
+// on first use: only a config with an error needs it.
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`) })
 
 // fromYAML turns the YAML library's error into Errors with line numbers.
 func fromYAML(err error) error {
@@ -49,7 +51,7 @@ func fromYAML(err error) error {
 }
 
 func lineMsg(m string) *Error {
-	if g := yamlLine.FindStringSubmatch(m); g != nil {
+	if g := yamlLine().FindStringSubmatch(m); g != nil {
 		n, _ := strconv.Atoi(g[1])
 		return &Error{Line: n, Msg: g[2]}
 	}

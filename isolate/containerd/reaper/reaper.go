@@ -25,7 +25,6 @@ package reaper
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -35,6 +34,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"hermes-exec/isolate/execwire"
 )
 
 // Path is where the helper mounts this program inside every container
@@ -84,6 +85,10 @@ func Main(args []string) int {
 // process), relays signals to that group, reaps every child, and exits with
 // the command's status as bash reports it: its exit code, or 128+N.
 func run(args []string) int {
+	// Out of the command's reach: a process running as the same uid
+	// could otherwise read this one's memory and descriptors through
+	// /proc/1 (the dumpable flag is reset for the command by its execve).
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	tty := false
 	if len(args) > 0 && args[0] == "tty" {
 		tty, args = true, args[1:]
@@ -175,11 +180,11 @@ func session(idle time.Duration, hand string) int {
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	sigs := make(chan os.Signal, 32)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
-	var srv *server
+	var srv *execwire.Server
 	if hand != "" {
 		if l, err := takeListener(hand); err == nil {
-			srv = &server{jobs: map[int]*net.UnixConn{}}
-			go srv.serve(l)
+			srv = execwire.NewServer()
+			go srv.Serve(l)
 		}
 		// Without it, commands come by task.Exec only.
 	}
@@ -192,9 +197,9 @@ func session(idle time.Duration, hand string) int {
 			if sig != unix.SIGCHLD {
 				return 0
 			}
-			srv.reap()
+			srv.ReapAll()
 		case <-tick.C:
-			if CommandRunning() || (srv != nil && srv.busy(last)) {
+			if CommandRunning() || (srv != nil && srv.Busy(last)) {
 				last = time.Now()
 			}
 			if idle > 0 && time.Since(last) > idle {

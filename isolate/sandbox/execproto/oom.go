@@ -38,10 +38,14 @@ func OOMStatus(st isolate.Status, limit int64) isolate.Status {
 // found without libcontainer's state: CgroupParent/id in the unified
 // hierarchy, or in the v1 memory hierarchy. ok is false when the file is not
 // there (no such cgroup: the caller must not guess).
-func OOMCounter(id string) (path string, ok bool) {
-	path = filepath.Join("/sys/fs/cgroup", CgroupParent, id, "memory.events")
+func OOMCounter(id string) (path string, ok bool) { return OOMCounterIn(CgroupParent, id) }
+
+// OOMCounterIn is OOMCounter for containers whose cgroups are under parent
+// (the containerd backend's are apart from the sandbox's).
+func OOMCounterIn(parent, id string) (path string, ok bool) {
+	path = filepath.Join("/sys/fs/cgroup", parent, id, "memory.events")
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
-		path = filepath.Join("/sys/fs/cgroup/memory", CgroupParent, id, "memory.oom_control")
+		path = filepath.Join("/sys/fs/cgroup/memory", parent, id, "memory.oom_control")
 	}
 	if _, err := os.Stat(path); err != nil {
 		return "", false

@@ -75,6 +75,11 @@ type Options struct {
 	// identity, so a later command in another directory joins the same
 	// container, where that directory is read-only.
 	WorkspaceFromCwd bool `json:",omitempty"`
+	// ExecChecks (terminal.exec_checks: on): every exec in the container
+	// goes to the command's wrapper (see isolate/sandbox/execcheck.go).
+	// A session container made with them is another container than one
+	// made without.
+	ExecChecks bool `json:",omitempty"`
 }
 
 // Defaults and the accepted values of Options fields.
@@ -231,6 +236,10 @@ func (o Options) Fingerprint() string {
 	} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
+	}
+	if o.ExecChecks {
+		// Only when on, so that the ids of existing sessions stay.
+		h.Write([]byte("exec-checks\x00"))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

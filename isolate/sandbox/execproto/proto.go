@@ -6,39 +6,24 @@ import (
 	"strings"
 
 	"hermes-exec/isolate"
+	"hermes-exec/isolate/execwire"
 )
 
 // A session container's reaper starts the commands of later wrappers
-// itself (isolate/sandbox/execserver.go). The wrapper connects to the
-// socket the reaper listens on (SocketName in the container's state
-// directory, which only its owner can reach and which is masked inside),
-// sends one packet with the request and the command's stdin, stdout and
-// stderr as SCM_RIGHTS, and then the signals it receives. The reaper
-// answers "started", then how the command ended. When the connection closes
-// before that (the wrapper was killed), the reaper kills the command's
-// process group.
-//
-// Packets (SOCK_SEQPACKET keeps them whole):
-//
-//	wrapper → reaper: Request as JSON, with 3 fds; then "signal N"...
-//	reaper → wrapper: "started" then "exit N" or "signal N";
-//	                  or "error CODE MESSAGE" when nothing was started.
+// itself; the wire format and the server are isolate/execwire's (both
+// backends' inits serve it), this is the wrapper's side.
 const (
-	SocketName = "exec.sock"
-	MaxRequest = 1 << 20
-	MsgStarted = "started"
-	MsgExit    = "exit "
-	MsgSignal  = "signal "
-	MsgError   = "error "
+	SocketName = execwire.SocketName
+	MaxRequest = execwire.MaxRequest
+	MsgStarted = execwire.MsgStarted
+	MsgExit    = execwire.MsgExit
+	MsgSignal  = execwire.MsgSignal
+	MsgError   = execwire.MsgError
 )
 
 // Request is what a wrapper asks the reaper to run. Env and Dir are already
 // the sandbox's (CommandEnv, Options.CommandDir), as for libcontainer.
-type Request struct {
-	Args []string
-	Env  []string
-	Dir  string
-}
+type Request = execwire.Request
 
 // ParseEnd reads "exit N" or "signal N".
 func ParseEnd(msg string) (isolate.Status, error) {
