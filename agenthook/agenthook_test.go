@@ -100,27 +100,58 @@ func TestGrantsAreOneUseAndForOneProcess(t *testing.T) {
 	if err := g.Put("k", ClaudeCode, 42, "1000", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := g.Take("k", 43, "1000"); ok {
+	if _, ok := g.Take("k", []Process{{PID: 43, Start: "1000"}}); ok {
 		t.Fatal("another process took the grant")
 	}
-	if _, ok := g.Take("k", 42, "999"); ok {
+	if _, ok := g.Take("k", []Process{{PID: 42, Start: "999"}}); ok {
 		t.Fatal("a reused pid took the grant")
 	}
-	if _, ok := g.Take("other", 42, "1000"); ok {
+	if _, ok := g.Take("other", []Process{{PID: 42, Start: "1000"}}); ok {
 		t.Fatal("another command took the grant")
 	}
-	if a, ok := g.Take("k", 42, "1000"); !ok || a != ClaudeCode {
+	if a, ok := g.Take("k", []Process{{PID: 42, Start: "1000"}}); !ok || a != ClaudeCode {
 		t.Fatal("the grant was not taken")
 	}
-	if _, ok := g.Take("k", 42, "1000"); ok {
+	if _, ok := g.Take("k", []Process{{PID: 42, Start: "1000"}}); ok {
 		t.Fatal("the grant was used twice")
 	}
 	g.Put("old", Codex, 42, "1000", -time.Second)
-	if _, ok := g.Take("old", 42, "1000"); ok {
+	if _, ok := g.Take("old", []Process{{PID: 42, Start: "1000"}}); ok {
 		t.Fatal("an expired grant was taken")
 	}
 	if ents, _ := os.ReadDir(g.Dir); len(ents) != 0 {
 		t.Errorf("left behind: %v", ents)
+	}
+	// An agent's grant is for the shell the agent starts itself, not for
+	// one further down (a loop the model left running in the background).
+	g.Put("k", Codex, 42, "1000", time.Minute)
+	if _, ok := g.Take("k", []Process{{PID: 50, Start: "1"}, {PID: 42, Start: "1000"}}); ok {
+		t.Fatal("a grandchild of the agent took its grant")
+	}
+}
+
+// The shell that took a grant hands it to the shells its approved
+// command starts: any descendant, any number of times, only that key.
+func TestInheritedGrantsAreForDescendants(t *testing.T) {
+	d := t.TempDir()
+	g := Grants{Dir: filepath.Join(d, "grants"), KeyFile: filepath.Join(d, "state.key")}
+	if err := g.PutInherited("k", Codex, 42, "1000", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	below := []Process{{PID: 60, Start: "5"}, {PID: 42, Start: "1000"}, {PID: 1, Start: "0"}}
+	for i := 0; i < 2; i++ {
+		if a, ok := g.Take("k", below); !ok || a != Codex {
+			t.Fatalf("use %d: a descendant could not use the inherited grant", i)
+		}
+	}
+	if _, ok := g.Take("other", below); ok {
+		t.Fatal("another command used the inherited grant")
+	}
+	if _, ok := g.Take("k", []Process{{PID: 61, Start: "5"}, {PID: 1, Start: "0"}}); ok {
+		t.Fatal("a process outside the approved command used it")
+	}
+	if _, ok := g.Take("k", []Process{{PID: 42, Start: "999"}}); ok {
+		t.Fatal("a reused pid used it")
 	}
 }
 
@@ -145,7 +176,7 @@ func TestForgedGrantIsNotHonoured(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(g.Dir, h[:32]+"-0000000000000000.json"), forged, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := g.Take("forged", 42, "1000"); ok {
+	if _, ok := g.Take("forged", []Process{{PID: 42, Start: "1000"}}); ok {
 		t.Fatal("a grant without a MAC was honoured")
 	}
 	// A genuine grant moved to another process by editing its pid.
@@ -161,7 +192,7 @@ func TestForgedGrantIsNotHonoured(t *testing.T) {
 	gf.PID = 43
 	b, _ = json.Marshal(gf)
 	os.WriteFile(m[0], b, 0o600)
-	if _, ok := g.Take("real", 43, "1000"); ok {
+	if _, ok := g.Take("real", []Process{{PID: 43, Start: "1000"}}); ok {
 		t.Fatal("an edited grant was honoured")
 	}
 }

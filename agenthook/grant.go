@@ -58,6 +58,10 @@ type grantFile struct {
 	PID     int       `json:"pid"`
 	Start   string    `json:"start"`
 	Expires time.Time `json:"expires"`
+	// Inherited grants are left by the hermes-exec that took an agent's
+	// grant, for the shells its approved command starts (see
+	// PutInherited): any descendant may use them, any number of times.
+	Inherited bool `json:"inherited,omitempty"`
 	// MAC authenticates the fields above (their JSON with MAC empty).
 	MAC string `json:"mac,omitempty"`
 }
@@ -77,6 +81,23 @@ func keyHash(key string) string {
 // Put records a grant of key for the shell that agent process pid (start
 // time start) will start within ttl.
 func (g Grants) Put(key, agent string, pid int, start string, ttl time.Duration) error {
+	return g.put(grantFile{Key: keyHash(key), Agent: agent, PID: pid, Start: start, Expires: time.Now().Add(ttl).UTC()})
+}
+
+// PutInherited records that the approved command run by hermes-exec
+// process pid (start time start) may run the same dangerous commands
+// through shells it starts, for as long as ttl. Agents wrap the command
+// they were asked about in text of their own and run it with bash -c
+// again (Codex's shell snapshot ends in exec of the login shell, which is
+// hermes-exec), so the command the human approved is classified a second
+// time, below the shell that took the grant, where nobody can be asked.
+// Only that shell's descendants, that is, the approved command itself,
+// can use it; a process the model started before is not one.
+func (g Grants) PutInherited(key, agent string, pid int, start string, ttl time.Duration) error {
+	return g.put(grantFile{Key: keyHash(key), Agent: agent, PID: pid, Start: start, Expires: time.Now().Add(ttl).UTC(), Inherited: true})
+}
+
+func (g Grants) put(gf grantFile) error {
 	if err := os.MkdirAll(g.Dir, 0o700); err != nil {
 		return err
 	}
@@ -88,14 +109,12 @@ func (g Grants) Put(key, agent string, pid int, start string, ttl time.Duration)
 	if err != nil {
 		return err
 	}
-	h := keyHash(key)
-	gf := grantFile{Key: h, Agent: agent, PID: pid, Start: start, Expires: time.Now().Add(ttl).UTC()}
 	gf.MAC = k.Sign(grantPurpose, gf.body())
 	b, err := json.Marshal(gf)
 	if err != nil {
 		return err
 	}
-	name := filepath.Join(g.Dir, h[:32]+"-"+hex.EncodeToString(rnd[:]))
+	name := filepath.Join(g.Dir, gf.Key[:32]+"-"+hex.EncodeToString(rnd[:]))
 	tmp := name + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
@@ -103,10 +122,24 @@ func (g Grants) Put(key, agent string, pid int, start string, ttl time.Duration)
 	return os.Rename(tmp, name+".json")
 }
 
-// Take uses up a grant of key for a shell whose parent is process pid
-// (start time start). Only one taker can win a grant: the one whose
-// rename of the file succeeds. Expired grants are removed on the way.
-func (g Grants) Take(key string, pid int, start string) (agent string, ok bool) {
+// InheritedTTL bounds how long an inherited grant lives: it is bound to
+// a running process (and removed once that is gone), so this only bounds
+// what a very long approved command may still run nested.
+const InheritedTTL = 12 * time.Hour
+
+// Process is a process by pid and start time (a pid alone may be reused).
+type Process struct {
+	PID   int
+	Start string
+}
+
+// Take uses up a grant of key for a shell whose ancestors are anc, the
+// parent first. An agent's grant is for the shell its agent process
+// starts directly (anc[0]) and only one taker can win it: the one whose
+// rename of the file succeeds. An inherited grant (PutInherited) is for
+// any descendant of the shell that left it, and stays. Expired grants are
+// removed on the way.
+func (g Grants) Take(key string, anc []Process) (agent string, ok bool) {
 	h := keyHash(key)
 	matches, _ := filepath.Glob(filepath.Join(g.Dir, h[:32]+"-*.json"))
 	if len(matches) == 0 {
@@ -130,16 +163,41 @@ func (g Grants) Take(key string, pid int, start string) (agent string, ok bool) 
 			os.Remove(m)
 			continue
 		}
-		if gf.PID != pid || gf.Start != start {
-			continue
-		}
-		used := m + ".used"
-		if os.Rename(m, used) == nil {
-			os.Remove(used)
-			return gf.Agent, true
+		for i, a := range anc {
+			if gf.PID != a.PID || gf.Start != a.Start || i > 0 && !gf.Inherited {
+				continue
+			}
+			if gf.Inherited {
+				return gf.Agent, true
+			}
+			used := m + ".used"
+			if os.Rename(m, used) == nil {
+				os.Remove(used)
+				return gf.Agent, true
+			}
 		}
 	}
 	return "", false
+}
+
+// Ancestors are the processes above this one, the parent first, at most
+// max of them.
+func Ancestors(max int) []Process {
+	var out []Process
+	pid := os.Getppid()
+	for len(out) < max && pid > 1 {
+		start, ok := procstat.StartTime(pid)
+		if !ok {
+			break
+		}
+		out = append(out, Process{PID: pid, Start: start})
+		ppid, _, ok := procPPID(pid)
+		if !ok {
+			break
+		}
+		pid = ppid
+	}
+	return out
 }
 
 // Approver answers yes once, for a command whose grant was taken: the
@@ -213,7 +271,10 @@ func (g Grants) Clean() {
 		}
 		b, err := os.ReadFile(p)
 		var gf grantFile
-		if err == nil && json.Unmarshal(b, &gf) == nil && time.Now().After(gf.Expires) {
+		if err != nil || json.Unmarshal(b, &gf) != nil {
+			return nil
+		}
+		if start, alive := procstat.StartTime(gf.PID); time.Now().After(gf.Expires) || gf.Inherited && (!alive || start != gf.Start) {
 			os.Remove(p)
 		}
 		return nil

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hermes-exec/internal/testutil"
 )
 
 // openaiResponses is the OpenAI Responses API (POST /v1/responses,
@@ -293,4 +295,36 @@ func TestCodexHookAllowsHarmlessWithoutDialog(t *testing.T) {
 		c, _ := rec["command"].(string)
 		return strings.Contains(c, "touch "+marker) && rec["decision"] == "allow" && rec["exit"] == float64(0)
 	})
+}
+
+// A dangerous command: Codex's own dialog asks the human, and "y" there
+// runs it through hermes-exec as the shell, which honours that approval
+// (the hook's grant) rather than asking again or denying.
+func TestCodexDialogYesRuns(t *testing.T) {
+	r := newAgentRig(t)
+	marker := filepath.Join(r.work, "approved")
+	s, m := r.codexTUI(t, "git push --force origin main 2>/dev/null; touch "+marker)
+	if !testutil.WaitFor(90*time.Second, func() bool { return strings.Contains(s.screenText(), "Would you like to run") }) {
+		t.Fatalf("Codex never asked; screen tail: %q\nresults: %s", tail(s.screenText(), 3000), m.toolResults())
+	}
+	// The dialog takes keys once it is drawn: press y until Codex
+	// leaves it (a key pressed while it is still being drawn is lost).
+	answered := len(s.screenText())
+	testutil.WaitFor(30*time.Second, func() bool {
+		s.send("y")
+		time.Sleep(500 * time.Millisecond)
+		return strings.Contains(s.screenText()[answered:], "Exited") || strings.Contains(s.screenText()[answered:], "Ran ")
+	})
+	waitFile(t, marker, s, m)
+	r.waitAudit(t, func(rec map[string]any) bool {
+		c, _ := rec["command"].(string)
+		return strings.Contains(c, "touch "+marker) && rec["decision"] == "allow" && rec["channel"] == "codex-hook"
+	})
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }

@@ -213,13 +213,16 @@ func (e *env) startTTY(pipes bool, extraEnv []string, args ...string) *ttySessio
 	c.Env = e.baseEnv(append([]string{"TERM=xterm"}, extraEnv...)...)
 	s := &ttySession{t: e.t, cmd: c, master: master, done: make(chan struct{})}
 	if pipes {
-		// The human's side of a terminal is a terminal program, not the
-		// program that started hermes-exec: hermes-exec refuses to ask on
-		// a PTY whose master its own parent holds (an agent could answer
-		// there). script(1) plays the terminal program: it holds the
-		// master of hermes-exec's terminal and relays this test's PTY to
-		// it. hermes-exec's stdin is empty and its output goes to a file,
-		// as pipes would.
+		// A human's terminal, modelled honestly: hermes-exec refuses to
+		// ask on a PTY whose master a program it can see holds (this
+		// test is such a program, and could answer). So the terminal is
+		// allocated, and its session started, by a party hermes-exec
+		// cannot see (testutil.HumanTerminal: outside its PID namespace,
+		// as sshd is for an ordinary user); script(1) is the terminal
+		// program on it, holding the master of hermes-exec's terminal
+		// and relaying this test's keys to it; a shell runs on that, and
+		// hermes-exec from the shell. hermes-exec's stdin is empty and
+		// its output goes to a file, as pipes would.
 		out := filepath.Join(e.t.TempDir(), "out")
 		s.outFile = out
 		inner := `exec "$HERMES_E2E_BIN" "$@" </dev/null >` + out + ` 2>&1`
@@ -235,7 +238,8 @@ func (e *env) startTTY(pipes bool, extraEnv []string, args ...string) *ttySessio
 		for _, a := range args {
 			line += " " + shQuote(a)
 		}
-		c = exec.Command("script", "-qfec", line, "/dev/null")
+		argv := testutil.HumanTerminal(e.t, "script", "-qfec", line, "/dev/null")
+		c = exec.Command(argv[0], argv[1:]...)
 		c.Dir = e.dir
 		c.Env = append(e.baseEnv(append([]string{"TERM=xterm"}, extraEnv...)...), "HERMES_E2E_BIN="+e.bin)
 		s.cmd = c

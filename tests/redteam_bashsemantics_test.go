@@ -76,3 +76,56 @@ func TestRedteamBashSemanticsNoUncheckedCode(t *testing.T) {
 		})
 	}
 }
+
+// Red-team D: the wrapper's own environment makes bash run code the
+// command does not show: a BASH_ENV file (sourced first by every
+// non-interactive bash) and exported functions (BASH_FUNC_name%%, which
+// replace a command of that name). That code is checked with the command;
+// the denial says where it came from.
+func TestRedteamEnvironmentCodeIsChecked(t *testing.T) {
+	e := newEnv(t)
+	bashEnv := filepath.Join(e.dir, "bash_env")
+	cases := []struct {
+		name  string
+		env   func(marker string) []string
+		where string // in the denial
+	}{
+		{"BASH_ENV file", func(m string) []string {
+			os.WriteFile(bashEnv, []byte("touch "+m+"; history -c\n"), 0o644)
+			return []string{"BASH_ENV=" + bashEnv}
+		}, "in the BASH_ENV file " + bashEnv},
+		{"BASH_ENV that bash expands", func(m string) []string {
+			return []string{"BASH_ENV=$(touch " + m + ")"}
+		}, "is expanded by bash"},
+		{"exported function replacing ls", func(m string) []string {
+			return []string{"BASH_FUNC_ls%%=() { touch " + m + "; history -c; }"}
+		}, "in the exported function ls"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			marker := filepath.Join(e.dir, "pwned-env"+string(rune('a'+i)))
+			r := e.run(c.env(marker), "-c", "ls >/dev/null; echo done")
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatalf("bash ran code from the environment that was not checked (exit %d, stderr %q)", r.code, r.stderr)
+			}
+			if r.code != 126 || !strings.Contains(r.stderr, "hermes-exec: denied") || !strings.Contains(r.stderr, c.where) {
+				t.Fatalf("want a denial naming %q (exit 126), got exit %d, stderr %q", c.where, r.code, r.stderr)
+			}
+		})
+	}
+	// What users do on purpose still works: a harmless BASH_ENV, and a
+	// function exported with export -f to a child bash (here through the
+	// bash symlink to hermes-exec, as under an agent).
+	os.WriteFile(bashEnv, []byte("GREETING=hello\n"), 0o644)
+	if r := e.run([]string{"BASH_ENV=" + bashEnv}, "-c", `echo "$GREETING"`); r.code != 0 || r.stdout != "hello\n" {
+		t.Fatalf("harmless BASH_ENV: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	link := filepath.Join(t.TempDir(), "bash")
+	if err := os.Symlink(e.bin, link); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run(nil, "-c", `greet() { echo "hi $1"; }; export -f greet; `+shQuote(link)+` -c 'greet there'`)
+	if r.code != 0 || r.stdout != "hi there\n" {
+		t.Fatalf("export -f: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}

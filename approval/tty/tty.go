@@ -54,7 +54,7 @@ func Open() (*Approver, error) {
 		return nil, fmt.Errorf("no terminal to ask on: cannot tell which terminal /dev/tty is: %v", err)
 	}
 	rdev := unix.Mkdev(uint32(dev>>8)&0xfff, uint32(dev&0xff)|uint32(dev>>12)&0xfff00)
-	if why := (procFS{root: "/proc"}).agentTerminal(rdev, os.Getpid(), ownEnvHasAgent()); why != "" {
+	if why := realProc().agentTerminal(rdev, os.Getpid(), ownEnvHasAgent()); why != "" {
 		t.Close()
 		return nil, fmt.Errorf("no human terminal to ask on: %s, so an agent could answer the prompt (approve it in the agent's own dialog through `hermes-exec hook`, or use the gateway)", why)
 	}

@@ -283,7 +283,11 @@ func runOnTerminal(t *testing.T, p *ptyPair, mode string) (*exec.Cmd, string) {
 	t.Cleanup(cancel)
 	out := filepath.Join(t.TempDir(), "out")
 	inner := `exec "$0" -test.run='^TestTTYHelperProcess$' >/dev/null`
-	cmd := exec.CommandContext(ctx, "script", "-qfec", "sh -c "+shellQuote(inner)+" "+shellQuote(os.Args[0]), "/dev/null")
+	// script(1) is the terminal program (it holds the master of the
+	// helper's terminal and relays this test's PTY to it), and this
+	// test's PTY is a human's (see testutil.HumanTerminal).
+	argv := testutil.HumanTerminal(t, "script", "-qfec", "sh -c "+shellQuote(inner)+" "+shellQuote(os.Args[0]), "/dev/null")
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "HERMES_TTY_HELPER="+mode, "HERMES_TTY_HELPER_OUT="+out)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = p.slave, p.slave, p.slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}

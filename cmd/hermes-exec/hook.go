@@ -155,12 +155,17 @@ func runHook(agent string, g globalOpts, stdin io.Reader, stdout, stderr io.Writ
 // plugs in: the flow's OpenApprover.
 func hookGrantApprover(key string, next func() (approval.Approver, error)) func() (approval.Approver, error) {
 	return func() (approval.Approver, error) {
-		ppid := os.Getppid()
-		if start, ok := procstat.StartTime(ppid); ok {
-			g := hookGrants()
-			if agent, ok := g.Take(key, ppid, start); ok {
-				return agenthook.Approver{Agent: agent}, nil
+		g := hookGrants()
+		if agent, ok := g.Take(key, agenthook.Ancestors(16)); ok {
+			// The approved command may run itself again through a
+			// nested shell (an agent's wrapper does): those shells,
+			// descendants of this one, honour the same approval.
+			if start, ok := procstat.StartTime(os.Getpid()); ok {
+				if err := g.PutInherited(key, agent, os.Getpid(), start, agenthook.InheritedTTL); err != nil {
+					fmt.Fprintf(os.Stderr, "hermes-exec: the approval cannot be handed to nested shells: %v\n", err)
+				}
 			}
+			return agenthook.Approver{Agent: agent}, nil
 		}
 		if next == nil {
 			return nil, fmt.Errorf("no approval channel")

@@ -109,6 +109,13 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	if strings.IndexByte(st.text, 0) >= 0 {
 		verdict = nulVerdict(st.text)
 	}
+	// The BASH_ENV file and exported functions run too: they are checked
+	// as part of the command (envcode.go).
+	srcs, err := envCode(os.Environ(), shell)
+	if err != nil {
+		return denyEarly(st.text, err)
+	}
+	verdict = withEnvCode(verdict, fl.Classifier, srcs)
 	// A session approval is remembered for the dangerous commands
 	// themselves, not for the text around them: agents wrap every command
 	// in text with fresh temporary paths.
