@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 
+	"hermes-exec/execcheck/handoff"
 	"hermes-exec/isolate"
 
 	"golang.org/x/sys/unix"
@@ -169,15 +170,9 @@ func (b *Backend) serve(l *net.UnixListener, stop int, many bool) error {
 // take receives one listener on c and answers it until stop.
 func (b *Backend) take(c *net.UnixConn, stop int, many bool) error {
 	defer c.Close()
-	raw, err := c.SyscallConn()
+	cred, err := handoff.Peer(c)
 	if err != nil {
 		return err
-	}
-	var cred *unix.Ucred
-	var credErr error
-	_ = raw.Control(func(fd uintptr) { cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
-	if credErr != nil {
-		return credErr
 	}
 	// Only the command this wrapper started may hand it a listener.
 	if pp, ok := parentOf(int(cred.Pid)); !ok || pp != os.Getpid() || int(cred.Uid) != os.Geteuid() {

@@ -3,13 +3,13 @@ package execcheck
 import (
 	"hermes-exec/internal/exitcode"
 
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"syscall"
 
 	"hermes-exec/execcheck/filter"
+	"hermes-exec/execcheck/handoff"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,31 +54,10 @@ func LaunchMain(args []string) int {
 // no copy: the command must never hold the listener (it could answer for
 // its own children).
 func handOver(sock string) error {
-	s, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(s)
-	if err := unix.Connect(s, &unix.SockaddrUnix{Name: sock}); err != nil {
-		return fmt.Errorf("connect to the wrapper: %w", err)
-	}
 	fd, _, err := filter.Install()
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	if err := unix.Sendmsg(s, []byte{1}, unix.UnixRights(fd), nil, 0); err != nil {
-		return fmt.Errorf("hand the listener to the wrapper: %w", err)
-	}
-	var ack [1]byte
-	for {
-		n, err := unix.Read(s, ack[:])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil || n != 1 {
-			return fmt.Errorf("the wrapper did not take the listener (%v)", err)
-		}
-		return nil
-	}
+	return handoff.Send(sock, []byte{1}, fd)
 }

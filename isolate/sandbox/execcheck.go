@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"hermes-exec/execcheck/handoff"
+
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -132,15 +134,9 @@ func (a *execAgent) take() error {
 		return fmt.Errorf("exec checks: no seccomp listener came from libcontainer: %w", err)
 	}
 	defer c.Close()
-	raw, err := c.SyscallConn()
+	cred, err := handoff.Peer(c)
 	if err != nil {
 		return err
-	}
-	var cred *unix.Ucred
-	var credErr error
-	_ = raw.Control(func(fd uintptr) { cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
-	if credErr != nil {
-		return credErr
 	}
 	if int(cred.Pid) != os.Getpid() {
 		return fmt.Errorf("exec checks: refused a seccomp listener from pid %d", cred.Pid)
@@ -186,29 +182,10 @@ func rights(oob []byte) ([]int, error) {
 // belongs to, and the container's init, as this helper sees pids: the
 // wrapper's pid namespace) and waits for the wrapper to say it serves it.
 func handToWrapper(sock string, fd, pid, initPid int) error {
-	s, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
+	if err := handoff.Send(sock, []byte(strconv.Itoa(pid)+" "+strconv.Itoa(initPid)), fd); err != nil {
+		return fmt.Errorf("exec checks: %w", err)
 	}
-	defer unix.Close(s)
-	if err := unix.Connect(s, &unix.SockaddrUnix{Name: sock}); err != nil {
-		return fmt.Errorf("exec checks: connecting to the wrapper: %w", err)
-	}
-	msg := []byte(strconv.Itoa(pid) + " " + strconv.Itoa(initPid))
-	if err := unix.Sendmsg(s, msg, unix.UnixRights(fd), nil, 0); err != nil {
-		return fmt.Errorf("exec checks: handing the listener to the wrapper: %w", err)
-	}
-	var ack [1]byte
-	for {
-		n, err := unix.Read(s, ack[:])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil || n != 1 {
-			return fmt.Errorf("exec checks: the wrapper did not take the listener (%v)", err)
-		}
-		return nil
-	}
+	return nil
 }
 
 // wait returns once the listener was handed on (started: the process was
