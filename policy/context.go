@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"hermes-exec/internal/hermeshome"
 	"path"
 	"sort"
 	"strings"
@@ -84,6 +85,79 @@ func under(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, dir+"/")
 }
 
+// globUnder is under for a path whose components may be globs, which the
+// shell expands (in redirections too): it returns what follows dir in p
+// ("" or "/..."), and ok when every component of dir is matched by p's
+// component at the same place. A literal path is just under.
+func globUnder(p, dir string) (rest string, ok bool) {
+	if !hasGlob(p) {
+		if under(p, dir) {
+			return p[len(dir):], true
+		}
+		return "", false
+	}
+	pc, dc := pathComponents(p), pathComponents(dir)
+	if len(pc) < len(dc) {
+		return "", false
+	}
+	for i, d := range dc {
+		if !componentMatches(pc[i], d) {
+			return "", false
+		}
+	}
+	if len(pc) == len(dc) {
+		return "", true
+	}
+	return "/" + strings.Join(pc[len(dc):], "/"), true
+}
+
+// globAbove reports a path (its components maybe globs) that names a
+// directory dir lies in: "/", "/home", "~" for ~/.hermes.
+func globAbove(p, dir string) bool {
+	pc, dc := pathComponents(p), pathComponents(dir)
+	if len(pc) >= len(dc) {
+		return false
+	}
+	for i, c := range pc {
+		if !componentMatches(c, dc[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// componentMatches reports whether the path component c, a literal or a
+// glob, can name the directory entry name. It errs towards a match: a
+// pattern it cannot read as Go's path.Match does (bash's extended globs,
+// a malformed class) matches, and `[!...]` is read as bash reads it. As
+// in bash by default, a pattern that does not start with a dot names no
+// dot-file (with dotglob on, `~/*` also names ~/.hermes: a delete there
+// asks anyway, as a delete in the home).
+func componentMatches(c, name string) bool {
+	if !hasGlob(c) && !extGlob(c) {
+		return c == name
+	}
+	if strings.HasPrefix(name, ".") && !strings.HasPrefix(c, ".") {
+		return false
+	}
+	if extGlob(c) {
+		return true
+	}
+	ok, err := path.Match(strings.ReplaceAll(c, "[!", "[^"), name)
+	return ok || err != nil
+}
+
+// extGlob reports one of bash's extended patterns: ?(..) *(..) +(..)
+// @(..) !(..).
+func extGlob(c string) bool {
+	for _, op := range [...]string{"?(", "*(", "+(", "@(", "!("} {
+		if strings.Contains(c, op) {
+			return true
+		}
+	}
+	return false
+}
+
 // canon maps a cleaned absolute path onto the classifier's names: the
 // Hermes homes onto hermesHome, the caller's home onto homeDir. Other
 // paths are returned as they are.
@@ -92,14 +166,35 @@ func (k *pathCtx) canon(p string) string {
 		return p
 	}
 	for _, h := range [...]string{k.hermes, k.defHermes} {
-		if h != "" && under(p, h) {
-			return hermesHome + p[len(h):]
+		if rest, ok := globUnder(p, h); h != "" && ok {
+			return hermesHome + rest
 		}
 	}
-	if k.home != "" && under(p, k.home) {
-		return homeDir + p[len(k.home):]
+	if rest, ok := globUnder(p, k.home); k.home != "" && ok {
+		return homeDir + rest
 	}
 	return p
+}
+
+// aboveHermes reports a directory that holds a Hermes home (the
+// caller's, as configured or by default, or another user's ~/.hermes):
+// a recursive reader given it reads the agent's secrets too.
+func (k *pathCtx) aboveHermes(p string) bool {
+	if p == "/" || globAbove(p, hermesHome) || globAbove(p, "/root/"+hermeshome.DirName) {
+		return true
+	}
+	if pc := pathComponents(p); len(pc) == 2 && componentMatches(pc[0], "home") {
+		return true // /home/NAME holds /home/NAME/.hermes
+	}
+	if k == nil {
+		return false
+	}
+	for _, h := range [...]string{k.hermes, k.defHermes} {
+		if h != "" && globAbove(p, h) {
+			return true
+		}
+	}
+	return false
 }
 
 // otherHome reports a path inside another user's home (not the home

@@ -273,14 +273,8 @@ func harmlessDev(p string) bool {
 
 // inHermesHome reports paths inside the Hermes home directory.
 func inHermesHome(p string) bool {
-	if p == hermesHome || strings.HasPrefix(p, hermesHome+"/") {
-		return true
-	}
-	comps := pathComponents(p)
-	if len(comps) >= 2 && comps[0] == "root" && comps[1] == ".hermes" {
-		return true
-	}
-	return len(comps) >= 3 && comps[0] == "home" && comps[2] == ".hermes"
+	_, ok := hermesRel(p)
+	return ok
 }
 
 // homeRel returns the path relative to home and true when p is in home

@@ -20,18 +20,19 @@ import (
 // hermesRel returns p relative to the Hermes home it lies in (the
 // caller's, as canon maps it, or another user's ~/.hermes), "" for the
 // home itself; ok false outside every Hermes home.
+//
+// Components may be globs (`~/.herm*/.env`, `/home/*/.h?rmes`): the shell
+// expands them, in redirections too, so a glob that can name the home is
+// taken to name it.
 func hermesRel(p string) (string, bool) {
-	if p == hermesHome {
-		return "", true
-	}
-	if strings.HasPrefix(p, hermesHome+"/") {
-		return p[len(hermesHome)+1:], true
+	if rest, ok := globUnder(p, hermesHome); ok {
+		return strings.TrimPrefix(rest, "/"), true
 	}
 	comps := pathComponents(p)
 	switch {
-	case len(comps) >= 2 && comps[0] == "root" && comps[1] == hermeshome.DirName:
+	case len(comps) >= 2 && componentMatches(comps[0], "root") && componentMatches(comps[1], hermeshome.DirName):
 		return strings.Join(comps[2:], "/"), true
-	case len(comps) >= 3 && comps[0] == "home" && comps[2] == hermeshome.DirName:
+	case len(comps) >= 3 && componentMatches(comps[0], "home") && componentMatches(comps[2], hermeshome.DirName):
 		return strings.Join(comps[3:], "/"), true
 	}
 	return "", false
@@ -125,6 +126,10 @@ func hermesSecretRule(c *cmd) {
 				c.emit(RuleSelfSecretRead, c.name+" "+why)
 				return
 			}
+			if c.w.ctx().aboveHermes(p) && readsRecursively(c) {
+				c.emit(RuleSelfSecretRead, c.name+" reads "+p+" recursively, and the agent's own secrets in it")
+				return
+			}
 		}
 	}
 }
@@ -168,4 +173,53 @@ func touchRule(c *cmd) {
 			}
 		}
 	}
+}
+
+// readsRecursively reports a program that reads every file below a
+// directory it is given: an archiver creating an archive, a recursive
+// copy or grep, a syncer. Given the home or / (which hold the Hermes
+// home), it reads the agent's secrets with everything else.
+func readsRecursively(c *cmd) bool {
+	short := func(letters string) bool {
+		for _, a := range c.args() {
+			if !a.static || a.s == "--" {
+				break
+			}
+			if strings.HasPrefix(a.s, "--") {
+				continue
+			}
+			if strings.HasPrefix(a.s, "-") && strings.ContainsAny(a.s[1:], letters) {
+				return true
+			}
+		}
+		return false
+	}
+	long := func(names ...string) bool {
+		for _, a := range c.args() {
+			for _, n := range names {
+				if a.static && (a.s == n || strings.HasPrefix(a.s, n+"=")) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	switch c.name {
+	case "rsync", "rg", "ag", "ack", "7z", "7za", "zip":
+		return true
+	case "tar", "bsdtar":
+		if long("--create") {
+			return true
+		}
+		// tar cf / tar -czf / tar czf: the first word's letters.
+		if args := c.args(); len(args) > 0 && args[0].static {
+			return strings.Contains(strings.TrimPrefix(args[0].s, "-"), "c")
+		}
+		return false
+	case "cp", "scp":
+		return short("rRa") || long("--recursive", "--archive")
+	case "grep", "egrep", "fgrep":
+		return short("rR") || long("--recursive", "--dereference-recursive")
+	}
+	return false
 }

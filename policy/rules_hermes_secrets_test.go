@@ -60,6 +60,52 @@ func TestHermesSecretsReadAsks(t *testing.T) {
 	}
 }
 
+// The shell expands globs, in redirections too: a glob that can name a
+// Hermes home is taken to name it (the review found `~/.herm*/...` passing
+// both the write denial and the read rule). A directory above the home,
+// given to a program that reads everything below it, reads the secrets.
+func TestHermesHomeThroughGlobsAndAbove(t *testing.T) {
+	custom := aliceContext()
+	custom.HermesHome = "/srv/hermes"
+	c := mustClassifier(t, Rules{Context: custom})
+	for _, tc := range []struct {
+		cmd  string
+		want Decision
+	}{
+		{"echo x > ~/.herm*/config.yaml", Deny},
+		{"cp /tmp/c ~/.h?rmes/config.yaml", Deny},
+		{"sed -i s/a/b/ ~/.herm?s/config.yaml", Deny},
+		{": > ~/.herm*/audit.jsonl", Deny},
+		{"cp /dev/null /srv/h*/audit.anchor", Deny},
+		{"echo x > /home/*/.hermes/config.yaml", Deny},
+		{"base64 ~/.h*/run/state.key", Ask},
+		{"cat ~/.herm*/.env", Ask},
+		{"cat ~/.herm[!x]s/.env", Ask},
+		{"cat /s?v/hermes/.env", Ask},
+		{"cat ~/.@(hermes)/.env", Ask},
+		{"tar c ~", Ask},
+		{"tar czf /tmp/all.tgz /", Ask},
+		{"grep -r KEY ~", Ask},
+		{"rsync -a /srv /backup", Ask},
+		{"cp -r ~ /tmp/copy", Ask},
+		// Not the home: a pattern without a leading dot names no
+		// dot-file, and these programs read only names or one file.
+		{"cat ~/*.txt", Allow},
+		{"ls ~/*", Allow},
+		{"du -sh ~/*", Allow},
+		{"find ~ -name '*.go'", Allow},
+		{"grep -rn TODO .", Allow},
+		{"cp -r ~/proj /tmp/p", Allow},
+		{"tar xzf b.tgz -C ~", Allow},
+		{"cat ~/.herx*/x", Allow},
+	} {
+		v := c.Classify(tc.cmd)
+		if tc.want == Allow && v.Decision != Allow || v.Decision < tc.want {
+			t.Errorf("%q: %v %v, want %v", tc.cmd, v.Decision, rulesOf(v), tc.want)
+		}
+	}
+}
+
 // Every entry of the one list (hermeshome.Controls, hermeshome.Secrets) is
 // covered: a write, delete or rename of a control file is denied, a read
 // of a secret asks, in the default home and in a HERMES_HOME elsewhere.

@@ -23,7 +23,15 @@ import (
 	"path/filepath"
 
 	"hermes-exec/internal/atomicfile"
+	"hermes-exec/internal/safefs"
 )
+
+// read reads the key file as HERMES_HOME's files are read (internal/safefs):
+// a regular file of this user's or root's, writable by nobody else, no
+// FIFO to hang on, no other user's link followed.
+func read(path string) ([]byte, error) {
+	return safefs.ReadFile(path, 4096, os.Geteuid())
+}
 
 // keyLen is the key's size in bytes.
 const keyLen = 32
@@ -34,7 +42,7 @@ type Key struct{ k []byte }
 // Load reads the key at path; create makes one when there is none (only
 // writers create: a reader without a key has nothing it could trust).
 func Load(path string, create bool) (Key, error) {
-	b, err := os.ReadFile(path)
+	b, err := read(path)
 	if err == nil {
 		k, derr := hex.DecodeString(string(trimNL(b)))
 		if derr != nil || len(k) != keyLen {
@@ -56,7 +64,7 @@ func Load(path string, create bool) (Key, error) {
 	// the other read the winner's key.
 	var out Key
 	err = atomicfile.WithLock(path+".lock", func() error {
-		if b, err := os.ReadFile(path); err == nil {
+		if b, err := read(path); err == nil {
 			kk, derr := hex.DecodeString(string(trimNL(b)))
 			if derr != nil || len(kk) != keyLen {
 				return fmt.Errorf("%s is damaged", path)
