@@ -33,7 +33,8 @@ func TestSandboxSessionCommandSkipsHelper(t *testing.T) {
 	if err := os.Chmod(fake, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	noHelper := append([]string{"HERMES_SANDBOX_HELPER=" + fake}, vars...)
+	s.bin = fakeHelperBin(t, s.bin, fake)
+	noHelper := vars
 
 	// The environment is exactly the one the helper gave the first command.
 	second := s.sh("env | sort", noHelper...)
@@ -78,7 +79,7 @@ func TestSandboxSessionCommandSkipsHelper(t *testing.T) {
 
 	// A session without a container still goes through the helper (here
 	// the recording one, which fails on purpose).
-	r := s.sh("echo RAN", "HERMES_SESSION_ID=no-container-"+strconv.Itoa(os.Getpid()), "HERMES_SANDBOX_HELPER="+fake)
+	r := s.sh("echo RAN", "HERMES_SESSION_ID=no-container-"+strconv.Itoa(os.Getpid()))
 	if b, _ := os.ReadFile(calls); r.code != 99 || !strings.Contains(string(b), "called") {
 		t.Errorf("a new session did not fall back to the helper: exit %d, calls %q", r.code, b)
 	}
@@ -98,8 +99,9 @@ func TestSandboxSessionDirectKilledWrapperKillsCommand(t *testing.T) {
 	if err := os.Chmod(fake, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	s.bin = fakeHelperBin(t, s.bin, fake)
 	marker := "hermes-direct-" + strconv.Itoa(os.Getpid())
-	c := s.cmd(append(append([]string(nil), s.extraEnv...), sid, "HERMES_SANDBOX_HELPER="+fake), "-c", "exec -a "+marker+" sleep 300")
+	c := s.cmd(append(append([]string(nil), s.extraEnv...), sid), "-c", "exec -a "+marker+" sleep 300")
 	sleeper := startMarked(t, c, marker)
 	c.Process.Signal(syscall.SIGKILL)
 	c.Wait()
@@ -110,7 +112,7 @@ func TestSandboxSessionDirectKilledWrapperKillsCommand(t *testing.T) {
 	// A signal to the wrapper reaches the command, whose end by it is
 	// the wrapper's status.
 	marker += "-term"
-	c = s.cmd(append(append([]string(nil), s.extraEnv...), sid, "HERMES_SANDBOX_HELPER="+fake), "-c", "exec -a "+marker+" sleep 300")
+	c = s.cmd(append(append([]string(nil), s.extraEnv...), sid), "-c", "exec -a "+marker+" sleep 300")
 	sleeper = startMarked(t, c, marker)
 	c.Process.Signal(syscall.SIGTERM)
 	c.Wait()
@@ -122,5 +124,51 @@ func TestSandboxSessionDirectKilledWrapperKillsCommand(t *testing.T) {
 	}
 	if b, err := os.ReadFile(calls); err == nil {
 		t.Errorf("hermes-exec-sandbox was started for a running session: %q", b)
+	}
+}
+
+// fakeHelperBin copies hermes-exec into a directory of its own beside fake
+// as its hermes-exec-sandbox (a wrapper finds its helpers next to itself
+// only) and returns the copy's path.
+func fakeHelperBin(t *testing.T, bin, fake string) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "hermes-exec"), string(b))
+	f, err := os.ReadFile(fake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "hermes-exec-sandbox"), string(f))
+	for _, n := range []string{"hermes-exec", "hermes-exec-sandbox"} {
+		if err := os.Chmod(filepath.Join(dir, n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "hermes-exec")
+}
+
+// The helper is found next to hermes-exec, never through a variable the
+// agent's environment could set: a program of its own there would run
+// "sandboxed" commands on the host.
+func TestSandboxHelperIsNotTakenFromTheEnvironment(t *testing.T) {
+	s := newSandboxEnv(t, "  memory: 256m\n")
+	calls := filepath.Join(s.base, "helper-calls")
+	fake := filepath.Join(s.base, "fake-helper")
+	write(t, fake, "#!/bin/sh\necho called >> "+calls+"\nexec /bin/sh -c 'echo ON-THE-HOST'\n")
+	if err := os.Chmod(fake, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"HERMES_SANDBOX_HELPER", "HERMES_CONTAINERD_HELPER"} {
+		r := s.sh("echo RAN", v+"="+fake)
+		if b, err := os.ReadFile(calls); err == nil || strings.Contains(r.stdout, "ON-THE-HOST") {
+			t.Fatalf("%s=%s started the stand-in: %q %+v", v, fake, b, r)
+		}
+		if r.code != 0 || !strings.Contains(r.stdout, "RAN") {
+			t.Errorf("%s set: exit %d %+v", v, r.code, r)
+		}
 	}
 }

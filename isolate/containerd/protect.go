@@ -96,7 +96,13 @@ func forgetWorkspace(o Options, ws, id string) {
 			}
 		}
 		if b, err := os.ReadFile(filepath.Join(users, other)); err == nil {
-			all = append(all, strings.Fields(string(b))...)
+			// One path a line (a workspace may have spaces in its
+			// name); only absolute paths, as they were written.
+			for _, l := range strings.Split(string(b), "\n") {
+				if filepath.IsAbs(l) {
+					all = append(all, l)
+				}
+			}
 		}
 	}
 	// Parents before children: RemovePlaceholders goes deepest first.

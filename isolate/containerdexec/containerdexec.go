@@ -115,8 +115,8 @@ var helper = helperexec.Helper{
 	Vars: []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM", "HERMES_SKILL_ENV"},
 }
 
-// HelperPath finds hermes-exec-containerd: $HERMES_CONTAINERD_HELPER if
-// set, else next to the running executable, else in PATH.
+// HelperPath finds hermes-exec-containerd next to the running executable
+// (helperexec.Helper.Path).
 func HelperPath() (string, error) { return helper.Path() }
 
 // ReadRequest is, in the helper, the request hermes-exec sent.

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,24 +36,30 @@ type Helper struct {
 	Vars []string
 }
 
-// Path finds the helper: $PathEnv if set, else next to the running
-// executable, else in PATH.
+// Path finds the helper next to the running executable (its real path:
+// a `bash` symlink to hermes-exec finds it too). Not in PATH, and not from
+// a variable: both are the agent's to set, and a program of its own in
+// the helper's place would run "sandboxed" commands on the host. Test
+// builds (hermes_testpolicy) also take $PathEnv.
 func (h Helper) Path() (string, error) {
-	if p := os.Getenv(h.PathEnv); h.PathEnv != "" && p != "" {
-		return p, nil
-	}
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), h.Name)
-		if _, err := os.Stat(p); err == nil {
+	if testOverride && h.PathEnv != "" {
+		if p := os.Getenv(h.PathEnv); p != "" {
 			return p, nil
 		}
 	}
-	p, err := exec.LookPath(h.Name)
+	self, err := os.Executable()
 	if err != nil {
-		return "", fmt.Errorf("the %s backend needs %s next to hermes-exec or in PATH (make build makes it, make install installs it)", h.Backend, h.Name)
+		return "", fmt.Errorf("the %s backend: finding hermes-exec's own path: %w", h.Backend, err)
+	}
+	p := filepath.Join(filepath.Dir(self), h.Name)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("the %s backend needs %s next to hermes-exec (%s); make build makes it, make install installs it", h.Backend, h.Name, filepath.Dir(self))
 	}
 	return p, nil
 }
+
+// testOverride is set in test builds only (testoverride.go).
+var testOverride bool
 
 // Env is the helper's environment for a request (JSON) and the command's
 // environment.

@@ -55,11 +55,17 @@ func (b *backend) withExecAgent(id string, prepare func(*configs.Config)) func(*
 		if prepare != nil {
 			prepare(cfg)
 		}
-		if cfg.Seccomp != nil {
-			s := *cfg.Seccomp // the template's is shared
-			s.ListenerPath = filepath.Join(b.o.StateDir, id, execAgentName)
-			cfg.Seccomp = &s
+		if cfg.Seccomp == nil {
+			// No profile, no listener: the command's execs would go
+			// unchecked. The exec-notify profile is never cached
+			// (freshSeccomp), so this cannot happen; if it ever does,
+			// the container refuses to start rather than run so.
+			cfg.Seccomp = &configs.Seccomp{DefaultAction: configs.Kill, ListenerPath: filepath.Join(b.o.StateDir, id, execAgentName)}
+			return
 		}
+		s := *cfg.Seccomp // the template's is shared
+		s.ListenerPath = filepath.Join(b.o.StateDir, id, execAgentName)
+		cfg.Seccomp = &s
 	}
 }
 

@@ -151,8 +151,8 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 // sandbox, whose reaper enters a nested user namespace before the filter
 // refuses that, or a profile the cache cannot reproduce.
 func (b *backend) freshSeccomp() *bpfProgram {
-	if b.tmpl.nested || b.tmpl.rootless || os.Geteuid() != 0 {
-		return nil
+	if b.tmpl.nested || b.tmpl.rootless || os.Geteuid() != 0 || b.o.ExecChecks {
+		return nil // exec checks: libcontainer installs it, with the listener
 	}
 	p, err := cachedSeccomp(b.o.StateDir, b.tmpl.cfg.Seccomp)
 	if err != nil {

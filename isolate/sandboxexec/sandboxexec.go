@@ -61,8 +61,8 @@ var helper = helperexec.Helper{
 	Vars: []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM", "HERMES_PHASES"},
 }
 
-// HelperPath finds hermes-exec-sandbox: $HERMES_SANDBOX_HELPER if set,
-// else next to the running executable, else in PATH.
+// HelperPath finds hermes-exec-sandbox next to the running executable
+// (helperexec.Helper.Path).
 func HelperPath() (string, error) { return helper.Path() }
 
 // New returns the sandbox backend. It fails when the helper is missing,
