@@ -320,3 +320,70 @@ func TestHumanInTmuxIsAsked(t *testing.T) {
 		t.Fatalf("the approved command did not run (exit %s):\n%s", st, s.screenText())
 	}
 }
+
+// devptsTwin mounts a devpts instance of its own (in a private mount
+// namespace), takes a terminal there, which has the number of some
+// terminal of the machine's own /dev/pts, starts hermes-exec on it and
+// answers "y": every check that goes by the device number would be looking
+// at the other terminal.
+const devptsTwin = `
+import fcntl, os, select, sys, tempfile, termios, time
+hermes, home, cmd = sys.argv[1:4]
+d = tempfile.mkdtemp()
+if os.system("mount -t devpts -o newinstance,ptmxmode=0666 devpts " + d) != 0:
+    sys.exit("mount devpts failed")
+m = os.open(d + "/ptmx", os.O_RDWR | os.O_NOCTTY)
+fcntl.ioctl(m, 0x40045431, b"\0\0\0\0")  # TIOCSPTLCK: unlock
+n = int.from_bytes(fcntl.ioctl(m, 0x80045430, b"\0\0\0\0"), "little")  # TIOCGPTN
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    s = os.open("%s/%d" % (d, n), os.O_RDWR)
+    fcntl.ioctl(s, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(s, fd)
+    os.execve(hermes, [hermes, "-c", cmd], {"PATH": "/usr/bin:/bin", "HERMES_HOME": home, "TERM": "xterm"})
+out, end = b"", time.time() + 60
+while time.time() < end:
+    r, _, _ = select.select([m], [], [], 0.05)
+    if r:
+        try:
+            b = os.read(m, 4096)
+        except OSError:
+            break
+        if not b:
+            break
+        out += b
+    try:
+        os.write(m, b"y")
+    except OSError:
+        break
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace") + "\nEXIT=%d\n" % os.waitstatus_to_exitcode(st))
+`
+
+// Red-team: a terminal of another devpts instance with the same number as
+// one of the machine's is not that terminal (found in review: the checks
+// went by the device number alone).
+func TestRedteamTerminalOfAnotherDevptsInstanceCannotApprove(t *testing.T) {
+	requireRoot(t, "to mount a devpts instance")
+	e := newEnv(t)
+	victim := filepath.Join(e.dir, "victim")
+	if err := os.MkdirAll(victim, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	helper := filepath.Join(e.dir, "twin.py")
+	if err := os.WriteFile(helper, []byte(devptsTwin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("unshare", "-m", "/usr/bin/python3", helper, e.bin, e.home, selfApprovalCmd(victim)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(victim); err != nil {
+		t.Fatalf("the twin terminal approved the command: the victim is gone\n%s", out)
+	}
+	if !strings.Contains(string(out), "EXIT=126") || !strings.Contains(string(out), "another devpts instance") {
+		t.Fatalf("want a denial naming the other devpts instance, got:\n%s", out)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"syscall"
 
@@ -54,6 +55,10 @@ func Open() (*Approver, error) {
 		return nil, fmt.Errorf("no terminal to ask on: cannot tell which terminal /dev/tty is: %v", err)
 	}
 	rdev := unix.Mkdev(uint32(dev>>8)&0xfff, uint32(dev&0xff)|uint32(dev>>12)&0xfff00)
+	if why := sameInstance(t.fd, rdev); why != "" {
+		t.Close()
+		return nil, fmt.Errorf("no human terminal to ask on: %s", why)
+	}
 	if why := realProc().agentTerminal(rdev, os.Getpid(), ownEnvHasAgent()); why != "" {
 		t.Close()
 		return nil, fmt.Errorf("no human terminal to ask on: %s, so an agent could answer the prompt (approve it in the agent's own dialog through `hermes-exec hook`, or use the gateway)", why)
@@ -193,4 +198,36 @@ func (t *Approver) readKeys() (<-chan []byte, func(), error) {
 		unix.Close(p[1])
 	}
 	return keys, stop, nil
+}
+
+// sameInstance checks that the controlling terminal (fd, device rdev) is
+// the /dev/pts/N that the rest of the checks look at. A device number
+// names a pseudo-terminal only within its devpts instance: a program can
+// mount a devpts of its own (in a user namespace), open its ptmx until it
+// gets the number of the human's terminal, and start hermes-exec on that
+// slave; every process then looks like the human's terminal's. TIOCGSID
+// answers only on one's own controlling terminal, so it works on
+// /dev/pts/N exactly when /dev/pts/N is that terminal. A terminal
+// hermes-exec may not open (another user's, after su) is left to the
+// other checks.
+func sameInstance(fd int, rdev uint64) string {
+	idx := ptsIndex(rdev)
+	if idx < 0 {
+		return ""
+	}
+	name := "/dev/pts/" + strconv.Itoa(idx)
+	pfd, err := unix.Open(name, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		return ""
+	}
+	if err != nil {
+		return fmt.Sprintf("the terminal claims to be %s, which cannot be opened here (%v): it belongs to another devpts instance", name, err)
+	}
+	defer unix.Close(pfd)
+	want, err1 := unix.IoctlGetInt(fd, unix.TIOCGSID)
+	got, err2 := unix.IoctlGetInt(pfd, unix.TIOCGSID)
+	if err1 != nil || err2 != nil || got != want {
+		return fmt.Sprintf("the terminal is not %s but another devpts instance's terminal with its number", name)
+	}
+	return ""
 }
