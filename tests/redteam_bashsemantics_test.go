@@ -2,8 +2,10 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -127,5 +129,35 @@ func TestRedteamEnvironmentCodeIsChecked(t *testing.T) {
 	r := e.run(nil, "-c", `greet() { echo "hi $1"; }; export -f greet; `+shQuote(link)+` -c 'greet there'`)
 	if r.code != 0 || r.stdout != "hi there\n" {
 		t.Fatalf("export -f: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// The shell that reads BASH_ENV is the one that runs, not the name
+// hermes-exec was started as: started as `sh` with terminal.shell set to
+// bash (found in review), bash read the file and nothing had checked it.
+func TestRedteamBashEnvCheckedWhenStartedAsSh(t *testing.T) {
+	e := newEnv(t)
+	realBash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.writeConfig("terminal:\n  shell: " + realBash + "\n")
+	sh := filepath.Join(t.TempDir(), "sh")
+	if err := os.Symlink(e.bin, sh); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(e.dir, "pwned-as-sh")
+	bashEnv := filepath.Join(e.dir, "bash_env")
+	os.WriteFile(bashEnv, []byte("touch "+marker+"; history -c\n"), 0o644)
+	c := exec.Command(sh, "-c", "echo done")
+	c.Dir = e.dir
+	c.Env = e.baseEnv("BASH_ENV=" + bashEnv)
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no terminal to ask on
+	r := runCmd(t, c)
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("bash, started as sh, ran the unchecked BASH_ENV file (exit %d, stderr %q)", r.code, r.stderr)
+	}
+	if r.code != 126 || !strings.Contains(r.stderr, "in the BASH_ENV file "+bashEnv) {
+		t.Fatalf("want a denial naming the BASH_ENV file (exit 126), got exit %d, stderr %q", r.code, r.stderr)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -54,6 +55,19 @@ func envCode(environ []string, shell string) ([]envSource, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].where < out[j].where })
 	return out, nil
+}
+
+// envShell is the shell whose start-up rules apply to the environment:
+// "bash" when the program that will run (real, or what its links lead
+// to) is bash, else the name hermes-exec was started as.
+func envShell(name, real string) string {
+	if filepath.Base(real) == "bash" {
+		return "bash"
+	}
+	if p, err := filepath.EvalSymlinks(real); err == nil && filepath.Base(p) == "bash" {
+		return "bash"
+	}
+	return name
 }
 
 // readEnvFile reads a BASH_ENV file as bash would find it; one bash cannot

@@ -111,7 +111,10 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	}
 	// The BASH_ENV file and exported functions run too: they are checked
 	// as part of the command (envcode.go).
-	srcs, err := envCode(os.Environ(), shell)
+	// Which shell reads BASH_ENV is the real one's business, not the name
+	// hermes-exec was started as: `sh` with terminal.shell: /bin/bash
+	// starts bash, which reads it.
+	srcs, err := envCode(os.Environ(), envShell(shell, real))
 	if err != nil {
 		return denyEarly(st.text, err)
 	}
