@@ -52,26 +52,11 @@ func TestHermesSecretsReadAsks(t *testing.T) {
 		{"hermes-exec secrets set X", Deny},
 		{"hermes-exec audit verify --reanchor", Deny},
 		{"hermes-exec audit verify", Allow},
-	} {
-		v := c.Classify(tc.cmd)
-		if tc.want == Allow && v.Decision != Allow || v.Decision < tc.want {
-			t.Errorf("%q: %v %v, want %v", tc.cmd, v.Decision, rulesOf(v), tc.want)
-		}
-	}
-}
-
-// The shell expands globs, in redirections too: a glob that can name a
-// Hermes home is taken to name it (the review found `~/.herm*/...` passing
-// both the write denial and the read rule). A directory above the home,
-// given to a program that reads everything below it, reads the secrets.
-func TestHermesHomeThroughGlobsAndAbove(t *testing.T) {
-	custom := aliceContext()
-	custom.HermesHome = "/srv/hermes"
-	c := mustClassifier(t, Rules{Context: custom})
-	for _, tc := range []struct {
-		cmd  string
-		want Decision
-	}{
+		// The shell expands globs, in redirections too: a glob that can
+		// name a Hermes home names it (the review found ~/.herm*/...
+		// passing both the write denial and the read rule). A directory
+		// above the home, given to a program that reads everything below
+		// it, reads the secrets.
 		{"echo x > ~/.herm*/config.yaml", Deny},
 		{"cp /tmp/c ~/.h?rmes/config.yaml", Deny},
 		{"sed -i s/a/b/ ~/.herm?s/config.yaml", Deny},
