@@ -8,12 +8,12 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"hermes-exec/internal/exitcode"
+	"hermes-exec/isolate/execwire"
 )
 
 // The reaper is pid 1 of every sandbox container. It is this same binary,
@@ -38,10 +38,6 @@ const (
 // seccompArg, after "run" [tty], says the reaper installs the container's
 // seccomp filter itself, from reaperSetupFd, before anything else it does.
 const seccompArg = "seccomp"
-
-// forwarded are the signals a wrapper relays to its command; the reaper
-// passes them on to the command's process group.
-var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT}
 
 func reaperMain(args []string) int {
 	_ = unix.Close(reaperExeFd)
@@ -107,45 +103,17 @@ func reapRun(args []string) int {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", args[0], unwrapExecErr(err))
 		return report(code, fmt.Sprintf("exit %d", code))
 	}
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, append([]os.Signal{unix.SIGCHLD}, forwarded...)...)
-	attr := &syscall.ProcAttr{
-		Env:   os.Environ(),
-		Files: []uintptr{0, 1, 2},
-		Sys:   &syscall.SysProcAttr{Setpgid: true, Foreground: tty, Ctty: 0},
-	}
-	pid, err := syscall.ForkExec(path, args, attr)
+	ws, err := execwire.RunChild(path, args, tty, func(pid int) { go watchLifeline(pid) })
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", args[0], err)
 		code := exitcode.StartFailure(err)
 		return report(code, fmt.Sprintf("exit %d", code))
 	}
-	go watchLifeline(pid)
-	for sig := range sigs {
-		if sig != unix.SIGCHLD {
-			_ = unix.Kill(-pid, sig.(syscall.Signal))
-			continue
-		}
-		for {
-			var ws unix.WaitStatus
-			wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-			if err == unix.EINTR {
-				continue
-			}
-			if wpid <= 0 || err != nil {
-				break
-			}
-			if wpid != pid {
-				continue
-			}
-			if ws.Signaled() {
-				n := int(ws.Signal())
-				return report(exitcode.Signaled(ws.Signal()), fmt.Sprintf("signal %d", n))
-			}
-			return report(ws.ExitStatus(), fmt.Sprintf("exit %d", ws.ExitStatus()))
-		}
+	if ws.Signaled() {
+		n := int(ws.Signal())
+		return report(exitcode.Signaled(ws.Signal()), fmt.Sprintf("signal %d", n))
 	}
-	return 126
+	return report(ws.ExitStatus(), fmt.Sprintf("exit %d", ws.ExitStatus()))
 }
 
 // watchLifeline ends the container when its wrapper dies. The wrapper holds

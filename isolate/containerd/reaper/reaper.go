@@ -30,7 +30,6 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -48,9 +47,6 @@ const (
 	ReaperArg = "sandbox-reaper"
 	ExecArg   = "sandbox-exec"
 )
-
-// forwarded are the signals relayed to the command's process group.
-var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH, unix.SIGCONT}
 
 // Main runs the mode in args (os.Args[1:]) and returns the exit status.
 func Main(args []string) int {
@@ -114,42 +110,15 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", argv[0], err)
 		return code
 	}
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, append([]os.Signal{unix.SIGCHLD}, forwarded...)...)
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
-		Env:   os.Environ(),
-		Files: []uintptr{0, 1, 2},
-		Sys:   &syscall.SysProcAttr{Setpgid: true, Foreground: tty, Ctty: 0},
-	})
+	ws, err := execwire.RunChild(path, argv, tty, func(pid int) { go watch(lifeline, pid) })
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %s: %v\n", argv[0], err)
 		return 126
 	}
-	go watch(lifeline, pid)
-	for sig := range sigs {
-		if sig != unix.SIGCHLD {
-			_ = unix.Kill(-pid, sig.(syscall.Signal))
-			continue
-		}
-		for {
-			var ws unix.WaitStatus
-			wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-			if err == unix.EINTR {
-				continue
-			}
-			if wpid <= 0 || err != nil {
-				break
-			}
-			if wpid != pid {
-				continue // an orphan (pid 1 only)
-			}
-			if ws.Signaled() {
-				return 128 + int(ws.Signal())
-			}
-			return ws.ExitStatus()
-		}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
 	}
-	return 126
+	return ws.ExitStatus()
 }
 
 // watch kills the command's process group and exits 137 once the lifeline
