@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -93,12 +94,15 @@ func TestSessionKeepsStateAndIdleGCRemovesIt(t *testing.T) {
 	}()
 	<-started
 	time.Sleep(1500 * time.Millisecond)
-	if removed, err := GC(o); err != nil || len(removed) != 0 {
+	// (As root, GC also sweeps empty cgroups that no state directory
+	// names, which other tests running meanwhile leave: only this
+	// session's fate is this test's.)
+	if removed, err := GC(o); err != nil || slices.Contains(removed, id) {
 		t.Fatalf("GC removed %v (%v) while a command ran", removed, err)
 	}
 	time.Sleep(2500 * time.Millisecond)
 	removed, err := GC(o)
-	if err != nil || len(removed) != 1 || removed[0] != id {
+	if err != nil || !slices.Contains(removed, id) {
 		t.Fatalf("GC after idle removed %v, %v", removed, err)
 	}
 	if syscall.Kill(pid, 0) == nil {
