@@ -90,6 +90,13 @@ func BenchmarkClassifyBigScript(b *testing.B) {
 			c.Classify(s)
 		}
 	})
+	// check's case: no key, as `hermes-exec check` classifies.
+	b.Run("nokey", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c.ClassifyNoKey(s)
+		}
+	})
 	b.Run("parse", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
