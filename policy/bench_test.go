@@ -105,4 +105,13 @@ func BenchmarkClassifyBigScript(b *testing.B) {
 			}
 		}
 	})
+	// parseLarge: the parse in parts on several cores (parsesplit.go).
+	b.Run("parse-split", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := parseLarge(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

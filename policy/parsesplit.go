@@ -26,15 +26,14 @@ import (
 //     of them before its end;
 //   - the part ends with '\n', so its last token is finished the same way
 //     whether more text follows or not;
-//   - the line before the cut does not end in a backslash (a line
-//     continuation joins the next line to it, and at end of input it
-//     would join nothing), nor in '\r', refused to be safe;
+//   - the line before the cut does not end in a backslash, '\r' or NUL
+//     (see cutAllowed);
 //   - nothing else carries over a line break at the top level: the parser
 //     expands no aliases and keeps no comments (KeepComments(false)), and
 //     what a command does when run (exit, shopt) is not parsing.
 //
 // Each part but the last is therefore required to parse on its own (its
-// blanked prefix is only spaces and line breaks, the initial state again).
+// blanked prefix is read as empty lines, the initial state again).
 // When a part fails, the cut may have been inside a compound command, or
 // the text may not parse at all: the sequential parse is then done, which
 // also gives the exact error message. A failed attempt costs the parse of
@@ -134,9 +133,12 @@ func parsePart(blank []byte, part string) (*syntax.File, error) {
 	return p.Parse(io.MultiReader(bytes.NewReader(blank), strings.NewReader(part)), "")
 }
 
-// blankPrefix is s with every byte but '\n' replaced by a space.
+// blankPrefix is s with every byte but '\n' replaced by a NUL. The parser
+// drops NULs as it reads them (as bash does) yet counts them in offsets
+// and columns, so the prefix is read as empty lines, and faster than
+// spaces would be.
 func blankPrefix(s string) []byte {
-	b := bytes.Repeat([]byte{' '}, len(s))
+	b := make([]byte, len(s))
 	for i := 0; ; {
 		j := strings.IndexByte(s[i:], '\n')
 		if j < 0 {
@@ -150,14 +152,20 @@ func blankPrefix(s string) []byte {
 }
 
 // cutAllowed checks what parsing the part before a cut cannot: the cut is
-// just after a '\n', and the line it ends has no backslash or '\r' before
-// that '\n' (a continuation, or one that might be read as one).
+// just after a '\n', and the line it ends has no backslash, '\r' or NUL
+// before that '\n'. The parser reads "\\\n" and "\\\r\n" as a line
+// continuation, which joins the next line to this one, and at the end of
+// a part joins nothing; it drops '\r' before '\n' and every NUL, so
+// either might put a backslash next to the '\n'.
 func cutAllowed(text string, c int) bool {
 	if c <= 0 || c >= len(text) || text[c-1] != '\n' {
 		return false
 	}
-	if c >= 2 && (text[c-2] == '\\' || text[c-2] == '\r') {
-		return false
+	if c >= 2 {
+		switch text[c-2] {
+		case '\\', '\r', '\x00':
+			return false
+		}
 	}
 	return true
 }
@@ -220,66 +228,38 @@ func nearCut(text string, target, lo, hi int) int {
 func quietStarts(text string, lo, hi int) []int {
 	var out []int
 	var hdocs []string // delimiters of here-documents whose bodies follow this line
-	const (
-		plain = iota
-		single
-		double
-		ansi
-		back
-	)
-	state := plain
-	wordStart := true
-	for i := 0; i < hi; i++ {
-		b := text[i]
-		switch state {
-		case single:
-			if b == '\'' {
-				state = plain
+	// skip returns the next byte at or after i that is q or, when esc,
+	// a backslash; hi if none.
+	skip := func(i int, q byte, esc bool) int {
+		if !esc {
+			if j := strings.IndexByte(text[i:hi], q); j >= 0 {
+				return i + j
 			}
-			continue
-		case ansi:
-			if b == '\\' {
-				i++
-			} else if b == '\'' {
-				state = plain
-			}
-			continue
-		case double:
-			if b == '\\' {
-				i++
-			} else if b == '"' {
-				state = plain
-			}
-			continue
-		case back:
-			if b == '\\' {
-				i++
-			} else if b == '`' {
-				state = plain
-			}
-			continue
+			return hi
 		}
-		ws := wordStart
-		wordStart = b == ' ' || b == '\t' || b == ';' || b == '&' || b == '|' || b == '(' || b == ')'
-		switch b {
+		for ; i < hi && text[i] != q && text[i] != '\\'; i++ {
+		}
+		return i
+	}
+	for i := 0; i < hi; i++ {
+		for ; i < hi && !quietPlainSet[text[i]]; i++ {
+		}
+		if i >= hi {
+			break
+		}
+		switch q := text[i]; q {
 		case '\\':
 			i++
 		case '\'':
-			state = single
-			if i > 0 && text[i-1] == '$' {
-				state = ansi
+			esc := i > 0 && text[i-1] == '$' // $'...' knows backslash escapes
+			for i = skip(i+1, q, esc); i < hi && text[i] == '\\'; i = skip(i+2, q, esc) {
 			}
-		case '"':
-			state = double
-		case '`':
-			state = back
+		case '"', '`':
+			for i = skip(i+1, q, true); i < hi && text[i] == '\\'; i = skip(i+2, q, true) {
+			}
 		case '#':
-			if ws {
-				if j := strings.IndexByte(text[i:hi], '\n'); j >= 0 {
-					i += j - 1 // the '\n' is handled next
-				} else {
-					i = hi
-				}
+			if i == 0 || strings.IndexByte(" \t\n;&|()", text[i-1]) >= 0 { // a comment, to the line's end
+				i = skip(i, '\n', false) - 1
 			}
 		case '<':
 			if d, n := hdocDelim(text[i:hi]); n > 0 {
@@ -287,7 +267,6 @@ func quietStarts(text string, lo, hi int) []int {
 				i += n - 1
 			}
 		case '\n':
-			wordStart = true
 			i++
 			for _, d := range hdocs {
 				i = skipHdocBody(text, i, hi, d)
@@ -301,6 +280,10 @@ func quietStarts(text string, lo, hi int) []int {
 	}
 	return out
 }
+
+// quietPlainSet are the bytes quietStarts stops at outside quotes (static
+// data: nothing runs at start-up).
+var quietPlainSet = [256]bool{'\\': true, '\'': true, '"': true, '`': true, '#': true, '<': true, '\n': true}
 
 // hdocDelim reads a here-document operator at the start of s (<<WORD,
 // <<-WORD, quoted or escaped), returning its delimiter and the bytes it

@@ -151,6 +151,10 @@ var splitSnippets = []string{
 	"done\n",              // a stray close
 	"echo $((1+\n",        // an unclosed arithmetic
 	"cat <<EOF\nbody\\\n", // a continued body line
+	"echo a\\\x00\nb\n",   // a NUL between a backslash and the line break
+	"echo nul\x00\n",
+	"echo a\\\r\nb\n", // a continuation through CRLF
+	"echo \x00\\\nb\n",
 }
 
 // Generated scripts of random snippets, split at every line break (and
@@ -191,6 +195,7 @@ func TestParseSplitRefused(t *testing.T) {
 	}{
 		{"echo a \\\nb\n", "\\\n"},
 		{"echo a \\\r\nb\n", "\r\n"},
+		{"echo a \\\x00\nb\n", "\x00\n"},
 		{"cat <<EOF\nbody\nEOF\necho x\n", "body\n"},
 		{"cat <<EOF\nbody\nEOF\necho x\n", "<<EOF\n"},
 		{"f() {\necho in f\n}\n", "{\n"},
@@ -207,19 +212,20 @@ func TestParseSplitRefused(t *testing.T) {
 		// Whatever parseLarge returns is the sequential parse.
 		checkSplit(t, c.text, []int{cut})
 	}
-	// The continuation is the case the parts' parses accept one by one:
-	// without the check, the merged tree would differ.
-	text := "echo a \\\nb\n"
-	cut := strings.Index(text, "\n") + 1
-	a, errA := parseScript(text[:cut])
-	b, errB := parsePart(blankPrefix(text[:cut]), text[cut:])
-	seq, _ := parseScript(text)
-	if errA != nil || errB != nil {
-		t.Fatalf("the parts of %q should parse one by one: %v, %v", text, errA, errB)
-	}
-	merged := &syntax.File{Stmts: append(a.Stmts, b.Stmts...)}
-	if reflect.DeepEqual(merged, seq) {
-		t.Errorf("a continuation cut merges into the sequential tree; the check would be for nothing")
+	// The line endings cutAllowed refuses are the cases the parts' parses
+	// accept one by one: without the check, the merged tree would differ.
+	for _, text := range []string{"echo a \\\nb\n", "echo a \\\r\nb\n", "echo a \\\x00\nb\n"} {
+		cut := strings.Index(text, "\n") + 1
+		a, errA := parseScript(text[:cut])
+		b, errB := parsePart(blankPrefix(text[:cut]), text[cut:])
+		seq, _ := parseScript(text)
+		if errA != nil || errB != nil {
+			t.Fatalf("the parts of %q should parse one by one: %v, %v", text, errA, errB)
+		}
+		merged := &syntax.File{Stmts: append(a.Stmts, b.Stmts...)}
+		if reflect.DeepEqual(merged, seq) {
+			t.Errorf("%q: the cut merges into the sequential tree; the check would be for nothing", text)
+		}
 	}
 }
 
