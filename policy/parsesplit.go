@@ -72,8 +72,8 @@ func parseSplit(text string, cuts []int) (*syntax.File, bool) {
 	if len(cuts) == 0 {
 		return nil, false
 	}
-	for _, c := range cuts {
-		if !cutAllowed(text, c) {
+	for i, c := range cuts {
+		if !cutAllowed(text, c) || i > 0 && c <= cuts[i-1] {
 			return nil, false
 		}
 	}
@@ -84,10 +84,7 @@ func parseSplit(text string, cuts []int) (*syntax.File, bool) {
 	}
 	parts := len(cuts) + 1
 	bounds := append(append([]int{0}, cuts...), len(text))
-	var blank []byte
-	if parts > 1 {
-		blank = blankPrefix(text[:cuts[len(cuts)-1]])
-	}
+	blank := blankPrefix(text[:cuts[len(cuts)-1]]) // each part's is a prefix of it
 	done := make([]chan result, parts)
 	for i := 1; i < parts; i++ {
 		done[i] = make(chan result, 1)
@@ -103,7 +100,7 @@ func parseSplit(text string, cuts []int) (*syntax.File, bool) {
 		}(i)
 	}
 	first, err := parseScript(text[:bounds[1]])
-	ok := err == nil && len(first.Last) == 0
+	ok := err == nil && first != nil && len(first.Last) == 0
 	f := &syntax.File{Stmts: first.Stmts}
 	var panicked any
 	for i := 1; i < parts; i++ {
@@ -111,7 +108,7 @@ func parseSplit(text string, cuts []int) (*syntax.File, bool) {
 		if r.panic != nil && panicked == nil {
 			panicked = r.panic
 		}
-		if r.panic != nil || r.err != nil || len(r.f.Last) != 0 {
+		if r.panic != nil || r.err != nil || r.f == nil || len(r.f.Last) != 0 {
 			ok = false
 			continue
 		}

@@ -340,5 +340,7 @@ func FuzzParseSplit(f *testing.F) {
 		if b := starts[int(j)%len(starts)]; b > a {
 			checkSplit(t, text, []int{a, b})
 		}
+		// The cuts parseLarge would choose.
+		checkSplit(t, text, splitCuts(text, 2+int(i)%(maxParts-1)))
 	})
 }
