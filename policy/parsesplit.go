@@ -14,11 +14,13 @@ import (
 // and columns), or the sequential parse itself when that cannot be shown.
 //
 // The script is cut after line breaks into parts P0..Pk. Part i is parsed
-// as blank(P0..Pi-1)+Pi: every byte before it replaced by a space except
-// '\n', so its nodes get the offsets, lines and columns they have in the
-// whole text with no rewriting. The parts' statements, in order, are the
-// whole text's statements when, at each cut, the parser is in its initial
-// state. That holds when the text before the cut parses as a whole file:
+// as blank(P0..Pi-1)+Pi: every byte before it replaced by a NUL except
+// '\n' (see blankPrefix), so its nodes get the offsets, lines and columns
+// they have in the whole text with no rewriting. The parts' statements, in
+// order, are the whole text's statements when, at each cut, the parser is
+// in its initial state. By induction over the cuts, that holds when each
+// part parses (behind its blanked prefix, which the parser reads as empty
+// lines: the initial state again) as a whole file:
 //   - mvdan.cc/sh fails at end of input on anything left open: a quote,
 //     ( { $( ` [[ (( case if for while, a function without a body, a
 //     trailing | && || !, and a here-document not closed by its delimiter
@@ -32,15 +34,14 @@ import (
 //     expands no aliases and keeps no comments (KeepComments(false)), and
 //     what a command does when run (exit, shopt) is not parsing.
 //
-// Each part but the last is therefore required to parse on its own (its
-// blanked prefix is read as empty lines, the initial state again).
 // When a part fails, the cut may have been inside a compound command, or
 // the text may not parse at all: the sequential parse is then done, which
 // also gives the exact error message. A failed attempt costs the parse of
 // a part; the cuts are chosen where a new top-level command most likely
 // starts (after a "}" line at column 0, then any line starting at column 0
 // with a letter that is not a reserved word closing or continuing a
-// compound command).
+// compound command; outside quotes and here-documents as quietStarts sees
+// them).
 
 // splitMin is the script length from which the parse is split. Below it a
 // goroutine and a second parser cost more than they save.
