@@ -79,44 +79,47 @@ func parseSplit(text string, cuts []int) (*syntax.File, bool) {
 		}
 	}
 	type result struct {
-		f     *syntax.File
-		err   error
-		panic any
+		f   *syntax.File
+		err error
 	}
 	parts := len(cuts) + 1
 	bounds := append(append([]int{0}, cuts...), len(text))
 	blank := blankPrefix(text[:cuts[len(cuts)-1]]) // each part's is a prefix of it
+	// parse parses part i. A panic in the parser is not this split's to
+	// report: the part counts as failed, and the sequential parse, done
+	// instead, fails (or not) as it always did.
+	parse := func(i int) (r result) {
+		defer func() {
+			if recover() != nil {
+				r = result{}
+			}
+		}()
+		if i == 0 {
+			r.f, r.err = parseScript(text[:bounds[1]])
+		} else {
+			r.f, r.err = parsePart(blank[:bounds[i]], text[bounds[i]:bounds[i+1]])
+		}
+		return r
+	}
 	done := make([]chan result, parts)
 	for i := 1; i < parts; i++ {
 		done[i] = make(chan result, 1)
-		go func(i int) {
-			var r result
-			defer func() {
-				// Classify recovers on its own goroutine only: a
-				// panic here is handed over to be re-raised there.
-				r.panic = recover()
-				done[i] <- r
-			}()
-			r.f, r.err = parsePart(blank[:bounds[i]], text[bounds[i]:bounds[i+1]])
-		}(i)
+		go func(i int) { done[i] <- parse(i) }(i)
 	}
-	first, err := parseScript(text[:bounds[1]])
-	ok := err == nil && first != nil && len(first.Last) == 0
-	f := &syntax.File{Stmts: first.Stmts}
-	var panicked any
-	for i := 1; i < parts; i++ {
-		r := <-done[i]
-		if r.panic != nil && panicked == nil {
-			panicked = r.panic
+	f := &syntax.File{}
+	ok := true
+	for i := range parts {
+		var r result
+		if i == 0 {
+			r = parse(0)
+		} else {
+			r = <-done[i]
 		}
-		if r.panic != nil || r.err != nil || r.f == nil || len(r.f.Last) != 0 {
+		if r.err != nil || r.f == nil || len(r.f.Last) != 0 {
 			ok = false
 			continue
 		}
 		f.Stmts = append(f.Stmts, r.f.Stmts...)
-	}
-	if panicked != nil {
-		panic(panicked)
 	}
 	if !ok {
 		return nil, false
