@@ -461,6 +461,7 @@ func (s *Supervisor) read(n notif, m *mem) (*Exec, error) {
 	if ptr == 4 {
 		pathArg, argvArg = pathArg&0xffffffff, argvArg&0xffffffff
 	}
+	m.prefetch(pathArg, argvArg)
 	p, err := m.cstring(pathArg, maxPath)
 	if err != nil {
 		return e, fmt.Errorf("the program's path: %w", err)
