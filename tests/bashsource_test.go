@@ -123,19 +123,28 @@ func TestBashSourceIsBashsAsRootAndUser(t *testing.T) {
 	})
 }
 
-// As an ordinary user an absolute name cannot be pinned without a mount
-// namespace: the checked text runs as bash -c TEXT NAME, so $0, the
-// arguments and the exit status are bash's.
+// As an ordinary user an absolute name cannot be made to lead to another
+// file for bash alone (that takes a mount namespace): the script runs as
+// bash would run it by the relative name from the working directory,
+// consistently ($0, BASH_SOURCE, error messages), so the SCRIPT_DIR idiom
+// and the main guard work; the arguments and exit status are bash's.
 func TestBashSourceAbsoluteAsUser(t *testing.T) {
 	e := newEnv(t)
 	asUser(t, e)
-	p := filepath.Join(e.dir, "abs.sh")
-	os.WriteFile(p, []byte("echo \"0=$0 args=$*\"\nexit 3\n"), 0o755)
+	os.MkdirAll(filepath.Join(e.dir, "scripts", "sub"), 0o755)
+	p := filepath.Join(e.dir, "scripts", "abs.sh")
+	os.WriteFile(p, []byte(selfScript), 0o755)
 	chownTree(t, e.dir)
-	want := e.realBash(e.dir, nil, p, "x y")
-	got := e.hermesIn(e.dir, nil, p, "x y")
-	if got.stdout != want.stdout || got.code != 3 || want.code != 3 {
-		t.Fatalf("hermes-exec %q exit %d, bash %q exit %d (%s)", got.stdout, got.code, want.stdout, want.code, got.stderr)
+	sub := filepath.Join(e.dir, "scripts", "sub")
+	extra := []string{"_=/usr/bin/bash", "OLDPWD=" + e.dir}
+	want := e.realBash(sub, extra, "../abs.sh", "a", "b c")
+	got := e.hermesIn(sub, extra, p, "a", "b c")
+	if got.stdout != want.stdout || got.stderr != want.stderr || got.code != want.code || want.code != 7 {
+		t.Fatalf("hermes-exec %s: exit %d\n%s%s\nbash ../abs.sh: exit %d\n%s%s", p, got.code, got.stdout, got.stderr, want.code, want.stdout, want.stderr)
+	}
+	abs := e.realBash(sub, extra, p, "a", "b c")
+	if !strings.Contains(abs.stdout, "dir="+filepath.Join(e.dir, "scripts")+" args=2 a b c") || !strings.Contains(got.stdout, "dir="+filepath.Join(e.dir, "scripts")+" args=2 a b c") {
+		t.Fatalf("SCRIPT_DIR and the arguments differ from bash %s:\n%s\n%s", p, got.stdout, abs.stdout)
 	}
 }
 

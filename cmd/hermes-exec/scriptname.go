@@ -35,13 +35,13 @@ import (
 // namedForm reports why the exact form cannot be used for this script and
 // environment ("" when it can): each case is one where what bash does
 // before the script's first command could differ from `bash ./x.sh`.
-func namedForm(st *scriptSource, real string, opts, env []string) string {
+func namedForm(st *scriptSource, name, real string, opts, env []string) string {
 	switch {
 	case filepath.Base(real) != "bash" || envShell("", real) != "bash":
 		return "the shell is not bash"
-	case filepath.IsAbs(st.name):
+	case filepath.IsAbs(name):
 		return "the path is absolute (only a mount namespace, i.e. root, can pin an absolute name)"
-	case st.name == "" || strings.ContainsAny(st.name[:1], "-+"):
+	case name == "" || strings.ContainsAny(name[:1], "-+"):
 		return "the name looks like an option"
 	}
 	for i := 0; i < len(opts); i++ {
@@ -66,6 +66,8 @@ func namedForm(st *scriptSource, real string, opts, env []string) string {
 			return name + " is set"
 		case strings.HasPrefix(name, "BASH_FUNC_") && shadowsPrelude(strings.TrimSuffix(strings.TrimPrefix(name, "BASH_FUNC_"), "%%")):
 			return "an exported function is named like a builtin the prelude uses"
+		case strings.HasPrefix(name, "__hermes_exec"):
+			return "the environment holds " + name + ", a name the prelude uses"
 		}
 	}
 	if !startsWithTrap(st.text) {
@@ -152,7 +154,10 @@ type namedLaunch struct {
 // prepareNamed builds the private directories, the sealed copies and the
 // prelude. An error means the form could not be set up (the caller falls
 // back to bash -c, which also runs exactly the checked text).
-func (st *scriptSource) prepareNamed(real string, opts, env []string) (*namedLaunch, error) {
+//
+// name is what bash is given: st.name unless that is absolute (see
+// relativeName).
+func (st *scriptSource) prepareNamed(name, real string, opts, env []string) (*namedLaunch, error) {
 	pwd, oldpwd, keepOld, err := bashStartDirs(env)
 	if err != nil {
 		return nil, err
@@ -166,15 +171,15 @@ func (st *scriptSource) prepareNamed(real string, opts, env []string) (*namedLau
 	if err != nil {
 		return nil, err
 	}
-	deny, err := st.keepSealed("builtin printf '%s\\n' " + shq("hermes-exec: denied: bash did not read hermes-exec's BASH_ENV prelude, so "+st.name+" could not be pinned to the checked text") + " >&2\nbuiltin exit 126\n")
+	deny, err := st.keepSealed("builtin printf '%s\\n' " + shq("hermes-exec: denied: bash did not read hermes-exec's BASH_ENV prelude, so "+name+" could not be pinned to the checked text") + " >&2\nbuiltin exit 126\n")
 	if err != nil {
 		return nil, err
 	}
-	start, err := mirrorName(filepath.Join(base, "start"), st.name, procFDPath(deny))
+	start, err := mirrorName(filepath.Join(base, "start"), name, procFDPath(deny))
 	if err != nil {
 		return nil, err
 	}
-	open, err := mirrorName(filepath.Join(base, "open"), st.name, procFDPath(script))
+	open, err := mirrorName(filepath.Join(base, "open"), name, procFDPath(script))
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +187,7 @@ func (st *scriptSource) prepareNamed(real string, opts, env []string) (*namedLau
 	if err != nil {
 		return nil, err
 	}
-	args := append(append(append([]string{real}, opts...), st.name), st.rest...)
+	args := append(append(append([]string{real}, opts...), name), st.rest...)
 	return &namedLaunch{args: args, env: setEnv(env, "BASH_ENV", procFDPath(p)), wrap: func(b isolate.Backend) isolate.Backend {
 		return dirBackend{Backend: b, dir: start}
 	}}, nil
@@ -359,9 +364,15 @@ func (d dirBackend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, er
 // (which could change after the check).
 func (st *scriptSource) launch(real string, opts, args, env []string, srcs []envSource, logf func(string, ...any)) (*namedLaunch, error) {
 	if st.mode == srcFile && st.canPin {
-		why := namedForm(st, real, opts, env)
+		name := st.name
+		if filepath.IsAbs(name) && os.Geteuid() != 0 {
+			if rel, ok := relativeName(st, env); ok {
+				name = rel
+			}
+		}
+		why := namedForm(st, name, real, opts, env)
 		if why == "" {
-			nl, err := st.prepareNamed(real, opts, env)
+			nl, err := st.prepareNamed(name, real, opts, env)
 			if err == nil {
 				return nl, nil
 			}
@@ -384,6 +395,34 @@ func (st *scriptSource) launch(real string, opts, args, env []string, srcs []env
 		return nil, err
 	}
 	return &namedLaunch{args: args, env: env}, nil
+}
+
+// relativeName is, for an absolute script name, the relative one that
+// leads to the same file from where bash starts, both lexically from PWD
+// (so that `cd "$(dirname "${BASH_SOURCE[0]}")"` lands in the script's
+// directory) and for the kernel (the start directory's path holds no
+// symlinks that ".." would leave differently). Without root an absolute
+// name cannot lead elsewhere for bash alone, so the script runs as `bash
+// ../x.sh` would: $0, BASH_SOURCE and error messages say the relative
+// name, consistently (the main guard [[ ${BASH_SOURCE[0]} == $0 ]] and the
+// SCRIPT_DIR idiom work), where bash -c would leave BASH_SOURCE empty.
+func relativeName(st *scriptSource, env []string) (string, bool) {
+	pwd, _, _, err := bashStartDirs(env)
+	if err != nil || filepath.Clean(st.name) != st.name {
+		return "", false
+	}
+	if real, err := filepath.EvalSymlinks(pwd); err != nil || real != pwd {
+		return "", false
+	}
+	rel, err := filepath.Rel(pwd, st.name)
+	if err != nil {
+		return "", false
+	}
+	var a, b unix.Stat_t
+	if unix.Fstat(int(st.file.Fd()), &a) != nil || unix.Stat(rel, &b) != nil || a.Dev != b.Dev || a.Ino != b.Ino {
+		return "", false
+	}
+	return rel, true
 }
 
 // pinBackend pins the script's name (pinScript) right before bash starts,
