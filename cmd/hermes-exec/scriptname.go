@@ -37,12 +37,20 @@ import (
 // before the script's first command could differ from `bash ./x.sh`.
 func namedForm(st *scriptSource, name, real string, opts, env []string) string {
 	switch {
-	case filepath.Base(real) != "bash" || envShell("", real) != "bash":
-		return "the shell is not bash"
 	case filepath.IsAbs(name):
 		return "the path is absolute (only a mount namespace, i.e. root, can pin an absolute name)"
 	case name == "" || strings.ContainsAny(name[:1], "-+"):
 		return "the name looks like an option"
+	}
+	return preludeRunsFirst(st, real, opts, env)
+}
+
+// preludeRunsFirst reports why a BASH_ENV prelude of hermes-exec's could
+// not be sure to run first and unseen, before the script's first command
+// ("" when it can).
+func preludeRunsFirst(st *scriptSource, real string, opts, env []string) string {
+	if filepath.Base(real) != "bash" || envShell("", real) != "bash" {
+		return "the shell is not bash"
 	}
 	for i := 0; i < len(opts); i++ {
 		o := opts[i]
@@ -162,11 +170,17 @@ func (st *scriptSource) prepareNamed(name, real string, opts, env []string) (*na
 	if err != nil {
 		return nil, err
 	}
-	base, err := os.MkdirTemp("", "hermes-exec-name-")
+	base, err := privateDir()
 	if err != nil {
 		return nil, err
 	}
-	st.cleanup = append(st.cleanup, func() { os.RemoveAll(base) })
+	made := []string{base}
+	st.cleanup = append(st.cleanup, func() {
+		// What was made, deepest first (cheaper than RemoveAll's probing).
+		for i := len(made) - 1; i >= 0; i-- {
+			os.Remove(made[i])
+		}
+	})
 	script, err := st.keepSealed(st.text)
 	if err != nil {
 		return nil, err
@@ -175,15 +189,15 @@ func (st *scriptSource) prepareNamed(name, real string, opts, env []string) (*na
 	if err != nil {
 		return nil, err
 	}
-	start, err := mirrorName(filepath.Join(base, "start"), name, procFDPath(deny))
+	start, err := mirrorName(filepath.Join(base, "start"), name, procFDPath(deny), &made)
 	if err != nil {
 		return nil, err
 	}
-	open, err := mirrorName(filepath.Join(base, "open"), name, procFDPath(script))
+	open, err := mirrorName(filepath.Join(base, "open"), name, procFDPath(script), &made)
 	if err != nil {
 		return nil, err
 	}
-	p, err := st.keepSealed(namedPrelude(open, procFDPath(script), pwd, oldpwd, keepOld, env))
+	p, err := st.keepSealed(namedPrelude(procFDPath(script), &startDirs{open: open, pwd: pwd, oldpwd: oldpwd, keepOld: keepOld}, env))
 	if err != nil {
 		return nil, err
 	}
@@ -203,12 +217,20 @@ func (st *scriptSource) keepSealed(text string) (*os.File, error) {
 	return f, nil
 }
 
-// namedPrelude is the BASH_ENV text of the exact form. open is where the
-// script's name leads to script (a /proc path of the sealed copy); pwd is
-// the directory to return to and the value of PWD; OLDPWD is kept as
-// oldpwd or, as bash leaves it when it does not inherit a directory, made
-// an exported variable without a value.
-func namedPrelude(open, script, pwd, oldpwd string, keepOld bool, env []string) string {
+// startDirs is where the prelude makes bash open the script (open) and
+// what it then restores: pwd is the directory to return to and the value
+// of PWD; OLDPWD is kept as oldpwd or, as bash leaves it when it does not
+// inherit a directory, made an exported variable without a value.
+type startDirs struct {
+	open, pwd, oldpwd string
+	keepOld           bool
+}
+
+// namedPrelude is the BASH_ENV text of the exact form: script is a /proc
+// path of the copy bash must have opened as the script. With dirs nil
+// bash opens the script where it starts (root's pinned name) and the
+// prelude only checks.
+func namedPrelude(script string, dirs *startDirs, env []string) string {
 	denied := func(why string) string {
 		return "{ builtin printf '%s\\n' " + shq("hermes-exec: denied: "+why) + " >&2; builtin exit 126; }"
 	}
@@ -218,14 +240,16 @@ func namedPrelude(open, script, pwd, oldpwd string, keepOld bool, env []string) 
 	// the descriptor limit): the highest open one is the script's.
 	h.WriteString("__hermes_exec_i=255\n")
 	h.WriteString("while [[ $__hermes_exec_i -gt 2 && ! -e /dev/fd/$__hermes_exec_i ]]; do __hermes_exec_i=$((__hermes_exec_i-1)); done\n")
-	h.WriteString("if [[ ! /dev/fd/$__hermes_exec_i -ef " + shq(script) + " ]]; then /bin/ls -l /proc/$$/fd >&2; echo $__hermes_exec_i >&2; " + denied("bash did not open the checked copy of the script") + "; fi\n")
+	h.WriteString("if [[ ! /dev/fd/$__hermes_exec_i -ef " + shq(script) + " ]]; then " + denied("bash did not open the checked copy of the script") + "; fi\n")
 	h.WriteString("builtin unset -v __hermes_exec_i\n")
-	h.WriteString("builtin cd -- " + shq(pwd) + " || " + denied("cannot return to "+pwd) + "\n")
-	h.WriteString("PWD=" + shq(pwd) + "\n")
-	if keepOld {
-		h.WriteString("OLDPWD=" + shq(oldpwd) + "\n")
-	} else {
-		h.WriteString("builtin unset -v OLDPWD; builtin declare -x OLDPWD\n")
+	if dirs != nil {
+		h.WriteString("builtin cd -- " + shq(dirs.pwd) + " || " + denied("cannot return to "+dirs.pwd) + "\n")
+		h.WriteString("PWD=" + shq(dirs.pwd) + "\n")
+		if dirs.keepOld {
+			h.WriteString("OLDPWD=" + shq(dirs.oldpwd) + "\n")
+		} else {
+			h.WriteString("builtin unset -v OLDPWD; builtin declare -x OLDPWD\n")
+		}
 	}
 	if v, ok := lookupEnv(env, "BASH_ENV"); ok {
 		h.WriteString("BASH_ENV=" + shq(v) + "\n")
@@ -243,7 +267,9 @@ func namedPrelude(open, script, pwd, oldpwd string, keepOld bool, env []string) 
 	p.WriteString("builtin printf -v __hermes_exec_u %q \"$_\"\n")
 	p.WriteString("__hermes_exec_w=1\n")
 	p.WriteString("builtin trap -- " + shq("if [[ -z ${__hermes_exec_w+x} ]]; then\n"+h.String()) + "\"$__hermes_exec_u\"" + shq("\nfi") + " DEBUG\n")
-	p.WriteString("builtin cd -- " + shq(open) + " || " + denied("cannot enter "+open) + "\n")
+	if dirs != nil {
+		p.WriteString("builtin cd -- " + shq(dirs.open) + " || " + denied("cannot enter "+dirs.open) + "\n")
+	}
 	// bash starts a script with PIPESTATUS unset; the trap puts back what
 	// it finds.
 	p.WriteString("builtin unset -v __hermes_exec_u __hermes_exec_w PIPESTATUS\n")
@@ -279,11 +305,22 @@ func sameFile(a, b string) bool {
 	return unix.Stat(a, &x) == nil && unix.Stat(b, &y) == nil && x.Dev == y.Dev && x.Ino == y.Ino
 }
 
+// privateDir is a new directory of this user's for the layout: in /dev/shm
+// when it can be (a memory file system: on a disk one the few directories
+// cost more than the rest of the form), else in the temporary directory.
+func privateDir() (string, error) {
+	if d, err := os.MkdirTemp("/dev/shm", "hermes-exec-name-"); err == nil {
+		return d, nil
+	}
+	return os.MkdirTemp("", "hermes-exec-name-")
+}
+
 // mirrorName makes a directory below root from which the relative path
 // name leads to a symlink to target, and returns it. Every directory on
 // the way is a real one made here, deep enough that name's ".." never
-// leaves root, so the kernel resolves name exactly as laid out.
-func mirrorName(root, name, target string) (string, error) {
+// leaves root, so the kernel resolves name exactly as laid out. Each path
+// made is added to made, parents first.
+func mirrorName(root, name, target string, made *[]string) (string, error) {
 	parts := strings.Split(name, "/")
 	up := 0
 	for _, c := range parts {
@@ -291,12 +328,24 @@ func mirrorName(root, name, target string) (string, error) {
 			up++
 		}
 	}
+	mkdir := func(d string) error {
+		err := os.Mkdir(d, 0o700)
+		if err == nil {
+			*made = append(*made, d)
+		} else if os.IsExist(err) {
+			err = nil // one this layout made, on the way back from ".."
+		}
+		return err
+	}
 	start := root
+	if err := mkdir(start); err != nil {
+		return "", err
+	}
 	for i := 0; i < up; i++ {
 		start = filepath.Join(start, "d")
-	}
-	if err := os.MkdirAll(start, 0o700); err != nil {
-		return "", err
+		if err := mkdir(start); err != nil {
+			return "", err
+		}
 	}
 	cur := start
 	for _, c := range parts[:len(parts)-1] {
@@ -306,7 +355,7 @@ func mirrorName(root, name, target string) (string, error) {
 			cur = filepath.Dir(cur)
 		default:
 			cur = filepath.Join(cur, c)
-			if err := os.Mkdir(cur, 0o700); err != nil && !os.IsExist(err) {
+			if err := mkdir(cur); err != nil {
 				return "", err
 			}
 		}
@@ -315,9 +364,11 @@ func mirrorName(root, name, target string) (string, error) {
 	if last == "" || last == "." || last == ".." {
 		return "", fmt.Errorf("%s does not name a file", name)
 	}
-	if err := os.Symlink(target, filepath.Join(cur, last)); err != nil {
+	link := filepath.Join(cur, last)
+	if err := os.Symlink(target, link); err != nil {
 		return "", err
 	}
+	*made = append(*made, link)
 	return start, nil
 }
 
@@ -384,8 +435,9 @@ func (st *scriptSource) launch(real string, opts, args, env []string, srcs []env
 				return nil, err
 			}
 			exact := append(append(append([]string{real}, opts...), st.name), st.rest...)
+			verify := preludeRunsFirst(st, real, opts, env) == ""
 			return &namedLaunch{args: exact, env: env, wrap: func(b isolate.Backend) isolate.Backend {
-				return pinBackend{Backend: b, st: st, fallback: args, logf: logf}
+				return pinBackend{Backend: b, st: st, fallback: args, verify: verify, logf: logf}
 			}}, nil
 		}
 		logf("script %s runs as bash -c (BASH_SOURCE is empty): %s", st.name, why)
@@ -428,24 +480,37 @@ func relativeName(st *scriptSource, env []string) (string, bool) {
 // pinBackend pins the script's name (pinScript) right before bash starts,
 // after any approval, so that a file renamed over the name while a human
 // was asked is noticed: the name must still be the file that was read.
-// When pinning is not possible the command runs as fallback.
+// With verify, a prelude also checks that what bash opened is the copy (a
+// rename in the instant between pinning and bash's open). When pinning is
+// not possible the command runs as fallback.
 type pinBackend struct {
 	isolate.Backend
 	st       *scriptSource
 	fallback []string
+	verify   bool
 	logf     func(string, ...any)
 }
 
 func (p pinBackend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
-	ok, err := pinScript(p.st.name, p.st.file, p.st.text)
+	cp, err := pinScript(p.st.name, p.st.file, p.st.text)
 	if errors.As(err, new(scriptChanged)) {
 		return isolate.Status{}, fmt.Errorf("denied: %w", err)
 	}
-	if !ok {
+	switch {
+	case cp == nil:
 		if err != nil {
 			p.logf("script %s runs as bash -c (BASH_SOURCE is empty): %v", p.st.name, err)
 		}
 		s.Args = p.fallback
+	case p.verify:
+		p.st.cleanup = append(p.st.cleanup, func() { cp.Close() })
+		f, err := p.st.keepSealed(namedPrelude(procFDPath(cp), nil, s.Env))
+		if err != nil {
+			return isolate.Status{}, fmt.Errorf("denied: %w", err)
+		}
+		s.Env = setEnv(s.Env, "BASH_ENV", procFDPath(f))
+	default:
+		cp.Close()
 	}
 	return p.Backend.Run(ctx, s)
 }

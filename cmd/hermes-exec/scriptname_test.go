@@ -77,7 +77,8 @@ func TestMirrorNameResolvesLikeTheKernel(t *testing.T) {
 	target := filepath.Join(t.TempDir(), "target")
 	os.WriteFile(target, []byte("ok"), 0o644)
 	for _, name := range []string{"x.sh", "./x.sh", "a/b/x.sh", "../x.sh", "../../a/./b/../x.sh", "sp ace/x y.sh", "d/../d/x.sh"} {
-		start, err := mirrorName(filepath.Join(t.TempDir(), "root"), name, target)
+		var made []string
+		start, err := mirrorName(filepath.Join(t.TempDir(), "root"), name, target, &made)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -86,8 +87,13 @@ func TestMirrorNameResolvesLikeTheKernel(t *testing.T) {
 		if out, err := cmd.Output(); err != nil || string(out) != "ok" {
 			t.Errorf("%s from %s: %q %v", name, start, out, err)
 		}
+		for i := len(made) - 1; i >= 0; i-- {
+			if err := os.Remove(made[i]); err != nil {
+				t.Errorf("%s: what was made cannot be removed deepest first: %v", name, err)
+			}
+		}
 	}
-	if _, err := mirrorName(filepath.Join(t.TempDir(), "root"), "x/..", target); err == nil {
+	if _, err := mirrorName(filepath.Join(t.TempDir(), "root"), "x/..", target, new([]string)); err == nil {
 		t.Error("a name ending in .. was laid out")
 	}
 }
