@@ -252,3 +252,25 @@ func TestBashSourceFileSwappedAfterTheCheck(t *testing.T) {
 		}
 	})
 }
+
+// An exported function named builtin would run in place of the builtins
+// hermes-exec's BASH_ENV code calls: with a BASH_ENV file to load it is
+// denied; for a script the prelude is not used (bash -c TEXT NAME runs
+// the checked text, the function replacing builtin as it would in bash).
+func TestBashSourceExportedBuiltinFunction(t *testing.T) {
+	e := newEnv(t)
+	asUser(t, e)
+	bashEnv := filepath.Join(e.dir, "env.sh")
+	os.WriteFile(bashEnv, []byte("X=1\n"), 0o644)
+	os.WriteFile(filepath.Join(e.dir, "x.sh"), []byte("echo \"ran $0 ${BASH_SOURCE[0]-none}\"\n"), 0o755)
+	chownTree(t, e.dir)
+	fn := "BASH_FUNC_builtin%%=() { command \"$@\"; }"
+	r := e.run([]string{"BASH_ENV=" + bashEnv, fn}, "-c", "echo hi")
+	if r.code != 126 || !strings.Contains(r.stderr, "hermes-exec: denied: the exported function builtin would run in place of the builtin that loads the checked BASH_ENV file") {
+		t.Fatalf("with BASH_ENV: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = e.run([]string{fn}, "./x.sh")
+	if r.code != 0 || r.stdout != "ran ./x.sh none\n" {
+		t.Fatalf("script: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}
