@@ -151,8 +151,9 @@ func trapFirst(s *syntax.Stmt) bool {
 	return false
 }
 
-// namedLaunch is how bash is started for the exact form: argv, the
-// environment with hermes-exec's BASH_ENV, and the directory it starts in.
+// namedLaunch is how bash is started: argv, the environment (with
+// hermes-exec's BASH_ENV) and what the backend is wrapped in (the start
+// directory, or pinning the name).
 type namedLaunch struct {
 	args []string
 	env  []string
