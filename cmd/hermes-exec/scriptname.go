@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"hermes-exec/isolate"
@@ -70,7 +71,7 @@ func preludeRunsFirst(st *scriptSource, real string, opts, env []string) string 
 		switch {
 		case name == "BASH_ENV" && val != "":
 			return "BASH_ENV is set (its code would run before the prelude could be sure of the name)"
-		case name == "SHELLOPTS" || name == "BASHOPTS" || name == "POSIXLY_CORRECT":
+		case name == "SHELLOPTS" || name == "BASHOPTS" || name == "POSIXLY_CORRECT" || name == "GLOBIGNORE":
 			return name + " is set"
 		case strings.HasPrefix(name, "BASH_FUNC_") && shadowsPrelude(strings.TrimSuffix(strings.TrimPrefix(name, "BASH_FUNC_"), "%%")):
 			return "an exported function is named like a builtin the prelude uses"
@@ -97,6 +98,24 @@ var namedOpts = map[string]bool{
 var namedSetO = map[string]bool{
 	"errexit": true, "nounset": true, "pipefail": true, "errtrace": true,
 	"noclobber": true, "noglob": true, "hashall": true, "braceexpand": true,
+}
+
+// noglob reports whether bash starts with globbing off (-f), which the
+// prelude turns on while it lists descriptors.
+func noglob(opts []string) bool {
+	off := false
+	for i := 0; i < len(opts); i++ {
+		switch {
+		case opts[i] == "-f" || opts[i] == "+f":
+			off = opts[i] == "-f"
+		case (opts[i] == "-o" || opts[i] == "+o") && i+1 < len(opts):
+			if opts[i+1] == "noglob" {
+				off = opts[i] == "-o"
+			}
+			i++
+		}
+	}
+	return off
 }
 
 // shadowsPrelude reports whether a function of that name would be called in
@@ -160,20 +179,43 @@ type namedLaunch struct {
 	wrap func(isolate.Backend) isolate.Backend // nil: as it is
 }
 
+// namedBackend builds the exact form's private directories, sealed copies
+// and prelude right before bash starts: after any approval, so that the
+// layout (which a process of the same user could change) exists only for
+// the instant between this and the prelude's check. When the form cannot
+// be set up the command runs as fallback (bash -c, also exactly the
+// checked text).
+type namedBackend struct {
+	isolate.Backend
+	st       *scriptSource
+	name     string // what bash is given: st.name unless that is absolute (relativeName)
+	fallback []string
+	noglob   bool // bash starts with -f
+	logf     func(string, ...any)
+}
+
+func (n namedBackend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
+	env, dir, err := n.st.prepareNamed(n.name, n.noglob, s.Env)
+	if err != nil {
+		n.logf("script %s runs as bash -c (BASH_SOURCE is empty): %v", n.st.name, err)
+		s.Args = n.fallback
+	} else {
+		s.Env, s.Dir = env, dir
+	}
+	return n.Backend.Run(ctx, s)
+}
+
 // prepareNamed builds the private directories, the sealed copies and the
-// prelude. An error means the form could not be set up (the caller falls
-// back to bash -c, which also runs exactly the checked text).
-//
-// name is what bash is given: st.name unless that is absolute (see
-// relativeName).
-func (st *scriptSource) prepareNamed(name, real string, opts, env []string) (*namedLaunch, error) {
+// prelude, and returns bash's environment and start directory. An error
+// means the form could not be set up.
+func (st *scriptSource) prepareNamed(name string, noglob bool, env []string) ([]string, string, error) {
 	pwd, oldpwd, keepOld, err := bashStartDirs(env)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	base, err := privateDir()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	made := []string{base}
 	st.cleanup = append(st.cleanup, func() {
@@ -184,28 +226,25 @@ func (st *scriptSource) prepareNamed(name, real string, opts, env []string) (*na
 	})
 	script, err := st.keepSealed(st.text)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	deny, err := st.keepSealed("builtin printf '%s\\n' " + shq("hermes-exec: denied: bash did not read hermes-exec's BASH_ENV prelude, so "+name+" could not be pinned to the checked text") + " >&2\nbuiltin exit 126\n")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	start, err := mirrorName(filepath.Join(base, "start"), name, procFDPath(deny), &made)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	open, err := mirrorName(filepath.Join(base, "open"), name, procFDPath(script), &made)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	p, err := st.keepSealed(namedPrelude(procFDPath(script), &startDirs{open: open, pwd: pwd, oldpwd: oldpwd, keepOld: keepOld}, env))
+	p, err := st.keepSealed(namedPrelude(name, procFDPath(script), noglob, &startDirs{open: open, pwd: pwd, oldpwd: oldpwd, keepOld: keepOld}, env))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	args := append(append(append([]string{real}, opts...), name), st.rest...)
-	return &namedLaunch{args: args, env: setEnv(env, "BASH_ENV", procFDPath(p)), wrap: func(b isolate.Backend) isolate.Backend {
-		return dirBackend{Backend: b, dir: start}
-	}}, nil
+	return setEnv(env, "BASH_ENV", procFDPath(p)), start, nil
 }
 
 // keepSealed is a sealed memory file of text kept open until st is closed.
@@ -227,53 +266,77 @@ type startDirs struct {
 	keepOld           bool
 }
 
-// namedPrelude is the BASH_ENV text of the exact form: script is a /proc
-// path of the copy bash must have opened as the script. With dirs nil
-// bash opens the script where it starts (root's pinned name) and the
-// prelude only checks.
-func namedPrelude(script string, dirs *startDirs, env []string) string {
+// namedPrelude is the BASH_ENV text of the exact form: name is what bash
+// will open, script a /proc path of the copy it must be. With dirs nil
+// bash opens the name where it starts (root's pinned name) and the
+// prelude only checks. noglob: bash starts with -f (the descriptor lists
+// are globs).
+//
+// Two checks, because a process of the same user can change the layout
+// (or, as root, rename over the pinned name): just before bash opens the
+// name, that it leads to the copy; and, in a DEBUG trap before the
+// script's first command, that the one descriptor bash opened meanwhile is
+// the copy and nothing else changed. The trap is the prelude's last
+// command and holds what it compares with in its own text, so nothing the
+// first statement of another file can do with expansions (which run
+// before the trap: `for` words, a compound command's redirections) turns
+// it off; set -T makes a subshell or command substitution among them run
+// it first too.
+func namedPrelude(name, script string, noglob bool, dirs *startDirs, env []string) string {
 	denied := func(why string) string {
 		return "{ builtin printf '%s\\n' " + shq("hermes-exec: denied: "+why) + " >&2; builtin exit 126; }"
 	}
-	var h strings.Builder
-	h.WriteString("builtin trap - DEBUG\n")
-	// bash moves the script to its highest free descriptor below 256 (or
-	// the descriptor limit): the highest open one is the script's.
-	h.WriteString("__hermes_exec_i=255\n")
-	h.WriteString("while [[ $__hermes_exec_i -gt 2 && ! -e /dev/fd/$__hermes_exec_i ]]; do __hermes_exec_i=$((__hermes_exec_i-1)); done\n")
-	h.WriteString("if [[ ! /dev/fd/$__hermes_exec_i -ef " + shq(script) + " ]]; then " + denied("bash did not open the checked copy of the script") + "; fi\n")
-	h.WriteString("builtin unset -v __hermes_exec_i\n")
-	if dirs != nil {
-		h.WriteString("builtin cd -- " + shq(dirs.pwd) + " || " + denied("cannot return to "+dirs.pwd) + "\n")
-		h.WriteString("PWD=" + shq(dirs.pwd) + "\n")
-		if dirs.keepOld {
-			h.WriteString("OLDPWD=" + shq(dirs.oldpwd) + "\n")
-		} else {
-			h.WriteString("builtin unset -v OLDPWD; builtin declare -x OLDPWD\n")
+	// fds lists this bash's open descriptors: the glob's own directory
+	// descriptor is gone again when -e tests it.
+	fds := func(each string) string {
+		var b strings.Builder
+		if noglob {
+			b.WriteString("builtin set +f\n")
 		}
+		b.WriteString("for __hermes_exec_i in /proc/self/fd/*; do if [[ -e $__hermes_exec_i ]]; then " + each + "; fi; done\n")
+		if noglob {
+			b.WriteString("builtin set -f\n")
+		}
+		return b.String()
 	}
-	if v, ok := lookupEnv(env, "BASH_ENV"); ok {
-		h.WriteString("BASH_ENV=" + shq(v) + "\n")
-	} else {
-		h.WriteString("builtin unset -v BASH_ENV\n")
-	}
-	// Last, a command whose last word is what $_ was: bash sets $_ from
-	// it, and runs nothing of ours after.
-	h.WriteString("builtin : ")
-
-	// The trap also runs before the prelude's own commands that follow
-	// it: until the last of them, __hermes_exec_w is set and it does
-	// nothing. $_ is taken first, before any command of ours changes it.
 	var p strings.Builder
+	// $_ is taken first, before any command of ours changes it.
 	p.WriteString("builtin printf -v __hermes_exec_u %q \"$_\"\n")
-	p.WriteString("__hermes_exec_w=1\n")
-	p.WriteString("builtin trap -- " + shq("if [[ -z ${__hermes_exec_w+x} ]]; then\n"+h.String()) + "\"$__hermes_exec_u\"" + shq("\nfi") + " DEBUG\n")
 	if dirs != nil {
 		p.WriteString("builtin cd -- " + shq(dirs.open) + " || " + denied("cannot enter "+dirs.open) + "\n")
 	}
-	// bash starts a script with PIPESTATUS unset; the trap puts back what
-	// it finds.
-	p.WriteString("builtin unset -v __hermes_exec_u __hermes_exec_w PIPESTATUS\n")
+	p.WriteString("[[ " + shq(name) + " -ef " + shq(script) + " ]] || " + denied(name+" does not lead to the checked copy of the script (changed by another process)") + "\n")
+	p.WriteString("__hermes_exec_b=' ' __hermes_exec_c=0\n")
+	p.WriteString(fds(`__hermes_exec_b+="${__hermes_exec_i##*/} "; __hermes_exec_c=$((__hermes_exec_c+1))`))
+
+	// The trap's text: before and count are the descriptors open now.
+	var h1, h2 strings.Builder
+	h1.WriteString("builtin trap - DEBUG\nbuiltin set +T\n__hermes_exec_n=0 __hermes_exec_f=\n")
+	h1.WriteString(fds(`if [[ ` + "\x00" + ` == *" ${__hermes_exec_i##*/} "* ]]; then __hermes_exec_n=$((__hermes_exec_n+1)); else __hermes_exec_f+=" ${__hermes_exec_i##*/}"; fi`))
+	before, rest, _ := strings.Cut(h1.String(), "\x00")
+	h2.WriteString(rest)
+	h2.WriteString("if ! [[ $__hermes_exec_n == \x00 && $__hermes_exec_f == \" \"* && ${__hermes_exec_f# } != *\" \"* && /proc/self/fd/${__hermes_exec_f# } -ef " + shq(script) + " && -z ${GLOBIGNORE+x} ]]; then " + denied("bash did not open the checked copy of the script") + "; fi\n")
+	h2.WriteString("builtin unset -v __hermes_exec_i __hermes_exec_n __hermes_exec_f __hermes_exec_b __hermes_exec_c __hermes_exec_u\n")
+	if dirs != nil {
+		h2.WriteString("builtin cd -- " + shq(dirs.pwd) + " || " + denied("cannot return to "+dirs.pwd) + "\n")
+		h2.WriteString("PWD=" + shq(dirs.pwd) + "\n")
+		if dirs.keepOld {
+			h2.WriteString("OLDPWD=" + shq(dirs.oldpwd) + "\n")
+		} else {
+			h2.WriteString("builtin unset -v OLDPWD; builtin declare -x OLDPWD\n")
+		}
+	}
+	if v, ok := lookupEnv(env, "BASH_ENV"); ok {
+		h2.WriteString("BASH_ENV=" + shq(v) + "\n")
+	} else {
+		h2.WriteString("builtin unset -v BASH_ENV\n")
+	}
+	// Last, a command whose last word is what $_ was: bash sets $_ from
+	// it, and runs nothing of ours after.
+	h2.WriteString("builtin : ")
+	mid, tail, _ := strings.Cut(h2.String(), "\x00")
+	p.WriteString("builtin set -T\n")
+	p.WriteString("builtin trap -- " + shq(before) + "\"'$__hermes_exec_b'\"" + shq(mid) + "\"$__hermes_exec_c\"" + shq(tail) + "\"$__hermes_exec_u\" DEBUG\n")
 	return p.String()
 }
 
@@ -309,11 +372,52 @@ func sameFile(a, b string) bool {
 // privateDir is a new directory of this user's for the layout: in /dev/shm
 // when it can be (a memory file system: on a disk one the few directories
 // cost more than the rest of the form), else in the temporary directory.
+// Its name holds this process's id, so that layouts left by a hermes-exec
+// that was killed can be told apart and collected (collectStale).
 func privateDir() (string, error) {
-	if d, err := os.MkdirTemp("/dev/shm", "hermes-exec-name-"); err == nil {
+	prefix := layoutPrefix + strconv.Itoa(os.Getpid()) + "-"
+	collectStale("/dev/shm")
+	if d, err := os.MkdirTemp("/dev/shm", prefix); err == nil {
 		return d, nil
 	}
-	return os.MkdirTemp("", "hermes-exec-name-")
+	collectStale(os.TempDir())
+	return os.MkdirTemp("", prefix)
+}
+
+const layoutPrefix = "hermes-exec-name-"
+
+// collectStale removes the layouts in parent that a hermes-exec of this
+// user left when it was killed before its cleanup: only directories (never
+// a symlink to one) owned by this user, whose name holds the id of a
+// process that no longer exists. RemoveAll does not follow symlinks
+// inside. A layout of another user, root's included, is never touched.
+func collectStale(parent string) {
+	d, err := os.Open(parent)
+	if err != nil {
+		return
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	for _, n := range names {
+		rest, ok := strings.CutPrefix(n, layoutPrefix)
+		if !ok {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		var st unix.Stat_t
+		p := filepath.Join(parent, n)
+		if unix.Lstat(p, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Geteuid() {
+			continue
+		}
+		if unix.Kill(pid, 0) != unix.ESRCH {
+			continue // alive (or not ours to signal: then not ours to judge)
+		}
+		os.RemoveAll(p)
+	}
 }
 
 // mirrorName makes a directory below root from which the relative path
@@ -424,21 +528,23 @@ func (st *scriptSource) launch(real string, opts, args, env []string, srcs []env
 		}
 		why := namedForm(st, name, real, opts, env)
 		if why == "" {
-			nl, err := st.prepareNamed(name, real, opts, env)
-			if err == nil {
-				return nl, nil
-			}
-			why = err.Error()
+			exact := append(append(append([]string{real}, opts...), name), st.rest...)
+			return &namedLaunch{args: exact, env: env, wrap: func(b isolate.Backend) isolate.Backend {
+				return namedBackend{Backend: b, st: st, name: name, fallback: args, noglob: noglob(opts), logf: logf}
+			}}, nil
 		}
 		if os.Geteuid() == 0 {
+			// Whether a prelude can check the pinned name is a question
+			// about the user's environment, asked before hermes-exec's
+			// own BASH_ENV loader replaces it.
+			verify := preludeRunsFirst(st, real, opts, env) == ""
 			env, err := st.sealBashEnv(env, srcs)
 			if err != nil {
 				return nil, err
 			}
 			exact := append(append(append([]string{real}, opts...), st.name), st.rest...)
-			verify := preludeRunsFirst(st, real, opts, env) == ""
 			return &namedLaunch{args: exact, env: env, wrap: func(b isolate.Backend) isolate.Backend {
-				return pinBackend{Backend: b, st: st, fallback: args, verify: verify, logf: logf}
+				return pinBackend{Backend: b, st: st, fallback: args, verify: verify, noglob: noglob(opts), logf: logf}
 			}}, nil
 		}
 		logf("script %s runs as bash -c (BASH_SOURCE is empty): %s", st.name, why)
@@ -489,6 +595,7 @@ type pinBackend struct {
 	st       *scriptSource
 	fallback []string
 	verify   bool
+	noglob   bool
 	logf     func(string, ...any)
 }
 
@@ -505,7 +612,7 @@ func (p pinBackend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, er
 		s.Args = p.fallback
 	case p.verify:
 		p.st.cleanup = append(p.st.cleanup, func() { cp.Close() })
-		f, err := p.st.keepSealed(namedPrelude(procFDPath(cp), nil, s.Env))
+		f, err := p.st.keepSealed(namedPrelude(p.st.name, procFDPath(cp), p.noglob, nil, s.Env))
 		if err != nil {
 			return isolate.Status{}, fmt.Errorf("denied: %w", err)
 		}
