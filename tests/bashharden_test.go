@@ -223,3 +223,24 @@ func TestBashSourceStaleLayoutsCollected(t *testing.T) {
 		}
 	})
 }
+
+// As root an absolute name is pinned in a mount namespace right before
+// bash starts; a file renamed over the name in the shared directory in the
+// instant after (here: by the shell on its way to bash) would be what bash
+// opens. The prelude's check before the open denies it.
+func TestBashSourcePinnedNameRenamedAsRoot(t *testing.T) {
+	requireRoot(t, "the name is pinned in a mount namespace")
+	e := newEnv(t)
+	p := filepath.Join(e.dir, "x.sh")
+	evil := filepath.Join(e.dir, "evil.sh")
+	os.WriteFile(evil, []byte(evilFirst(e.dir)), 0o755)
+	// The rename happens in the test's own mount namespace, where the
+	// name is no mount point.
+	swappingShell(t, e, "nsenter --mount=/proc/"+strconv.Itoa(os.Getpid())+"/ns/mnt -- mv -f "+evil+" "+p+" || exit 99\nexec bash \"$@\"")
+	os.WriteFile(p, []byte("echo checked\n"), 0o755)
+	r := e.run(nil, p)
+	if r.code != 126 || r.stdout != "" || r.stderr != "hermes-exec: denied: "+p+" does not lead to the checked copy of the script (changed by another process)\n" {
+		t.Fatalf("exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	noMarkers(t, e.dir)
+}
