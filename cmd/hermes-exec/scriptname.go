@@ -309,13 +309,16 @@ func namedPrelude(name, script string, noglob bool, dirs *startDirs, env []strin
 	p.WriteString("__hermes_exec_b=' ' __hermes_exec_c=0\n")
 	p.WriteString(fds(`__hermes_exec_b+="${__hermes_exec_i##*/} "; __hermes_exec_c=$((__hermes_exec_c+1))`))
 
-	// The trap's text: before and count are the descriptors open now.
+	// The trap's text. Each hole is filled, when the trap is set, with
+	// what the prelude found: the descriptors open now (" 0 1 2 "), then
+	// how many. (No path here can hold a NUL.)
+	const hole = "\x00"
 	var h1, h2 strings.Builder
 	h1.WriteString("builtin trap - DEBUG\nbuiltin set +T\n__hermes_exec_n=0 __hermes_exec_f=\n")
-	h1.WriteString(fds(`if [[ ` + "\x00" + ` == *" ${__hermes_exec_i##*/} "* ]]; then __hermes_exec_n=$((__hermes_exec_n+1)); else __hermes_exec_f+=" ${__hermes_exec_i##*/}"; fi`))
-	before, rest, _ := strings.Cut(h1.String(), "\x00")
+	h1.WriteString(fds(`if [[ ` + hole + ` == *" ${__hermes_exec_i##*/} "* ]]; then __hermes_exec_n=$((__hermes_exec_n+1)); else __hermes_exec_f+=" ${__hermes_exec_i##*/}"; fi`))
+	before, rest, _ := strings.Cut(h1.String(), hole)
 	h2.WriteString(rest)
-	h2.WriteString("if ! [[ $__hermes_exec_n == \x00 && $__hermes_exec_f == \" \"* && ${__hermes_exec_f# } != *\" \"* && /proc/self/fd/${__hermes_exec_f# } -ef " + shq(script) + " && -z ${GLOBIGNORE+x} ]]; then " + denied("bash did not open the checked copy of the script") + "; fi\n")
+	h2.WriteString("if ! [[ $__hermes_exec_n == " + hole + " && $__hermes_exec_f == \" \"* && ${__hermes_exec_f# } != *\" \"* && /proc/self/fd/${__hermes_exec_f# } -ef " + shq(script) + " && -z ${GLOBIGNORE+x} ]]; then " + denied("bash did not open the checked copy of the script") + "; fi\n")
 	h2.WriteString("builtin unset -v __hermes_exec_i __hermes_exec_n __hermes_exec_f __hermes_exec_b __hermes_exec_c __hermes_exec_u\n")
 	if dirs != nil {
 		h2.WriteString("builtin cd -- " + shq(dirs.pwd) + " || " + denied("cannot return to "+dirs.pwd) + "\n")
@@ -334,7 +337,7 @@ func namedPrelude(name, script string, noglob bool, dirs *startDirs, env []strin
 	// Last, a command whose last word is what $_ was: bash sets $_ from
 	// it, and runs nothing of ours after.
 	h2.WriteString("builtin : ")
-	mid, tail, _ := strings.Cut(h2.String(), "\x00")
+	mid, tail, _ := strings.Cut(h2.String(), hole)
 	p.WriteString("builtin set -T\n")
 	p.WriteString("builtin trap -- " + shq(before) + "\"'$__hermes_exec_b'\"" + shq(mid) + "\"$__hermes_exec_c\"" + shq(tail) + "\"$__hermes_exec_u\" DEBUG\n")
 	return p.String()
@@ -498,17 +501,6 @@ func setEnv(env []string, name, val string) []string {
 		}
 	}
 	return append(out, name+"="+val)
-}
-
-// dirBackend starts the command in dir.
-type dirBackend struct {
-	isolate.Backend
-	dir string
-}
-
-func (d dirBackend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
-	s.Dir = d.dir
-	return d.Backend.Run(ctx, s)
 }
 
 // launch is how bash is started for st on the host backend. A script
