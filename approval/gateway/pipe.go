@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+
+	"hermes-exec/approval/gatewayexec"
+)
+
+// ServePipe is the helper's side of approval/gatewayexec (hermes-exec-admin
+// gatewayexec.Arg SOCKET): it opens the daemon at socket, says whether it
+// could, then asks the one request the shell sends on in and writes the
+// outcome to out. A withdrawal on in, or in closing (the shell went
+// away), withdraws the request with that reason. The exit status is 0
+// when an outcome or an error was written, 1 when out failed.
+func ServePipe(socket string, in io.Reader, out io.Writer) int {
+	enc := json.NewEncoder(out)
+	write := func(m gatewayexec.Message) int {
+		if enc.Encode(m) != nil {
+			return 1
+		}
+		return 0
+	}
+	a, err := Open(socket)
+	switch {
+	case errors.Is(err, ErrNotRunning):
+		return write(gatewayexec.Message{Open: true, Running: false})
+	case err != nil:
+		return write(gatewayexec.Message{Error: err.Error()})
+	}
+	if code := write(gatewayexec.Message{Open: true, Running: true}); code != 0 {
+		return code
+	}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 64<<10), 32<<20)
+	var m gatewayexec.Message
+	if !sc.Scan() {
+		return 0 // the shell did not ask after all
+	}
+	if err := json.Unmarshal(sc.Bytes(), &m); err != nil || m.Request == nil {
+		return write(gatewayexec.Message{Error: "gateway helper: bad request from the shell"})
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	go func() {
+		reason := "the shell went away"
+		if sc.Scan() {
+			var w gatewayexec.Message
+			if json.Unmarshal(sc.Bytes(), &w) == nil && w.Withdraw != "" {
+				reason = w.Withdraw
+			}
+		}
+		cancel(errors.New(reason))
+	}()
+	rep, err := a.Ask(ctx, m.Request.ToRequest())
+	if err != nil {
+		return write(gatewayexec.Message{Error: err.Error()})
+	}
+	return write(gatewayexec.Message{Reply: gatewayexec.FromReply(rep)})
+}
