@@ -7,14 +7,16 @@ import (
 	"errors"
 	"io"
 
+	"hermes-exec/approval"
 	"hermes-exec/approval/gatewayexec"
 )
 
 // ServePipe is the helper's side of approval/gatewayexec (hermes-exec-admin
 // gatewayexec.Arg SOCKET): it opens the daemon at socket, says whether it
 // could, then asks the one request the shell sends on in and writes the
-// outcome to out. A withdrawal on in, or in closing (the shell went
-// away), withdraws the request with that reason. The exit status is 0
+// outcome to out. A withdrawal on in withdraws the request with that
+// reason; in closing (the shell went away) ends the helper, which the
+// daemon sees as the shell's connection closing. The exit status is 0
 // when an outcome or an error was written, 1 when out failed.
 func ServePipe(socket string, in io.Reader, out io.Writer) int {
 	enc := json.NewEncoder(out)
@@ -45,19 +47,36 @@ func ServePipe(socket string, in io.Reader, out io.Writer) int {
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
+	gone := make(chan struct{})
 	go func() {
-		reason := "the shell went away"
 		if sc.Scan() {
 			var w gatewayexec.Message
 			if json.Unmarshal(sc.Bytes(), &w) == nil && w.Withdraw != "" {
-				reason = w.Withdraw
+				cancel(errors.New(w.Withdraw))
+				return
 			}
 		}
-		cancel(errors.New(reason))
+		close(gone)
 	}()
-	rep, err := a.Ask(ctx, m.Request.ToRequest())
-	if err != nil {
-		return write(gatewayexec.Message{Error: err.Error()})
+	type outcome struct {
+		rep approval.Reply
+		err error
 	}
-	return write(gatewayexec.Message{Reply: gatewayexec.FromReply(rep)})
+	done := make(chan outcome, 1)
+	go func() {
+		rep, err := a.Ask(ctx, m.Request.ToRequest())
+		done <- outcome{rep, err}
+	}()
+	select {
+	case <-gone:
+		// The shell went away: returning ends this process and drops the
+		// connection, and the daemon withdraws the request as it does
+		// for a shell that held the connection itself.
+		return 0
+	case o := <-done:
+		if o.err != nil {
+			return write(gatewayexec.Message{Error: o.err.Error()})
+		}
+		return write(gatewayexec.Message{Reply: gatewayexec.FromReply(o.rep)})
+	}
 }
