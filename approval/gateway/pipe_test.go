@@ -191,7 +191,7 @@ func TestPipeShellGoneWithdraws(t *testing.T) {
 		t.Fatal(err)
 	}
 	go a.Ask(context.Background(), request())
-	<-events // new
+	<-events  // new
 	a.Close() // what the shell's exit does to the pipe
 	select {
 	case ev := <-events:
