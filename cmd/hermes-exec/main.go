@@ -26,9 +26,6 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 func main() {
 	phase.Mark("init")
 	args := os.Args[1:]
