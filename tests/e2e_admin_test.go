@@ -127,3 +127,33 @@ func TestMissingAdminBinary(t *testing.T) {
 		t.Errorf("doctor with an unrunnable admin binary: %d %q", r.code, r.stderr)
 	}
 }
+
+// `run` under exec checks starts its program through the program it runs
+// in as the launcher: hermes-exec-admin must be one, and the checks hold
+// (HOME under /etc, as in TestExecChecksStopADeepDeleteWithoutTerminal).
+func TestRunUnderExecChecksThroughTheSplit(t *testing.T) {
+	requireRoot(t, "the victim directory lives under /etc, a system directory to the rules")
+	needTools(t, "xargs")
+	e := newEnv(t)
+	e.writeConfig("terminal:\n  exec_checks: on\n")
+	if r := e.run(nil, "run", "--", "sh", "-c", "echo ran; exit 4"); r.code != 4 || r.stdout != "ran\n" {
+		t.Fatalf("run under exec checks: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	writeDeep(t, e.dir)
+	home, err := os.MkdirTemp("/etc", "hermes-exec-checks-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	victim := filepath.Join(home, "x")
+	if err := os.MkdirAll(filepath.Join(victim, "keep"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, e.cmdHome(home, "run", "--", "./deep.sh", "xargs", e.dir))
+	if _, err := os.Stat(filepath.Join(victim, "keep")); err != nil {
+		t.Fatalf("the directory was deleted: exit %d\n%s", r.code, r.stderr)
+	}
+	if r.code == 0 || !strings.Contains(r.stderr, "hermes-exec: denied:") || !strings.Contains(r.stderr, victim) {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}

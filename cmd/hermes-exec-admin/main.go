@@ -13,6 +13,7 @@ import (
 	"hermes-exec/approval/gateway"
 	"hermes-exec/approval/gatewayexec"
 	"hermes-exec/cmd/internal/wrapper"
+	"hermes-exec/execcheck"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -25,6 +26,11 @@ type (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == execcheck.LaunchArg {
+		// `run` under exec checks starts its command through the running
+		// program as the launcher (hidden): see package execcheck.
+		os.Exit(execcheck.LaunchMain(os.Args[2:]))
+	}
 	if len(os.Args) == 3 && os.Args[1] == gatewayexec.Arg {
 		// The shell asking the gateway (hidden): see approval/gatewayexec.
 		os.Exit(gateway.ServePipe(os.Args[2], os.Stdin, os.Stdout))
