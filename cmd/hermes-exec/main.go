@@ -2,6 +2,10 @@
 // `hermes-exec -c 'CMD'` wherever it would call `bash -c 'CMD'`. Every
 // command is classified, dangerous ones are put to a human, approved ones run
 // on the chosen backend, and every decision is written to the audit log.
+//
+// It is started for every command an agent runs, so it holds only that
+// path (and an agent's hook); the subcommands are hermes-exec-admin's,
+// which it execs for them (admin.go).
 package main
 
 import (
