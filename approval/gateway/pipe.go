@@ -45,8 +45,10 @@ func ServePipe(socket string, in io.Reader, out io.Writer) int {
 	if err := json.Unmarshal(sc.Bytes(), &m); err != nil || m.Request == nil {
 		return write(gatewayexec.Message{Error: "gateway helper: bad request from the shell"})
 	}
+	// Not cancelled on the way out: a cancelled ctx withdraws the request
+	// in words of its own, and a shell that went away is for the daemon
+	// to word (below).
 	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
 	gone := make(chan struct{})
 	go func() {
 		if sc.Scan() {
@@ -69,9 +71,9 @@ func ServePipe(socket string, in io.Reader, out io.Writer) int {
 	}()
 	select {
 	case <-gone:
-		// The shell went away: returning ends this process and drops the
-		// connection, and the daemon withdraws the request as it does
-		// for a shell that held the connection itself.
+		// The shell went away: returning ends this process (the caller
+		// exits) and drops the connection, and the daemon withdraws the
+		// request as it does for a shell that held the connection itself.
 		return 0
 	case o := <-done:
 		if o.err != nil {
