@@ -30,15 +30,7 @@ func runApp(argv []string) int {
 // such as --help or a mistake, goes to hermes-exec-admin, which answers it
 // with the full command line parser.
 func hookArgs(args []string) (globalOpts, string, bool) {
-	var g globalOpts
-	i := 0
-	for i < len(args) {
-		n, err := takeGlobal(&g, args, i)
-		if err != nil || n == 0 {
-			break
-		}
-		i += n
-	}
+	g, i := leadingGlobals(args)
 	rest := args[i:]
 	if len(rest) != 2 || rest[0] != "hook" || rest[1] == "" || rest[1][0] == '-' {
 		return g, "", false
@@ -68,17 +60,8 @@ func execAdmin(argv []string) int {
 
 // subcommandName is the subcommand a command line names, for messages.
 func subcommandName(argv []string) string {
-	var g globalOpts
 	args := argv[1:]
-	i := 0
-	for i < len(args) {
-		n, err := takeGlobal(&g, args, i)
-		if err != nil || n == 0 {
-			break
-		}
-		i += n
-	}
-	if i < len(args) {
+	if _, i := leadingGlobals(args); i < len(args) {
 		return args[i]
 	}
 	return "help"

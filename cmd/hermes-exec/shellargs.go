@@ -151,10 +151,9 @@ var subcommands = map[string]bool{
 	"supervisor": true, "policy": true, "image": true,
 }
 
-// isShellMode reports whether the command line is a bash-style invocation
-// rather than a subcommand. Bare `hermes-exec` is shell mode only when a
-// script arrives on stdin.
-func isShellMode(args []string, stdinIsTerminal bool) bool {
+// leadingGlobals reads the hermes-exec options at the start of args and
+// says where the rest begins.
+func leadingGlobals(args []string) (globalOpts, int) {
 	var g globalOpts
 	i := 0
 	for i < len(args) {
@@ -164,6 +163,14 @@ func isShellMode(args []string, stdinIsTerminal bool) bool {
 		}
 		i += n
 	}
+	return g, i
+}
+
+// isShellMode reports whether the command line is a bash-style invocation
+// rather than a subcommand. Bare `hermes-exec` is shell mode only when a
+// script arrives on stdin.
+func isShellMode(args []string, stdinIsTerminal bool) bool {
+	_, i := leadingGlobals(args)
 	if i == len(args) {
 		return !stdinIsTerminal
 	}
