@@ -281,7 +281,11 @@ func TestContextCancelKillsBackgroundJobs(t *testing.T) {
 	if len(pids) != 2 {
 		t.Fatalf("pids %q", b)
 	}
-	if !testutil.WaitFor(wait, func() bool { _, pg, _, _ := procstat.IDs(pids[0]); _, _, sid, _ := procstat.IDs(pids[1]); return pg != 0 && pg != cmd.Process.Pid && sid == pids[1] }) {
+	if !testutil.WaitFor(wait, func() bool {
+		_, pg, _, _ := procstat.IDs(pids[0])
+		_, _, sid, _ := procstat.IDs(pids[1])
+		return pg != 0 && pg != cmd.Process.Pid && sid == pids[1]
+	}) {
 		t.Fatal("setup: the jobs did not get a group and a session of their own")
 	}
 	cancel()
