@@ -7,9 +7,7 @@ import "testing"
 // written. Each case here was allowed before (or judged against the
 // wrong directory), except where marked as a control.
 func TestTarDirectory(t *testing.T) {
-	custom := aliceContext()
-	custom.HermesHome = "/srv/hermes"
-	c := mustClassifier(t, Rules{Context: custom})
+	c := srvHermesClassifier(t)
 	for _, tc := range []struct {
 		cmd  string
 		want Decision

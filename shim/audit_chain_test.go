@@ -439,6 +439,16 @@ func TestSizeRotationUnderConcurrency(t *testing.T) {
 	if len(rep.Files) < 10 {
 		t.Fatalf("only %d files", len(rep.Files))
 	}
+	checkEachRecordOnce(t, dir, rep, workers*each)
+	if len(RotatedLogs(a.Path)) != len(rep.Files)-1 {
+		t.Fatalf("RotatedLogs: %v", RotatedLogs(a.Path))
+	}
+}
+
+// checkEachRecordOnce asserts that the files rep verified hold want
+// command records, each command once.
+func checkEachRecordOnce(t *testing.T, dir string, rep Report, want int) {
+	t.Helper()
 	seen := map[string]bool{}
 	for _, fr := range rep.Files {
 		rs, err := Audit{Path: filepath.Join(dir, fr.File)}.Tail(0)
@@ -452,11 +462,8 @@ func TestSizeRotationUnderConcurrency(t *testing.T) {
 			seen[r.Command] = true
 		}
 	}
-	if len(seen) != workers*each {
-		t.Fatalf("%d records, want %d", len(seen), workers*each)
-	}
-	if len(RotatedLogs(a.Path)) != len(rep.Files)-1 {
-		t.Fatalf("RotatedLogs: %v", RotatedLogs(a.Path))
+	if len(seen) != want {
+		t.Fatalf("%d records, want %d", len(seen), want)
 	}
 }
 

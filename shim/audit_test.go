@@ -234,22 +234,7 @@ func TestConcurrentRotationsFromProcesses(t *testing.T) {
 	if rep.Anchor == nil || len(rep.Files) < 10 {
 		t.Fatalf("anchor %+v, %d files: the log did not rotate", rep.Anchor, len(rep.Files))
 	}
-	seen := map[string]bool{}
-	for _, fr := range rep.Files {
-		rs, err := Audit{Path: filepath.Join(dir, fr.File)}.Tail(0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rs {
-			if seen[r.Command] {
-				t.Fatalf("record %q twice", r.Command)
-			}
-			seen[r.Command] = true
-		}
-	}
-	if len(seen) != procs*each {
-		t.Fatalf("%d records, want %d", len(seen), procs*each)
-	}
+	checkEachRecordOnce(t, dir, rep, procs*each)
 }
 
 // checkLog asserts the exact line count and that every line is a whole
