@@ -104,11 +104,16 @@ func (a Audit) anchorRotation(h Head, nonce string) error {
 		// removed). Rotation itself goes on.
 		return nil
 	}
+	if !ok && nonce == "" {
+		// The chain goes on, but its anchor is gone: deleted (or a
+		// chained log from before anchoring). Writing one now would
+		// anchor whatever is left and hide that; verify goes on
+		// reporting it until a human accepts the log (--reanchor).
+		return nil
+	}
 	if !ok {
-		// No anchor (a log from before anchoring, or one whose anchor
-		// was deleted, which verify reported before this rotation):
-		// every chain starts at seq 0, a log older than the chain too
-		// (its genesis comes after the old lines).
+		// The rotation starts the chain (the old file had none): its
+		// genesis is here, at seq 0 like every chain's.
 		an = Anchor{Genesis: nonce}
 	}
 	if ok && an.Head.Seq > h.Seq {

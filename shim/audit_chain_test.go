@@ -342,10 +342,17 @@ func TestMissingAnchorIsReported(t *testing.T) {
 	missing("anchor deleted")
 	writeLines(t, a.Path, full[:3])
 	missing("tail cut off and anchor deleted")
-	// A later append does not bring a deleted anchor back: only a
-	// chain's start writes it.
+	// A later append or rotation does not bring a deleted anchor back
+	// (it would anchor what is left): only a chain's start writes it.
 	appendN(t, a, 1)
 	missing("anchor deleted, then an append")
+	if _, err := a.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	missing("anchor deleted, then a rotation")
+	for _, p := range RotatedLogs(a.Path) {
+		os.Remove(p)
+	}
 
 	// The anchor stays when the log is deleted, and the new chain's
 	// genesis does not replace it: verify reports the old log replaced.

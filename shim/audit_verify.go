@@ -169,6 +169,9 @@ func (rep *Report) scope(external int) {
 	default:
 		rep.Unproven = append(rep.Unproven, fmt.Sprintf("records after seq %d (since the anchor was written) may have been cut off the end", rep.Anchor.Head.Seq))
 	}
+	if records > 0 {
+		rep.Unproven = append(rep.Unproven, "a log deleted or emptied together with its anchor: what is written next starts a new chain and anchor, as on a fresh install")
+	}
 	if external == 0 {
 		rep.Unproven = append(rep.Unproven, "anything against a process of the log's own uid that rewrote the log and its anchor together: for that, keep `hermes-exec audit head` where that uid cannot write and pass it to --anchor")
 	}
