@@ -72,7 +72,10 @@ func recordCgroup(stateDir, id string) error {
 	if err != nil {
 		return err
 	}
-	return f.Close()
+	defer f.Close()
+	// A session's id comes back: its record's age is this container's.
+	now := time.Now()
+	return os.Chtimes(f.Name(), now, now)
 }
 
 // forgetCgroup drops the record of id once none of its cgroups is left.
