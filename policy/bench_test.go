@@ -70,10 +70,26 @@ func BenchmarkClassifyBigScript(b *testing.B) {
 			c.Classify(s)
 		}
 	})
+	// check's case: no key, as `hermes-exec check` classifies.
+	b.Run("nokey", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c.ClassifyNoKey(s)
+		}
+	})
 	b.Run("parse", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := parseScript(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// parseLarge: the parse in parts on several cores (parsesplit.go).
+	b.Run("parse-split", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := parseLarge(s); err != nil {
 				b.Fatal(err)
 			}
 		}
