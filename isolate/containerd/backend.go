@@ -50,6 +50,7 @@ import (
 	"golang.org/x/term"
 
 	"hermes-exec/internal/atomicfile"
+	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/containerd/reaper"
 	"hermes-exec/isolate/containerdexec"
@@ -122,10 +123,12 @@ func (b *Backend) Name() string { return "containerd" }
 
 // Run runs one command and reports how it ended.
 func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
+	phase.Mark("cd-run")
 	cl, ctx, err := Connect(ctx, b.o)
 	if err != nil {
 		return isolate.Status{}, err
 	}
+	phase.Mark("cd-connect")
 	// What earlier runs left is collected meanwhile (nothing here needs
 	// it), when the state directory shows something to collect.
 	collected := make(chan struct{})
@@ -211,6 +214,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	if err != nil {
 		return isolate.Status{}, err
 	}
+	phase.Mark("cd-container")
 	// Removal must happen even when the caller's context is done.
 	cleanup := context.WithoutCancel(ctx)
 	restore := rawTerminal(s)
@@ -222,13 +226,17 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 		forgetWorkspace(b.o, b.o.Workspace, id)
 		return isolate.Status{}, fmt.Errorf("containerd: creating the task: %w", err)
 	}
+	phase.Mark("cd-task-create")
 	st, err := b.wait(ctx, id, s, task, in)
+	phase.Mark("cd-task-delete")
 	// wait deleted the task; what is left is the container and its
 	// snapshot (destroy would ask for the task again first).
 	if derr := c.Delete(cleanup, containerd.WithSnapshotCleanup); derr != nil {
 		destroy(cleanup, c)
 	}
+	phase.Mark("cd-container-del")
 	forgetWorkspace(b.o, b.o.Workspace, id)
+	phase.Mark("cd-forget")
 	return st, err
 }
 
@@ -424,12 +432,14 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 			return nil, err
 		}
 		opts = append(opts, containerd.WithImage(img), containerd.WithSnapshotter(snapshotter), b.withRootSnapshot(id, img))
+		phase.Mark("cd-image")
 	}
 	spec, unlock, err := b.protected(p)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	phase.Mark("cd-spec")
 	opts = append(opts, containerd.WithSpec(spec.Spec))
 	c, err := cl.NewContainer(ctx, id, opts...)
 	if err != nil && b.o.Image != "" && errdefs.IsNotFound(err) {
@@ -526,6 +536,7 @@ func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process
 	if err := p.Start(ctx); err != nil {
 		return isolate.Status{}, startError(err)
 	}
+	phase.Mark("cd-start")
 	in.onEOF(func() { _ = p.CloseIO(cleanup, containerd.WithStdinCloser) })
 	if s.TTY {
 		resize(cleanup, s, p)
@@ -541,6 +552,7 @@ func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process
 		case <-ctx.Done():
 			_ = p.Kill(cleanup, unix.SIGKILL)
 		case es := <-exitC:
+			phase.Mark("cd-exit")
 			code, _, err := es.Result()
 			if err != nil {
 				return isolate.Status{}, fmt.Errorf("containerd: %w", err)

@@ -112,7 +112,7 @@ var helper = helperexec.Helper{
 	RequestEnv: RequestEnv, EnvPrefix: EnvPrefix,
 	// The caller's home (whose secrets it hides), the runtime directory,
 	// the terminal it draws progress on, the skill's environment file.
-	Vars: []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM", "HERMES_SKILL_ENV"},
+	Vars: []string{"HOME", "XDG_RUNTIME_DIR", "HERMES_HOME", "PATH", "LANG", "TERM", "HERMES_SKILL_ENV", "HERMES_PHASES"},
 }
 
 // HelperPath finds hermes-exec-containerd next to the running executable
