@@ -210,8 +210,11 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 		args = append(args, "tty")
 	}
 	args = append(append(args, lifeMount+"/init", "--"), s.Args...)
-	c, err := b.newContainer(ctx, cl, id, kindFresh, "", specParams{args: args, env: env, cwd: cwd, terminal: s.TTY, console: consoleSize(s)})
+	// The anchor's shim is made ready meanwhile (anchor.go).
+	anchored := b.ensureAnchor(ctx, cl)
+	c, err := b.newContainer(ctx, cl, id, kindFresh, "", specParams{args: args, env: env, cwd: cwd, terminal: s.TTY, console: consoleSize(s), group: b.anchorID()})
 	if err != nil {
+		<-anchored
 		return isolate.Status{}, err
 	}
 	phase.Mark("cd-container")
@@ -220,7 +223,15 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	restore := rawTerminal(s)
 	defer restore()
 	in := &stdinReader{}
+	<-anchored
+	phase.Mark("cd-anchor")
 	task, err := c.NewTask(ctx, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
+	if err != nil && ctx.Err() == nil {
+		// The group's shim may have been exiting as the task joined it
+		// (its last container removed meanwhile by sandbox rm or gc):
+		// the second try starts a shim of the group's own.
+		task, err = c.NewTask(ctx, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
+	}
 	if err != nil {
 		destroy(cleanup, c)
 		forgetWorkspace(b.o, b.o.Workspace, id)

@@ -88,7 +88,11 @@ func describe(c containers.Container, procs map[string]*tasktypes.Process, o Opt
 			in.Pid = int(t.Pid)
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(o.StateDir, in.ID, "last-used")); err == nil {
+	lastUsed := filepath.Join(o.StateDir, in.ID, "last-used")
+	if in.Kind == kindAnchor {
+		lastUsed = anchorLastUsed(o, in.ID)
+	}
+	if fi, err := os.Stat(lastUsed); err == nil {
 		in.LastUsed = fi.ModTime()
 	} else {
 		in.LastUsed = in.Created
@@ -117,8 +121,9 @@ func inUse(o Options, in Info) bool {
 }
 
 // collect removes what nobody uses any more: fresh containers whose helper
-// is gone (a SIGKILLed wrapper), sessions whose reaper exited (idle) or
-// that were idle for longer than container.idle, and state directories
+// is gone (a SIGKILLed wrapper), sessions and the anchor (anchor.go) whose
+// init exited (idle) or that were idle for longer than container.idle,
+// and state directories
 // without a container. idleToo also removes idle sessions that still run
 // (gc); a command's start leaves those to their reaper. It returns the ids
 // it removed.
@@ -145,7 +150,7 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 		// it lets go, so this one's helper is gone; a session's creator
 		// holds the session lock, so a session not running is dead.
 		dead := in.Kind == kindFresh || in.Status != "running"
-		idle := in.Kind == kindSession && idleToo && time.Since(in.LastUsed) > o.Idle
+		idle := (in.Kind == kindSession || in.Kind == kindAnchor) && idleToo && time.Since(in.LastUsed) > o.Idle
 		if !dead && !idle {
 			continue
 		}
@@ -161,7 +166,7 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 		if strings.HasPrefix(id, "f-") {
 			kind = kindFresh
 		}
-		if (strings.HasPrefix(id, "f-") || strings.HasPrefix(id, "s-")) && !known[id] && !inUse(o, Info{ID: id, Kind: kind}) {
+		if (strings.HasPrefix(id, "f-") || strings.HasPrefix(id, "s-") || strings.HasPrefix(id, anchorPrefix)) && !known[id] && !inUse(o, Info{ID: id, Kind: kind}) {
 			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > 10*time.Second {
 				_ = os.RemoveAll(filepath.Join(o.StateDir, e.Name()))
 			}
@@ -172,8 +177,8 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 
 // needsCollect reports whether the state directory shows anything collect
 // would remove, without asking containerd: a fresh container's directory
-// whose lifeline nobody holds (its helper is gone), or a session whose
-// cgroup holds no process any more (its reaper exited). A command's start
+// whose lifeline nobody holds (its helper is gone), or a session or anchor
+// whose cgroup holds no process any more (its init exited). A command's start
 // asks this first, so that the usual start, with nothing to collect, costs
 // containerd no listing. It may say yes for nothing (collect then finds
 // nothing); it does not see a container whose state directory was
@@ -191,7 +196,7 @@ func needsCollect(o Options) bool {
 			if !inUse(o, Info{ID: id, Kind: kindFresh}) {
 				return true
 			}
-		case strings.HasPrefix(id, "s-"):
+		case strings.HasPrefix(id, "s-"), strings.HasPrefix(id, anchorPrefix):
 			if !cgroupBusy(id) {
 				return true
 			}

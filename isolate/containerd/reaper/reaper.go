@@ -9,6 +9,7 @@
 //	init sandbox-reaper run [tty] LIFELINE -- ARGV...   pid 1 of a fresh container
 //	init sandbox-reaper session IDLE_SECONDS [HAND]     pid 1 of a session container
 //	init sandbox-exec [tty] LIFELINE -- ARGV...         a session command (task.Exec)
+//	init sandbox-reaper anchor IDLE_SECONDS LAST_USED   pid 1 of the anchor (containerd/anchor.go)
 //
 // pid 1 gets treatment from the kernel that a command must not get: signals
 // without a handler are ignored, orphans are reparented to it. So the
@@ -46,6 +47,8 @@ const Path = "/run/.hermes-exec/init"
 const (
 	ReaperArg = "sandbox-reaper"
 	ExecArg   = "sandbox-exec"
+	// AnchorArg, after ReaperArg, is the anchor's mode.
+	AnchorArg = "anchor"
 )
 
 // Main runs the mode in args (os.Args[1:]) and returns the exit status.
@@ -71,6 +74,12 @@ func Main(args []string) int {
 		return session(idle, hand)
 	case args[0] == ExecArg:
 		return run(args[1:])
+	case args[0] == ReaperArg && args[1] == AnchorArg && len(args) == 4:
+		idle, err := strconv.ParseInt(args[2], 10, 64)
+		if err != nil {
+			break
+		}
+		return anchor(time.Duration(idle)*time.Second, args[3])
 	}
 	fmt.Fprintf(os.Stderr, "hermes-exec: containerd init: unknown mode %q\n", strings.Join(args[:2], " "))
 	return 126
@@ -208,4 +217,39 @@ func CommandRunning() bool {
 		}
 	}
 	return false
+}
+
+// anchor is pid 1 of the container that keeps the shim of a state
+// directory's fresh containers (isolate/containerd/anchor.go): it runs
+// nothing, and exits on SIGTERM, SIGINT or SIGHUP, when lastUsed (which
+// each fresh container touches) is older than idle (0: never), or when
+// lastUsed is gone (its state directory was removed).
+func anchor(idle time.Duration, lastUsed string) int {
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	every := 5 * time.Second
+	if idle > 0 && idle < every {
+		every = max(idle, time.Second)
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case sig := <-sigs:
+			if sig != unix.SIGCHLD {
+				return 0
+			}
+			for {
+				if pid, _ := unix.Wait4(-1, nil, unix.WNOHANG, nil); pid <= 0 {
+					break
+				}
+			}
+		case <-tick.C:
+			fi, err := os.Stat(lastUsed)
+			if err != nil || (idle > 0 && time.Since(fi.ModTime()) > idle) {
+				return 0
+			}
+		}
+	}
 }
