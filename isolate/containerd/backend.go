@@ -85,6 +85,7 @@ const (
 type Backend struct {
 	o        Options
 	initPath string
+	version  string // containerd's, once connected
 }
 
 // New checks the options and finds the in-container init.
@@ -124,10 +125,11 @@ func (b *Backend) Name() string { return "containerd" }
 // Run runs one command and reports how it ended.
 func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
 	phase.Mark("cd-run")
-	cl, ctx, err := Connect(ctx, b.o)
+	cl, ctx, version, err := connect(ctx, b.o)
 	if err != nil {
 		return isolate.Status{}, err
 	}
+	b.version = version
 	phase.Mark("cd-connect")
 	// What earlier runs left is collected meanwhile (nothing here needs
 	// it), when the state directory shows something to collect.
@@ -150,12 +152,18 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 // Connect opens the client and checks that containerd answers and is new
 // enough. Every failure says what to do about it.
 func Connect(ctx context.Context, o Options) (*containerd.Client, context.Context, error) {
+	cl, ctx, _, err := connect(ctx, o)
+	return cl, ctx, err
+}
+
+// connect is Connect, and containerd's version.
+func connect(ctx context.Context, o Options) (*containerd.Client, context.Context, string, error) {
 	if _, err := os.Stat(o.Address); err != nil {
-		return nil, ctx, fmt.Errorf("containerd is not reachable at %s (%v): start containerd, or set container.containerd.address to its socket", o.Address, errors.Unwrap(err))
+		return nil, ctx, "", fmt.Errorf("containerd is not reachable at %s (%v): start containerd, or set container.containerd.address to its socket", o.Address, errors.Unwrap(err))
 	}
 	cl, err := containerd.New(o.Address, containerd.WithDefaultNamespace(o.Namespace), containerd.WithTimeout(5*time.Second))
 	if err != nil {
-		return nil, ctx, fmt.Errorf("containerd at %s: %v", o.Address, err)
+		return nil, ctx, "", fmt.Errorf("containerd at %s: %v", o.Address, err)
 	}
 	ctx = namespaces.WithNamespace(ctx, o.Namespace)
 	vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -163,13 +171,13 @@ func Connect(ctx context.Context, o Options) (*containerd.Client, context.Contex
 	v, err := cl.Version(vctx)
 	if err != nil {
 		cl.Close()
-		return nil, ctx, fmt.Errorf("containerd at %s does not answer (%v): is it running, and may this user open its socket?", o.Address, err)
+		return nil, ctx, "", fmt.Errorf("containerd at %s does not answer (%v): is it running, and may this user open its socket?", o.Address, err)
 	}
 	if !versionOK(v.Version) {
 		cl.Close()
-		return nil, ctx, fmt.Errorf("containerd at %s is version %s; hermes-exec needs 1.6 or newer: upgrade containerd", o.Address, v.Version)
+		return nil, ctx, "", fmt.Errorf("containerd at %s is version %s; hermes-exec needs 1.6 or newer: upgrade containerd", o.Address, v.Version)
 	}
-	return cl, ctx, nil
+	return cl, ctx, v.Version + " " + v.Revision, nil
 }
 
 // versionOK accepts containerd 1.6 and later ("1.6.20~ds1", "v2.1.0").
@@ -212,7 +220,8 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	args = append(append(args, lifeMount+"/init", "--"), s.Args...)
 	// The anchor's shim is made ready meanwhile (anchor.go).
 	anchored := b.ensureAnchor(ctx, cl)
-	c, err := b.newContainer(ctx, cl, id, kindFresh, "", specParams{args: args, env: env, cwd: cwd, terminal: s.TTY, console: consoleSize(s), group: b.anchorID()})
+	p := &specParams{args: args, env: env, cwd: cwd, terminal: s.TTY, console: consoleSize(s), group: b.anchorID(), initSeccomp: true}
+	c, err := b.newContainer(ctx, cl, id, kindFresh, "", p)
 	if err != nil {
 		<-anchored
 		return isolate.Status{}, err
@@ -238,7 +247,15 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 		return isolate.Status{}, fmt.Errorf("containerd: creating the task: %w", err)
 	}
 	phase.Mark("cd-task-create")
+	captured := make(chan struct{})
+	if p.capture != "" {
+		// The first of its profile: runc's program is read back meanwhile.
+		go func() { defer close(captured); captureSeccomp(id, int(task.Pid()), p.capture) }()
+	} else {
+		close(captured)
+	}
 	st, err := b.wait(ctx, id, s, task, in)
+	<-captured
 	phase.Mark("cd-task-delete")
 	// wait deleted the task; what is left is the container and its
 	// snapshot (destroy would ask for the task again first).
@@ -350,7 +367,7 @@ func (b *Backend) sessionTask(ctx context.Context, cl *containerd.Client, id, se
 	}
 	defer hand.close()
 	idle := strconv.FormatInt(int64(b.o.Idle/time.Second), 10)
-	c, err := b.newContainer(ctx, cl, id, kindSession, session, specParams{
+	c, err := b.newContainer(ctx, cl, id, kindSession, session, &specParams{
 		args: []string{reaper.Path, reaper.ReaperArg, "session", idle, lifeMount + "/" + reaper.HandName},
 		env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 		cwd:  "/",
@@ -426,7 +443,7 @@ func (h *handoff) close() {
 }
 
 // newContainer makes container id with the spec for these options.
-func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, kind, session string, p specParams) (containerd.Container, error) {
+func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, kind, session string, p *specParams) (containerd.Container, error) {
 	p.id, p.initPath = id, b.initPath
 	p.lifeDir = filepath.Join(b.o.StateDir, id, "life")
 	opts := []containerd.NewContainerOpts{
@@ -445,11 +462,17 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 		opts = append(opts, containerd.WithImage(img), containerd.WithSnapshotter(snapshotter), b.withRootSnapshot(id, img))
 		phase.Mark("cd-image")
 	}
-	spec, unlock, err := b.protected(p)
+	spec, unlock, err := b.protected(*p)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	if p.initSeccomp {
+		if p.capture, err = b.initSeccomp(spec, p.lifeDir); err != nil {
+			forgetWorkspace(b.o, b.o.Workspace, id)
+			return nil, err
+		}
+	}
 	phase.Mark("cd-spec")
 	opts = append(opts, containerd.WithSpec(spec.Spec))
 	c, err := cl.NewContainer(ctx, id, opts...)

@@ -31,6 +31,10 @@ type specParams struct {
 	terminal bool
 	console  *specs.Box // the caller's terminal size, so the first read of it is right
 	group    string     // the shim group (anchor.go), or "" for a shim of its own
+	// initSeccomp (fresh containers): the init installs the filter when it
+	// is stored (seccomp.go); else the path to store it under is set here.
+	initSeccomp bool
+	capture     string
 }
 
 const lifeMount = "/run/.hermes-exec/life"
