@@ -254,17 +254,36 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	} else {
 		close(captured)
 	}
-	st, err := b.wait(ctx, id, s, task, in)
+	var deleted bool
+	st, err := b.wait(ctx, id, s, task, in, &deleted)
 	<-captured
 	phase.Mark("cd-task-delete")
-	// wait deleted the task; what is left is the container and its
-	// snapshot (destroy would ask for the task again first).
-	if derr := c.Delete(cleanup, containerd.WithSnapshotCleanup); derr != nil {
+	if !deleted {
 		destroy(cleanup, c)
+		forgetWorkspace(b.o, b.o.Workspace, id)
+		return st, err
 	}
-	phase.Mark("cd-container-del")
+	// The task is gone, and with it every mount of the container's: its
+	// record, its snapshot and the workspace's placeholders go at once.
+	// The helper returns (and lets go of the lifeline) only after all.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if derr := cl.ContainerService().Delete(cleanup, id); derr != nil && !errdefs.IsNotFound(derr) {
+			destroy(cleanup, c)
+		}
+	}()
+	if b.o.Image != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = cl.SnapshotService(snapshotter).Remove(cleanup, id)
+		}()
+	}
 	forgetWorkspace(b.o, b.o.Workspace, id)
-	phase.Mark("cd-forget")
+	wg.Wait()
+	phase.Mark("cd-container-del")
 	return st, err
 }
 
@@ -315,7 +334,7 @@ func (b *Backend) runSession(ctx context.Context, cl *containerd.Client, s isola
 		return isolate.Status{}, fmt.Errorf("containerd: exec in session %s: %w", id, err)
 	}
 	defer touch(filepath.Join(b.o.StateDir, id, "last-used"))
-	return b.wait(ctx, id, s, p, in)
+	return b.wait(ctx, id, s, p, in, nil)
 }
 
 // reaperExec has the session's reaper start the command over its exec
@@ -454,77 +473,113 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 		}),
 	}
 	p.image = b.o.Image != ""
+	var root chan error
 	if p.image {
-		img, err := findImage(ctx, cl, b.o)
+		// One lease over the snapshot and the container that takes it
+		// (as NewContainer would take itself), so that containerd's
+		// garbage collection leaves the snapshot alone meanwhile.
+		lctx, done, err := cl.WithLease(ctx)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("containerd: %w", err)
 		}
-		opts = append(opts, containerd.WithImage(img), containerd.WithSnapshotter(snapshotter), b.withRootSnapshot(id, img))
-		phase.Mark("cd-image")
+		defer func() { _ = done(context.WithoutCancel(ctx)) }()
+		ctx = lctx
+		// The image's snapshot is prepared meanwhile: round trips to
+		// containerd while the spec is built here.
+		root = make(chan error, 1)
+		go func() { root <- b.prepareRoot(ctx, cl, id) }()
+		opts = append(opts, containerd.WithImageName(b.o.Image), containerd.WithSnapshotter(snapshotter),
+			func(_ context.Context, _ *containerd.Client, c *containers.Container) error {
+				c.SnapshotKey = id
+				return nil
+			})
+	}
+	rootDone := false
+	fail := func(err error) (containerd.Container, error) {
+		if root != nil {
+			if !rootDone {
+				<-root
+			}
+			// Prepared, perhaps, before the failure.
+			_ = cl.SnapshotService(snapshotter).Remove(context.WithoutCancel(ctx), id)
+		}
+		forgetWorkspace(b.o, b.o.Workspace, id)
+		return nil, err
 	}
 	spec, unlock, err := b.protected(*p)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	defer unlock()
 	if p.initSeccomp {
 		if p.capture, err = b.initSeccomp(spec, p.lifeDir); err != nil {
-			forgetWorkspace(b.o, b.o.Workspace, id)
-			return nil, err
+			return fail(err)
 		}
 	}
 	phase.Mark("cd-spec")
+	if root != nil {
+		rootDone = true
+		if err := <-root; err != nil {
+			return fail(err)
+		}
+		phase.Mark("cd-image")
+	}
 	opts = append(opts, containerd.WithSpec(spec.Spec))
 	c, err := cl.NewContainer(ctx, id, opts...)
-	if err != nil && b.o.Image != "" && errdefs.IsNotFound(err) {
-		// Most likely not unpacked for this snapshotter (an image
-		// imported by another tool): unpack it once, then retry. Not
-		// checked first: a check costs every run a few round trips.
-		if img, ierr := cl.GetImage(ctx, b.o.Image); ierr == nil {
-			if uerr := img.Unpack(ctx, snapshotter); uerr != nil {
-				return nil, fmt.Errorf("containerd: unpacking %s: %w", b.o.Image, uerr)
-			}
-			c, err = cl.NewContainer(ctx, id, opts...)
-		}
-	}
 	if err != nil {
-		// The snapshot may have been prepared before the failure.
-		_ = cl.SnapshotService(snapshotter).Remove(context.WithoutCancel(ctx), id)
-		forgetWorkspace(b.o, b.o.Workspace, id)
-		return nil, fmt.Errorf("containerd: making container %s: %w", id, err)
+		return fail(fmt.Errorf("containerd: making container %s: %w", id, err))
 	}
 	return c, nil
 }
 
-// withRootSnapshot prepares the container's writable snapshot on top of
-// the image's layers. The layers' chain id is remembered per image target
-// in the state directory: working it out reads the index, manifest and
-// config from the content store, a third of a fresh container's set-up.
-func (b *Backend) withRootSnapshot(id string, img containerd.Image) containerd.NewContainerOpts {
-	return func(ctx context.Context, cl *containerd.Client, c *containers.Container) error {
-		target := img.Target().Digest.String()
-		cache := filepath.Join(b.o.StateDir, "images", strings.ReplaceAll(target, ":", "-"))
-		chain := ""
-		if raw, err := os.ReadFile(cache); err == nil {
-			chain = strings.TrimSpace(string(raw))
+// prepareRoot prepares container id's writable snapshot on top of the
+// image's layers, unpacking the image first when it was not (an image
+// imported by another tool). Not checked first: a check costs every run a
+// few round trips.
+func (b *Backend) prepareRoot(ctx context.Context, cl *containerd.Client, id string) error {
+	img, err := findImage(ctx, cl, b.o)
+	if err != nil {
+		return err
+	}
+	err = b.prepareSnapshot(ctx, cl, id, img)
+	if err != nil && errdefs.IsNotFound(err) {
+		if uerr := img.Unpack(ctx, snapshotter); uerr != nil {
+			return fmt.Errorf("containerd: unpacking %s: %w", b.o.Image, uerr)
 		}
-		if chain == "" {
-			diffIDs, err := img.RootFS(ctx)
-			if err != nil {
-				return err
-			}
-			chain = identity.ChainID(diffIDs).String()
-			if err := os.MkdirAll(filepath.Dir(cache), 0o700); err == nil {
-				_ = atomicfile.Write(cache, []byte(chain+"\n"))
-			}
-		}
-		if _, err := cl.SnapshotService(snapshotter).Prepare(ctx, id, chain); err != nil {
-			_ = os.Remove(cache) // layers gone (image removed, not unpacked): work it out again
+		err = b.prepareSnapshot(ctx, cl, id, img)
+	}
+	if err != nil {
+		return fmt.Errorf("containerd: making container %s: %w", id, err)
+	}
+	return nil
+}
+
+// prepareSnapshot prepares snapshot id on top of img's layers. The layers'
+// chain id is remembered per image target in the state directory: working
+// it out reads the index, manifest and config from the content store, a
+// third of a fresh container's set-up.
+func (b *Backend) prepareSnapshot(ctx context.Context, cl *containerd.Client, id string, img containerd.Image) error {
+	target := img.Target().Digest.String()
+	cache := filepath.Join(b.o.StateDir, "images", strings.ReplaceAll(target, ":", "-"))
+	chain := ""
+	if raw, err := os.ReadFile(cache); err == nil {
+		chain = strings.TrimSpace(string(raw))
+	}
+	if chain == "" {
+		diffIDs, err := img.RootFS(ctx)
+		if err != nil {
 			return err
 		}
-		c.SnapshotKey = id
-		return nil
+		chain = identity.ChainID(diffIDs).String()
+		if err := os.MkdirAll(filepath.Dir(cache), 0o700); err == nil {
+			_ = atomicfile.Write(cache, []byte(chain+"\n"))
+		}
 	}
+	if _, err := cl.SnapshotService(snapshotter).Prepare(ctx, id, chain); err != nil {
+		_ = os.Remove(cache) // layers gone (image removed, not unpacked): work it out again
+		return err
+	}
+	return nil
 }
 
 // findImage is o.Image from the store.
@@ -551,10 +606,16 @@ type process interface {
 }
 
 // wait starts p, relays signals and terminal size to it, and returns how
-// it ended; an end by the memory limit gets its one-line reason.
-func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process, in *stdinReader) (isolate.Status, error) {
+// it ended; an end by the memory limit gets its one-line reason. It
+// deletes p, and says in deleted (when not nil) whether that worked.
+func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process, in *stdinReader, deleted *bool) (isolate.Status, error) {
 	cleanup := context.WithoutCancel(ctx)
-	defer p.Delete(cleanup)
+	defer func() {
+		_, err := p.Delete(cleanup)
+		if deleted != nil {
+			*deleted = err == nil || errdefs.IsNotFound(err)
+		}
+	}()
 	exitC, err := p.Wait(ctx)
 	if err != nil {
 		return isolate.Status{}, fmt.Errorf("containerd: %w", err)
