@@ -10,7 +10,12 @@
 #   hermes-exec --backend sandbox, session exec and fresh
 #   bash -c true, for scale
 # and the ratios the goals name: session exec / ctr task exec (goal <= 0.5),
-# fresh / ctr run --rm (goal <= 1).
+# fresh / ctr run --rm (goal <= 1). BEFORE=DIR (a directory with an older
+# build's binaries, e.g. main's `make build BINDIR=DIR`) adds its fresh
+# container and session exec (image) to the same run, as ratios to this
+# build's. A last, separate hyperfine run times a fresh container whose
+# state directory has no anchor yet (the first one after `sandbox rm`
+# or gc: it makes the anchor, isolate/containerd/anchor.go).
 #
 # It starts its own containerd (tests/containerd-daemon.sh: own config,
 # root, state and socket) and stops it at the end. Needs root, containerd,
@@ -18,6 +23,8 @@
 set -euo pipefail
 runs=${1:-30}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+before=${BEFORE:-}
+if [ -n "$before" ]; then before=$(cd "$before" && pwd); fi
 work=$(mktemp -d /var/tmp/hermes-cd-bench.XXXXXX)
 ns=hermes-exec-bench-$$ # runc keeps state per namespace under /run/containerd/runc
 sock=
@@ -72,6 +79,8 @@ config cd-host-session containerd session
 config cd-host-fresh containerd none
 config sbx-session sandbox session
 config sbx-fresh sandbox none
+config before-image-session containerd session local/bench:1
+config before-image-fresh containerd none local/bench:1
 
 HERMES_HOME=$work/home-cd-image-fresh "$work/hermes-exec" image build --from "$img" --name local/bench:1 >/dev/null 2>&1
 # The peers' container: the same image, running, for ctr task exec.
@@ -82,9 +91,16 @@ cd "$work/ws"
 for h in cd-image-session cd-host-session sbx-session; do
 	HERMES_HOME=$work/home-$h HERMES_SESSION_ID=bench "$work/hermes-exec" -c true
 done
+[ -z "$before" ] || HERMES_HOME=$work/home-before-image-session HERMES_SESSION_ID=bench "$before/hermes-exec" -c true
 
-he() { echo "env HERMES_HOME=$work/home-$1 HERMES_SESSION_ID=bench $work/hermes-exec -c true"; }
+he() { echo "env HERMES_HOME=$work/home-$1 HERMES_SESSION_ID=bench ${2:-$work}/hermes-exec -c true"; }
+older=()
+if [ -n "$before" ]; then
+	older=(-n "before: containerd fresh (image)" "$(he before-image-fresh "$before")"
+		-n "before: containerd session exec (image)" "$(he before-image-session "$before")")
+fi
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/times.json" \
+	"${older[@]}" \
 	-n "hermes-exec containerd session exec (image)" "$(he cd-image-session)" \
 	-n "ctr task exec" "ctr --address $sock -n $ns task exec --exec-id bench bench-exec /bin/true" \
 	-n "hermes-exec containerd fresh (image)" "$(he cd-image-fresh)" \
@@ -95,9 +111,14 @@ hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/times.json" \
 	-n "hermes-exec sandbox session exec" "$(he sbx-session)" \
 	-n "hermes-exec sandbox fresh" "$(he sbx-fresh)" \
 	-n "bash -c true (host)" "bash -c true" >&2
-python3 - "$work/times.json" <<'PY'
+# The first fresh container after the anchor's removal (each run starts
+# with none: `sandbox rm --all` of that HERMES_HOME, which has nothing else).
+hyperfine -N --runs "$(( (runs + 2) / 3 ))" --export-json "$work/cold.json" \
+	--prepare "env HERMES_HOME=$work/home-cd-image-fresh $work/hermes-exec sandbox rm --all" \
+	-n "hermes-exec containerd fresh (image), no anchor yet" "$(he cd-image-fresh)" >&2
+python3 - "$work/times.json" "$work/cold.json" <<'PY'
 import json, sys
-res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+res = {r["command"]: r for f in sys.argv[1:] for r in json.load(open(f))["results"]}
 print("| command | median ms | min ms | max ms |")
 print("|:---|---:|---:|---:|")
 for name, r in res.items():
@@ -111,4 +132,8 @@ print("session exec (host root) / ctr task exec = %.2f" % (m("hermes-exec contai
 print("fresh (host root) / ctr run --rm          = %.2f" % (m("hermes-exec containerd fresh (host root)") / m("ctr run --rm")))
 print("containerd session exec (host root) / sandbox session exec = %.2f" % (m("hermes-exec containerd session exec (host root)") / m("hermes-exec sandbox session exec")))
 print("containerd fresh (host root) / sandbox fresh = %.2f" % (m("hermes-exec containerd fresh (host root)") / m("hermes-exec sandbox fresh")))
+print("fresh (image), no anchor yet / ctr run --rm = %.2f (separate run)" % (m("hermes-exec containerd fresh (image), no anchor yet") / m("ctr run --rm")))
+if "before: containerd fresh (image)" in res:
+    print("fresh (image): this build / before = %.2f" % (m("hermes-exec containerd fresh (image)") / m("before: containerd fresh (image)")))
+    print("session exec (image): this build / before = %.2f" % (m("hermes-exec containerd session exec (image)") / m("before: containerd session exec (image)")))
 PY

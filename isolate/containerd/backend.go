@@ -495,7 +495,10 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 			})
 	}
 	rootDone := false
+	unlock := func() {}
 	fail := func(err error) (containerd.Container, error) {
+		// forgetWorkspace takes the workspace's lock itself.
+		unlock()
 		if root != nil {
 			if !rootDone {
 				<-root
@@ -506,10 +509,11 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 		forgetWorkspace(b.o, b.o.Workspace, id)
 		return nil, err
 	}
-	spec, unlock, err := b.protected(*p)
+	spec, unlockSpec, err := b.protected(*p)
 	if err != nil {
 		return fail(err)
 	}
+	unlock = sync.OnceFunc(unlockSpec)
 	defer unlock()
 	if p.initSeccomp {
 		if p.capture, err = b.initSeccomp(spec, p.lifeDir); err != nil {
