@@ -17,6 +17,7 @@ import (
 
 	"hermes-exec/isolate/containerd/reaper"
 	"hermes-exec/isolate/ocispec"
+	"hermes-exec/isolate/sandbox/execproto"
 )
 
 // The anchor keeps one runc shim running for a state directory's fresh
@@ -46,8 +47,9 @@ const (
 	kindAnchor      = "anchor"
 	groupAnnotation = "io.containerd.runc.v2.group"
 	anchorPrefix    = "a-"
-	// The anchor runs nothing: a few processes' worth of pids and memory.
-	anchorPids   = 8
+	// The anchor runs nothing: a few processes' worth of pids (its init's
+	// threads count) and memory.
+	anchorPids   = 32
 	anchorMemory = 32 << 20
 )
 
@@ -143,6 +145,7 @@ func (b *Backend) startAnchor(ctx context.Context, cl *containerd.Client, id str
 func (b *Backend) anchorSpec(id, dir string) (*specs.Spec, error) {
 	c := specConfig(b.o, true)
 	c.Memory, c.Pids = anchorMemory, anchorPids
+	c.Network = execproto.NetworkNone // it talks to nobody
 	s, err := ocispec.Build(c)
 	if err != nil {
 		return nil, err
