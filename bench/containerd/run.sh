@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The containerd backend beside containerd's own CLI and the embedded
-# sandbox, in one hyperfine run (medians of `true`, start to exit):
+# sandbox, in one run (medians of `true`, start to exit; every round runs
+# each side once, in a rotating order, so that the machine's load drifting
+# hits all sides alike):
 #   hermes-exec --backend containerd, session exec (task.Exec in a running
 #     session container) and fresh container (container.persist: none),
 #     with an image and with the host's root
@@ -13,13 +15,13 @@
 # fresh / ctr run --rm (goal <= 1). BEFORE=DIR (a directory with an older
 # build's binaries, e.g. main's `make build BINDIR=DIR`) adds its fresh
 # container and session exec (image) to the same run, as ratios to this
-# build's. A last, separate hyperfine run times a fresh container whose
-# state directory has no anchor yet (the first one after `sandbox rm`
-# or gc: it makes the anchor, isolate/containerd/anchor.go).
+# build's. One more side is a fresh container whose state directory has
+# no anchor yet (the first one after `sandbox rm` or gc: it makes the
+# anchor, isolate/containerd/anchor.go).
 #
 # It starts its own containerd (tests/containerd-daemon.sh: own config,
 # root, state and socket) and stops it at the end. Needs root, containerd,
-# ctr and hyperfine. Usage: bench/containerd/run.sh [RUNS]
+# ctr and python3. Usage: [BEFORE=DIR] bench/containerd/run.sh [RUNS]
 set -euo pipefail
 runs=${1:-30}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in hyperfine containerd ctr; do
+for tool in python3 containerd ctr; do
 	command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
 done
 [ "$(id -u)" = 0 ] || { echo "run as root (containerd, cgroup limits)" >&2; exit 2; }
@@ -75,6 +77,7 @@ YAML
 }
 config cd-image-session containerd session local/bench:1
 config cd-image-fresh containerd none local/bench:1
+config cd-image-cold containerd none local/bench:1
 config cd-host-session containerd session
 config cd-host-fresh containerd none
 config sbx-session sandbox session
@@ -94,36 +97,53 @@ done
 [ -z "$before" ] || HERMES_HOME=$work/home-before-image-session HERMES_SESSION_ID=bench "$before/hermes-exec" -c true
 
 he() { echo "env HERMES_HOME=$work/home-$1 HERMES_SESSION_ID=bench ${2:-$work}/hermes-exec -c true"; }
-older=()
+# NAME, then COMMAND, then what runs untimed before each run of it (or "").
+sides=()
 if [ -n "$before" ]; then
-	older=(-n "before: containerd fresh (image)" "$(he before-image-fresh "$before")"
-		-n "before: containerd session exec (image)" "$(he before-image-session "$before")")
+	sides+=("before: containerd fresh (image)" "$(he before-image-fresh "$before")" ""
+		"before: containerd session exec (image)" "$(he before-image-session "$before")" "")
 fi
-hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/times.json" \
-	"${older[@]}" \
-	-n "hermes-exec containerd session exec (image)" "$(he cd-image-session)" \
-	-n "ctr task exec" "ctr --address $sock -n $ns task exec --exec-id bench bench-exec /bin/true" \
-	-n "hermes-exec containerd fresh (image)" "$(he cd-image-fresh)" \
-	-n "ctr run --rm" "ctr --address $sock -n $ns run --rm local/bench:1 bench-run /bin/true" \
-	-n "ctr run --rm --seccomp" "ctr --address $sock -n $ns run --rm --seccomp local/bench:1 bench-run /bin/true" \
-	-n "hermes-exec containerd session exec (host root)" "$(he cd-host-session)" \
-	-n "hermes-exec containerd fresh (host root)" "$(he cd-host-fresh)" \
-	-n "hermes-exec sandbox session exec" "$(he sbx-session)" \
-	-n "hermes-exec sandbox fresh" "$(he sbx-fresh)" \
-	-n "bash -c true (host)" "bash -c true" >&2
-# The first fresh container after the anchor's removal (each run starts
-# with none: `sandbox rm --all` of that HERMES_HOME, which has nothing else).
-hyperfine -N --runs "$(( (runs + 2) / 3 ))" --export-json "$work/cold.json" \
-	--prepare "env HERMES_HOME=$work/home-cd-image-fresh $work/hermes-exec sandbox rm --all" \
-	-n "hermes-exec containerd fresh (image), no anchor yet" "$(he cd-image-fresh)" >&2
-python3 - "$work/times.json" "$work/cold.json" <<'PY'
-import json, sys
-res = {r["command"]: r for f in sys.argv[1:] for r in json.load(open(f))["results"]}
+sides+=(
+	"hermes-exec containerd session exec (image)" "$(he cd-image-session)" ""
+	"ctr task exec" "ctr --address $sock -n $ns task exec --exec-id bench bench-exec /bin/true" ""
+	"hermes-exec containerd fresh (image)" "$(he cd-image-fresh)" ""
+	"ctr run --rm" "ctr --address $sock -n $ns run --rm local/bench:1 bench-run /bin/true" ""
+	"ctr run --rm --seccomp" "ctr --address $sock -n $ns run --rm --seccomp local/bench:1 bench-run /bin/true" ""
+	"hermes-exec containerd session exec (host root)" "$(he cd-host-session)" ""
+	"hermes-exec containerd fresh (host root)" "$(he cd-host-fresh)" ""
+	"hermes-exec sandbox session exec" "$(he sbx-session)" ""
+	"hermes-exec sandbox fresh" "$(he sbx-fresh)" ""
+	"bash -c true (host)" "bash -c true" ""
+	# The first fresh container after the anchor's removal: `sandbox rm
+	# --all` of a HERMES_HOME that has nothing else, untimed, each time.
+	"hermes-exec containerd fresh (image), no anchor yet" "$(he cd-image-cold)" "env HERMES_HOME=$work/home-cd-image-cold $work/hermes-exec sandbox rm --all"
+)
+python3 - "$runs" "${sides[@]}" <<'PY'
+import shlex, statistics, subprocess, sys, time
+runs = int(sys.argv[1])
+a = sys.argv[2:]
+sides = [(a[i], a[i + 1], a[i + 2]) for i in range(0, len(a), 3)]
+times = {n: [] for n, _, _ in sides}
+# Rounds in a rotating order, so that drift in the machine's load hits all
+# sides alike; three warm-up rounds first.
+for r in range(-3, runs):
+    k = r % len(sides)
+    for name, cmd, prep in sides[k:] + sides[:k]:
+        if prep:
+            subprocess.run(shlex.split(prep), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        t = time.perf_counter()
+        p = subprocess.run(shlex.split(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        t = time.perf_counter() - t
+        if p.returncode != 0:
+            sys.exit("%s: exit %d: %s" % (name, p.returncode, p.stderr.decode(errors="replace")))
+        if r >= 0:
+            times[name].append(t * 1e3)
 print("| command | median ms | min ms | max ms |")
 print("|:---|---:|---:|---:|")
-for name, r in res.items():
-    print("| %s | %.1f | %.1f | %.1f |" % (name, r["median"] * 1e3, r["min"] * 1e3, r["max"] * 1e3))
-m = lambda n: res[n]["median"]
+for name, _, _ in sides:
+    v = times[name]
+    print("| %s | %.1f | %.1f | %.1f |" % (name, statistics.median(v), min(v), max(v)))
+m = lambda n: statistics.median(times[n])
 print()
 print("session exec (image) / ctr task exec = %.2f (goal <= 0.5)" % (m("hermes-exec containerd session exec (image)") / m("ctr task exec")))
 print("fresh (image) / ctr run --rm          = %.2f (goal <= 1)" % (m("hermes-exec containerd fresh (image)") / m("ctr run --rm")))
@@ -132,8 +152,8 @@ print("session exec (host root) / ctr task exec = %.2f" % (m("hermes-exec contai
 print("fresh (host root) / ctr run --rm          = %.2f" % (m("hermes-exec containerd fresh (host root)") / m("ctr run --rm")))
 print("containerd session exec (host root) / sandbox session exec = %.2f" % (m("hermes-exec containerd session exec (host root)") / m("hermes-exec sandbox session exec")))
 print("containerd fresh (host root) / sandbox fresh = %.2f" % (m("hermes-exec containerd fresh (host root)") / m("hermes-exec sandbox fresh")))
-print("fresh (image), no anchor yet / ctr run --rm = %.2f (separate run)" % (m("hermes-exec containerd fresh (image), no anchor yet") / m("ctr run --rm")))
-if "before: containerd fresh (image)" in res:
+print("fresh (image), no anchor yet / ctr run --rm = %.2f" % (m("hermes-exec containerd fresh (image), no anchor yet") / m("ctr run --rm")))
+if "before: containerd fresh (image)" in times:
     print("fresh (image): this build / before = %.2f" % (m("hermes-exec containerd fresh (image)") / m("before: containerd fresh (image)")))
     print("session exec (image): this build / before = %.2f" % (m("hermes-exec containerd session exec (image)") / m("before: containerd session exec (image)")))
 PY
