@@ -178,3 +178,35 @@ func TestContainerdAnchorIsReplacedAndCollected(t *testing.T) {
 		t.Errorf("the anchor's shim %v outlived it", shimsOf(anchor))
 	}
 }
+
+// One HERMES_HOME's collection leaves another's state alone: the state
+// directory is shared (root's), and what a start collects is its own.
+func TestContainerdCollectLeavesOtherHomesAlone(t *testing.T) {
+	a := containerdEnv(t, freshConfig)
+	b := containerdEnv(t, freshConfig)
+	if r := a.sh("true"); r.code != 0 {
+		t.Fatalf("%d %s", r.code, r.stderr)
+	}
+	anchor, _ := anchorOf(t, a)
+	if anchor == "" {
+		t.Fatal("no anchor after a fresh run")
+	}
+	// Older than what collection takes for a container being made.
+	time.Sleep(11 * time.Second)
+	// Something for b's next start to collect: a fresh container's state
+	// whose helper is gone.
+	stale := filepath.Join(probeBackend.stateDir, "f-stale"+strconv.Itoa(os.Getpid()))
+	if err := os.MkdirAll(stale, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(stale) })
+	if r := b.sh("true"); r.code != 0 {
+		t.Fatalf("%d %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(probeBackend.stateDir, anchor, "life", "last-used")); err != nil {
+		t.Errorf("another HERMES_HOME's start removed the anchor's state: %v", err)
+	}
+	if id, st := anchorOf(t, a); id != anchor || st != "running" {
+		t.Errorf("the anchor after another HERMES_HOME's start: %q %q", id, st)
+	}
+}

@@ -128,15 +128,22 @@ func inUse(o Options, in Info) bool {
 // (gc); a command's start leaves those to their reaper. It returns the ids
 // it removed.
 func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool) ([]string, error) {
-	list, err := ours(ctx, cl, o)
+	// Every container of this state directory, whichever HERMES_HOME's:
+	// the state directories of another's are not this caller's to sweep
+	// (a session's exec socket, the anchor's last-used file), though only
+	// this caller's own containers are collected.
+	all, err := cl.ContainerService().List(ctx, fmt.Sprintf(`labels."%s"==%q`, labelStateDir, o.StateDir))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("containerd: listing containers: %w", err)
 	}
 	var removed []string
 	known := map[string]bool{}
 	var procs map[string]*tasktypes.Process
-	for _, c := range list {
+	for _, c := range all {
 		known[c.ID] = true
+		if c.Labels[labelHome] != o.HermesHome {
+			continue
+		}
 		in := Info{ID: c.ID, Kind: c.Labels[labelKind]}
 		if inUse(o, in) {
 			continue // the common case, and no round trip to find it
