@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -86,6 +87,92 @@ func helper(action string) int {
 		}
 		unix.Close(fd)
 		fmt.Println("installed")
+		return 0
+	case "go-storm-mixed":
+		// A Go program with many threads exec'ing at once, for far
+		// longer than the runtime's 10 ms preemption tick: every exec
+		// is checked (the forbidden ones refused, the others run) and
+		// none is left waiting.
+		time.AfterFunc(2*time.Minute, func() { fmt.Println("hung"); os.Exit(5) })
+		stop := make(chan struct{})
+		defer close(stop)
+		for i := 0; i < 2; i++ {
+			go func() {
+				for x := 0; ; x++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+				}
+			}()
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ran, refused := 0, 0
+		var bad []string
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := 0; j < 30; j++ {
+					if j%2 == 0 {
+						err := exec.Command("/bin/true").Run()
+						mu.Lock()
+						if err == nil {
+							ran++
+						} else {
+							bad = append(bad, "true: "+err.Error())
+						}
+						mu.Unlock()
+						continue
+					}
+					err := exec.Command("/bin/echo", "forbidden").Run()
+					mu.Lock()
+					if errors.Is(err, syscall.EACCES) {
+						refused++
+					} else {
+						bad = append(bad, fmt.Sprintf("echo forbidden: %v", err))
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		fmt.Printf("ran %d refused %d %q\n", ran, refused, bad)
+		return 0
+	case "kill-while-asked":
+		// A process whose exec waits for a question is killed; the
+		// other execs of the command go on meanwhile.
+		time.AfterFunc(2*time.Minute, func() { fmt.Println("hung"); os.Exit(5) })
+		c := exec.Command(os.Args[0])
+		c.Env = append(os.Environ(), "HERMES_EC_HELPER=exec-ask")
+		if err := c.Start(); err != nil {
+			return report(err)
+		}
+		pid := c.Process.Pid
+		// Wait until its exec is trapped (the judge holds it), then kill it.
+		for {
+			b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "syscall"))
+			if err != nil {
+				fmt.Println("rm ran unasked:", err)
+				return 4
+			}
+			if strings.HasPrefix(string(b), "59 ") {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			return report(err)
+		}
+		_ = c.Wait()
+		for i := 0; i < 50; i++ {
+			if err := exec.Command("/bin/true").Run(); err != nil {
+				return report(err)
+			}
+		}
+		fmt.Println("ok")
 		return 0
 	case "go-storm":
 		// A Go program under the filter: its threads get preemption
@@ -383,5 +470,53 @@ func TestProgramJumps(t *testing.T) {
 	}
 	if last := prog[len(prog)-1]; last.Code != unix.BPF_RET|unix.BPF_K || last.K != unix.SECCOMP_RET_USER_NOTIF {
 		t.Fatalf("last instruction %+v", last)
+	}
+}
+
+// Many threads of a Go program exec'ing at once, for much longer than the
+// Go runtime's 10 ms tick (the supervisor's wait no longer depends on
+// holding one thread): each exec is checked and answered.
+func TestManyThreadsExecConcurrently(t *testing.T) {
+	code, out, sn := run(t, "go-storm-mixed", deny, 0)
+	if code != 0 || out != "ran 120 refused 120 []" {
+		t.Fatalf("exit %d, output %q; want 120 execs run and 120 refused", code, out)
+	}
+	if n := len(sn.all()); n == 0 {
+		t.Error("the judge was never asked about echo forbidden")
+	}
+}
+
+// A process killed while its exec waits for an answer does not hold up
+// the supervisor: the command's other execs run meanwhile, and the late
+// answer (to a call that is gone) harms nothing.
+func TestKilledWhileAskedDoesNotWedge(t *testing.T) {
+	release := make(chan struct{})
+	asked, judged := make(chan struct{}, 1), make(chan struct{})
+	judge := func(ctx context.Context, e *Exec) bool {
+		if filepath.Base(e.Path) != "rm" {
+			return true
+		}
+		asked <- struct{}{}
+		defer close(judged)
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return false
+	}
+	code, out, _ := run(t, "kill-while-asked", judge, time.Minute)
+	select {
+	case <-asked:
+	default:
+		t.Fatal("the judge was never asked about rm")
+	}
+	select {
+	case <-judged:
+		t.Fatal("the command's other execs waited for the killed process's question")
+	default:
+	}
+	close(release)
+	if code != 0 || out != "ok" {
+		t.Fatalf("exit %d, output %q; want the other execs to run while rm's question was open", code, out)
 	}
 }

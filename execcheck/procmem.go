@@ -32,11 +32,14 @@ type mem struct {
 	pid  int
 	file *os.File // /proc/PID/mem, opened on first need
 	// pages are the last pages read whole, so that the path and the
-	// argv strings, which usually share a page or two, cost one read
-	// each page, not one per string (one system call is much of an
-	// allowed exec's cost).
-	pages [2]memPage
+	// argv strings, which usually share a few pages, cost one read each
+	// page, not one per string (one system call is much of an allowed
+	// exec's cost). Eight, because the strings of one argv may alternate
+	// between pages (a Go program's are spread over its heap and stack):
+	// with two, such an argv read one page per string.
+	pages [8]memPage
 	next  int
+	reads int // system calls made (for tests)
 }
 
 type memPage struct {
@@ -50,19 +53,60 @@ const pageSize = 4096
 // page is mapped in full).
 func (m *mem) page(addr uint64) ([]byte, error) {
 	base := addr &^ (pageSize - 1)
-	for i := range m.pages {
-		if m.pages[i].addr == base && base != 0 {
-			return m.pages[i].b[:], nil
-		}
+	if p := m.cached(base); p != nil {
+		return p.b[:], nil
 	}
-	p := &m.pages[m.next]
-	m.next = (m.next + 1) % len(m.pages)
-	p.addr = 0
+	p := m.slot()
 	if err := m.read(base, p.b[:]); err != nil {
 		return nil, err
 	}
 	p.addr = base
 	return p.b[:], nil
+}
+
+func (m *mem) cached(base uint64) *memPage {
+	for i := range m.pages {
+		if m.pages[i].addr == base && base != 0 {
+			return &m.pages[i]
+		}
+	}
+	return nil
+}
+
+// slot empties the oldest page and returns it.
+func (m *mem) slot() *memPage {
+	p := &m.pages[m.next]
+	m.next = (m.next + 1) % len(m.pages)
+	p.addr = 0
+	return p
+}
+
+// prefetch reads the pages of two addresses (the path and the argv
+// array, usually on different pages) with one system call. Whatever it
+// could not read is read again, and its error reported, by page.
+func (m *mem) prefetch(a, b uint64) {
+	a, b = a&^(pageSize-1), b&^(pageSize-1)
+	if a == 0 || b == 0 || a == b || m.cached(a) != nil || m.cached(b) != nil {
+		return
+	}
+	pa, pb := m.slot(), m.slot()
+	local := []unix.Iovec{{Base: &pa.b[0]}, {Base: &pb.b[0]}}
+	local[0].SetLen(pageSize)
+	local[1].SetLen(pageSize)
+	remote := []unix.RemoteIovec{{Base: uintptr(a), Len: pageSize}, {Base: uintptr(b), Len: pageSize}}
+	// A partial read stops at the first page that failed: the pages
+	// before it are whole.
+	m.reads++
+	n, err := unix.ProcessVMReadv(m.pid, local, remote, 0)
+	if err != nil {
+		return
+	}
+	if n >= pageSize {
+		pa.addr = a
+	}
+	if n == 2*pageSize {
+		pb.addr = b
+	}
 }
 
 // reset points m at another process, forgetting what it read.
@@ -89,6 +133,7 @@ func (m *mem) read(addr uint64, b []byte) error {
 	local := []unix.Iovec{{Base: &b[0]}}
 	local[0].SetLen(len(b))
 	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(b)}}
+	m.reads++
 	n, err := unix.ProcessVMReadv(m.pid, local, remote, 0)
 	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
 		return m.readProc(addr, b)

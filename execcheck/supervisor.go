@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -226,10 +225,9 @@ func (s *Supervisor) errorf(format string, args ...any) {
 // later, with ENOSYS, so no process ever waits on a supervisor that is
 // gone.
 func (s *Supervisor) Serve(fd, stop int) error {
-	// One thread does nothing but wait on the listener: waking it does
-	// not need the scheduler to find a thread first.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	// Not locked to a thread: blocked in poll, the goroutine keeps its
+	// thread anyway, and it must be able to yield cheaply (sched.go).
+	defer reserveP()()
 	_ = syncWakeUp(fd)
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	if stop >= 0 {
@@ -237,6 +235,7 @@ func (s *Supervisor) Serve(fd, stop int) error {
 	}
 	var n notif
 	m := new(mem) // reused: its page buffers are not small
+	var y yielder
 	for {
 		fds[0].Revents = 0
 		if len(fds) > 1 {
@@ -248,6 +247,9 @@ func (s *Supervisor) Serve(fd, stop int) error {
 			}
 			return fmt.Errorf("exec checks: poll: %w", err)
 		}
+		// After the wait, not before: after a long wait the scheduler
+		// is passed through before the exec's own system calls.
+		y.maybe()
 		if len(fds) > 1 && fds[1].Revents != 0 {
 			return nil
 		}
@@ -459,6 +461,7 @@ func (s *Supervisor) read(n notif, m *mem) (*Exec, error) {
 	if ptr == 4 {
 		pathArg, argvArg = pathArg&0xffffffff, argvArg&0xffffffff
 	}
+	m.prefetch(pathArg, argvArg)
 	p, err := m.cstring(pathArg, maxPath)
 	if err != nil {
 		return e, fmt.Errorf("the program's path: %w", err)

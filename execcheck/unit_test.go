@@ -2,6 +2,7 @@ package execcheck
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,5 +172,59 @@ func TestReadAtPageEdges(t *testing.T) {
 		if argv, err := m.argv(base+uint64(at4), 4); err != nil || strings.Join(argv, " ") != "rm -rf" {
 			t.Fatalf("a 32-bit argv: %q %v", argv, err)
 		}
+	}
+}
+
+// The path and the argv array are read with one system call, and an argv
+// whose strings alternate between pages costs one read per page, not per
+// string; a page that cannot be read is still reported.
+func TestReadArgvAcrossPages(t *testing.T) {
+	b, err := unix.Mmap(-1, 0, 4*pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(b)
+	if err := unix.Mprotect(b[3*pageSize:], unix.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	base := uint64(uintptr(unsafe.Pointer(&b[0])))
+	// Page 0: the path; page 1: the argv array; strings alternate
+	// between pages 0 and 2.
+	copy(b, "/bin/echo\x00")
+	var want []string
+	for i := 0; i < 40; i++ {
+		s := fmt.Sprintf("arg%d", i)
+		off := uint64(pageSize/2 + i*16)
+		if i%2 == 1 {
+			off += 2 * pageSize
+		}
+		copy(b[off:], s+"\x00")
+		binary.LittleEndian.PutUint64(b[pageSize+8*i:], base+off)
+		want = append(want, s)
+	}
+	binary.LittleEndian.PutUint64(b[pageSize+8*40:], 0)
+	m := &mem{pid: os.Getpid()}
+	defer m.close()
+	m.prefetch(base, base+pageSize)
+	path, err := m.cstring(base, maxPath)
+	if err != nil || path != "/bin/echo" {
+		t.Fatalf("path: %q %v", path, err)
+	}
+	argv, err := m.argv(base+pageSize, 8)
+	if err != nil || strings.Join(argv, " ") != strings.Join(want, " ") {
+		t.Fatalf("argv: %q %v", argv, err)
+	}
+	if m.reads != 2 {
+		t.Errorf("read the path, the array and 40 strings on 3 pages with %d system calls, want 2", m.reads)
+	}
+	// The array's page unreadable: the path is still read, and the
+	// argv's error is reported.
+	m.reset(os.Getpid())
+	m.prefetch(base, base+3*pageSize)
+	if path, err := m.cstring(base, maxPath); err != nil || path != "/bin/echo" {
+		t.Fatalf("path with the array's page unmapped: %q %v", path, err)
+	}
+	if argv, err := m.argv(base+3*pageSize, 8); err == nil {
+		t.Fatalf("an argv on an unmapped page was read: %q", argv)
 	}
 }
