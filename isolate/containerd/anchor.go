@@ -24,10 +24,10 @@ import (
 // containers (as a Kubernetes pod's pause container keeps the pod's).
 //
 // Every task's creation otherwise starts a shim daemon of its own (a fork
-// and exec of containerd-shim-runc-v2 and its start-up), and the task's
-// deletion waits for that shim to exit and for containerd to clean up
-// after it (running the shim binary once more): about a fifth of a fresh
-// container's time. The runc shim serves every container whose spec names
+// and exec of containerd-shim-runc-v2 and its start-up, about 20 ms), and
+// the task's deletion waits for that shim to exit. (containerd 1.6 runs
+// the shim binary's clean-up once more after every task's deletion, shared
+// shim or not.) The runc shim serves every container whose spec names
 // the same group (groupAnnotation) from one process, and stays while any
 // of them exists. So fresh containers name the anchor's group, and the
 // anchor, a container whose init does nothing but wait (reaper "anchor"
