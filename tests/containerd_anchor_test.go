@@ -209,4 +209,15 @@ func TestContainerdCollectLeavesOtherHomesAlone(t *testing.T) {
 	if id, st := anchorOf(t, a); id != anchor || st != "running" {
 		t.Errorf("the anchor after another HERMES_HOME's start: %q %q", id, st)
 	}
+	// But an anchor whose HERMES_HOME is gone serves nobody: anyone's gc
+	// collects it.
+	if err := os.RemoveAll(a.env.home); err != nil {
+		t.Fatal(err)
+	}
+	if gc := b.run(b.extraEnv, "sandbox", "gc"); gc.code != 0 || !strings.Contains(gc.stdout, anchor) {
+		t.Errorf("sandbox gc of another HERMES_HOME: %d %q %s", gc.code, gc.stdout, gc.stderr)
+	}
+	if out, _ := ctr(t, "containers", "ls", "-q"); strings.Contains(out, anchor) {
+		t.Errorf("the anchor of a removed HERMES_HOME is still there:\n%s", out)
+	}
 }

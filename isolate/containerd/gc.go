@@ -142,6 +142,13 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 	for _, c := range all {
 		known[c.ID] = true
 		if c.Labels[labelHome] != o.HermesHome {
+			// An anchor serves nobody once its HERMES_HOME is gone (a
+			// removed one, a test's): anyone collects it.
+			if h := c.Labels[labelHome]; c.Labels[labelKind] == kindAnchor && filepath.IsAbs(h) {
+				if _, err := os.Stat(h); errors.Is(err, os.ErrNotExist) && removeLocked(ctx, cl, c, o) {
+					removed = append(removed, c.ID)
+				}
+			}
 			continue
 		}
 		in := Info{ID: c.ID, Kind: c.Labels[labelKind]}
