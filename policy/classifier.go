@@ -148,7 +148,7 @@ func (c *Classifier) classify(script string, withKey bool) (v Verdict) {
 			v = internalErrorVerdict(script, r)
 		}
 	}()
-	f, err := parseScript(script)
+	f, err := parseLarge(script)
 	if err != nil {
 		w := newWalker(c, script, 0)
 		w.emitAt(RuleParseError, "the shell text does not parse ("+err.Error()+"), so what it would run cannot be checked", script, "1:1", nil)

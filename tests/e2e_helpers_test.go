@@ -73,6 +73,9 @@ type env struct {
 	// stdout are the terminal program's terminal too (PTY mode: the
 	// command gets a pseudo-terminal of its own).
 	ttyOnTerminal bool
+	// uid, when not 0, is the user (in group nobody) cmd runs hermes-exec
+	// as (asUser).
+	uid uint32
 }
 
 func newEnv(t *testing.T) *env {
@@ -107,8 +110,16 @@ func (e *env) cmd(extraEnv []string, args ...string) *exec.Cmd {
 	c := exec.Command(e.bin, args...)
 	c.Dir = e.dir
 	c.Env = e.baseEnv(extraEnv...)
-	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: e.credential()}
 	return c
+}
+
+// credential is e.uid's, or nil for the test's own user.
+func (e *env) credential() *syscall.Credential {
+	if e.uid == 0 {
+		return nil
+	}
+	return &syscall.Credential{Uid: e.uid, Gid: nobodyGID, Groups: []uint32{}}
 }
 
 type result struct {

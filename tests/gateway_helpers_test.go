@@ -36,7 +36,7 @@ func (e *env) startGateway(args ...string) *gatewayProc {
 	c := exec.Command(e.bin, append([]string{"gateway", "run", "--listen", "127.0.0.1:0"}, args...)...)
 	c.Dir = e.dir
 	c.Env = e.baseEnv()
-	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: e.credential()}
 	g := &gatewayProc{e: e, cmd: c, out: &testutil.Buffer{}, done: make(chan struct{})}
 	c.Stdout, c.Stderr = g.out, g.out
 	if err := c.Start(); err != nil {

@@ -22,8 +22,9 @@ const maxEnvCode = 4 << 20
 // (BASH_FUNC_name%%), which it defines and which replace a command of the
 // same name (BASH_FUNC_ls%% makes `ls` run the function's body).
 type envSource struct {
-	where string // "BASH_ENV file /x/y" or "exported function f"
-	text  string
+	where   string // "BASH_ENV file /x/y" or "exported function f"
+	text    string
+	bashEnv string // the BASH_ENV value, for the BASH_ENV file
 }
 
 // envCode returns the code the environment environ brings to bash. The
@@ -45,9 +46,9 @@ func envCode(environ []string, shell string) ([]envSource, error) {
 			if err != nil {
 				return nil, err
 			}
-			if text != "" {
-				out = append(out, envSource{where: "the BASH_ENV file " + val, text: text})
-			}
+			// Kept even when empty or missing: what bash is given is this
+			// text (sealBashEnv), not a file created after the check.
+			out = append(out, envSource{where: "the BASH_ENV file " + val, text: text, bashEnv: val})
 		case strings.HasPrefix(name, "BASH_FUNC_") && strings.HasSuffix(name, "%%"):
 			fn := strings.TrimSuffix(strings.TrimPrefix(name, "BASH_FUNC_"), "%%")
 			out = append(out, envSource{where: "the exported function " + fn, text: fn + " " + val + "\n"})
@@ -96,6 +97,9 @@ func readEnvFile(path string) (string, error) {
 // dangerous as the worst code that runs with it.
 func withEnvCode(v policy.Verdict, c *policy.Classifier, srcs []envSource) policy.Verdict {
 	for _, s := range srcs {
+		if s.text == "" {
+			continue
+		}
 		ev := c.Classify(s.text)
 		if strings.IndexByte(s.text, 0) >= 0 {
 			ev = nulVerdict(s.text)
@@ -109,4 +113,49 @@ func withEnvCode(v policy.Verdict, c *policy.Classifier, srcs []envSource) polic
 		}
 	}
 	return v
+}
+
+// sealBashEnv returns env with BASH_ENV naming hermes-exec's loader
+// instead of the user's file: a sealed memory file that sets BASH_ENV back
+// to the user's value (what the command and its children see) and sources
+// a sealed copy of the text that was checked, so a BASH_ENV file rewritten
+// after the check does not run. env is returned as it is when bash will not
+// read a BASH_ENV file (none set, or the shell is not bash: envCode found
+// none). Inside the file BASH_SOURCE names the copy, not the file.
+func (st *scriptSource) sealBashEnv(env []string, srcs []envSource) ([]string, error) {
+	v, ok := lookupEnv(env, "BASH_ENV")
+	if !ok || v == "" {
+		return env, nil
+	}
+	var src *envSource
+	for i := range srcs {
+		if srcs[i].bashEnv != "" {
+			src = &srcs[i]
+		}
+	}
+	if src == nil {
+		return env, nil
+	}
+	if src.bashEnv != v {
+		return nil, fmt.Errorf("BASH_ENV changed while the command was checked (%s, then %s)", src.bashEnv, v)
+	}
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "BASH_FUNC_") && shadowsPrelude(strings.TrimSuffix(strings.TrimPrefix(name, "BASH_FUNC_"), "%%")) {
+			return nil, fmt.Errorf("the exported function %s would run in place of the builtin that loads the checked BASH_ENV file", strings.TrimSuffix(strings.TrimPrefix(name, "BASH_FUNC_"), "%%"))
+		}
+	}
+	loader := "BASH_ENV=" + shq(v) + "\n"
+	if src.text != "" {
+		f, err := st.keepSealed(src.text)
+		if err != nil {
+			return nil, err
+		}
+		loader += "builtin . " + shq(procFDPath(f)) + "\n"
+	}
+	f, err := st.keepSealed(loader)
+	if err != nil {
+		return nil, err
+	}
+	return setEnv(env, "BASH_ENV", procFDPath(f)), nil
 }

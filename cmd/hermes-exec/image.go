@@ -11,6 +11,7 @@ import (
 
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/containerdexec"
+	"hermes-exec/isolate/sandbox/execproto"
 	"hermes-exec/isolate/sandboxexec"
 	"hermes-exec/policy/config"
 )
@@ -187,7 +188,7 @@ func containerdOnly(s *setup, args []string) error {
 	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
 	if len(args) == 0 || args[0] != "rm" {
 		if len(args) > 0 && args[0] == "ls" && !hasArg(args, "--json") {
-			fmt.Println("ID\tKIND\tSESSION\tSTATUS\tPID\tLAST USED\tIN USE\tWORKSPACE")
+			fmt.Println(execproto.ListHeader)
 		}
 		cmd.Stdout = os.Stdout
 		if err := cmd.Run(); err != nil {

@@ -125,9 +125,21 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	verdict.Key = shim.SessionKey(verdict)
 	grantTopLevel(fl, verdict)
 
-	bashArgs, err := st.argv(real, sa.bashOpts, s.backendName() == "host" && verdict.Decision != policy.Deny, s.log.Debugf)
+	bashArgs, err := st.argv(real, sa.bashOpts, s.backendName() == "host" && verdict.Decision != policy.Deny)
 	if err != nil {
 		return denyEarly(st.text, err)
+	}
+	if s.backendName() == "host" && verdict.Decision != policy.Deny {
+		// bash's own $0 and BASH_SOURCE without root, and the checked
+		// BASH_ENV text rather than the file (scriptname.go, envcode.go).
+		l, err := st.launch(real, sa.bashOpts, bashArgs, fl.Env, srcs, s.log.Debugf)
+		if err != nil {
+			return denyEarly(st.text, err)
+		}
+		bashArgs, fl.Env = l.args, l.env
+		if l.wrap != nil {
+			fl.Backend = l.wrap(fl.Backend)
+		}
 	}
 	if st.stdin != nil {
 		fl.Stdin = st.stdin
@@ -157,6 +169,7 @@ func runShell(argv0, shell string, login bool, args []string) int {
 		TTY:     st.stdin == nil && wantTTY(),
 	})
 	phase.Mark("execute")
+	st.close() // before dieLike, which may not return
 	dieLike(rec, code)
 	return code
 }
@@ -217,6 +230,9 @@ type scriptSource struct {
 	file   *os.File // the script file as read (srcFile)
 	stdin  *os.File // the sealed copy bash reads as its stdin (srcStdin)
 	sealed *os.File // a sealed copy named by path (long text)
+	canPin bool     // the exact script-file form is allowed (launch)
+	// cleanup undoes what launch set up (scriptname.go), once.
+	cleanup []func()
 }
 
 const (
@@ -231,6 +247,10 @@ func (st *scriptSource) close() {
 			f.Close()
 		}
 	}
+	for _, f := range st.cleanup {
+		f()
+	}
+	st.cleanup = nil
 }
 
 // script returns the text to classify and run, $0, and the positional
@@ -272,17 +292,17 @@ func (sa shellArgs) script(argv0 string) (*scriptSource, error) {
 }
 
 // argv is the command line of the real shell for this script. pin allows
-// the exact script-file form (see pinScript), for the host backend.
+// the exact script-file form, for the host backend: launch (scriptname.go)
+// then chooses it (bash's own $0 and BASH_SOURCE) where it can.
 //
 //   - -c TEXT: shell [opts] -c TEXT NAME ARGS, as given.
-//   - FILE: as root, shell [opts] FILE ARGS with FILE pinned to the text
-//     read (bash's own $0 and BASH_SOURCE); otherwise shell [opts] -c TEXT
-//     FILE ARGS ($0 is FILE, BASH_SOURCE is empty), or, for text too long
-//     for an argument, shell [opts] /proc/PID/fd/N ARGS on a sealed copy.
+//   - FILE: shell [opts] -c TEXT FILE ARGS ($0 is FILE, BASH_SOURCE is
+//     empty), or, for text too long for an argument, shell [opts]
+//     /proc/PID/fd/N ARGS on a sealed copy.
 //   - stdin: shell [opts] -s ARGS reading a sealed copy of the text as its
 //     stdin, so commands of the script that read stdin see the rest of it,
 //     as with `... | bash`.
-func (st *scriptSource) argv(shell string, opts []string, pin bool, logf func(string, ...any)) ([]string, error) {
+func (st *scriptSource) argv(shell string, opts []string, pin bool) ([]string, error) {
 	a := append([]string{shell}, opts...)
 	switch st.mode {
 	case srcCommand:
@@ -295,18 +315,7 @@ func (st *scriptSource) argv(shell string, opts []string, pin bool, logf func(st
 		st.stdin = f
 		return append(append(a, "-s"), st.rest...), nil
 	}
-	if pin {
-		ok, err := pinScript(st.name, st.file, st.text)
-		if errors.As(err, new(scriptChanged)) {
-			return nil, err
-		}
-		if ok {
-			return append(append(a, st.name), st.rest...), nil
-		}
-		if err != nil && logf != nil {
-			logf("script %s runs as bash -c (BASH_SOURCE is empty): %v", st.name, err)
-		}
-	}
+	st.canPin = pin
 	if len(st.text) <= maxArgText {
 		return append(append(a, "-c", st.text, st.name), st.rest...), nil
 	}

@@ -52,67 +52,69 @@ func procFDPath(f *os.File) string {
 // error messages and `bash ./x.sh` semantics are bash's own, while a
 // rewrite of the file after it was checked (by the agent, say) is not what
 // runs. Only root may do this (CAP_SYS_ADMIN); others get ok false and the
-// caller falls back to bash -c.
+// caller falls back to bash -c. copy, when pinned, is the copy, open, for
+// the caller to check that bash opened it and then close.
 //
 // The goroutine stays locked to the thread for the rest of the process:
 // the thread's mount namespace must never serve other goroutines. The
 // backend forks the command from this same goroutine (and thread).
-func pinScript(path string, read *os.File, text string) (ok bool, err error) {
+func pinScript(path string, read *os.File, text string) (copy *os.File, err error) {
 	if os.Geteuid() != 0 {
-		return false, nil
+		return nil, nil
 	}
 	var orig unix.Stat_t
 	if err := unix.Fstat(int(read.Fd()), &orig); err != nil {
-		return false, err
+		return nil, err
 	}
 	tmp, err := os.CreateTemp("", "hermes-exec-script-*")
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer os.Remove(tmp.Name())
+	defer func() {
+		if copy == nil {
+			tmp.Close()
+		}
+	}()
 	if _, err := tmp.WriteString(text); err != nil {
-		tmp.Close()
-		return false, err
+		return nil, err
 	}
 	if err := tmp.Chmod(os.FileMode(orig.Mode & 0o777)); err != nil {
-		tmp.Close()
-		return false, err
+		return nil, err
 	}
 	var copySt unix.Stat_t
 	if err := unix.Fstat(int(tmp.Fd()), &copySt); err != nil {
-		tmp.Close()
-		return false, err
+		return nil, err
 	}
-	tmp.Close()
 
 	runtime.LockOSThread() // never unlocked: see above
 	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-		return false, fmt.Errorf("unshare: %w", err)
+		return nil, fmt.Errorf("unshare: %w", err)
 	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return false, fmt.Errorf("making mounts private: %w", err)
+		return nil, fmt.Errorf("making mounts private: %w", err)
 	}
 	// The name must still be the file that was read (a descriptor opened
 	// before unshare names a mount of the old namespace, so the name is
 	// used, and checked before and after).
 	var before unix.Stat_t
 	if err := unix.Stat(path, &before); err != nil || before.Ino != orig.Ino || before.Dev != orig.Dev {
-		return false, scriptChanged{filepath.Clean(path)}
+		return nil, scriptChanged{filepath.Clean(path)}
 	}
 	target := path
 	if err := unix.Mount(tmp.Name(), target, "", unix.MS_BIND, ""); err != nil {
-		return false, fmt.Errorf("bind mount: %w", err)
+		return nil, fmt.Errorf("bind mount: %w", err)
 	}
 	if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-		return false, fmt.Errorf("read-only remount: %w", err)
+		return nil, fmt.Errorf("read-only remount: %w", err)
 	}
 	// The name bash will open must now be the copy; if the name was moved
 	// to another file meanwhile, refuse (the caller denies).
 	var now unix.Stat_t
 	if err := unix.Stat(path, &now); err != nil || now.Ino != copySt.Ino || now.Dev != copySt.Dev {
-		return false, scriptChanged{filepath.Clean(path)}
+		return nil, scriptChanged{filepath.Clean(path)}
 	}
-	return true, nil
+	return tmp, nil
 }
 
 // scriptChanged means the script's name no longer named the file that was
