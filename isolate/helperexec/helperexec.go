@@ -35,6 +35,8 @@ type Helper struct {
 	// caller's home and runtime directory, to draw on the terminal).
 	// Nothing secret belongs among them.
 	Vars []string
+	// Fixed are variables the helper always gets (NAME=value).
+	Fixed []string
 }
 
 // Path finds the helper next to the running executable (sibling.Find:
@@ -53,7 +55,7 @@ func (h Helper) Path() (string, error) {
 // Env is the helper's environment for a request (JSON) and the command's
 // environment.
 func (h Helper) Env(req []byte, cmdEnv []string) []string {
-	env := []string{h.RequestEnv + "=" + string(req)}
+	env := append([]string{h.RequestEnv + "=" + string(req)}, h.Fixed...)
 	for _, k := range h.Vars {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
