@@ -1,6 +1,9 @@
-# hermes-exec is two programs:
+# hermes-exec is these programs:
 #   bin/hermes-exec          the wrapper, on the path of every command: pure
 #                            Go, static, nothing initialised it does not need
+#   bin/hermes-exec-admin    the subcommands (gateway, doctor, audit, secrets,
+#                            check, run, ...), which hermes-exec execs: they
+#                            link net/http, TLS, the chat bridges, urfave/cli
 #   bin/hermes-exec-sandbox  the sandbox backend: embeds libcontainer, which
 #                            needs cgo, the seccomp build tag and libseccomp-dev
 #   bin/hermes-exec-containerd        the containerd backend: links the containerd
@@ -28,6 +31,7 @@ RACE_PKGS := ./shim/... ./policy/config/... ./isolate/ ./approval/... ./internal
 
 build:
 	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec ./cmd/hermes-exec
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec-admin ./cmd/hermes-exec-admin
 	CGO_ENABLED=1 $(GO) build -tags seccomp,$(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec-sandbox ./cmd/hermes-exec-sandbox
 	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/hermes-exec-containerd ./cmd/hermes-exec-containerd
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BINDIR)/hermes-exec-containerd-init ./cmd/hermes-exec-containerd/init
@@ -72,6 +76,7 @@ fmt:
 
 install: build
 	install -D -m 0755 $(BINDIR)/hermes-exec $(DESTDIR)$(PREFIX)/bin/hermes-exec
+	install -D -m 0755 $(BINDIR)/hermes-exec-admin $(DESTDIR)$(PREFIX)/bin/hermes-exec-admin
 	install -D -m 0755 $(BINDIR)/hermes-exec-sandbox $(DESTDIR)$(PREFIX)/bin/hermes-exec-sandbox
 	install -D -m 0755 $(BINDIR)/hermes-exec-containerd $(DESTDIR)$(PREFIX)/bin/hermes-exec-containerd
 	install -D -m 0755 $(BINDIR)/hermes-exec-containerd-init $(DESTDIR)$(PREFIX)/bin/hermes-exec-containerd-init

@@ -43,7 +43,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 make install PREFIX="$prefix"
-echo "installed $prefix/bin/hermes-exec and $prefix/bin/hermes-exec-sandbox"
+echo "installed hermes-exec, hermes-exec-admin, hermes-exec-sandbox and hermes-exec-containerd in $prefix/bin"
 
 # The user database's home, as hermes-exec reads it ($HOME may be unset or
 # wrong, as under docker -u).

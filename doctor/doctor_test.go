@@ -275,3 +275,21 @@ func TestSupervisorNeededButDown(t *testing.T) {
 		t.Fatalf("%s", dump(rs))
 	}
 }
+
+// A deleted audit anchor is an error whose fix is --reanchor after a
+// look, not a rotation (which no longer brings it back).
+func TestAuditAnchorMissing(t *testing.T) {
+	o := opts(t, "")
+	a := shim.Audit{Path: filepath.Join(o.Home, "audit.jsonl")}
+	if err := a.Append(shim.Record{Command: "true", Decision: "allow"}); err != nil {
+		t.Fatal(err)
+	}
+	if rs := checkAudit(&o); !has(rs, "audit", OK, "") {
+		t.Fatalf("intact log: %s", dump(rs))
+	}
+	os.Remove(a.AnchorFile())
+	rs := checkAudit(&o)
+	if !has(rs, "audit", Error, "anchor: missing") || !strings.Contains(rs[0].Fix, "--reanchor") {
+		t.Fatalf("anchor deleted: %s", dump(rs))
+	}
+}

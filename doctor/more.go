@@ -330,7 +330,17 @@ func checkAudit(o *Options) []Result {
 			}
 			first = append(first, p.String())
 		}
-		return []Result{fail(name, "hermes-exec audit verify lists them all; keep the damaged file as evidence, then hermes-exec audit rotate", "the audit chain is broken: %s", strings.Join(first, "; "))}
+		hint := "hermes-exec audit verify lists them all; keep the damaged file as evidence, then hermes-exec audit rotate"
+		for _, p := range rep.Problems {
+			if p.Kind == "anchor" || p.Kind == "truncated" || p.Kind == "removed" || p.Kind == "replaced" {
+				// A rotation does not mend these: the anchor says
+				// what the log held, and only a human may accept
+				// that it holds less.
+				hint = "hermes-exec audit verify lists them all; once you know why, hermes-exec audit verify --reanchor accepts the log as it is"
+				break
+			}
+		}
+		return []Result{fail(name, hint, "the audit chain is broken: %s", strings.Join(first, "; "))}
 	}
 	n := 0
 	var last uint64

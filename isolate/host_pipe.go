@@ -12,6 +12,7 @@ import (
 
 	"hermes-exec/internal/oneshot"
 	"hermes-exec/internal/phase"
+	"hermes-exec/internal/proctree"
 
 	"golang.org/x/sys/unix"
 )
@@ -129,15 +130,15 @@ func (r *relay) run(ctx context.Context, sigs <-chan os.Signal) {
 			if r.own && isJobControl(sig) {
 				// ^Z: stop the command, then the wrapper itself as
 				// the terminal meant; SIGCONT (relayed) resumes both.
-				if r.signal(r.target, sig.(syscall.Signal), false) {
+				if r.signal(r.target, sig.(syscall.Signal)) {
 					_ = syscall.Kill(syscall.Getpid(), syscall.SIGSTOP)
 				}
 				continue
 			}
 			// A failure has no useful recovery.
-			r.signal(r.target, sig.(syscall.Signal), false)
+			r.signal(r.target, sig.(syscall.Signal))
 		case <-done:
-			r.signal(r.pid, syscall.SIGKILL, true)
+			r.kill()
 			done = nil
 		case <-r.stop:
 			return
@@ -147,7 +148,7 @@ func (r *relay) run(ctx context.Context, sigs <-chan os.Signal) {
 
 // signal sends sig unless the command has ended, and reports whether it
 // did.
-func (r *relay) signal(target int, sig syscall.Signal, cancel bool) bool {
+func (r *relay) signal(target int, sig syscall.Signal) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended {
@@ -156,10 +157,24 @@ func (r *relay) signal(target int, sig syscall.Signal, cancel bool) bool {
 	// The command is not reaped yet (see runPipe), so its pid and group
 	// are still its own.
 	_ = syscall.Kill(target, sig)
-	if cancel {
-		r.killed = true
-	}
 	return true
+}
+
+// kill ends the command because ctx ended, with everything it started:
+// its descendants, and in a session of its own every process of that
+// session (its process group included). Without a session of its own the
+// command shares the caller's process group, which is not the wrapper's
+// to kill.
+func (r *relay) kill() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended {
+		return
+	}
+	// Not reaped yet (see runPipe): the pid and the session it leads
+	// are still the command's.
+	proctree.Kill(r.pid, r.own)
+	r.killed = true
 }
 
 // finish stops the relaying before the command is reaped, and reports

@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"hermes-exec/internal/procstat"
+	"hermes-exec/internal/testutil"
 )
 
 // testEnv is a minimal environment with the test's own PATH.
@@ -250,6 +253,52 @@ func TestContextCancelKillsCommand(t *testing.T) {
 	}
 	if !strings.Contains(st.Reason, "deadline exceeded") {
 		t.Errorf("Reason %q does not say why", st.Reason)
+	}
+}
+
+// A cancelled command takes what it started with it: a `sleep 1000 &`,
+// and a child that moved to a session of its own, do not outlive it.
+func TestContextCancelKillsBackgroundChildren(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "pids")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var pids []int
+	t.Cleanup(func() {
+		for _, p := range pids { // only what a broken cancel left of ours
+			if testutil.Alive(p) {
+				syscall.Kill(p, syscall.SIGKILL)
+			}
+		}
+	})
+	go func() {
+		testutil.WaitFor(10*time.Second, func() bool {
+			b, _ := os.ReadFile(pidfile)
+			f := strings.Fields(string(b))
+			if len(f) < 2 {
+				return false
+			}
+			p, _ := strconv.Atoi(f[1])
+			_, _, sid, _ := procstat.IDs(p)
+			return sid == p // the second child is in its own session
+		})
+		cancel()
+	}()
+	st, _ := runBash(t, ctx, `sleep 1000 & echo $! >> `+pidfile+`; ( exec setsid sleep 1000 ) & echo $! >> `+pidfile+`; sleep 1000`)
+	if st.Code != 137 {
+		t.Fatalf("status %+v, want 137", st)
+	}
+	b, _ := os.ReadFile(pidfile)
+	for _, f := range strings.Fields(string(b)) {
+		p, _ := strconv.Atoi(f)
+		pids = append(pids, p)
+	}
+	if len(pids) != 2 {
+		t.Fatalf("pids %q", b)
+	}
+	for _, p := range pids {
+		if !testutil.WaitFor(10*time.Second, func() bool { return !testutil.Alive(p) }) {
+			t.Errorf("background child %d outlived the cancelled command", p)
+		}
 	}
 }
 

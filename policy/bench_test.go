@@ -1,11 +1,11 @@
 package policy
 
 import (
-	"fmt"
 	"sort"
-	"strings"
 	"testing"
 	"time"
+
+	"hermes-exec/internal/benchinput"
 )
 
 func benchCommands(b *testing.B) []string {
@@ -56,28 +56,8 @@ func BenchmarkClassifyLatency(b *testing.B) {
 	b.ReportMetric(q(1.0), "max-µs")
 }
 
-// bigScript is about size bytes of an everyday build script, the shape
-// bench/hotpath.sh classifies (`hermes-exec check` of 1 MiB against bash -n).
-func bigScript(size int) string {
-	var b strings.Builder
-	b.WriteString("#!/usr/bin/env bash\nset -euo pipefail\n")
-	for i := 0; b.Len() < size; i++ {
-		fmt.Fprintf(&b, `build_%d() {
-  local out="build/%d" src="${1:-src}"
-  mkdir -p "$out"
-  for f in "$src"/*.c; do
-    [ -f "$f" ] || continue
-    cc -O2 -c "$f" -o "$out/$(basename "$f" .c).o" 2>>"$out/log.txt"
-  done
-  if grep -q 'error' "$out/log.txt"; then echo "build %d failed" >&2; return 1; fi
-  find "$out" -name '*.o' | sort | xargs ls -la | awk '{print $5, $9}' > "$out/sizes"
-  git log --oneline -n 5 -- "$src" | sed 's/^/  /'
-  case "$(uname -s)" in Linux) echo linux ;; Darwin) echo mac ;; *) echo other ;; esac
-}
-`, i, i, i)
-	}
-	return b.String()
-}
+// bigScript is benchinput.BigScript: the text bench/hotpath.sh times too.
+func bigScript(size int) string { return benchinput.BigScript(size) }
 
 // BenchmarkClassifyBigScript: one op classifies a 1 MiB script; /parse is
 // mvdan.cc/sh's parse of it alone, the floor of the approach.

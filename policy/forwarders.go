@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"regexp"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -28,8 +27,9 @@ import (
 // only brings back the old answer (the "$@" is reported).
 
 // declWords are the commands that can give a function the export
-// attribute; set can turn on allexport.
-var declWords = regexp.MustCompile(`\b(export|declare|typeset|readonly|local|set)\b[^\n;|&]*`)
+// attribute; set can turn on allexport. Compiled on first use: only a
+// function that forwards its arguments asks.
+var declWords = regexpMust(`\b(export|declare|typeset|readonly|local|set)\b[^\n;|&]*`)
 
 // exportsFunctions reports text that may give functions the export
 // attribute: export -f, declare (typeset, local, readonly) with both f

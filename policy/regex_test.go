@@ -8,7 +8,7 @@ import (
 // the command that first needs it. Compile every one of them here.
 func TestLazyRegexpsCompile(t *testing.T) {
 	all := []*lazyRegexp{sensitiveInCode, hermesInCode, envInCode, netInCode, writeInCode, sedExec,
-		sqlComment, sqlDrop, sqlTruncate, sqlDelete, sqlUpdate, sqlWhere, sqlAlterDrop, sqlAttachCmd, mongoDanger}
+		sqlComment, sqlDrop, sqlTruncate, sqlDelete, sqlUpdate, sqlWhere, sqlAlterDrop, sqlAttachCmd, mongoDanger, declWords}
 	for _, re := range codePatterns {
 		all = append(all, re)
 	}

@@ -208,14 +208,7 @@ func readsRecursively(c *cmd) bool {
 	case "rsync", "rg", "ag", "ack", "7z", "7za", "zip":
 		return true
 	case "tar", "bsdtar":
-		if long("--create") {
-			return true
-		}
-		// tar cf / tar -czf / tar czf: the first word's letters.
-		if args := c.args(); len(args) > 0 && args[0].static {
-			return strings.Contains(strings.TrimPrefix(args[0].s, "-"), "c")
-		}
-		return false
+		return tarCreates(c.args())
 	case "cp", "scp":
 		return short("rRa") || long("--recursive", "--archive")
 	case "grep", "egrep", "fgrep":

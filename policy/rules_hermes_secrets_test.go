@@ -7,13 +7,20 @@ import (
 	"hermes-exec/internal/hermeshome"
 )
 
+// srvHermesClassifier classifies for alice with HERMES_HOME=/srv/hermes
+// (besides her ~/.hermes).
+func srvHermesClassifier(t *testing.T) *Classifier {
+	t.Helper()
+	custom := aliceContext()
+	custom.HermesHome = "/srv/hermes"
+	return mustClassifier(t, Rules{Context: custom})
+}
+
 // The agent's own secrets in HERMES_HOME (hermeshome.Secrets): reading one
 // asks (or is denied), however it is spelled; names, the configuration and the audit log
 // stay readable; writing any of them is denied.
 func TestHermesSecretsReadAsks(t *testing.T) {
-	custom := aliceContext()
-	custom.HermesHome = "/srv/hermes"
-	c := mustClassifier(t, Rules{Context: custom})
+	c := srvHermesClassifier(t)
 	for _, tc := range []struct {
 		cmd  string
 		want Decision
@@ -95,9 +102,7 @@ func TestHermesSecretsReadAsks(t *testing.T) {
 // covered: a write, delete or rename of a control file is denied, a read
 // of a secret asks, in the default home and in a HERMES_HOME elsewhere.
 func TestHermesControlListCovered(t *testing.T) {
-	custom := aliceContext()
-	custom.HermesHome = "/srv/hermes"
-	c := mustClassifier(t, Rules{Context: custom})
+	c := srvHermesClassifier(t)
 	for _, home := range []string{"~/.hermes", "/srv/hermes"} {
 		for _, f := range hermeshome.Controls {
 			p := home + "/" + strings.ReplaceAll(f, "*", "20261201T000000Z")

@@ -34,7 +34,11 @@ func argsNeedScan(args []arg) bool {
 
 // genericRule runs for every program.
 func genericRule(c *cmd) {
-	hermesSecretRule(c)
+	if c.name == "tar" || c.name == "bsdtar" {
+		hermesSecretRule(tarView(c)) // names after -C DIR are DIR/NAME
+	} else {
+		hermesSecretRule(c)
+	}
 	if len(c.argv) > 1 && argsNeedScan(c.argv[1:]) && !dataPrograms[c.name] {
 		metadataRule(c)
 		lookalikeRule(c)

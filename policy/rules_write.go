@@ -125,10 +125,9 @@ func sortRule(c *cmd) {
 	}
 }
 
-// tarRule: options that run commands, and extraction over system paths.
+// tarRule: options that run commands, and where it writes.
 func tarRule(c *cmd) {
 	args := c.args()
-	extract := false
 	for i, a := range args {
 		if !a.static {
 			continue
@@ -144,30 +143,9 @@ func tarRule(c *cmd) {
 			if i+1 < len(args) {
 				c.w.shellText(args[i+1], "tar "+s, c)
 			}
-		case s == "-x" || s == "--extract" || s == "--get" || !strings.HasPrefix(s, "--") && strings.HasPrefix(s, "-") && strings.Contains(s, "x") ||
-			i == 0 && !strings.HasPrefix(s, "-") && strings.Contains(s, "x"):
-			extract = true
 		}
 	}
-	if !extract {
-		return
-	}
-	for i, a := range args {
-		if a.is("-C", "--directory") && i+1 < len(args) {
-			target := args[i+1]
-			for _, p := range c.w.paths(target) {
-				if p == "/" || classifyPath(p) == riskSystem {
-					c.emit(RuleSysconfigWrite, "tar extracts files over a system directory ("+target.s+")")
-					return
-				}
-			}
-			writeTargets(c, []arg{target}, "tar -C")
-		} else if a.static && strings.HasPrefix(a.s, "--directory=") {
-			t := a
-			t.s = strings.TrimPrefix(a.s, "--directory=")
-			writeTargets(c, []arg{t}, "tar --directory")
-		}
-	}
+	tarWrites(c)
 }
 
 // unzipRule: unzip -d into a system directory.

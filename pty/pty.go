@@ -18,6 +18,7 @@ import (
 
 	"hermes-exec/internal/oneshot"
 	"hermes-exec/internal/phase"
+	"hermes-exec/internal/proctree"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,7 +49,7 @@ var forwarded = []os.Signal{
 // SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are sent to cmd's
 // process group and to the pty's foreground process group (an interactive
 // shell runs its foreground job in a group of its own). When ctx ends, both
-// groups get SIGKILL. After cmd exits, output still in the pty is copied
+// groups, the rest of cmd's session and cmd's descendants get SIGKILL. After cmd exits, output still in the pty is copied
 // out until every process holding the pty has closed it or it has been
 // silent for a moment (a background process keeping the pty open does not
 // keep Run waiting).
@@ -288,7 +289,7 @@ func (r *relay) run(ctx context.Context, sigs <-chan os.Signal) {
 		case sig := <-sigs:
 			r.handle(sig.(syscall.Signal))
 		case <-done:
-			r.handle(syscall.SIGKILL)
+			r.kill()
 			done = nil
 		case <-r.stop:
 			return
@@ -317,6 +318,23 @@ func (r *relay) handle(sig syscall.Signal) {
 	default:
 		signalGroups(r.pid, r.master, sig)
 	}
+}
+
+// kill ends the command because ctx ended: every process of its session
+// (the foreground job a shell put in a group of its own, background jobs
+// whose parent is gone) and every descendant that moved to a session of
+// its own. The command leads that session and is not reaped yet, so the
+// session id is still its own.
+func (r *relay) kill() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended {
+		return
+	}
+	// The tree first: killing the command first would hand its
+	// children to init before they were found.
+	proctree.Kill(r.pid, true)
+	signalGroups(r.pid, r.master, syscall.SIGKILL)
 }
 
 // finish stops the relay; once it returns, the command may be reaped and

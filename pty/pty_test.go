@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hermes-exec/internal/procstat"
+	"hermes-exec/internal/testutil"
 	"hermes-exec/pty"
 	"hermes-exec/pty/ptytest"
 )
@@ -248,6 +250,52 @@ func TestContextCancelKillsCommandGroup(t *testing.T) {
 	cancel()
 	if got := exitStatus(t, result(t, res)); got != 137 {
 		t.Fatalf("exit status %d after cancel, want 137 (SIGKILL)", got)
+	}
+}
+
+// A cancel kills the command's whole session (a background job whose
+// parent already exited included) and descendants in sessions of their
+// own, not only its process group.
+func TestContextCancelKillsBackgroundJobs(t *testing.T) {
+	term := ptytest.New(t, 24, 80)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pidfile := t.TempDir() + "/pids"
+	// set -m: the first job gets a process group of its own (in the
+	// session), as an interactive shell's background jobs do.
+	cmd, res := start(t, ctx, term, `set -m; ( sleep 1000 & echo $! >> `+pidfile+` ); set +m; ( exec setsid sleep 1000 ) & echo $! >> `+pidfile+`; echo ready; sleep 1000`)
+	term.WaitFor(t, "ready", wait)
+	b, _ := os.ReadFile(pidfile)
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		p, _ := strconv.Atoi(f)
+		pids = append(pids, p)
+	}
+	t.Cleanup(func() {
+		for _, p := range pids { // only what a broken cancel left of ours
+			if testutil.Alive(p) {
+				syscall.Kill(p, syscall.SIGKILL)
+			}
+		}
+	})
+	if len(pids) != 2 {
+		t.Fatalf("pids %q", b)
+	}
+	if !testutil.WaitFor(wait, func() bool {
+		_, pg, _, _ := procstat.IDs(pids[0])
+		_, _, sid, _ := procstat.IDs(pids[1])
+		return pg != 0 && pg != cmd.Process.Pid && sid == pids[1]
+	}) {
+		t.Fatal("setup: the jobs did not get a group and a session of their own")
+	}
+	cancel()
+	if got := exitStatus(t, result(t, res)); got != 137 {
+		t.Fatalf("exit status %d after cancel, want 137 (SIGKILL)", got)
+	}
+	for _, p := range pids {
+		if !testutil.WaitFor(wait, func() bool { return !testutil.Alive(p) }) {
+			t.Errorf("background job %d outlived the cancelled command", p)
+		}
 	}
 }
 

@@ -360,6 +360,13 @@ func (a Audit) writeLocked(f *os.File, fd int, lines func(tailHead) ([]byte, err
 	if err := writeAll(fd, line); err != nil {
 		return Head{}, err
 	}
+	if !h.chained {
+		if g, nonce, ok := genesisIn(line, filepath.Base(a.Path)); ok {
+			if err := a.anchorGenesis(g, nonce); err != nil {
+				return Head{}, fmt.Errorf("anchor: %w", err)
+			}
+		}
+	}
 	return headOf(line, filepath.Base(a.Path)), nil
 }
 
@@ -449,10 +456,29 @@ func (a Audit) rotateLocked(h tailHead, pending []byte) (string, Head, error) {
 		return name, Head{}, fmt.Errorf("rotate: %w", err)
 	}
 	head := headOf(data, filepath.Base(a.Path))
-	if err := a.anchorRotation(head); err != nil {
+	if err := a.anchorRotation(head, r.Chain.Nonce); err != nil {
 		return name, head, fmt.Errorf("rotate: anchor: %w", err)
 	}
 	return name, head, nil
+}
+
+// genesisIn finds the genesis record among the lines data that an append
+// wrote: its head and nonce.
+func genesisIn(data []byte, file string) (Head, string, bool) {
+	for _, l := range bytes.SplitAfter(data, []byte{'\n'}) {
+		seq, _, marked, ok := chainPrefix(trimFinalNewline(l))
+		if !ok || !marked || seq != 0 {
+			continue
+		}
+		var r struct {
+			Chain *ChainMark `json:"chain"`
+		}
+		if json.Unmarshal(l, &r) != nil || r.Chain == nil || r.Chain.Kind != ChainGenesis {
+			continue
+		}
+		return Head{Seq: seq, SHA256: lineHash(l), File: file}, r.Chain.Nonce, true
+	}
+	return Head{}, "", false
 }
 
 // headOf is the head after data (whole lines) was written.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -76,16 +77,44 @@ func (a Audit) saveAnchor(an Anchor) error {
 	return atomicfile.Write(a.AnchorFile(), append(b, '\n'))
 }
 
+// anchorGenesis writes the anchor when a chain starts (the log's first
+// record, or the first after the log was deleted), so that from its first
+// record on a log has an anchor and verify can report the anchor missing.
+// It never replaces an anchor that is there: an anchor left by a log that
+// was deleted or replaced is what lets verify report that ("replaced"),
+// and a damaged one stays for verify to report. Called under the log's
+// lock, so concurrent writers do not race over it.
+func (a Audit) anchorGenesis(h Head, nonce string) error {
+	if _, err := os.Lstat(a.AnchorFile()); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return a.saveAnchor(Anchor{Genesis: nonce, Start: h.Seq, Head: h, By: "genesis", At: time.Now().UTC()})
+}
+
 // anchorRotation records the first record of the file a rotation started:
 // it links to the last line of the file moved aside, so deleting that
 // file (or the new file's start) no longer leaves a log that verifies.
-func (a Audit) anchorRotation(h Head) error {
+// nonce is the genesis the rotation record starts, when the old file had
+// no chain to continue.
+func (a Audit) anchorRotation(h Head, nonce string) error {
 	an, ok, err := a.LoadAnchor()
-	if err != nil || !ok {
-		// No anchor yet (or a damaged one, which verify reports): every
-		// chain starts at seq 0 (a log older than the chain too: its
-		// genesis comes after the old lines).
-		an = Anchor{}
+	if err != nil {
+		// A damaged anchor stays as it is for verify to report:
+		// overwriting it would hide what it said (a start that was
+		// removed). Rotation itself goes on.
+		return nil
+	}
+	if !ok && nonce == "" {
+		// The chain goes on, but its anchor is gone: deleted (or a
+		// chained log from before anchoring). Writing one now would
+		// anchor whatever is left and hide that; verify goes on
+		// reporting it until a human accepts the log (--reanchor).
+		return nil
+	}
+	if !ok {
+		// The rotation starts the chain (the old file had none): its
+		// genesis is here, at seq 0 like every chain's.
+		an = Anchor{Genesis: nonce}
 	}
 	if ok && an.Head.Seq > h.Seq {
 		return nil

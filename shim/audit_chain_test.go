@@ -168,8 +168,16 @@ func TestVerifyOtherDamage(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := 1
-			if c.name == "prev rewritten" {
+			switch c.name {
+			case "prev rewritten":
 				want = 2
+			case "head removed":
+				// The anchor written with the genesis says where the
+				// log started.
+				want = 2
+				if len(rep.Problems) < 2 || rep.Problems[1].Kind != "removed" {
+					t.Fatalf("head removed: the anchor's start not reported: %v", rep.Problems)
+				}
 			}
 			if len(rep.Problems) != want || rep.Problems[0].Kind != c.kind || rep.Problems[0].Line != c.line {
 				t.Fatalf("want one %q problem at line %d, got %v", c.kind, c.line, rep.Problems)
@@ -300,6 +308,120 @@ func TestAnchorCatchesTruncationAndReplacement(t *testing.T) {
 	}
 }
 
+// The anchor is written with the chain's first record, so deleting it
+// (to hide a log cut off at its end, or its start removed) is itself
+// reported; only a fresh install, with neither log nor anchor, verifies
+// without one, and verify says that it cannot tell that from both deleted.
+func TestMissingAnchorIsReported(t *testing.T) {
+	dir := t.TempDir()
+	a := Audit{Path: filepath.Join(dir, "audit.jsonl")}
+	missing := func(what string) {
+		t.Helper()
+		rep, err := a.Verify()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range rep.Problems {
+			if p.Kind == "anchor" && strings.Contains(p.Msg, "missing") {
+				return
+			}
+		}
+		t.Errorf("%s: want the anchor reported missing, got %v", what, rep.Problems)
+	}
+	rep := verifyOK(t, a) // fresh install: nothing to anchor yet
+	if len(rep.Unproven) == 0 || !strings.Contains(rep.Unproven[0], "fresh install looks the same as a log deleted together with its anchor") {
+		t.Fatalf("fresh install: %q", rep.Unproven)
+	}
+	appendN(t, a, 6)
+	rep = verifyOK(t, a)
+	if rep.Anchor == nil || rep.Anchor.By != "genesis" || rep.Anchor.Start != 0 || rep.Anchor.Genesis == "" {
+		t.Fatalf("no anchor written with the genesis: %+v", rep.Anchor)
+	}
+	full := readLines(t, a.Path)
+	os.Remove(a.AnchorFile())
+	missing("anchor deleted")
+	writeLines(t, a.Path, full[:3])
+	missing("tail cut off and anchor deleted")
+	// A later append or rotation does not bring a deleted anchor back
+	// (it would anchor what is left): only a chain's start writes it.
+	appendN(t, a, 1)
+	missing("anchor deleted, then an append")
+	if _, err := a.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	missing("anchor deleted, then a rotation")
+	for _, p := range RotatedLogs(a.Path) {
+		os.Remove(p)
+	}
+
+	// The anchor stays when the log is deleted, and the new chain's
+	// genesis does not replace it: verify reports the old log replaced.
+	writeLines(t, a.Path, full)
+	if err := a.SaveAnchor(verifyOKAfterReanchor(t, a)); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(a.Path)
+	appendN(t, a, 2)
+	if rep, _ := a.Verify(); rep.OK() || rep.Problems[0].Kind != "replaced" {
+		t.Fatalf("log replaced, anchor kept: %v", rep.Problems)
+	}
+
+	// Rotations: deleting the old file and the anchor together.
+	os.Remove(a.Path)
+	os.Remove(a.AnchorFile())
+	appendN(t, a, 3)
+	moved, err := a.Rotate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, a, 2)
+	verifyOK(t, a)
+	os.Remove(filepath.Join(dir, moved))
+	os.Remove(a.AnchorFile())
+	missing("rotated file and anchor deleted")
+
+	// A damaged anchor is not overwritten by a rotation (it would hide
+	// what it said): it stays reported.
+	if err := os.WriteFile(a.AnchorFile(), []byte("junk\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(a.AnchorFile()); string(b) != "junk\n" {
+		t.Fatalf("rotation overwrote a damaged anchor: %q", b)
+	}
+	if rep, _ := a.Verify(); rep.OK() || rep.Problems[len(rep.Problems)-1].Kind != "anchor" {
+		t.Fatalf("damaged anchor: %v", rep.Problems)
+	}
+
+	// Both deleted: indistinguishable from a fresh install, and verify
+	// says so rather than claiming the log is whole.
+	for _, p := range append(RotatedLogs(a.Path), a.Path, a.AnchorFile()) {
+		os.Remove(p)
+	}
+	rep = verifyOK(t, a)
+	if !strings.Contains(strings.Join(rep.Unproven, "\n"), "deleted together with its anchor") {
+		t.Fatalf("both deleted: %q", rep.Unproven)
+	}
+}
+
+// verifyOKAfterReanchor is what `audit verify --reanchor` does: accept
+// the log as it is (here: an anchor deleted earlier in the test).
+func verifyOKAfterReanchor(t *testing.T, a Audit) Report {
+	t.Helper()
+	rep, err := a.Verify()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range rep.Problems {
+		if p.Kind != "anchor" {
+			t.Fatalf("unexpected problem: %v", p)
+		}
+	}
+	return rep
+}
+
 // With a size limit, concurrent writers rotate the log between them and
 // lose nothing: every record is in exactly one file and the chain holds.
 func TestSizeRotationUnderConcurrency(t *testing.T) {
@@ -324,6 +446,16 @@ func TestSizeRotationUnderConcurrency(t *testing.T) {
 	if len(rep.Files) < 10 {
 		t.Fatalf("only %d files", len(rep.Files))
 	}
+	checkEachRecordOnce(t, dir, rep, workers*each)
+	if len(RotatedLogs(a.Path)) != len(rep.Files)-1 {
+		t.Fatalf("RotatedLogs: %v", RotatedLogs(a.Path))
+	}
+}
+
+// checkEachRecordOnce asserts that the files rep verified hold want
+// command records, each command once.
+func checkEachRecordOnce(t *testing.T, dir string, rep Report, want int) {
+	t.Helper()
 	seen := map[string]bool{}
 	for _, fr := range rep.Files {
 		rs, err := Audit{Path: filepath.Join(dir, fr.File)}.Tail(0)
@@ -337,11 +469,8 @@ func TestSizeRotationUnderConcurrency(t *testing.T) {
 			seen[r.Command] = true
 		}
 	}
-	if len(seen) != workers*each {
-		t.Fatalf("%d records, want %d", len(seen), workers*each)
-	}
-	if len(RotatedLogs(a.Path)) != len(rep.Files)-1 {
-		t.Fatalf("RotatedLogs: %v", RotatedLogs(a.Path))
+	if len(seen) != want {
+		t.Fatalf("%d records, want %d", len(seen), want)
 	}
 }
 
@@ -444,6 +573,11 @@ func writeChain(tb testing.TB, path string, n int) {
 		prev = lineHash(b)
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	// And its anchor, as Append writes it with the genesis record.
+	gh, nonce, _ := genesisIn(g, filepath.Base(path))
+	if err := (Audit{Path: path}).anchorGenesis(gh, nonce); err != nil {
 		tb.Fatal(err)
 	}
 }

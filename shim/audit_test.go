@@ -161,11 +161,16 @@ func TestAuditHelperProcess(t *testing.T) {
 		return
 	}
 	n, _ := strconv.Atoi(os.Getenv("HERMES_AUDIT_HELPER_N"))
+	max, _ := strconv.ParseInt(os.Getenv("HERMES_AUDIT_HELPER_MAX"), 10, 64)
+	id := os.Getenv("HERMES_AUDIT_HELPER_ID")
 	big := strings.Repeat("y", 5000)
 	for i := range n {
 		r := sampleRecord(i)
 		r.Cwd = big
-		if err := (Audit{Path: path}).Append(r); err != nil {
+		if id != "" {
+			r.Command = fmt.Sprintf("echo %s-%d", id, i)
+		}
+		if err := (Audit{Path: path, MaxSize: max}).Append(r); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -197,6 +202,39 @@ func TestConcurrentAppendsFromProcesses(t *testing.T) {
 		}
 	}
 	checkLog(t, a.Path, (procs+1)*each)
+}
+
+// Writer processes that rotate the log between them (a small size limit)
+// lose no record, and leave a chain and an anchor that verify: every
+// record is in exactly one file.
+func TestConcurrentRotationsFromProcesses(t *testing.T) {
+	dir := t.TempDir()
+	a := Audit{Path: filepath.Join(dir, "audit.jsonl"), MaxSize: 30000}
+	const procs, each = 5, 60
+	var cmds []*exec.Cmd
+	for p := range procs {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestAuditHelperProcess$")
+		cmd.Env = append(os.Environ(), "HERMES_AUDIT_HELPER_PATH="+a.Path, "HERMES_AUDIT_HELPER_N="+strconv.Itoa(each),
+			"HERMES_AUDIT_HELPER_MAX="+strconv.FormatInt(a.MaxSize, 10), "HERMES_AUDIT_HELPER_ID="+strconv.Itoa(p))
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	for _, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("writer process: %v", err)
+		}
+	}
+	rep, err := a.Verify()
+	if err != nil || !rep.OK() {
+		t.Fatalf("chain or anchor broken by concurrent writers: %v %v", err, rep.Problems)
+	}
+	if rep.Anchor == nil || len(rep.Files) < 10 {
+		t.Fatalf("anchor %+v, %d files: the log did not rotate", rep.Anchor, len(rep.Files))
+	}
+	checkEachRecordOnce(t, dir, rep, procs*each)
 }
 
 // checkLog asserts the exact line count and that every line is a whole

@@ -132,6 +132,8 @@ func (a Audit) Verify(anchors ...Head) (Report, error) {
 	case ok:
 		rep.Anchor = &an
 		rep.Problems = append(rep.Problems, anchorFileProblems(rep.Files, an, filepath.Base(a.AnchorFile()))...)
+	default:
+		rep.Problems = append(rep.Problems, missingAnchorProblems(rep.Files, filepath.Base(a.AnchorFile()))...)
 	}
 	rep.scope(len(anchors))
 	return rep, nil
@@ -160,14 +162,44 @@ func (rep *Report) scope(external int) {
 		rep.Proves = append(rep.Proves, "the log holds the head(s) given with --anchor")
 	}
 	switch {
+	case rep.Anchor == nil && records == 0:
+		rep.Unproven = append(rep.Unproven, "there is no chained record and no anchor: a fresh install looks the same as a log deleted together with its anchor")
 	case rep.Anchor == nil:
-		rep.Unproven = append(rep.Unproven, "no anchor yet: a log cut off at its start or end, deleted, or replaced whole would look the same")
+		rep.Unproven = append(rep.Unproven, "without an anchor, a log cut off at its start or end, or replaced whole, would look the same")
 	default:
 		rep.Unproven = append(rep.Unproven, fmt.Sprintf("records after seq %d (since the anchor was written) may have been cut off the end", rep.Anchor.Head.Seq))
+	}
+	if records > 0 {
+		rep.Unproven = append(rep.Unproven, "a log deleted or emptied together with its anchor: what is written next starts a new chain and anchor, as on a fresh install")
 	}
 	if external == 0 {
 		rep.Unproven = append(rep.Unproven, "anything against a process of the log's own uid that rewrote the log and its anchor together: for that, keep `hermes-exec audit head` where that uid cannot write and pass it to --anchor")
 	}
+}
+
+// missingAnchorProblems reports a log with chained records but no anchor
+// file. Since anchoring exists, the append that starts a chain writes its
+// anchor and only --reanchor replaces it; so an anchor that is missing
+// while the log holds records was deleted, most likely to hide a log cut
+// off at its start or end. (A chained log from before anchoring existed
+// is reported too, once: a human who knows that accepts it with
+// --reanchor, which a command line cannot run.)
+func missingAnchorProblems(files []FileReport, anchor string) []Problem {
+	first, last, records := uint64(0), uint64(0), 0
+	for _, fr := range files {
+		if fr.Records == 0 {
+			continue
+		}
+		if records == 0 {
+			first = fr.FirstSeq
+		}
+		records += fr.Records
+		last = fr.LastSeq
+	}
+	if records == 0 {
+		return nil
+	}
+	return []Problem{{File: anchor, Kind: "anchor", Msg: fmt.Sprintf("missing: the log holds records seq %d-%d, and the anchor is written when its chain starts, so it was deleted: a log cut off at its start or end would now verify; if the log was written before anchoring existed, accept it with `hermes-exec audit verify --reanchor`", first, last)}}
 }
 
 // linkProblems checks that newer's first record continues older's chain.

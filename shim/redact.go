@@ -252,25 +252,7 @@ func maskGroup(re *regexp.Regexp, s string) string {
 // secretForms are v and its encodings that a command line may hold instead
 // of it: percent-encoded (query and path) and base64 (standard and URL
 // alphabets, with and without padding).
-func secretForms(v string) []string {
-	if f, ok := formsCache.Load(v); ok {
-		return f.(*valueForms).exact
-	}
-	return cacheForms(v).exact
-}
-
-// valueForms are a secret's encodings, worked out once per value: a
-// wrapper redacts several records with the same secret set, and the
-// encodings cost more than searching for them.
-type valueForms struct{ exact, blob []string }
-
-var formsCache sync.Map // value -> *valueForms
-
-func cacheForms(v string) *valueForms {
-	f := &valueForms{exact: encodedForms(v), blob: encodedBlobForms(v)}
-	formsCache.Store(v, f)
-	return f
-}
+func secretForms(v string) []string { return forms.get(v).exact }
 
 func encodedForms(v string) []string {
 	forms := []string{v}

@@ -145,12 +145,7 @@ func literalPart(p syntax.WordPart) bool {
 // characters that only v's bytes determine, at each of the three byte
 // alignments and in both alphabets, and hex in both cases. Where one is
 // found, maskBlobs masks the whole run of encoding characters around it.
-func blobForms(v string) []string {
-	if f, ok := formsCache.Load(v); ok {
-		return f.(*valueForms).blob
-	}
-	return cacheForms(v).blob
-}
+func blobForms(v string) []string { return forms.get(v).blob }
 
 func encodedBlobForms(v string) []string {
 	var out []string

@@ -128,7 +128,16 @@ func TestAuditVerifyLargeLog(t *testing.T) {
 	}
 	e := newEnv(t)
 	writeChainedLog(t, filepath.Join(e.home, "audit.jsonl"), 100_000)
+	// A chained log without its anchor (as one written before anchoring
+	// existed) is reported until a human accepts it.
 	r := e.run(nil, "audit", "verify")
+	if r.code != 1 || !strings.Contains(r.stderr, "anchor: missing") || !strings.Contains(r.stderr, "--reanchor") {
+		t.Fatalf("chained log without an anchor: %+v", r)
+	}
+	if r := e.run(nil, "audit", "verify", "--reanchor"); r.code != 1 {
+		t.Fatalf("--reanchor still reports what it accepts: %+v", r)
+	}
+	r = e.run(nil, "audit", "verify")
 	if r.code != 0 || !strings.Contains(r.stdout, "100001 chained records") {
 		t.Fatalf("%+v", r)
 	}

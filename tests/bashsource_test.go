@@ -26,6 +26,8 @@ func asUser(t *testing.T, e *env) {
 	os.Mkdir(filepath.Join(root, "bin"), 0o755)
 	bin := filepath.Join(root, "bin", "hermes-exec")
 	copyExecutable(t, e.bin, bin)
+	// The subcommands (gateway run) are hermes-exec-admin's, beside it.
+	copyExecutable(t, filepath.Join(filepath.Dir(e.bin), "hermes-exec-admin"), filepath.Join(root, "bin", "hermes-exec-admin"))
 	e.bin, e.uid = bin, nobodyUID
 	chownTree(t, e.home)
 	chownTree(t, e.dir)

@@ -61,6 +61,8 @@ func TestContainerdInitIsSmall(t *testing.T) {
 		// the exit statuses it reports: standard library and x/sys only
 		// (every dependency below them is checked here too).
 		"hermes-exec/isolate/execwire": true, "hermes-exec/internal/exitcode": true,
+		// The fresh container's seccomp filter, which the init installs.
+		"hermes-exec/isolate/seccompbpf": true,
 	}
 	deps := goDeps(t, "./cmd/hermes-exec-containerd/init")
 	if _, ok := deps["hermes-exec/isolate/containerd/reaper"]; !ok {

@@ -37,7 +37,7 @@ func e2eBinary(t *testing.T) string {
 	}
 	buildOnce.Do(func() {
 		if p := os.Getenv("HERMES_E2E_BIN"); p != "" {
-			builtBin = p // its hermes-exec-sandbox must be next to it
+			builtBin = p // its hermes-exec-admin and hermes-exec-sandbox must be next to it
 			return
 		}
 		dir, err := os.MkdirTemp("", "hermes-e2e-bin")

@@ -176,11 +176,13 @@ func TestExecChecksAsUnprivilegedUser(t *testing.T) {
 	home := "/home/" + name
 	// The binary and scripts where the user can read them.
 	bin := filepath.Join(home, "hermes-exec")
-	data, err := os.ReadFile(e2eBinary(t))
-	if err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"hermes-exec", "hermes-exec-admin"} {
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(e2eBinary(t)), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(home, name), data, 0o755)
 	}
-	os.WriteFile(bin, data, 0o755)
 	work := filepath.Join(home, "work")
 	hh := filepath.Join(home, ".hermes")
 	os.MkdirAll(work, 0o755)

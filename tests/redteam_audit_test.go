@@ -10,8 +10,9 @@ import (
 // Red-team: the agent removes the evidence. Cutting records off the end of
 // the audit log, deleting it, or deleting the rotated file that holds its
 // start all leave a chain that is valid as far as it goes; the anchor
-// (audit.anchor, written by an intact verify and at each rotation) makes
-// `audit verify` report them, and verify says what it cannot prove.
+// (audit.anchor, written with the genesis, by an intact verify and at each
+// rotation) makes `audit verify` report them, and its deletion, and verify
+// says what it cannot prove.
 func TestRedteamStrippedAuditChainIsReported(t *testing.T) {
 	e := newEnv(t)
 	for i := 0; i < 5; i++ {
@@ -59,6 +60,13 @@ func TestRedteamStrippedAuditChainIsReported(t *testing.T) {
 	// Accepting it on purpose (retention) makes the next verify pass.
 	e.run(nil, "audit", "verify", "--reanchor")
 	verify("after --reanchor", true, "intact")
+	// Deleting the anchor with the tail no longer hides the cut.
+	lines = e.auditLines()
+	os.WriteFile(log, []byte(strings.Join(lines[:len(lines)-1], "")), 0o600)
+	os.Remove(filepath.Join(e.home, "audit.anchor"))
+	verify("tail cut off and anchor deleted", false, "anchor: missing")
+	e.run(nil, "-c", "true")
+	verify("anchor deleted, then a command ran", false, "anchor: missing")
 	// A command line cannot rewrite the anchor.
 	if r := e.run(nil, "-c", "echo '{}' > "+filepath.Join(e.home, "audit.anchor")); r.code != 126 {
 		t.Errorf("writing the anchor: exit %d %s", r.code, r.stderr)

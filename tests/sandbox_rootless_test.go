@@ -57,7 +57,7 @@ func newRootlessEnv(t *testing.T, container string) *rootlessEnv {
 	r := &rootlessEnv{t: t, base: base}
 	// The test build directory is private to root: nobody runs copies.
 	binDir := mkdir(t, base, "bin")
-	for _, name := range []string{"hermes-exec", "hermes-exec-sandbox"} {
+	for _, name := range []string{"hermes-exec", "hermes-exec-admin", "hermes-exec-sandbox"} {
 		copyExecutable(t, filepath.Join(filepath.Dir(built), name), filepath.Join(binDir, name))
 	}
 	r.bin = filepath.Join(binDir, "hermes-exec")

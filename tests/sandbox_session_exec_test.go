@@ -127,8 +127,8 @@ func TestSandboxSessionDirectKilledWrapperKillsCommand(t *testing.T) {
 	}
 }
 
-// fakeHelperBin copies hermes-exec into a directory of its own beside fake
-// as its hermes-exec-sandbox (a wrapper finds its helpers next to itself
+// fakeHelperBin copies hermes-exec (and hermes-exec-admin) into a directory
+// of its own beside fake as its hermes-exec-sandbox (a wrapper finds its helpers next to itself
 // only) and returns the copy's path.
 func fakeHelperBin(t *testing.T, bin, fake string) string {
 	t.Helper()
@@ -143,7 +143,12 @@ func fakeHelperBin(t *testing.T, bin, fake string) string {
 		t.Fatal(err)
 	}
 	write(t, filepath.Join(dir, "hermes-exec-sandbox"), string(f))
-	for _, n := range []string{"hermes-exec", "hermes-exec-sandbox"} {
+	a, err := os.ReadFile(filepath.Join(filepath.Dir(bin), "hermes-exec-admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "hermes-exec-admin"), string(a))
+	for _, n := range []string{"hermes-exec", "hermes-exec-admin", "hermes-exec-sandbox"} {
 		if err := os.Chmod(filepath.Join(dir, n), 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"hermes-exec/approval"
+	"hermes-exec/approval/gatewayexec"
 	"hermes-exec/gateway/wire"
 )
 
@@ -35,7 +36,7 @@ var _ approval.Approver = (*Approver)(nil)
 const grace = 5 * time.Second
 
 // ErrNotRunning says no gateway socket exists: the gateway is not in use.
-var ErrNotRunning = errors.New("the gateway is not running")
+var ErrNotRunning = gatewayexec.ErrNotRunning
 
 // New returns an approver for the daemon at socket. It does not connect.
 func New(socket string) *Approver {

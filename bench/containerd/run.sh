@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The containerd backend beside containerd's own CLI and the embedded
-# sandbox, in one hyperfine run (medians of `true`, start to exit):
+# sandbox, in one run (medians of `true`, start to exit; every round runs
+# each side once, in a rotating order, so that the machine's load drifting
+# hits all sides alike):
 #   hermes-exec --backend containerd, session exec (task.Exec in a running
 #     session container) and fresh container (container.persist: none),
 #     with an image and with the host's root
@@ -10,14 +12,21 @@
 #   hermes-exec --backend sandbox, session exec and fresh
 #   bash -c true, for scale
 # and the ratios the goals name: session exec / ctr task exec (goal <= 0.5),
-# fresh / ctr run --rm (goal <= 1).
+# fresh / ctr run --rm (goal <= 1). BEFORE=DIR (a directory with an older
+# build's binaries, e.g. main's `make build BINDIR=DIR`) adds its fresh
+# container (image) to the same run, as a ratio to this build's (and its
+# session exec with BEFORE_SESSION=1). One more side is a fresh container whose state directory has
+# no anchor yet (the first one after `sandbox rm` or gc: it makes the
+# anchor, isolate/containerd/anchor.go).
 #
 # It starts its own containerd (tests/containerd-daemon.sh: own config,
 # root, state and socket) and stops it at the end. Needs root, containerd,
-# ctr and hyperfine. Usage: bench/containerd/run.sh [RUNS]
+# ctr and python3. Usage: [BEFORE=DIR] bench/containerd/run.sh [RUNS]
 set -euo pipefail
 runs=${1:-30}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+before=${BEFORE:-}
+if [ -n "$before" ]; then before=$(cd "$before" && pwd); fi
 work=$(mktemp -d /var/tmp/hermes-cd-bench.XXXXXX)
 ns=hermes-exec-bench-$$ # runc keeps state per namespace under /run/containerd/runc
 sock=
@@ -29,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in hyperfine containerd ctr; do
+for tool in python3 containerd ctr; do
 	command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
 done
 [ "$(id -u)" = 0 ] || { echo "run as root (containerd, cgroup limits)" >&2; exit 2; }
@@ -68,10 +77,13 @@ YAML
 }
 config cd-image-session containerd session local/bench:1
 config cd-image-fresh containerd none local/bench:1
+config cd-image-cold containerd none local/bench:1
 config cd-host-session containerd session
 config cd-host-fresh containerd none
 config sbx-session sandbox session
 config sbx-fresh sandbox none
+config before-image-session containerd session local/bench:1
+config before-image-fresh containerd none local/bench:1
 
 HERMES_HOME=$work/home-cd-image-fresh "$work/hermes-exec" image build --from "$img" --name local/bench:1 >/dev/null 2>&1
 # The peers' container: the same image, running, for ctr task exec.
@@ -82,27 +94,63 @@ cd "$work/ws"
 for h in cd-image-session cd-host-session sbx-session; do
 	HERMES_HOME=$work/home-$h HERMES_SESSION_ID=bench "$work/hermes-exec" -c true
 done
+[ -z "$before" ] || [ -z "${BEFORE_SESSION:-}" ] || HERMES_HOME=$work/home-before-image-session HERMES_SESSION_ID=bench "$before/hermes-exec" -c true
 
-he() { echo "env HERMES_HOME=$work/home-$1 HERMES_SESSION_ID=bench $work/hermes-exec -c true"; }
-hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/times.json" \
-	-n "hermes-exec containerd session exec (image)" "$(he cd-image-session)" \
-	-n "ctr task exec" "ctr --address $sock -n $ns task exec --exec-id bench bench-exec /bin/true" \
-	-n "hermes-exec containerd fresh (image)" "$(he cd-image-fresh)" \
-	-n "ctr run --rm" "ctr --address $sock -n $ns run --rm local/bench:1 bench-run /bin/true" \
-	-n "ctr run --rm --seccomp" "ctr --address $sock -n $ns run --rm --seccomp local/bench:1 bench-run /bin/true" \
-	-n "hermes-exec containerd session exec (host root)" "$(he cd-host-session)" \
-	-n "hermes-exec containerd fresh (host root)" "$(he cd-host-fresh)" \
-	-n "hermes-exec sandbox session exec" "$(he sbx-session)" \
-	-n "hermes-exec sandbox fresh" "$(he sbx-fresh)" \
-	-n "bash -c true (host)" "bash -c true" >&2
-python3 - "$work/times.json" <<'PY'
-import json, sys
-res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+he() { echo "env HERMES_HOME=$work/home-$1 HERMES_SESSION_ID=bench ${2:-$work}/hermes-exec -c true"; }
+# NAME, then COMMAND, then what runs untimed before each run of it (or "").
+sides=()
+if [ -n "$before" ]; then
+	sides+=("before: containerd fresh (image)" "$(he before-image-fresh "$before")" "")
+	# Its session only when asked: a build before the collection fix
+	# (isolate/containerd/gc.go) sweeps other HERMES_HOMEs' session state,
+	# and every session of the run then fails (137).
+	[ -z "${BEFORE_SESSION:-}" ] || sides+=("before: containerd session exec (image)" "$(he before-image-session "$before")" "")
+fi
+sides+=(
+	"hermes-exec containerd session exec (image)" "$(he cd-image-session)" ""
+	"ctr task exec" "ctr --address $sock -n $ns task exec --exec-id bench bench-exec /bin/true" ""
+	"hermes-exec containerd fresh (image)" "$(he cd-image-fresh)" ""
+	"ctr run --rm" "ctr --address $sock -n $ns run --rm local/bench:1 bench-run /bin/true" ""
+	"ctr run --rm --seccomp" "ctr --address $sock -n $ns run --rm --seccomp local/bench:1 bench-run /bin/true" ""
+	"hermes-exec containerd session exec (host root)" "$(he cd-host-session)" ""
+	"hermes-exec containerd fresh (host root)" "$(he cd-host-fresh)" ""
+	"hermes-exec sandbox session exec" "$(he sbx-session)" ""
+	"hermes-exec sandbox fresh" "$(he sbx-fresh)" ""
+	"bash -c true (host)" "bash -c true" ""
+	# The first fresh container after the anchor's removal: `sandbox rm
+	# --all` of a HERMES_HOME that has nothing else, untimed, each time.
+	"hermes-exec containerd fresh (image), no anchor yet" "$(he cd-image-cold)" "env HERMES_HOME=$work/home-cd-image-cold $work/hermes-exec sandbox rm --all"
+)
+python3 - "$runs" "${sides[@]}" <<'PY'
+import shlex, statistics, subprocess, sys, time
+runs = int(sys.argv[1])
+a = sys.argv[2:]
+sides = [(a[i], a[i + 1], a[i + 2]) for i in range(0, len(a), 3)]
+times = {n: [] for n, _, _ in sides}
+failed = {}
+# Rounds in a rotating order, so that drift in the machine's load hits all
+# sides alike; three warm-up rounds first.
+for r in range(-3, runs):
+    k = r % len(sides)
+    for name, cmd, prep in sides[k:] + sides[:k]:
+        if prep:
+            subprocess.run(shlex.split(prep), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        t = time.perf_counter()
+        p = subprocess.run(shlex.split(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        t = time.perf_counter() - t
+        if p.returncode != 0:
+            # Counted and shown, not timed (nor hidden).
+            failed[name] = failed.get(name, 0) + 1
+            print("%s: exit %d: %s" % (name, p.returncode, p.stderr.decode(errors="replace").strip()), file=sys.stderr)
+        elif r >= 0:
+            times[name].append(t * 1e3)
 print("| command | median ms | min ms | max ms |")
 print("|:---|---:|---:|---:|")
-for name, r in res.items():
-    print("| %s | %.1f | %.1f | %.1f |" % (name, r["median"] * 1e3, r["min"] * 1e3, r["max"] * 1e3))
-m = lambda n: res[n]["median"]
+for name, _, _ in sides:
+    v = times[name]
+    note = " (%d runs failed)" % failed[name] if name in failed else ""
+    print("| %s%s | %.1f | %.1f | %.1f |" % (name, note, statistics.median(v), min(v), max(v)))
+m = lambda n: statistics.median(times[n])
 print()
 print("session exec (image) / ctr task exec = %.2f (goal <= 0.5)" % (m("hermes-exec containerd session exec (image)") / m("ctr task exec")))
 print("fresh (image) / ctr run --rm          = %.2f (goal <= 1)" % (m("hermes-exec containerd fresh (image)") / m("ctr run --rm")))
@@ -111,4 +159,9 @@ print("session exec (host root) / ctr task exec = %.2f" % (m("hermes-exec contai
 print("fresh (host root) / ctr run --rm          = %.2f" % (m("hermes-exec containerd fresh (host root)") / m("ctr run --rm")))
 print("containerd session exec (host root) / sandbox session exec = %.2f" % (m("hermes-exec containerd session exec (host root)") / m("hermes-exec sandbox session exec")))
 print("containerd fresh (host root) / sandbox fresh = %.2f" % (m("hermes-exec containerd fresh (host root)") / m("hermes-exec sandbox fresh")))
+print("fresh (image), no anchor yet / ctr run --rm = %.2f" % (m("hermes-exec containerd fresh (image), no anchor yet") / m("ctr run --rm")))
+if "before: containerd fresh (image)" in times:
+    print("fresh (image): this build / before = %.2f" % (m("hermes-exec containerd fresh (image)") / m("before: containerd fresh (image)")))
+if "before: containerd session exec (image)" in times:
+    print("session exec (image): this build / before = %.2f" % (m("hermes-exec containerd session exec (image)") / m("before: containerd session exec (image)")))
 PY

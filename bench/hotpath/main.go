@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"hermes-exec/internal/benchinput"
 	"hermes-exec/pty"
 )
 
@@ -49,7 +50,7 @@ func main() {
 	small := mkHome(tmp, "home10", allowlist(10))
 	big := mkHome(tmp, "home10000", allowlist(10000))
 	script := filepath.Join(tmp, "script.sh")
-	if err := os.WriteFile(script, bigScript(1<<20), 0o644); err != nil {
+	if err := os.WriteFile(script, []byte(benchinput.BigScript(1<<20)), 0o644); err != nil {
 		fail(err)
 	}
 
@@ -225,29 +226,6 @@ func allowlist(n int) []string {
 		out[i] = fmt.Sprintf("%s target%d", progs[i%len(progs)], i)
 	}
 	return out
-}
-
-// bigScript is about size bytes of an everyday build script: functions,
-// loops, conditionals, pipelines, substitutions, quoting.
-func bigScript(size int) []byte {
-	var b strings.Builder
-	b.WriteString("#!/usr/bin/env bash\nset -euo pipefail\n")
-	for i := 0; b.Len() < size; i++ {
-		fmt.Fprintf(&b, `build_%d() {
-  local out="build/%d" src="${1:-src}"
-  mkdir -p "$out"
-  for f in "$src"/*.c; do
-    [ -f "$f" ] || continue
-    cc -O2 -c "$f" -o "$out/$(basename "$f" .c).o" 2>>"$out/log.txt"
-  done
-  if grep -q 'error' "$out/log.txt"; then echo "build %d failed" >&2; return 1; fi
-  find "$out" -name '*.o' | sort | xargs ls -la | awk '{print $5, $9}' > "$out/sizes"
-  git log --oneline -n 5 -- "$src" | sed 's/^/  /'
-  case "$(uname -s)" in Linux) echo linux ;; Darwin) echo mac ;; *) echo other ;; esac
-}
-`, i, i, i)
-	}
-	return []byte(b.String())
 }
 
 func mustAbs(p string) string {

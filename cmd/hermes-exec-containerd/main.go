@@ -18,6 +18,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	cdbackend "hermes-exec/isolate/containerd"
 	"hermes-exec/isolate/containerdexec"
@@ -84,6 +85,7 @@ func run(req containerdexec.Request, args []string) int {
 		TTY:     req.TTY,
 		Session: req.Session,
 	})
+	phase.Mark("cd-done")
 	if err != nil {
 		if isolate.IsNotFound(err) {
 			fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)

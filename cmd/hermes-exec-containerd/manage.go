@@ -15,6 +15,7 @@ import (
 
 	cdbackend "hermes-exec/isolate/containerd"
 	"hermes-exec/isolate/containerdexec"
+	"hermes-exec/isolate/sandbox/execproto"
 )
 
 type cdClient struct {
@@ -194,19 +195,7 @@ func sandboxCommand(o containerdexec.Options) *cli.Command {
 					}
 					w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 					for _, in := range list {
-						last := "-"
-						if !in.LastUsed.IsZero() {
-							last = time.Since(in.LastUsed).Round(time.Second).String() + " ago"
-						}
-						inUse := "no"
-						if in.InUse {
-							inUse = "yes"
-						}
-						session := in.Session
-						if session == "" {
-							session = "-"
-						}
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", in.ID, in.Kind+"/containerd", clean(session), in.Status, in.Pid, last, inUse, in.Workspace)
+						fmt.Fprintln(w, execproto.ListRow(in.ID, in.Kind+"/containerd", in.Session, in.Status, in.Pid, in.LastUsed, in.InUse, in.Workspace))
 					}
 					return w.Flush()
 				},

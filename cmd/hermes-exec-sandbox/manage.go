@@ -4,13 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"hermes-exec/isolate/sandbox"
+	"hermes-exec/isolate/sandbox/execproto"
 )
 
 const sandboxDescription = `With terminal.backend: sandbox (or --backend sandbox) every command runs in a
@@ -124,31 +123,9 @@ running are never touched. Prints the ids it removed.`,
 
 func printSandboxes(list []sandbox.Info) error {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tKIND\tSESSION\tSTATUS\tPID\tLAST USED\tIN USE\tWORKSPACE")
+	fmt.Fprintln(w, execproto.ListHeader)
 	for _, in := range list {
-		last := "-"
-		if !in.LastUsed.IsZero() {
-			last = time.Since(in.LastUsed).Round(time.Second).String() + " ago"
-		}
-		inUse := "no"
-		if in.InUse {
-			inUse = "yes"
-		}
-		session := in.Session
-		if session == "" {
-			session = "-"
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", in.ID, in.Kind, sandboxLabel(session), in.Status, in.Pid, last, inUse, in.Workspace)
+		fmt.Fprintln(w, execproto.ListRow(in.ID, in.Kind, in.Session, in.Status, in.Pid, in.LastUsed, in.InUse, in.Workspace))
 	}
 	return w.Flush()
-}
-
-// sandboxLabel keeps a free-text session id from breaking the table.
-func sandboxLabel(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/policy"
 )
 
@@ -102,7 +103,7 @@ func withEnvCode(v policy.Verdict, c *policy.Classifier, srcs []envSource) polic
 		}
 		ev := c.Classify(s.text)
 		if strings.IndexByte(s.text, 0) >= 0 {
-			ev = nulVerdict(s.text)
+			ev = wrapper.NulVerdict(s.text)
 		}
 		for _, f := range ev.Findings {
 			f.Description = "in " + s.where + ": " + f.Description

@@ -2,6 +2,10 @@
 // `hermes-exec -c 'CMD'` wherever it would call `bash -c 'CMD'`. Every
 // command is classified, dangerous ones are put to a human, approved ones run
 // on the chosen backend, and every decision is written to the audit log.
+//
+// It is started for every command an agent runs, so it holds only that
+// path (and an agent's hook); the subcommands are hermes-exec-admin's,
+// which it execs for them (admin.go).
 package main
 
 import (
@@ -10,28 +14,21 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 
-	"hermes-exec/approval"
+	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/execcheck"
 	"hermes-exec/internal/exitcode"
-	"hermes-exec/internal/oneshot"
 	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
-	"hermes-exec/secretstore"
 	"hermes-exec/shim"
 
 	"github.com/sirupsen/logrus"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 func main() {
 	phase.Mark("init")
@@ -56,7 +53,7 @@ func main() {
 // build the subcommand machinery. shell is "bash" or "sh" when hermes-exec
 // was started under that name ("" otherwise: it then runs bash).
 func runShell(argv0, shell string, login bool, args []string) int {
-	oneShot()
+	wrapper.OneShot()
 	sa, err := parseShellArgs(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", progName(shell), err)
@@ -81,33 +78,33 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	}
 	defer st.close()
 	if sa.diverges != "" {
-		return denyEarly(st.text, errors.New(sa.diverges))
+		return wrapper.DenyEarly(st.text, errors.New(sa.diverges))
 	}
 
 	phase.Mark("args")
-	s, err := load(sa.global)
+	s, err := wrapper.Load(sa.global)
 	phase.Mark("load")
 	if errors.As(err, new(usageError)) {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 		return exitcode.Usage
 	}
 	if err != nil {
-		return denyEarly(st.text, err)
+		return wrapper.DenyEarly(st.text, err)
 	}
-	fl, err := s.flow()
+	fl, err := s.Flow()
 	if err != nil {
-		return denyEarly(st.text, err)
+		return wrapper.DenyEarly(st.text, err)
 	}
 	phase.Mark("flow")
-	real, err := resolveShell(shell, s.cfg.Terminal.Shell, shellPath())
+	real, err := resolveShell(shell, s.Cfg.Terminal.Shell, shellPath())
 	if err != nil {
-		return denyEarly(st.text, err)
+		return wrapper.DenyEarly(st.text, err)
 	}
 	phase.Mark("resolve-shell")
 	verdict := fl.Classifier.Classify(st.text)
 	phase.Mark("classify")
 	if strings.IndexByte(st.text, 0) >= 0 {
-		verdict = nulVerdict(st.text)
+		verdict = wrapper.NulVerdict(st.text)
 	}
 	// The BASH_ENV file and exported functions run too: they are checked
 	// as part of the command (envcode.go).
@@ -116,25 +113,25 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	// starts bash, which reads it.
 	srcs, err := envCode(os.Environ(), envShell(shell, real))
 	if err != nil {
-		return denyEarly(st.text, err)
+		return wrapper.DenyEarly(st.text, err)
 	}
 	verdict = withEnvCode(verdict, fl.Classifier, srcs)
 	// A session approval is remembered for the dangerous commands
 	// themselves, not for the text around them: agents wrap every command
 	// in text with fresh temporary paths.
 	verdict.Key = shim.SessionKey(verdict)
-	grantTopLevel(fl, verdict)
+	wrapper.GrantTopLevel(fl, verdict)
 
-	bashArgs, err := st.argv(real, sa.bashOpts, s.backendName() == "host" && verdict.Decision != policy.Deny)
+	bashArgs, err := st.argv(real, sa.bashOpts, s.BackendName() == "host" && verdict.Decision != policy.Deny)
 	if err != nil {
-		return denyEarly(st.text, err)
+		return wrapper.DenyEarly(st.text, err)
 	}
-	if s.backendName() == "host" && verdict.Decision != policy.Deny {
+	if s.BackendName() == "host" && verdict.Decision != policy.Deny {
 		// bash's own $0 and BASH_SOURCE without root, and the checked
 		// BASH_ENV text rather than the file (scriptname.go, envcode.go).
-		l, err := st.launch(real, sa.bashOpts, bashArgs, fl.Env, srcs, s.log.Debugf)
+		l, err := st.launch(real, sa.bashOpts, bashArgs, fl.Env, srcs, s.Log.Debugf)
 		if err != nil {
-			return denyEarly(st.text, err)
+			return wrapper.DenyEarly(st.text, err)
 		}
 		bashArgs, fl.Env = l.args, l.env
 		if l.wrap != nil {
@@ -146,16 +143,16 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	}
 	// A command the human approved in the agent's own dialog (the hook
 	// left a grant) is approved once; otherwise the flow's channel.
-	fl.OpenApprover = hookGrantApprover(verdict.Key, fl.OpenApprover)
-	if s.log.IsLevelEnabled(logrus.DebugLevel) {
-		if dotenv, err := config.DotEnvNames(s.home.Env()); err == nil {
-			for _, d := range isolate.DroppedNames(os.Environ(), s.cfg.Terminal.EnvPassthrough, dotenv) {
-				s.log.Debugf("environment: %s not passed: %s", d.Name, d.Reason)
+	fl.OpenApprover = wrapper.HookGrantApprover(verdict.Key, fl.OpenApprover)
+	if s.Log.IsLevelEnabled(logrus.DebugLevel) {
+		if dotenv, err := config.DotEnvNames(s.Home.Env()); err == nil {
+			for _, d := range isolate.DroppedNames(os.Environ(), s.Cfg.Terminal.EnvPassthrough, dotenv) {
+				s.Log.Debugf("environment: %s not passed: %s", d.Name, d.Reason)
 			}
 		}
 	}
 	if st.mode == srcCommand && len(sa.bashOpts) == 0 && shell == "bash" &&
-		filepath.Base(real) == "bash" && s.backendName() == "host" {
+		filepath.Base(real) == "bash" && s.BackendName() == "host" {
 		// One simple command of literal words runs without bash in
 		// between, exactly as bash -c would exec it (direct.go).
 		fl.Backend = directBackend{Backend: fl.Backend, text: st.text}
@@ -166,24 +163,12 @@ func runShell(argv0, shell string, login bool, args []string) int {
 		Text:    st.text,
 		Args:    bashArgs,
 		Verdict: verdict,
-		TTY:     st.stdin == nil && wantTTY(),
+		TTY:     st.stdin == nil && wrapper.WantTTY(),
 	})
 	phase.Mark("execute")
 	st.close() // before dieLike, which may not return
 	dieLike(rec, code)
 	return code
-}
-
-// oneShot tunes the garbage collector for a process that does one
-// command's worth of work and exits (shell mode, check): collecting would
-// only cost time, since a long allowlist or a large script allocates a lot,
-// briefly. The memory limit brings the collector back should a huge script
-// need it. Not for the daemons (gateway run), which live on. The backends
-// also leave their signal subscriptions to the exit (package oneshot).
-func oneShot() {
-	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(512 << 20)
-	oneshot.Set()
 }
 
 // progName is how error messages name the program.
@@ -192,33 +177,6 @@ func progName(shell string) string {
 		return shell
 	}
 	return "hermes-exec"
-}
-
-// nulVerdict denies text that holds NUL bytes: bash cannot be handed such
-// text as it is (an argument cannot hold NUL, and bash drops or refuses
-// NULs in scripts), so what would run is not the text that was checked.
-func nulVerdict(text string) policy.Verdict {
-	return policy.Verdict{
-		Decision: policy.Deny,
-		Findings: []policy.Finding{{
-			Rule:        "nul-byte",
-			Description: "the script holds NUL bytes (a binary file?); bash would not run it as written, so it cannot be checked",
-			Command:     strings.ReplaceAll(firstLine(text), "\x00", `\0`),
-			Pos:         "1:1",
-			Decision:    policy.Deny,
-		}},
-		Key: text,
-	}
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
 }
 
 // scriptSource is the text to classify and how bash will be given it.
@@ -281,7 +239,7 @@ func (sa shellArgs) script(argv0 string) (*scriptSource, error) {
 		return &scriptSource{text: string(b), mode: srcFile, name: ops[0], rest: ops[1:], file: f}, nil
 	default:
 		if pty.IsTerminal(os.Stdin) {
-			return nil, usageError{"interactive shells are not supported: pass -c 'COMMAND', a script file, or a script on stdin (see hermes-exec --help)"}
+			return nil, usageError("interactive shells are not supported: pass -c 'COMMAND', a script file, or a script on stdin (see hermes-exec --help)")
 		}
 		b, err := io.ReadAll(os.Stdin)
 		if err != nil {
@@ -327,59 +285,4 @@ func (st *scriptSource) argv(shell string, opts []string, pin bool) ([]string, e
 	return append(append(a, procFDPath(f)), st.rest...), nil
 }
 
-func unwrapPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// denyEarly reports a failure that happened before a command could even be
-// classified (config, rules, backend): nothing runs, exit 126. The denial
-// is still recorded, with the same secrets masked as on every other path
-// (shim.SecretSet), since the audit log's place does not depend on the
-// configuration that failed. Only a HERMES_HOME that cannot be found or
-// trusted gets no record: writing into another user's directory is what
-// the refusal is about.
-func denyEarly(text string, err error) int {
-	fmt.Fprintf(os.Stderr, "hermes-exec: denied: %v\n", err)
-	if errors.As(err, new(untrustedHomeError)) {
-		return exitcode.Denied
-	}
-	home, herr := hermesHome()
-	if herr != nil {
-		fmt.Fprintf(os.Stderr, "hermes-exec: not recorded in the audit log: %v\n", herr)
-		return exitcode.Denied
-	}
-	environ := os.Environ()
-	names, nerr := config.DotEnvNames(home.Env())
-	ageNames, ageValues, aerr := secretstore.Gather(home.Dir)
-	secrets := shim.SecretSet(environ, append(names, ageNames...), nerr == nil && aerr == nil, ageValues...)
-	// Append fills in time, user and cwd.
-	a := shim.Audit{Path: home.Audit()}
-	if aerr := a.Append(shim.Record{
-		ID:       approval.NewID(),
-		Event:    shim.EventDecision,
-		Session:  shim.SessionID(),
-		Command:  shim.Redact(text, secrets),
-		Decision: "deny",
-		Verdict:  "deny",
-		Channel:  shim.ChannelPolicy,
-		Reason:   shim.Redact(err.Error(), secrets),
-	}); aerr != nil {
-		fmt.Fprintf(os.Stderr, "hermes-exec: audit log: %v\n", aerr)
-	}
-	return exitcode.Denied
-}
-
-// lookPathStatus maps a missing program in `run` to bash's statuses.
-func lookPathStatus(prog string) (int, error) {
-	if _, err := exec.LookPath(prog); err != nil {
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			return exitcode.NotFound, fmt.Errorf("%s: command not found", prog)
-		}
-		return exitcode.CannotExec, fmt.Errorf("%s: %v", prog, unwrapPathErr(err))
-	}
-	return 0, nil
-}
+func unwrapPathErr(err error) error { return wrapper.UnwrapPathErr(err) }

@@ -5,18 +5,13 @@ import (
 	"os"
 	"strings"
 
+	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/policy"
 	"hermes-exec/pty"
 )
 
-// globalOpts are hermes-exec's own options. They are accepted before a
-// subcommand and, in shell mode, anywhere among bash's options.
-type globalOpts struct {
-	yolo     bool
-	config   string
-	backend  string
-	logLevel string
-}
+// globalOpts are hermes-exec's own options (the subcommands take them too).
+type globalOpts = wrapper.Globals
 
 // shellArgs is a bash-style invocation: `hermes-exec [opts] -c TEXT [NAME [ARGS...]]`,
 // `hermes-exec [opts] FILE [ARGS...]`, or `hermes-exec [opts] [-s] [ARGS...]`
@@ -35,15 +30,13 @@ type shellArgs struct {
 }
 
 // usageError is a mistake in the command line; bash exits 2 for these.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
+type usageError = wrapper.UsageError
 
 // valueFlags are hermes-exec's options that take a value.
 var valueFlags = map[string]func(*globalOpts, string){
-	"config":    func(g *globalOpts, v string) { g.config = v },
-	"backend":   func(g *globalOpts, v string) { g.backend = v },
-	"log-level": func(g *globalOpts, v string) { g.logLevel = v },
+	"config":    func(g *globalOpts, v string) { g.Config = v },
+	"backend":   func(g *globalOpts, v string) { g.Backend = v },
+	"log-level": func(g *globalOpts, v string) { g.LogLevel = v },
 }
 
 // bashLongOpts are bash's own long options that we pass through.
@@ -62,9 +55,9 @@ func takeGlobal(g *globalOpts, args []string, i int) (int, error) {
 	name, val, hasVal := strings.Cut(a[2:], "=")
 	if name == "yolo" {
 		if hasVal {
-			return 0, usageError{fmt.Sprintf("--yolo takes no value (got %q)", a)}
+			return 0, usageError(fmt.Sprintf("--yolo takes no value (got %q)", a))
 		}
-		g.yolo = true
+		g.Yolo = true
 		return 1, nil
 	}
 	set, ok := valueFlags[name]
@@ -76,7 +69,7 @@ func takeGlobal(g *globalOpts, args []string, i int) (int, error) {
 		return 1, nil
 	}
 	if i+1 >= len(args) {
-		return 0, usageError{fmt.Sprintf("--%s: option requires an argument", name)}
+		return 0, usageError(fmt.Sprintf("--%s: option requires an argument", name))
 	}
 	set(g, args[i+1])
 	return 2, nil
@@ -102,7 +95,7 @@ func parseShellArgs(args []string) (shellArgs, error) {
 		}
 		if strings.HasPrefix(a, "--") {
 			if !bashLongOpts[a[2:]] {
-				return s, usageError{fmt.Sprintf("%s: invalid option (see hermes-exec --help)", a)}
+				return s, usageError(fmt.Sprintf("%s: invalid option (see hermes-exec --help)", a))
 			}
 			s.bashOpts = append(s.bashOpts, a)
 			i++
@@ -128,21 +121,21 @@ func parseShellArgs(args []string) (shellArgs, error) {
 				s.stdin = true
 			case ch == 'o' || ch == 'O':
 				if i+used >= len(args) {
-					return s, usageError{fmt.Sprintf("%c%c: option requires an argument", a[0], ch)}
+					return s, usageError(fmt.Sprintf("%c%c: option requires an argument", a[0], ch))
 				}
 				s.bashOpts = append(s.bashOpts, string(a[0])+string(ch), args[i+used])
 				used++
 			case strings.ContainsRune("abefhiklmnprtuvxBCEHPT", ch):
 				s.bashOpts = append(s.bashOpts, string(a[0])+string(ch))
 			default:
-				return s, usageError{fmt.Sprintf("%c%c: invalid option (see hermes-exec --help)", a[0], ch)}
+				return s, usageError(fmt.Sprintf("%c%c: invalid option (see hermes-exec --help)", a[0], ch))
 			}
 		}
 		i += used
 	}
 	s.operands = args[i:]
 	if s.command && len(s.operands) == 0 {
-		return s, usageError{"-c: option requires an argument"}
+		return s, usageError("-c: option requires an argument")
 	}
 	return s, nil
 }
@@ -155,13 +148,12 @@ var subcommands = map[string]bool{
 	"--help": true, "--version": true, "rules": true,
 	"doctor": true, "secrets": true,
 	"gateway": true, "pairing": true, "hook": true, "env": true,
-	"supervisor": true, "policy": true,
+	"supervisor": true, "policy": true, "image": true,
 }
 
-// isShellMode reports whether the command line is a bash-style invocation
-// rather than a subcommand. Bare `hermes-exec` is shell mode only when a
-// script arrives on stdin.
-func isShellMode(args []string, stdinIsTerminal bool) bool {
+// leadingGlobals reads the hermes-exec options at the start of args and
+// says where the rest begins.
+func leadingGlobals(args []string) (globalOpts, int) {
 	var g globalOpts
 	i := 0
 	for i < len(args) {
@@ -171,6 +163,14 @@ func isShellMode(args []string, stdinIsTerminal bool) bool {
 		}
 		i += n
 	}
+	return g, i
+}
+
+// isShellMode reports whether the command line is a bash-style invocation
+// rather than a subcommand. Bare `hermes-exec` is shell mode only when a
+// script arrives on stdin.
+func isShellMode(args []string, stdinIsTerminal bool) bool {
+	_, i := leadingGlobals(args)
 	if i == len(args) {
 		return !stdinIsTerminal
 	}

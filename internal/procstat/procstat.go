@@ -31,3 +31,27 @@ func StartTime(pid int) (start string, ok bool) {
 	}
 	return f[19], true
 }
+
+// IDs are a process's parent, process group and session (fields 4, 5
+// and 6 of /proc/PID/stat); ok is false when it cannot be read.
+func IDs(pid int) (ppid, pgid, sid int, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, 0, 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 4 {
+		return 0, 0, 0, false
+	}
+	var v [3]int
+	for k := range v {
+		if v[k], err = strconv.Atoi(f[1+k]); err != nil {
+			return 0, 0, 0, false
+		}
+	}
+	return v[0], v[1], v[2], true
+}

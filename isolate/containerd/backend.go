@@ -50,6 +50,7 @@ import (
 	"golang.org/x/term"
 
 	"hermes-exec/internal/atomicfile"
+	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/containerd/reaper"
 	"hermes-exec/isolate/containerdexec"
@@ -84,6 +85,7 @@ const (
 type Backend struct {
 	o        Options
 	initPath string
+	version  string // containerd's, once connected
 }
 
 // New checks the options and finds the in-container init.
@@ -122,10 +124,13 @@ func (b *Backend) Name() string { return "containerd" }
 
 // Run runs one command and reports how it ended.
 func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
-	cl, ctx, err := Connect(ctx, b.o)
+	phase.Mark("cd-run")
+	cl, ctx, version, err := connect(ctx, b.o)
 	if err != nil {
 		return isolate.Status{}, err
 	}
+	b.version = version
+	phase.Mark("cd-connect")
 	// What earlier runs left is collected meanwhile (nothing here needs
 	// it), when the state directory shows something to collect.
 	collected := make(chan struct{})
@@ -147,12 +152,18 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 // Connect opens the client and checks that containerd answers and is new
 // enough. Every failure says what to do about it.
 func Connect(ctx context.Context, o Options) (*containerd.Client, context.Context, error) {
+	cl, ctx, _, err := connect(ctx, o)
+	return cl, ctx, err
+}
+
+// connect is Connect, and containerd's version.
+func connect(ctx context.Context, o Options) (*containerd.Client, context.Context, string, error) {
 	if _, err := os.Stat(o.Address); err != nil {
-		return nil, ctx, fmt.Errorf("containerd is not reachable at %s (%v): start containerd, or set container.containerd.address to its socket", o.Address, errors.Unwrap(err))
+		return nil, ctx, "", fmt.Errorf("containerd is not reachable at %s (%v): start containerd, or set container.containerd.address to its socket", o.Address, errors.Unwrap(err))
 	}
 	cl, err := containerd.New(o.Address, containerd.WithDefaultNamespace(o.Namespace), containerd.WithTimeout(5*time.Second))
 	if err != nil {
-		return nil, ctx, fmt.Errorf("containerd at %s: %v", o.Address, err)
+		return nil, ctx, "", fmt.Errorf("containerd at %s: %v", o.Address, err)
 	}
 	ctx = namespaces.WithNamespace(ctx, o.Namespace)
 	vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -160,13 +171,13 @@ func Connect(ctx context.Context, o Options) (*containerd.Client, context.Contex
 	v, err := cl.Version(vctx)
 	if err != nil {
 		cl.Close()
-		return nil, ctx, fmt.Errorf("containerd at %s does not answer (%v): is it running, and may this user open its socket?", o.Address, err)
+		return nil, ctx, "", fmt.Errorf("containerd at %s does not answer (%v): is it running, and may this user open its socket?", o.Address, err)
 	}
 	if !versionOK(v.Version) {
 		cl.Close()
-		return nil, ctx, fmt.Errorf("containerd at %s is version %s; hermes-exec needs 1.6 or newer: upgrade containerd", o.Address, v.Version)
+		return nil, ctx, "", fmt.Errorf("containerd at %s is version %s; hermes-exec needs 1.6 or newer: upgrade containerd", o.Address, v.Version)
 	}
-	return cl, ctx, nil
+	return cl, ctx, v.Version + " " + v.Revision, nil
 }
 
 // versionOK accepts containerd 1.6 and later ("1.6.20~ds1", "v2.1.0").
@@ -207,28 +218,72 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 		args = append(args, "tty")
 	}
 	args = append(append(args, lifeMount+"/init", "--"), s.Args...)
-	c, err := b.newContainer(ctx, cl, id, kindFresh, "", specParams{args: args, env: env, cwd: cwd, terminal: s.TTY, console: consoleSize(s)})
+	// The anchor's shim is made ready meanwhile (anchor.go).
+	anchored := b.ensureAnchor(ctx, cl)
+	p := &specParams{args: args, env: env, cwd: cwd, terminal: s.TTY, console: consoleSize(s), group: b.anchorID(), initSeccomp: true}
+	c, err := b.newContainer(ctx, cl, id, kindFresh, "", p)
 	if err != nil {
+		<-anchored
 		return isolate.Status{}, err
 	}
+	phase.Mark("cd-container")
 	// Removal must happen even when the caller's context is done.
 	cleanup := context.WithoutCancel(ctx)
 	restore := rawTerminal(s)
 	defer restore()
 	in := &stdinReader{}
+	<-anchored
+	phase.Mark("cd-anchor")
 	task, err := c.NewTask(ctx, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
+	if err != nil && ctx.Err() == nil {
+		// The group's shim may have been exiting as the task joined it
+		// (its last container removed meanwhile by sandbox rm or gc):
+		// the second try starts a shim of the group's own.
+		task, err = c.NewTask(ctx, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
+	}
 	if err != nil {
 		destroy(cleanup, c)
 		forgetWorkspace(b.o, b.o.Workspace, id)
 		return isolate.Status{}, fmt.Errorf("containerd: creating the task: %w", err)
 	}
-	st, err := b.wait(ctx, id, s, task, in)
-	// wait deleted the task; what is left is the container and its
-	// snapshot (destroy would ask for the task again first).
-	if derr := c.Delete(cleanup, containerd.WithSnapshotCleanup); derr != nil {
+	phase.Mark("cd-task-create")
+	captured := make(chan struct{})
+	if p.capture != "" {
+		// The first of its profile: runc's program is read back meanwhile.
+		go func() { defer close(captured); captureSeccomp(id, int(task.Pid()), p.capture) }()
+	} else {
+		close(captured)
+	}
+	var deleted bool
+	st, err := b.wait(ctx, id, s, task, in, &deleted)
+	<-captured
+	phase.Mark("cd-task-delete")
+	if !deleted {
 		destroy(cleanup, c)
+		forgetWorkspace(b.o, b.o.Workspace, id)
+		return st, err
+	}
+	// The task is gone, and with it every mount of the container's: its
+	// record, its snapshot and the workspace's placeholders go at once.
+	// The helper returns (and lets go of the lifeline) only after all.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if derr := cl.ContainerService().Delete(cleanup, id); derr != nil && !errdefs.IsNotFound(derr) {
+			destroy(cleanup, c)
+		}
+	}()
+	if b.o.Image != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = cl.SnapshotService(snapshotter).Remove(cleanup, id)
+		}()
 	}
 	forgetWorkspace(b.o, b.o.Workspace, id)
+	wg.Wait()
+	phase.Mark("cd-container-del")
 	return st, err
 }
 
@@ -279,7 +334,7 @@ func (b *Backend) runSession(ctx context.Context, cl *containerd.Client, s isola
 		return isolate.Status{}, fmt.Errorf("containerd: exec in session %s: %w", id, err)
 	}
 	defer touch(filepath.Join(b.o.StateDir, id, "last-used"))
-	return b.wait(ctx, id, s, p, in)
+	return b.wait(ctx, id, s, p, in, nil)
 }
 
 // reaperExec has the session's reaper start the command over its exec
@@ -331,7 +386,7 @@ func (b *Backend) sessionTask(ctx context.Context, cl *containerd.Client, id, se
 	}
 	defer hand.close()
 	idle := strconv.FormatInt(int64(b.o.Idle/time.Second), 10)
-	c, err := b.newContainer(ctx, cl, id, kindSession, session, specParams{
+	c, err := b.newContainer(ctx, cl, id, kindSession, session, &specParams{
 		args: []string{reaper.Path, reaper.ReaperArg, "session", idle, lifeMount + "/" + reaper.HandName},
 		env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 		cwd:  "/",
@@ -407,7 +462,7 @@ func (h *handoff) close() {
 }
 
 // newContainer makes container id with the spec for these options.
-func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, kind, session string, p specParams) (containerd.Container, error) {
+func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, kind, session string, p *specParams) (containerd.Container, error) {
 	p.id, p.initPath = id, b.initPath
 	p.lifeDir = filepath.Join(b.o.StateDir, id, "life")
 	opts := []containerd.NewContainerOpts{
@@ -418,69 +473,117 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 		}),
 	}
 	p.image = b.o.Image != ""
+	var root chan error
 	if p.image {
-		img, err := findImage(ctx, cl, b.o)
+		// One lease over the snapshot and the container that takes it
+		// (as NewContainer would take itself), so that containerd's
+		// garbage collection leaves the snapshot alone meanwhile.
+		lctx, done, err := cl.WithLease(ctx)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("containerd: %w", err)
 		}
-		opts = append(opts, containerd.WithImage(img), containerd.WithSnapshotter(snapshotter), b.withRootSnapshot(id, img))
+		defer func() { _ = done(context.WithoutCancel(ctx)) }()
+		ctx = lctx
+		// The image's snapshot is prepared meanwhile: round trips to
+		// containerd while the spec is built here.
+		root = make(chan error, 1)
+		go func() { root <- b.prepareRoot(ctx, cl, id) }()
+		opts = append(opts, containerd.WithImageName(b.o.Image), containerd.WithSnapshotter(snapshotter),
+			func(_ context.Context, _ *containerd.Client, c *containers.Container) error {
+				c.SnapshotKey = id
+				return nil
+			})
 	}
-	spec, unlock, err := b.protected(p)
-	if err != nil {
+	rootDone := false
+	unlock := func() {}
+	fail := func(err error) (containerd.Container, error) {
+		// forgetWorkspace takes the workspace's lock itself.
+		unlock()
+		if root != nil {
+			if !rootDone {
+				<-root
+			}
+			// Prepared, perhaps, before the failure.
+			_ = cl.SnapshotService(snapshotter).Remove(context.WithoutCancel(ctx), id)
+		}
+		forgetWorkspace(b.o, b.o.Workspace, id)
 		return nil, err
 	}
+	spec, unlockSpec, err := b.protected(*p)
+	if err != nil {
+		return fail(err)
+	}
+	unlock = sync.OnceFunc(unlockSpec)
 	defer unlock()
-	opts = append(opts, containerd.WithSpec(spec.Spec))
-	c, err := cl.NewContainer(ctx, id, opts...)
-	if err != nil && b.o.Image != "" && errdefs.IsNotFound(err) {
-		// Most likely not unpacked for this snapshotter (an image
-		// imported by another tool): unpack it once, then retry. Not
-		// checked first: a check costs every run a few round trips.
-		if img, ierr := cl.GetImage(ctx, b.o.Image); ierr == nil {
-			if uerr := img.Unpack(ctx, snapshotter); uerr != nil {
-				return nil, fmt.Errorf("containerd: unpacking %s: %w", b.o.Image, uerr)
-			}
-			c, err = cl.NewContainer(ctx, id, opts...)
+	if p.initSeccomp {
+		if p.capture, err = b.initSeccomp(spec, p.lifeDir); err != nil {
+			return fail(err)
 		}
 	}
+	phase.Mark("cd-spec")
+	if root != nil {
+		rootDone = true
+		if err := <-root; err != nil {
+			return fail(err)
+		}
+		phase.Mark("cd-image")
+	}
+	opts = append(opts, containerd.WithSpec(spec.Spec))
+	c, err := cl.NewContainer(ctx, id, opts...)
 	if err != nil {
-		// The snapshot may have been prepared before the failure.
-		_ = cl.SnapshotService(snapshotter).Remove(context.WithoutCancel(ctx), id)
-		forgetWorkspace(b.o, b.o.Workspace, id)
-		return nil, fmt.Errorf("containerd: making container %s: %w", id, err)
+		return fail(fmt.Errorf("containerd: making container %s: %w", id, err))
 	}
 	return c, nil
 }
 
-// withRootSnapshot prepares the container's writable snapshot on top of
-// the image's layers. The layers' chain id is remembered per image target
-// in the state directory: working it out reads the index, manifest and
-// config from the content store, a third of a fresh container's set-up.
-func (b *Backend) withRootSnapshot(id string, img containerd.Image) containerd.NewContainerOpts {
-	return func(ctx context.Context, cl *containerd.Client, c *containers.Container) error {
-		target := img.Target().Digest.String()
-		cache := filepath.Join(b.o.StateDir, "images", strings.ReplaceAll(target, ":", "-"))
-		chain := ""
-		if raw, err := os.ReadFile(cache); err == nil {
-			chain = strings.TrimSpace(string(raw))
+// prepareRoot prepares container id's writable snapshot on top of the
+// image's layers, unpacking the image first when it was not (an image
+// imported by another tool). Not checked first: a check costs every run a
+// few round trips.
+func (b *Backend) prepareRoot(ctx context.Context, cl *containerd.Client, id string) error {
+	img, err := findImage(ctx, cl, b.o)
+	if err != nil {
+		return err
+	}
+	err = b.prepareSnapshot(ctx, cl, id, img)
+	if err != nil && errdefs.IsNotFound(err) {
+		if uerr := img.Unpack(ctx, snapshotter); uerr != nil {
+			return fmt.Errorf("containerd: unpacking %s: %w", b.o.Image, uerr)
 		}
-		if chain == "" {
-			diffIDs, err := img.RootFS(ctx)
-			if err != nil {
-				return err
-			}
-			chain = identity.ChainID(diffIDs).String()
-			if err := os.MkdirAll(filepath.Dir(cache), 0o700); err == nil {
-				_ = atomicfile.Write(cache, []byte(chain+"\n"))
-			}
-		}
-		if _, err := cl.SnapshotService(snapshotter).Prepare(ctx, id, chain); err != nil {
-			_ = os.Remove(cache) // layers gone (image removed, not unpacked): work it out again
+		err = b.prepareSnapshot(ctx, cl, id, img)
+	}
+	if err != nil {
+		return fmt.Errorf("containerd: making container %s: %w", id, err)
+	}
+	return nil
+}
+
+// prepareSnapshot prepares snapshot id on top of img's layers. The layers'
+// chain id is remembered per image target in the state directory: working
+// it out reads the index, manifest and config from the content store, a
+// third of a fresh container's set-up.
+func (b *Backend) prepareSnapshot(ctx context.Context, cl *containerd.Client, id string, img containerd.Image) error {
+	target := img.Target().Digest.String()
+	cache := filepath.Join(b.o.StateDir, "images", strings.ReplaceAll(target, ":", "-"))
+	chain := ""
+	if raw, err := os.ReadFile(cache); err == nil {
+		chain = strings.TrimSpace(string(raw))
+	}
+	if chain == "" {
+		diffIDs, err := img.RootFS(ctx)
+		if err != nil {
 			return err
 		}
-		c.SnapshotKey = id
-		return nil
+		chain = identity.ChainID(diffIDs).String()
+		if err := os.MkdirAll(filepath.Dir(cache), 0o700); err == nil {
+			_ = atomicfile.Write(cache, []byte(chain+"\n"))
+		}
 	}
+	if _, err := cl.SnapshotService(snapshotter).Prepare(ctx, id, chain); err != nil {
+		_ = os.Remove(cache) // layers gone (image removed, not unpacked): work it out again
+		return err
+	}
+	return nil
 }
 
 // findImage is o.Image from the store.
@@ -507,10 +610,16 @@ type process interface {
 }
 
 // wait starts p, relays signals and terminal size to it, and returns how
-// it ended; an end by the memory limit gets its one-line reason.
-func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process, in *stdinReader) (isolate.Status, error) {
+// it ended; an end by the memory limit gets its one-line reason. It
+// deletes p, and says in deleted (when not nil) whether that worked.
+func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process, in *stdinReader, deleted *bool) (isolate.Status, error) {
 	cleanup := context.WithoutCancel(ctx)
-	defer p.Delete(cleanup)
+	defer func() {
+		_, err := p.Delete(cleanup)
+		if deleted != nil {
+			*deleted = err == nil || errdefs.IsNotFound(err)
+		}
+	}()
 	exitC, err := p.Wait(ctx)
 	if err != nil {
 		return isolate.Status{}, fmt.Errorf("containerd: %w", err)
@@ -526,6 +635,7 @@ func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process
 	if err := p.Start(ctx); err != nil {
 		return isolate.Status{}, startError(err)
 	}
+	phase.Mark("cd-start")
 	in.onEOF(func() { _ = p.CloseIO(cleanup, containerd.WithStdinCloser) })
 	if s.TTY {
 		resize(cleanup, s, p)
@@ -541,6 +651,7 @@ func (b *Backend) wait(ctx context.Context, id string, s isolate.Spec, p process
 		case <-ctx.Done():
 			_ = p.Kill(cleanup, unix.SIGKILL)
 		case es := <-exitC:
+			phase.Mark("cd-exit")
 			code, _, err := es.Result()
 			if err != nil {
 				return isolate.Status{}, fmt.Errorf("containerd: %w", err)

@@ -88,7 +88,11 @@ func describe(c containers.Container, procs map[string]*tasktypes.Process, o Opt
 			in.Pid = int(t.Pid)
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(o.StateDir, in.ID, "last-used")); err == nil {
+	lastUsed := filepath.Join(o.StateDir, in.ID, "last-used")
+	if in.Kind == kindAnchor {
+		lastUsed = anchorLastUsed(o, in.ID)
+	}
+	if fi, err := os.Stat(lastUsed); err == nil {
 		in.LastUsed = fi.ModTime()
 	} else {
 		in.LastUsed = in.Created
@@ -117,21 +121,36 @@ func inUse(o Options, in Info) bool {
 }
 
 // collect removes what nobody uses any more: fresh containers whose helper
-// is gone (a SIGKILLed wrapper), sessions whose reaper exited (idle) or
-// that were idle for longer than container.idle, and state directories
+// is gone (a SIGKILLed wrapper), sessions and the anchor (anchor.go) whose
+// init exited (idle) or that were idle for longer than container.idle,
+// and state directories
 // without a container. idleToo also removes idle sessions that still run
 // (gc); a command's start leaves those to their reaper. It returns the ids
 // it removed.
 func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool) ([]string, error) {
-	list, err := ours(ctx, cl, o)
+	// Every container of this state directory, whichever HERMES_HOME's:
+	// the state directories of another's are not this caller's to sweep
+	// (a session's exec socket, the anchor's last-used file), though only
+	// this caller's own containers are collected.
+	all, err := cl.ContainerService().List(ctx, fmt.Sprintf(`labels."%s"==%q`, labelStateDir, o.StateDir))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("containerd: listing containers: %w", err)
 	}
 	var removed []string
 	known := map[string]bool{}
 	var procs map[string]*tasktypes.Process
-	for _, c := range list {
+	for _, c := range all {
 		known[c.ID] = true
+		if c.Labels[labelHome] != o.HermesHome {
+			// An anchor serves nobody once its HERMES_HOME is gone (a
+			// removed one, a test's): anyone collects it.
+			if h := c.Labels[labelHome]; c.Labels[labelKind] == kindAnchor && filepath.IsAbs(h) {
+				if _, err := os.Stat(h); errors.Is(err, os.ErrNotExist) && removeLocked(ctx, cl, c, o) {
+					removed = append(removed, c.ID)
+				}
+			}
+			continue
+		}
 		in := Info{ID: c.ID, Kind: c.Labels[labelKind]}
 		if inUse(o, in) {
 			continue // the common case, and no round trip to find it
@@ -145,7 +164,7 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 		// it lets go, so this one's helper is gone; a session's creator
 		// holds the session lock, so a session not running is dead.
 		dead := in.Kind == kindFresh || in.Status != "running"
-		idle := in.Kind == kindSession && idleToo && time.Since(in.LastUsed) > o.Idle
+		idle := (in.Kind == kindSession || in.Kind == kindAnchor) && idleToo && time.Since(in.LastUsed) > o.Idle
 		if !dead && !idle {
 			continue
 		}
@@ -161,7 +180,7 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 		if strings.HasPrefix(id, "f-") {
 			kind = kindFresh
 		}
-		if (strings.HasPrefix(id, "f-") || strings.HasPrefix(id, "s-")) && !known[id] && !inUse(o, Info{ID: id, Kind: kind}) {
+		if (strings.HasPrefix(id, "f-") || strings.HasPrefix(id, "s-") || strings.HasPrefix(id, anchorPrefix)) && !known[id] && !inUse(o, Info{ID: id, Kind: kind}) {
 			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > 10*time.Second {
 				_ = os.RemoveAll(filepath.Join(o.StateDir, e.Name()))
 			}
@@ -172,8 +191,8 @@ func collect(ctx context.Context, cl *containerd.Client, o Options, idleToo bool
 
 // needsCollect reports whether the state directory shows anything collect
 // would remove, without asking containerd: a fresh container's directory
-// whose lifeline nobody holds (its helper is gone), or a session whose
-// cgroup holds no process any more (its reaper exited). A command's start
+// whose lifeline nobody holds (its helper is gone), or a session or anchor
+// whose cgroup holds no process any more (its init exited). A command's start
 // asks this first, so that the usual start, with nothing to collect, costs
 // containerd no listing. It may say yes for nothing (collect then finds
 // nothing); it does not see a container whose state directory was
@@ -191,7 +210,7 @@ func needsCollect(o Options) bool {
 			if !inUse(o, Info{ID: id, Kind: kindFresh}) {
 				return true
 			}
-		case strings.HasPrefix(id, "s-"):
+		case strings.HasPrefix(id, "s-"), strings.HasPrefix(id, anchorPrefix):
 			if !cgroupBusy(id) {
 				return true
 			}

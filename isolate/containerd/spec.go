@@ -30,6 +30,11 @@ type specParams struct {
 	cwd      string
 	terminal bool
 	console  *specs.Box // the caller's terminal size, so the first read of it is right
+	group    string     // the shim group (anchor.go), or "" for a shim of its own
+	// initSeccomp (fresh containers): the init installs the filter when it
+	// is stored (seccomp.go); else the path to store it under is set here.
+	initSeccomp bool
+	capture     string
 }
 
 const lifeMount = "/run/.hermes-exec/life"
@@ -81,6 +86,9 @@ func buildSpec(o Options, p specParams) (*ocispec.Spec, error) {
 	s.Process.Args, s.Process.Env, s.Process.Cwd = p.args, p.env, p.cwd
 	s.Process.Terminal, s.Process.ConsoleSize = p.terminal, p.console
 	s.Linux.CgroupsPath = cgroupParent + "/" + p.id
+	if p.group != "" {
+		s.Annotations = map[string]string{groupAnnotation: p.group}
+	}
 	// Both under the private /run (mounted before them), so nothing of the
 	// image or of the host's root is shadowed.
 	s.Mounts = append(s.Mounts,

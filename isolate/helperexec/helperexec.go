@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"hermes-exec/internal/sibling"
 	"hermes-exec/isolate"
 )
 
@@ -34,37 +35,27 @@ type Helper struct {
 	// caller's home and runtime directory, to draw on the terminal).
 	// Nothing secret belongs among them.
 	Vars []string
+	// Fixed are variables the helper always gets (NAME=value).
+	Fixed []string
 }
 
-// Path finds the helper next to the running executable (its real path:
-// a `bash` symlink to hermes-exec finds it too). Not in PATH, and not from
-// a variable: both are the agent's to set, and a program of its own in
-// the helper's place would run "sandboxed" commands on the host. Test
-// builds (hermes_testpolicy) also take $PathEnv.
+// Path finds the helper next to the running executable (sibling.Find:
+// never from PATH; test builds also take $PathEnv).
 func (h Helper) Path() (string, error) {
-	if testOverride && h.PathEnv != "" {
-		if p := os.Getenv(h.PathEnv); p != "" {
-			return p, nil
-		}
+	p, err := sibling.Find(h.Name, h.PathEnv)
+	if errors.Is(err, sibling.ErrMissing) {
+		return "", fmt.Errorf("the %s backend needs %s next to hermes-exec (%s); make build makes it, make install installs it", h.Backend, h.Name, filepath.Dir(p))
 	}
-	self, err := os.Executable()
 	if err != nil {
-		return "", fmt.Errorf("the %s backend: finding hermes-exec's own path: %w", h.Backend, err)
-	}
-	p := filepath.Join(filepath.Dir(self), h.Name)
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("the %s backend needs %s next to hermes-exec (%s); make build makes it, make install installs it", h.Backend, h.Name, filepath.Dir(self))
+		return "", fmt.Errorf("the %s backend: %w", h.Backend, err)
 	}
 	return p, nil
 }
 
-// testOverride is set in test builds only (testoverride.go).
-var testOverride bool
-
 // Env is the helper's environment for a request (JSON) and the command's
 // environment.
 func (h Helper) Env(req []byte, cmdEnv []string) []string {
-	env := []string{h.RequestEnv + "=" + string(req)}
+	env := append([]string{h.RequestEnv + "=" + string(req)}, h.Fixed...)
 	for _, k := range h.Vars {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)

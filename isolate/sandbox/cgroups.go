@@ -36,10 +36,56 @@ func cgroupRoots() []string {
 // exclusively and knows it has no state: whatever runs there is what a
 // container whose state was deleted left (its reaper, its commands), and
 // would otherwise make every new start fail ("cgroup is not empty").
-func removeCgroups(id string) {
+func removeCgroups(stateDir, id string) {
 	for _, r := range cgroupRoots() {
 		killCgroup(filepath.Join(r, id))
 	}
+	forgetCgroup(stateDir, id)
+}
+
+// The cgroups a state directory made are recorded in its cgroups/
+// directory, one empty file per container id, written before the
+// container (and so its cgroup) is created and removed once no cgroup of
+// that id is left. Every state directory's containers share cgroupParent,
+// so a cgroup without state or lock in this directory may well be another
+// state directory's container that is just starting (its cgroup made, no
+// process in it yet); the record is what proves a cgroup this directory's
+// own, and the sweep touches no other.
+const cgroupLedgerDir = "cgroups"
+
+// cgroupSweepGrace is how old a record must be before the sweep looks at
+// its cgroup: a container being made holds its lock, and this is a second
+// guard for the moments around taking and dropping it.
+var cgroupSweepGrace = time.Minute
+
+func cgroupRecord(stateDir, id string) string {
+	return filepath.Join(stateDir, cgroupLedgerDir, id)
+}
+
+// recordCgroup records that this state directory makes container id's
+// cgroups.
+func recordCgroup(stateDir, id string) error {
+	if err := os.MkdirAll(filepath.Join(stateDir, cgroupLedgerDir), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(cgroupRecord(stateDir, id), os.O_CREATE|os.O_WRONLY|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// A session's id comes back: its record's age is this container's.
+	now := time.Now()
+	return os.Chtimes(f.Name(), now, now)
+}
+
+// forgetCgroup drops the record of id once none of its cgroups is left.
+func forgetCgroup(stateDir, id string) {
+	for _, r := range cgroupRoots() {
+		if _, err := os.Lstat(filepath.Join(r, id)); err == nil {
+			return
+		}
+	}
+	_ = os.Remove(cgroupRecord(stateDir, id))
 }
 
 // killCgroup kills every process in the cgroup directory dir, waits a
@@ -68,36 +114,42 @@ func killCgroup(dir string) {
 	_ = unix.Rmdir(dir)
 }
 
-// sweepStrayCgroups removes empty sandbox cgroups that have neither
-// container state nor a lock file left (what a wrapper killed in the middle
-// of destroying left behind) and returns their ids. It kills nothing: a
-// cgroup with processes and no lock file here may belong to another state
-// directory or runtime (the lock file is what marks a container as this
-// directory's; collect kills what runs in one whose state alone is gone).
+// sweepStrayCgroups removes the empty cgroups this state directory made
+// (recordCgroup) whose container has neither state nor a lock file left
+// (what a wrapper killed in the middle of destroying left behind), once
+// their record is older than cgroupSweepGrace, and returns their ids. It
+// kills nothing (rmdir of a cgroup with processes fails), and it leaves
+// every cgroup it has no record of alone: another state directory's, or
+// another runtime's.
 func sweepStrayCgroups(stateDir string) []string {
-	seen := map[string]bool{}
+	entries, err := os.ReadDir(filepath.Join(stateDir, cgroupLedgerDir))
+	if err != nil {
+		return nil
+	}
 	var ids []string
-	for _, r := range cgroupRoots() {
-		entries, err := os.ReadDir(r)
-		if err != nil {
+	for _, e := range entries {
+		id := e.Name()
+		if !strings.HasPrefix(id, freshPrefix) && !strings.HasPrefix(id, sessionPrefix) {
 			continue
 		}
-		for _, e := range entries {
-			if !e.IsDir() {
-				continue
+		if _, err := os.Lstat(filepath.Join(stateDir, id)); !os.IsNotExist(err) {
+			continue // it has state: collect judges it
+		}
+		if _, err := os.Lstat(lockPath(stateDir, id)); !os.IsNotExist(err) {
+			continue // in use, or collect's to judge
+		}
+		if fi, err := e.Info(); err != nil || time.Since(fi.ModTime()) < cgroupSweepGrace {
+			continue
+		}
+		removed := false
+		for _, r := range cgroupRoots() {
+			if unix.Rmdir(filepath.Join(r, id)) == nil {
+				removed = true
 			}
-			id := e.Name()
-			if !strings.HasPrefix(id, freshPrefix) && !strings.HasPrefix(id, sessionPrefix) {
-				continue
-			}
-			if _, err := os.Stat(filepath.Join(stateDir, id)); os.IsNotExist(err) {
-				if _, err := os.Stat(lockPath(stateDir, id)); os.IsNotExist(err) {
-					if unix.Rmdir(filepath.Join(r, id)) == nil && !seen[id] {
-						seen[id] = true
-						ids = append(ids, id)
-					}
-				}
-			}
+		}
+		forgetCgroup(stateDir, id)
+		if removed {
+			ids = append(ids, id)
 		}
 	}
 	return ids

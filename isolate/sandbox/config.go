@@ -185,6 +185,14 @@ func (b *backend) create(id string, prepare func(*configs.Config), labels ...str
 	if prepare != nil {
 		prepare(cfg)
 	}
+	if !t.rootless {
+		// Before the cgroup exists, so that gc can tell it from
+		// another state directory's (sweepStrayCgroups).
+		if err := recordCgroup(b.o.StateDir, id); err != nil {
+			ocispec.RemovePlaceholders(made)
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+	}
 	c, err := libcontainer.Create(b.o.StateDir, id, cfg)
 	if err != nil {
 		if !workspaceInUse(b.o.StateDir, id, *cfg) {

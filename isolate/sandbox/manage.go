@@ -243,7 +243,7 @@ func collect(o Options, id string) (bool, error) {
 		// No (readable) state: a wrapper died before or while
 		// creating it, or it is already gone. Clear what is there.
 		_ = os.RemoveAll(filepath.Join(o.StateDir, id))
-		removeCgroups(id)
+		removeCgroups(o.StateDir, id)
 		lk.Release(true)
 		return true, nil
 	}
@@ -330,6 +330,7 @@ func destroy(stateDir string, c *libcontainer.Container) error {
 		wl.Release(false)
 		return err
 	}
+	forgetCgroup(stateDir, c.ID())
 	wl.Release(releaseWorkspace(stateDir, c.ID(), cfg))
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,14 +16,14 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"time"
-	"unsafe"
 
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/seccomp"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
+
+	"hermes-exec/isolate/seccompbpf"
 )
 
 // A fresh container's seccomp filter is the same program every time, and
@@ -60,21 +59,21 @@ func cachedSeccomp(stateDir string, sc *configs.Seccomp) (*bpfProgram, error) {
 		return nil, err
 	}
 	path := filepath.Join(stateDir, "seccomp-"+key+".bpf")
-	if p, err := readProgram(path); err == nil && p.flags == flags {
+	if p, err := seccompbpf.Read(path); err == nil && p.Flags == flags {
 		return p, nil
 	}
 	insns, err := compileSeccomp(sc)
 	if err != nil {
 		return nil, err
 	}
-	p := &bpfProgram{flags: flags, insns: insns}
+	p := &bpfProgram{Flags: flags, Insns: insns}
 	// Written aside and renamed: a concurrent reader sees the whole
 	// program or none. The state directory is root's, mode 0700.
 	tmp, err := os.CreateTemp(stateDir, ".seccomp-")
 	if err != nil {
 		return p, nil
 	}
-	_, werr := tmp.Write(p.encode())
+	_, werr := tmp.Write(p.Encode())
 	cerr := tmp.Close()
 	if werr != nil || cerr != nil || os.Rename(tmp.Name(), path) != nil {
 		_ = os.Remove(tmp.Name())
@@ -177,57 +176,7 @@ func compileSeccomp(sc *configs.Seccomp) ([]unix.SockFilter, error) {
 	if err != nil || tid <= 0 {
 		return nil, fmt.Errorf("compiling the seccomp profile: %q", line)
 	}
-	return filterOf(tid)
-}
-
-// filterOf reads the newest seccomp filter of thread tid (a child's, which
-// waits meanwhile). Every ptrace request must come from the thread that
-// attached.
-func filterOf(tid int) ([]unix.SockFilter, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := unix.PtraceSeize(tid); err != nil {
-		return nil, fmt.Errorf("ptrace seize: %w", err)
-	}
-	defer func() { _ = unix.PtraceDetach(tid) }()
-	if err := unix.PtraceInterrupt(tid); err != nil {
-		return nil, fmt.Errorf("ptrace interrupt: %w", err)
-	}
-	// Polled, with a deadline: this runs only when a profile is first
-	// compiled, and a stop that never comes must not hang a start (it
-	// takes libcontainer's path then).
-	var ws unix.WaitStatus
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		got, err := unix.Wait4(tid, &ws, unix.WALL|unix.WNOHANG, nil)
-		if err == unix.EINTR || (err == nil && got == 0 && time.Now().Before(deadline)) {
-			time.Sleep(time.Millisecond)
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("waiting for the compiler: %w", err)
-		}
-		if got == 0 {
-			return nil, errors.New("the seccomp compiler did not stop")
-		}
-		break
-	}
-	if !ws.Stopped() {
-		return nil, errors.New("the seccomp compiler did not stop")
-	}
-	n, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SECCOMP_GET_FILTER, uintptr(tid), 0, 0, 0, 0)
-	if e != 0 {
-		return nil, fmt.Errorf("reading the seccomp filter: %w", e)
-	}
-	if n == 0 || n > maxInsns {
-		return nil, fmt.Errorf("reading the seccomp filter: %d instructions", n)
-	}
-	insns := make([]unix.SockFilter, n)
-	m, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SECCOMP_GET_FILTER, uintptr(tid), 0, uintptr(unsafe.Pointer(&insns[0])), 0, 0)
-	runtime.KeepAlive(insns)
-	if e != 0 || m != n {
-		return nil, fmt.Errorf("reading the seccomp filter: %d of %d instructions: %v", m, n, e)
-	}
-	return insns, nil
+	return seccompbpf.FilterOf(tid)
 }
 
 // seccompCompileMain is the compiling child: it reads one profile, loads it

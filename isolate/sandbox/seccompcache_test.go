@@ -15,12 +15,14 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"hermes-exec/isolate/seccompbpf"
 )
 
 func TestStoredProgramRoundTripAndRejectsDamage(t *testing.T) {
-	p := &bpfProgram{flags: 4, insns: []unix.SockFilter{{Code: 0x20, K: 4}, {Code: 0x15, Jt: 1, Jf: 2, K: 0xc000003e}, {Code: 0x6, K: 0x7fff0000}}}
-	b := p.encode()
-	got, rest, err := decodeProgram(append(b, "A=1\x00B=2\x00"...))
+	p := &bpfProgram{Flags: 4, Insns: []unix.SockFilter{{Code: 0x20, K: 4}, {Code: 0x15, Jt: 1, Jf: 2, K: 0xc000003e}, {Code: 0x6, K: 0x7fff0000}}}
+	b := p.Encode()
+	got, rest, err := seccompbpf.Decode(append(b, "A=1\x00B=2\x00"...))
 	if err != nil || !reflect.DeepEqual(got, p) || string(rest) != "A=1\x00B=2\x00" {
 		t.Fatalf("decode = %+v, %q, %v", got, rest, err)
 	}
@@ -29,7 +31,7 @@ func TestStoredProgramRoundTripAndRejectsDamage(t *testing.T) {
 		"no magic":  b[1:],
 		"empty":     nil,
 	} {
-		if _, _, err := decodeProgram(bad); err == nil {
+		if _, _, err := seccompbpf.Decode(bad); err == nil {
 			t.Errorf("%s: decoded", name)
 		}
 	}
@@ -38,7 +40,7 @@ func TestStoredProgramRoundTripAndRejectsDamage(t *testing.T) {
 	if err := os.WriteFile(f, append(b, 0), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readProgram(f); err == nil {
+	if _, err := seccompbpf.Read(f); err == nil {
 		t.Error("a stored program with trailing bytes was read")
 	}
 	// Only a private file of this user's counts: the filter is the
@@ -47,13 +49,13 @@ func TestStoredProgramRoundTripAndRejectsDamage(t *testing.T) {
 	if err := os.WriteFile(good, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := readProgram(good); err != nil || !reflect.DeepEqual(got, p) {
+	if got, err := seccompbpf.Read(good); err != nil || !reflect.DeepEqual(got, p) {
 		t.Fatalf("readProgram = %+v, %v", got, err)
 	}
 	if err := os.Chmod(good, 0o622); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readProgram(good); err == nil {
+	if _, err := seccompbpf.Read(good); err == nil {
 		t.Error("a group-writable program was read")
 	}
 	_ = os.Chmod(good, 0o600)
@@ -61,7 +63,7 @@ func TestStoredProgramRoundTripAndRejectsDamage(t *testing.T) {
 	if err := os.Symlink(good, link); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readProgram(link); err == nil {
+	if _, err := seccompbpf.Read(link); err == nil {
 		t.Error("a program behind a symlink was read")
 	}
 	open := filepath.Join(dir, "open")
@@ -72,7 +74,7 @@ func TestStoredProgramRoundTripAndRejectsDamage(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(open, "p.bpf"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readProgram(filepath.Join(open, "p.bpf")); err == nil {
+	if _, err := seccompbpf.Read(filepath.Join(open, "p.bpf")); err == nil {
 		t.Error("a program in a world-writable directory was read")
 	}
 }
@@ -132,7 +134,7 @@ func TestFreshFilterIsLibcontainersProgram(t *testing.T) {
 	if pid == 0 {
 		t.Fatal("the session command did not start")
 	}
-	loaded, err := filterOf(pid)
+	loaded, err := seccompbpf.FilterOf(pid)
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	<-done
 	if err != nil {
@@ -146,15 +148,15 @@ func TestFreshFilterIsLibcontainersProgram(t *testing.T) {
 	if err != nil || p == nil {
 		t.Fatalf("cachedSeccomp = %v, %v", p, err)
 	}
-	if !reflect.DeepEqual(p.insns, loaded) {
-		t.Fatalf("compiled program (%d instructions) differs from libcontainer's (%d)", len(p.insns), len(loaded))
+	if !reflect.DeepEqual(p.Insns, loaded) {
+		t.Fatalf("compiled program (%d instructions) differs from libcontainer's (%d)", len(p.Insns), len(loaded))
 	}
 	// Stored, and read back the same.
 	stored, _ := filepath.Glob(filepath.Join(o.StateDir, "seccomp-*.bpf"))
 	if len(stored) != 1 {
 		t.Fatalf("stored programs: %v", stored)
 	}
-	if again, err := readProgram(stored[0]); err != nil || !reflect.DeepEqual(again, p) {
+	if again, err := seccompbpf.Read(stored[0]); err != nil || !reflect.DeepEqual(again, p) {
 		t.Fatalf("stored program = %+v, %v", again, err)
 	}
 

@@ -76,7 +76,7 @@ func (b *backend) openSession(id, session, execChecks string) (*libcontainer.Con
 	if !b.tmpl.rootless {
 		// No state, under the exclusive lock: a cgroup of this id is
 		// what a container whose state directory was deleted left.
-		removeCgroups(id)
+		removeCgroups(b.o.StateDir, id)
 	}
 	c, err = b.startSession(id, session, execChecks)
 	if err != nil {

@@ -2,11 +2,9 @@ package sandboxexec
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
-	"hermes-exec/internal/hermeshome"
 	"hermes-exec/isolate"
+	"hermes-exec/isolate/sandbox/execproto"
 	"hermes-exec/policy/config"
 )
 
@@ -31,7 +29,7 @@ func init() {
 func OptionsFrom(c isolate.Context) (Options, error) {
 	cc := c.Config.Container
 	o := Options{
-		StateDir:    stateDir(c.HermesHome),
+		StateDir:    execproto.DefaultStateDir(c.HermesHome),
 		HermesHome:  c.HermesHome,
 		Workspace:   cc.Workspace,
 		Rootfs:      cc.Rootfs,
@@ -61,16 +59,4 @@ func OptionsFrom(c isolate.Context) (Options, error) {
 	// itself (execproto.Options.WithDefaults), which then fixes a
 	// session's workspace at its first command.
 	return o, nil
-}
-
-// stateDir is where sandbox state lives: /run for root, the user's
-// runtime directory otherwise.
-func stateDir(home string) string {
-	if os.Geteuid() == 0 {
-		return "/run/hermes-exec/sandbox"
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "hermes-exec", "sandbox")
-	}
-	return filepath.Join(hermeshome.Layout{Dir: home}.Run(), "sandbox")
 }

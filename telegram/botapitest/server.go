@@ -107,6 +107,11 @@ type Server struct {
 	nextUpd int64
 	webhook string
 	pollGen int64
+	// polls numbers getUpdates requests in the order they arrived (were
+	// recorded in calls): the later one ends an earlier one still
+	// waiting, as at Telegram, even when its handler happens to run
+	// first.
+	polls   int64
 	chats   map[int64]*chat
 	queries map[string]*query
 	nextQ   int64
@@ -477,6 +482,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		call.Fault = fault
 	}
 	s.calls = append(s.calls, call)
+	ctx := r.Context()
+	if name == "getUpdates" {
+		s.polls++
+		ctx = context.WithValue(ctx, pollKey{}, s.polls)
+	}
 	s.changeLocked()
 	s.mu.Unlock()
 	if fault != nil {
@@ -492,7 +502,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{code: fault.Code, description: fault.Description, retryAfter: fault.RetryAfter})
 		return
 	}
-	result, err := h(r.Context(), params)
+	result, err := h(ctx, params)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -501,6 +511,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 type handler func(ctx context.Context, p map[string]string) (any, error)
+
+// pollKey carries a getUpdates request's arrival number (Server.polls).
+type pollKey struct{}
 
 func (s *Server) method(name string) (string, handler) {
 	methods := map[string]handler{
@@ -694,8 +707,17 @@ func (s *Server) getUpdates(ctx context.Context, p map[string]string) (any, erro
 		s.mu.Unlock()
 		return nil, &apiError{code: 409, description: "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"}
 	}
-	s.pollGen++
-	gen := s.pollGen
+	gen, _ := ctx.Value(pollKey{}).(int64)
+	if gen == 0 { // not through serve
+		s.polls++
+		gen = s.polls
+	}
+	if gen < s.pollGen {
+		// A request that arrived after this one is polling already.
+		s.mu.Unlock()
+		return nil, &apiError{code: 409, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"}
+	}
+	s.pollGen = gen
 	s.changeLocked()
 	for {
 		// An offset confirms every update below it.

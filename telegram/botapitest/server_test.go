@@ -192,7 +192,10 @@ func TestGetUpdatesConflicts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.WaitUntil(ctx, func() bool { return len(s.Calls("getUpdates")) == 2 })
-	go postJSON(t, s, "getUpdates", map[string]any{"timeout": 0})
+	// The second poll is waited for too: left running, the deferred
+	// Close cut it off (EOF) about once in a hundred runs.
+	second := make(chan answer, 1)
+	go func() { second <- postJSON(t, s, "getUpdates", map[string]any{"timeout": 0}) }()
 	select {
 	case a := <-first:
 		if a.ErrorCode != 409 || !strings.Contains(a.Description, "terminated by other getUpdates request") {
@@ -200,6 +203,14 @@ func TestGetUpdatesConflicts(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("a second poll did not end the first")
+	}
+	select {
+	case a := <-second:
+		if !a.OK || string(a.Result) != "[]" {
+			t.Errorf("the second poll ended with %+v", a)
+		}
+	case <-ctx.Done():
+		t.Fatal("the second poll did not end")
 	}
 }
 

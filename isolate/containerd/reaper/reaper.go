@@ -6,9 +6,11 @@
 // millisecond (hermes-exec-containerd links the whole containerd client).
 // The helper bind-mounts it read-only into each container at Path.
 //
-//	init sandbox-reaper run [tty] LIFELINE -- ARGV...   pid 1 of a fresh container
+//	init sandbox-reaper run [tty] [seccomp SETUP] LIFELINE -- ARGV...
+//	                                                    pid 1 of a fresh container
 //	init sandbox-reaper session IDLE_SECONDS [HAND]     pid 1 of a session container
 //	init sandbox-exec [tty] LIFELINE -- ARGV...         a session command (task.Exec)
+//	init sandbox-reaper anchor IDLE_SECONDS LAST_USED   pid 1 of the anchor (containerd/anchor.go)
 //
 // pid 1 gets treatment from the kernel that a command must not get: signals
 // without a handler are ignored, orphans are reparented to it. So the
@@ -35,6 +37,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"hermes-exec/isolate/execwire"
+	"hermes-exec/isolate/seccompbpf"
 )
 
 // Path is where the helper mounts this program inside every container
@@ -46,7 +49,29 @@ const Path = "/run/.hermes-exec/init"
 const (
 	ReaperArg = "sandbox-reaper"
 	ExecArg   = "sandbox-exec"
+	// AnchorArg, after ReaperArg, is the anchor's mode.
+	AnchorArg = "anchor"
+	// SeccompArg SETUP, in run mode, has the init install the container's
+	// seccomp filter itself, from the file SETUP (seccompbpf.Setup: the
+	// program, then the command's environment), before it does anything
+	// else. The runtime then has no filter to compile and load; the init
+	// runs with no_new_privs, no capabilities, and the command's
+	// environment only once the filter is in place.
+	SeccompArg = "seccomp"
 )
+
+// applySetup installs the filter of setup on every thread of this process
+// and takes the command's environment from it.
+func applySetup(setup string) error {
+	b, err := os.ReadFile(setup)
+	if err != nil {
+		return fmt.Errorf("seccomp: %w", err)
+	}
+	if err := seccompbpf.Apply(b); err != nil {
+		return fmt.Errorf("seccomp: %w", err)
+	}
+	return nil
+}
 
 // Main runs the mode in args (os.Args[1:]) and returns the exit status.
 func Main(args []string) int {
@@ -71,6 +96,12 @@ func Main(args []string) int {
 		return session(idle, hand)
 	case args[0] == ExecArg:
 		return run(args[1:])
+	case args[0] == ReaperArg && args[1] == AnchorArg && len(args) == 4:
+		idle, err := strconv.ParseInt(args[2], 10, 64)
+		if err != nil {
+			break
+		}
+		return anchor(time.Duration(idle)*time.Second, args[3])
 	}
 	fmt.Fprintf(os.Stderr, "hermes-exec: containerd init: unknown mode %q\n", strings.Join(args[:2], " "))
 	return 126
@@ -81,14 +112,23 @@ func Main(args []string) int {
 // process), relays signals to that group, reaps every child, and exits with
 // the command's status as bash reports it: its exit code, or 128+N.
 func run(args []string) int {
-	// Out of the command's reach: a process running as the same uid
-	// could otherwise read this one's memory and descriptors through
-	// /proc/1 (the dumpable flag is reset for the command by its execve).
-	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	tty := false
 	if len(args) > 0 && args[0] == "tty" {
 		tty, args = true, args[1:]
 	}
+	if len(args) > 1 && args[0] == SeccompArg {
+		// Before anything else, and fails closed: without its filter no
+		// command runs.
+		if err := applySetup(args[1]); err != nil {
+			fmt.Fprintf(os.Stderr, "hermes-exec: denied: containerd init: %v\n", err)
+			return 126
+		}
+		args = args[2:]
+	}
+	// Out of the command's reach: a process running as the same uid
+	// could otherwise read this one's memory and descriptors through
+	// /proc/1 (the dumpable flag is reset for the command by its execve).
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	if len(args) < 2 || args[1] != "--" {
 		fmt.Fprintln(os.Stderr, "hermes-exec: containerd init: usage: run [tty] LIFELINE -- ARGV")
 		return 126
@@ -208,4 +248,39 @@ func CommandRunning() bool {
 		}
 	}
 	return false
+}
+
+// anchor is pid 1 of the container that keeps the shim of a state
+// directory's fresh containers (isolate/containerd/anchor.go): it runs
+// nothing, and exits on SIGTERM, SIGINT or SIGHUP, when lastUsed (which
+// each fresh container touches) is older than idle (0: never), or when
+// lastUsed is gone (its state directory was removed).
+func anchor(idle time.Duration, lastUsed string) int {
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	every := 5 * time.Second
+	if idle > 0 && idle < every {
+		every = max(idle, time.Second)
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case sig := <-sigs:
+			if sig != unix.SIGCHLD {
+				return 0
+			}
+			for {
+				if pid, _ := unix.Wait4(-1, nil, unix.WNOHANG, nil); pid <= 0 {
+					break
+				}
+			}
+		case <-tick.C:
+			fi, err := os.Stat(lastUsed)
+			if err != nil || (idle > 0 && time.Since(fi.ModTime()) > idle) {
+				return 0
+			}
+		}
+	}
 }

@@ -4,10 +4,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"hermes-exec/isolate/seccompbpf"
 )
 
 // The tests run the package's test binary as the init (see TestMain).
@@ -100,5 +103,65 @@ func TestRefusesWithoutMode(t *testing.T) {
 	}
 	if code := Main([]string{"sandbox-reaper", "nonsense"}); code != 126 {
 		t.Errorf("unknown mode: %d", code)
+	}
+}
+
+// writeSetup stores a setup for the init: prog, then env.
+func writeSetup(t *testing.T, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "setup")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A fresh container's init installs the stored filter before the command
+// runs, and the command gets the setup's environment, not the init's.
+func TestSeccompSetupIsInForce(t *testing.T) {
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("no unshare(1) to probe the filter with")
+	}
+	// unshare(2) fails with EPERM; everything else is allowed.
+	prog := &seccompbpf.Program{Insns: []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0},
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: unix.SYS_UNSHARE},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
+		{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+	}}
+	setup := writeSetup(t, seccompbpf.Setup(prog, []string{"PATH=" + os.Getenv("PATH"), "FROM_SETUP=yes"}))
+	life, _ := lifeline(t)
+	c := initCmd(t, ReaperArg, "run", SeccompArg, setup, life, "--", "sh", "-c",
+		`echo "setup=$FROM_SETUP init=$REAPER_TEST_MAIN"; grep '^Seccomp:' /proc/self/status; unshare -n true 2>&1; echo "unshare=$?"`)
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"setup=yes init=\n", "Seccomp:\t2\n", "Operation not permitted", "unshare=1\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// Without its filter no command runs: a missing, damaged or unloadable
+// setup is a denial (126) with the reason.
+func TestSeccompSetupFailsClosed(t *testing.T) {
+	bad := &seccompbpf.Program{Insns: []unix.SockFilter{{Code: 0xffff}}} // the kernel refuses it
+	for name, setup := range map[string]string{
+		"missing":    filepath.Join(t.TempDir(), "no-setup"),
+		"damaged":    writeSetup(t, []byte("hermes-exec seccomp 1\nxx")),
+		"unloadable": writeSetup(t, seccompbpf.Setup(bad, nil)),
+	} {
+		life, _ := lifeline(t)
+		marker := filepath.Join(t.TempDir(), "ran")
+		c := initCmd(t, ReaperArg, "run", SeccompArg, setup, life, "--", "touch", marker)
+		out, err := c.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 126 || !strings.Contains(string(out), "hermes-exec: denied: containerd init: seccomp") {
+			t.Errorf("%s setup: %v %q, want 126 and the reason", name, err, out)
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Errorf("%s setup: the command ran", name)
+		}
 	}
 }

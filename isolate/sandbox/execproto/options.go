@@ -209,7 +209,7 @@ func DefaultStateDir(hermesHome string) string {
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "hermes-exec", "sandbox")
 	}
-	return filepath.Join(hermesHome, "run", "sandbox")
+	return filepath.Join(hermeshome.Layout{Dir: hermesHome}.Run(), "sandbox")
 }
 
 // Fingerprint identifies everything that shapes a session container, so that

@@ -1,4 +1,4 @@
-package main
+package wrapper
 
 import (
 	"context"
@@ -25,11 +25,11 @@ import (
 // sandbox (libcontainer's seccomp agent hands the listeners over). The
 // containerd backend has no hook yet: there the option changes nothing, and
 // the classifier keeps failing closed.
-func (s *setup) execChecked() bool {
-	if s.cfg.Terminal.ExecChecks != config.ExecChecksOn {
+func (s *Setup) execChecked() bool {
+	if s.Cfg.Terminal.ExecChecks != config.ExecChecksOn {
 		return false
 	}
-	switch s.backendName() {
+	switch s.BackendName() {
 	case config.BackendHost, config.BackendSandbox:
 		return true
 	}
@@ -40,26 +40,26 @@ func (s *setup) execChecked() bool {
 // apply: the command starts through the launcher, and every exec in its
 // process tree is classified and, when dangerous, decided by the flow's
 // own decision step (same switches, same approval channels) and recorded.
-func wireExecChecks(s *setup, fl *shim.Flow) error {
+func wireExecChecks(s *Setup, fl *shim.Flow) error {
 	if !s.execChecked() {
 		return nil
 	}
-	if s.backendName() != config.BackendHost {
+	if s.BackendName() != config.BackendHost {
 		// The classifier already relies on the exec checks: a backend
 		// that cannot deliver them must not run the command.
 		if d, ok := fl.Backend.(execcheck.Delivers); !ok || !d.DeliversExecChecks() {
-			return fmt.Errorf("exec checks: the %s backend cannot deliver them here (terminal.exec_checks: on)", s.backendName())
+			return fmt.Errorf("exec checks: the %s backend cannot deliver them here (terminal.exec_checks: on)", s.BackendName())
 		}
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("exec checks: cannot find the hermes-exec binary: %w", err)
 	}
-	timeout := s.cfg.Approvals.Timeout
+	timeout := s.Cfg.Approvals.Timeout
 	if timeout <= 0 {
 		timeout = approval.DefaultTimeout
 	}
-	argvCls, err := s.argvClassifier(fl)
+	argvCls, err := s.ArgvClassifier(fl)
 	if err != nil {
 		return err
 	}
@@ -126,11 +126,11 @@ func (k keptTTY) Ask(ctx context.Context, r approval.Request) (approval.Reply, e
 	return k.t.Ask(ctx, r)
 }
 
-// argvClassifier classifies an argv that is executed as it is (`run`, and
+// ArgvClassifier classifies an argv that is executed as it is (`run`, and
 // every exec the exec checks see): with exec checks it relaxes what a later
 // exec will see (policy.Rules.ExecChecked) but never defers the program
 // itself, since the launcher's own exec is not checked again.
-func (s *setup) argvClassifier(fl *shim.Flow) (*policy.Classifier, error) {
+func (s *Setup) ArgvClassifier(fl *shim.Flow) (*policy.Classifier, error) {
 	if !s.execChecked() {
 		return fl.Classifier, nil
 	}
@@ -143,21 +143,21 @@ func (s *setup) argvClassifier(fl *shim.Flow) (*policy.Classifier, error) {
 		def = hermeshome.Default(home)
 	}
 	c, err := policy.NewClassifier(policy.Rules{
-		Allowlist:   s.cfg.Approvals.Allowlist,
-		Deny:        s.cfg.Approvals.Deny,
+		Allowlist:   s.Cfg.Approvals.Allowlist,
+		Deny:        s.Cfg.Approvals.Deny,
 		ExecChecked: true,
-		Context:     policy.Context{Home: home, Homes: homes, HermesHome: s.home.Dir, DefaultHermesHome: def},
+		Context:     policy.Context{Home: home, Homes: homes, HermesHome: s.Home.Dir, DefaultHermesHome: def},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.cfg.Path, err)
+		return nil, fmt.Errorf("%s: %w", s.Cfg.Path, err)
 	}
 	return c, nil
 }
 
-// grantTopLevel tells exec checks that the top-level command was decided:
+// GrantTopLevel tells exec checks that the top-level command was decided:
 // the execs it names itself are not asked about a second time. Backend.Run
 // happens only for an allowed command, so granting before Execute is safe.
-func grantTopLevel(fl *shim.Flow, v policy.Verdict) {
+func GrantTopLevel(fl *shim.Flow, v policy.Verdict) {
 	if b, ok := fl.Backend.(*execcheck.Backend); ok {
 		b.Supervisor.Grant(v)
 	}

@@ -63,16 +63,16 @@ func globalsFrom(c *cli.Context) globalOpts {
 			continue
 		}
 		if ctx.IsSet("yolo") && ctx.Bool("yolo") {
-			g.yolo = true
+			g.Yolo = true
 		}
-		if g.config == "" && ctx.IsSet("config") {
-			g.config = ctx.String("config")
+		if g.Config == "" && ctx.IsSet("config") {
+			g.Config = ctx.String("config")
 		}
-		if g.backend == "" && ctx.IsSet("backend") {
-			g.backend = ctx.String("backend")
+		if g.Backend == "" && ctx.IsSet("backend") {
+			g.Backend = ctx.String("backend")
 		}
-		if g.logLevel == "" && ctx.IsSet("log-level") {
-			g.logLevel = ctx.String("log-level")
+		if g.LogLevel == "" && ctx.IsSet("log-level") {
+			g.LogLevel = ctx.String("log-level")
 		}
 	}
 	return g
@@ -141,7 +141,7 @@ func runApp(args []string) int {
 // onUsageError makes urfave/cli's complaints about flags usage errors
 // (exit 64) rather than failures.
 func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
-	return usageError{err.Error()}
+	return usageError(err.Error())
 }
 
 func versionCommand() *cli.Command {

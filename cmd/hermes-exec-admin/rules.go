@@ -30,7 +30,7 @@ JSON output: [{"id":ID,"description":TEXT,"decision":"ask|deny",
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageError{"rules takes no arguments"}
+				return usageError("rules takes no arguments")
 			}
 			cat := policy.Catalog()
 			if c.Bool("json") {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/isolate"
 	"hermes-exec/policy/config"
 
@@ -22,15 +23,15 @@ $HERMES_HOME/.env, and hermes-exec's own switches. Values are never
 printed. Add a name to terminal.env_passthrough in config.yaml to let it
 through. The same list is logged with --log-level debug.`,
 		Action: func(c *cli.Context) error {
-			s, err := load(globalsFrom(c))
+			s, err := wrapper.Load(globalsFrom(c))
 			if err != nil {
 				return err
 			}
-			dotenv, err := config.DotEnvNames(s.home.Env())
+			dotenv, err := config.DotEnvNames(s.Home.Env())
 			if err != nil {
 				return err
 			}
-			dropped := isolate.DroppedNames(os.Environ(), s.cfg.Terminal.EnvPassthrough, dotenv)
+			dropped := isolate.DroppedNames(os.Environ(), s.Cfg.Terminal.EnvPassthrough, dotenv)
 			if len(dropped) == 0 {
 				fmt.Println("no variable is withheld from commands")
 				return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/isolate/sandboxexec"
 	"hermes-exec/isolate/supervisorexec"
 	"hermes-exec/supervisor"
@@ -56,9 +57,9 @@ EXAMPLES:
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() > 0 {
-				return usageError{"supervisor takes no arguments"}
+				return usageError("supervisor takes no arguments")
 			}
-			log, err := newLogger(globalsFrom(c).logLevel)
+			log, err := wrapper.NewLogger(globalsFrom(c).LogLevel)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/internal/termsafe"
 	"hermes-exec/shim"
 
@@ -19,7 +20,7 @@ import (
 )
 
 func auditLog() shim.Audit {
-	return shim.Audit{Path: homeLayout().Audit()}
+	return shim.Audit{Path: wrapper.HomeLayout().Audit()}
 }
 
 func auditCommand() *cli.Command {
@@ -43,7 +44,7 @@ so a command cannot repaint or hide its own line.`,
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usageError{fmt.Sprintf("unknown audit command %q (verify, rotate, head)", c.Args().First())}
+				return usageError(fmt.Sprintf("unknown audit command %q (verify, rotate, head)", c.Args().First()))
 			}
 			recs, err := auditLog().Tail(c.Int("tail"))
 			if err != nil {
@@ -130,7 +131,7 @@ Exit status: 0 intact, 1 problems found, 64 usage.`,
 			for _, s := range c.StringSlice("anchor") {
 				h, err := parseAnchor(s)
 				if err != nil {
-					return usageError{err.Error()}
+					return usageError(err.Error())
 				}
 				anchors = append(anchors, h)
 			}

@@ -1,13 +1,21 @@
-package main
+// Package wrapper is what every invocation of hermes-exec loads and runs
+// through: the configuration and the administrator's policy, the
+// classifier, the backend, the approval channels, the flow, the exec
+// checks and the agents' hook. Both programs link it: hermes-exec (the
+// shell, on the path of every command an agent runs) and
+// hermes-exec-admin (the subcommands). It must stay free of what only
+// the subcommands need (the gateway's server, net/http, the chat bridges,
+// urfave/cli): the shell pays for every package it imports at each start.
+package wrapper
 
 import (
-	"hermes-exec/adminpolicy"
-	"hermes-exec/approval"
-	"hermes-exec/approval/tty"
-
 	"fmt"
 	"os"
 	"strings"
+
+	"hermes-exec/adminpolicy"
+	"hermes-exec/approval"
+	"hermes-exec/approval/tty"
 
 	"hermes-exec/internal/hermeshome"
 	"hermes-exec/internal/safefs"
@@ -15,6 +23,7 @@ import (
 	"hermes-exec/isolate"
 	_ "hermes-exec/isolate/containerdexec" // registers the containerd backend
 	_ "hermes-exec/isolate/sandboxexec"    // registers the sandbox backend
+	_ "hermes-exec/isolate/supervisorexec" // registers the supervisor backend
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
@@ -24,19 +33,34 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// setup is everything loaded once per invocation.
-type setup struct {
-	home   hermeshome.Layout
-	cfg    *config.Config
-	log    *logrus.Logger
-	global globalOpts
+// Globals are hermes-exec's own options. They are accepted before a
+// subcommand and, in shell mode, anywhere among bash's options.
+type Globals struct {
+	Yolo     bool
+	Config   string
+	Backend  string
+	LogLevel string
+}
+
+// UsageError is a mistake in the command line: bash exits 2 for these in
+// shell mode, the subcommands 64.
+type UsageError string
+
+func (e UsageError) Error() string { return string(e) }
+
+// Setup is everything loaded once per invocation.
+type Setup struct {
+	Home   hermeshome.Layout
+	Cfg    *config.Config
+	Log    *logrus.Logger
+	Global Globals
 	// admin is the administrator's policy for this user
 	// (/etc/hermes-exec/policy.yaml), already applied to cfg.
 	admin adminpolicy.Effective
 }
 
-// newLogger returns the stderr logger; quiet (warnings only) by default.
-func newLogger(level string) (*logrus.Logger, error) {
+// NewLogger returns the stderr logger; quiet (warnings only) by default.
+func NewLogger(level string) (*logrus.Logger, error) {
 	log := logrus.New()
 	log.SetOutput(os.Stderr)
 	log.SetLevel(logrus.WarnLevel)
@@ -46,42 +70,42 @@ func newLogger(level string) (*logrus.Logger, error) {
 	if level != "" {
 		l, err := logrus.ParseLevel(level)
 		if err != nil {
-			return nil, usageError{fmt.Sprintf("--log-level: %v", err)}
+			return nil, UsageError(fmt.Sprintf("--log-level: %v", err))
 		}
 		log.SetLevel(l)
 	}
 	return log, nil
 }
 
-// untrustedHomeError is a HERMES_HOME that cannot be used at all: none
+// UntrustedHomeError is a HERMES_HOME that cannot be used at all: none
 // could be found, or another user could have written it. Nothing is
 // written there, not even the denial's audit record.
-type untrustedHomeError struct{ err error }
+type UntrustedHomeError struct{ err error }
 
-func (e untrustedHomeError) Error() string { return e.err.Error() }
-func (e untrustedHomeError) Unwrap() error { return e.err }
+func (e UntrustedHomeError) Error() string { return e.err.Error() }
+func (e UntrustedHomeError) Unwrap() error { return e.err }
 
-// hermesHome is the caller's HERMES_HOME, resolved the one way
+// HermesHome is the caller's HERMES_HOME, resolved the one way
 // (hermeshome.Find: $HERMES_HOME, else the user database's home, never
 // $HOME) and checked as ssh's StrictModes checks ~/.ssh (safefs.CheckDir):
 // a directory another user owns or can write could hold any rules, such as
 // approvals.mode: off, so every command is refused with the reason.
-func hermesHome() (hermeshome.Layout, error) {
+func HermesHome() (hermeshome.Layout, error) {
 	dir, err := hermeshome.Find(os.Getenv, os.Getuid())
 	if err != nil {
-		return hermeshome.Layout{}, untrustedHomeError{err}
+		return hermeshome.Layout{}, UntrustedHomeError{err}
 	}
 	if err := safefs.CheckDir(dir, os.Geteuid()); err != nil {
-		return hermeshome.Layout{Dir: dir}, untrustedHomeError{fmt.Errorf("HERMES_HOME %s cannot be trusted: %w", dir, err)}
+		return hermeshome.Layout{Dir: dir}, UntrustedHomeError{fmt.Errorf("HERMES_HOME %s cannot be trusted: %w", dir, err)}
 	}
 	return hermeshome.Layout{Dir: dir}, nil
 }
 
-// homeLayout is HERMES_HOME resolved the same one way, without the trust
+// HomeLayout is HERMES_HOME resolved the same one way, without the trust
 // check, for the subcommands that inspect or manage it whatever state it is
 // in (doctor, audit, secrets, the gateway). When no home can be found it is
 // hermeshome.Resolve's /nonexistent/.hermes, where nothing will be found.
-func homeLayout() hermeshome.Layout {
+func HomeLayout() hermeshome.Layout {
 	dir, err := hermeshome.Find(os.Getenv, os.Getuid())
 	if err != nil {
 		dir = hermeshome.Resolve(os.Getenv, "")
@@ -89,18 +113,18 @@ func homeLayout() hermeshome.Layout {
 	return hermeshome.Layout{Dir: dir}
 }
 
-// load reads the configuration. Errors are returned as they are; callers
+// Load reads the configuration. Errors are returned as they are; callers
 // that are about to run a command turn them into a denial.
-func load(g globalOpts) (*setup, error) {
-	log, err := newLogger(g.logLevel)
+func Load(g Globals) (*Setup, error) {
+	log, err := NewLogger(g.LogLevel)
 	if err != nil {
 		return nil, err
 	}
-	home, err := hermesHome()
+	home, err := HermesHome()
 	if err != nil {
 		return nil, err
 	}
-	path := g.config
+	path := g.Config
 	if path == "" {
 		path = home.Config()
 	}
@@ -114,15 +138,15 @@ func load(g globalOpts) (*setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &setup{home: home, cfg: cfg, log: log, global: g, admin: admin}, nil
+	return &Setup{Home: home, Cfg: cfg, Log: log, Global: g, admin: admin}, nil
 }
 
-// classifier compiles the user's allowlist and deny rules, and hands the
+// Classifier compiles the user's allowlist and deny rules, and hands the
 // classifier the machine it decides for: homes from the user database (a
 // lookup that fails leaves that part unknown, which only ~ and $HOME then
 // cover), the Hermes home in force and the default one, the working
 // directory.
-func (s *setup) classifier() (*policy.Classifier, error) {
+func (s *Setup) Classifier() (*policy.Classifier, error) {
 	home, _ := hermeshome.UserHome(os.Getuid())
 	homes, _ := userdb.Homes()
 	cwd, _ := os.Getwd()
@@ -130,10 +154,10 @@ func (s *setup) classifier() (*policy.Classifier, error) {
 	if home != "" {
 		def = hermeshome.Default(home)
 	}
-	hh := s.home.Dir // absolute: hermeshome resolves it so
+	hh := s.Home.Dir // absolute: hermeshome resolves it so
 	c, err := policy.NewClassifier(policy.Rules{
-		Allowlist: s.cfg.Approvals.Allowlist,
-		Deny:      s.cfg.Approvals.Deny,
+		Allowlist: s.Cfg.Approvals.Allowlist,
+		Deny:      s.Cfg.Approvals.Deny,
 		// The text's programs are all executed later, each checked
 		// then (see execchecks.go).
 		DeferPrograms: s.execChecked(),
@@ -141,24 +165,24 @@ func (s *setup) classifier() (*policy.Classifier, error) {
 			DefaultHermesHome: def, Cwd: cwd},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.cfg.Path, err)
+		return nil, fmt.Errorf("%s: %w", s.Cfg.Path, err)
 	}
 	return c, nil
 }
 
-// backendName is --backend, else terminal.backend, else host, as the
+// BackendName is --backend, else terminal.backend, else host, as the
 // administrator's policy allows; "" when the policy does not allow the
 // --backend given (backend() then denies with the reason).
-func (s *setup) backendName() string {
+func (s *Setup) BackendName() string {
 	name, _ := s.backendChoice()
 	return name
 }
 
-// backendChoice is backendName, with the reason a choice is refused.
-func (s *setup) backendChoice() (string, error) {
-	name, note, err := s.admin.Backend(s.global.backend, s.cfg.Terminal.Backend)
+// backendChoice is BackendName, with the reason a choice is refused.
+func (s *Setup) backendChoice() (string, error) {
+	name, note, err := s.admin.Backend(s.Global.Backend, s.Cfg.Terminal.Backend)
 	if note != "" {
-		s.log.Info(note)
+		s.Log.Info(note)
 	}
 	return name, err
 }
@@ -166,19 +190,19 @@ func (s *setup) backendChoice() (string, error) {
 // backend opens the chosen backend through the registry (each backend
 // maps its own options from the configuration) and says whether it is a
 // container.
-func (s *setup) backend() (isolate.Backend, bool, error) {
+func (s *Setup) backend() (isolate.Backend, bool, error) {
 	name, err := s.backendChoice()
 	if err != nil {
 		return nil, false, err
 	}
 	return isolate.Open(name, isolate.Context{
-		Config:     s.cfg,
-		HermesHome: s.home.Dir,
+		Config:     s.Cfg,
+		HermesHome: s.Home.Dir,
 	})
 }
 
-// truthy reads boolean environment switches such as HERMES_YOLO=1.
-func truthy(v string) bool {
+// Truthy reads boolean environment switches such as HERMES_YOLO=1.
+func Truthy(v string) bool {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "1", "true", "yes", "on":
 		return true
@@ -186,9 +210,9 @@ func truthy(v string) bool {
 	return false
 }
 
-// flow assembles the shim flow for one command.
-func (s *setup) flow() (*shim.Flow, error) {
-	cls, err := s.classifier()
+// Flow assembles the shim flow for one command.
+func (s *Setup) Flow() (*shim.Flow, error) {
+	cls, err := s.Classifier()
 	if err != nil {
 		return nil, err
 	}
@@ -196,39 +220,39 @@ func (s *setup) flow() (*shim.Flow, error) {
 	if err != nil {
 		return nil, err
 	}
-	yolo := s.global.yolo || truthy(os.Getenv("HERMES_YOLO"))
+	yolo := s.Global.Yolo || Truthy(os.Getenv("HERMES_YOLO"))
 	if yolo && s.admin.ForbidsYolo() {
 		fmt.Fprintf(os.Stderr, "hermes-exec: --yolo is forbidden by %s: asking as usual\n", s.admin.Path)
 	}
 	environ := os.Environ()
-	dotenv, err := config.DotEnvNames(s.home.Env())
+	dotenv, err := config.DotEnvNames(s.Home.Env())
 	if err != nil {
 		// Without the list of names to hide, secrets could leak: refuse.
-		return nil, fmt.Errorf("cannot read %s: %w", s.home.Env(), err)
+		return nil, fmt.Errorf("cannot read %s: %w", s.Home.Env(), err)
 	}
 	// .env.age's names are filtered and its values redacted like .env's.
-	ageNames, ageValues, err := secretstore.Gather(s.home.Dir)
+	ageNames, ageValues, err := secretstore.Gather(s.Home.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
 	dotenv = append(dotenv, ageNames...)
 	fl := &shim.Flow{
-		Config:       s.cfg,
+		Config:       s.Cfg,
 		Classifier:   cls,
 		Backend:      be,
 		Contained:    contained,
 		Yolo:         yolo && !s.admin.ForbidsYolo(),
 		ForbidYolo:   s.admin.ForbidsYolo(),
 		OpenApprover: s.openApprover,
-		Sessions:     shim.Sessions{Dir: s.home.Sessions()},
+		Sessions:     shim.Sessions{Dir: s.Home.Sessions()},
 		SessionID:    shim.SessionID(),
-		Audit:        shim.Audit{Path: s.home.Audit()},
-		Env:          isolate.FilterEnv(environ, s.cfg.Terminal.EnvPassthrough, dotenv),
+		Audit:        shim.Audit{Path: s.Home.Audit()},
+		Env:          isolate.FilterEnv(environ, s.Cfg.Terminal.EnvPassthrough, dotenv),
 		Secrets:      shim.SecretSet(environ, dotenv, true, ageValues...),
 		Stdin:        os.Stdin,
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,
-		Log:          s.log,
+		Log:          s.Log,
 	}
 	if err := wireExecChecks(s, fl); err != nil {
 		return nil, err
@@ -247,8 +271,21 @@ func openTTYApprover() (approval.Approver, error) {
 	return t, nil
 }
 
-// wantTTY reports whether the command gets a pseudo-terminal: only when
+// WantTTY reports whether the command gets a pseudo-terminal: only when
 // the caller itself is on a terminal at both ends.
-func wantTTY() bool {
+func WantTTY() bool {
 	return pty.IsTerminal(os.Stdin) && pty.IsTerminal(os.Stdout)
+}
+
+// loadAdminPolicy reads /etc/hermes-exec/policy.yaml for the calling user
+// (the kernel's uid, never $USER) and tightens cfg with it.
+func loadAdminPolicy(cfg *config.Config, log *logrus.Logger) (adminpolicy.Effective, error) {
+	eff, err := adminpolicy.ForUID(os.Getuid())
+	if err != nil {
+		return eff, err
+	}
+	for _, note := range eff.Apply(cfg) {
+		log.Info(note)
+	}
+	return eff, nil
 }

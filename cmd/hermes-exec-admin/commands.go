@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/internal/exitcode"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/sandboxexec"
@@ -47,18 +48,18 @@ JSON output: {"decision":"allow|ask|deny","findings":[{"rule":ID,
 		},
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
-			oneShot()
+			wrapper.OneShot()
 			text, err := checkText(c)
 			if err != nil {
 				return err
 			}
-			s, err := load(globalsFrom(c))
+			s, err := wrapper.Load(globalsFrom(c))
 			if err != nil {
 				// A config that cannot be read classifies nothing: deny.
 				fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 				return exitCoder{checkDeny}
 			}
-			cls, err := s.classifier()
+			cls, err := s.Classifier()
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 				return exitCoder{checkDeny}
@@ -95,7 +96,7 @@ func checkText(c *cli.Context) (string, error) {
 		b, err := io.ReadAll(os.Stdin)
 		return string(b), err
 	}
-	return "", usageError{"check takes one command: -c 'CMD', 'CMD', or the text on stdin"}
+	return "", usageError("check takes one command: -c 'CMD', 'CMD', or the text on stdin")
 }
 
 func printVerdict(w io.Writer, v policy.Verdict) {
@@ -119,34 +120,34 @@ TEXT), approved like any other command, and its exit status is returned.`,
 		Action: func(c *cli.Context) error {
 			argv := c.Args().Slice()
 			if len(argv) == 0 {
-				return usageError{"run needs a program: hermes-exec run -- PROGRAM [ARGS...]"}
+				return usageError("run needs a program: hermes-exec run -- PROGRAM [ARGS...]")
 			}
-			s, err := load(globalsFrom(c))
+			s, err := wrapper.Load(globalsFrom(c))
 			if err != nil {
-				return exitCoder{denyEarly(policy.QuoteArgv(argv), err)}
+				return exitCoder{wrapper.DenyEarly(policy.QuoteArgv(argv), err)}
 			}
-			fl, err := s.flow()
+			fl, err := s.Flow()
 			if err != nil {
-				return exitCoder{denyEarly(policy.QuoteArgv(argv), err)}
+				return exitCoder{wrapper.DenyEarly(policy.QuoteArgv(argv), err)}
 			}
-			if s.backendName() == "host" {
+			if s.BackendName() == "host" {
 				// Say "not found" as bash would, before asking anyone.
-				if code, err := lookPathStatus(argv[0]); err != nil {
+				if code, err := wrapper.LookPathStatus(argv[0]); err != nil {
 					fmt.Fprintf(os.Stderr, "hermes-exec: %v\n", err)
 					return exitCoder{code}
 				}
 			}
-			cls, err := s.argvClassifier(fl)
+			cls, err := s.ArgvClassifier(fl)
 			if err != nil {
-				return exitCoder{denyEarly(policy.QuoteArgv(argv), err)}
+				return exitCoder{wrapper.DenyEarly(policy.QuoteArgv(argv), err)}
 			}
 			v := cls.ClassifyArgv(argv)
-			grantTopLevel(fl, v)
+			wrapper.GrantTopLevel(fl, v)
 			code := fl.Execute(context.Background(), shim.Command{
 				Text:    policy.QuoteArgv(argv),
 				Args:    argv,
 				Verdict: v,
-				TTY:     wantTTY(),
+				TTY:     wrapper.WantTTY(),
 			})
 			if code != 0 {
 				return exitCoder{code}
@@ -159,10 +160,10 @@ TEXT), approved like any other command, and its exit status is returned.`,
 func allowlistCommand() *cli.Command {
 	cfgFlag := &cli.StringFlag{Name: "config", Usage: "configuration file", DefaultText: "$HERMES_HOME/config.yaml"}
 	path := func(c *cli.Context) (string, error) {
-		if g := globalsFrom(c); g.config != "" {
-			return g.config, nil
+		if g := globalsFrom(c); g.Config != "" {
+			return g.Config, nil
 		}
-		home, err := hermesHome()
+		home, err := wrapper.HermesHome()
 		return home.Config(), err
 	}
 	return &cli.Command{
@@ -253,10 +254,10 @@ against concurrent writers.`,
 func allowlistArgs(c *cli.Context) ([]string, error) {
 	entries := c.Args().Slice()
 	if len(entries) == 0 {
-		return nil, usageError{"give at least one entry, e.g. 'git push'"}
+		return nil, usageError("give at least one entry, e.g. 'git push'")
 	}
 	if _, err := policy.NewClassifier(policy.Rules{Allowlist: entries}); err != nil {
-		return nil, usageError{err.Error()}
+		return nil, usageError(err.Error())
 	}
 	return entries, nil
 }
@@ -268,7 +269,7 @@ func yoloCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			home, err := hermesHome()
+			home, err := wrapper.HermesHome()
 			if err != nil {
 				return err
 			}
@@ -293,7 +294,7 @@ dangerous commands of that session run without asking; deny rules still hold.`,
 				if err != nil {
 					return err
 				}
-				home, err := hermesHome()
+				home, err := wrapper.HermesHome()
 				if err != nil {
 					return err
 				}
@@ -329,11 +330,11 @@ func sandboxCommand() *cli.Command {
 		UsageText:       "hermes-exec sandbox ls [--json] | rm ID|SESSION... | rm --all | gc",
 		SkipFlagParsing: true,
 		Action: func(c *cli.Context) error {
-			s, err := load(globalsFrom(c))
+			s, err := wrapper.Load(globalsFrom(c))
 			if err != nil {
 				return err
 			}
-			o, err := sandboxexec.OptionsFrom(isolate.Context{Config: s.cfg, HermesHome: s.home.Dir})
+			o, err := sandboxexec.OptionsFrom(isolate.Context{Config: s.Cfg, HermesHome: s.Home.Dir})
 			if err != nil {
 				return err
 			}

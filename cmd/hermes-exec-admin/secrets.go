@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
 	"hermes-exec/secretstore"
@@ -19,7 +20,7 @@ import (
 
 func secretsCommand() *cli.Command {
 	store := func() secretstore.Store {
-		s := secretstore.ForHome(homeLayout().Dir)
+		s := secretstore.ForHome(wrapper.HomeLayout().Dir)
 		s.Passphrase = askPassphrase
 		return s
 	}
@@ -60,11 +61,11 @@ which can read the identity file (or run "secrets get").`,
 						args = append(args, a)
 					}
 					if len(args) != 1 {
-						return usageError{"give one NAME"}
+						return usageError("give one NAME")
 					}
 					name := args[0]
 					if !secretstore.ValidName(name) {
-						return usageError{fmt.Sprintf("%q is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", name)}
+						return usageError(fmt.Sprintf("%q is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", name))
 					}
 					value, err := readValue(name)
 					if err != nil {
@@ -176,11 +177,11 @@ does not parse is not saved: the store stays as it was.`,
 
 func secretName(c *cli.Context) (string, error) {
 	if c.NArg() != 1 {
-		return "", usageError{"give one NAME"}
+		return "", usageError("give one NAME")
 	}
 	n := c.Args().First()
 	if !secretstore.ValidName(n) {
-		return "", usageError{fmt.Sprintf("%q is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", n)}
+		return "", usageError(fmt.Sprintf("%q is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", n))
 	}
 	return n, nil
 }
@@ -234,13 +235,13 @@ func askPassphrase(confirm bool) (string, error) {
 
 // warnPlainEnv says when the same name is still in .env in clear.
 func warnPlainEnv(name string) {
-	names, err := config.DotEnvNames(homeLayout().Env())
+	names, err := config.DotEnvNames(wrapper.HomeLayout().Env())
 	if err != nil {
 		return
 	}
 	for _, n := range names {
 		if n == name {
-			fmt.Fprintf(os.Stderr, "warning: %s is also in %s, in clear: remove it there\n", name, homeLayout().Env())
+			fmt.Fprintf(os.Stderr, "warning: %s is also in %s, in clear: remove it there\n", name, wrapper.HomeLayout().Env())
 		}
 	}
 }

@@ -9,15 +9,17 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/containerdexec"
+	"hermes-exec/isolate/sandbox/execproto"
 	"hermes-exec/isolate/sandboxexec"
 	"hermes-exec/policy/config"
 )
 
 // containerdOptions are the containerd backend's options from config.yaml.
-func containerdOptions(s *setup) (containerdexec.Options, error) {
-	return containerdexec.OptionsFrom(isolate.Context{Config: s.cfg, HermesHome: s.home.Dir})
+func containerdOptions(s *wrapper.Setup) (containerdexec.Options, error) {
+	return containerdexec.OptionsFrom(isolate.Context{Config: s.Cfg, HermesHome: s.Home.Dir})
 }
 
 // imageCommand is `hermes-exec image ...`: the containerd helper does the
@@ -29,7 +31,7 @@ func imageCommand() *cli.Command {
 		UsageText:       "hermes-exec image import FILE.tar | build --from DIR --name NAME | ls [--json] | rm NAME... | pull REF",
 		SkipFlagParsing: true,
 		Action: func(c *cli.Context) error {
-			s, err := load(globalsFrom(c))
+			s, err := wrapper.Load(globalsFrom(c))
 			if err != nil {
 				return err
 			}
@@ -52,7 +54,7 @@ func imageCommand() *cli.Command {
 // (nil: nothing left to do), and for ls --json the array to merge.
 // Without the helper or the socket it does nothing: most machines have no
 // containerd, and the sandbox's own listing must not suffer from that.
-func containerdSandboxes(s *setup, args []string) (rest []string, listing []byte, handled bool) {
+func containerdSandboxes(s *wrapper.Setup, args []string) (rest []string, listing []byte, handled bool) {
 	o, err := containerdOptions(s)
 	if err != nil || len(args) == 0 {
 		return args, nil, false
@@ -120,11 +122,11 @@ const sandboxOnlyEnv = "HERMES_SANDBOX_ONLY"
 // containerd helper's part first, then the embedded sandbox's helper.
 //
 // With --backend, only that backend's containers are looked after.
-func manageSandboxes(s *setup, o sandboxexec.Options, args []string) error {
-	if os.Getenv(sandboxOnlyEnv) != "" || s.global.backend == config.BackendSandbox {
+func manageSandboxes(s *wrapper.Setup, o sandboxexec.Options, args []string) error {
+	if os.Getenv(sandboxOnlyEnv) != "" || s.Global.Backend == config.BackendSandbox {
 		return sandboxexec.Manage(o, args)
 	}
-	if s.global.backend == config.BackendContainerd {
+	if s.Global.Backend == config.BackendContainerd {
 		return containerdOnly(s, args)
 	}
 	rest, listing, ok := containerdSandboxes(s, args)
@@ -143,8 +145,8 @@ func manageSandboxes(s *setup, o sandboxexec.Options, args []string) error {
 		return err
 	}
 	inner := []string{"sandbox"}
-	if s.global.config != "" {
-		inner = []string{"--config", s.global.config, "sandbox"}
+	if s.Global.Config != "" {
+		inner = []string{"--config", s.Global.Config, "sandbox"}
 	}
 	c := exec.Command(self, append(inner, args...)...)
 	c.Env = append(os.Environ(), sandboxOnlyEnv+"=1")
@@ -170,12 +172,8 @@ func manageSandboxes(s *setup, o sandboxexec.Options, args []string) error {
 	return enc.Encode(append(append([]json.RawMessage{}, a...), b...))
 }
 
-// `image` selects a subcommand, not a script named image (which must then
-// be given as ./image, like the other subcommand names).
-func init() { subcommands["image"] = true }
-
 // containerdOnly is `--backend containerd sandbox ls|rm|gc`.
-func containerdOnly(s *setup, args []string) error {
+func containerdOnly(s *wrapper.Setup, args []string) error {
 	o, err := containerdOptions(s)
 	if err != nil {
 		return err
@@ -187,7 +185,7 @@ func containerdOnly(s *setup, args []string) error {
 	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
 	if len(args) == 0 || args[0] != "rm" {
 		if len(args) > 0 && args[0] == "ls" && !hasArg(args, "--json") {
-			fmt.Println("ID\tKIND\tSESSION\tSTATUS\tPID\tLAST USED\tIN USE\tWORKSPACE")
+			fmt.Println(execproto.ListHeader)
 		}
 		cmd.Stdout = os.Stdout
 		if err := cmd.Run(); err != nil {

@@ -8,25 +8,10 @@ import (
 	"os/user"
 	"strconv"
 
-	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 
 	"hermes-exec/adminpolicy"
-	"hermes-exec/policy/config"
 )
-
-// loadAdminPolicy reads /etc/hermes-exec/policy.yaml for the calling user
-// (the kernel's uid, never $USER) and tightens cfg with it.
-func loadAdminPolicy(cfg *config.Config, log *logrus.Logger) (adminpolicy.Effective, error) {
-	eff, err := adminpolicy.ForUID(os.Getuid())
-	if err != nil {
-		return eff, err
-	}
-	for _, note := range eff.Apply(cfg) {
-		log.Info(note)
-	}
-	return eff, nil
-}
 
 func policyCommand() *cli.Command {
 	return &cli.Command{
@@ -48,7 +33,7 @@ does not parse) every command is denied with the reason.`,
 				uid := os.Getuid()
 				if name := c.String("user"); name != "" {
 					if uid != 0 {
-						return usageError{"--user is for root: others see their own policy"}
+						return usageError("--user is for root: others see their own policy")
 					}
 					n, err := lookupUID(name)
 					if err != nil {

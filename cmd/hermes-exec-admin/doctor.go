@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 
+	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/doctor"
 
 	"github.com/urfave/cli/v2"
@@ -37,12 +38,12 @@ Exit status: 0 no errors (warnings allowed), 1 errors, 64 usage.`,
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
 			exe, _ := os.Executable()
-			cfg := globalsFrom(c).config
+			cfg := globalsFrom(c).Config
 			if cfg == "" {
-				cfg = homeLayout().Config()
+				cfg = wrapper.HomeLayout().Config()
 			}
 			rs := doctor.Run(doctor.Options{
-				Home:       homeLayout().Dir,
+				Home:       wrapper.HomeLayout().Dir,
 				ConfigPath: cfg,
 				Executable: exe,
 				Version:    version,

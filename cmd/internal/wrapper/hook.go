@@ -1,4 +1,4 @@
-package main
+package wrapper
 
 import (
 	"fmt"
@@ -12,66 +12,10 @@ import (
 	"hermes-exec/internal/procstat"
 	"hermes-exec/policy"
 	"hermes-exec/shim"
-
-	"github.com/urfave/cli/v2"
 )
 
-const hookDescription = `Run by the agent before each shell command, with the agent's hook event as
-JSON on stdin. hermes-exec classifies the command and answers in the agent's
-own format:
-
-   allow   everyday command: it runs (Claude Code skips its own prompt)
-   ask     dangerous: the agent shows its own approval dialog to the human
-           (the model cannot answer it); if the human says yes and
-           hermes-exec is also the agent's shell, that one command runs
-           there without a second prompt
-   deny    a deny rule matched: the agent refuses the call and the model
-           sees the reason
-
-Claude Code (~/.claude/settings.json):
-   {"hooks":{"PreToolUse":[{"matcher":"Bash","hooks":[
-     {"type":"command","command":"hermes-exec hook claude-code"}]}]}}
-Codex (~/.codex/config.toml; its PreToolUse can only deny, so dangerous
-commands are put to the human by Codex's approval policy, e.g.
-approval_policy = "untrusted", through PermissionRequest):
-   [[hooks.PreToolUse]]
-   matcher = "Bash"
-   [[hooks.PreToolUse.hooks]]
-   type = "command"
-   command = "hermes-exec hook codex"
-   [[hooks.PermissionRequest]]
-   matcher = "Bash"
-   [[hooks.PermissionRequest.hooks]]
-   type = "command"
-   command = "hermes-exec hook codex"
-Gemini CLI (~/.gemini/settings.json):
-   {"hooks":{"BeforeTool":[{"matcher":"run_shell_command","hooks":[
-     {"type":"command","command":"hermes-exec hook gemini"}]}]}}
-
-If the hook cannot decide (bad input, a broken config.yaml), it exits 2 with
-the reason on stderr, which every one of these agents reads as "block".`
-
-func hookCommand() *cli.Command {
-	return &cli.Command{
-		Name:        "hook",
-		Usage:       "answer an agent's pre-tool hook (claude-code, codex, gemini) from the classifier",
-		UsageText:   "hermes-exec hook claude-code|codex|gemini < EVENT.json",
-		Description: hookDescription,
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return usageError{"hook takes the agent: " + strings.Join(agenthook.Agents, ", ")}
-			}
-			code := runHook(c.Args().First(), globalsFrom(c), os.Stdin, os.Stdout, os.Stderr)
-			if code != 0 {
-				return exitCoder{code}
-			}
-			return nil
-		},
-	}
-}
-
-// runHook answers one hook event. Every failure blocks the call.
-func runHook(agent string, g globalOpts, stdin io.Reader, stdout, stderr io.Writer) int {
+// RunHook answers one hook event. Every failure blocks the call.
+func RunHook(agent string, g Globals, stdin io.Reader, stdout, stderr io.Writer) int {
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "hermes-exec: denied: "+format+"\n", args...)
 		return agenthook.FailureExit
@@ -87,31 +31,31 @@ func runHook(agent string, g globalOpts, stdin io.Reader, stdout, stderr io.Writ
 	if !in.IsShell() {
 		return 0 // not a shell command: not ours to judge
 	}
-	s, err := load(g)
+	s, err := Load(g)
 	if err != nil {
 		return fail("%v", err)
 	}
-	cls, err := s.classifier()
+	cls, err := s.Classifier()
 	if err != nil {
 		return fail("%v", err)
 	}
 	v := cls.Classify(in.Command)
 	if strings.IndexByte(in.Command, 0) >= 0 {
-		v = nulVerdict(in.Command)
+		v = NulVerdict(in.Command)
 	}
 	d := v.Decision
-	if d == policy.Ask && (s.cfg.Approvals.Mode == "off" || s.global.yolo || truthy(os.Getenv("HERMES_YOLO"))) {
+	if d == policy.Ask && (s.Cfg.Approvals.Mode == "off" || s.Global.Yolo || Truthy(os.Getenv("HERMES_YOLO"))) {
 		d = policy.Allow
 	}
 	reason := agenthook.Reason(policy.Verdict{Decision: d, Findings: v.Findings})
-	layout := s.home
+	layout := s.Home
 	switch d {
 	case policy.Ask:
 		// The agent is about to ask the human; if the human says yes,
 		// the agent's shell (hermes-exec) may run this once.
 		pid, start, err := agenthook.AgentProcess()
 		if err == nil {
-			ttl := s.cfg.Approvals.Timeout
+			ttl := s.Cfg.Approvals.Timeout
 			if ttl <= 0 {
 				ttl = approval.DefaultTimeout
 			}
@@ -149,11 +93,11 @@ func runHook(agent string, g globalOpts, stdin io.Reader, stdout, stderr io.Writ
 	return ans.Exit
 }
 
-// hookGrantApprover is the approval channel for a command the human
+// HookGrantApprover is the approval channel for a command the human
 // approved in the agent's own dialog (see agenthook.Grants): it is tried
 // before the terminal. This is also where another channel (the gateway)
 // plugs in: the flow's OpenApprover.
-func hookGrantApprover(key string, next func() (approval.Approver, error)) func() (approval.Approver, error) {
+func HookGrantApprover(key string, next func() (approval.Approver, error)) func() (approval.Approver, error) {
 	return func() (approval.Approver, error) {
 		g := hookGrants()
 		if agent, ok := g.Take(key, agenthook.Ancestors(16)); ok {
@@ -178,6 +122,6 @@ func hookGrantApprover(key string, next func() (approval.Approver, error)) func(
 // and $HERMES_HOME give it, never $HOME (an agent may run with
 // HOME=/nonexistent), the same for the hook and for the shell.
 func hookGrants() agenthook.Grants {
-	l := gatewayLayout()
+	l := GatewayLayout()
 	return agenthook.Grants{Dir: l.HookGrants(), KeyFile: l.StateKey()}
 }

@@ -16,10 +16,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"hermes-exec/approval"
-	"hermes-exec/approval/deadline"
-	"hermes-exec/approval/first"
 	gwapproval "hermes-exec/approval/gateway"
+	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/gateway"
 	"hermes-exec/gateway/authz"
 	"hermes-exec/gateway/pairing"
@@ -32,38 +30,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 )
-
-// gatewayLayout is the HERMES_HOME that the gateway daemon and the
-// wrappers reaching it share: $HERMES_HOME, else the one under the user
-// database's home (never $HOME, which an agent may have changed).
-func gatewayLayout() hermeshome.Layout { return homeLayout() }
-
-// openApprover is the flow's approval channel: the terminal and the
-// gateway, whichever are there, both asked when both are (the first
-// answer wins). A gateway whose socket exists but that does not answer is
-// an error when it is the only channel: the user set it up to be asked
-// there, so it is a denial, not a silent skip.
-func (s *setup) openApprover() (approval.Approver, error) {
-	var chans []approval.Approver
-	t, terr := openTTYApprover()
-	if terr == nil {
-		chans = append(chans, t)
-	}
-	g, gerr := gwapproval.Open(gatewayLayout().GatewaySocket())
-	switch {
-	case gerr == nil:
-		chans = append(chans, g)
-	case errors.Is(gerr, gwapproval.ErrNotRunning):
-	case len(chans) == 0:
-		return nil, gerr
-	default:
-		s.log.Warnf("%v; asking on the terminal only", gerr)
-	}
-	if len(chans) == 0 {
-		return nil, terr
-	}
-	return deadline.Wrap(first.New(chans...), s.cfg.Approvals.TimeoutFor), nil
-}
 
 func gatewayCommand() *cli.Command {
 	return &cli.Command{
@@ -115,7 +81,7 @@ approve. Five wrong codes in a row lock pairing on a platform for an hour.`,
 				OnUsageError: onUsageError,
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
-						return usageError{"gateway pair takes one CODE"}
+						return usageError("gateway pair takes one CODE")
 					}
 					st, lay, err := pairingStore(c)
 					if err != nil {
@@ -197,7 +163,7 @@ shows them.`,
 				UsageText:    "hermes-exec pairing approve PLATFORM CODE",
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 2 {
-						return usageError{"pairing approve takes PLATFORM CODE"}
+						return usageError("pairing approve takes PLATFORM CODE")
 					}
 					st, lay, err := pairingStore(c)
 					if err != nil {
@@ -219,7 +185,7 @@ shows them.`,
 				UsageText:    "hermes-exec pairing revoke PLATFORM ID",
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 2 {
-						return usageError{"pairing revoke takes PLATFORM ID"}
+						return usageError("pairing revoke takes PLATFORM ID")
 					}
 					st, lay, err := pairingStore(c)
 					if err != nil {
@@ -260,7 +226,7 @@ shows them.`,
 }
 
 func pairingStore(c *cli.Context) (*pairing.Store, hermeshome.Layout, error) {
-	lay := gatewayLayout()
+	lay := wrapper.GatewayLayout()
 	return &pairing.Store{Dir: lay.Pairing()}, lay, nil
 }
 
@@ -299,7 +265,7 @@ func appendGatewayAudit(lay hermeshome.Layout, e gateway.AuditEntry) {
 }
 
 func gatewayStatus(c *cli.Context) error {
-	lay := gatewayLayout()
+	lay := wrapper.GatewayLayout()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	st, err := gwapproval.New(lay.GatewaySocket()).Status(ctx)
@@ -339,15 +305,15 @@ func gatewayStatus(c *cli.Context) error {
 // gatewayRun is `gateway run`: the socket for wrappers, the page and API
 // for approvers, and the enabled chat bridges, until SIGINT or SIGTERM.
 func gatewayRun(c *cli.Context) error {
-	s, err := load(globalsFrom(c))
+	s, err := wrapper.Load(globalsFrom(c))
 	if err != nil {
 		return err
 	}
-	gcfg := s.cfg.Gateway.WithDefaults()
+	gcfg := s.Cfg.Gateway.WithDefaults()
 	if c.IsSet("listen") {
 		gcfg.Listen = c.String("listen")
 	}
-	lay := gatewayLayout()
+	lay := wrapper.GatewayLayout()
 	if err := os.MkdirAll(lay.Dir, 0o700); err != nil {
 		return err
 	}
@@ -360,7 +326,7 @@ func gatewayRun(c *cli.Context) error {
 		if !ok {
 			return errors.New("gateway.telegram.enabled is set, but this build has no telegram bridge")
 		}
-		b, err := f(gateway.BridgeConfig{Home: lay.Dir, Gateway: gcfg, Lookup: az.Lookup, Log: s.log})
+		b, err := f(gateway.BridgeConfig{Home: lay.Dir, Gateway: gcfg, Lookup: az.Lookup, Log: s.Log})
 		if err != nil {
 			return fmt.Errorf("telegram: %w", err)
 		}
@@ -471,7 +437,7 @@ func gatewayRun(c *cli.Context) error {
 	for _, b := range bridges {
 		go func() {
 			if err := b.Run(ctx, srv); err != nil && ctx.Err() == nil {
-				s.log.Errorf("%s bridge stopped: %v", b.Platform(), err)
+				s.Log.Errorf("%s bridge stopped: %v", b.Platform(), err)
 			}
 		}()
 	}

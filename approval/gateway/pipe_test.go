@@ -1,0 +1,204 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"hermes-exec/approval"
+	"hermes-exec/approval/gatewayexec"
+	gw "hermes-exec/gateway"
+)
+
+// The test binary is also the helper: started with gatewayexec.Arg, it is
+// what hermes-exec-admin is for the shell.
+func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == gatewayexec.Arg {
+		os.Exit(ServePipe(os.Args[2], os.Stdin, os.Stdout))
+	}
+	os.Exit(m.Run())
+}
+
+func self() (string, error) { return os.Executable() }
+
+func TestPipeAskAnswered(t *testing.T) {
+	s, sock, _ := daemon(t)
+	a, err := gatewayexec.Open(sock, self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	r := request()
+	go func() {
+		waitPending(t, s, 1)
+		p := s.Pending()[0]
+		if p.ID != r.ID || p.Command != r.Command || len(p.Findings) != 1 || p.Findings[0].Rule != "git-destructive" || !p.CanAlways {
+			t.Errorf("the daemon got %+v", p)
+		}
+		s.Decide(r.ID, gw.Decision{Answer: approval.AnswerSession, By: alice})
+	}()
+	rep, err := a.Ask(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Answer != approval.AnswerSession || rep.Approver != "web:alice" {
+		t.Fatalf("reply %+v", rep)
+	}
+}
+
+func TestPipeOpenFailsClosed(t *testing.T) {
+	dir := t.TempDir()
+	started := false
+	count := func() (string, error) { started = true; return os.Executable() }
+	// No socket: not in use, and nothing is started to find that out.
+	if _, err := gatewayexec.Open(filepath.Join(dir, "gateway.sock"), count); !errors.Is(err, gatewayexec.ErrNotRunning) || started {
+		t.Fatalf("no socket: %v (helper started: %v)", err, started)
+	}
+	// A socket nobody serves: in use but down, an error (a denial).
+	_, sock, stop := daemon(t)
+	stop()
+	os.WriteFile(sock, nil, 0o600) // the file stays behind, as after a crash
+	if _, err := gatewayexec.Open(sock, self); err == nil || errors.Is(err, gatewayexec.ErrNotRunning) {
+		t.Fatalf("dead daemon: %v", err)
+	}
+	// A helper that cannot be found: an error too, never a skip.
+	_, sock, _ = daemon(t)
+	missing := func() (string, error) { return "", errors.New("hermes-exec-admin: not installed next to hermes-exec") }
+	if _, err := gatewayexec.Open(sock, missing); err == nil || !strings.Contains(err.Error(), "not installed") {
+		t.Fatalf("missing helper: %v", err)
+	}
+	// A helper that is not the helper (it says nothing): an error.
+	if _, err := gatewayexec.Open(sock, func() (string, error) { return "/bin/true", nil }); err == nil {
+		t.Fatal("a silent helper was taken for a gateway")
+	}
+}
+
+func TestPipeWithdrawCarriesTheReason(t *testing.T) {
+	s, sock, _ := daemon(t)
+	events, cancel := s.Subscribe()
+	defer cancel()
+	a, err := gatewayexec.Open(sock, self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx, stop := context.WithCancelCause(context.Background())
+	done := make(chan approval.Reply, 1)
+	go func() {
+		rep, _ := a.Ask(ctx, request())
+		done <- rep
+	}()
+	<-events // new
+	stop(errors.New("answered at the terminal by root"))
+	select {
+	case ev := <-events:
+		if ev.Kind != gw.EventWithdrawn || ev.Reason != "answered at the terminal by root" {
+			t.Fatalf("event %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request was not withdrawn")
+	}
+	if rep := <-done; rep.Answer != approval.AnswerDeny || !strings.Contains(rep.Reason, "answered at the terminal by root") {
+		t.Fatalf("a withdrawn request: %+v", rep)
+	}
+}
+
+func TestPipeDaemonKilledMidWaitIsAnError(t *testing.T) {
+	s, sock, stop := daemon(t)
+	a, err := gatewayexec.Open(sock, self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Ask(context.Background(), request())
+		errc <- err
+	}()
+	waitPending(t, s, 1)
+	stop()
+	select {
+	case err := <-errc:
+		if err == nil || !strings.Contains(err.Error(), "went away") {
+			t.Fatalf("daemon gone: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the shell kept waiting for a dead daemon")
+	}
+}
+
+func TestPipeHelperKilledMidWaitIsAnError(t *testing.T) {
+	s, sock, _ := daemon(t)
+	events, cancel := s.Subscribe()
+	defer cancel()
+	a, err := gatewayexec.Open(sock, self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Ask(context.Background(), request())
+		errc <- err
+	}()
+	<-events // new
+	killHelpers(t)
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("a dead helper's silence was taken for an answer")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the shell kept waiting for a dead helper")
+	}
+}
+
+// killHelpers SIGKILLs this process's helper children.
+func killHelpers(t *testing.T) {
+	t.Helper()
+	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	n := 0
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, pid := range strings.Fields(string(b)) {
+			cl, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+			if strings.Contains(string(cl), gatewayexec.Arg) {
+				p, _ := strconv.Atoi(pid)
+				syscall.Kill(p, syscall.SIGKILL)
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no helper to kill")
+	}
+}
+
+// The shell ending (killed, say) ends the helper: the daemon withdraws the
+// request as it did when the shell held the connection itself.
+func TestPipeShellGoneWithdraws(t *testing.T) {
+	s, sock, _ := daemon(t)
+	events, cancel := s.Subscribe()
+	defer cancel()
+	a, err := gatewayexec.Open(sock, self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go a.Ask(context.Background(), request())
+	<-events  // new
+	a.Close() // what the shell's exit does to the pipe
+	select {
+	case ev := <-events:
+		if ev.Kind != gw.EventWithdrawn || ev.Reason != "the wrapper went away" {
+			t.Fatalf("event %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request outlived the shell")
+	}
+}
