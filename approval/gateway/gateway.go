@@ -96,14 +96,9 @@ func (a *Approver) Status(ctx context.Context) (wire.Status, error) {
 // first), the request is withdrawn with ctx's cause as the reason, so its
 // card says why.
 func (a *Approver) Ask(ctx context.Context, r approval.Request) (approval.Reply, error) {
-	if !wire.ValidID(r.ID) {
-		return approval.Reply{}, errors.New("gateway: the request has no valid id")
-	}
-	if r.Timeout <= 0 {
-		r.Timeout = approval.DefaultTimeout
-	}
-	if r.Deadline.IsZero() {
-		r.Deadline = time.Now().Add(r.Timeout)
+	r, err := wire.Outgoing(r)
+	if err != nil {
+		return approval.Reply{}, err
 	}
 	body, err := json.Marshal(wire.FromRequest(r))
 	if err != nil {

@@ -193,14 +193,9 @@ func (a *Approver) send(m Message) error {
 // (another channel answered first), the helper withdraws the request with
 // ctx's cause as the reason, so its card says why.
 func (a *Approver) Ask(ctx context.Context, r approval.Request) (approval.Reply, error) {
-	if !wire.ValidID(r.ID) {
-		return approval.Reply{}, errors.New("gateway: the request has no valid id")
-	}
-	if r.Timeout <= 0 {
-		r.Timeout = approval.DefaultTimeout
-	}
-	if r.Deadline.IsZero() {
-		r.Deadline = time.Now().Add(r.Timeout)
+	r, err := wire.Outgoing(r)
+	if err != nil {
+		return approval.Reply{}, err
 	}
 	w := wire.FromRequest(r)
 	if err := a.send(Message{Request: &w}); err != nil {

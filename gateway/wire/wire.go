@@ -5,6 +5,7 @@
 package wire
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sync"
@@ -125,6 +126,23 @@ func ParseAnswer(s string) (approval.Answer, error) {
 		return approval.AnswerDeny, nil
 	}
 	return approval.AnswerDeny, fmt.Errorf("decision %q is not one of once, session, always, deny", s)
+}
+
+// Outgoing is r as a client sends it to the gateway: refused without a
+// valid id, with the default timeout and a deadline filled in where the
+// caller left them out. Both clients (HTTP, and the shell's helper pipe)
+// go through it, so the daemon sees the same request from either.
+func Outgoing(r approval.Request) (approval.Request, error) {
+	if !ValidID(r.ID) {
+		return r, errors.New("gateway: the request has no valid id")
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = approval.DefaultTimeout
+	}
+	if r.Deadline.IsZero() {
+		r.Deadline = time.Now().Add(r.Timeout)
+	}
+	return r, nil
 }
 
 // FromRequest converts an approval.Request.
