@@ -151,8 +151,10 @@ func tarRule(c *cmd) {
 // unzipRule: unzip -d into a system directory.
 func unzipRule(c *cmd) {
 	args := c.args()
+	into := []arg{{s: ".", static: true}}
 	for i, a := range args {
 		if a.is("-d") && i+1 < len(args) {
+			into = args[i+1 : i+2]
 			for _, p := range c.w.paths(args[i+1]) {
 				if p == "/" || classifyPath(p) == riskSystem {
 					c.emit(RuleSysconfigWrite, "unzip extracts files over a system directory")
@@ -161,5 +163,8 @@ func unzipRule(c *cmd) {
 			}
 			writeTargets(c, args[i+1:i+2], "unzip -d")
 		}
+	}
+	if !hasStatic(args, "-l") && !hasStatic(args, "-t") && !hasStatic(args, "-p") && !hasStatic(args, "-Z") {
+		extractsOverHermes(c, into, "unzip")
 	}
 }
