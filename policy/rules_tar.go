@@ -278,9 +278,10 @@ func tarView(c *cmd) *cmd {
 func tarCreates(args []arg) bool { return parseTar(args).create }
 
 // extractsOverHermes asks for an extraction into a directory that holds
-// a Hermes home (the home itself is refused by writeTargets): the
-// archive's names are not on the command line, and one of them may be
-// .hermes/config.yaml, as when a tree is copied over the directory.
+// a Hermes home (the home itself is refused by writeTargets) or
+// hermes-exec's own programs: the archive's names are not on the command
+// line, and one of them may be .hermes/config.yaml or the shell, as when a
+// tree is copied over the directory.
 func extractsOverHermes(c *cmd, dirs []arg, how string) {
 	k := c.w.ctx()
 	for _, d := range dirs {
@@ -298,6 +299,10 @@ func extractsOverHermes(c *cmd, dirs []arg, how string) {
 			}
 			if k.aboveHermes(p) {
 				c.emit(RuleSysconfigWrite, how+" extracts an archive over a directory that holds the Hermes home ("+d.s+"): its names may overwrite the Hermes configuration or audit log")
+				return
+			}
+			if len(k.selfNamesIn(p)) > 0 {
+				c.emit(RuleSysconfigWrite, how+" extracts an archive over the directory of hermes-exec's own programs ("+d.s+"): its names may replace them")
 				return
 			}
 		}
