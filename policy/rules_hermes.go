@@ -6,7 +6,9 @@ import "strings"
 // is denied outright, because it would disable every other check.
 
 func init() {
-	register(hermesRule, "hermes-exec", "hermes")
+	// hermes-exec-admin holds the subcommands (hermes-exec execs it for
+	// them), so it is hermes-exec as far as its own rules go.
+	register(hermesRule, "hermes-exec", "hermes", "hermes-exec-admin")
 	register(hermesHelperRule, "hermes-exec-sandbox")
 }
 
