@@ -20,6 +20,9 @@ func hermesHelperRule(c *cmd) {
 
 func hermesRule(c *cmd) {
 	args := c.args()
+	if c.name != "hermes" {
+		hermesUnseenArgs(c, args)
+	}
 	for i, a := range args {
 		if !a.static {
 			continue
@@ -62,6 +65,27 @@ func hermesRule(c *cmd) {
 			return
 		case a.s == "run" && i+1 < len(args):
 			c.w.subCommand(c, args[i+1:], c.name+" run")
+			return
+		}
+	}
+}
+
+// hermesUnseenArgs asks when hermes-exec is given a word the command line
+// does not show (`hermes-exec $(cat f)`, xargs' input) where it could be
+// a subcommand or an option: the rules below judge the words they can
+// see, and the unseen one may be `yolo on` or `allowlist add`. The text
+// of -c is judged as a shell's; a script's arguments (after a name with a
+// slash or a dot) and what check is given are only read.
+func hermesUnseenArgs(c *cmd, args []arg) {
+	for _, a := range args {
+		switch {
+		case !a.static:
+			c.emit(RuleDynamicCode, c.name+" is given a word that is not known statically, which could be a subcommand that turns approvals off (yolo on, allowlist add)")
+			return
+		case a.s == "-c" || a.s == "--" || a.s == "check":
+			return
+		case strings.HasPrefix(a.s, "-"):
+		case strings.ContainsAny(a.s, "/."):
 			return
 		}
 	}

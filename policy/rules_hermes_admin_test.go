@@ -35,3 +35,32 @@ func TestHermesExecAdminIsHermesExec(t *testing.T) {
 		}
 	}
 }
+
+// Words hermes-exec is given that the command line does not show ask: one
+// of them may be `yolo on` (`printf 'yolo on' > f; hermes-exec $(cat f)`
+// turned approvals off).
+func TestHermesExecUnseenArgsAsk(t *testing.T) {
+	c := srvHermesClassifier(t)
+	for _, tc := range []struct {
+		cmd  string
+		want Decision
+	}{
+		{"hermes-exec $(cat /tmp/args)", Ask},
+		{"a=$(cat /tmp/args); hermes-exec $a", Ask},
+		{"hermes-exec-admin $(cat /tmp/args)", Ask},
+		{"xargs -a /tmp/args hermes-exec", Ask},
+		{"xargs hermes-exec < /tmp/args", Ask},
+		{"hermes-exec yolo $(cat /tmp/x)", Deny},
+		{"hermes-exec audit verify $(cat /tmp/x)", Ask},
+		{"echo yolo on | xargs hermes-exec", Deny},
+		// Controls: a script's arguments, check's text, -c's text.
+		{`hermes-exec ./deploy.sh "$(date +%s)"`, Allow},
+		{`hermes-exec check "$(cat /tmp/cmd)"`, Allow},
+		{`hermes-exec -c 'echo "$1"' x "$(date)"`, Allow},
+		{"hermes-exec yolo status", Allow},
+	} {
+		if v := c.Classify(tc.cmd); v.Decision != tc.want {
+			t.Errorf("%s: got %s %v, want %s", tc.cmd, v.Decision, rulesOf(v), tc.want)
+		}
+	}
+}
