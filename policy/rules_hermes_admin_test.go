@@ -64,3 +64,31 @@ func TestHermesExecUnseenArgsAsk(t *testing.T) {
 		}
 	}
 }
+
+// run's own options were taken for its command (`run --yolo -- git reset
+// --hard` was judged as a program named --yolo: allowed, and it ran
+// without asking), and the subcommands' parser takes a long option with
+// one dash (-yolo, -reanchor) as with two.
+func TestHermesExecRunOptions(t *testing.T) {
+	c := srvHermesClassifier(t)
+	for _, tc := range []struct {
+		cmd  string
+		want Decision
+	}{
+		{"hermes-exec run --yolo -- git reset --hard", Deny},
+		{"hermes-exec run -yolo -- git reset --hard", Deny},
+		{"hermes-exec-admin run --yolo=true git reset --hard", Deny},
+		{"hermes-exec run --config /tmp/c.yaml -- ls", Deny},
+		{"hermes-exec audit verify -reanchor", Deny},
+		{"hermes-exec-admin -yolo run -- ls", Deny},
+		{"hermes-exec run --backend sandbox -- git reset --hard", Ask},
+		{"hermes-exec run --backend=host git reset --hard", Ask},
+		{"hermes-exec run -- git reset --hard", Ask},
+		{"hermes-exec run --backend sandbox -- ls -la", Allow},
+		{"hermes-exec run git status", Allow},
+	} {
+		if v := c.Classify(tc.cmd); v.Decision != tc.want {
+			t.Errorf("%s: got %s %v, want %s", tc.cmd, v.Decision, rulesOf(v), tc.want)
+		}
+	}
+}
