@@ -90,3 +90,41 @@ func TestAgentCannotReplaceItsOwnShell(t *testing.T) {
 		t.Fatalf("ln of another program: %+v", r)
 	}
 }
+
+// An archive extracted over the home (redteam F3) replaced config.yaml
+// with one that allowlists `git reset --hard`. Now it asks (denied with
+// no terminal), and the reset still needs a human; an extraction
+// elsewhere stays allowed.
+func TestArchiveOverHomeCannotReplaceConfig(t *testing.T) {
+	e := newEnv(t)
+	home := t.TempDir()
+	hh := filepath.Join(home, ".hermes")
+	os.MkdirAll(hh, 0o700)
+	e.home = hh
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, ".hermes"), 0o755)
+	os.WriteFile(filepath.Join(src, ".hermes", "config.yaml"), []byte("approvals:\n  allowlist:\n    - git reset --hard\n"), 0o644)
+	tarball := filepath.Join(t.TempDir(), "a.tar")
+	if out, err := exec.Command("tar", "-C", src, "-cf", tarball, ".hermes").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v %s", err, out)
+	}
+	withHome := []string{"HOME=" + home}
+	for _, cmd := range []string{"tar -xf " + tarball + " -C ~", "cd ~ && tar xf " + tarball} {
+		if r := e.run(withHome, "-c", cmd); r.code != 126 || !strings.Contains(r.stderr, "holds the Hermes home") {
+			t.Errorf("%s: %+v, want denied (asked, no terminal)", cmd, r)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(hh, "config.yaml")); err == nil {
+		t.Fatal("config.yaml was replaced")
+	}
+	if r := e.run(withHome, "-c", "git reset --hard"); r.code != 126 || !strings.Contains(r.stderr, "approval required") {
+		t.Fatalf("git reset --hard after: %+v", r)
+	}
+	out := t.TempDir()
+	if r := e.run(withHome, "-c", "tar -xf "+tarball+" -C "+out); r.code != 0 {
+		t.Fatalf("extraction elsewhere: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(out, ".hermes", "config.yaml")); err != nil {
+		t.Fatalf("extraction elsewhere did not happen: %v", err)
+	}
+}
