@@ -326,7 +326,7 @@ func (w *walker) writeRisk(p string) (writeRisk, bool) {
 		return r, ok
 	}
 	if s, ok := w.ctx().selfProgram(p, false); ok {
-		return writeRisk{RuleSelfDisableWrite, "replaces hermes-exec's own program " + path.Base(s) + " (the agent's shell would be its to choose)"}, true
+		return writeRisk{RuleSelfDisableWrite, "replaces hermes-exec's own program " + path.Base(s) + " (a program of the agent's choosing would run in its place)"}, true
 	}
 	return writeRisk{}, false
 }
