@@ -24,6 +24,9 @@ type simpleState struct {
 	lvl      int
 	levels   []levelInfo
 	findings []finding
+	// levelsBuf holds the levels of a command with one or two (almost
+	// all): one allocation per simple command fewer.
+	levelsBuf [2]levelInfo
 }
 
 // cmd is the context handed to the rule handlers for one wrapper level.
@@ -114,6 +117,7 @@ func register(fn func(*cmd), names ...string) {
 // unwrapping wrappers level by level.
 func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 	sc := &simpleState{}
+	sc.levels = sc.levelsBuf[:0]
 	saved := w.cur
 	w.cur = sc
 	viaForwarder := false
@@ -295,11 +299,6 @@ func quoteShort(s string) string {
 // finishSimple applies the user rules and stamps position, text and argv
 // on the simple command's findings.
 func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
-	var node syntax.Node
-	if st != nil {
-		node = st
-	}
-	pos, off := w.posOf(node)
 	// Every entry that matches a level may allow what its own words
 	// raise there or deeper (a longer entry may cover what a shorter one
 	// for the same program does not). With nothing an entry could allow,
@@ -348,6 +347,16 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 			})
 		}
 	}
+	if len(sc.findings) == 0 {
+		return
+	}
+	// The position as text, only for a command with findings (it is
+	// most of what a command without any costs here).
+	var node syntax.Node
+	if st != nil {
+		node = st
+	}
+	pos, off := w.posOf(node)
 	for _, f := range sc.findings {
 		f.Command = text
 		f.Pos = pos
