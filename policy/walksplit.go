@@ -122,24 +122,28 @@ func (c *Classifier) classifySplitWalk(script string) (v Verdict, ok bool) {
 	if !shortcuts || len(script) < splitMin || runtime.GOMAXPROCS(0) < 2 {
 		return Verdict{}, false
 	}
-	w, all, agreed, ok := c.walkParts(script)
+	w, parts, agreed, ok := c.walkParts(script)
 	if !ok {
 		return Verdict{}, false
 	}
 	if !agreed {
 		// An answer changed: the sequential walk, on the tree the parts
 		// make.
+		var all []*syntax.Stmt
+		for _, p := range parts {
+			all = append(all, p...)
+		}
 		w = newWalker(c, script, 0)
 		w.file(&syntax.File{Stmts: all})
 	}
 	return w.verdict(""), true
 }
 
-// walkParts parses script in parts and walks each as it comes. all is the
-// parts' statements (the sequential parse's); agreed is false when an
-// answer the walk got differs from the whole text's, and the walk must be
-// done again.
-func (c *Classifier) walkParts(script string) (w *walker, all []*syntax.Stmt, agreed, ok bool) {
+// walkParts parses script in parts and walks each as it comes. parts are
+// the parts' statements (in order, the sequential parse's); agreed is
+// false when an answer the walk got differs from the whole text's, and
+// the walk must be done again.
+func (c *Classifier) walkParts(script string) (w *walker, parts [][]*syntax.Stmt, agreed, ok bool) {
 	// The finding for invisible characters comes first and quotes the
 	// whole text, which is not parsed yet: such a text is walked the
 	// usual way.
@@ -222,7 +226,7 @@ func (c *Classifier) walkParts(script string) (w *walker, all []*syntax.Stmt, ag
 	}
 	for p := p0; ; {
 		add(p)
-		all = append(all, p.stmts...)
+		parts = append(parts, p.stmts)
 		w.stmts(p.stmts)
 		var more bool
 		if p, more = <-later; !more {
@@ -238,7 +242,7 @@ func (c *Classifier) walkParts(script string) (w *walker, all []*syntax.Stmt, ag
 	} else {
 		count = nil
 	}
-	return w, all, w.spec.agrees(trusted, count), true
+	return w, parts, w.spec.agrees(trusted, count), true
 }
 
 // parsePartCounts parses one part and counts its assignments. A panic in
