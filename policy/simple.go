@@ -116,8 +116,7 @@ func register(fn func(*cmd), names ...string) {
 // simpleArgv classifies one simple command given its expanded argv,
 // unwrapping wrappers level by level.
 func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
-	sc := &simpleState{}
-	sc.levels = sc.levelsBuf[:0]
+	sc := w.newSimple()
 	saved := w.cur
 	w.cur = sc
 	viaForwarder := false
@@ -173,6 +172,32 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 	}
 	w.cur = saved
 	w.finishSimple(sc, st, text)
+	w.freeSimple(sc)
+}
+
+// newSimple returns a simple command's state, a used one when there is
+// one: a large script has tens of thousands of simple commands, and with
+// the collector off (check, shell mode) every allocation is fresh memory,
+// page faults included. Nothing keeps a state past its command:
+// finishSimple copies the findings out, and a *finding from emitAt is
+// used at once (the next emit may move the slice anyway).
+func (w *walker) newSimple() *simpleState {
+	if n := len(w.simpleFree); n > 0 {
+		sc := w.simpleFree[n-1]
+		w.simpleFree = w.simpleFree[:n-1]
+		return sc
+	}
+	sc := &simpleState{}
+	sc.levels = sc.levelsBuf[:0]
+	return sc
+}
+
+// freeSimple keeps sc for the next simple command, emptied.
+func (w *walker) freeSimple(sc *simpleState) {
+	clear(sc.levels[:cap(sc.levels)])
+	clear(sc.findings[:cap(sc.findings)])
+	sc.lvl, sc.levels, sc.findings = 0, sc.levels[:0], sc.findings[:0]
+	w.simpleFree = append(w.simpleFree, sc)
 }
 
 // expandAlias classifies a use of an alias defined earlier in the script

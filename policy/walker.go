@@ -48,10 +48,12 @@ func (f *finding) seenAtExec() *finding {
 
 // shared is the state common to a walker and all its nested walkers.
 type shared struct {
-	c       *Classifier
-	out     []finding
-	seq     int
-	fetched map[string]bool // files written by curl/wget in this script
+	c   *Classifier
+	out []finding
+	// simpleFree are simple commands' states to use again (newSimple).
+	simpleFree []*simpleState
+	seq        int
+	fetched    map[string]bool // files written by curl/wget in this script
 	// written holds what earlier statements of this script wrote into
 	// files (echo ... > x.sh, cat <<EOF > x.sh), so that running such a
 	// file later is judged by what was written into it.
