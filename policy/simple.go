@@ -24,9 +24,10 @@ type simpleState struct {
 	lvl      int
 	levels   []levelInfo
 	findings []finding
-	// levelsBuf holds the levels of a command with one or two (almost
-	// all): one allocation per simple command fewer.
+	// levelsBuf and cmds hold the levels of a command with one or two
+	// (almost all), so that a state used again (newSimple) brings them.
 	levelsBuf [2]levelInfo
+	cmds      [2]cmd
 }
 
 // cmd is the context handed to the rule handlers for one wrapper level.
@@ -122,7 +123,13 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 	viaForwarder := false
 	for lvl := 0; lvl < maxLevels && len(argv) > 0; lvl++ {
 		sc.lvl = lvl
-		c := &cmd{w: w, st: st, argv: argv, lvl: lvl, stdin: w.stdin}
+		var c *cmd
+		if lvl < len(sc.cmds) {
+			c = &sc.cmds[lvl]
+		} else {
+			c = new(cmd)
+		}
+		*c = cmd{w: w, st: st, argv: argv, lvl: lvl, stdin: w.stdin}
 		name, ok := w.commandName(c)
 		argv = c.argv
 		sc.levels = append(sc.levels, levelInfo{argv: argv, name: name})
@@ -196,6 +203,7 @@ func (w *walker) newSimple() *simpleState {
 func (w *walker) freeSimple(sc *simpleState) {
 	clear(sc.levels[:cap(sc.levels)])
 	clear(sc.findings[:cap(sc.findings)])
+	clear(sc.cmds[:])
 	sc.lvl, sc.levels, sc.findings = 0, sc.levels[:0], sc.findings[:0]
 	w.simpleFree = append(w.simpleFree, sc)
 }
