@@ -15,7 +15,7 @@ func TestWalkPartsSameVerdicts(t *testing.T) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	}
 	c := mustClassifier(t, Rules{Allowlist: []string{"git push"}})
-	base := bigScript(4 * splitMin)
+	base := bigScript(3 * splitMin)
 	cases := []struct {
 		name, text string
 		redo       bool // an answer of an early part's walk changes
