@@ -85,6 +85,14 @@ func BenchmarkClassifyBigScript(b *testing.B) {
 			}
 		}
 	})
+	// 80,000 statements of one word each: the walk's cost per statement.
+	echoes := benchinput.EchoLines(1 << 20)
+	b.Run("echo-lines-nokey", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c.ClassifyNoKey(echoes)
+		}
+	})
 	// parseLarge: the parse in parts on several cores (parsesplit.go).
 	b.Run("parse-split", func(b *testing.B) {
 		b.ReportAllocs()

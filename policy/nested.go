@@ -65,7 +65,7 @@ func (w *walker) positional(p *syntax.ParamExp) (arg, bool) {
 		return arg{}, false
 	}
 	i := int(v[0] - '0')
-	if i >= len(w.pos) || w.assignCount != nil && w.assignCount[v] > 0 {
+	if i >= len(w.pos) || w.assignedHere(v) {
 		return arg{}, false
 	}
 	return w.pos[i], true
@@ -87,7 +87,7 @@ func (w *walker) sameShellText(t arg, how string, c *cmd) {
 func (w *walker) trackedVars() map[string]string {
 	out := make(map[string]string, len(w.vars))
 	for k, v := range w.vars {
-		if w.trusted[k] {
+		if w.isTrusted(k) {
 			out[k] = v
 		}
 	}

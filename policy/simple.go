@@ -24,6 +24,10 @@ type simpleState struct {
 	lvl      int
 	levels   []levelInfo
 	findings []finding
+	// levelsBuf and cmds hold the levels of a command with one or two
+	// (almost all), so that a state used again (newSimple) brings them.
+	levelsBuf [2]levelInfo
+	cmds      [2]cmd
 }
 
 // cmd is the context handed to the rule handlers for one wrapper level.
@@ -113,13 +117,19 @@ func register(fn func(*cmd), names ...string) {
 // simpleArgv classifies one simple command given its expanded argv,
 // unwrapping wrappers level by level.
 func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
-	sc := &simpleState{}
+	sc := w.newSimple()
 	saved := w.cur
 	w.cur = sc
 	viaForwarder := false
 	for lvl := 0; lvl < maxLevels && len(argv) > 0; lvl++ {
 		sc.lvl = lvl
-		c := &cmd{w: w, st: st, argv: argv, lvl: lvl, stdin: w.stdin}
+		var c *cmd
+		if lvl < len(sc.cmds) {
+			c = &sc.cmds[lvl]
+		} else {
+			c = new(cmd)
+		}
+		*c = cmd{w: w, st: st, argv: argv, lvl: lvl, stdin: w.stdin}
 		name, ok := w.commandName(c)
 		argv = c.argv
 		sc.levels = append(sc.levels, levelInfo{argv: argv, name: name})
@@ -169,6 +179,33 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 	}
 	w.cur = saved
 	w.finishSimple(sc, st, text)
+	w.freeSimple(sc)
+}
+
+// newSimple returns a simple command's state, a used one when there is
+// one: a large script has tens of thousands of simple commands, and with
+// the collector off (check, shell mode) every allocation is fresh memory,
+// page faults included. Nothing keeps a state past its command:
+// finishSimple copies the findings out, and a *finding from emitAt is
+// used at once (the next emit may move the slice anyway).
+func (w *walker) newSimple() *simpleState {
+	if n := len(w.simpleFree); n > 0 {
+		sc := w.simpleFree[n-1]
+		w.simpleFree = w.simpleFree[:n-1]
+		return sc
+	}
+	sc := &simpleState{}
+	sc.levels = sc.levelsBuf[:0]
+	return sc
+}
+
+// freeSimple keeps sc for the next simple command, emptied.
+func (w *walker) freeSimple(sc *simpleState) {
+	clear(sc.levels[:cap(sc.levels)])
+	clear(sc.findings[:cap(sc.findings)])
+	clear(sc.cmds[:])
+	sc.lvl, sc.levels, sc.findings = 0, sc.levels[:0], sc.findings[:0]
+	w.simpleFree = append(w.simpleFree, sc)
 }
 
 // expandAlias classifies a use of an alias defined earlier in the script
@@ -295,11 +332,6 @@ func quoteShort(s string) string {
 // finishSimple applies the user rules and stamps position, text and argv
 // on the simple command's findings.
 func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
-	var node syntax.Node
-	if st != nil {
-		node = st
-	}
-	pos, off := w.posOf(node)
 	// Every entry that matches a level may allow what its own words
 	// raise there or deeper (a longer entry may cover what a shorter one
 	// for the same program does not). With nothing an entry could allow,
@@ -348,6 +380,16 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 			})
 		}
 	}
+	if len(sc.findings) == 0 {
+		return
+	}
+	// The position as text, only for a command with findings (it is
+	// most of what a command without any costs here).
+	var node syntax.Node
+	if st != nil {
+		node = st
+	}
+	pos, off := w.posOf(node)
 	for _, f := range sc.findings {
 		f.Command = text
 		f.Pos = pos

@@ -48,10 +48,12 @@ func (f *finding) seenAtExec() *finding {
 
 // shared is the state common to a walker and all its nested walkers.
 type shared struct {
-	c       *Classifier
-	out     []finding
-	seq     int
-	fetched map[string]bool // files written by curl/wget in this script
+	c   *Classifier
+	out []finding
+	// simpleFree are simple commands' states to use again (newSimple).
+	simpleFree []*simpleState
+	seq        int
+	fetched    map[string]bool // files written by curl/wget in this script
 	// written holds what earlier statements of this script wrote into
 	// files (echo ... > x.sh, cat <<EOF > x.sh), so that running such a
 	// file later is judged by what was written into it.
@@ -80,10 +82,13 @@ type walker struct {
 	vars     map[string]string
 	trusted  map[string]bool // variables assigned exactly once, unconditionally
 	// assignCount weighs every way a variable is set (a for loop counts 2).
+	// Both are read through ask (walksplit.go).
 	assignCount map[string]int
-	cwds        []string // possible working directories ("" = the initial one)
-	lastCd      []string // set by a cd just walked
-	funcs       map[string]bool
+	// spec records what a walk that overlaps the parse asked of them.
+	spec   specAnswers
+	cwds   []string // possible working directories ("" = the initial one)
+	lastCd []string // set by a cd just walked
+	funcs  map[string]bool
 	// forwarders are functions that run their arguments (forwarders.go);
 	// inForwarder is set while such a function's body is walked.
 	forwarders  map[string]bool
@@ -455,7 +460,7 @@ const maxLoopItems = 8
 // static or the variable is also set elsewhere.
 func (w *walker) loopOverItems(l *syntax.WordIter, body []*syntax.Stmt) bool {
 	name := l.Name.Value
-	if !l.InPos.IsValid() || w.assignCount[name] != 2 || w.loops >= 2 {
+	if !l.InPos.IsValid() || !w.forLoopOnly(name) || w.loops >= 2 {
 		return false
 	}
 	w.loops++
@@ -645,7 +650,7 @@ func (w *walker) paramNested(p *syntax.ParamExp) {
 // string, which runs any $(...) in it.
 func (w *walker) promptExpansion(p *syntax.ParamExp) {
 	if p.Param != nil {
-		if v, ok := w.vars[p.Param.Value]; ok && w.trusted[p.Param.Value] {
+		if v, ok := w.vars[p.Param.Value]; ok && w.isTrusted(p.Param.Value) {
 			if !strings.Contains(v, "$(") && !strings.Contains(v, "`") {
 				return
 			}

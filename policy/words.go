@@ -448,7 +448,7 @@ func (w *walker) paramValue(p *syntax.ParamExp) (val string, ok, fromVar bool) {
 	if v, found := w.vars[name]; found {
 		return v, v != "" || p.Exp == nil, true
 	}
-	if name == "TMPDIR" && w.assignCount[name] == 0 && (p.Exp == nil || p.Exp.Op == syntax.DefaultUnsetOrNull || p.Exp.Op == syntax.DefaultUnset) {
+	if name == "TMPDIR" && w.neverAssigned(name) && (p.Exp == nil || p.Exp.Op == syntax.DefaultUnsetOrNull || p.Exp.Op == syntax.DefaultUnset) {
 		// The scratch directory: judged as /tmp, so that $TMPDIR/build is
 		// scratch space while $TMPDIR itself and $TMPDIR/* are all of it.
 		return "/tmp", true, false
