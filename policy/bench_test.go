@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +77,19 @@ func BenchmarkClassifyBigScript(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			c.ClassifyNoKey(s)
+		}
+	})
+	// 80,000 `echo line N` (1.27 MB), with nothing to pad the lines out:
+	// every statement is walked (issue 8's script).
+	var echo strings.Builder
+	for i := 0; i < 80000; i++ {
+		fmt.Fprintf(&echo, "echo line %d\n", i)
+	}
+	b.Run("echo-lines", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(echo.Len()))
+		for b.Loop() {
+			c.ClassifyNoKey(echo.String())
 		}
 	})
 	b.Run("parse", func(b *testing.B) {

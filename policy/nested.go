@@ -7,6 +7,11 @@ import (
 // script parses text as bash and walks it. The receiver is a child walker
 // made for that text.
 func (w *walker) script(text, how string) {
+	// A nested text can be larger than the top-level one (built from
+	// variables, or parsed once per loop item): its parse is paid for.
+	if !w.spend(len(text)/workBytes, nil) {
+		return
+	}
 	f, err := parseScript(text)
 	if err != nil {
 		w.emitNode(RuleParseError, "the text given to "+how+" does not parse ("+err.Error()+"), so what it runs cannot be checked", nil).opaque = true
