@@ -158,6 +158,7 @@ var handlerNames = [...]string{
 	"helm",
 	"hermes",
 	"hermes-exec",
+	"hermes-exec-admin",
 	"hermes-exec-sandbox",
 	"heroku",
 	"history",
@@ -626,6 +627,7 @@ var handlerFuncs = [...][]func(*cmd){
 	{helmRule},                     // helm
 	{hermesRule},                   // hermes
 	{hermesRule},                   // hermes-exec
+	{hermesRule},                   // hermes-exec-admin
 	{hermesHelperRule},             // hermes-exec-sandbox
 	{gcloudRule},                   // heroku
 	{historyRule},                  // history
@@ -977,7 +979,7 @@ var registeredNames = [...]string{
 	"make", "gmake",
 	"git",
 	"git-push", "git-reset", "git-clean", "git-checkout", "git-branch", "git-stash", "git-rm", "git-reflog", "git-gc", "git-filter-branch", "git-restore", "git-switch", "git-worktree", "git-update-ref", "git-config", "git-submodule", "git-rebase",
-	"hermes-exec", "hermes",
+	"hermes-exec", "hermes", "hermes-exec-admin",
 	"hermes-exec-sandbox",
 	"touch",
 	"journalctl",
@@ -1075,4 +1077,4 @@ var registeredNames = [...]string{
 	"unzip",
 }
 
-var registeredSizes = [...]int{12, 3, 3, 1, 7, 1, 1, 13, 2, 8, 3, 1, 1, 2, 1, 1, 2, 25, 4, 10, 8, 7, 1, 28, 9, 1, 8, 2, 5, 9, 1, 1, 2, 1, 17, 2, 1, 1, 1, 1, 1, 1, 1, 1, 2, 13, 3, 1, 3, 3, 1, 2, 2, 2, 4, 3, 1, 1, 6, 2, 1, 1, 2, 1, 2, 7, 1, 1, 2, 3, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 3, 1, 1, 2, 1, 2, 1, 1, 11, 1, 11, 5, 1, 3, 1, 5, 4, 2, 1, 1, 3, 1, 3, 1, 8, 1, 1, 4, 1, 1, 1, 3, 24, 1, 2, 1, 1, 22, 1, 3, 3, 2, 14, 1, 1, 1, 1, 15, 1, 2, 1}
+var registeredSizes = [...]int{12, 3, 3, 1, 7, 1, 1, 13, 2, 8, 3, 1, 1, 2, 1, 1, 2, 25, 4, 10, 8, 7, 1, 28, 9, 1, 8, 2, 5, 9, 1, 1, 2, 1, 17, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 13, 3, 1, 3, 3, 1, 2, 2, 2, 4, 3, 1, 1, 6, 2, 1, 1, 2, 1, 2, 7, 1, 1, 2, 3, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 3, 1, 1, 2, 1, 2, 1, 1, 11, 1, 11, 5, 1, 3, 1, 5, 4, 2, 1, 1, 3, 1, 3, 1, 8, 1, 1, 4, 1, 1, 1, 3, 24, 1, 2, 1, 1, 22, 1, 3, 3, 2, 14, 1, 1, 1, 1, 15, 1, 2, 1}
