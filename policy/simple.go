@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"slices"
 	"strings"
+	"sync"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -103,16 +105,82 @@ func (c *cmd) addView(v []arg) {
 // program's handlers emit, to check them against rulePrograms.
 var handlerEmitHook func(prog string, fs []finding)
 
-// handlers maps a program name to its rule checks. It is sized once: the
-// rules register about 470 names at every start, and growing the map to
-// that size step by step cost each command about 0.1M instructions.
-var handlers = make(map[string][]func(*cmd), 512)
-
-func register(fn func(*cmd), names ...string) {
-	for _, n := range names {
-		handlers[n] = append(handlers[n], fn)
-	}
+// registration is one register call: a rule check and the programs it
+// checks.
+type registration struct {
+	fn    func(*cmd)
+	names []string
 }
+
+// registered is every register call, in the order the rule files' init
+// functions make them: the rules' own declaration of which programs they
+// check.
+var registered = make([]registration, 0, 256)
+
+// register declares that fn checks the programs names. It only notes the
+// call: putting about 470 names into a map at every start cost each
+// command about 0.25M instructions (a tenth of a -c true), so the table
+// the classifier looks programs up in is generated from these calls
+// (handlers_gen.go, static data) and checked against them (handlers).
+func register(fn func(*cmd), names ...string) {
+	registered = append(registered, registration{fn, names})
+}
+
+// handlers returns a program's rule checks, in registration order.
+func handlers(name string) []func(*cmd) {
+	if !handlerTable() {
+		return handlerMap()[name]
+	}
+	if i, ok := slices.BinarySearch(handlerNames[:], name); ok {
+		return handlerChecks[i]
+	}
+	return nil
+}
+
+// handlerChecks is handlerFuncs, which lists the checks, whose code calls
+// handlers: set in init, since a direct use here would make the table's
+// initialisation depend on itself.
+var handlerChecks [][]func(*cmd)
+
+func init() { handlerChecks = handlerFuncs[:] }
+
+// handlerTable reports whether handlers_gen.go was generated from the
+// register calls this build makes: the same names, in the same order, in
+// registrations of the same sizes (TestHandlersTable also checks the
+// functions, which cannot be compared here). A table left stale by an
+// edit is not used: handlerMap then builds the table from the calls, so
+// the rules checked are always the registered ones.
+var handlerTable = sync.OnceValue(handlerTableCurrent)
+
+func handlerTableCurrent() bool {
+	if len(registered) != len(registeredSizes) {
+		return false
+	}
+	k := 0
+	for i, r := range registered {
+		if len(r.names) != registeredSizes[i] || k+len(r.names) > len(registeredNames) {
+			return false
+		}
+		for _, n := range r.names {
+			if n != registeredNames[k] {
+				return false
+			}
+			k++
+		}
+	}
+	return k == len(registeredNames)
+}
+
+// handlerMap is the register calls as a map from program name to checks.
+var handlerMap = sync.OnceValue(func() map[string][]func(*cmd) {
+	m := make(map[string][]func(*cmd), 512)
+	for _, r := range registered {
+		for _, n := range r.names {
+			m[n] = append(m[n], r.fn)
+		}
+	}
+	return m
+})
 
 // simpleArgv classifies one simple command given its expanded argv,
 // unwrapping wrappers level by level.
@@ -157,7 +225,7 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 		}
 		genericRule(c)
 		before := len(sc.findings)
-		for _, h := range handlers[name] {
+		for _, h := range handlers(name) {
 			h(c)
 		}
 		if handlerEmitHook != nil {
