@@ -86,6 +86,11 @@ type Backend struct {
 	o        Options
 	initPath string
 	version  string // containerd's, once connected
+	// checked waits for the version check of Run's connection (asked
+	// for while the container is prepared) and says whether it failed.
+	// Nothing that makes a task or container in containerd runs before
+	// it said nil.
+	checked func() error
 }
 
 // New checks the options and finds the in-container init.
@@ -125,28 +130,51 @@ func (b *Backend) Name() string { return "containerd" }
 // Run runs one command and reports how it ended.
 func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
 	phase.Mark("cd-run")
-	cl, ctx, version, err := connect(ctx, b.o)
+	cl, ctx, err := dial(ctx, b.o)
 	if err != nil {
 		return isolate.Status{}, err
 	}
-	b.version = version
+	defer cl.Close()
+	// The version check's round trip runs while the container is
+	// prepared; everything that makes a task or container waits for it
+	// (b.checked), and a failed check is the run's one error.
+	vc := make(chan error, 1)
+	go func() {
+		v, err := checkVersion(ctx, cl, b.o)
+		b.version = v
+		vc <- err
+	}()
+	b.checked = sync.OnceValue(func() error { return <-vc })
 	phase.Mark("cd-connect")
 	// What earlier runs left is collected meanwhile (nothing here needs
 	// it), when the state directory shows something to collect.
 	collected := make(chan struct{})
 	if needsCollect(b.o) {
-		go func() { _, _ = collect(ctx, cl, b.o, false); close(collected) }()
+		go func() {
+			defer close(collected)
+			if b.checked() == nil {
+				_, _ = collect(ctx, cl, b.o, false)
+			}
+		}()
 	} else {
 		close(collected)
 	}
-	defer cl.Close()
 	defer func() { <-collected }()
 	env := execproto.CommandEnv(s.Env, b.o.Passthrough, os.Getenv("HERMES_SKILL_ENV"))
 	cwd := b.o.CommandDir(s.Dir)
 	if b.o.Persist == execproto.PersistSession && s.Session != "" {
+		if err := b.checked(); err != nil {
+			return isolate.Status{}, err
+		}
 		return b.runSession(ctx, cl, s, env, cwd)
 	}
-	return b.runFresh(ctx, cl, s, env, cwd)
+	st, err := b.runFresh(ctx, cl, s, env, cwd)
+	if verr := b.checked(); verr != nil {
+		// runFresh stopped before its task (it waits for the check):
+		// whatever it met on the way, the version is the reason.
+		return isolate.Status{}, verr
+	}
+	return st, err
 }
 
 // Connect opens the client and checks that containerd answers and is new
@@ -158,26 +186,55 @@ func Connect(ctx context.Context, o Options) (*containerd.Client, context.Contex
 
 // connect is Connect, and containerd's version.
 func connect(ctx context.Context, o Options) (*containerd.Client, context.Context, string, error) {
-	if _, err := os.Stat(o.Address); err != nil {
-		return nil, ctx, "", fmt.Errorf("containerd is not reachable at %s (%v): start containerd, or set container.containerd.address to its socket", o.Address, errors.Unwrap(err))
-	}
-	cl, err := containerd.New(o.Address, containerd.WithDefaultNamespace(o.Namespace), containerd.WithTimeout(5*time.Second))
+	cl, ctx, err := dial(ctx, o)
 	if err != nil {
-		return nil, ctx, "", fmt.Errorf("containerd at %s: %v", o.Address, err)
+		return nil, ctx, "", err
 	}
-	ctx = namespaces.WithNamespace(ctx, o.Namespace)
+	v, err := checkVersion(ctx, cl, o)
+	if err != nil {
+		cl.Close()
+		return nil, ctx, "", err
+	}
+	return cl, ctx, v, nil
+}
+
+// dial opens the client (without asking containerd anything yet).
+func dial(ctx context.Context, o Options) (*containerd.Client, context.Context, error) {
+	if _, err := os.Stat(o.Address); err != nil {
+		return nil, ctx, fmt.Errorf("containerd is not reachable at %s (%v): start containerd, or set container.containerd.address to its socket", o.Address, errors.Unwrap(err))
+	}
+	// The default runtime named here spares NewContainer its look-up of
+	// the namespace's label (a round trip): every container here names
+	// its runtime anyway.
+	cl, err := containerd.New(o.Address, containerd.WithDefaultNamespace(o.Namespace), containerd.WithDefaultRuntime(runtimeName), containerd.WithTimeout(5*time.Second))
+	if err != nil {
+		return nil, ctx, fmt.Errorf("containerd at %s: %v", o.Address, err)
+	}
+	return cl, namespaces.WithNamespace(ctx, o.Namespace), nil
+}
+
+// checkVersion asks containerd for its version ("VERSION REVISION") and
+// refuses one older than 1.6.
+func checkVersion(ctx context.Context, cl *containerd.Client, o Options) (string, error) {
 	vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	v, err := cl.Version(vctx)
 	if err != nil {
-		cl.Close()
-		return nil, ctx, "", fmt.Errorf("containerd at %s does not answer (%v): is it running, and may this user open its socket?", o.Address, err)
+		return "", fmt.Errorf("containerd at %s does not answer (%v): is it running, and may this user open its socket?", o.Address, err)
 	}
 	if !versionOK(v.Version) {
-		cl.Close()
-		return nil, ctx, "", fmt.Errorf("containerd at %s is version %s; hermes-exec needs 1.6 or newer: upgrade containerd", o.Address, v.Version)
+		return "", fmt.Errorf("containerd at %s is version %s; hermes-exec needs 1.6 or newer: upgrade containerd", o.Address, v.Version)
 	}
-	return cl, ctx, v.Version + " " + v.Revision, nil
+	return v.Version + " " + v.Revision, nil
+}
+
+// versionChecked is b.checked's answer (nil where Run did not connect:
+// connect checked the version then).
+func (b *Backend) versionChecked() error {
+	if b.checked == nil {
+		return nil
+	}
+	return b.checked()
 }
 
 // versionOK accepts containerd 1.6 and later ("1.6.20~ds1", "v2.1.0").
@@ -234,6 +291,11 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	in := &stdinReader{}
 	<-anchored
 	phase.Mark("cd-anchor")
+	if err := b.versionChecked(); err != nil {
+		destroy(cleanup, c)
+		forgetWorkspace(b.o, b.o.Workspace, id)
+		return isolate.Status{}, err
+	}
 	task, err := c.NewTask(ctx, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
 	if err != nil && ctx.Err() == nil {
 		// The group's shim may have been exiting as the task joined it
@@ -527,6 +589,9 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 			return fail(err)
 		}
 		phase.Mark("cd-image")
+	}
+	if err := b.versionChecked(); err != nil {
+		return fail(err)
 	}
 	opts = append(opts, containerd.WithSpec(spec.Spec))
 	c, err := cl.NewContainer(ctx, id, opts...)
