@@ -41,6 +41,7 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
@@ -296,12 +297,12 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 		forgetWorkspace(b.o, b.o.Workspace, id)
 		return isolate.Status{}, err
 	}
-	task, err := c.NewTask(ctx, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
+	task, err := newFreshTask(ctx, cl, id, p.rootfs, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
 	if err != nil && ctx.Err() == nil {
 		// The group's shim may have been exiting as the task joined it
 		// (its last container removed meanwhile by sandbox rm or gc):
 		// the second try starts a shim of the group's own.
-		task, err = c.NewTask(ctx, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
+		task, err = newFreshTask(ctx, cl, id, p.rootfs, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
 	}
 	if err != nil {
 		destroy(cleanup, c)
@@ -535,7 +536,7 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 		}),
 	}
 	p.image = b.o.Image != ""
-	var root chan error
+	var root chan rootResult
 	if p.image {
 		// One lease over the snapshot and the container that takes it
 		// (as NewContainer would take itself), so that containerd's
@@ -548,8 +549,11 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 		ctx = lctx
 		// The image's snapshot is prepared meanwhile: round trips to
 		// containerd while the spec is built here.
-		root = make(chan error, 1)
-		go func() { root <- b.prepareRoot(ctx, cl, id) }()
+		root = make(chan rootResult, 1)
+		go func() {
+			m, err := b.prepareRoot(ctx, cl, id)
+			root <- rootResult{m, err}
+		}()
 		opts = append(opts, containerd.WithImageName(b.o.Image), containerd.WithSnapshotter(snapshotter),
 			func(_ context.Context, _ *containerd.Client, c *containers.Container) error {
 				c.SnapshotKey = id
@@ -583,51 +587,65 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 		}
 	}
 	phase.Mark("cd-spec")
-	if root != nil {
-		rootDone = true
-		if err := <-root; err != nil {
-			return fail(err)
-		}
-		phase.Mark("cd-image")
-	}
 	if err := b.versionChecked(); err != nil {
 		return fail(err)
 	}
 	opts = append(opts, containerd.WithSpec(spec.Spec))
+	// The record is made while the snapshot is still being prepared:
+	// containerd checks only that it names a snapshotter and key, and the
+	// task that mounts the snapshot is created after both.
 	c, err := cl.NewContainer(ctx, id, opts...)
+	if root != nil {
+		rootDone = true
+		r := <-root
+		if r.err != nil {
+			if err == nil {
+				_ = cl.ContainerService().Delete(context.WithoutCancel(ctx), id)
+			}
+			return fail(r.err)
+		}
+		p.rootfs = r.mounts
+		phase.Mark("cd-image")
+	}
 	if err != nil {
 		return fail(fmt.Errorf("containerd: making container %s: %w", id, err))
 	}
 	return c, nil
 }
 
+// rootResult is what prepareRoot made: the snapshot's mounts, or why not.
+type rootResult struct {
+	mounts []mount.Mount
+	err    error
+}
+
 // prepareRoot prepares container id's writable snapshot on top of the
 // image's layers, unpacking the image first when it was not (an image
 // imported by another tool). Not checked first: a check costs every run a
 // few round trips.
-func (b *Backend) prepareRoot(ctx context.Context, cl *containerd.Client, id string) error {
+func (b *Backend) prepareRoot(ctx context.Context, cl *containerd.Client, id string) ([]mount.Mount, error) {
 	img, err := findImage(ctx, cl, b.o)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	err = b.prepareSnapshot(ctx, cl, id, img)
+	m, err := b.prepareSnapshot(ctx, cl, id, img)
 	if err != nil && errdefs.IsNotFound(err) {
 		if uerr := img.Unpack(ctx, snapshotter); uerr != nil {
-			return fmt.Errorf("containerd: unpacking %s: %w", b.o.Image, uerr)
+			return nil, fmt.Errorf("containerd: unpacking %s: %w", b.o.Image, uerr)
 		}
-		err = b.prepareSnapshot(ctx, cl, id, img)
+		m, err = b.prepareSnapshot(ctx, cl, id, img)
 	}
 	if err != nil {
-		return fmt.Errorf("containerd: making container %s: %w", id, err)
+		return nil, fmt.Errorf("containerd: making container %s: %w", id, err)
 	}
-	return nil
+	return m, nil
 }
 
 // prepareSnapshot prepares snapshot id on top of img's layers. The layers'
 // chain id is remembered per image target in the state directory: working
 // it out reads the index, manifest and config from the content store, a
 // third of a fresh container's set-up.
-func (b *Backend) prepareSnapshot(ctx context.Context, cl *containerd.Client, id string, img containerd.Image) error {
+func (b *Backend) prepareSnapshot(ctx context.Context, cl *containerd.Client, id string, img containerd.Image) ([]mount.Mount, error) {
 	target := img.Target().Digest.String()
 	cache := filepath.Join(b.o.StateDir, "images", strings.ReplaceAll(target, ":", "-"))
 	chain := ""
@@ -637,18 +655,19 @@ func (b *Backend) prepareSnapshot(ctx context.Context, cl *containerd.Client, id
 	if chain == "" {
 		diffIDs, err := img.RootFS(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		chain = identity.ChainID(diffIDs).String()
 		if err := os.MkdirAll(filepath.Dir(cache), 0o700); err == nil {
 			_ = atomicfile.Write(cache, []byte(chain+"\n"))
 		}
 	}
-	if _, err := cl.SnapshotService(snapshotter).Prepare(ctx, id, chain); err != nil {
+	m, err := cl.SnapshotService(snapshotter).Prepare(ctx, id, chain)
+	if err != nil {
 		_ = os.Remove(cache) // layers gone (image removed, not unpacked): work it out again
-		return err
+		return nil, err
 	}
-	return nil
+	return m, nil
 }
 
 // findImage is o.Image from the store.
