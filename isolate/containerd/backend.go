@@ -92,6 +92,7 @@ type Backend struct {
 	// Nothing that makes a task or container in containerd runs before
 	// it said nil.
 	checked func() error
+	pending sync.WaitGroup // background's
 }
 
 // New checks the options and finds the in-container init.
@@ -131,11 +132,13 @@ func (b *Backend) Name() string { return "containerd" }
 // Run runs one command and reports how it ended.
 func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
 	phase.Mark("cd-run")
+	go warm()
 	cl, ctx, err := dial(ctx, b.o)
 	if err != nil {
 		return isolate.Status{}, err
 	}
 	defer cl.Close()
+	defer b.pending.Wait()
 	// The version check's round trip runs while the container is
 	// prepared; everything that makes a task or container waits for it
 	// (b.checked), and a failed check is the run's one error.
@@ -537,22 +540,32 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 	}
 	p.image = b.o.Image != ""
 	var root chan rootResult
+	var lease func() leaseResult
 	if p.image {
 		// One lease over the snapshot and the container that takes it
 		// (as NewContainer would take itself), so that containerd's
-		// garbage collection leaves the snapshot alone meanwhile.
-		lctx, done, err := cl.WithLease(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("containerd: %w", err)
-		}
-		defer func() { _ = done(context.WithoutCancel(ctx)) }()
-		ctx = lctx
-		// The image's snapshot is prepared meanwhile: round trips to
-		// containerd while the spec is built here.
+		// garbage collection leaves the snapshot alone meanwhile. It is
+		// taken, and the image's snapshot prepared under it, meanwhile:
+		// round trips to containerd while the spec is built here.
+		leased := make(chan leaseResult, 1)
 		root = make(chan rootResult, 1)
 		go func() {
-			m, err := b.prepareRoot(ctx, cl, id)
+			lctx, done, err := cl.WithLease(ctx)
+			leased <- leaseResult{lctx, done, err}
+			if err != nil {
+				root <- rootResult{err: fmt.Errorf("containerd: %w", err)}
+				return
+			}
+			m, err := b.prepareRoot(lctx, cl, id)
 			root <- rootResult{m, err}
+		}()
+		lease = sync.OnceValue(func() leaseResult { return <-leased })
+		// Given back once the container holds the snapshot (or nothing
+		// was made), while the task is created; Run waits for it.
+		defer func() {
+			if l := lease(); l.err == nil {
+				b.background(func() { _ = l.done(context.WithoutCancel(ctx)) })
+			}
 		}()
 		opts = append(opts, containerd.WithImageName(b.o.Image), containerd.WithSnapshotter(snapshotter),
 			func(_ context.Context, _ *containerd.Client, c *containers.Container) error {
@@ -590,6 +603,13 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 	if err := b.versionChecked(); err != nil {
 		return fail(err)
 	}
+	if lease != nil {
+		l := lease()
+		if l.err != nil {
+			return fail(fmt.Errorf("containerd: %w", l.err))
+		}
+		ctx = l.ctx
+	}
 	opts = append(opts, containerd.WithSpec(spec.Spec))
 	// The record is made while the snapshot is still being prepared:
 	// containerd checks only that it names a snapshotter and key, and the
@@ -611,6 +631,20 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 		return fail(fmt.Errorf("containerd: making container %s: %w", id, err))
 	}
 	return c, nil
+}
+
+// leaseResult is a lease taken (WithLease's results).
+type leaseResult struct {
+	ctx  context.Context
+	done func(context.Context) error
+	err  error
+}
+
+// background runs f beside the rest of the run; Run returns only after
+// it did.
+func (b *Backend) background(f func()) {
+	b.pending.Add(1)
+	go func() { defer b.pending.Done(); f() }()
 }
 
 // rootResult is what prepareRoot made: the snapshot's mounts, or why not.
