@@ -92,7 +92,6 @@ type Backend struct {
 	// Nothing that makes a task or container in containerd runs before
 	// it said nil.
 	checked func() error
-	pending sync.WaitGroup // background's
 }
 
 // New checks the options and finds the in-container init.
@@ -138,7 +137,6 @@ func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 		return isolate.Status{}, err
 	}
 	defer cl.Close()
-	defer b.pending.Wait()
 	// The version check's round trip runs while the container is
 	// prepared; everything that makes a task or container waits for it
 	// (b.checked), and a failed check is the run's one error.
@@ -282,8 +280,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	// The anchor's shim is made ready meanwhile (anchor.go).
 	anchored := b.ensureAnchor(ctx, cl)
 	p := &specParams{args: args, env: env, cwd: cwd, terminal: s.TTY, console: consoleSize(s), group: b.anchorID(), initSeccomp: true}
-	c, err := b.newContainer(ctx, cl, id, kindFresh, "", p)
-	if err != nil {
+	if err := b.newContainer(ctx, cl, id, kindFresh, "", p); err != nil {
 		<-anchored
 		return isolate.Status{}, err
 	}
@@ -296,7 +293,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	<-anchored
 	phase.Mark("cd-anchor")
 	if err := b.versionChecked(); err != nil {
-		destroy(cleanup, c)
+		destroyID(cleanup, cl, id)
 		forgetWorkspace(b.o, b.o.Workspace, id)
 		return isolate.Status{}, err
 	}
@@ -308,7 +305,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 		task, err = newFreshTask(ctx, cl, id, p.rootfs, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
 	}
 	if err != nil {
-		destroy(cleanup, c)
+		destroyID(cleanup, cl, id)
 		forgetWorkspace(b.o, b.o.Workspace, id)
 		return isolate.Status{}, fmt.Errorf("containerd: creating the task: %w", err)
 	}
@@ -325,7 +322,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	<-captured
 	phase.Mark("cd-task-delete")
 	if !deleted {
-		destroy(cleanup, c)
+		destroyID(cleanup, cl, id)
 		forgetWorkspace(b.o, b.o.Workspace, id)
 		return st, err
 	}
@@ -337,7 +334,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	go func() {
 		defer wg.Done()
 		if derr := cl.ContainerService().Delete(cleanup, id); derr != nil && !errdefs.IsNotFound(derr) {
-			destroy(cleanup, c)
+			destroyID(cleanup, cl, id)
 		}
 	}()
 	if b.o.Image != "" {
@@ -452,13 +449,17 @@ func (b *Backend) sessionTask(ctx context.Context, cl *containerd.Client, id, se
 	}
 	defer hand.close()
 	idle := strconv.FormatInt(int64(b.o.Idle/time.Second), 10)
-	c, err := b.newContainer(ctx, cl, id, kindSession, session, &specParams{
+	if err := b.newContainer(ctx, cl, id, kindSession, session, &specParams{
 		args: []string{reaper.Path, reaper.ReaperArg, "session", idle, lifeMount + "/" + reaper.HandName},
 		env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 		cwd:  "/",
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, err
+	}
+	c, err := cl.LoadContainer(ctx, id)
+	if err != nil {
+		destroyID(context.WithoutCancel(ctx), cl, id)
+		return nil, fmt.Errorf("containerd: starting session %s: %w", id, err)
 	}
 	t, err := c.NewTask(ctx, cio.NullIO)
 	if err == nil {
@@ -527,58 +528,53 @@ func (h *handoff) close() {
 	h.exec.Close()
 }
 
-// newContainer makes container id with the spec for these options.
-func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, kind, session string, p *specParams) (containerd.Container, error) {
+// newContainer makes container id's record with the spec for these
+// options and, from an image, its snapshot; p.rootfs is then the
+// snapshot's mounts.
+//
+// No lease: the record is made first and names the snapshot, so that
+// containerd's garbage collection counts the snapshot as the container's
+// from the moment it exists (the client's NewContainer would take a lease
+// and give it back: two more writes to containerd's database). The image
+// is looked up while the spec is built.
+func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, kind, session string, p *specParams) error {
 	p.id, p.initPath = id, b.initPath
 	p.lifeDir = filepath.Join(b.o.StateDir, id, "life")
-	opts := []containerd.NewContainerOpts{
-		containerd.WithRuntime(runtimeName, nil),
-		containerd.WithContainerLabels(map[string]string{
+	rec := containers.Container{
+		ID:      id,
+		Runtime: containers.RuntimeInfo{Name: runtimeName},
+		Labels: map[string]string{
 			labelKind: kind, labelSession: session, labelWorkspace: b.o.Workspace,
 			labelMemory: strconv.FormatInt(b.o.Memory, 10), labelStateDir: b.o.StateDir, labelHome: b.o.HermesHome,
-		}),
+		},
 	}
 	p.image = b.o.Image != ""
 	var root chan rootResult
-	var lease func() leaseResult
+	// created says (once) whether the record exists, for the snapshot's
+	// preparation to go on.
+	created := make(chan bool, 1)
+	told := false
+	tell := func(ok bool) {
+		if !told {
+			told = true
+			created <- ok
+		}
+	}
 	if p.image {
-		// One lease over the snapshot and the container that takes it
-		// (as NewContainer would take itself), so that containerd's
-		// garbage collection leaves the snapshot alone meanwhile. It is
-		// taken, and the image's snapshot prepared under it, meanwhile:
-		// round trips to containerd while the spec is built here.
-		leased := make(chan leaseResult, 1)
+		rec.Image, rec.Snapshotter, rec.SnapshotKey = b.o.Image, snapshotter, id
 		root = make(chan rootResult, 1)
 		go func() {
-			lctx, done, err := cl.WithLease(ctx)
-			leased <- leaseResult{lctx, done, err}
-			if err != nil {
-				root <- rootResult{err: fmt.Errorf("containerd: %w", err)}
-				return
-			}
-			m, err := b.prepareRoot(lctx, cl, id)
+			m, err := b.prepareRoot(ctx, cl, id, created)
 			root <- rootResult{m, err}
 		}()
-		lease = sync.OnceValue(func() leaseResult { return <-leased })
-		// Given back once the container holds the snapshot (or nothing
-		// was made), while the task is created; Run waits for it.
-		defer func() {
-			if l := lease(); l.err == nil {
-				b.background(func() { _ = l.done(context.WithoutCancel(ctx)) })
-			}
-		}()
-		opts = append(opts, containerd.WithImageName(b.o.Image), containerd.WithSnapshotter(snapshotter),
-			func(_ context.Context, _ *containerd.Client, c *containers.Container) error {
-				c.SnapshotKey = id
-				return nil
-			})
 	}
 	rootDone := false
 	unlock := func() {}
-	fail := func(err error) (containerd.Container, error) {
+	fail := func(err error) error {
 		// forgetWorkspace takes the workspace's lock itself.
 		unlock()
 		if root != nil {
+			tell(false)
 			if !rootDone {
 				<-root
 			}
@@ -586,7 +582,7 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 			_ = cl.SnapshotService(snapshotter).Remove(context.WithoutCancel(ctx), id)
 		}
 		forgetWorkspace(b.o, b.o.Workspace, id)
-		return nil, err
+		return err
 	}
 	spec, unlockSpec, err := b.protected(*p)
 	if err != nil {
@@ -603,48 +599,30 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 	if err := b.versionChecked(); err != nil {
 		return fail(err)
 	}
-	if lease != nil {
-		l := lease()
-		if l.err != nil {
-			return fail(fmt.Errorf("containerd: %w", l.err))
-		}
-		ctx = l.ctx
+	select {
+	case r := <-root: // before the record was made: the image's failure
+		rootDone = true
+		return fail(r.err)
+	default:
 	}
-	opts = append(opts, containerd.WithSpec(spec.Spec))
-	// The record is made while the snapshot is still being prepared:
-	// containerd checks only that it names a snapshotter and key, and the
-	// task that mounts the snapshot is created after both.
-	c, err := cl.NewContainer(ctx, id, opts...)
+	if err := containerd.WithSpec(spec.Spec)(ctx, cl, &rec); err != nil {
+		return fail(err)
+	}
+	if _, err := cl.ContainerService().Create(ctx, rec); err != nil {
+		return fail(fmt.Errorf("containerd: making container %s: %w", id, err))
+	}
 	if root != nil {
+		tell(true)
 		rootDone = true
 		r := <-root
 		if r.err != nil {
-			if err == nil {
-				_ = cl.ContainerService().Delete(context.WithoutCancel(ctx), id)
-			}
+			_ = cl.ContainerService().Delete(context.WithoutCancel(ctx), id)
 			return fail(r.err)
 		}
 		p.rootfs = r.mounts
 		phase.Mark("cd-image")
 	}
-	if err != nil {
-		return fail(fmt.Errorf("containerd: making container %s: %w", id, err))
-	}
-	return c, nil
-}
-
-// leaseResult is a lease taken (WithLease's results).
-type leaseResult struct {
-	ctx  context.Context
-	done func(context.Context) error
-	err  error
-}
-
-// background runs f beside the rest of the run; Run returns only after
-// it did.
-func (b *Backend) background(f func()) {
-	b.pending.Add(1)
-	go func() { defer b.pending.Done(); f() }()
+	return nil
 }
 
 // rootResult is what prepareRoot made: the snapshot's mounts, or why not.
@@ -653,14 +631,22 @@ type rootResult struct {
 	err    error
 }
 
+// errNoRecord: the container's record was not made, so neither is its
+// snapshot (the failure that stopped it is the run's error).
+var errNoRecord = errors.New("containerd: no container record")
+
 // prepareRoot prepares container id's writable snapshot on top of the
-// image's layers, unpacking the image first when it was not (an image
-// imported by another tool). Not checked first: a check costs every run a
+// image's layers, once created says that the container's record exists,
+// unpacking the image first when it was not (an image imported by
+// another tool). Not checked first: a check costs every run a
 // few round trips.
-func (b *Backend) prepareRoot(ctx context.Context, cl *containerd.Client, id string) ([]mount.Mount, error) {
+func (b *Backend) prepareRoot(ctx context.Context, cl *containerd.Client, id string, created <-chan bool) ([]mount.Mount, error) {
 	img, err := findImage(ctx, cl, b.o)
 	if err != nil {
 		return nil, err
+	}
+	if !<-created {
+		return nil, errNoRecord
 	}
 	m, err := b.prepareSnapshot(ctx, cl, id, img)
 	if err != nil && errdefs.IsNotFound(err) {
@@ -970,6 +956,13 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// destroyID is destroy for container id, if it exists.
+func destroyID(ctx context.Context, cl *containerd.Client, id string) {
+	if c, err := cl.LoadContainer(ctx, id); err == nil {
+		destroy(ctx, c)
+	}
 }
 
 // destroy kills whatever runs in c and removes its task, the container and
