@@ -28,6 +28,9 @@ type fakeContainerd struct {
 	fail    bool
 	mu      sync.Mutex
 	calls   []string
+	// handle, when set, answers the calls it knows (handled); the rest
+	// are refused.
+	handle func(m string, stream grpc.ServerStream) (handled bool, err error)
 }
 
 func (f *fakeContainerd) Version(context.Context, *emptypb.Empty) (*versionapi.VersionResponse, error) {
@@ -48,6 +51,11 @@ func (f *fakeContainerd) serve(t *testing.T, sock string) {
 		f.mu.Lock()
 		f.calls = append(f.calls, m)
 		f.mu.Unlock()
+		if f.handle != nil {
+			if handled, err := f.handle(m, stream); handled {
+				return err
+			}
+		}
 		// Leases are granted, so that a run gets as far as it would.
 		switch m {
 		case "/containerd.services.leases.v1.Leases/Create":
