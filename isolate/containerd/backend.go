@@ -811,9 +811,13 @@ func startError(err error) error {
 // The FIFOs live in the container's state directory (not containerd's
 // shared /run/containerd/fifo), so what a killed helper leaves goes with
 // the container when it is collected.
+//
+// A caller's stdin that is /dev/null (as agents often run commands) gets
+// no FIFO: the shim then gives the command /dev/null itself, and the
+// FIFO, its copy and the CloseIO round trip are spared.
 func ioCreator(s isolate.Spec, in *stdinReader, fifoDir string) cio.Creator {
 	var r io.Reader
-	if s.Stdin != nil {
+	if s.Stdin != nil && (s.TTY || !isDevNull(s.Stdin)) {
 		in.f = s.Stdin
 		r = in
 	}
@@ -822,6 +826,15 @@ func ioCreator(s isolate.Spec, in *stdinReader, fifoDir string) cio.Creator {
 		opts = append(opts, cio.WithTerminal)
 	}
 	return cio.NewCreator(opts...)
+}
+
+// isDevNull reports whether f is the null device.
+func isDevNull(f *os.File) bool {
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		return false
+	}
+	return unix.Major(uint64(st.Rdev)) == 1 && unix.Minor(uint64(st.Rdev)) == 3
 }
 
 // stdinReader reads the caller's stdin and, at its end, closes the
