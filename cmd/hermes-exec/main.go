@@ -19,6 +19,7 @@ import (
 
 	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/execcheck"
+	_ "hermes-exec/internal/bigstack" // the main goroutine's stack at once
 	"hermes-exec/internal/exitcode"
 	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
