@@ -54,7 +54,7 @@ func (w *walker) redirects(st *syntax.Stmt, in feed) feed {
 				continue
 			}
 			for _, p := range w.paths(t) {
-				if risk, ok := classifyWriteTarget(p); ok {
+				if risk, ok := w.writeRisk(p); ok {
 					w.emitNode(risk.rule, "redirection "+risk.reason, r)
 				}
 			}
