@@ -27,6 +27,7 @@ import (
 
 	"hermes-exec/approval"
 	"hermes-exec/gateway/wire"
+	"hermes-exec/internal/sibling"
 
 	"golang.org/x/sys/unix"
 )
@@ -105,7 +106,7 @@ func Open(socket string, helper func() (string, error)) (*Approver, error) {
 		return nil, fmt.Errorf("the gateway cannot be asked: %w", err)
 	}
 	cmd := exec.Command(path, Arg, socket)
-	cmd.Args[0] = "hermes-exec-admin"
+	cmd.Args[0] = sibling.Admin
 	cmd.Stderr = os.Stderr
 	// Its own process group: a ^C meant for the command or the terminal
 	// prompt does not kill the helper before it withdraws the request.
