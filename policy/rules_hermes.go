@@ -6,7 +6,9 @@ import "strings"
 // is denied outright, because it would disable every other check.
 
 func init() {
-	register(hermesRule, "hermes-exec", "hermes")
+	// hermes-exec-admin holds the subcommands (hermes-exec execs it for
+	// them), so it is hermes-exec as far as its own rules go.
+	register(hermesRule, "hermes-exec", "hermes", "hermes-exec-admin")
 	register(hermesHelperRule, "hermes-exec-sandbox")
 }
 
@@ -18,14 +20,24 @@ func hermesHelperRule(c *cmd) {
 
 func hermesRule(c *cmd) {
 	args := c.args()
+	if c.name != "hermes" {
+		hermesUnseenArgs(c, args)
+	}
 	for i, a := range args {
 		if !a.static {
 			continue
 		}
+		// The subcommands' parser (urfave/cli, as Go's flag package)
+		// takes -yolo as --yolo: a long option with one dash is judged
+		// as with two.
+		long := a.s
+		if len(long) > 2 && long[0] == '-' && long[1] != '-' {
+			long = "-" + long
+		}
 		switch {
-		case a.s == "--yolo" || strings.HasPrefix(a.s, "--yolo="):
-			c.emit(RuleSelfDisableCli, c.name+" --yolo skips approval")
-		case a.s == "--config" || strings.HasPrefix(a.s, "--config="), a.s == "--home" || strings.HasPrefix(a.s, "--home="):
+		case long == "--yolo" || strings.HasPrefix(long, "--yolo="):
+			c.emit(RuleSelfDisableCli, c.name+" "+a.s+" skips approval")
+		case long == "--config" || strings.HasPrefix(long, "--config="), long == "--home" || strings.HasPrefix(long, "--home="):
 			c.emit(RuleSelfDisableCli, c.name+" "+a.s+" points Hermes at another policy")
 		case a.s == "yolo" && i+1 < len(args) && !args[i+1].is("off", "status"):
 			c.emit(RuleSelfDisableCli, c.name+" yolo turns approvals off")
@@ -39,7 +51,7 @@ func hermesRule(c *cmd) {
 			// the host (the agent with curl) can call: confirming it
 			// would make the agent an approver of its own commands.
 			c.emit(RuleSelfDisableCli, c.name+" "+a.s+" "+args[i+1].s+" makes the holder of a pairing code an approver; confirm codes from your own terminal, not through an agent")
-		case a.s == "--reanchor" || strings.HasPrefix(a.s, "--reanchor="):
+		case long == "--reanchor" || strings.HasPrefix(long, "--reanchor="):
 			// It accepts the audit log as it is now: after a script
 			// cut records off, it would make verify forget them.
 			c.emit(RuleSelfDisableCli, c.name+" audit verify --reanchor accepts a cut or replaced audit log as intact; run it from your own terminal")
@@ -55,12 +67,64 @@ func hermesRule(c *cmd) {
 			c.emit(RuleSelfDisableCli, c.name+" hook reading an event this command line makes up would grant the agent a command no human approved")
 		case a.s == "-c" && i+1 < len(args):
 			c.w.shellText(args[i+1], c.name+" -c", c)
-		case a.s == "run" && i+2 < len(args) && args[i+1].is("--"):
-			c.w.subCommand(c, args[i+2:], c.name+" run")
-			return
 		case a.s == "run" && i+1 < len(args):
-			c.w.subCommand(c, args[i+1:], c.name+" run")
+			// run's own options come before its command (--yolo and
+			// --config are judged above, as the loop goes on over them).
+			if rest := runCommand(args[i+1:]); len(rest) > 0 {
+				c.w.subCommand(c, rest, c.name+" run")
+			}
+			for _, o := range args[i+1:] {
+				if !o.static || !strings.HasPrefix(o.s, "-") || o.s == "--" {
+					break
+				}
+				if l := "-" + strings.TrimLeft(o.s, "-"); l == "-yolo" || strings.HasPrefix(l, "-yolo=") || l == "-config" || strings.HasPrefix(l, "-config=") {
+					c.emit(RuleSelfDisableCli, c.name+" run "+o.s+" skips approval or points Hermes at another policy")
+				}
+			}
 			return
 		}
 	}
+}
+
+// hermesUnseenArgs asks when hermes-exec is given a word the command line
+// does not show (`hermes-exec $(cat f)`, xargs' input) where it could be
+// a subcommand or an option: the rules below judge the words they can
+// see, and the unseen one may be `yolo on` or `allowlist add`. The text
+// of -c is judged as a shell's; a script's arguments (after a name with a
+// slash or a dot) and what check is given are only read.
+func hermesUnseenArgs(c *cmd, args []arg) {
+	for _, a := range args {
+		switch {
+		case !a.static:
+			c.emit(RuleDynamicCode, c.name+" is given a word that is not known statically, which could be a subcommand that turns approvals off (yolo on, allowlist add)")
+			return
+		case a.s == "-c" || a.s == "--" || a.s == "check":
+			return
+		case strings.HasPrefix(a.s, "-"):
+		case strings.ContainsAny(a.s, "/."):
+			return
+		}
+	}
+}
+
+// runCommand is the command `hermes-exec run [OPTIONS] [--] PROGRAM
+// [ARGS...]` runs: what follows run's options (one dash or two; --backend
+// and --config take a value, as --backend=V may).
+func runCommand(args []arg) []arg {
+	for len(args) > 0 {
+		a := args[0]
+		if !a.static || !strings.HasPrefix(a.s, "-") {
+			return args
+		}
+		if a.s == "--" {
+			return args[1:]
+		}
+		name, _, hasVal := strings.Cut(strings.TrimLeft(a.s, "-"), "=")
+		if (name == "backend" || name == "config" || name == "log-level") && !hasVal && len(args) > 1 {
+			args = args[2:]
+			continue
+		}
+		args = args[1:]
+	}
+	return nil
 }

@@ -72,6 +72,7 @@ var namesOnly = map[string]bool{
 	"ls": true, "stat": true, "du": true, "cd": true, "pushd": true, "test": true, "[": true, "[[": true,
 	"realpath": true, "readlink": true, "dirname": true, "basename": true, "echo": true, "printf": true,
 	"mkdir": true, "tree": true, "df": true, "hermes-exec": true, "hermes": true,
+	"hermes-exec-admin": true,
 }
 
 // hermesSecretPathRisk tells whether reading path p (cleaned, canonical)
@@ -102,7 +103,7 @@ func hermesShown(rel string) string {
 // hermesSecretRule is part of every command's generic checks: an operand
 // (or an option's =VALUE) naming one of the agent's secrets asks.
 func hermesSecretRule(c *cmd) {
-	if c.name == "hermes-exec" || c.name == "hermes" || c.name == "touch" {
+	if c.name == "hermes-exec" || c.name == "hermes-exec-admin" || c.name == "hermes" || c.name == "touch" {
 		return // their own rules: secrets get ..., a write
 	}
 	inHome := c.w.cwdInHermes()

@@ -202,3 +202,69 @@ func TestPipeShellGoneWithdraws(t *testing.T) {
 		t.Fatal("the request outlived the shell")
 	}
 }
+
+// children are the pids of this process's children.
+func children(t *testing.T) []int {
+	t.Helper()
+	tasks, err := filepath.Glob("/proc/self/task/*/children")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, w := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(w); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
+// A process of the same uid cannot write an answer into the channel
+// between the shell and its helper: it cannot open the helper's
+// descriptors through /proc (a pipe can be opened so; the forged line
+// was read as the gateway's answer and the command ran).
+func TestPipeAnswerCannotBeForgedThroughProc(t *testing.T) {
+	s, sock, _ := daemon(t)
+	before := map[int]bool{}
+	for _, p := range children(t) {
+		before[p] = true
+	}
+	a, err := gatewayexec.Open(sock, self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var helper int
+	for _, p := range children(t) {
+		if !before[p] {
+			helper = p
+		}
+	}
+	if helper == 0 {
+		t.Fatal("the helper process was not found")
+	}
+	forged := []byte(`{"reply":{"answer":"once","approver":"forged"}}` + "\n")
+	for _, fd := range []string{"0", "1"} {
+		f, err := os.OpenFile("/proc/"+strconv.Itoa(helper)+"/fd/"+fd, os.O_WRONLY, 0)
+		if err == nil {
+			f.Write(forged)
+			f.Close()
+			t.Errorf("the helper's fd %s was opened through /proc", fd)
+		}
+	}
+	r := request()
+	go func() {
+		waitPending(t, s, 1)
+		s.Decide(r.ID, gw.Decision{Answer: approval.AnswerDeny, By: alice})
+	}()
+	rep, err := a.Ask(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Answer != approval.AnswerDeny || rep.Approver != "web:alice" {
+		t.Fatalf("reply %+v: not the daemon's", rep)
+	}
+}

@@ -27,6 +27,8 @@ import (
 
 	"hermes-exec/approval"
 	"hermes-exec/gateway/wire"
+
+	"golang.org/x/sys/unix"
 )
 
 // Arg is the hidden first argument that makes hermes-exec-admin the
@@ -72,6 +74,7 @@ func (r *Reply) ToReply() (approval.Reply, error) {
 // Approver asks through the helper.
 type Approver struct {
 	cmd  *exec.Cmd
+	conn *os.File // this end of the socket pair
 	in   io.WriteCloser
 	out  *bufio.Reader
 	once sync.Once
@@ -107,18 +110,22 @@ func Open(socket string, helper func() (string, error)) (*Approver, error) {
 	// Its own process group: a ^C meant for the command or the terminal
 	// prompt does not kill the helper before it withdraws the request.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	in, err := cmd.StdinPipe()
+	// One socket pair for both directions, not pipes: a pipe can be
+	// opened again through /proc/PID/fd by any process of this uid (read
+	// access to /proc is enough, no ptrace), which could then write a
+	// forged answer; a socket cannot be opened that way (ENXIO).
+	mine, theirs, err := socketPair()
 	if err != nil {
-		return nil, err
-	}
-	outp, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("the gateway cannot be asked: %w", err)
 	}
-	a := &Approver{cmd: cmd, in: in, out: bufio.NewReader(outp)}
+	cmd.Stdin, cmd.Stdout = theirs, theirs
+	err = cmd.Start()
+	theirs.Close()
+	if err != nil {
+		mine.Close()
+		return nil, fmt.Errorf("the gateway cannot be asked: %w", err)
+	}
+	a := &Approver{cmd: cmd, conn: mine, in: halfCloser{mine}, out: bufio.NewReader(mine)}
 	m, err := a.read(openTimeout)
 	switch {
 	case err != nil:
@@ -135,6 +142,41 @@ func Open(socket string, helper func() (string, error)) (*Approver, error) {
 		return nil, ErrNotRunning
 	}
 	return a, nil
+}
+
+// socketPair returns the two ends of a stream socket pair; this end is
+// non-blocking, so that the runtime's poller serves it and Close ends a
+// read in progress.
+func socketPair() (mine, theirs *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(fds[0]), "gateway-helper"), os.NewFile(uintptr(fds[1]), "gateway-helper"), nil
+}
+
+// halfCloser's Close shuts the socket's sending side only: the helper
+// reads the end of its input (the shell is done with it) while its last
+// words can still be read.
+type halfCloser struct{ f *os.File }
+
+func (h halfCloser) Write(b []byte) (int, error) { return h.f.Write(b) }
+
+func (h halfCloser) Close() error {
+	rc, err := h.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), unix.SHUT_WR) }); err != nil {
+		return err
+	}
+	return serr
 }
 
 // Channel is "gateway", as approval/gateway's.
@@ -270,6 +312,7 @@ func (a *Approver) Close() error {
 			a.kill()
 			<-done
 		}
+		a.conn.Close()
 	})
 	return nil
 }

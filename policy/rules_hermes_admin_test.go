@@ -1,0 +1,94 @@
+package policy
+
+import "testing"
+
+// hermes-exec-admin holds hermes-exec's subcommands (hermes-exec execs it
+// for them) and is installed next to it, on the agent's PATH: every
+// subcommand form that hermes-exec's rules refuse is refused under that
+// name too, and the same subcommands stay allowed.
+func TestHermesExecAdminIsHermesExec(t *testing.T) {
+	c := srvHermesClassifier(t)
+	for _, tc := range []struct {
+		cmd  string
+		want Decision
+	}{
+		{"yolo on", Deny},
+		{"yolo", Deny},
+		{`allowlist add "git reset --hard"`, Deny},
+		{"gateway pair", Deny},
+		{"pairing approve 123456", Deny},
+		{"audit verify --reanchor", Deny},
+		{"--yolo run -- git reset --hard", Deny},
+		{"--config /tmp/other.yaml check ls", Deny},
+		{"secrets get OPENAI_API_KEY", Ask},
+		{"secrets set OPENAI_API_KEY", Deny},
+		{"run -- git reset --hard", Ask},
+		{"yolo status", Allow},
+		{"audit verify", Allow},
+		{"check 'rm -rf /'", Allow},
+	} {
+		for _, prog := range []string{"hermes-exec", "hermes-exec-admin", "/usr/local/bin/hermes-exec-admin"} {
+			cmd := prog + " " + tc.cmd
+			if v := c.Classify(cmd); v.Decision != tc.want {
+				t.Errorf("%s: got %s %v, want %s", cmd, v.Decision, rulesOf(v), tc.want)
+			}
+		}
+	}
+}
+
+// Words hermes-exec is given that the command line does not show ask: one
+// of them may be `yolo on` (`printf 'yolo on' > f; hermes-exec $(cat f)`
+// turned approvals off).
+func TestHermesExecUnseenArgsAsk(t *testing.T) {
+	c := srvHermesClassifier(t)
+	for _, tc := range []struct {
+		cmd  string
+		want Decision
+	}{
+		{"hermes-exec $(cat /tmp/args)", Ask},
+		{"a=$(cat /tmp/args); hermes-exec $a", Ask},
+		{"hermes-exec-admin $(cat /tmp/args)", Ask},
+		{"xargs -a /tmp/args hermes-exec", Ask},
+		{"xargs hermes-exec < /tmp/args", Ask},
+		{"hermes-exec yolo $(cat /tmp/x)", Deny},
+		{"hermes-exec audit verify $(cat /tmp/x)", Ask},
+		{"echo yolo on | xargs hermes-exec", Deny},
+		// Controls: a script's arguments, check's text, -c's text.
+		{`hermes-exec ./deploy.sh "$(date +%s)"`, Allow},
+		{`hermes-exec check "$(cat /tmp/cmd)"`, Allow},
+		{`hermes-exec -c 'echo "$1"' x "$(date)"`, Allow},
+		{"hermes-exec yolo status", Allow},
+	} {
+		if v := c.Classify(tc.cmd); v.Decision != tc.want {
+			t.Errorf("%s: got %s %v, want %s", tc.cmd, v.Decision, rulesOf(v), tc.want)
+		}
+	}
+}
+
+// run's own options were taken for its command (`run --yolo -- git reset
+// --hard` was judged as a program named --yolo: allowed, and it ran
+// without asking), and the subcommands' parser takes a long option with
+// one dash (-yolo, -reanchor) as with two.
+func TestHermesExecRunOptions(t *testing.T) {
+	c := srvHermesClassifier(t)
+	for _, tc := range []struct {
+		cmd  string
+		want Decision
+	}{
+		{"hermes-exec run --yolo -- git reset --hard", Deny},
+		{"hermes-exec run -yolo -- git reset --hard", Deny},
+		{"hermes-exec-admin run --yolo=true git reset --hard", Deny},
+		{"hermes-exec run --config /tmp/c.yaml -- ls", Deny},
+		{"hermes-exec audit verify -reanchor", Deny},
+		{"hermes-exec-admin -yolo run -- ls", Deny},
+		{"hermes-exec run --backend sandbox -- git reset --hard", Ask},
+		{"hermes-exec run --backend=host git reset --hard", Ask},
+		{"hermes-exec run -- git reset --hard", Ask},
+		{"hermes-exec run --backend sandbox -- ls -la", Allow},
+		{"hermes-exec run git status", Allow},
+	} {
+		if v := c.Classify(tc.cmd); v.Decision != tc.want {
+			t.Errorf("%s: got %s %v, want %s", tc.cmd, v.Decision, rulesOf(v), tc.want)
+		}
+	}
+}
