@@ -5,11 +5,27 @@ import "strings"
 // Hermes itself: turning approvals off or editing its own configuration
 // is denied outright, because it would disable every other check.
 
+// hermesExecNames are the program names judged as hermes-exec itself.
+// hermes-exec-admin holds the subcommands (hermes-exec execs it for
+// them), so it is hermes-exec as far as its own rules go.
+var hermesExecNames = []string{"hermes-exec", "hermes", "hermes-exec-admin"}
+
 func init() {
-	// hermes-exec-admin holds the subcommands (hermes-exec execs it for
-	// them), so it is hermes-exec as far as its own rules go.
-	register(hermesRule, "hermes-exec", "hermes", "hermes-exec-admin")
+	register(hermesRule, hermesExecNames...)
 	register(hermesHelperRule, "hermes-exec-sandbox")
+}
+
+// IsHermesExecName reports a program name (a base name) whose command
+// lines the classifier judges as hermes-exec's own: `NAME yolo on` is
+// denied. hermes-exec-admin refuses to run its subcommands under any
+// other name (a link or copy of it elsewhere would pass them unjudged).
+func IsHermesExecName(name string) bool {
+	for _, n := range hermesExecNames {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // hermesHelperRule: the sandbox helper runs whatever it is given, without

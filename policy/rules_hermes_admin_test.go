@@ -92,3 +92,23 @@ func TestHermesExecRunOptions(t *testing.T) {
 		}
 	}
 }
+
+// IsHermesExecName is what hermes-exec-admin runs its subcommands under:
+// every such name must be judged as hermes-exec (or a link under it would
+// turn approvals off unjudged), and a name that is not must be refused.
+func TestIsHermesExecNameIsJudgedAsHermesExec(t *testing.T) {
+	c := srvHermesClassifier(t)
+	for _, name := range []string{"hermes-exec", "hermes-exec-admin", "hermes"} {
+		if !IsHermesExecName(name) {
+			t.Errorf("IsHermesExecName(%q) = false", name)
+		}
+		if v := c.Classify(name + " yolo on"); v.Decision != Deny {
+			t.Errorf("%s yolo on: %s %v, want deny", name, v.Decision, rulesOf(v))
+		}
+	}
+	for _, name := range []string{"a", "hermes-exec-sandbox", "bash", "hermes-exec-admin2", "", "/usr/bin/hermes-exec"} {
+		if IsHermesExecName(name) {
+			t.Errorf("IsHermesExecName(%q) = true", name)
+		}
+	}
+}
