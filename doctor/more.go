@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"hermes-exec/internal/hermeshome"
+	"hermes-exec/internal/sibling"
 	"hermes-exec/policy/config"
 	"hermes-exec/secretstore"
 	"hermes-exec/shim"
@@ -523,7 +524,7 @@ func sortStrings(xs []string) {
 	}
 }
 
-const helperName = "hermes-exec-sandbox"
+const helperName = sibling.Sandbox
 
 func checkHelper(o *Options, bad func(string, string, string, ...any) Result) Result {
 	const name = "sandbox"

@@ -11,9 +11,7 @@ import (
 // top-level statement, and never through read, printf -v, for, ${x:=},
 // arithmetic or a nameref. Everything else is unknown (fail closed).
 func trustedAssignments(f *syntax.File, src string) (trusted map[string]bool, counts map[string]int) {
-	// Every tracked assignment has an '=' and loops say "for" or
-	// "select"; skip the walk when there is none.
-	if !strings.Contains(src, "=") && !strings.Contains(src, "for") && !strings.Contains(src, "select") {
+	if !mayAssign(src) {
 		return nil, nil
 	}
 	count, noTrack := countAssignments(f.Stmts, len(src))
@@ -21,7 +19,20 @@ func trustedAssignments(f *syntax.File, src string) (trusted map[string]bool, co
 		return nil, nil
 	}
 	top := map[string]bool{}
-	for _, st := range f.Stmts {
+	topAssigned(f.Stmts, top)
+	return trustedFrom(top, count), count
+}
+
+// mayAssign is false for a text with nothing to count: every tracked
+// assignment has an '=' and loops say "for" or "select".
+func mayAssign(src string) bool {
+	return strings.Contains(src, "=") || strings.Contains(src, "for") || strings.Contains(src, "select")
+}
+
+// topAssigned adds to top the variables that stmts assign by a plain
+// top-level statement (no command, not in the background, not negated).
+func topAssigned(stmts []*syntax.Stmt, top map[string]bool) {
+	for _, st := range stmts {
 		if st.Background || st.Negated {
 			continue
 		}
@@ -33,13 +44,17 @@ func trustedAssignments(f *syntax.File, src string) (trusted map[string]bool, co
 			}
 		}
 	}
+}
+
+// trustedFrom is the trusted set: assigned at the top level, and only once.
+func trustedFrom(top map[string]bool, count map[string]int) map[string]bool {
 	out := map[string]bool{}
 	for name := range top {
 		if count[name] == 1 {
 			out[name] = true
 		}
 	}
-	return out, count
+	return out
 }
 
 // countAssignments counts, per variable, the assignments in stmts (2 for
@@ -150,7 +165,7 @@ func (w *walker) track(st *syntax.Stmt, as *syntax.Assign) {
 		return
 	}
 	name := as.Name.Value
-	if !w.trusted[name] || as.Value == nil && as.Array == nil {
+	if !w.isTrusted(name) || as.Value == nil && as.Array == nil {
 		delete(w.vars, name)
 		return
 	}

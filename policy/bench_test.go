@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,12 +79,33 @@ func BenchmarkClassifyBigScript(b *testing.B) {
 			c.ClassifyNoKey(s)
 		}
 	})
+	// 80,000 `echo line N` (1.27 MB), with nothing to pad the lines out:
+	// every statement is walked (issue 8's script).
+	var echo strings.Builder
+	for i := 0; i < 80000; i++ {
+		fmt.Fprintf(&echo, "echo line %d\n", i)
+	}
+	b.Run("echo-lines", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(echo.Len()))
+		for b.Loop() {
+			c.ClassifyNoKey(echo.String())
+		}
+	})
 	b.Run("parse", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := parseScript(s); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+	// 80,000 statements of one word each: the walk's cost per statement.
+	echoes := benchinput.EchoLines(1 << 20)
+	b.Run("echo-lines-nokey", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c.ClassifyNoKey(echoes)
 		}
 	})
 	// parseLarge: the parse in parts on several cores (parsesplit.go).

@@ -132,7 +132,7 @@ var catalog = []ruleDef{
 	// self-disable
 	{RuleSelfDisableEnv, "Setting HERMES_YOLO*, HERMES_APPROVALS* or HERMES_HOME", Deny, "self-disable"},
 	{RuleSelfDisableCli, "hermes-exec --yolo, --config, yolo on, allowlist changes", Deny, "self-disable"},
-	{RuleSelfDisableWrite, "Writing, deleting or chmod-ing inside the Hermes home", Deny, "self-disable"},
+	{RuleSelfDisableWrite, "Writing, deleting or chmod-ing inside the Hermes home; replacing, moving or deleting hermes-exec's own programs or the shell's bash link", Deny, "self-disable"},
 	{RuleSelfSecretRead, "Reading the agent's own secrets in the Hermes home (.env, the age identity, the gateway's key, pairing records, hook grants)", Ask, "exfil"},
 	// fail closed
 	{RuleParseError, "The text does not parse as bash", Ask, "fail-closed"},

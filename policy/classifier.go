@@ -148,6 +148,11 @@ func (c *Classifier) classify(script string, withKey bool) (v Verdict) {
 			v = internalErrorVerdict(script, r)
 		}
 	}()
+	if !withKey {
+		if v, ok := c.classifySplitWalk(script); ok {
+			return v
+		}
+	}
 	f, err := parseLarge(script)
 	if err != nil {
 		w := newWalker(c, script, 0)

@@ -31,6 +31,14 @@ type Context struct {
 	// when Cwd is itself sensitive (the home, /, a top-level directory, the
 	// Hermes home) they are judged where they really point.
 	Cwd string
+	// SelfPrograms are the absolute paths of hermes-exec's own programs
+	// (the shell, hermes-exec-admin, the backends' helpers, in the
+	// directory the running one is installed in) and of the links the
+	// shell is started through (a `bash` first on PATH that is
+	// hermes-exec). Writing, moving or deleting one replaces or removes
+	// the agent's own shell: self-disabling, denied like a write into
+	// the Hermes home.
+	SelfPrograms []string
 }
 
 // pathCtx is a Context prepared for lookups.
@@ -44,6 +52,10 @@ type pathCtx struct {
 	cwd    string // canonical initial working directory, "" when relative
 	absCwd string // canonical Cwd, whatever it is
 	known  bool   // the caller's home is known
+	// self are SelfPrograms' canonical paths; selfDirs, each one's
+	// directory and the names in it.
+	self     []string
+	selfDirs map[string][]string
 }
 
 func newPathCtx(c Context) *pathCtx {
@@ -71,6 +83,17 @@ func newPathCtx(c Context) *pathCtx {
 		k.others = append(k.others, h)
 	}
 	sort.Slice(k.others, func(i, j int) bool { return len(k.others[i]) > len(k.others[j]) })
+	for _, p := range c.SelfPrograms {
+		if p = clean(p); p != "" && p != "/" {
+			p = k.canon(p)
+			if k.selfDirs == nil {
+				k.selfDirs = map[string][]string{}
+			}
+			d := path.Dir(p)
+			k.self = append(k.self, p)
+			k.selfDirs[d] = append(k.selfDirs[d], path.Base(p))
+		}
+	}
 	if cwd := clean(c.Cwd); cwd != "" {
 		cc := k.canon(cwd)
 		k.absCwd = cc
@@ -243,4 +266,56 @@ func (w *walker) pathRisk(p string) pathRisk {
 		return riskOtherHome
 	}
 	return r
+}
+
+// absolute is p (a canonical path from walker.paths) as an absolute path:
+// a relative one is joined to the starting working directory when the
+// context gives it, else "".
+func (k *pathCtx) absolute(p string) string {
+	if strings.HasPrefix(p, "/") {
+		return p
+	}
+	if k == nil || k.absCwd == "" {
+		return ""
+	}
+	return k.canon(cleanPath(p, k.absCwd))
+}
+
+// selfProgram reports a path (its components maybe globs) that is one of
+// hermes-exec's own programs, or, with holder, a directory one of them is
+// in (deleting or moving it away removes the program too).
+func (k *pathCtx) selfProgram(p string, holder bool) (string, bool) {
+	if k == nil || len(k.self) == 0 {
+		return "", false
+	}
+	if p = k.absolute(p); p == "" {
+		return "", false
+	}
+	for _, s := range k.self {
+		if globSame(p, s) || holder && globAbove(p, s) {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// globSame reports that p, whose components may be globs, names the
+// literal path s.
+func globSame(p, s string) bool {
+	rest, ok := globUnder(p, s)
+	return ok && rest == ""
+}
+
+// selfNamesIn are the names of hermes-exec's programs in directory p.
+func (k *pathCtx) selfNamesIn(p string) []string {
+	if k == nil || len(k.selfDirs) == 0 {
+		return nil
+	}
+	if p = k.absolute(p); p == "" {
+		return nil
+	}
+	if len(p) > 1 {
+		p = strings.TrimSuffix(p, "/")
+	}
+	return k.selfDirs[p]
 }

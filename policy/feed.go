@@ -54,7 +54,7 @@ func (w *walker) redirects(st *syntax.Stmt, in feed) feed {
 				continue
 			}
 			for _, p := range w.paths(t) {
-				if risk, ok := classifyWriteTarget(p); ok {
+				if risk, ok := w.writeRisk(p); ok {
 					w.emitNode(risk.rule, "redirection "+risk.reason, r)
 				}
 			}
@@ -152,16 +152,15 @@ func (w *walker) feedOfStmts(stmts []*syntax.Stmt) feed {
 	}
 	if len(stmts) > 1 {
 		// Several commands: static only when all are, else the strongest.
-		var acc feed
+		var text strings.Builder
 		for _, s := range stmts {
 			f := w.feedOfStmt(s, feed{})
 			if f.kind != feedStatic {
 				return f
 			}
-			acc.text += f.text
+			text.WriteString(f.text)
 		}
-		acc.kind, acc.what = feedStatic, "several commands"
-		return acc
+		return feed{kind: feedStatic, text: text.String(), what: "several commands"}
 	}
 	return w.feedOfStmt(stmts[0], feed{})
 }
@@ -173,7 +172,7 @@ func (w *walker) feedOfStmt(st *syntax.Stmt, in feed) feed {
 	}
 	// Feeds are recomputed for nested pipelines; they share the work
 	// budget so that deeply nested text stays bounded.
-	if w.work++; w.work > maxWork {
+	if !w.spend(1, st) {
 		return feed{kind: feedUnknown, what: "text too complex to follow"}
 	}
 	in = w.peekRedirects(st, in)
@@ -191,14 +190,49 @@ func (w *walker) feedOfStmt(st *syntax.Stmt, in feed) feed {
 			}
 			return f
 		}
-		x, y := w.feedOfStmt(c.X, in), w.feedOfStmt(c.Y, in)
-		return strongerFeed(x, y)
+		return w.feedOfChain(c, in)
 	case *syntax.Block:
 		return w.feedOfStmts(c.Stmts)
 	case *syntax.Subshell:
 		return w.feedOfStmts(c.Stmts)
 	}
 	return feed{kind: feedUnknown, what: "a compound command"}
+}
+
+// feedOfChain is what a && b || c ... writes: strongerFeed of its parts,
+// folded in order, with the static texts joined in one buffer so that a
+// long chain costs linear time, not quadratic.
+func (w *walker) feedOfChain(c *syntax.BinaryCmd, in feed) feed {
+	var acc feed
+	var text strings.Builder
+	joined, first := false, true // joined: text holds acc.text
+	var rec func(st *syntax.Stmt)
+	rec = func(st *syntax.Stmt) {
+		if bc, ok := st.Cmd.(*syntax.BinaryCmd); ok && len(st.Redirs) == 0 && !st.Negated && !st.Background &&
+			(bc.Op == syntax.AndStmt || bc.Op == syntax.OrStmt) {
+			rec(bc.X)
+			rec(bc.Y)
+			return
+		}
+		f := w.feedOfStmt(st, in)
+		switch {
+		case first:
+			acc, first = f, false
+		case acc.kind == feedStatic && f.kind == feedStatic:
+			if !joined {
+				text.Reset()
+				text.WriteString(acc.text)
+				joined = true
+			}
+			text.WriteString(f.text)
+			acc.text = text.String()
+		default:
+			acc, joined = strongerFeed(acc, f), false
+		}
+	}
+	rec(c.X)
+	rec(c.Y)
+	return acc
 }
 
 // strongerFeed picks the more dangerous of two possible outputs.

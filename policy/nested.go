@@ -7,6 +7,11 @@ import (
 // script parses text as bash and walks it. The receiver is a child walker
 // made for that text.
 func (w *walker) script(text, how string) {
+	// A nested text can be larger than the top-level one (built from
+	// variables, or parsed once per loop item): its parse is paid for.
+	if !w.spend(len(text)/workBytes, nil) {
+		return
+	}
 	f, err := parseScript(text)
 	if err != nil {
 		w.emitNode(RuleParseError, "the text given to "+how+" does not parse ("+err.Error()+"), so what it runs cannot be checked", nil).opaque = true
@@ -65,7 +70,7 @@ func (w *walker) positional(p *syntax.ParamExp) (arg, bool) {
 		return arg{}, false
 	}
 	i := int(v[0] - '0')
-	if i >= len(w.pos) || w.assignCount != nil && w.assignCount[v] > 0 {
+	if i >= len(w.pos) || w.assignedHere(v) {
 		return arg{}, false
 	}
 	return w.pos[i], true
@@ -87,7 +92,7 @@ func (w *walker) sameShellText(t arg, how string, c *cmd) {
 func (w *walker) trackedVars() map[string]string {
 	out := make(map[string]string, len(w.vars))
 	for k, v := range w.vars {
-		if w.trusted[k] {
+		if w.isTrusted(k) {
 			out[k] = v
 		}
 	}

@@ -318,6 +318,19 @@ type writeRisk struct {
 	reason string
 }
 
+// writeRisk is classifyWriteTarget with the context: writing one of
+// hermes-exec's own programs (or the shell's link) replaces the agent's
+// shell with whatever it likes.
+func (w *walker) writeRisk(p string) (writeRisk, bool) {
+	if r, ok := classifyWriteTarget(p); ok {
+		return r, ok
+	}
+	if s, ok := w.ctx().selfProgram(p, false); ok {
+		return writeRisk{RuleSelfDisableWrite, "replaces hermes-exec's own program " + path.Base(s) + " (a program of the agent's choosing would run in its place)"}, true
+	}
+	return writeRisk{}, false
+}
+
 // classifyWriteTarget returns the rule a write to p triggers, if any.
 func classifyWriteTarget(p string) (writeRisk, bool) {
 	switch {

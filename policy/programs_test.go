@@ -21,8 +21,10 @@ var update = flag.Bool("update", false, "rewrite programs_gen.go from the handle
 // nestedEntry are the walker's own entry points: text or argv that
 // another program runs is walked through them, and what is found there
 // belongs to the inner command, not to the handler that handed it over.
+// spend is the walk's budget: running out is the text's size, not a
+// program's rule.
 var nestedEntry = map[string]bool{"simpleArgv": true, "script": true, "stmts": true, "stmt": true, "file": true,
-	"command": true, "call": true, "word": true, "docNested": true}
+	"command": true, "call": true, "word": true, "docNested": true, "spend": true}
 
 // computePrograms reads the package source: for every register(handler,
 // names...) call, the rules the handler's body can emit (following the

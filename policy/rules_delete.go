@@ -56,6 +56,9 @@ func deleteTarget(c *cmd, a arg, underFind bool) bool {
 			c.emit(RuleSelfDisableWrite, c.name+" deletes inside the Hermes home ("+a.s+")")
 			return true
 		}
+		if c.selfRemoved(p, a.s, "deletes", false) {
+			return true
+		}
 		if isHistoryFile(p) {
 			c.emit(RuleHistoryTamper, c.name+" deletes a shell history file")
 			return true
@@ -85,8 +88,29 @@ func deleteTarget(c *cmd, a arg, underFind bool) bool {
 			c.emit(RuleDiskDeviceWrite, c.name+" acts on a disk device")
 			return true
 		}
+		if c.selfRemoved(p, a.s, "deletes", true) {
+			return true
+		}
 	}
 	return false
+}
+
+// selfRemoved denies deleting or moving away one of hermes-exec's own
+// programs or the directory holding it (with above, any directory above
+// it: checked after the rules that name such a directory better). Without
+// the shell's link, the agent's `bash` is the real one.
+func (c *cmd) selfRemoved(p, shown, how string, above bool) bool {
+	k := c.w.ctx()
+	s, ok := k.selfProgram(p, above)
+	if !ok {
+		if names := k.selfNamesIn(p); len(names) > 0 {
+			s, ok = names[0], true
+		}
+	}
+	if ok {
+		c.emit(RuleSelfDisableWrite, c.name+" "+how+" hermes-exec's own program "+path.Base(s)+" ("+shown+")")
+	}
+	return ok
 }
 
 // buildDirs hold generated output: deleting all of one is a clean build.
@@ -363,8 +387,14 @@ func mvRule(c *cmd) {
 				c.emit(RuleSelfDisableWrite, "mv moves files out of the Hermes home")
 				return
 			}
+			if c.selfRemoved(pth, a.s, "moves away", false) {
+				return
+			}
 			if risk := c.w.pathRisk(pth); risk != riskNone && risk != riskCwdWhole && risk != riskOutside {
 				c.emit(moveRule(risk), "mv "+a.s+" moves away "+riskDesc(risk))
+				return
+			}
+			if c.selfRemoved(pth, a.s, "moves away", true) {
 				return
 			}
 			if isHistoryFile(pth) {
@@ -374,6 +404,7 @@ func mvRule(c *cmd) {
 		}
 	}
 	writeTargets(c, []arg{dest}, "mv")
+	selfCopyInto(c, ops, dest, "mv", true)
 	if len(ops) == 1 {
 		c.w.noteProgramCopy(ops[0], dest)
 	}
@@ -401,6 +432,11 @@ func cpRule(c *cmd) {
 		return
 	}
 	writeTargets(c, []arg{dest}, c.name)
+	srcs := p.operands
+	if !hasT {
+		srcs = srcs[:len(srcs)-1]
+	}
+	selfCopyInto(c, srcs, dest, c.name, p.has("-r", "-R", "-a", "--recursive", "--archive"))
 	if len(p.operands) == 2 {
 		c.w.noteProgramCopy(p.operands[0], dest)
 	}
@@ -442,6 +478,7 @@ func rsyncRule(c *cmd) {
 	}
 	if !isRemoteSpec(dest.s) {
 		writeTargets(c, []arg{dest}, "rsync")
+		selfCopyInto(c, p.operands[:len(p.operands)-1], dest, "rsync", true)
 	}
 	exfilSources(c, p.operands[:len(p.operands)-1], dest, "rsync")
 }
@@ -480,4 +517,42 @@ func cdRule(c *cmd) {
 		next = append(next, cleanPath(target, cw))
 	}
 	c.w.lastCd = next
+}
+
+// selfCopyInto checks a copy, move or link of srcs into dest when dest is
+// the directory of hermes-exec's own programs: a source with one of their
+// names replaces it (denied, as writing it is); with tree, a recursive
+// copy of a directory's contents (DIR/., DIR/*, rsync's DIR/) may carry
+// one, and asks, as a source whose name is a pattern that matches one.
+func selfCopyInto(c *cmd, srcs []arg, dest arg, how string, tree bool) {
+	k := c.w.ctx()
+	if k == nil || len(k.self) == 0 || !dest.static {
+		return
+	}
+	for _, p := range c.w.paths(dest) {
+		names := k.selfNamesIn(p)
+		if len(names) == 0 {
+			continue
+		}
+		for _, a := range srcs {
+			if !a.static {
+				continue
+			}
+			base := path.Base(a.s)
+			for _, n := range names {
+				if base == n {
+					c.emit(RuleSelfDisableWrite, how+" replaces hermes-exec's own program "+n+" in "+dest.s)
+					return
+				}
+				if hasGlob(base) && componentMatches(base, n) {
+					c.emit(RuleSysconfigWrite, how+" "+a.s+" may replace hermes-exec's own program "+n+" in "+dest.s)
+					return
+				}
+			}
+			if tree && (base == "." || strings.HasSuffix(a.s, "/") && how == "rsync") {
+				c.emit(RuleSysconfigWrite, how+" copies a tree over the directory of hermes-exec's own programs ("+dest.s+"): its names may replace them")
+				return
+			}
+		}
+	}
 }

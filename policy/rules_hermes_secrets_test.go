@@ -88,7 +88,10 @@ func TestHermesSecretsReadAsks(t *testing.T) {
 		{"find ~ -name '*.go'", Allow},
 		{"grep -rn TODO .", Allow},
 		{"cp -r ~/proj /tmp/p", Allow},
-		{"tar xzf b.tgz -C ~", Allow},
+		// An extraction into ~ reads nothing there. (A whole archive
+		// extracted over ~ asks as a write that may replace the Hermes
+		// config: TestTarDirectory; a named member does not.)
+		{"tar xzf b.tgz -C ~ docs", Allow},
 		{"cat ~/.herx*/x", Allow},
 	} {
 		v := c.Classify(tc.cmd)

@@ -338,7 +338,7 @@ func editTargets(c *cmd) {
 			continue
 		}
 		for _, p := range c.w.paths(a) {
-			if risk, ok := classifyWriteTarget(p); ok {
+			if risk, ok := c.w.writeRisk(p); ok {
 				c.emit(risk.rule, c.name+" edits a file: "+risk.reason)
 				return
 			}
@@ -451,7 +451,7 @@ func isWordByte(b byte) bool {
 func inPlaceTargets(c *cmd, files []arg, how string) {
 	for _, a := range files {
 		for _, p := range c.w.paths(a) {
-			if risk, ok := classifyWriteTarget(p); ok {
+			if risk, ok := c.w.writeRisk(p); ok {
 				c.emit(risk.rule, how+" "+risk.reason)
 				if p == "/etc/selinux/config" {
 					c.emit(RuleSecuritySelinuxConfig, "edits the SELinux configuration (may disable SELinux at next boot)")

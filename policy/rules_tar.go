@@ -49,6 +49,7 @@ func tarLong(s string) (string, bool) {
 // tarPlan is what a tar command line reads, writes and where.
 type tarPlan struct {
 	extract, create bool // -x; -c, -r, -u (write the archive)
+	stdout          bool // -O, --to-stdout: extracts onto stdout, no files
 	archives        []arg
 	dirs            []arg // each -C, as a path from tar's start
 	// members are the names given, each joined to the -C in effect
@@ -90,6 +91,8 @@ func parseTar(args []arg) tarPlan {
 			t.extract = true
 		case 'c', 'r', 'u':
 			t.create = true
+		case 'O':
+			t.stdout = true
 		}
 	}
 	word := func(a arg, s string) arg {
@@ -130,6 +133,8 @@ func parseTar(args []arg) tarPlan {
 				t.extract = true
 			case "--create", "--append", "--update", "--concatenate", "--catenate":
 				t.create = true
+			case "--to-stdout":
+				t.stdout = true
 			}
 			if !takes {
 				continue
@@ -214,6 +219,20 @@ func tarWrites(c *cmd) {
 			writeTargets(c, []arg{d}, "tar -C")
 		}
 		writeTargets(c, t.members, "tar extracts")
+		// The whole archive (no names given), or a name that is a
+		// directory above the Hermes home: what lands there is not on
+		// the command line, and may be the Hermes home's config or
+		// audit log.
+		over := t.members
+		if len(over) == 0 {
+			over = t.dirs
+			if len(over) == 0 {
+				over = []arg{{s: ".", static: true}}
+			}
+		}
+		if !t.stdout {
+			extractsOverHermes(c, over, "tar")
+		}
 	}
 	if t.create {
 		var out []arg
@@ -257,3 +276,35 @@ func tarView(c *cmd) *cmd {
 // tarCreates reports a tar command line that writes an archive, reading
 // the files it names.
 func tarCreates(args []arg) bool { return parseTar(args).create }
+
+// extractsOverHermes asks for an extraction into a directory that holds
+// a Hermes home (the home itself is refused by writeTargets) or
+// hermes-exec's own programs: the archive's names are not on the command
+// line, and one of them may be .hermes/config.yaml or the shell, as when a
+// tree is copied over the directory.
+func extractsOverHermes(c *cmd, dirs []arg, how string) {
+	k := c.w.ctx()
+	for _, d := range dirs {
+		for _, p := range c.w.paths(d) {
+			if !strings.HasPrefix(p, "/") {
+				// Relative to a working directory that is not
+				// sensitive (a sensitive one is made absolute by
+				// paths): judged where it really is when the
+				// context gives it; "." alone is no directory above
+				// anything.
+				if k == nil || k.absCwd == "" {
+					continue
+				}
+				p = k.canon(cleanPath(p, k.absCwd))
+			}
+			if k.aboveHermes(p) {
+				c.emit(RuleSysconfigWrite, how+" extracts an archive over a directory that holds the Hermes home ("+d.s+"): its names may overwrite the Hermes configuration or audit log")
+				return
+			}
+			if len(k.selfNamesIn(p)) > 0 {
+				c.emit(RuleSysconfigWrite, how+" extracts an archive over the directory of hermes-exec's own programs ("+d.s+"): its names may replace them")
+				return
+			}
+		}
+	}
+}

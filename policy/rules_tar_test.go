@@ -40,7 +40,27 @@ func TestTarDirectory(t *testing.T) {
 		{"tar -C /tmp -cf /etc/x.tar foo", Ask, RuleSysconfigWrite},
 		// Controls: everyday use stays allowed.
 		{"tar -C ~ -czf - proj", Allow, ""},
-		{"tar xzf b.tgz -C ~", Allow, ""},
+		// A whole archive extracted over a directory that holds a Hermes
+		// home may carry .hermes/config.yaml (redteam F3): asked, as
+		// `cp -r DIR/. ~/` is. A named member, another directory, a
+		// listing and an extraction onto stdout stay allowed.
+		{"tar xzf b.tgz -C ~", Ask, RuleSysconfigWrite},
+		{"tar -xf /tmp/a.tar -C ~", Ask, RuleSysconfigWrite},
+		{"cd ~ && tar xf /tmp/a.tar", Ask, RuleSysconfigWrite},
+		{"tar -C ~ -xf /tmp/a.tar .", Ask, RuleSysconfigWrite},
+		{"tar -C / -xf /tmp/a.tar home", Ask, RuleSysconfigWrite},
+		{"tar -C /srv -xf /tmp/a.tar", Ask, RuleSysconfigWrite},
+		{"unzip -o /tmp/a.zip -d ~", Ask, RuleSysconfigWrite},
+		{"cd ~ && unzip /tmp/a.zip", Ask, RuleSysconfigWrite},
+		{"tar -C ~ -xf /tmp/a.tar docs", Allow, ""},
+		{"tar xzf b.tgz -C /tmp/out", Allow, ""},
+		{"tar xzf b.tgz", Allow, ""},
+		{"cd /tmp && tar xf a.tar", Allow, ""},
+		{"tar -tf /tmp/a.tar -C ~", Allow, ""},
+		{"tar -xOf /tmp/a.tar -C ~", Allow, ""},
+		{"unzip /tmp/a.zip", Allow, ""},
+		{"unzip -l /tmp/a.zip -d ~", Allow, ""},
+		{"unzip /tmp/a.zip -d /tmp/out", Allow, ""},
 		{"tar -C build -czf dist.tgz .", Allow, ""},
 		{"tar -xzf release.tar.gz -C /tmp/x", Allow, ""},
 		{"tar -C /srv/hermes -cf - config.yaml", Allow, ""},
@@ -54,6 +74,27 @@ func TestTarDirectory(t *testing.T) {
 		}
 		if tc.want == Allow && v.Decision != Allow || v.Decision < tc.want || !found {
 			t.Errorf("%q: %v %v, want %v %s", tc.cmd, v.Decision, rulesOf(v), tc.want, tc.rule)
+		}
+	}
+}
+
+// An extraction in a working directory that holds the Hermes home is
+// judged there, though the directory is not one the classifier makes
+// absolute (/srv/x is neither the home nor a top-level directory).
+func TestTarOverHermesFromCwd(t *testing.T) {
+	ctx := aliceContext()
+	ctx.HermesHome, ctx.Cwd = "/srv/x/hermes", "/srv/x"
+	c := mustClassifier(t, Rules{Context: ctx})
+	for cmd, want := range map[string]Decision{
+		"tar xf /tmp/a.tar":           Ask,
+		"unzip /tmp/a.zip":            Ask,
+		"tar xf /tmp/a.tar -C sub":    Allow,
+		"cd sub && tar xf /tmp/a.tar": Allow,
+		"tar xf /tmp/a.tar docs":      Allow,
+		"cd .. && tar xf /tmp/a.tar":  Ask, // /srv holds it too
+	} {
+		if v := c.Classify(cmd); v.Decision != want {
+			t.Errorf("%q: %v %v, want %v", cmd, v.Decision, rulesOf(v), want)
 		}
 	}
 }

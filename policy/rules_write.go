@@ -22,7 +22,7 @@ func writeTargets(c *cmd, targets []arg, how string) {
 			continue
 		}
 		for _, p := range c.w.paths(a) {
-			if risk, ok := classifyWriteTarget(p); ok {
+			if risk, ok := c.w.writeRisk(p); ok {
 				c.emit(risk.rule, how+" "+risk.reason)
 				if p == "/etc/selinux/config" {
 					c.emit(RuleSecuritySelinuxConfig, how+" rewrites the SELinux configuration")
@@ -69,10 +69,15 @@ func lnRule(c *cmd) {
 	p := parseOpts(c.args(), &optSpec{short: "bdfFinPrsTvL", shortArg: "St", long: []string{"backup", "directory", "force", "interactive", "logical", "no-dereference", "physical", "relative", "symbolic", "no-target-directory", "verbose"}, longArg: []string{"suffix", "target-directory"}})
 	if dest, ok := p.value("-t", "--target-directory"); ok {
 		writeTargets(c, []arg{dest}, "ln")
+		selfCopyInto(c, p.operands, dest, "ln", false)
 		return
 	}
 	if len(p.operands) >= 2 {
 		writeTargets(c, p.operands[len(p.operands)-1:], "ln")
+		selfCopyInto(c, p.operands[:len(p.operands)-1], p.operands[len(p.operands)-1], "ln", false)
+	} else if len(p.operands) == 1 {
+		// ln -s TARGET makes ./BASENAME.
+		selfCopyInto(c, p.operands, arg{s: ".", static: true}, "ln", false)
 	}
 	if len(p.operands) == 2 {
 		c.w.noteProgramCopy(p.operands[0], p.operands[1])
@@ -151,8 +156,10 @@ func tarRule(c *cmd) {
 // unzipRule: unzip -d into a system directory.
 func unzipRule(c *cmd) {
 	args := c.args()
+	into := []arg{{s: ".", static: true}}
 	for i, a := range args {
 		if a.is("-d") && i+1 < len(args) {
+			into = args[i+1 : i+2]
 			for _, p := range c.w.paths(args[i+1]) {
 				if p == "/" || classifyPath(p) == riskSystem {
 					c.emit(RuleSysconfigWrite, "unzip extracts files over a system directory")
@@ -161,5 +168,8 @@ func unzipRule(c *cmd) {
 			}
 			writeTargets(c, args[i+1:i+2], "unzip -d")
 		}
+	}
+	if !hasStatic(args, "-l") && !hasStatic(args, "-t") && !hasStatic(args, "-p") && !hasStatic(args, "-Z") {
+		extractsOverHermes(c, into, "unzip")
 	}
 }

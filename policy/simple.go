@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"slices"
 	"strings"
+	"sync"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -24,6 +26,10 @@ type simpleState struct {
 	lvl      int
 	levels   []levelInfo
 	findings []finding
+	// levelsBuf and cmds hold the levels of a command with one or two
+	// (almost all), so that a state used again (newSimple) brings them.
+	levelsBuf [2]levelInfo
+	cmds      [2]cmd
 }
 
 // cmd is the context handed to the rule handlers for one wrapper level.
@@ -99,27 +105,99 @@ func (c *cmd) addView(v []arg) {
 // program's handlers emit, to check them against rulePrograms.
 var handlerEmitHook func(prog string, fs []finding)
 
-// handlers maps a program name to its rule checks. It is sized once: the
-// rules register about 470 names at every start, and growing the map to
-// that size step by step cost each command about 0.1M instructions.
-var handlers = make(map[string][]func(*cmd), 512)
-
-func register(fn func(*cmd), names ...string) {
-	for _, n := range names {
-		handlers[n] = append(handlers[n], fn)
-	}
+// registration is one register call: a rule check and the programs it
+// checks.
+type registration struct {
+	fn    func(*cmd)
+	names []string
 }
+
+// registered is every register call, in the order the rule files' init
+// functions make them: the rules' own declaration of which programs they
+// check.
+var registered = make([]registration, 0, 256)
+
+// register declares that fn checks the programs names. It only notes the
+// call: putting about 470 names into a map at every start cost each
+// command about 0.25M instructions (a tenth of a -c true), so the table
+// the classifier looks programs up in is generated from these calls
+// (handlers_gen.go, static data) and checked against them (handlers).
+func register(fn func(*cmd), names ...string) {
+	registered = append(registered, registration{fn, names})
+}
+
+// handlers returns a program's rule checks, in registration order.
+func handlers(name string) []func(*cmd) {
+	if !handlerTable() {
+		return handlerMap()[name]
+	}
+	if i, ok := slices.BinarySearch(handlerNames[:], name); ok {
+		return handlerChecks[i]
+	}
+	return nil
+}
+
+// handlerChecks is handlerFuncs, which lists the checks, whose code calls
+// handlers: set in init, since a direct use here would make the table's
+// initialisation depend on itself.
+var handlerChecks [][]func(*cmd)
+
+func init() { handlerChecks = handlerFuncs[:] }
+
+// handlerTable reports whether handlers_gen.go was generated from the
+// register calls this build makes: the same names, in the same order, in
+// registrations of the same sizes (TestHandlersTable also checks the
+// functions, which cannot be compared here). A table left stale by an
+// edit is not used: handlerMap then builds the table from the calls, so
+// the rules checked are always the registered ones.
+var handlerTable = sync.OnceValue(handlerTableCurrent)
+
+func handlerTableCurrent() bool {
+	if len(registered) != len(registeredSizes) {
+		return false
+	}
+	k := 0
+	for i, r := range registered {
+		if len(r.names) != registeredSizes[i] || k+len(r.names) > len(registeredNames) {
+			return false
+		}
+		for _, n := range r.names {
+			if n != registeredNames[k] {
+				return false
+			}
+			k++
+		}
+	}
+	return k == len(registeredNames)
+}
+
+// handlerMap is the register calls as a map from program name to checks.
+var handlerMap = sync.OnceValue(func() map[string][]func(*cmd) {
+	m := make(map[string][]func(*cmd), 512)
+	for _, r := range registered {
+		for _, n := range r.names {
+			m[n] = append(m[n], r.fn)
+		}
+	}
+	return m
+})
 
 // simpleArgv classifies one simple command given its expanded argv,
 // unwrapping wrappers level by level.
 func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
-	sc := &simpleState{}
+	sc := w.newSimple()
 	saved := w.cur
 	w.cur = sc
 	viaForwarder := false
 	for lvl := 0; lvl < maxLevels && len(argv) > 0; lvl++ {
 		sc.lvl = lvl
-		c := &cmd{w: w, st: st, argv: argv, lvl: lvl, stdin: w.stdin}
+		var c *cmd
+		if lvl < len(sc.cmds) {
+			c = &sc.cmds[lvl]
+		} else {
+			c = new(cmd)
+		}
+		*c = cmd{w: w, st: st, argv: argv, lvl: lvl, stdin: w.stdin}
 		name, ok := w.commandName(c)
 		argv = c.argv
 		sc.levels = append(sc.levels, levelInfo{argv: argv, name: name})
@@ -147,7 +225,7 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 		}
 		genericRule(c)
 		before := len(sc.findings)
-		for _, h := range handlers[name] {
+		for _, h := range handlers(name) {
 			h(c)
 		}
 		if handlerEmitHook != nil {
@@ -169,6 +247,33 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 	}
 	w.cur = saved
 	w.finishSimple(sc, st, text)
+	w.freeSimple(sc)
+}
+
+// newSimple returns a simple command's state, a used one when there is
+// one: a large script has tens of thousands of simple commands, and with
+// the collector off (check, shell mode) every allocation is fresh memory,
+// page faults included. Nothing keeps a state past its command:
+// finishSimple copies the findings out, and a *finding from emitAt is
+// used at once (the next emit may move the slice anyway).
+func (w *walker) newSimple() *simpleState {
+	if n := len(w.simpleFree); n > 0 {
+		sc := w.simpleFree[n-1]
+		w.simpleFree = w.simpleFree[:n-1]
+		return sc
+	}
+	sc := &simpleState{}
+	sc.levels = sc.levelsBuf[:0]
+	return sc
+}
+
+// freeSimple keeps sc for the next simple command, emptied.
+func (w *walker) freeSimple(sc *simpleState) {
+	clear(sc.levels[:cap(sc.levels)])
+	clear(sc.findings[:cap(sc.findings)])
+	clear(sc.cmds[:])
+	sc.lvl, sc.levels, sc.findings = 0, sc.levels[:0], sc.findings[:0]
+	w.simpleFree = append(w.simpleFree, sc)
 }
 
 // expandAlias classifies a use of an alias defined earlier in the script
@@ -295,11 +400,6 @@ func quoteShort(s string) string {
 // finishSimple applies the user rules and stamps position, text and argv
 // on the simple command's findings.
 func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
-	var node syntax.Node
-	if st != nil {
-		node = st
-	}
-	pos, off := w.posOf(node)
 	// Every entry that matches a level may allow what its own words
 	// raise there or deeper (a longer entry may cover what a shorter one
 	// for the same program does not). With nothing an entry could allow,
@@ -348,6 +448,16 @@ func (w *walker) finishSimple(sc *simpleState, st *syntax.Stmt, text string) {
 			})
 		}
 	}
+	if len(sc.findings) == 0 {
+		return
+	}
+	// The position as text, only for a command with findings (it is
+	// most of what a command without any costs here).
+	var node syntax.Node
+	if st != nil {
+		node = st
+	}
+	pos, off := w.posOf(node)
 	for _, f := range sc.findings {
 		f.Command = text
 		f.Pos = pos

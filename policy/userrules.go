@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 
+	"hermes-exec/internal/bytetab"
+
 	"mvdan.cc/sh/v3/syntax"
 )
 
@@ -89,36 +91,47 @@ func plainWords(entry string) ([]string, bool) {
 // plainEntry reports whether plainWords takes the entry, without
 // splitting it: what NewClassifier checks of each entry up front.
 func plainEntry(entry string) bool {
+	// Every byte a word's or a blank: one table look-up a byte, eight at
+	// a time (this runs over the whole allowlist on every command).
+	if !bytetab.None(entry, &notWordOrBlank) {
+		return false
+	}
 	i := 0
 	for i < len(entry) && (entry[i] == ' ' || entry[i] == '\t') {
 		i++
 	}
 	start := i
-	for i < len(entry) && entry[i] != ' ' && entry[i] != '\t' {
-		if !plainBytes[entry[i]] || entry[i] == '=' {
-			return false
-		}
-		i++
-	}
-	if i == start || specialFirstWord(entry[start:i]) {
-		return false
-	}
-	// The rest: one table look-up a byte (this runs over the whole
-	// allowlist on every command).
+	// The first word ends at a blank and has no '='.
 	for ; i < len(entry); i++ {
-		if !wordOrBlank[entry[i]] {
-			return false
+		if c := firstWordStop[entry[i]]; c != 0 {
+			if c == stopAssign {
+				return false
+			}
+			break
 		}
 	}
-	return true
+	return i > start && !specialFirstWord(entry[start:i])
 }
 
-// wordOrBlank is plainBytes with the blanks between words.
-var wordOrBlank = func() [256]bool {
-	t := plainBytes
-	t[' '], t['\t'] = true, true
+// notWordOrBlank marks the bytes that are neither plainBytes nor the
+// blanks between words.
+var notWordOrBlank = func() (t bytetab.Table) {
+	for b := range t {
+		if !plainBytes[b] && b != ' ' && b != '\t' {
+			t[b] = 1
+		}
+	}
 	return t
 }()
+
+// firstWordStop marks what ends the first word of a plain entry (of bytes
+// notWordOrBlank passed): a blank, or '=' (an assignment, not a program).
+var firstWordStop = [256]uint8{' ': stopBlank, '\t': stopBlank, '=': stopAssign}
+
+const (
+	stopBlank = 1 + iota
+	stopAssign
+)
 
 // plainByte: letters, digits and punctuation bash gives no meaning in a
 // word (no quoting, expansion, globbing, brace, tilde, comment, operator

@@ -20,6 +20,13 @@ func TestPlainWordsAgreeWithParser(t *testing.T) {
 		for _, b := range parts {
 			entries = append(entries, a+" "+b, a+"\t"+b+" ", " "+a+"  "+b)
 		}
+		// Longer entries, so that each part sits at every place of
+		// plainEntry's eight-byte blocks and of its last eight bytes.
+		for pad := 0; pad < 10; pad++ {
+			x := "abcdefghij"[:pad]
+			entries = append(entries, "kubectl "+x+a, "kubectl "+x+a+" delete-pod-x", a+x+"/long/path/name",
+				"git"+a+" push "+x+"origin")
+		}
 	}
 	for _, e := range entries {
 		words, ok := plainWords(e)

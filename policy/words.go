@@ -266,6 +266,8 @@ func (w *walker) evalPart(a *arg, b *strings.Builder, p syntax.WordPart, first, 
 				if !quoted || pa.split {
 					a.split = true
 				}
+			case !w.spend(len(pa.s)/workBytes, p):
+				a.static = false
 			default:
 				a.findItem = a.findItem || pa.findItem
 				b.WriteString(pa.s)
@@ -273,6 +275,11 @@ func (w *walker) evalPart(a *arg, b *strings.Builder, p syntax.WordPart, first, 
 			return
 		}
 		v, ok, fromVar := w.paramValue(p)
+		if ok && !w.spend(len(v)/workBytes, p) {
+			// Copying values is paid for: `b=$a$a; c=$b$b ...` would
+			// otherwise build gigabytes from a few lines.
+			ok = false
+		}
 		if !ok {
 			a.static = false
 			if !quoted || isAllPositional(p) {
@@ -448,7 +455,7 @@ func (w *walker) paramValue(p *syntax.ParamExp) (val string, ok, fromVar bool) {
 	if v, found := w.vars[name]; found {
 		return v, v != "" || p.Exp == nil, true
 	}
-	if name == "TMPDIR" && w.assignCount[name] == 0 && (p.Exp == nil || p.Exp.Op == syntax.DefaultUnsetOrNull || p.Exp.Op == syntax.DefaultUnset) {
+	if name == "TMPDIR" && w.neverAssigned(name) && (p.Exp == nil || p.Exp.Op == syntax.DefaultUnsetOrNull || p.Exp.Op == syntax.DefaultUnset) {
 		// The scratch directory: judged as /tmp, so that $TMPDIR/build is
 		// scratch space while $TMPDIR itself and $TMPDIR/* are all of it.
 		return "/tmp", true, false

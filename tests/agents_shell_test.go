@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,27 +127,53 @@ func TestScriptAppendedWhileRunningRunsTheCheckedText(t *testing.T) {
 	}
 }
 
+// Scripts of 1 MiB and more run whole, from a file and on stdin, with
+// bash's output and exit status, and check allows them: ordinary lines
+// with nothing to pad them out (80,000 echo lines, dense assignments, `:`,
+// functions defined and called), as root and as an ordinary user.
 func TestOneMiBScriptAndStdinRun(t *testing.T) {
-	e := newEnv(t)
-	var b strings.Builder
-	b.WriteString("n=0\n")
-	for b.Len() < 1<<20 {
-		b.WriteString("n=$((n+1)) # padding padding padding padding padding padding padding\n")
+	lines := func(head, line, tail string, n int) string {
+		var b strings.Builder
+		b.WriteString(head)
+		for i := 0; i < n || b.Len() < 1<<20; i++ {
+			b.WriteString(strings.ReplaceAll(line, "N", strconv.Itoa(i)))
+		}
+		return b.String() + tail
 	}
-	b.WriteString("echo \"lines=$n\"; exit 4\n")
-	p := filepath.Join(e.dir, "big.sh")
-	os.WriteFile(p, []byte(b.String()), 0o644)
-	want := runCmd(t, exec.Command("bash", p))
-	r := e.run(nil, p)
-	if r.code != 4 || r.stdout != want.stdout || want.code != 4 {
-		t.Fatalf("file: got %q %d, bash %q %d, stderr %s", r.stdout, r.code, want.stdout, want.code, r.stderr)
+	scripts := []struct{ name, text string }{
+		{"echo", lines("", "echo line N\n", "exit 4\n", 80000)},
+		{"assignments", lines("", "a=N\n", "echo \"a=$a\"; exit 4\n", 0)},
+		{"colons", lines("n=1\n", ":\n", "echo \"n=$n\"; exit 4\n", 0)},
+		{"functions", lines("n=0\n", "f_N() { n=$((n+N)); }; f_N\n", "echo \"n=$n\"; exit 4\n", 0)},
+		{"padded", lines("n=0\n", "n=$((n+1)) # padding padding padding padding padding padding padding\n", "echo \"lines=$n\"; exit 4\n", 0)},
 	}
-	c := e.cmd(nil)
-	c.Stdin = strings.NewReader(b.String())
-	r = runCmd(t, c)
-	if r.code != 4 || r.stdout != want.stdout {
-		t.Fatalf("stdin: got %q %d: %s", r.stdout, r.code, r.stderr)
-	}
+	asWho(t, func(t *testing.T, e *env) {
+		for _, sc := range scripts {
+			p := filepath.Join(e.dir, sc.name+".sh")
+			if err := os.WriteFile(p, []byte(sc.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			want := e.realBash(e.dir, nil, p)
+			if want.code != 4 || want.stdout == "" {
+				t.Fatalf("%s: bash itself gave %d %.80q", sc.name, want.code, want.stdout)
+			}
+			r := e.run(nil, p)
+			if r.code != 4 || r.stdout != want.stdout {
+				t.Errorf("%s (%d bytes) as a file: exit %d, %d bytes of output (bash: %d), stderr %s", sc.name, len(sc.text), r.code, len(r.stdout), len(want.stdout), r.stderr)
+			}
+			c := e.cmd(nil)
+			c.Stdin = strings.NewReader(sc.text)
+			r = runCmd(t, c)
+			if r.code != 4 || r.stdout != want.stdout {
+				t.Errorf("%s on stdin: exit %d, %d bytes of output (bash: %d), stderr %s", sc.name, r.code, len(r.stdout), len(want.stdout), r.stderr)
+			}
+			c = e.cmd(nil, "check")
+			c.Stdin = strings.NewReader(sc.text)
+			if r = runCmd(t, c); r.code != 0 || strings.TrimSpace(r.stdout) != "allow" {
+				t.Errorf("%s: check gave %d %.300s %s", sc.name, r.code, r.stdout, r.stderr)
+			}
+		}
+	})
 }
 
 // A script on stdin shares stdin with its commands, as with `... | bash`.

@@ -166,6 +166,23 @@ func TestContainerdStdioIsBinarySafe(t *testing.T) {
 	}
 }
 
+// A caller whose stdin is /dev/null (as agents run commands) gives a
+// fresh container's command /dev/null itself, as on the host, not a pipe
+// that ends at once: nothing is copied for it.
+func TestContainerdNullStdinIsTheCommandsOwn(t *testing.T) {
+	s := containerdEnv(t, freshConfig)
+	c := s.cmd(s.extraEnv, "-c", "readlink /proc/self/fd/0; cat; echo rc=$?")
+	c.Stdin = nil // the null device
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	if err := c.Run(); err != nil {
+		t.Fatalf("%v %s", err, errb.String())
+	}
+	if got := out.String(); got != "/dev/null\nrc=0\n" {
+		t.Errorf("stdout %q, want the null device and cat at its end at once", got)
+	}
+}
+
 func TestContainerdSessionExecStatusesAndSignals(t *testing.T) {
 	s := containerdEnv(t, "  persist: session\n  memory: 128m\n")
 	sid := "HERMES_SESSION_ID=st-" + strconv.Itoa(os.Getpid())

@@ -2,7 +2,8 @@
 // most, each row as a ratio to its peer in the same run: `hermes-exec -c
 // CMD` against `bash -c CMD` (in pipe mode and on a pseudo-terminal), the
 // 10,000-entry allowlist against the 10-entry one, and the classification
-// of a 1 MiB script (`hermes-exec check`) against `bash -n` of it. Runs of a
+// of a 1 MiB script and of 1 MiB of echo lines (`hermes-exec check`)
+// against `bash -n` of it. Runs of a
 // row alternate between the two sides, so drift in the machine's load hits
 // both alike; the figures are medians.
 //
@@ -53,6 +54,10 @@ func main() {
 	if err := os.WriteFile(script, []byte(benchinput.BigScript(1<<20)), 0o644); err != nil {
 		fail(err)
 	}
+	echoes := filepath.Join(tmp, "echoes.sh")
+	if err := os.WriteFile(echoes, []byte(benchinput.EchoLines(1<<20)), 0o644); err != nil {
+		fail(err)
+	}
 
 	type row struct {
 		name, goal string
@@ -91,13 +96,15 @@ func main() {
 			return side{argv: []string{bin, "-c", "true"}, home: big}
 		},
 	})
-	rows = append(rows, row{
-		name: "check 1 MiB script", goal: "<= 1.0x bash -n", limit: 1.0,
-		peer: side{argv: []string{"bash", "-n", script}, home: small},
-		sides: func(bin string) side {
-			return side{argv: []string{bin, "check", "--json"}, stdin: script, home: small, okCodes: []int{0, 1, 2}}
-		},
-	})
+	for _, s := range []struct{ name, path string }{{"check 1 MiB script", script}, {"check 1 MiB of echo lines", echoes}} {
+		rows = append(rows, row{
+			name: s.name, goal: "<= 1.0x bash -n", limit: 1.0,
+			peer: side{argv: []string{"bash", "-n", s.path}, home: small},
+			sides: func(bin string) side {
+				return side{argv: []string{bin, "check", "--json"}, stdin: s.path, home: small, okCodes: []int{0, 1, 2}}
+			},
+		})
+	}
 
 	fmt.Printf("%-34s %10s %10s %7s %7s  %s\n", "row", "peer ms", "hermes ms", "ratio", "before", "goal")
 	for _, r := range rows {

@@ -19,6 +19,7 @@ import (
 
 	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/execcheck"
+	_ "hermes-exec/internal/bigstack" // the main goroutine's stack at once
 	"hermes-exec/internal/exitcode"
 	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
@@ -91,16 +92,20 @@ func runShell(argv0, shell string, login bool, args []string) int {
 	if err != nil {
 		return wrapper.DenyEarly(st.text, err)
 	}
+	// The real shell first: the PATH walk that finds it also finds the
+	// shell's links (a bash first on PATH that is hermes-exec), which the
+	// classifier must know to protect them.
+	real, links, err := resolveShell(shell, s.Cfg.Terminal.Shell, shellPath())
+	if err != nil {
+		return wrapper.DenyEarly(st.text, err)
+	}
+	s.SetShellLinks(links)
+	phase.Mark("resolve-shell")
 	fl, err := s.Flow()
 	if err != nil {
 		return wrapper.DenyEarly(st.text, err)
 	}
 	phase.Mark("flow")
-	real, err := resolveShell(shell, s.Cfg.Terminal.Shell, shellPath())
-	if err != nil {
-		return wrapper.DenyEarly(st.text, err)
-	}
-	phase.Mark("resolve-shell")
 	verdict := fl.Classifier.Classify(st.text)
 	phase.Mark("classify")
 	if strings.IndexByte(st.text, 0) >= 0 {

@@ -5,7 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
+
+	"hermes-exec/cmd/internal/wrapper"
 )
 
 // The usual recipe for agents that look for `bash` on PATH is a symlink
@@ -17,68 +18,47 @@ import (
 // that is hermes-exec is always skipped.
 
 // selfID is the device and inode of the running executable.
-func selfID() (dev, ino uint64, ok bool) {
-	var st syscall.Stat_t
-	if syscall.Stat("/proc/self/exe", &st) != nil {
-		return 0, 0, false
-	}
-	return uint64(st.Dev), st.Ino, true
-}
-
-// isSelf reports whether path is an executable regular file that is this
-// very program.
-func isSelf(path string, dev, ino uint64) bool {
-	var st syscall.Stat_t
-	if syscall.Stat(path, &st) != nil {
-		return false
-	}
-	return uint64(st.Dev) == dev && st.Ino == ino
-}
-
-func isExecutable(path string) bool {
-	var st syscall.Stat_t
-	return syscall.Stat(path, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Mode&0o111 != 0
-}
+func selfID() (wrapper.FileID, bool) { return wrapper.StatID("/proc/self/exe") }
 
 // resolveShell finds the real shell called name ("bash" or "sh"): the
 // configured path when there is one (it must be absolute, executable and
 // not hermes-exec), else the first name on PATH that is not hermes-exec,
 // else /usr/bin/NAME or /bin/NAME. Not finding one is an error: the caller
-// denies rather than guess.
-func resolveShell(name, configured, path string) (string, error) {
-	dev, ino, ok := selfID()
+// denies rather than guess. links are the names on PATH before it that are
+// hermes-exec (the shell's links, which the classifier protects).
+func resolveShell(name, configured, path string) (real string, links []string, err error) {
+	self, ok := selfID()
 	if !ok {
 		// Without knowing which file is us, any candidate could be us.
-		return "", fmt.Errorf("cannot identify the hermes-exec executable (/proc/self/exe), so the real %s cannot be told apart from it", name)
+		return "", nil, fmt.Errorf("cannot identify the hermes-exec executable (/proc/self/exe), so the real %s cannot be told apart from it", name)
 	}
+	found, links := wrapper.PathShell(name, path, self)
 	if configured != "" {
 		switch {
 		case !filepath.IsAbs(configured):
-			return "", fmt.Errorf("terminal.shell must be an absolute path (got %q)", configured)
-		case !isExecutable(configured):
-			return "", fmt.Errorf("terminal.shell %s is not an executable file", configured)
-		case isSelf(configured, dev, ino):
-			return "", fmt.Errorf("terminal.shell %s is hermes-exec itself; name the real bash (e.g. /bin/bash)", configured)
+			return "", nil, fmt.Errorf("terminal.shell must be an absolute path (got %q)", configured)
+		case !wrapper.IsExecutable(configured):
+			return "", nil, fmt.Errorf("terminal.shell %s is not an executable file", configured)
+		case isSelf(configured, self):
+			return "", nil, fmt.Errorf("terminal.shell %s is hermes-exec itself; name the real bash (e.g. /bin/bash)", configured)
 		}
-		return configured, nil
+		return configured, links, nil
 	}
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" || !filepath.IsAbs(dir) {
-			// A relative PATH entry depends on the working directory,
-			// which the agent controls: never take the shell from there.
-			continue
-		}
-		p := filepath.Join(dir, name)
-		if isExecutable(p) && !isSelf(p, dev, ino) {
-			return p, nil
-		}
+	if found != "" {
+		return found, links, nil
 	}
 	for _, p := range []string{"/usr/bin/" + name, "/bin/" + name} {
-		if isExecutable(p) && !isSelf(p, dev, ino) {
-			return p, nil
+		if wrapper.IsExecutable(p) && !isSelf(p, self) {
+			return p, links, nil
 		}
 	}
-	return "", fmt.Errorf("no real %s found (PATH holds only hermes-exec); set terminal.shell in config.yaml", name)
+	return "", links, fmt.Errorf("no real %s found (PATH holds only hermes-exec); set terminal.shell in config.yaml", name)
+}
+
+// isSelf reports whether path is this very program.
+func isSelf(path string, self wrapper.FileID) bool {
+	id, ok := wrapper.StatID(path)
+	return ok && id == self
 }
 
 // invokedAs returns the shell hermes-exec was started as, from argv[0]:

@@ -19,18 +19,24 @@ func TestResolveShellSkipsItself(t *testing.T) {
 	d1, d2 := t.TempDir(), t.TempDir()
 	os.Symlink(self, filepath.Join(d1, "bash"))
 	os.Link(self, filepath.Join(d2, "bash")) // a hard link is still us (may fail across devices)
-	got, err := resolveShell("bash", "", d1+":"+d2+":relative:"+filepath.Dir(real))
+	got, links, err := resolveShell("bash", "", d1+":"+d2+":relative:"+filepath.Dir(real))
 	if err != nil || got != filepath.Join(filepath.Dir(real), "bash") {
 		t.Fatalf("got %q %v, want the real bash in %s", got, err, filepath.Dir(real))
 	}
-	if _, err := resolveShell("bash", filepath.Join(d1, "bash"), ""); err == nil || !strings.Contains(err.Error(), "hermes-exec itself") {
+	// The names skipped are the shell's links, which the classifier
+	// protects (policy.Context.SelfPrograms).
+	if len(links) == 0 || links[0] != filepath.Join(d1, "bash") {
+		t.Fatalf("links %q, want %s first", links, filepath.Join(d1, "bash"))
+	}
+	if _, _, err := resolveShell("bash", filepath.Join(d1, "bash"), ""); err == nil || !strings.Contains(err.Error(), "hermes-exec itself") {
 		t.Fatalf("terminal.shell that is us: %v", err)
 	}
-	if _, err := resolveShell("bash", "bash", ""); err == nil {
+	if _, _, err := resolveShell("bash", "bash", ""); err == nil {
 		t.Fatal("a relative terminal.shell was accepted")
 	}
-	if got, err := resolveShell("bash", real, ""); err != nil || got != real {
-		t.Fatalf("terminal.shell %s: %q %v", real, got, err)
+	// A configured shell still reports the links on PATH.
+	if got, links, err := resolveShell("bash", real, d1+":"+filepath.Dir(real)); err != nil || got != real || len(links) != 1 {
+		t.Fatalf("terminal.shell %s: %q %q %v", real, got, links, err)
 	}
 }
 

@@ -31,3 +31,14 @@ func BigScript(size int) string {
 	}
 	return b.String()
 }
+
+// EchoLines is about size bytes of `echo wNNNNNN` lines (80,000 for 1
+// MiB): the most statements a text of that size holds in an everyday
+// shape, each walked.
+func EchoLines(size int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < size; i++ {
+		fmt.Fprintf(&b, "echo w%06d\n", i)
+	}
+	return b.String()
+}

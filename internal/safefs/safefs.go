@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -118,6 +119,20 @@ func checkChain(path string, uid, links int) error {
 // dangling link is a different error.
 func ReadFile(path string, max int64, uid int) ([]byte, error) {
 	return readFile(path, max, uid, 0)
+}
+
+// ReadFileString is ReadFile giving a string, without a copy: the bytes
+// read are in a buffer no one else ever sees, so the string is as
+// immutable as any. config.yaml is read this way because its allowlist can
+// be most of a 250 KB file and its entries are kept as substrings of it:
+// a copy would touch as many fresh pages again on every command.
+func ReadFileString(path string, max int64, uid int) (string, error) {
+	b, err := readFile(path, max, uid, 0)
+	if err != nil || len(b) == 0 {
+		return "", err
+	}
+	// b does not escape: readFile made it and returns its only reference.
+	return unsafe.String(unsafe.SliceData(b), len(b)), nil
 }
 
 func readFile(path string, max int64, uid, links int) ([]byte, error) {

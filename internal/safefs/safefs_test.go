@@ -117,3 +117,30 @@ func TestReadFile(t *testing.T) {
 		t.Fatalf("a dangling link must not read as no file: %v", err)
 	}
 }
+
+// ReadFileString reads what ReadFile reads, with the same checks and
+// errors (it is what config.Load uses).
+func TestReadFileString(t *testing.T) {
+	uid := os.Geteuid()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	if _, err := ReadFileString(p, 10, uid); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing: %v", err)
+	}
+	os.WriteFile(p, []byte("0123456789"), 0o600)
+	if s, err := ReadFileString(p, 10, uid); err != nil || s != "0123456789" {
+		t.Fatalf("%q %v", s, err)
+	}
+	if _, err := ReadFileString(p, 9, uid); err == nil || !strings.Contains(err.Error(), "larger than 9 bytes") {
+		t.Fatalf("over the cap: %v", err)
+	}
+	os.Chmod(p, 0o622)
+	if _, err := ReadFileString(p, 10, uid); err == nil || !strings.Contains(err.Error(), "writable by") {
+		t.Fatalf("writable by others: %v", err)
+	}
+	os.WriteFile(p, nil, 0o600)
+	os.Chmod(p, 0o600)
+	if s, err := ReadFileString(p, 10, uid); err != nil || s != "" {
+		t.Fatalf("empty: %q %v", s, err)
+	}
+}

@@ -12,6 +12,36 @@ import (
 	"path/filepath"
 )
 
+// The installed programs' file names: the shell, the subcommands (and the
+// gateway's helper), the backends' helpers. Names lists them all: the
+// classifier is told their paths so that the agent cannot replace them.
+const (
+	Shell      = "hermes-exec"
+	Admin      = "hermes-exec-admin"
+	Sandbox    = "hermes-exec-sandbox"
+	Containerd = "hermes-exec-containerd"
+)
+
+// Names are all of hermes-exec's programs, installed side by side.
+var Names = [...]string{Shell, Admin, Sandbox, Containerd}
+
+// Paths are the paths of all of Names in the running executable's own
+// directory (os.Executable: one readlink of /proc/self/exe, no stat), or
+// nil when it cannot be found. They need not exist: writing one that does
+// not is installing a program in hermes-exec's place too.
+func Paths() []string {
+	self, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	dir := filepath.Dir(self)
+	out := make([]string, len(Names))
+	for i, n := range Names {
+		out[i] = filepath.Join(dir, n)
+	}
+	return out
+}
+
 // testOverride is set in test builds only (testoverride.go).
 var testOverride bool
 

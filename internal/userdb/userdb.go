@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // PasswdFile is the local user database.
@@ -36,17 +35,40 @@ func Parse(r io.Reader) (map[string]string, error) {
 	// memory is 16 page faults).
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' || line[0] == '+' || line[0] == '-' {
+		line := sc.Bytes()
+		if len(line) == 0 || line[0] == '#' || line[0] == '+' || line[0] == '-' {
 			continue
 		}
-		f := strings.Split(line, ":")
-		if len(f) < 7 || f[0] == "" || !filepath.IsAbs(f[5]) {
+		name, home, ok := passwdFields(line)
+		if !ok || len(name) == 0 || len(home) == 0 || home[0] != '/' {
 			continue
 		}
-		if _, dup := out[f[0]]; !dup { // the first entry wins, as getpwnam
-			out[f[0]] = filepath.Clean(f[5])
+		if _, dup := out[string(name)]; !dup { // the first entry wins, as getpwnam
+			out[string(name)] = filepath.Clean(string(home))
 		}
 	}
 	return out, sc.Err()
+}
+
+// passwdFields is a passwd(5) line's first and sixth fields (name and
+// home), and whether it has all seven, found without splitting the line:
+// every command reads the whole file, and a slice of seven strings per
+// line was most of that.
+func passwdFields(line []byte) (name, home []byte, ok bool) {
+	colons, start := 0, 0
+	for i, c := range line {
+		if c != ':' {
+			continue
+		}
+		switch colons {
+		case 0:
+			name = line[:i]
+		case 4:
+			start = i + 1
+		case 5:
+			return name, line[start:i], true // a seventh field follows
+		}
+		colons++
+	}
+	return nil, nil, false
 }

@@ -1,6 +1,9 @@
 package userdb
 
 import (
+	"maps"
+	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -30,5 +33,46 @@ func TestHomesReadsTheMachine(t *testing.T) {
 	}
 	if h["root"] == "" {
 		t.Errorf("root has no home in %s: %v", PasswdFile, h)
+	}
+}
+
+// splitParse is Parse as it was written first, with strings.Split: the
+// reading passwdFields must agree with.
+func splitParse(in string) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(in, "\n") {
+		if line == "" || line[0] == '#' || line[0] == '+' || line[0] == '-' {
+			continue
+		}
+		f := strings.Split(line, ":")
+		if len(f) < 7 || f[0] == "" || !filepath.IsAbs(f[5]) {
+			continue
+		}
+		if _, dup := out[f[0]]; !dup {
+			out[f[0]] = filepath.Clean(f[5])
+		}
+	}
+	return out
+}
+
+func TestParseAgreesWithSplitting(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	parts := []string{":", ":", ":", "x", "root", "/home/a", "/", "a/b", "", "#", "+", "-", "//x/../y", " ", "alice", "0"}
+	for n := 0; n < 20000; n++ {
+		var b strings.Builder
+		for l := r.IntN(6); l >= 0; l-- {
+			for k := r.IntN(14); k >= 0; k-- {
+				b.WriteString(parts[r.IntN(len(parts))])
+			}
+			b.WriteByte('\n')
+		}
+		in := b.String()
+		got, err := Parse(strings.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := splitParse(in); !maps.Equal(got, want) {
+			t.Fatalf("%q: got %v, want %v", in, got, want)
+		}
 	}
 }

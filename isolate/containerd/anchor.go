@@ -117,6 +117,9 @@ func (b *Backend) startAnchor(ctx context.Context, cl *containerd.Client, id str
 	if err != nil {
 		return err
 	}
+	if err := b.versionChecked(); err != nil {
+		return err
+	}
 	c, err := cl.NewContainer(ctx, id,
 		containerd.WithRuntime(runtimeName, nil),
 		containerd.WithContainerLabels(map[string]string{

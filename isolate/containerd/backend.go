@@ -41,6 +41,7 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
@@ -86,6 +87,11 @@ type Backend struct {
 	o        Options
 	initPath string
 	version  string // containerd's, once connected
+	// checked waits for the version check of Run's connection (asked
+	// for while the container is prepared) and says whether it failed.
+	// Nothing that makes a task or container in containerd runs before
+	// it said nil.
+	checked func() error
 }
 
 // New checks the options and finds the in-container init.
@@ -125,28 +131,52 @@ func (b *Backend) Name() string { return "containerd" }
 // Run runs one command and reports how it ended.
 func (b *Backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
 	phase.Mark("cd-run")
-	cl, ctx, version, err := connect(ctx, b.o)
+	go warm()
+	cl, ctx, err := dial(ctx, b.o)
 	if err != nil {
 		return isolate.Status{}, err
 	}
-	b.version = version
+	defer cl.Close()
+	// The version check's round trip runs while the container is
+	// prepared; everything that makes a task or container waits for it
+	// (b.checked), and a failed check is the run's one error.
+	vc := make(chan error, 1)
+	go func() {
+		v, err := checkVersion(ctx, cl, b.o)
+		b.version = v
+		vc <- err
+	}()
+	b.checked = sync.OnceValue(func() error { return <-vc })
 	phase.Mark("cd-connect")
 	// What earlier runs left is collected meanwhile (nothing here needs
 	// it), when the state directory shows something to collect.
 	collected := make(chan struct{})
 	if needsCollect(b.o) {
-		go func() { _, _ = collect(ctx, cl, b.o, false); close(collected) }()
+		go func() {
+			defer close(collected)
+			if b.checked() == nil {
+				_, _ = collect(ctx, cl, b.o, false)
+			}
+		}()
 	} else {
 		close(collected)
 	}
-	defer cl.Close()
 	defer func() { <-collected }()
 	env := execproto.CommandEnv(s.Env, b.o.Passthrough, os.Getenv("HERMES_SKILL_ENV"))
 	cwd := b.o.CommandDir(s.Dir)
 	if b.o.Persist == execproto.PersistSession && s.Session != "" {
+		if err := b.checked(); err != nil {
+			return isolate.Status{}, err
+		}
 		return b.runSession(ctx, cl, s, env, cwd)
 	}
-	return b.runFresh(ctx, cl, s, env, cwd)
+	st, err := b.runFresh(ctx, cl, s, env, cwd)
+	if verr := b.checked(); verr != nil {
+		// runFresh stopped before its task (it waits for the check):
+		// whatever it met on the way, the version is the reason.
+		return isolate.Status{}, verr
+	}
+	return st, err
 }
 
 // Connect opens the client and checks that containerd answers and is new
@@ -158,26 +188,55 @@ func Connect(ctx context.Context, o Options) (*containerd.Client, context.Contex
 
 // connect is Connect, and containerd's version.
 func connect(ctx context.Context, o Options) (*containerd.Client, context.Context, string, error) {
-	if _, err := os.Stat(o.Address); err != nil {
-		return nil, ctx, "", fmt.Errorf("containerd is not reachable at %s (%v): start containerd, or set container.containerd.address to its socket", o.Address, errors.Unwrap(err))
-	}
-	cl, err := containerd.New(o.Address, containerd.WithDefaultNamespace(o.Namespace), containerd.WithTimeout(5*time.Second))
+	cl, ctx, err := dial(ctx, o)
 	if err != nil {
-		return nil, ctx, "", fmt.Errorf("containerd at %s: %v", o.Address, err)
+		return nil, ctx, "", err
 	}
-	ctx = namespaces.WithNamespace(ctx, o.Namespace)
+	v, err := checkVersion(ctx, cl, o)
+	if err != nil {
+		cl.Close()
+		return nil, ctx, "", err
+	}
+	return cl, ctx, v, nil
+}
+
+// dial opens the client (without asking containerd anything yet).
+func dial(ctx context.Context, o Options) (*containerd.Client, context.Context, error) {
+	if _, err := os.Stat(o.Address); err != nil {
+		return nil, ctx, fmt.Errorf("containerd is not reachable at %s (%v): start containerd, or set container.containerd.address to its socket", o.Address, errors.Unwrap(err))
+	}
+	// The default runtime named here spares NewContainer its look-up of
+	// the namespace's label (a round trip): every container here names
+	// its runtime anyway.
+	cl, err := containerd.New(o.Address, containerd.WithDefaultNamespace(o.Namespace), containerd.WithDefaultRuntime(runtimeName), containerd.WithTimeout(5*time.Second))
+	if err != nil {
+		return nil, ctx, fmt.Errorf("containerd at %s: %v", o.Address, err)
+	}
+	return cl, namespaces.WithNamespace(ctx, o.Namespace), nil
+}
+
+// checkVersion asks containerd for its version ("VERSION REVISION") and
+// refuses one older than 1.6.
+func checkVersion(ctx context.Context, cl *containerd.Client, o Options) (string, error) {
 	vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	v, err := cl.Version(vctx)
 	if err != nil {
-		cl.Close()
-		return nil, ctx, "", fmt.Errorf("containerd at %s does not answer (%v): is it running, and may this user open its socket?", o.Address, err)
+		return "", fmt.Errorf("containerd at %s does not answer (%v): is it running, and may this user open its socket?", o.Address, err)
 	}
 	if !versionOK(v.Version) {
-		cl.Close()
-		return nil, ctx, "", fmt.Errorf("containerd at %s is version %s; hermes-exec needs 1.6 or newer: upgrade containerd", o.Address, v.Version)
+		return "", fmt.Errorf("containerd at %s is version %s; hermes-exec needs 1.6 or newer: upgrade containerd", o.Address, v.Version)
 	}
-	return cl, ctx, v.Version + " " + v.Revision, nil
+	return v.Version + " " + v.Revision, nil
+}
+
+// versionChecked is b.checked's answer (nil where Run did not connect:
+// connect checked the version then).
+func (b *Backend) versionChecked() error {
+	if b.checked == nil {
+		return nil
+	}
+	return b.checked()
 }
 
 // versionOK accepts containerd 1.6 and later ("1.6.20~ds1", "v2.1.0").
@@ -221,8 +280,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	// The anchor's shim is made ready meanwhile (anchor.go).
 	anchored := b.ensureAnchor(ctx, cl)
 	p := &specParams{args: args, env: env, cwd: cwd, terminal: s.TTY, console: consoleSize(s), group: b.anchorID(), initSeccomp: true}
-	c, err := b.newContainer(ctx, cl, id, kindFresh, "", p)
-	if err != nil {
+	if err := b.newContainer(ctx, cl, id, kindFresh, "", p); err != nil {
 		<-anchored
 		return isolate.Status{}, err
 	}
@@ -234,15 +292,20 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	in := &stdinReader{}
 	<-anchored
 	phase.Mark("cd-anchor")
-	task, err := c.NewTask(ctx, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
+	if err := b.versionChecked(); err != nil {
+		destroyID(cleanup, cl, id)
+		forgetWorkspace(b.o, b.o.Workspace, id)
+		return isolate.Status{}, err
+	}
+	task, err := newFreshTask(ctx, cl, id, p.rootfs, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
 	if err != nil && ctx.Err() == nil {
 		// The group's shim may have been exiting as the task joined it
 		// (its last container removed meanwhile by sandbox rm or gc):
 		// the second try starts a shim of the group's own.
-		task, err = c.NewTask(ctx, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
+		task, err = newFreshTask(ctx, cl, id, p.rootfs, ioCreator(s, in, filepath.Join(b.o.StateDir, id, "fifo")))
 	}
 	if err != nil {
-		destroy(cleanup, c)
+		destroyID(cleanup, cl, id)
 		forgetWorkspace(b.o, b.o.Workspace, id)
 		return isolate.Status{}, fmt.Errorf("containerd: creating the task: %w", err)
 	}
@@ -259,7 +322,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	<-captured
 	phase.Mark("cd-task-delete")
 	if !deleted {
-		destroy(cleanup, c)
+		destroyID(cleanup, cl, id)
 		forgetWorkspace(b.o, b.o.Workspace, id)
 		return st, err
 	}
@@ -271,7 +334,7 @@ func (b *Backend) runFresh(ctx context.Context, cl *containerd.Client, s isolate
 	go func() {
 		defer wg.Done()
 		if derr := cl.ContainerService().Delete(cleanup, id); derr != nil && !errdefs.IsNotFound(derr) {
-			destroy(cleanup, c)
+			destroyID(cleanup, cl, id)
 		}
 	}()
 	if b.o.Image != "" {
@@ -386,13 +449,17 @@ func (b *Backend) sessionTask(ctx context.Context, cl *containerd.Client, id, se
 	}
 	defer hand.close()
 	idle := strconv.FormatInt(int64(b.o.Idle/time.Second), 10)
-	c, err := b.newContainer(ctx, cl, id, kindSession, session, &specParams{
+	if err := b.newContainer(ctx, cl, id, kindSession, session, &specParams{
 		args: []string{reaper.Path, reaper.ReaperArg, "session", idle, lifeMount + "/" + reaper.HandName},
 		env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 		cwd:  "/",
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, err
+	}
+	c, err := cl.LoadContainer(ctx, id)
+	if err != nil {
+		destroyID(context.WithoutCancel(ctx), cl, id)
+		return nil, fmt.Errorf("containerd: starting session %s: %w", id, err)
 	}
 	t, err := c.NewTask(ctx, cio.NullIO)
 	if err == nil {
@@ -461,45 +528,53 @@ func (h *handoff) close() {
 	h.exec.Close()
 }
 
-// newContainer makes container id with the spec for these options.
-func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, kind, session string, p *specParams) (containerd.Container, error) {
+// newContainer makes container id's record with the spec for these
+// options and, from an image, its snapshot; p.rootfs is then the
+// snapshot's mounts.
+//
+// No lease: the record is made first and names the snapshot, so that
+// containerd's garbage collection counts the snapshot as the container's
+// from the moment it exists (the client's NewContainer would take a lease
+// and give it back: two more writes to containerd's database). The image
+// is looked up while the spec is built.
+func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, kind, session string, p *specParams) error {
 	p.id, p.initPath = id, b.initPath
 	p.lifeDir = filepath.Join(b.o.StateDir, id, "life")
-	opts := []containerd.NewContainerOpts{
-		containerd.WithRuntime(runtimeName, nil),
-		containerd.WithContainerLabels(map[string]string{
+	rec := containers.Container{
+		ID:      id,
+		Runtime: containers.RuntimeInfo{Name: runtimeName},
+		Labels: map[string]string{
 			labelKind: kind, labelSession: session, labelWorkspace: b.o.Workspace,
 			labelMemory: strconv.FormatInt(b.o.Memory, 10), labelStateDir: b.o.StateDir, labelHome: b.o.HermesHome,
-		}),
+		},
 	}
 	p.image = b.o.Image != ""
-	var root chan error
-	if p.image {
-		// One lease over the snapshot and the container that takes it
-		// (as NewContainer would take itself), so that containerd's
-		// garbage collection leaves the snapshot alone meanwhile.
-		lctx, done, err := cl.WithLease(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("containerd: %w", err)
+	var root chan rootResult
+	// created says (once) whether the record exists, for the snapshot's
+	// preparation to go on.
+	created := make(chan bool, 1)
+	told := false
+	tell := func(ok bool) {
+		if !told {
+			told = true
+			created <- ok
 		}
-		defer func() { _ = done(context.WithoutCancel(ctx)) }()
-		ctx = lctx
-		// The image's snapshot is prepared meanwhile: round trips to
-		// containerd while the spec is built here.
-		root = make(chan error, 1)
-		go func() { root <- b.prepareRoot(ctx, cl, id) }()
-		opts = append(opts, containerd.WithImageName(b.o.Image), containerd.WithSnapshotter(snapshotter),
-			func(_ context.Context, _ *containerd.Client, c *containers.Container) error {
-				c.SnapshotKey = id
-				return nil
-			})
+	}
+	if p.image {
+		rec.Image, rec.Snapshotter, rec.SnapshotKey = b.o.Image, snapshotter, id
+		root = make(chan rootResult, 1)
+		go func() {
+			m, err := b.prepareRoot(ctx, cl, id, created)
+			root <- rootResult{m, err}
+		}()
 	}
 	rootDone := false
 	unlock := func() {}
-	fail := func(err error) (containerd.Container, error) {
+	fail := func(err error) error {
 		// forgetWorkspace takes the workspace's lock itself.
 		unlock()
 		if root != nil {
+			tell(false)
 			if !rootDone {
 				<-root
 			}
@@ -507,7 +582,7 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 			_ = cl.SnapshotService(snapshotter).Remove(context.WithoutCancel(ctx), id)
 		}
 		forgetWorkspace(b.o, b.o.Workspace, id)
-		return nil, err
+		return err
 	}
 	spec, unlockSpec, err := b.protected(*p)
 	if err != nil {
@@ -521,48 +596,76 @@ func (b *Backend) newContainer(ctx context.Context, cl *containerd.Client, id, k
 		}
 	}
 	phase.Mark("cd-spec")
-	if root != nil {
-		rootDone = true
-		if err := <-root; err != nil {
-			return fail(err)
-		}
-		phase.Mark("cd-image")
+	if err := b.versionChecked(); err != nil {
+		return fail(err)
 	}
-	opts = append(opts, containerd.WithSpec(spec.Spec))
-	c, err := cl.NewContainer(ctx, id, opts...)
-	if err != nil {
+	select {
+	case r := <-root: // before the record was made: the image's failure
+		rootDone = true
+		return fail(r.err)
+	default:
+	}
+	if err := containerd.WithSpec(spec.Spec)(ctx, cl, &rec); err != nil {
+		return fail(err)
+	}
+	if _, err := cl.ContainerService().Create(ctx, rec); err != nil {
 		return fail(fmt.Errorf("containerd: making container %s: %w", id, err))
 	}
-	return c, nil
-}
-
-// prepareRoot prepares container id's writable snapshot on top of the
-// image's layers, unpacking the image first when it was not (an image
-// imported by another tool). Not checked first: a check costs every run a
-// few round trips.
-func (b *Backend) prepareRoot(ctx context.Context, cl *containerd.Client, id string) error {
-	img, err := findImage(ctx, cl, b.o)
-	if err != nil {
-		return err
-	}
-	err = b.prepareSnapshot(ctx, cl, id, img)
-	if err != nil && errdefs.IsNotFound(err) {
-		if uerr := img.Unpack(ctx, snapshotter); uerr != nil {
-			return fmt.Errorf("containerd: unpacking %s: %w", b.o.Image, uerr)
+	if root != nil {
+		tell(true)
+		rootDone = true
+		r := <-root
+		if r.err != nil {
+			_ = cl.ContainerService().Delete(context.WithoutCancel(ctx), id)
+			return fail(r.err)
 		}
-		err = b.prepareSnapshot(ctx, cl, id, img)
-	}
-	if err != nil {
-		return fmt.Errorf("containerd: making container %s: %w", id, err)
+		p.rootfs = r.mounts
+		phase.Mark("cd-image")
 	}
 	return nil
+}
+
+// rootResult is what prepareRoot made: the snapshot's mounts, or why not.
+type rootResult struct {
+	mounts []mount.Mount
+	err    error
+}
+
+// errNoRecord: the container's record was not made, so neither is its
+// snapshot (the failure that stopped it is the run's error).
+var errNoRecord = errors.New("containerd: no container record")
+
+// prepareRoot prepares container id's writable snapshot on top of the
+// image's layers, once created says that the container's record exists,
+// unpacking the image first when it was not (an image imported by
+// another tool). Not checked first: a check costs every run a
+// few round trips.
+func (b *Backend) prepareRoot(ctx context.Context, cl *containerd.Client, id string, created <-chan bool) ([]mount.Mount, error) {
+	img, err := findImage(ctx, cl, b.o)
+	if err != nil {
+		return nil, err
+	}
+	if !<-created {
+		return nil, errNoRecord
+	}
+	m, err := b.prepareSnapshot(ctx, cl, id, img)
+	if err != nil && errdefs.IsNotFound(err) {
+		if uerr := img.Unpack(ctx, snapshotter); uerr != nil {
+			return nil, fmt.Errorf("containerd: unpacking %s: %w", b.o.Image, uerr)
+		}
+		m, err = b.prepareSnapshot(ctx, cl, id, img)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("containerd: making container %s: %w", id, err)
+	}
+	return m, nil
 }
 
 // prepareSnapshot prepares snapshot id on top of img's layers. The layers'
 // chain id is remembered per image target in the state directory: working
 // it out reads the index, manifest and config from the content store, a
 // third of a fresh container's set-up.
-func (b *Backend) prepareSnapshot(ctx context.Context, cl *containerd.Client, id string, img containerd.Image) error {
+func (b *Backend) prepareSnapshot(ctx context.Context, cl *containerd.Client, id string, img containerd.Image) ([]mount.Mount, error) {
 	target := img.Target().Digest.String()
 	cache := filepath.Join(b.o.StateDir, "images", strings.ReplaceAll(target, ":", "-"))
 	chain := ""
@@ -572,18 +675,19 @@ func (b *Backend) prepareSnapshot(ctx context.Context, cl *containerd.Client, id
 	if chain == "" {
 		diffIDs, err := img.RootFS(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		chain = identity.ChainID(diffIDs).String()
 		if err := os.MkdirAll(filepath.Dir(cache), 0o700); err == nil {
 			_ = atomicfile.Write(cache, []byte(chain+"\n"))
 		}
 	}
-	if _, err := cl.SnapshotService(snapshotter).Prepare(ctx, id, chain); err != nil {
+	m, err := cl.SnapshotService(snapshotter).Prepare(ctx, id, chain)
+	if err != nil {
 		_ = os.Remove(cache) // layers gone (image removed, not unpacked): work it out again
-		return err
+		return nil, err
 	}
-	return nil
+	return m, nil
 }
 
 // findImage is o.Image from the store.
@@ -707,9 +811,13 @@ func startError(err error) error {
 // The FIFOs live in the container's state directory (not containerd's
 // shared /run/containerd/fifo), so what a killed helper leaves goes with
 // the container when it is collected.
+//
+// A caller's stdin that is /dev/null (as agents often run commands) gets
+// no FIFO: the shim then gives the command /dev/null itself, and the
+// FIFO, its copy and the CloseIO round trip are spared.
 func ioCreator(s isolate.Spec, in *stdinReader, fifoDir string) cio.Creator {
 	var r io.Reader
-	if s.Stdin != nil {
+	if s.Stdin != nil && (s.TTY || !isDevNull(s.Stdin)) {
 		in.f = s.Stdin
 		r = in
 	}
@@ -718,6 +826,15 @@ func ioCreator(s isolate.Spec, in *stdinReader, fifoDir string) cio.Creator {
 		opts = append(opts, cio.WithTerminal)
 	}
 	return cio.NewCreator(opts...)
+}
+
+// isDevNull reports whether f is the null device.
+func isDevNull(f *os.File) bool {
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		return false
+	}
+	return unix.Major(uint64(st.Rdev)) == 1 && unix.Minor(uint64(st.Rdev)) == 3
 }
 
 // stdinReader reads the caller's stdin and, at its end, closes the
@@ -852,6 +969,13 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// destroyID is destroy for container id, if it exists.
+func destroyID(ctx context.Context, cl *containerd.Client, id string) {
+	if c, err := cl.LoadContainer(ctx, id); err == nil {
+		destroy(ctx, c)
+	}
 }
 
 // destroy kills whatever runs in c and removes its task, the container and

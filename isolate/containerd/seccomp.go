@@ -80,6 +80,10 @@ func (b *Backend) seccompPath(key string) string {
 // out of s and tells the init. It returns the path to store a program
 // read back under when there is none yet, else "".
 func (b *Backend) initSeccomp(s *ocispec.Spec, lifeDir string) (capture string, err error) {
+	// The key names containerd's version: known once checked.
+	if err := b.versionChecked(); err != nil {
+		return "", err
+	}
 	key := b.seccompKey(s.Linux.Seccomp)
 	if key == "" {
 		return "", nil

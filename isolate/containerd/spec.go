@@ -3,6 +3,7 @@ package containerd
 import (
 	"path/filepath"
 
+	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"hermes-exec/isolate/containerd/reaper"
@@ -35,6 +36,9 @@ type specParams struct {
 	// is stored (seccomp.go); else the path to store it under is set here.
 	initSeccomp bool
 	capture     string
+	// rootfs (set by newContainer, image only): the mounts of the
+	// container's prepared snapshot, for its task.
+	rootfs []mount.Mount
 }
 
 const lifeMount = "/run/.hermes-exec/life"

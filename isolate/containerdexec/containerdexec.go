@@ -16,13 +16,14 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"hermes-exec/internal/sibling"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/helperexec"
 	"hermes-exec/isolate/sandbox/execproto"
 )
 
 // HelperName is the helper's file name, looked up next to hermes-exec.
-const HelperName = "hermes-exec-containerd"
+const HelperName = sibling.Containerd
 
 // RequestEnv carries the Request to the helper, as JSON.
 const RequestEnv = "HERMES_CONTAINERD_REQUEST"

@@ -13,13 +13,14 @@ package sandboxexec
 import (
 	"context"
 
+	"hermes-exec/internal/sibling"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/helperexec"
 	"hermes-exec/isolate/sandbox/execproto"
 )
 
 // HelperName is the helper's file name, looked up next to hermes-exec.
-const HelperName = "hermes-exec-sandbox"
+const HelperName = sibling.Sandbox
 
 // RequestEnv carries the Request to the helper, as JSON. The helper's own
 // environment holds nothing else: the command's environment travels inside

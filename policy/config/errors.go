@@ -80,12 +80,12 @@ func withPath(path string, err error) error {
 // hintTabs adds the usual cause to a YAML error on a line indented with a
 // tab: the library's own message ("found character that cannot start any
 // token") does not say it.
-func hintTabs(err error, data []byte) error {
+func hintTabs(err error, data string) error {
 	var e *Error
 	if !errors.As(err, &e) || e.Line < 1 {
 		return err
 	}
-	lines := strings.SplitN(string(data), "\n", e.Line+1)
+	lines := strings.SplitN(data, "\n", e.Line+1)
 	if e.Line > len(lines) {
 		return err
 	}

@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 
+	"hermes-exec/internal/bytetab"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -27,18 +29,17 @@ import (
 
 // fastList is the allowlist read from data.
 type fastList struct {
-	blanked []byte   // data with the item lines emptied
-	items   []string // the entries, as stringList would give them
-	line    int      // 1-based line of the allowlist: key
-	col     int      // 1-based column of it
+	rest  []byte   // data without the item lines, for the library
+	items []string // the entries, as stringList would give them
+	line  int      // 1-based line of the allowlist: key
+	col   int      // 1-based column of it
 }
 
 // scanAllowlist finds approvals.allowlist written as a block sequence of
 // single-line plain scalars. ok is false for any other shape. One pass,
-// items are substrings of one copy of data: the point is to cost little
-// per entry.
-func scanAllowlist(data []byte) (fl fastList, ok bool) {
-	src := string(data)
+// items are substrings of data: the point is to cost little per entry
+// (data is the file as read, not a copy).
+func scanAllowlist(src string) (fl fastList, ok bool) {
 	// line returns the end (without "\n") of the line starting at p and
 	// the start of the next.
 	line := func(p int) (end, next int) {
@@ -71,13 +72,25 @@ func scanAllowlist(data []byte) (fl fastList, ok bool) {
 		return fastList{}, false
 	}
 	j := -1
+	dash := "" // once j is known: j spaces and "- ", how every item starts
 	items := make([]string, 0, strings.Count(src[p:], "\n")+1)
 	// The item lines, and the blank and comment lines among them, are one
-	// region [from, to) that the library gets as its line breaks only.
-	from, to, breaks := -1, -1, 0
+	// region [from, to) that the library does not get.
+	from, to := -1, -1
 	for p < len(src) {
 		end, next := line(p)
 		ln := src[p:end]
+		// The usual item: the dash at the list's column, one blank, and a
+		// value with no byte that needs plainItem's closer look. This is
+		// what plainItem returns for it, found with one table look-up a
+		// byte and no branch per byte.
+		if len(ln) > len(dash) && dash != "" && ln[:len(dash)] == dash {
+			if v := ln[len(dash):]; usualItem(v) {
+				items = append(items, v)
+				to, p = end, next
+				continue
+			}
+		}
 		ind, rest, blank := lineShape(ln)
 		if blank {
 			// A comment among the items goes with them: it must be
@@ -94,6 +107,7 @@ func scanAllowlist(data []byte) (fl fastList, ok bool) {
 					return fastList{}, false
 				}
 				j, from = ind, p
+				dash = src[p : p+j+2]
 			}
 			if ind != j {
 				return fastList{}, false
@@ -119,15 +133,51 @@ func scanAllowlist(data []byte) (fl fastList, ok bool) {
 	if len(items) == 0 {
 		return fastList{}, false
 	}
-	breaks = strings.Count(src[from:to], "\n")
-	out := make([]byte, 0, from+breaks+len(src)-to)
+	// The library reads the file without the region: the lines before it
+	// keep their numbers, which is all keyFound needs, and an error or a
+	// bad value anywhere sends decode the old way, whose messages have
+	// the file's own numbers. What follows the region is a key at the
+	// list's indentation or less, or nothing, so without the region the
+	// library reads the same null for allowlist: and the same rest.
+	out := make([]byte, 0, from+len(src)-to)
 	out = append(out, src[:from]...)
-	for range breaks {
-		out = append(out, '\n')
-	}
 	out = append(out, src[to:]...)
-	return fastList{blanked: out, items: items, line: keyAt, col: k + 1}, true
+	return fastList{rest: out, items: items, line: keyAt, col: k + 1}, true
 }
+
+// usualItem reports that v (what follows "- ") is a value plainItem
+// returns as it is: it starts with no blank or indicator, ends with no
+// blank, is no null, and has no byte that is not printable ASCII, no
+// ':' and no '#' (which could start a mapping or a comment).
+func usualItem(v string) bool {
+	if len(v) == 0 || leadBad[v[0]] != 0 || v[len(v)-1] == ' ' {
+		return false
+	}
+	if !bytetab.None(v, &usualBad) {
+		return false
+	}
+	switch v {
+	case "~", "null", "Null", "NULL":
+		return false
+	}
+	return true
+}
+
+// usualBad marks the bytes usualItem leaves to plainItem; leadBad the
+// first bytes plainItem refuses (an indicator, or a blank, which it would
+// trim).
+var usualBad, leadBad = func() (bad bytetab.Table, lead [256]uint8) {
+	for c := range bad {
+		if itemByte[c] != itemPlain && c != ' ' {
+			bad[c] = 1
+		}
+	}
+	bad['#'] = 1
+	for _, c := range []byte(itemLead + " ") {
+		lead[c] = 1
+	}
+	return bad, lead
+}()
 
 // lineShape returns a line's indentation in spaces and the text after it;
 // blank is true for an empty or comment-only line.
@@ -194,7 +244,7 @@ scan:
 		}
 	}
 	b = strings.Trim(b, " ")
-	if len(b) == 0 || strings.IndexByte("-?:,[]{}#&*!|>'\"%@`", b[0]) >= 0 {
+	if len(b) == 0 || strings.IndexByte(itemLead, b[0]) >= 0 {
 		return "", false
 	}
 	switch b {
@@ -203,6 +253,9 @@ scan:
 	}
 	return b, true
 }
+
+// itemLead are the first bytes of a plain item YAML could read otherwise.
+const itemLead = "-?:,[]{}#&*!|>'\"%@`"
 
 // itemByte classifies the bytes of an item's text for plainItem: one
 // table look-up a byte, as this runs over the whole allowlist.
@@ -228,13 +281,13 @@ const (
 // block mappings, with the null value the blanked lines leave. ok is false
 // when it does not (or reports an error), and decode then reads the whole
 // file the old way.
-func decodeFast(c *Config, data []byte) (ok bool) {
+func decodeFast(c *Config, data string) (ok bool) {
 	fl, ok := scanAllowlist(data)
 	if !ok {
 		return false
 	}
 	var root yaml.Node
-	if err := yaml.Unmarshal(fl.blanked, &root); err != nil {
+	if err := yaml.Unmarshal(fl.rest, &root); err != nil {
 		return false
 	}
 	if !fl.keyFound(&root) {

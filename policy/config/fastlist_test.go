@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math/rand"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,8 +14,8 @@ func sameAsLibrary(t *testing.T, data string) (fast bool) {
 	t.Helper()
 	want, got := Defaults(), Defaults()
 	wantErr := decodeYAML(want, []byte(data))
-	fast = decodeFast(Defaults(), []byte(data))
-	gotErr := decode(got, []byte(data))
+	fast = decodeFast(Defaults(), data)
+	gotErr := decode(got, data)
 	if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
 		t.Errorf("error differs for\n%s\nlibrary: %v\ndecode:  %v", data, wantErr, gotErr)
 		return fast
@@ -99,8 +100,11 @@ func TestFastAllowlistGenerated(t *testing.T) {
 			b.WriteString("   # entries")
 		}
 		b.WriteString("\n")
-		for e := 0; e < 1+i%4; e++ {
+		for e := 0; e < 1+i%7; e++ {
 			b.WriteString("    - ")
+			// Padding moves the words across usualItem's blocks of
+			// eight bytes.
+			b.WriteString("padding/xyz"[:(i+e)%11])
 			for w := 0; w < 1+(i+e)%3; w++ {
 				if w > 0 {
 					b.WriteString(" ")
@@ -126,6 +130,46 @@ func TestFastAllowlistGenerated(t *testing.T) {
 	}
 }
 
+// usualItem, the scan's quick look at an item after the first, takes
+// only what plainItem takes, as it is; and it does take the usual item
+// (else the quick look would be dead and the test of it empty).
+func TestUsualItemIsPlainItem(t *testing.T) {
+	alphabet := []string{"a", "b", "-", " ", "  ", "#", ":", "~", "'", "\"", "/", ".", "=", "*", "&", "!", "%", "@", "`", "[", "{", ",", "?", "|", ">", "\t", "\r", "\x00", "\x7f", "\xc3\xa9", "null", "Null", "NULL"}
+	r := rand.New(rand.NewSource(1))
+	taken := 0
+	for i := 0; i < 200000; i++ {
+		var b strings.Builder
+		for n := r.Intn(12); n >= 0; n-- {
+			if r.Intn(3) == 0 {
+				b.WriteString(alphabet[r.Intn(len(alphabet))])
+			} else {
+				b.WriteString("abcdefgh"[:1+r.Intn(8)])
+			}
+		}
+		v := b.String()
+		if !usualItem(v) {
+			continue
+		}
+		taken++
+		if got, ok := plainItem(v); !ok || got != v {
+			t.Fatalf("%q: usualItem takes it, plainItem gives %q, %v", v, got, ok)
+		}
+	}
+	if taken == 0 {
+		t.Fatal("usualItem took nothing")
+	}
+	// Each byte plainItem refuses, or reads otherwise, at every place of
+	// a long value (usualItem looks at eight bytes at a time).
+	for _, bad := range []string{"#", ":", "\t", "\r", "\x00", "\x7f", "\xc3"} {
+		for at := 0; at <= 20; at++ {
+			v := strings.Repeat("x", at) + bad + strings.Repeat("y", 20-at)
+			if usualItem(v) {
+				t.Errorf("%q taken", v)
+			}
+		}
+	}
+}
+
 func FuzzFastAllowlist(f *testing.F) {
 	f.Add("approvals:\n  allowlist:\n    - git push\n    - rm -rf ./build # x\n")
 	f.Add("approvals:\n  allowlist:\n  - a\n  deny:\n  - b\n")
@@ -142,7 +186,7 @@ func BenchmarkLoadLongAllowlist(b *testing.B) {
 		for i := 0; i < n; i++ {
 			fmt.Fprintf(&s, "    - git push target%d\n", i)
 		}
-		data := []byte(s.String())
+		data := s.String()
 		b.Run(fmt.Sprintf("entries=%d/decode", n), func(b *testing.B) {
 			for b.Loop() {
 				if err := decode(Defaults(), data); err != nil {
@@ -152,7 +196,7 @@ func BenchmarkLoadLongAllowlist(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("entries=%d/library", n), func(b *testing.B) {
 			for b.Loop() {
-				if err := decodeYAML(Defaults(), data); err != nil {
+				if err := decodeYAML(Defaults(), []byte(data)); err != nil {
 					b.Fatal(err)
 				}
 			}

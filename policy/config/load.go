@@ -79,7 +79,9 @@ func Load(path string) (*Config, error) {
 	}
 	c := Defaults()
 	c.Path = path
-	data, err := safefs.ReadFile(path, MaxConfigSize, os.Geteuid())
+	// A string, read without a copy: a long allowlist's entries are
+	// substrings of it (fastlist.go).
+	data, err := safefs.ReadFileString(path, MaxConfigSize, os.Geteuid())
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
@@ -95,11 +97,11 @@ func Load(path string) (*Config, error) {
 // decode fills c from the YAML document in data.
 // A long allowlist is read without the library's nodes when it has the
 // usual shape (fastlist.go); the result is the same either way.
-func decode(c *Config, data []byte) error {
+func decode(c *Config, data string) error {
 	if decodeFast(c, data) {
 		return nil
 	}
-	return decodeYAML(c, data)
+	return decodeYAML(c, []byte(data))
 }
 
 // decodeYAML is decode through the YAML library alone.

@@ -365,7 +365,7 @@ func BenchmarkLoadParse(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := decode(Defaults(), data); err != nil {
+		if err := decode(Defaults(), string(data)); err != nil {
 			b.Fatal(err)
 		}
 	}

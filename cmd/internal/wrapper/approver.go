@@ -13,7 +13,7 @@ import (
 
 // AdminName is the program that holds the subcommands (gateway, doctor,
 // audit, ...): hermes-exec runs it for them, from its own directory.
-const AdminName = "hermes-exec-admin"
+const AdminName = sibling.Admin
 
 // adminPathEnv names a stand-in for it in test builds (sibling.Find).
 const adminPathEnv = "HERMES_ADMIN_BIN"

@@ -11,9 +11,7 @@ import (
 	"hermes-exec/approval"
 	"hermes-exec/approval/tty"
 	"hermes-exec/execcheck"
-	"hermes-exec/internal/hermeshome"
 	"hermes-exec/internal/ident"
-	"hermes-exec/internal/userdb"
 	"hermes-exec/policy"
 	"hermes-exec/policy/config"
 	"hermes-exec/pty"
@@ -136,17 +134,11 @@ func (s *Setup) ArgvClassifier(fl *shim.Flow) (*policy.Classifier, error) {
 	}
 	// The machine as the text's classifier knows it, but no working
 	// directory: each exec is judged in its own (see execcheck).
-	home, _ := hermeshome.UserHome(os.Getuid())
-	homes, _ := userdb.Homes()
-	def := ""
-	if home != "" {
-		def = hermeshome.Default(home)
-	}
 	c, err := policy.NewClassifier(policy.Rules{
 		Allowlist:   s.Cfg.Approvals.Allowlist,
 		Deny:        s.Cfg.Approvals.Deny,
 		ExecChecked: true,
-		Context:     policy.Context{Home: home, Homes: homes, HermesHome: s.Home.Dir, DefaultHermesHome: def},
+		Context:     s.policyContext(""),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Cfg.Path, err)

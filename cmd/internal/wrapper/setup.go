@@ -57,7 +57,16 @@ type Setup struct {
 	// admin is the administrator's policy for this user
 	// (/etc/hermes-exec/policy.yaml), already applied to cfg.
 	admin adminpolicy.Effective
+	// shellLinks are the links the shell found on PATH that are
+	// hermes-exec (SetShellLinks, before Flow); linksKnown says it
+	// looked. Elsewhere (hook, check) they are looked up.
+	shellLinks []string
+	linksKnown bool
 }
+
+// SetShellLinks hands over the shell's links found on PATH (resolveShell's
+// walk), for policy.Context's SelfPrograms: no second walk.
+func (s *Setup) SetShellLinks(links []string) { s.shellLinks, s.linksKnown = links, true }
 
 // NewLogger returns the stderr logger; quiet (warnings only) by default.
 func NewLogger(level string) (*logrus.Logger, error) {
@@ -147,27 +156,36 @@ func Load(g Globals) (*Setup, error) {
 // cover), the Hermes home in force and the default one, the working
 // directory.
 func (s *Setup) Classifier() (*policy.Classifier, error) {
-	home, _ := hermeshome.UserHome(os.Getuid())
-	homes, _ := userdb.Homes()
 	cwd, _ := os.Getwd()
-	def := ""
-	if home != "" {
-		def = hermeshome.Default(home)
-	}
-	hh := s.Home.Dir // absolute: hermeshome resolves it so
 	c, err := policy.NewClassifier(policy.Rules{
 		Allowlist: s.Cfg.Approvals.Allowlist,
 		Deny:      s.Cfg.Approvals.Deny,
 		// The text's programs are all executed later, each checked
 		// then (see execchecks.go).
 		DeferPrograms: s.execChecked(),
-		Context: policy.Context{Home: home, Homes: homes, HermesHome: hh,
-			DefaultHermesHome: def, Cwd: cwd},
+		Context:       s.policyContext(cwd),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Cfg.Path, err)
 	}
 	return c, nil
+}
+
+// policyContext is the machine as the classifier knows it: homes from
+// the user database (a lookup that fails leaves that part unknown, which
+// only ~ and $HOME then cover), the Hermes home in force (absolute:
+// hermeshome resolves it so) and the default one, the working directory
+// cwd ("" for none), hermes-exec's own programs.
+func (s *Setup) policyContext(cwd string) policy.Context {
+	home, _ := hermeshome.UserHome(os.Getuid())
+	homes, _ := userdb.Homes()
+	def := ""
+	if home != "" {
+		def = hermeshome.Default(home)
+	}
+	return policy.Context{Home: home, Homes: homes, HermesHome: s.Home.Dir,
+		DefaultHermesHome: def, Cwd: cwd,
+		SelfPrograms: SelfPrograms(s.shellLinks, !s.linksKnown)}
 }
 
 // BackendName is --backend, else terminal.backend, else host, as the
