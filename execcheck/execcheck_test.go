@@ -174,6 +174,16 @@ func helper(action string) int {
 		}
 		fmt.Println("ok")
 		return 0
+	case "sched-report":
+		// What the command's checked execs run with: each grep and
+		// cut is trapped, answered and run.
+		out, err := exec.Command("/bin/sh", "-c",
+			`for i in 1 2 3 4 5 6 7 8; do grep '^Cpus_allowed_list' /proc/self/status; cut -d' ' -f19,41 /proc/self/stat; done`).Output()
+		if err != nil {
+			return report(err)
+		}
+		fmt.Print(string(out))
+		return 0
 	case "go-storm":
 		// A Go program under the filter: its threads get preemption
 		// signals while their execs are trapped.
@@ -518,5 +528,45 @@ func TestKilledWhileAskedDoesNotWedge(t *testing.T) {
 	close(release)
 	if code != 0 || out != "ok" {
 		t.Fatalf("exit %d, output %q; want the other execs to run while rm's question was open", code, out)
+	}
+}
+
+// The supervisor's hand-over between CPUs (sched.go) touches only its own
+// thread: the command's processes keep the affinity, nice value and
+// scheduling policy they were started with, however their execs were
+// answered.
+func TestCommandSchedulingIsUntouched(t *testing.T) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cpus string
+	for _, l := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(l, "Cpus_allowed_list") {
+			cpus = l
+		}
+	}
+	stat, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After the command name in parentheses: field 3 onwards.
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	niceAndPolicy := f[19-3] + " " + f[41-3]
+	code, out, _ := run(t, "sched-report", deny, 0)
+	if code != 0 {
+		t.Fatalf("exit %d, output %q", code, out)
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) != 16 {
+		t.Fatalf("got %d lines, want 16: %q", len(lines), out)
+	}
+	for i := 0; i < len(lines); i += 2 {
+		if lines[i] != cpus {
+			t.Errorf("exec %d ran with %q, the wrapper's is %q", i/2+1, lines[i], cpus)
+		}
+		if lines[i+1] != niceAndPolicy {
+			t.Errorf("exec %d ran with nice and policy %q, the wrapper's are %q", i/2+1, lines[i+1], niceAndPolicy)
+		}
 	}
 }
