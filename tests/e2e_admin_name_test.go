@@ -30,6 +30,26 @@ func TestSubcommandsRefuseAnUnknownName(t *testing.T) {
 			t.Errorf("%s as a: yolo on: %d %q %q", filepath.Base(target), r.code, r.stdout, r.stderr)
 		}
 	}
+	// argv[0] made to say hermes-exec (`exec -a hermes-exec /tmp/a`, an
+	// interpreter's execv) does not pass: the file exec'd is the link.
+	for _, target := range []string{admin, e.bin} {
+		link := filepath.Join(dir, "b")
+		os.Remove(link)
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		c := e.cmd([]string{"HERMES_SESSION_ID=agent-f8"}, "yolo", "on")
+		c.Path, c.Args[0] = link, "hermes-exec"
+		r := runCmd(t, c)
+		if r.code != 126 || !strings.Contains(r.stderr, `hermes-exec: denied: started as "b"`) {
+			t.Errorf("%s as b, argv[0] hermes-exec: yolo on: %d %q %q", filepath.Base(target), r.code, r.stdout, r.stderr)
+		}
+	}
+	// The same through the shell, as an agent would write it.
+	r := e.run([]string{"HERMES_SESSION_ID=agent-f8"}, "-c", "exec -a hermes-exec "+filepath.Join(dir, "b")+" yolo on")
+	if r.code != 126 || !strings.Contains(r.stderr, `started as "b"`) {
+		t.Errorf("exec -a hermes-exec LINK yolo on: %d %q %q", r.code, r.stdout, r.stderr)
+	}
 	// Approvals are still on for that session: a dangerous command with
 	// no terminal is denied.
 	if r := e.run([]string{"HERMES_SESSION_ID=agent-f8"}, "-c", "git push --force"); r.code != 126 {

@@ -10,14 +10,12 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"hermes-exec/approval/gateway"
 	"hermes-exec/approval/gatewayexec"
 	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/execcheck"
 	"hermes-exec/internal/exitcode"
-	"hermes-exec/policy"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -39,12 +37,8 @@ func main() {
 		// The shell asking the gateway (hidden): see approval/gatewayexec.
 		os.Exit(gateway.ServePipe(os.Args[2], os.Stdin, os.Stdout))
 	}
-	if name := filepath.Base(os.Args[0]); !policy.IsHermesExecName(name) {
-		// The classifier knows hermes-exec's self-disabling subcommands
-		// (yolo on, allowlist add, --reanchor, ...) by the program's
-		// name; under another one (ln -s hermes-exec-admin /tmp/a;
-		// /tmp/a yolo on) they would pass unjudged.
-		fmt.Fprintf(os.Stderr, "hermes-exec: denied: started as %q: the subcommands run only as hermes-exec or %s, the names the command checks know\n", name, wrapper.AdminName)
+	if err := wrapper.CheckSubcommandName(); err != nil {
+		fmt.Fprintf(os.Stderr, "hermes-exec: denied: %v\n", err)
 		os.Exit(exitcode.Denied)
 	}
 	os.Exit(runApp(os.Args))

@@ -43,6 +43,12 @@ func hookArgs(args []string) (globalOpts, string, bool) {
 // installed next to hermes-exec, 126 when it cannot be run, as bash says
 // for a command.
 func execAdmin(argv []string) int {
+	// Checked here too: hermes-exec-admin, exec'd from its own place,
+	// would see only its own name.
+	if err := wrapper.CheckSubcommandName(); err != nil {
+		fmt.Fprintf(os.Stderr, "hermes-exec: denied: %v\n", err)
+		return exitcode.Denied
+	}
 	path, err := wrapper.AdminPath()
 	if errors.Is(err, sibling.ErrMissing) {
 		fmt.Fprintf(os.Stderr, "hermes-exec: %s: the subcommands are in %s, which is not installed next to hermes-exec (%s); make build makes it, make install installs it\n",
