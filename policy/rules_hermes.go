@@ -1,6 +1,9 @@
 package policy
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Hermes itself: turning approvals off or editing its own configuration
 // is denied outright, because it would disable every other check.
@@ -20,12 +23,7 @@ func init() {
 // denied. hermes-exec-admin refuses to run its subcommands under any
 // other name (a link or copy of it elsewhere would pass them unjudged).
 func IsHermesExecName(name string) bool {
-	for _, n := range hermesExecNames {
-		if n == name {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(hermesExecNames, name)
 }
 
 // hermesHelperRule: the sandbox helper runs whatever it is given, without

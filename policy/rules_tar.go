@@ -286,16 +286,12 @@ func extractsOverHermes(c *cmd, dirs []arg, how string) {
 	k := c.w.ctx()
 	for _, d := range dirs {
 		for _, p := range c.w.paths(d) {
-			if !strings.HasPrefix(p, "/") {
-				// Relative to a working directory that is not
-				// sensitive (a sensitive one is made absolute by
-				// paths): judged where it really is when the
-				// context gives it; "." alone is no directory above
-				// anything.
-				if k == nil || k.absCwd == "" {
-					continue
-				}
-				p = k.canon(cleanPath(p, k.absCwd))
+			// A relative one (its working directory is not sensitive,
+			// or paths would have made it absolute) is judged where it
+			// really is when the context gives it; "." alone is no
+			// directory above anything.
+			if p = k.absolute(p); p == "" {
+				continue
 			}
 			if k.aboveHermes(p) {
 				c.emit(RuleSysconfigWrite, how+" extracts an archive over a directory that holds the Hermes home ("+d.s+"): its names may overwrite the Hermes configuration or audit log")
