@@ -98,6 +98,12 @@ func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, erro
 	if st, ok := b.runInSession(ctx, s); ok {
 		return st, nil
 	}
+	// A fresh command: in the spare made after the last one, else in a
+	// container the helper makes now; then the next spare is made.
+	defer b.prepareSpare(s)
+	if st, ok := b.runInSpare(ctx, s); ok {
+		return st, nil
+	}
 	return helper.Run(ctx, b.host, b.helper, Request{Options: b.opts, Dir: s.Dir, TTY: s.TTY, Session: s.Session, ExecChecks: s.ExecChecks}, s)
 }
 
