@@ -117,25 +117,6 @@ running are never touched. Prints the ids it removed.`,
 					return nil
 				},
 			},
-			{
-				Name:      "spare",
-				Usage:     "prepare the next fresh container",
-				UsageText: "hermes-exec sandbox spare",
-				Description: `With container.persist: none (and container.spare: on, run as root), makes the
-container the next fresh command in this workspace takes, unless one made for
-the same configuration is ready. hermes-exec does this in the background after
-each such command; a spare is used once and goes after container.idle unused.`,
-				Action: func(c *cli.Context) error {
-					o, err := opts(c)
-					if err != nil {
-						return err
-					}
-					if err := sandbox.PrepareSpare(o); err != nil {
-						return cli.Exit("hermes-exec: sandbox spare: "+err.Error(), 1)
-					}
-					return nil
-				},
-			},
 		},
 	}
 }

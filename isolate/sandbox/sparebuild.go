@@ -29,12 +29,15 @@ const kindSpare = "spare"
 // reaper waiting for a command: same config, mounts, seccomp filter (the
 // one libcontainer installs, as in a session container), capabilities,
 // limits and namespaces, and nothing of any command.
-func PrepareSpare(o Options) error {
+//
+// wrapperID identifies the hermes-exec that asked (spare.HelperID): only
+// that program takes the spare.
+func PrepareSpare(o Options, wrapperID string) error {
 	o, err := o.WithDefaults()
 	if err != nil {
 		return err
 	}
-	if !spare.Eligible(o) {
+	if !spare.Eligible(o) || wrapperID == "" {
 		return nil
 	}
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
@@ -64,7 +67,7 @@ func PrepareSpare(o Options) error {
 	}
 	mp := spare.MarkerPath(o.StateDir, slot)
 	if m, err := spare.ReadMarker(mp); err == nil {
-		key, kerr := spare.Key(o, helperID, spare.OwnPlaceholders(o.StateDir, o.Workspace, m))
+		key, kerr := spare.Key(o, helperID, wrapperID, spare.OwnPlaceholders(o.StateDir, o.Workspace, m))
 		if kerr == nil && key == m.Key && running(o.StateDir, m.ID) {
 			return nil // ready
 		}
@@ -91,7 +94,7 @@ func PrepareSpare(o Options) error {
 		return err
 	}
 	phase.Mark("sandbox-spare-start")
-	key, err := spare.KeyOf(t.spec, o, helperID)
+	key, err := spare.KeyOf(t.spec, o, helperID, wrapperID)
 	if err != nil {
 		_ = destroy(o.StateDir, c)
 		return err
@@ -100,7 +103,7 @@ func PrepareSpare(o Options) error {
 	// What a command would compute now, this spare's own placeholders
 	// taken as absent, must be what it was made from; if the workspace
 	// changed meanwhile, it is of no use.
-	if now, err := spare.Key(o, helperID, spare.OwnPlaceholders(o.StateDir, o.Workspace, m)); err != nil || now != key {
+	if now, err := spare.Key(o, helperID, wrapperID, spare.OwnPlaceholders(o.StateDir, o.Workspace, m)); err != nil || now != key {
 		_ = destroy(o.StateDir, c)
 		return err
 	}

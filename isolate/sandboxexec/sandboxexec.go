@@ -50,6 +50,11 @@ type Request struct {
 	// listeners (isolate.Spec.ExecChecks); required when
 	// Options.ExecChecks is on.
 	ExecChecks string `json:",omitempty"`
+	// SpareFor, for `hermes-exec-sandbox spare`, identifies the
+	// hermes-exec that will take the spare (spare.HelperID of its
+	// executable): part of the spare's key, since that program computes
+	// the key it compares.
+	SpareFor string `json:",omitempty"`
 }
 
 // helper is how hermes-exec-sandbox is found and started.

@@ -48,7 +48,11 @@ func RunInSpare(ctx context.Context, opts Options, helper string, s isolate.Spec
 	if err != nil {
 		return st, false
 	}
-	key, err := spare.Key(o, hid, spare.OwnPlaceholders(o.StateDir, o.Workspace, m))
+	self, err := spare.HelperID("/proc/self/exe")
+	if err != nil {
+		return st, false
+	}
+	key, err := spare.Key(o, hid, self, spare.OwnPlaceholders(o.StateDir, o.Workspace, m))
 	phase.Mark("sandbox-spare-key")
 	if err != nil || key != m.Key {
 		return st, false // made for another config or view: the next making replaces it
@@ -89,7 +93,11 @@ func (b *backend) prepareSpare(s isolate.Spec) {
 // StartSpare starts the making of o's next spare with helper, in the
 // background.
 func StartSpare(helper string, o Options) {
-	raw, err := json.Marshal(Request{Options: o})
+	self, err := spare.HelperID("/proc/self/exe")
+	if err != nil {
+		return
+	}
+	raw, err := json.Marshal(Request{Options: o, SpareFor: self})
 	if err != nil {
 		return
 	}

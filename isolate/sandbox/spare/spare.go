@@ -79,9 +79,10 @@ func Eligible(o Options) bool {
 		o.Owner != nil && !SpecConfig(o).Nested()
 }
 
-// HelperID identifies the helper binary at path (which makes spares and
-// whose reaper runs in them): a rebuilt or reinstalled helper makes
-// another key.
+// HelperID identifies the binary at path: the helper (which makes spares
+// and whose reaper runs in them) and hermes-exec (which computes the key it
+// compares) are both part of a key, so a rebuilt or reinstalled one makes
+// another.
 func HelperID(path string) (string, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
@@ -90,28 +91,43 @@ func HelperID(path string) (string, error) {
 	return fmt.Sprintf("%d:%d:%d:%d.%d", st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec), nil
 }
 
-// Key is the key of a spare for o made by helper helperID, with absent
-// the placeholders to take as absent (OwnPlaceholders).
-func Key(o Options, helperID string, absent []string) (string, error) {
+// Key is the key of a spare for o made by helper helperID for hermes-exec
+// wrapperID, with absent the placeholders to take as absent
+// (OwnPlaceholders).
+func Key(o Options, helperID, wrapperID string, absent []string) (string, error) {
 	sc := SpecConfig(o)
 	sc.Absent = absent
 	spec, err := ocispec.Build(sc)
 	if err != nil {
 		return "", err
 	}
-	return KeyOf(spec, o, helperID)
+	return KeyOf(spec, o, helperID, wrapperID)
 }
 
-// KeyOf is the key of a spare made from spec for o by helper helperID.
-func KeyOf(spec *ocispec.Spec, o Options, helperID string) (string, error) {
-	raw, err := json.Marshal(spec.Spec)
+// KeyOf is the key of a spare made from spec for o by helper helperID for
+// hermes-exec wrapperID. The seccomp profile is left out of the hash (it
+// is most of the spec's JSON, and encoding it cost a command a few
+// milliseconds): ocispec.Seccomp derives it from the rest of the spec
+// (capabilities, nesting) and the architecture, with the code of the two
+// binaries, which are in the key.
+func KeyOf(spec *ocispec.Spec, o Options, helperID, wrapperID string) (string, error) {
+	if wrapperID == "" || helperID == "" {
+		return "", errors.New("sandbox: a spare's key needs both programs' identities")
+	}
+	s := *spec.Spec
+	if s.Linux != nil {
+		l := *s.Linux
+		l.Seccomp = nil
+		s.Linux = &l
+	}
+	raw, err := json.Marshal(s)
 	if err != nil {
 		return "", err
 	}
 	h := sha256.New()
 	// The idle time and the state directory are labels of the container
 	// rather than parts of its spec.
-	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%d\x00%s\x00%s\x00", helperID, spec.UID, spec.GID, int64(o.Idle.Seconds()), o.StateDir, o.HermesHome)
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\x00%d\x00%s\x00%s\x00", helperID, wrapperID, spec.UID, spec.GID, int64(o.Idle.Seconds()), o.StateDir, o.HermesHome)
 	h.Write(raw)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -242,6 +258,3 @@ const WorkspaceLockPrefix = "ws-"
 func WorkspaceUsers(stateDir, ws string) string {
 	return filepath.Join(stateDir, WorkspaceLockID(ws)+".users")
 }
-
-// ErrNoSpare means no spare was taken: the command starts cold.
-var ErrNoSpare = errors.New("sandbox: no spare container")
