@@ -278,3 +278,43 @@ func TestSandboxSpareReaperServesOneCommandOnly(t *testing.T) {
 		t.Error("a command ran in a spare whose command had ended")
 	}
 }
+
+// Someone removes the empty placeholder directories a ready spare made in
+// the workspace (they show on the host between commands). The kernel then
+// detaches their mounts in the spare, protection and all: the spare must
+// not be used, and the command's cold container protects the path again.
+func TestSandboxSpareWithARemovedPlaceholderIsNotUsed(t *testing.T) {
+	s := spareEnv(t, freshConfig)
+	if r := s.sh("true"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if _, ok := s.spareReady(); !ok {
+		t.Fatal("no spare after a fresh command")
+	}
+	ph := filepath.Join(s.ws, ".vscode")
+	if fi, err := os.Stat(ph); err != nil || !fi.IsDir() {
+		t.Fatalf("the spare made no .vscode placeholder: %v", err)
+	}
+	if err := os.Remove(ph); err != nil {
+		t.Fatal(err)
+	}
+	for _, reuse := range []bool{false, true} {
+		if reuse {
+			// Made again at the same path: another directory, the
+			// mount is still gone.
+			if _, ok := s.spareReady(); !ok {
+				t.Fatal("no spare after a fresh command")
+			}
+			if err := os.Remove(ph); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(ph, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := s.sh(pid1Line + "; mkdir -p .vscode/tasks && echo PLANTED; true")
+		if inSpare(r.stdout) || strings.Contains(r.stdout, "PLANTED") {
+			t.Errorf("made again %v: the spare that lost its .vscode mount was used, or .vscode was writable:\n%s", reuse, r.stdout)
+		}
+	}
+}

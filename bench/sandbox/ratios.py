@@ -89,15 +89,19 @@ def main():
         times = {k: [] for k in sides}
         cpus = {k: [] for k in sides}
         making = []
+        taken = 0
         names = list(sides)
         for i in range(a.n):
             k = i % len(names)
             for name in names[k:] + names[:k]:
                 argv, env = sides[name]
+                before = markers() if name == "fresh" else None
                 wall, cpu = once(name, argv, env, ws, with_cpu=True)
                 times[name].append(wall)
                 cpus[name].append(cpu)
                 if name == "fresh":
+                    after = markers()
+                    taken += any(after.get(k) != v for k, v in before.items())
                     making.append(spare_making(maker))
         med = {k: statistics.median(v) for k, v in times.items()}
         print(f"{'side':24s} {'median ms':>10s} {'p10 ms':>8s} {'p90 ms':>8s} {'cpu ms':>8s}")
@@ -112,14 +116,19 @@ def main():
                   f"   after each fresh run, off its path; {len(done)} of {len(making)} seen")
         print("(cpu: user+system of the side's process tree as reaped; the spare's making runs detached"
               " and is measured apart: the maker's CPU and the spare reaper's own until ready)")
+        print(f"fresh runs that took a spare: {taken} of {a.n}")
         print()
-        print(f"{'row':26s} {'ratio':>7s} {'before':>7s}  goal")
+        cmed = {k: statistics.median(v) for k, v in cpus.items()}
+        print(f"{'row':26s} {'ratio':>7s} {'before':>7s} {'cpu':>7s} {'before':>7s}  goal (on the wall-time ratio)")
         for row, side, peer, limit in GOALS:
             r = med[side] / med[peer]
-            b = f"{med[side + ' (before)'] / med[peer]:.2f}" if a.before else "-"
+            old = side + " (before)"
+            b = f"{med[old] / med[peer]:.2f}" if old in med else "-"
+            c = cmed[side] / cmed[peer]
+            cb = f"{cmed[old] / cmed[peer]:.2f}" if old in cmed else "-"
             goal = f"<= {limit:.1f}x" if limit else "(for scale)"
             mark = "" if limit is None else ("ok" if r <= limit else "MISSED")
-            print(f"{row:26s} {r:7.2f} {b:>7s}  {goal} {mark}")
+            print(f"{row:26s} {r:7.2f} {b:>7s} {c:7.2f} {cb:>7s}  {goal} {mark}")
         print(f"\n{a.n} runs of each side, rotating; load average {os.getloadavg()[0]:.1f}")
     finally:
         spare_making(os.path.join(builds[""], "hermes-exec-sandbox"))
@@ -184,6 +193,24 @@ def spare_making(maker):
         return None
     wall = (time.perf_counter() - t) * 1e3
     return wall, cpu + newest_spare_reaper_cpu()
+
+
+def markers():
+    """The ready spares' markers in root's state directory: name -> ID."""
+    state = "/run/hermes-exec/sandbox"
+    out = {}
+    try:
+        names = os.listdir(state)
+    except OSError:
+        return out
+    for n in names:
+        if n.startswith("spare-") and "." not in n:
+            try:
+                with open(os.path.join(state, n)) as f:
+                    out[n] = json.load(f)["ID"]
+            except (OSError, KeyError, ValueError):
+                pass
+    return out
 
 
 def newest_spare_reaper_cpu():

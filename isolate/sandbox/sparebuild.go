@@ -68,7 +68,7 @@ func PrepareSpare(o Options, wrapperID string) error {
 	mp := spare.MarkerPath(o.StateDir, slot)
 	if m, err := spare.ReadMarker(mp); err == nil {
 		key, kerr := spare.Key(o, helperID, wrapperID, spare.OwnPlaceholders(o.StateDir, o.Workspace, m))
-		if kerr == nil && key == m.Key && running(o.StateDir, m.ID) {
+		if kerr == nil && key == m.Key && spare.Intact(m) && running(o.StateDir, m.ID) {
 			return nil // ready
 		}
 		if spare.Take(mp, m.ID) {
@@ -100,6 +100,17 @@ func PrepareSpare(o Options, wrapperID string) error {
 		return err
 	}
 	m := spare.Marker{ID: id, Key: key, Placeholders: placeholdersOf(c)}
+	state, err := c.State()
+	if err != nil {
+		_ = destroy(o.StateDir, c)
+		return err
+	}
+	// The reaper runs: libcontainer made every mount before it.
+	m.Pid, m.Start = state.InitProcessPid, state.InitProcessStartTime
+	if m.Mounts, err = spare.MountsOf(m.Pid); err != nil {
+		_ = destroy(o.StateDir, c)
+		return err
+	}
 	// What a command would compute now, this spare's own placeholders
 	// taken as absent, must be what it was made from; if the workspace
 	// changed meanwhile, it is of no use.

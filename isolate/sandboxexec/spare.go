@@ -54,7 +54,7 @@ func RunInSpare(ctx context.Context, opts Options, helper string, s isolate.Spec
 	}
 	key, err := spare.Key(o, hid, self, spare.OwnPlaceholders(o.StateDir, o.Workspace, m))
 	phase.Mark("sandbox-spare-key")
-	if err != nil || key != m.Key {
+	if err != nil || key != m.Key || !spare.Intact(m) {
 		return st, false // made for another config or view: the next making replaces it
 	}
 	// Exclusive while the command runs: gc and `sandbox rm` wait.

@@ -144,11 +144,16 @@ func SlotOf(o Options) string {
 }
 
 // Marker says that spare ID is ready for commands of Key. Placeholders
-// are those it made (ocispec.MakePlaceholders).
+// are those it made (ocispec.MakePlaceholders). Pid and Start are its
+// reaper's host pid and start time, Mounts the hash of the reaper's
+// mount table (MountsOf) when it became ready.
 type Marker struct {
 	ID           string
 	Key          string
 	Placeholders []string `json:",omitempty"`
+	Pid          int
+	Start        uint64
+	Mounts       string
 }
 
 // MarkerPath is where slot's ready spare is recorded in stateDir.
@@ -222,6 +227,52 @@ func Take(path, id string) bool {
 	m, err := ReadMarker(taken)
 	_ = os.Remove(taken)
 	return err == nil && m.ID == id
+}
+
+// Intact reports whether m's spare still has every mount it was made
+// with: its reaper is the same process and its mount table is unchanged.
+// A placeholder removed or renamed on the host (someone cleaning up the
+// empty directories in their workspace) detaches its mount in the spare
+// and with it the protection; a cold start would make it again, so such a
+// spare must not be used.
+func Intact(m Marker) bool {
+	if m.Pid <= 0 || m.Mounts == "" {
+		return false
+	}
+	start, err := StartOf(m.Pid)
+	if err != nil || start != m.Start {
+		return false
+	}
+	mounts, err := MountsOf(m.Pid)
+	return err == nil && mounts == m.Mounts
+}
+
+// StartOf is process pid's start time (field 22 of /proc/PID/stat).
+func StartOf(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return strconv.ParseUint(f[19], 10, 64)
+}
+
+// MountsOf is the hash of process pid's mount table as it sees it.
+func MountsOf(pid int) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/mountinfo")
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // OwnPlaceholders are the placeholders of m to take as absent: m's own,
