@@ -150,7 +150,11 @@ func sandboxLeftovers(t *testing.T, stateDir string) []string {
 		return probeBackend.leftovers(t)
 	}
 	waitSpareMakers(t)
+	// Spares are made by root only, in root's state directory.
 	ready := readySpares(stateDir)
+	for id := range readySpares(probeBackend.stateDir) {
+		ready[id] = true
+	}
 	used := func(p string) bool {
 		name := filepath.Base(p)
 		return strings.HasPrefix(name, "f-") || (strings.HasPrefix(name, "p-") && !strings.HasSuffix(name, ".lock") && !ready[name])

@@ -132,14 +132,17 @@ func KeyOf(spec *ocispec.Spec, o Options, helperID, wrapperID string) (string, e
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// SlotOf names the one spare kept for o's HERMES_HOME, workspace and
-// owner: a spare of another key there is replaced, not kept beside.
+// SlotOf names the one spare kept for o's HERMES_HOME and owner: a spare
+// of another key there (another workspace, a changed config) is replaced,
+// not kept beside, so that an agent moving between directories (the
+// workspace defaults to the working directory) keeps one idle container,
+// not one per directory.
 func SlotOf(o Options) string {
 	uid := -1
 	if o.Owner != nil {
 		uid = o.Owner.UID
 	}
-	sum := sha256.Sum256([]byte(o.HermesHome + "\x00" + o.Workspace + "\x00" + strconv.Itoa(uid)))
+	sum := sha256.Sum256([]byte(o.HermesHome + "\x00" + strconv.Itoa(uid)))
 	return hex.EncodeToString(sum[:8])
 }
 
