@@ -80,7 +80,7 @@ type Container struct {
 	// Idle is how long an unused session container lives.
 	Idle time.Duration `yaml:"idle"`
 	// Spare is "on" (with persist none, the next command's container is
-	// prepared in the background) or "off".
+	// prepared in the background) or "off"; empty means on.
 	Spare string `yaml:"spare"`
 	// Image is the image reference for the containerd backend.
 	Image string `yaml:"image"`
@@ -162,7 +162,6 @@ func Defaults() *Config {
 			Network:   NetworkNone,
 			Persist:   PersistSession,
 			Idle:      DefaultIdle,
-			Spare:     SpareOn,
 		},
 	}
 }
