@@ -71,6 +71,8 @@ def main():
                     f.write(f'approvals:\n  mode: "off"\nterminal:\n  backend: sandbox\n'
                             f"container:\n  workspace: {ws}\n  persist: {persist}\n  memory: 1g\n{extra}")
                 env = {"PATH": os.environ["PATH"], "HERMES_HOME": home, "HERMES_SESSION_ID": "bench", "LANG": "C"}
+                if name == "fresh" and not tag:
+                    env["HERMES_PHASES"] = "1"  # says why a run did not take the spare
                 sides[name + tag] = ([os.path.join(bindir, "hermes-exec"), "-c", "true"], env)
                 cleanup.append(([os.path.join(bindir, "hermes-exec"), "sandbox", "rm", "--all"], env))
         sides["bwrap"] = (["bwrap", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
@@ -90,18 +92,19 @@ def main():
         cpus = {k: [] for k in sides}
         making = []
         taken = 0
+        reasons = {"stale": 0, "changed": 0}
         names = list(sides)
         for i in range(a.n):
             k = i % len(names)
             for name in names[k:] + names[:k]:
                 argv, env = sides[name]
-                before = markers() if name == "fresh" else None
-                wall, cpu = once(name, argv, env, ws, with_cpu=True)
+                wall, cpu, err = once(name, argv, env, ws, with_cpu=True)
                 times[name].append(wall)
                 cpus[name].append(cpu)
                 if name == "fresh":
-                    after = markers()
-                    taken += any(after.get(k) != v for k, v in before.items())
+                    for why in ("stale", "changed"):
+                        reasons[why] += f"phase sandbox-spare-{why} " in err
+                    taken += "phase sandbox-spare-key " in err and "phase sandbox-main " not in err
                     making.append(spare_making(maker))
         med = {k: statistics.median(v) for k, v in times.items()}
         print(f"{'side':24s} {'median ms':>10s} {'p10 ms':>8s} {'p90 ms':>8s} {'cpu ms':>8s}")
@@ -116,7 +119,9 @@ def main():
                   f"   after each fresh run, off its path; {len(done)} of {len(making)} seen")
         print("(cpu: user+system of the side's process tree as reaped; the spare's making runs detached"
               " and is measured apart: the maker's CPU and the spare reaper's own until ready)")
-        print(f"fresh runs that took a spare: {taken} of {a.n}")
+        print(f"fresh runs that took a spare: {taken} of {a.n}"
+              f" (not taken: {reasons['stale']} of another key, {reasons['changed']} changed since made,"
+              f" {a.n - taken - reasons['stale'] - reasons['changed']} none ready)")
         print()
         cmed = {k: statistics.median(v) for k, v in cpus.items()}
         print(f"{'row':26s} {'ratio':>7s} {'before':>7s} {'cpu':>7s} {'before':>7s}  goal (on the wall-time ratio)")
@@ -147,7 +152,7 @@ def once(name, argv, env, cwd, with_cpu=False):
     if r.returncode != 0:
         sys.exit(f"{name}: exit {r.returncode}: {r.stderr.decode(errors='replace')[-400:]}")
     cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1e3
-    return (d, cpu) if with_cpu else d
+    return (d, cpu, r.stderr.decode(errors="replace")) if with_cpu else d
 
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -193,24 +198,6 @@ def spare_making(maker):
         return None
     wall = (time.perf_counter() - t) * 1e3
     return wall, cpu + newest_spare_reaper_cpu()
-
-
-def markers():
-    """The ready spares' markers in root's state directory: name -> ID."""
-    state = "/run/hermes-exec/sandbox"
-    out = {}
-    try:
-        names = os.listdir(state)
-    except OSError:
-        return out
-    for n in names:
-        if n.startswith("spare-") and "." not in n:
-            try:
-                with open(os.path.join(state, n)) as f:
-                    out[n] = json.load(f)["ID"]
-            except (OSError, KeyError, ValueError):
-                pass
-    return out
 
 
 def newest_spare_reaper_cpu():

@@ -54,8 +54,15 @@ func RunInSpare(ctx context.Context, opts Options, helper string, s isolate.Spec
 	}
 	key, err := spare.Key(o, hid, self, spare.OwnPlaceholders(o.StateDir, o.Workspace, m))
 	phase.Mark("sandbox-spare-key")
-	if err != nil || key != m.Key || !spare.Intact(m) {
-		return st, false // made for another config or view: the next making replaces it
+	// Made for another config or view, or changed since: the next
+	// making replaces it. (HERMES_PHASES=1 says which.)
+	if err != nil || key != m.Key {
+		phase.Mark("sandbox-spare-stale")
+		return st, false
+	}
+	if !spare.Intact(m) {
+		phase.Mark("sandbox-spare-changed")
+		return st, false
 	}
 	// Exclusive while the command runs: gc and `sandbox rm` wait.
 	lk, err := execproto.AcquireLock(o.StateDir, m.ID, unix.LOCK_EX, true)
