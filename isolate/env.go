@@ -221,16 +221,14 @@ func isSecretName(name string) bool {
 //     flag, not the credential.
 //
 // SSH_AUTH_SOCK stays a secret: the socket is a capability, not a place.
-var (
-	locationWords = map[string]bool{
-		"FILE": true, "FILES": true, "DIR": true, "DIRS": true, "DIRECTORY": true,
-		"PATH": true, "PATHS": true, "HOME": true,
-	}
-	switchWords = map[string]bool{
-		"DISABLE": true, "DISABLED": true, "ENABLE": true, "ENABLED": true,
-		"USE": true, "NO": true, "SKIP": true,
-	}
+const (
+	locationWords wordSet = iota
+	switchWords
 )
+
+// wordSet names a set of words wordIn knows: a switch over constant
+// strings, not a map filled at every start.
+type wordSet int
 
 // notSecretShape reports the names described above.
 func notSecretShape(name string) bool {
@@ -261,9 +259,10 @@ func notSecretShape(name string) bool {
 	return nwords > 1 && wordIn(locationWords, last)
 }
 
-// wordIn looks a short word up in m ignoring case, without allocating
-// (this runs for every variable of every command).
-func wordIn(m map[string]bool, w string) bool {
+// wordIn reports whether a short word is one of the set's (locationWords
+// or switchWords) ignoring case, without allocating (this runs for every
+// variable of every command).
+func wordIn(set wordSet, w string) bool {
 	var buf [12]byte
 	if len(w) > len(buf) {
 		return false
@@ -274,7 +273,19 @@ func wordIn(m map[string]bool, w string) bool {
 			buf[i] = c - ('a' - 'A')
 		}
 	}
-	return m[string(buf[:n])]
+	up := string(buf[:n])
+	if set == locationWords {
+		switch up {
+		case "FILE", "FILES", "DIR", "DIRS", "DIRECTORY", "PATH", "PATHS", "HOME":
+			return true
+		}
+		return false
+	}
+	switch up {
+	case "DISABLE", "DISABLED", "ENABLE", "ENABLED", "USE", "NO", "SKIP":
+		return true
+	}
+	return false
 }
 
 // Dropped is one variable FilterEnv removed and why; never its value.
