@@ -69,6 +69,22 @@ type shared struct {
 	maxWork   int // workBound of the top-level text's length
 	truncated bool
 	loops     int // nesting of for loops walked item by item
+	// checksOf caches handlers(name) for the names this text runs: a
+	// large script runs the same few programs over and over.
+	checksOf map[string][]func(*cmd)
+}
+
+// handlers is the package's handlers(name), looked up once per name.
+func (w *walker) handlers(name string) []func(*cmd) {
+	if hs, ok := w.checksOf[name]; ok {
+		return hs
+	}
+	hs := handlers(name)
+	if w.checksOf == nil {
+		w.checksOf = make(map[string][]func(*cmd))
+	}
+	w.checksOf[name] = hs
+	return hs
 }
 
 // The walk's budget grows with the text, so that every statement of a

@@ -90,6 +90,22 @@ func (w *walker) evalWord(word *syntax.Word) arg {
 	if word == nil {
 		return a
 	}
+	if len(word.Parts) == 1 {
+		// Most words are one literal with nothing to unescape: its value
+		// is the source text itself, without a copy.
+		switch p := word.Parts[0].(type) {
+		case *syntax.Lit:
+			if v := p.Value; !strings.HasPrefix(v, "~") && strings.IndexByte(v, '\\') < 0 {
+				a.s, a.glob = v, unquotedGlob(v)
+				return a
+			}
+		case *syntax.SglQuoted:
+			if !p.Dollar {
+				a.s = p.Value
+				return a
+			}
+		}
+	}
 	var b strings.Builder
 	for i, p := range word.Parts {
 		w.evalPart(&a, &b, p, i == 0, false)
@@ -323,6 +339,22 @@ func (w *walker) evalPart(a *arg, b *strings.Builder, p syntax.WordPart, first, 
 
 // unescapeUnquoted removes backslash quoting from an unquoted literal and
 // notes glob characters that bash would expand.
+// unquotedGlob is what unescapeUnquoted sets glob to for a text without
+// backslashes.
+func unquotedGlob(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '*', '?':
+			return true
+		case '[':
+			if strings.IndexByte(v[i+1:], ']') >= 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func unescapeUnquoted(a *arg, b *strings.Builder, v string) {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
