@@ -72,6 +72,9 @@ type shared struct {
 	// checksOf caches handlers(name) for the names this text runs: a
 	// large script runs the same few programs over and over.
 	checksOf map[string][]func(*cmd)
+	// codeScans caches scanCode's results (codescan.go).
+	codeScans map[codeScanKey]codeScan
+	argsFree  [][]arg // argvs to use again (takeArgs)
 }
 
 // handlers is the package's handlers(name), looked up once per name.
@@ -655,6 +658,7 @@ func (w *walker) call(st *syntax.Stmt, c *syntax.CallExpr) {
 	}
 	argv := w.evalWords(c.Args)
 	w.simpleArgv(argv, st, nodeText(w.src, st))
+	w.putArgs(argv)
 }
 
 // word walks the code nested in a word: $(...), `...`, <(...), $((...)),

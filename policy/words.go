@@ -117,7 +117,7 @@ func (w *walker) evalWord(word *syntax.Word) arg {
 // evalWords evaluates command words the way bash expands them into argv:
 // brace expansion first (one word can become several), then each word.
 func (w *walker) evalWords(words []*syntax.Word) []arg {
-	out := make([]arg, 0, len(words))
+	out := w.takeArgs(len(words))
 	for _, wd := range words {
 		if alts := braceAlternatives(wd); alts != nil {
 			for _, alt := range alts {
@@ -132,6 +132,37 @@ func (w *walker) evalWords(words []*syntax.Word) []arg {
 	}
 	return out
 }
+
+// takeArgs returns an empty argv with room for n words: one that putArgs
+// gave back when there is one. A large script evaluates hundreds of
+// thousands of words, and with the collector off (check) every fresh argv
+// is fresh memory, page faults included.
+func (w *walker) takeArgs(n int) []arg {
+	if k := len(w.argsFree); k > 0 {
+		if b := w.argsFree[k-1]; cap(b) >= n {
+			w.argsFree = w.argsFree[:k-1]
+			return b
+		}
+	}
+	return make([]arg, 0, max(n, 4))
+}
+
+// putArgs gives back an argv from evalWords once nothing can hold it: the
+// caller's walk of it is over, and nothing the walk keeps (findings,
+// variables, files written, feeds, a used simple command's state) holds an
+// arg or a slice of them; it copies the strings.
+func (w *walker) putArgs(b []arg) {
+	if cap(b) > maxArgsKept || len(w.argsFree) >= maxArgsFree {
+		return
+	}
+	clear(b[:cap(b)])
+	w.argsFree = append(w.argsFree, b[:0])
+}
+
+const (
+	maxArgsKept = 256 // words; larger argvs are left to the allocator
+	maxArgsFree = 64
+)
 
 // maxBraceAlternatives bounds brace expansion; a word with more
 // alternatives is treated as dynamic by the caller seeing a glob.
