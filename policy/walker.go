@@ -69,25 +69,33 @@ type shared struct {
 	maxWork   int // workBound of the top-level text's length
 	truncated bool
 	loops     int // nesting of for loops walked item by item
-	// checksOf caches handlers(name) for the names this text runs: a
-	// large script runs the same few programs over and over.
-	checksOf map[string][]func(*cmd)
+	// progs caches progFacts for the names this text runs: a large
+	// script runs the same few programs over and over.
+	progs map[string]*progFacts
 	// codeScans caches scanCode's results (codescan.go).
 	codeScans map[codeScanKey]codeScan
 	argsFree  [][]arg // argvs to use again (takeArgs)
 }
 
-// handlers is the package's handlers(name), looked up once per name.
-func (w *walker) handlers(name string) []func(*cmd) {
-	if hs, ok := w.checksOf[name]; ok {
-		return hs
+// progFacts is what the rules look up about a program's name for every
+// command it runs: its checks (handlers) and the tables it is in.
+type progFacts struct {
+	checks                          []func(*cmd)
+	data, task, network, generalToo bool
+}
+
+// prog returns the name's progFacts, looked up once per name and text.
+func (w *walker) prog(name string) *progFacts {
+	if p, ok := w.progs[name]; ok {
+		return p
 	}
-	hs := handlers(name)
-	if w.checksOf == nil {
-		w.checksOf = make(map[string][]func(*cmd))
+	p := &progFacts{checks: handlers(name), data: dataPrograms[name], task: taskRunners[name],
+		network: networkTools[name], generalToo: generalToo[name]}
+	if w.progs == nil {
+		w.progs = make(map[string]*progFacts)
 	}
-	w.checksOf[name] = hs
-	return hs
+	w.progs[name] = p
+	return p
 }
 
 // The walk's budget grows with the text, so that every statement of a

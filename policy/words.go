@@ -81,7 +81,11 @@ func nodeText(src string, n syntax.Node) string {
 		// of the command a human is shown.
 		eo--
 	}
-	return strings.TrimRight(src[so:eo], " \t")
+	// strings.TrimRight(s, " \t") without its set built on every command.
+	for eo > so && (src[eo-1] == ' ' || src[eo-1] == '\t') {
+		eo--
+	}
+	return src[so:eo]
 }
 
 // evalWord evaluates a word without brace expansion.
@@ -173,7 +177,7 @@ const maxBraceAlternatives = 64
 func braceAlternatives(word *syntax.Word) []*syntax.Word {
 	hasBrace := false
 	for _, p := range word.Parts {
-		if l, ok := p.(*syntax.Lit); ok && strings.Contains(l.Value, "{") {
+		if l, ok := p.(*syntax.Lit); ok && strings.IndexByte(l.Value, '{') >= 0 {
 			hasBrace = true
 			break
 		}
