@@ -16,7 +16,9 @@ const homeDir = "/home/~"
 // $HERMES_HOME or ~/.hermes.
 const hermesHome = homeDir + "/.hermes"
 
-// arg is one argv word after static evaluation of the shell word.
+// arg is one argv word after static evaluation of the shell word. An
+// argv from evalWords is used again once its command's walk is over
+// (putArgs): copy an arg to keep it, never keep a []arg or an *arg.
 type arg struct {
 	s      string // the value; exact when static
 	static bool   // every part of the word is known
