@@ -82,7 +82,12 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 		r.target = -pid // the command's process group: bash and what it runs
 	}
 	go r.run(ctx, sigs)
-	defer close(r.stop)
+	// Only a process that lives on tells the relay to return: waking it is
+	// a thread hand-over, and once finished it signals nothing (a
+	// one-shot wrapper exits soon after).
+	if !oneshot.On() {
+		defer close(r.stop)
+	}
 
 	if err := childwait.Ended(pid, pidfd); err != nil {
 		return Status{}, err

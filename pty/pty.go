@@ -263,7 +263,12 @@ func run(ctx context.Context, in, out *os.File, attr *syscall.SysProcAttr, proc 
 	// then its pid, and so the group id, cannot belong to anyone else.
 	r := &relay{pid: pid, master: master, outer: outer, in: in, raw: raw, stop: make(chan struct{})}
 	go r.run(ctx, sigs)
-	defer close(r.stop)
+	// Only a process that lives on tells the relay to return: waking it is
+	// a thread hand-over, and once finished it signals nothing (a
+	// one-shot wrapper exits soon after).
+	if !oneshot.On() {
+		defer close(r.stop)
+	}
 	err = childwait.Ended(pid, pidfd)
 	r.finish()
 	phase.Mark("pty-exited")
