@@ -66,6 +66,9 @@ func openaiResponses(tty, escalate bool) func(m *model) http.Handler {
 					args["sandbox_permissions"] = "require_escalated"
 					args["justification"] = "the test asks for it"
 				}
+				for k, v := range m.execArgs {
+					args[k] = v
+				}
 				item = map[string]any{"type": "function_call", "name": "exec_command", "arguments": mustJSON(args), "call_id": "call_standin1"}
 			case !sawOutput && tools["shell_command"]:
 				item = map[string]any{"type": "function_call", "name": "shell_command", "arguments": mustJSON(map[string]any{"command": m.command}), "call_id": "call_standin1"}
@@ -99,18 +102,37 @@ request_max_retries = 0
 stream_max_retries = 0
 `)
 	env := r.environ("CODEX_HOME="+codexHome, "STANDIN_API_KEY=standin", "SHELL="+filepath.Join(r.binDir, "bash"))
-	// Codex runs the login shell of the user database, whatever PATH and
-	// SHELL say. The recipe gives the agent's user a login shell that is
-	// a bash symlink to hermes-exec (chsh); here, in a private mount
-	// namespace, the user database is a copy saying exactly that.
-	passwd := r.loginShellPasswd(filepath.Join(r.binDir, "bash"))
-	script := `mount --bind "$1" /etc/passwd && shift && exec "$@"`
-	out, code := r.runAgent(env, "unshare", "-m", "sh", "-c", script, "sh", passwd, cx, "exec", "--skip-git-repo-check", "--dangerously-bypass-hook-trust", "run the command")
+	argv := r.withLoginShell(filepath.Join(r.binDir, "bash"), cx, "exec", "--skip-git-repo-check", "--dangerously-bypass-hook-trust", "run the command")
+	out, code := r.runAgent(env, argv[0], argv[1:]...)
 	return m, out, code
 }
 
-// loginShellPasswd writes a copy of /etc/passwd in which the current user's
-// login shell is shell. It needs root (mount); others skip.
+// withLoginShell is the command line that runs argv with shell as the
+// current user's login shell. Codex runs the login shell of the user
+// database, whatever PATH and SHELL say; the recipe gives the agent's user
+// a login shell that is a bash symlink to hermes-exec (chsh). Here, in a
+// private mount namespace, /etc is a read-only overlay whose top layer is a
+// copy of /etc/passwd saying exactly that.
+//
+// Not a bind mount of the file over /etc/passwd: useradd, userdel or chsh
+// run by anyone on the machine replace /etc/passwd by rename, and since
+// Linux 3.18 that detaches a mount on that dentry in every other mount
+// namespace, so Codex read the real database halfway through a test and
+// ran /bin/bash (seen as a flake under load, while other tests added
+// users: the command ran, no audit record). An overlay mounted on /etc
+// itself is not undone by renames inside it.
+//
+// It needs root (mount); others skip.
+func (r *agentRig) withLoginShell(shell string, argv ...string) []string {
+	r.t.Helper()
+	top := r.loginShellPasswd(shell)
+	script := `mount -t overlay -o lowerdir="$1":/etc overlay /etc && shift && exec "$@"`
+	return append([]string{"unshare", "-m", "sh", "-c", script, "sh", top}, argv...)
+}
+
+// loginShellPasswd writes, in a new directory, a copy of /etc/passwd in
+// which the current user's login shell is shell, and returns the
+// directory.
 func (r *agentRig) loginShellPasswd(shell string) string {
 	r.t.Helper()
 	if os.Geteuid() != 0 {
@@ -134,11 +156,14 @@ func (r *agentRig) loginShellPasswd(shell string) string {
 		}
 		lines = append(lines, l)
 	}
-	p := filepath.Join(r.t.TempDir(), "passwd")
-	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+	dir := r.t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
 		r.t.Fatal(err)
 	}
-	return p
+	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	return dir
 }
 
 const codexFullAccess = "approval_policy = \"never\"\nsandbox_mode = \"danger-full-access\"\n"
@@ -234,6 +259,7 @@ command = "BIN hook codex"
 func (r *agentRig) codexTUI(t *testing.T, command string) (*ttySession, *model) {
 	cx := agentCLI(t, "codex")
 	m := startModel(t, command, openaiResponses(false, true))
+	keepOnFailure(t, r.agentHome, r.home)
 	codexHome := filepath.Join(r.agentHome, ".codex")
 	r.writeFile(filepath.Join(codexHome, "config.toml"), `model = "gpt-5-standin"
 model_provider = "standin"
@@ -251,11 +277,10 @@ request_max_retries = 0
 stream_max_retries = 0
 `+strings.ReplaceAll(codexHooks, "BIN", r.bin))
 	env := r.environ("CODEX_HOME="+codexHome, "STANDIN_API_KEY=standin", "TERM=xterm-256color")
-	passwd := r.loginShellPasswd(filepath.Join(r.binDir, "bash"))
 	// --dangerously-bypass-hook-trust: this test vouches for its hook
 	// (interactively Codex asks once, in /hooks).
-	s := r.startAgentTTY(env, "unshare", "-m", "sh", "-c", `mount --bind "$1" /etc/passwd && shift && exec "$@"`, "sh", passwd,
-		cx, "--dangerously-bypass-hook-trust", "run the command")
+	argv := r.withLoginShell(filepath.Join(r.binDir, "bash"), cx, "--dangerously-bypass-hook-trust", "run the command")
+	s := r.startAgentTTY(env, argv[0], argv[1:]...)
 	s.answerTerminalQueries()
 	return s, m
 }
@@ -319,6 +344,27 @@ func TestCodexDialogYesRuns(t *testing.T) {
 	r.waitAudit(t, func(rec map[string]any) bool {
 		c, _ := rec["command"].(string)
 		return strings.Contains(c, "touch "+marker) && rec["decision"] == "allow" && rec["channel"] == "codex-hook"
+	})
+}
+
+// keepOnFailure copies dirs (Codex's home with its logs_2.sqlite, shell
+// snapshots and session rollouts; HERMES_HOME with the audit log) under
+// $HERMES_TEST_KEEP when the test fails (always, with
+// HERMES_TEST_KEEP_ALL=1, to compare with a passing run).
+func keepOnFailure(t *testing.T, dirs ...string) {
+	keep := os.Getenv("HERMES_TEST_KEEP")
+	if keep == "" {
+		return
+	}
+	t.Cleanup(func() {
+		if !t.Failed() && os.Getenv("HERMES_TEST_KEEP_ALL") == "" {
+			return
+		}
+		dst, _ := os.MkdirTemp(keep, strings.ReplaceAll(t.Name(), "/", "_")+"-")
+		for i, d := range dirs {
+			exec.Command("cp", "-a", d, filepath.Join(dst, strconv.Itoa(i))).Run()
+		}
+		t.Logf("kept %v in %s", dirs, dst)
 	})
 }
 

@@ -32,6 +32,9 @@ import (
 type model struct {
 	t       *testing.T
 	command string // the shell command the model asks for
+	// execArgs are more arguments of Codex's exec_command call (set
+	// before the agent starts).
+	execArgs map[string]any
 	srv     *http.Server
 	url     string
 
