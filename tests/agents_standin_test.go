@@ -35,8 +35,8 @@ type model struct {
 	// execArgs are more arguments of Codex's exec_command call (set
 	// before the agent starts).
 	execArgs map[string]any
-	srv     *http.Server
-	url     string
+	srv      *http.Server
+	url      string
 
 	mu       sync.Mutex
 	results  []string // tool results the agent returned, as text
