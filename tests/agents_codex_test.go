@@ -87,8 +87,14 @@ func openaiResponses(tty, escalate bool) func(m *model) http.Handler {
 }
 
 func (r *agentRig) codex(t *testing.T, command string, tty bool, config string) (*model, string, int) {
+	return r.codexWith(t, command, tty, config, nil)
+}
+
+// codexWith is codex with more arguments for the model's exec_command call.
+func (r *agentRig) codexWith(t *testing.T, command string, tty bool, config string, execArgs map[string]any) (*model, string, int) {
 	cx := agentCLI(t, "codex")
 	m := startModel(t, command, openaiResponses(tty, strings.Contains(config, "on-request")))
+	m.execArgs = execArgs
 	codexHome := filepath.Join(r.agentHome, ".codex")
 	r.writeFile(filepath.Join(codexHome, "config.toml"), `model = "gpt-5-standin"
 model_provider = "standin"
@@ -236,6 +242,37 @@ func TestCodexHookDenies(t *testing.T) {
 	recs := r.auditFor("terraform destroy")
 	if len(recs) != 1 || recs[0]["channel"] != "codex-hook" {
 		t.Fatalf("want the hook's denial and no shell run, got %v", recs)
+	}
+}
+
+// Codex's exec_command lets the model name the shell; Codex then starts
+// that program instead of the login shell, so hermes-exec would not be in
+// the chain (before the shell snapshot is ready nothing of it runs: no deny
+// rule, no audit record). The hook reads the call from Codex's transcript
+// and denies it, saying why; the command never runs.
+func TestCodexModelNamedShellIsDenied(t *testing.T) {
+	r := newAgentRig(t)
+	marker := filepath.Join(r.work, "ran")
+	hooks := strings.ReplaceAll(codexHooks, "BIN", r.bin)
+	for _, shell := range []string{"/bin/sh", "sh", ""} {
+		os.Remove(marker)
+		m, out, _ := r.codexWith(t, "touch "+marker, false, codexFullAccess+hooks, map[string]any{"shell": shell})
+		res := m.toolResults()
+		if !strings.Contains(res, "hermes-exec: denied: codex-shell") {
+			t.Errorf("shell %q: the model did not see the denial:\n%s\ncodex: %s", shell, res, out)
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Errorf("shell %q: the command ran", shell)
+		}
+	}
+	recs := r.auditFor("touch " + marker)
+	if len(recs) != 3 {
+		t.Fatalf("want the hook's 3 denials and no shell run, got %v", recs)
+	}
+	for _, rec := range recs {
+		if rec["channel"] != "codex-hook" || rec["decision"] != "deny" {
+			t.Errorf("want the hook's denial: %v", rec)
+		}
 	}
 }
 
