@@ -48,10 +48,11 @@ func RunHook(agent string, g Globals, stdin io.Reader, stdout, stderr io.Writer)
 		d = policy.Allow
 	}
 	reason := agenthook.Reason(policy.Verdict{Decision: d, Findings: v.Findings})
-	if agent == agenthook.Codex && d != policy.Deny {
+	if agent == agenthook.Codex && in.Event == "PreToolUse" && d != policy.Deny {
 		// A shell the model names is started instead of hermes-exec
 		// (see agenthook.CodexCall): deny it, and deny when the call
-		// cannot be read.
+		// cannot be read. PreToolUse comes first for every call and
+		// carries the transcript; PermissionRequest (0.171) does not.
 		c, err := agenthook.CodexCallOf(in.TranscriptPath, in.ToolUseID)
 		switch {
 		case err != nil:
