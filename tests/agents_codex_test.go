@@ -411,3 +411,60 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// doctor says whether Codex's commands go through hermes-exec: the login
+// shell Codex runs (the user database's, as Codex reads it) and the
+// PreToolUse hook. The recipe's set-up is ok; each way of leaving
+// hermes-exec out is a warning naming it.
+func TestCodexDoctorSeesTheLoginShell(t *testing.T) {
+	r := newAgentRig(t)
+	cfg := filepath.Join(r.agentHome, ".codex", "config.toml")
+	doctor := func(shell string) []map[string]any {
+		t.Helper()
+		argv := []string{r.bin, "doctor", "--json"}
+		if shell != "" {
+			argv = r.withLoginShell(shell, argv...)
+		}
+		c := exec.Command(argv[0], argv[1:]...)
+		c.Env = r.environ()
+		res := runCmd(t, c)
+		var out struct {
+			Results []map[string]any `json:"results"`
+		}
+		if err := json.Unmarshal([]byte(res.stdout), &out); err != nil {
+			t.Fatalf("doctor: %v %+v", err, res)
+		}
+		var codex []map[string]any
+		for _, x := range out.Results {
+			if x["check"] == "codex" {
+				codex = append(codex, x)
+			}
+		}
+		return codex
+	}
+	says := func(rs []map[string]any, status, substr string) bool {
+		for _, x := range rs {
+			if x["status"] == status && strings.Contains(x["message"].(string), substr) {
+				return true
+			}
+		}
+		return false
+	}
+	if rs := doctor(""); len(rs) != 0 {
+		t.Fatalf("no Codex set up, but %v", rs)
+	}
+	r.writeFile(cfg, strings.ReplaceAll(codexHooks, "BIN", r.bin))
+	if rs := doctor(filepath.Join(r.binDir, "bash")); len(rs) != 1 || !says(rs, "ok", "through hermes-exec") {
+		t.Errorf("the recipe's set-up: %v", rs)
+	}
+	if rs := doctor(""); !says(rs, "warn", "which is not hermes-exec") {
+		t.Errorf("a system login shell: %v", rs)
+	}
+	if rs := doctor(r.bin); !says(rs, "warn", "Codex knows a shell by its name") {
+		t.Errorf("hermes-exec under its own name: %v", rs)
+	}
+	r.writeFile(cfg, strings.SplitN(strings.ReplaceAll(codexHooks, "BIN", r.bin), "[[hooks.PermissionRequest]]", 2)[1])
+	if rs := doctor(filepath.Join(r.binDir, "bash")); len(rs) != 1 || !says(rs, "warn", "no PreToolUse hook") {
+		t.Errorf("no PreToolUse hook: %v", rs)
+	}
+}
