@@ -19,7 +19,8 @@
 //	Codex, PreToolUse (tool "Bash"): only "deny" is supported (allow and
 //	    ask are rejected as unsupported and the call then runs), so an
 //	    allowed or dangerous command gets no output and Codex's own
-//	    approval policy (and its PermissionRequest hook) applies.
+//	    approval policy (and its PermissionRequest hook) applies. A call
+//	    naming its own shell is denied (CodexCallOf).
 //	Gemini CLI, BeforeTool (tool "run_shell_command", tool_input.command):
 //	  {"decision":"allow|ask|deny","reason":"...","systemMessage":"..."};
 //	  "ask" makes Gemini CLI ask the user even in auto-approve modes.
