@@ -33,10 +33,6 @@ type CodexCall struct {
 // may start before the line is there).
 var TranscriptWait = 5 * time.Second
 
-// transcriptTail is how much of the end of a transcript is searched first;
-// the call is the newest item, and a long session's rollout is large.
-const transcriptTail = 4 << 20
-
 // CodexCallOf finds call id in Codex's transcript and says which program it
 // names. Any failure (no transcript, the call never appears, arguments
 // that do not parse) is an error: the caller cannot tell which program
@@ -46,8 +42,10 @@ func CodexCallOf(transcript, id string) (CodexCall, error) {
 		return CodexCall{}, errors.New("the hook event names no transcript or call id (an --ephemeral Codex session writes none)")
 	}
 	deadline := time.Now().Add(TranscriptWait)
-	for {
-		c, found, err := findCodexCall(transcript, id)
+	for whole := true; ; whole = false {
+		// Once the whole file is searched; when the call is written
+		// later, it is at the end.
+		c, found, err := findCodexCall(transcript, id, whole)
 		if err != nil {
 			return CodexCall{}, err
 		}
@@ -61,7 +59,11 @@ func CodexCallOf(transcript, id string) (CodexCall, error) {
 	}
 }
 
-func findCodexCall(transcript, id string) (CodexCall, bool, error) {
+// findCodexCall searches the end of the transcript, then more of it
+// (all of it if whole): the call is the newest item or close to it, and a
+// long session's rollout is tens of MB (reading a 4 MiB tail for every
+// command cost 16 ms of CPU).
+func findCodexCall(transcript, id string, whole bool) (CodexCall, bool, error) {
 	f, err := os.Open(transcript)
 	if err != nil {
 		return CodexCall{}, false, fmt.Errorf("the transcript: %w", err)
@@ -75,12 +77,15 @@ func findCodexCall(transcript, id string) (CodexCall, bool, error) {
 		return CodexCall{}, false, fmt.Errorf("the transcript %s is not a regular file", transcript)
 	}
 	key, _ := json.Marshal(id)
-	for _, from := range []int64{max(0, st.Size()-transcriptTail), 0} {
-		if _, err := f.Seek(from, io.SeekStart); err != nil {
-			return CodexCall{}, false, fmt.Errorf("the transcript: %w", err)
-		}
-		data, err := io.ReadAll(f)
-		if err != nil {
+	size := st.Size()
+	windows := []int64{256 << 10, 4 << 20}
+	if whole {
+		windows = append(windows, size)
+	}
+	for _, w := range windows {
+		from := max(0, size-w)
+		data := make([]byte, size-from)
+		if _, err := f.ReadAt(data, from); err != nil && err != io.EOF {
 			return CodexCall{}, false, fmt.Errorf("the transcript: %w", err)
 		}
 		if from > 0 {
