@@ -18,7 +18,10 @@ import (
 // rule, no audit record, no sandbox). The hook event carries only
 // tool_input.command, so the hook reads the call's arguments from the
 // session's transcript (transcript_path, the rollout Codex writes) by its
-// call id (tool_use_id).
+// call id (tool_use_id). The transcript is the agent user's file, so a
+// process of that user could rewrite it; such a process already runs
+// whatever it likes, and a call Codex records next to a forged one with
+// another shell is denied (scanCodexCall).
 
 // CodexCall is what a Codex shell call asks for besides its command.
 type CodexCall struct {
