@@ -37,8 +37,14 @@ type finding struct {
 // textOnly rules are about what only the text shows even when they are
 // reported on a program: code the program reads from a pipe or stdin, which
 // its argv does not hold.
-var textOnly = map[string]bool{"remote-code-exec": true, "decoded-code-exec": true, "dynamic-code": true,
-	"parse-error": true, "internal-error": true, "unicode-lookalike": true}
+func textOnly(s string) bool {
+	switch s {
+	case "remote-code-exec", "decoded-code-exec", "dynamic-code",
+		"parse-error", "internal-error", "unicode-lookalike":
+		return true
+	}
+	return false
+}
 
 // seenAtExec marks a finding as one exec checks cover (see atExec).
 func (f *finding) seenAtExec() *finding {
@@ -238,7 +244,7 @@ func (w *walker) verdict(key string) Verdict {
 	if w.c.execChecked {
 		kept := out[:0:0]
 		for _, f := range out {
-			if f.atExec || (f.program && !f.sticky && f.Decision == Ask && !textOnly[f.Rule]) {
+			if f.atExec || (f.program && !f.sticky && f.Decision == Ask && !textOnly(f.Rule)) {
 				continue
 			}
 			kept = append(kept, f)
