@@ -178,8 +178,9 @@ func generalToo(s string) bool {
 // whose subcommand (one of its first three non-option words) or an option
 // says it destroys something.
 func destroyRule(c *cmd) {
-	if len(handlers(c.name)) > 0 && !generalToo(c.name) || len(c.argv) < 2 && !strings.ContainsAny(c.name, "-_") ||
-		dataPrograms(c.name) || taskRunners(c.name) || c.w.funcs[c.name] {
+	p := c.w.prog(c.name)
+	if len(p.checks) > 0 && !p.generalToo || len(c.argv) < 2 && !strings.ContainsAny(c.name, "-_") ||
+		p.data || p.task || c.w.funcs[c.name] {
 		return
 	}
 	pkgMgr := projectPackageManagers(c.name)

@@ -123,7 +123,7 @@ func hermesSecretRule(c *cmd) {
 			}
 			s = v
 		}
-		if !inHome && !strings.ContainsAny(s, "/~") {
+		if !inHome && strings.IndexByte(s, '/') < 0 && strings.IndexByte(s, '~') < 0 {
 			continue
 		}
 		for _, p := range c.w.paths(arg{s: s, static: true}) {

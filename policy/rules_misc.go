@@ -45,11 +45,12 @@ func genericRule(c *cmd) {
 	} else {
 		hermesSecretRule(c)
 	}
-	if len(c.argv) > 1 && argsNeedScan(c.argv[1:]) && !dataPrograms(c.name) {
+	p := c.w.prog(c.name)
+	if len(c.argv) > 1 && argsNeedScan(c.argv[1:]) && !p.data {
 		metadataRule(c)
 		lookalikeRule(c)
 	}
-	if networkTools(c.name) {
+	if p.network {
 		for _, a := range c.args() {
 			for _, cs := range a.substs {
 				if f := c.w.feedOfStmts(cs.Stmts); f.kind == feedSecrets {

@@ -225,7 +225,7 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 		}
 		genericRule(c)
 		before := len(sc.findings)
-		for _, h := range handlers(name) {
+		for _, h := range w.prog(name).checks {
 			h(c)
 		}
 		if handlerEmitHook != nil {

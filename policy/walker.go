@@ -75,6 +75,33 @@ type shared struct {
 	maxWork   int // workBound of the top-level text's length
 	truncated bool
 	loops     int // nesting of for loops walked item by item
+	// progs caches progFacts for the names this text runs: a large
+	// script runs the same few programs over and over.
+	progs map[string]*progFacts
+	// codeScans caches scanCode's results (codescan.go).
+	codeScans map[codeScanKey]codeScan
+	argsFree  [][]arg // argvs to use again (takeArgs)
+}
+
+// progFacts is what the rules look up about a program's name for every
+// command it runs: its checks (handlers) and the tables it is in.
+type progFacts struct {
+	checks                          []func(*cmd)
+	data, task, network, generalToo bool
+}
+
+// prog returns the name's progFacts, looked up once per name and text.
+func (w *walker) prog(name string) *progFacts {
+	if p, ok := w.progs[name]; ok {
+		return p
+	}
+	p := &progFacts{checks: handlers(name), data: dataPrograms(name), task: taskRunners(name),
+		network: networkTools(name), generalToo: generalToo(name)}
+	if w.progs == nil {
+		w.progs = make(map[string]*progFacts)
+	}
+	w.progs[name] = p
+	return p
 }
 
 // The walk's budget grows with the text, so that every statement of a
@@ -645,6 +672,7 @@ func (w *walker) call(st *syntax.Stmt, c *syntax.CallExpr) {
 	}
 	argv := w.evalWords(c.Args)
 	w.simpleArgv(argv, st, nodeText(w.src, st))
+	w.putArgs(argv)
 }
 
 // word walks the code nested in a word: $(...), `...`, <(...), $((...)),
