@@ -50,6 +50,7 @@ func tarLong(s string) (string, bool) {
 type tarPlan struct {
 	extract, create bool // -x; -c, -r, -u (write the archive)
 	stdout          bool // -O, --to-stdout: extracts onto stdout, no files
+	absolute        bool // -P, --absolute-names: names keep their leading /
 	archives        []arg
 	dirs            []arg // each -C, as a path from tar's start
 	// members are the names given, each joined to the -C in effect
@@ -93,6 +94,8 @@ func parseTar(args []arg) tarPlan {
 			t.create = true
 		case 'O':
 			t.stdout = true
+		case 'P':
+			t.absolute = true
 		}
 	}
 	word := func(a arg, s string) arg {
@@ -135,6 +138,9 @@ func parseTar(args []arg) tarPlan {
 				t.create = true
 			case "--to-stdout":
 				t.stdout = true
+			}
+			if len(name) >= len("--ab") && strings.HasPrefix("--absolute-names", name) {
+				t.absolute = true
 			}
 			if !takes {
 				continue
@@ -232,6 +238,12 @@ func tarWrites(c *cmd) {
 		}
 		if !t.stdout {
 			extractsOverHermes(c, over, "tar")
+			if t.absolute {
+				// The archive's names, not on the command line, are
+				// written where they say, from any directory: one may
+				// be $HERMES_HOME/config.yaml.
+				c.emit(RuleSysconfigWrite, "tar -P extracts the archive's absolute names wherever they point: one may overwrite the Hermes configuration or audit log, or a system file")
+			}
 		}
 	}
 	if t.create {

@@ -70,7 +70,13 @@ func lnRule(c *cmd) {
 	if dest, ok := p.value("-t", "--target-directory"); ok {
 		writeTargets(c, []arg{dest}, "ln")
 		selfCopyInto(c, p.operands, dest, "ln", false)
+		if !p.has("-s", "--symbolic") {
+			selfHardLink(c, p.operands, "ln")
+		}
 		return
+	}
+	if len(p.operands) >= 2 && !p.has("-s", "--symbolic") {
+		selfHardLink(c, p.operands[:len(p.operands)-1], "ln")
 	}
 	if len(p.operands) >= 2 {
 		writeTargets(c, p.operands[len(p.operands)-1:], "ln")
