@@ -1,0 +1,146 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Red team 3: each command line here ran without a human before its fix
+// (no terminal, approvals on). Now each is denied (126), and approvals
+// are still on afterwards.
+
+// yolo on through a name or words the rules did not judge: a link to
+// hermes-exec-admin named hermes (whose unseen words do not ask), words
+// after hermes-exec-admin's `--` or after an option's value, and bash's
+// command table mapping a harmless name to hermes-exec-admin with argv[0]
+// made hermes-exec (both names its own name check accepts).
+func TestRedteam3YoloStaysOff(t *testing.T) {
+	e := newEnv(t)
+	e.writeConfig("approvals:\n  mode: default\n")
+	admin := filepath.Join(filepath.Dir(e.bin), "hermes-exec-admin")
+	args := filepath.Join(e.dir, "args")
+	os.WriteFile(args, []byte("yolo on"), 0o644)
+	hermes := filepath.Join(t.TempDir(), "hermes")
+	if err := os.Symlink(admin, hermes); err != nil {
+		t.Fatal(err)
+	}
+	for i, cmd := range []string{
+		hermes + " $(cat " + args + ")",
+		admin + " -- $(cat " + args + ")",
+		admin + " --backend a.b $(cat " + args + ")",
+		"hash -p " + admin + " foo; exec -a hermes-exec foo yolo on",
+		"BASH_CMDS[foo]=" + admin + "; exec -a hermes-exec foo yolo on",
+	} {
+		id := fmt.Sprintf("agent-rt3-%d", i) // a session of its own each
+		sess := []string{"HERMES_SESSION_ID=" + id}
+		if r := e.run(sess, "-c", cmd); r.code != 126 || !strings.Contains(r.stderr, "hermes-exec: denied") {
+			t.Errorf("%s: %+v, want denied", cmd, r)
+		}
+		if r := e.run(sess, "yolo", "status"); !strings.Contains(r.stdout, "yolo off for session "+id) {
+			t.Errorf("after %s: yolo status %+v", cmd, r)
+		}
+	}
+}
+
+// bash's command table runs a program under another name: `hash -p
+// /usr/bin/git ls; ls reset --hard` discarded the change (ls takes data
+// words, so the words destroy nothing as ls).
+func TestRedteam3CommandTableIsJudged(t *testing.T) {
+	e := newEnv(t)
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join(e.dir, "repo")
+	os.MkdirAll(repo, 0o755)
+	for _, c := range [][]string{{"init", "-q"}, {"-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"}} {
+		if out, err := exec.Command("git", append([]string{"-C", repo}, c...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", c, err, out)
+		}
+	}
+	work := filepath.Join(repo, "work.txt")
+	os.WriteFile(work, []byte("uncommitted\n"), 0o644)
+	exec.Command("git", "-C", repo, "add", "work.txt").Run()
+	for _, cmd := range []string{
+		"cd " + repo + " && hash -p " + git + " ls && ls reset --hard",
+		"cd " + repo + " && BASH_CMDS[ls]=" + git + " && ls reset --hard",
+	} {
+		if r := e.run(nil, "-c", cmd); r.code != 126 || !strings.Contains(r.stderr, "approval required") {
+			t.Errorf("%s: %+v, want denied (asked, no terminal)", cmd, r)
+		}
+	}
+	if b, _ := os.ReadFile(work); string(b) != "uncommitted\n" {
+		t.Fatalf("the uncommitted change is gone: %q", b)
+	}
+	// Control: hash itself and a name mapped to a harmless program run.
+	if r := e.run(nil, "-c", "hash -p /bin/echo say; say hi"); r.code != 0 || r.stdout != "hi\n" {
+		t.Fatalf("hash -p /bin/echo say: %+v", r)
+	}
+}
+
+// tar -P writes the archive's absolute names where they say, from any
+// directory: it replaced config.yaml with one that allowlists
+// `git reset --hard`.
+func TestRedteam3AbsoluteTarCannotReplaceConfig(t *testing.T) {
+	e := newEnv(t)
+	src := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(src, []byte("approvals:\n  allowlist:\n    - git reset --hard\n"), 0o644)
+	tarball := filepath.Join(t.TempDir(), "a.tar")
+	// The member's name is the Hermes home's config.yaml, absolute.
+	xform := "s|^" + strings.TrimPrefix(filepath.Dir(src), "/") + "|" + strings.TrimPrefix(e.home, "/") + "|;s|^/" + strings.TrimPrefix(filepath.Dir(src), "/") + "|" + e.home + "|"
+	if out, err := exec.Command("tar", "-cPf", tarball, "--transform", xform, src).CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v %s", err, out)
+	}
+	if out, _ := exec.Command("tar", "-tPf", tarball).Output(); strings.TrimSpace(string(out)) != filepath.Join(e.home, "config.yaml") {
+		t.Fatalf("the archive holds %q", out)
+	}
+	for _, cmd := range []string{"tar -xPf " + tarball, "tar --absolute-names -xf " + tarball} {
+		if r := e.run(nil, "-c", cmd); r.code != 126 || !strings.Contains(r.stderr, "tar -P extracts") {
+			t.Errorf("%s: %+v, want denied (asked, no terminal)", cmd, r)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(e.home, "config.yaml")); err == nil {
+		t.Fatal("config.yaml was written")
+	}
+	// Control: the same archive listed.
+	if r := e.run(nil, "-c", "tar -tPf "+tarball); r.code != 0 {
+		t.Fatalf("tar -tPf: %+v", r)
+	}
+}
+
+// A hard link to hermes-exec-admin is the program under a second name:
+// `ln BIN/hermes-exec-admin h; cp x h` rewrote hermes-exec-admin.
+func TestRedteam3NoHardLinkToOwnPrograms(t *testing.T) {
+	e := newEnv(t)
+	bin := t.TempDir()
+	for _, n := range []string{"hermes-exec", "hermes-exec-admin"} {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(e.bin), n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(bin, n), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.bin = filepath.Join(bin, "hermes-exec")
+	admin := filepath.Join(bin, "hermes-exec-admin")
+	h := filepath.Join(filepath.Dir(bin), filepath.Base(bin)+"-h") // same file system
+	defer os.Remove(h)
+	for _, cmd := range []string{"ln " + admin + " " + h, "cp -l " + admin + " " + h, "cd " + bin + " && ln hermes-exec-admin " + h} {
+		if r := e.run(nil, "-c", cmd); r.code != 126 || !strings.Contains(r.stderr, "hard link to hermes-exec's own program") {
+			t.Errorf("%s: %+v, want denied", cmd, r)
+		}
+	}
+	if _, err := os.Lstat(h); err == nil {
+		t.Fatal("the hard link was made")
+	}
+	// Control: a symbolic link (writing through it is judged by the
+	// link's own name) and a copy are allowed.
+	if r := e.run(nil, "-c", "cp "+admin+" "+h); r.code != 0 {
+		t.Fatalf("cp: %+v", r)
+	}
+}
