@@ -76,3 +76,35 @@ func TestRedteam3(t *testing.T) {
 		}
 	}
 }
+
+// A text that sets HOME moves ~ and $HOME, which the classifier judges as
+// the caller's home: `HOME=/srv; rm -rf ~/data` deleted /srv/data.
+func TestRedteam3HomeSetInTheText(t *testing.T) {
+	c := mustClassifier(t, Rules{Context: aliceContext()})
+	for _, tc := range []struct {
+		cmd  string
+		want Decision
+	}{
+		{"HOME=/srv; rm -rf ~/data", Ask},
+		{`HOME=/srv; rm -rf "$HOME"/data`, Ask},
+		{`HOME=/srv; rm -rf "${HOME}/data"`, Ask},
+		{"export HOME=/; rm -rf ~/srv", Ask},
+		{"read HOME <<< /srv; rm -rf ~/data", Ask},
+		{"printf -v HOME /srv; rm -rf ~/data", Ask},
+		{"for HOME in /srv; do rm -rf ~/data; done", Ask},
+		{"echo 'HOME=/srv' > /tmp/h; . /tmp/h; rm -rf ~/data", Ask},
+		{"bash -c 'HOME=/srv; rm -rf ~/data'", Ask},
+		// The home's own protections hold as before.
+		{"HOME=/tmp/x; echo x > ~/.hermes/config.yaml", Deny},
+		// Controls.
+		{"rm -rf ~/data", Allow},
+		{`rm -rf "$HOME/build"`, Allow},
+		{"JAVA_HOME=/opt/jdk; rm -rf ~/build", Allow},
+		{"HOME=/tmp/h npm test", Allow},
+		{"cd $HOME && rm -rf build", Allow},
+	} {
+		if v := c.Classify(tc.cmd); v.Decision != tc.want {
+			t.Errorf("%s: got %s %v, want %s", tc.cmd, v.Decision, rulesOf(v), tc.want)
+		}
+	}
+}

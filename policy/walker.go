@@ -69,6 +69,9 @@ type shared struct {
 	maxWork   int // workBound of the top-level text's length
 	truncated bool
 	loops     int // nesting of for loops walked item by item
+	// homeSet: a text walked may set HOME (HOME=/srv; rm -rf ~/x is rm
+	// -rf /srv/x), so ~ and $HOME, judged as the caller's home, ask too.
+	homeSet bool
 }
 
 // The walk's budget grows with the text, so that every statement of a
@@ -149,7 +152,7 @@ type walker struct {
 func newWalker(c *Classifier, src string, depth int) *walker {
 	// Maps are allocated on first write: most commands assign nothing.
 	w := &walker{
-		shared: &shared{c: c, maxWork: workBound(len(src))},
+		shared: &shared{c: c, maxWork: workBound(len(src)), homeSet: setsHome(src)},
 		src:    src,
 		depth:  depth,
 		cwds:   rootCwds,
@@ -169,6 +172,7 @@ func (w *walker) child(text string, node syntax.Node) *walker {
 		depth:  w.depth + 1,
 		cwds:   w.cwds,
 	}
+	w.homeSet = w.homeSet || setsHome(text)
 	switch {
 	case w.anchored:
 		n.anchored, n.anchor = true, w.anchor

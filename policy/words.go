@@ -381,6 +381,7 @@ func (w *walker) expandTilde(v string) (string, bool) {
 	user, rest := v[1:end], v[end:]
 	switch user {
 	case "":
+		w.homeUse(v)
 		return homeDir + rest, true
 	case "+":
 		return w.cwdValue() + rest, true
@@ -446,6 +447,7 @@ func (w *walker) paramValue(p *syntax.ParamExp) (val string, ok, fromVar bool) {
 	}
 	switch name {
 	case "HOME":
+		w.homeUse("$HOME")
 		return homeDir, true, false
 	case "PWD":
 		return w.cwdValue(), true, false
@@ -575,4 +577,43 @@ func splitWords(text string) ([]string, bool) {
 		out = append(out, a.s)
 	}
 	return out, true
+}
+
+// homeUse: ~ and $HOME are judged as the caller's home (the user
+// database's, never $HOME), which keeps ~/.ssh a credential whatever
+// HOME says; a text that sets HOME itself makes them another directory
+// too (`HOME=/srv; rm -rf ~/data`), which asks.
+func (w *walker) homeUse(word string) {
+	if w.homeSet {
+		w.emitAt(RuleDynamicCode, word+" is used in a text that sets HOME, so it may be another directory than your home", "", "", nil)
+	}
+}
+
+// setsHome reports a text that may set HOME: the name HOME on its own
+// (HOME=, read HOME, printf -v HOME, for HOME in, declare -n r=HOME),
+// not as an expansion ($HOME, ${HOME}) or part of another name
+// (JAVA_HOME, HOMEBREW).
+func setsHome(s string) bool {
+	for off := 0; ; {
+		i := strings.Index(s[off:], "HOME")
+		if i < 0 {
+			return false
+		}
+		i += off
+		off = i + 4
+		if off < len(s) && isNameByte(s[off]) {
+			continue
+		}
+		if i > 0 && (isNameByte(s[i-1]) || s[i-1] == '$') {
+			continue
+		}
+		if i > 1 && s[i-1] == '{' && s[i-2] == '$' {
+			continue
+		}
+		return true
+	}
+}
+
+func isNameByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

@@ -144,3 +144,26 @@ func TestRedteam3NoHardLinkToOwnPrograms(t *testing.T) {
 		t.Fatalf("cp: %+v", r)
 	}
 }
+
+// A command line that sets HOME moves ~: `HOME=DIR; rm -rf ~/NAME` was
+// judged as a directory in the caller's home (allowed) and deleted the
+// Hermes home at DIR/NAME, which `rm -rf` of its own path may not.
+func TestRedteam3HomeSetOnTheLine(t *testing.T) {
+	e := newEnv(t)
+	e.writeConfig("approvals:\n  mode: default\n")
+	parent, name := filepath.Dir(e.home), filepath.Base(e.home)
+	if r := e.run(nil, "-c", "rm -rf "+e.home); r.code != 126 {
+		t.Fatalf("rm -rf HERMES_HOME: %+v", r)
+	}
+	for _, cmd := range []string{
+		"HOME=" + parent + "; rm -rf ~/" + name,
+		"read HOME <<< " + parent + "; rm -rf \"$HOME/" + name + "\"",
+	} {
+		if r := e.run(nil, "-c", cmd); r.code != 126 || !strings.Contains(r.stderr, "sets HOME") {
+			t.Errorf("%s: %+v, want denied (asked, no terminal)", cmd, r)
+		}
+		if _, err := os.Stat(filepath.Join(e.home, "config.yaml")); err != nil {
+			t.Fatalf("after %s: the Hermes home is gone: %v", cmd, err)
+		}
+	}
+}
