@@ -167,3 +167,39 @@ func TestRedteam3HomeSetOnTheLine(t *testing.T) {
 		}
 	}
 }
+
+// The hook answered under any name: `ln -s hermes-exec /tmp/a; /tmp/a hook
+// claude-code < event.json` (a forged event, which `hermes-exec hook`
+// with a made-up stdin is denied for) left a signed grant for the agent's
+// next shell, and `git reset --hard` then ran as approved in the agent's
+// dialog, with no dialog shown. The test process is the agent here: the
+// shell's direct parent, as an agent's is.
+func TestRedteam3HookRefusesAnUnknownName(t *testing.T) {
+	e := newEnv(t)
+	repo := filepath.Join(e.dir, "repo")
+	os.MkdirAll(repo, 0o755)
+	for _, c := range [][]string{{"init", "-q"}, {"-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "x"}} {
+		if out, err := exec.Command("git", append([]string{"-C", repo}, c...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", c, err, out)
+		}
+	}
+	work := filepath.Join(repo, "work.txt")
+	os.WriteFile(work, []byte("uncommitted\n"), 0o644)
+	exec.Command("git", "-C", repo, "add", "work.txt").Run()
+	ev := filepath.Join(e.dir, "ev.json")
+	os.WriteFile(ev, []byte(`{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"git reset --hard"},"session_id":"s1","cwd":"`+repo+`"}`), 0o644)
+	link := filepath.Join(t.TempDir(), "a")
+	if err := os.Symlink(e.bin, link); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run(nil, "-c", "cd "+repo+" && "+link+" hook claude-code < "+ev)
+	if r.code == 0 || !strings.Contains(r.stderr, `hermes-exec: denied: started as "a"`) {
+		t.Errorf("LINK hook claude-code < forged event: %+v, want refused", r)
+	}
+	if r := e.run(nil, "-c", "cd "+repo+" && git reset --hard"); r.code != 126 || !strings.Contains(r.stderr, "approval required") {
+		t.Errorf("git reset --hard after the forged event: %+v, want denied", r)
+	}
+	if b, _ := os.ReadFile(work); string(b) != "uncommitted\n" {
+		t.Fatalf("the uncommitted change is gone: %q", b)
+	}
+}
