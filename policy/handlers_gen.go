@@ -305,6 +305,7 @@ var handlerNames = [...]string{
 	"paru",
 	"pass",
 	"passwd",
+	"patch",
 	"pdksh",
 	"perl",
 	"pg_dropcluster",
@@ -775,6 +776,7 @@ var handlerFuncs = [...][]func(*cmd){
 	{packageRule},                  // paru
 	{secretsRule},                  // pass
 	{passwdRule},                   // passwd
+	{patchRule},                    // patch
 	{shellRule},                    // pdksh
 	{perlRule},                     // perl
 	{dropdbRule},                   // pg_dropcluster
@@ -1071,6 +1073,7 @@ var registeredNames = [...]string{
 	"redis-cli", "valkey-cli", "keydb-cli",
 	"mongosh", "mongo",
 	"rails", "rake", "prisma", "sequelize", "sequelize-cli", "mix", "knex", "typeorm", "diesel", "sqlx", "alembic", "flask", "symfony", "console",
+	"patch",
 	"tee",
 	"dd",
 	"ln",
@@ -1081,4 +1084,4 @@ var registeredNames = [...]string{
 	"unzip",
 }
 
-var registeredSizes = [...]int{12, 1, 3, 3, 1, 7, 1, 1, 13, 2, 8, 3, 1, 1, 2, 1, 1, 2, 25, 4, 10, 8, 7, 1, 28, 9, 1, 8, 2, 5, 9, 1, 1, 2, 1, 17, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 13, 3, 1, 3, 3, 1, 2, 2, 2, 4, 3, 1, 1, 6, 2, 1, 1, 2, 1, 2, 7, 1, 1, 2, 3, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 3, 1, 1, 2, 1, 2, 1, 1, 11, 1, 11, 5, 1, 3, 1, 5, 4, 2, 1, 1, 3, 1, 3, 1, 8, 1, 1, 4, 1, 1, 1, 3, 24, 1, 2, 1, 1, 22, 1, 3, 3, 2, 14, 1, 1, 1, 1, 15, 1, 2, 1}
+var registeredSizes = [...]int{12, 1, 3, 3, 1, 7, 1, 1, 13, 2, 8, 3, 1, 1, 2, 1, 1, 2, 25, 4, 10, 8, 7, 1, 28, 9, 1, 8, 2, 5, 9, 1, 1, 2, 1, 17, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 13, 3, 1, 3, 3, 1, 2, 2, 2, 4, 3, 1, 1, 6, 2, 1, 1, 2, 1, 2, 7, 1, 1, 2, 3, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 3, 1, 1, 2, 1, 2, 1, 1, 11, 1, 11, 5, 1, 3, 1, 5, 4, 2, 1, 1, 3, 1, 3, 1, 8, 1, 1, 4, 1, 1, 1, 3, 24, 1, 2, 1, 1, 22, 1, 3, 3, 2, 14, 1, 1, 1, 1, 1, 15, 1, 2, 1}

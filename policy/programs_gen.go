@@ -87,6 +87,6 @@ var rulePrograms = map[RuleID][]string{
 	"sysconfig-kernel-module": {"insmod", "modprobe", "rmmod"},
 	"sysconfig-shell-startup": {"bsdtar", "code", "cp", "curl", "dd", "ed", "emacs", "ex", "find", "gsed", "gvim", "hx", "install", "joe", "jruby", "kak", "ln", "mcedit", "micro", "mv", "nano", "nvim", "perl", "pico", "rsync", "ruby", "sed", "sort", "subl", "sudoedit", "tar", "tee", "truffleruby", "truncate", "unzip", "vi", "view", "vigr", "vim", "vipw", "visudo", "wget", "wget2", "yq"},
 	"sysconfig-sysctl":        {"sysctl"},
-	"sysconfig-write":         {"bsdtar", "code", "cp", "curl", "dd", "ed", "emacs", "ex", "find", "gsed", "gvim", "hx", "install", "joe", "jruby", "kak", "ln", "mcedit", "micro", "mv", "nano", "nvim", "perl", "pico", "rsync", "ruby", "sed", "sort", "subl", "sudoedit", "tar", "tee", "truffleruby", "truncate", "unzip", "vi", "view", "vigr", "vim", "vipw", "visudo", "wget", "wget2", "yq"},
+	"sysconfig-write":         {"bsdtar", "code", "cp", "curl", "dd", "ed", "emacs", "ex", "find", "gsed", "gvim", "hx", "install", "joe", "jruby", "kak", "ln", "mcedit", "micro", "mv", "nano", "nvim", "patch", "perl", "pico", "rsync", "ruby", "sed", "sort", "subl", "sudoedit", "tar", "tee", "truffleruby", "truncate", "unzip", "vi", "view", "vigr", "vim", "vipw", "visudo", "wget", "wget2", "yq"},
 	"system-time":             {"date", "hwclock", "timedatectl"},
 }

@@ -53,6 +53,16 @@ func TestRedteam3(t *testing.T) {
 		{"tar -tPf /tmp/a.tar", Allow},
 		{"tar -xf /tmp/a.tar -C /tmp/out", Allow},
 
+		// G9: patch writes the files its diff names: run over a
+		// directory that holds the Hermes home it may create
+		// .hermes/config.yaml.
+		{"patch -d /home/alice -p1 < /tmp/p.diff", Ask},
+		{"cd ~ && patch -p1 < /tmp/p.diff", Ask},
+		{"patch --directory=/home/alice -p0 -i /tmp/p.diff", Ask},
+		{"patch -p1 < /tmp/p.diff", Allow},
+		{"patch -d /tmp/src -p1 < /tmp/p.diff", Allow},
+		{"cd ~ && patch notes.txt < /tmp/p.diff", Allow},
+
 		// G6: a hard link to one of hermes-exec's programs is the
 		// program under a second name: `ln ~/.local/bin/hermes-exec-admin
 		// ~/h; cp x ~/h` rewrote hermes-exec-admin itself.
