@@ -203,3 +203,25 @@ func TestRedteam3HookRefusesAnUnknownName(t *testing.T) {
 		t.Fatalf("the uncommitted change is gone: %q", b)
 	}
 }
+
+// patch writes the files its diff names: `patch -d DIR -p0 < x.diff`, DIR
+// holding the Hermes home, created config.yaml allowlisting `git reset
+// --hard`.
+func TestRedteam3PatchCannotWriteConfig(t *testing.T) {
+	e := newEnv(t)
+	parent, name := filepath.Dir(e.home), filepath.Base(e.home)
+	diff := filepath.Join(t.TempDir(), "p.diff")
+	body := "--- " + name + "/config.yaml\n+++ " + name + "/config.yaml\n@@ -0,0 +1,3 @@\n+approvals:\n+  allowlist:\n+    - git reset --hard\n"
+	os.WriteFile(diff, []byte(body), 0o644)
+	if r := e.run(nil, "-c", "patch -d "+parent+" -p0 < "+diff); r.code != 126 || !strings.Contains(r.stderr, "patch extracts") {
+		t.Errorf("patch -d DIR < diff: %+v, want denied (asked, no terminal)", r)
+	}
+	if _, err := os.Stat(filepath.Join(e.home, "config.yaml")); err == nil {
+		t.Fatal("config.yaml was written")
+	}
+	// Control: the same diff applied elsewhere.
+	out := t.TempDir()
+	if r := e.run(nil, "-c", "patch -d "+out+" -p0 < "+diff); r.code != 0 {
+		t.Fatalf("patch elsewhere: %+v", r)
+	}
+}
