@@ -238,6 +238,9 @@ func (w *walker) evalPart(a *arg, b *strings.Builder, p syntax.WordPart, first, 
 			return
 		}
 		if first && strings.HasPrefix(v, "~") {
+			if v == "~" || strings.HasPrefix(v, "~/") {
+				w.homeUse(v, p)
+			}
 			var ok bool
 			v, ok = w.expandTilde(v)
 			if !ok {
@@ -381,7 +384,6 @@ func (w *walker) expandTilde(v string) (string, bool) {
 	user, rest := v[1:end], v[end:]
 	switch user {
 	case "":
-		w.homeUse(v)
 		return homeDir + rest, true
 	case "+":
 		return w.cwdValue() + rest, true
@@ -447,7 +449,7 @@ func (w *walker) paramValue(p *syntax.ParamExp) (val string, ok, fromVar bool) {
 	}
 	switch name {
 	case "HOME":
-		w.homeUse("$HOME")
+		w.homeUse("$HOME", p)
 		return homeDir, true, false
 	case "PWD":
 		return w.cwdValue(), true, false
@@ -583,9 +585,9 @@ func splitWords(text string) ([]string, bool) {
 // database's, never $HOME), which keeps ~/.ssh a credential whatever
 // HOME says; a text that sets HOME itself makes them another directory
 // too (`HOME=/srv; rm -rf ~/data`), which asks.
-func (w *walker) homeUse(word string) {
+func (w *walker) homeUse(word string, n syntax.Node) {
 	if w.homeSet {
-		w.emitAt(RuleDynamicCode, word+" is used in a text that sets HOME, so it may be another directory than your home", "", "", nil)
+		w.emitNode(RuleDynamicCode, word+" is used in a text that sets HOME, so it may be another directory than your home", n)
 	}
 }
 
