@@ -63,6 +63,11 @@ func TestRedteam3(t *testing.T) {
 		{"patch -d /tmp/src -p1 < /tmp/p.diff", Allow},
 		{"cd ~ && patch notes.txt < /tmp/p.diff", Allow},
 
+		// unzip -: keeps ../ in names.
+		{"unzip -: /tmp/a.zip -d /tmp/x", Ask},
+		{"unzip -o: /tmp/a.zip", Ask},
+		{"unzip -o /tmp/a.zip -d /tmp/x", Allow},
+
 		// G6: a hard link to one of hermes-exec's programs is the
 		// program under a second name: `ln ~/.local/bin/hermes-exec-admin
 		// ~/h; cp x ~/h` rewrote hermes-exec-admin itself.
@@ -112,6 +117,9 @@ func TestRedteam3HomeSetInTheText(t *testing.T) {
 		{"JAVA_HOME=/opt/jdk; rm -rf ~/build", Allow},
 		{"HOME=/tmp/h npm test", Allow},
 		{"cd $HOME && rm -rf build", Allow},
+		{`echo "HOME is $HOME"`, Allow},
+		{"grep HOME ~/.bashrc", Allow},
+		{"printenv HOME; ls ~", Allow},
 	} {
 		if v := c.Classify(tc.cmd); v.Decision != tc.want {
 			t.Errorf("%s: got %s %v, want %s", tc.cmd, v.Decision, rulesOf(v), tc.want)

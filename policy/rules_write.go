@@ -177,5 +177,13 @@ func unzipRule(c *cmd) {
 	}
 	if !hasStatic(args, "-l") && !hasStatic(args, "-t") && !hasStatic(args, "-p") && !hasStatic(args, "-Z") {
 		extractsOverHermes(c, into, "unzip")
+		for _, a := range args {
+			// -: keeps the archive's ../ names, which climb out of
+			// the directory to anywhere (the Hermes home included).
+			if a.static && len(a.s) > 1 && a.s[0] == '-' && a.s[1] != '-' && strings.IndexByte(a.s, ':') > 0 {
+				c.emit(RuleSysconfigWrite, "unzip "+a.s+" extracts names with ../ wherever they climb: one may overwrite the Hermes configuration or a system file")
+				break
+			}
+		}
 	}
 }

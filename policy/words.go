@@ -592,10 +592,15 @@ func (w *walker) homeUse(word string, n syntax.Node) {
 }
 
 // setsHome reports a text that may set HOME: the name HOME on its own
-// (HOME=, read HOME, printf -v HOME, for HOME in, declare -n r=HOME),
-// not as an expansion ($HOME, ${HOME}) or part of another name
-// (JAVA_HOME, HOMEBREW).
+// (not as an expansion, $HOME, ${HOME}, or part of another name,
+// JAVA_HOME, HOMEBREW) followed by =, += or [, or in a text with a
+// builtin that sets the variables it names (read HOME, printf -v HOME,
+// for HOME in, declare -n r=HOME). `echo "HOME is $HOME"` is none.
 func setsHome(s string) bool {
+	if !strings.Contains(s, "HOME") {
+		return false
+	}
+	setter := -1 // unknown until needed
 	for off := 0; ; {
 		i := strings.Index(s[off:], "HOME")
 		if i < 0 {
@@ -612,7 +617,21 @@ func setsHome(s string) bool {
 		if i > 1 && s[i-1] == '{' && s[i-2] == '$' {
 			continue
 		}
-		return true
+		if off < len(s) && (s[off] == '=' || s[off] == '+' || s[off] == '[') {
+			return true
+		}
+		if setter < 0 {
+			setter = 0
+			for _, b := range [...]string{"read", "printf", "mapfile", "getopts", "declare", "typeset", "local", "export", "readonly", "for", "select", "unset", "eval", "source", ". "} {
+				if strings.Contains(s, b) {
+					setter = 1
+					break
+				}
+			}
+		}
+		if setter == 1 {
+			return true
+		}
 	}
 }
 
