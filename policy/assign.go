@@ -306,6 +306,8 @@ func (w *walker) checkAssign(name string, val arg, valWord *syntax.Word, at synt
 		w.emitNode(RulePreloadInjection, name+" makes every program load a library of the caller's choice", at)
 	case name == "BASH_ENV" || name == "ENV":
 		w.emitNode(RuleDynamicCode, name+" makes every non-interactive shell run a file first", at)
+	case commandTableVar(name):
+		w.emitNode(RuleDynamicCommandName, commandTableReason(name), at)
 	case promptVars(name) && valWord != nil:
 		// bash expands a prompt (PS4 before every command traced with
 		// set -x) as a here-document body: $(...) and `...` in it run.
@@ -336,10 +338,24 @@ func (w *walker) decl(st *syntax.Stmt, d *syntax.DeclClause) {
 	if d.Variant != nil {
 		variant = d.Variant.Value
 	}
+	// declare -x exports as export does; declare -n makes a name another
+	// variable (declare -n t=BASH_CMDS; t[ls]=/bin/rm).
+	exports, nameref := variant == "export", false
 	for _, as := range d.Args {
 		w.assignNested(as)
+		if as.Naked && as.Name == nil && as.Value != nil {
+			if o := w.evalWord(as.Value); o.static && len(o.s) > 1 && o.s[0] == '-' {
+				exports = exports || strings.IndexByte(o.s, 'x') > 0
+				nameref = nameref || strings.IndexByte(o.s, 'n') > 0
+			}
+		}
 	}
 	for _, as := range d.Args {
+		if nameref && as.Value != nil {
+			if v := w.evalWord(as.Value); v.static && (strings.Contains(v.s, "BASH_CMDS") || strings.Contains(v.s, "BASH_ALIASES")) {
+				w.emitNode(RuleDynamicCommandName, "makes a name reference to "+v.s+", bash's table of what a command name runs: a name in it can run any program", as)
+			}
+		}
 		if as.Naked && as.Name == nil && as.Value != nil {
 			// A quoted name such as 'a[$(cmd)]' is still evaluated.
 			if a := w.evalWord(as.Value); a.static {
@@ -355,7 +371,7 @@ func (w *walker) decl(st *syntax.Stmt, d *syntax.DeclClause) {
 			continue
 		}
 		if as.Naked {
-			if variant == "export" && (strings.HasPrefix(as.Name.Value, "HERMES_YOLO") || strings.HasPrefix(as.Name.Value, "HERMES_APPROVALS") || as.Name.Value == "HERMES_HOME" || as.Name.Value == "HERMES_SESSION_ID" || gatewayApproverVar(as.Name.Value)) {
+			if exports && (strings.HasPrefix(as.Name.Value, "HERMES_YOLO") || strings.HasPrefix(as.Name.Value, "HERMES_APPROVALS") || as.Name.Value == "HERMES_HOME" || as.Name.Value == "HERMES_SESSION_ID" || gatewayApproverVar(as.Name.Value)) {
 				w.emitNode(RuleSelfDisableEnv, "exports "+as.Name.Value+", which changes or disables Hermes approvals", as)
 			}
 			if variant == "local" || variant == "declare" || variant == "typeset" {
@@ -366,4 +382,15 @@ func (w *walker) decl(st *syntax.Stmt, d *syntax.DeclClause) {
 		w.assignRules(st, as)
 		w.track(st, as)
 	}
+}
+
+// commandTableVar reports bash's command and alias tables: an entry set in
+// BASH_CMDS runs that file under the name (`BASH_CMDS[ls]=/bin/rm; ls -rf
+// DIR` is rm), one in BASH_ALIASES is an alias the walk never saw.
+func commandTableVar(name string) bool {
+	return name == "BASH_CMDS" || name == "BASH_ALIASES"
+}
+
+func commandTableReason(name string) string {
+	return "sets " + name + ", bash's table of what a command name runs: a name in it can run any program"
 }

@@ -153,6 +153,7 @@ var handlerNames = [...]string{
 	"gsutil",
 	"gvim",
 	"halt",
+	"hash",
 	"hcloud",
 	"hdparm",
 	"helm",
@@ -304,6 +305,7 @@ var handlerNames = [...]string{
 	"paru",
 	"pass",
 	"passwd",
+	"patch",
 	"pdksh",
 	"perl",
 	"pg_dropcluster",
@@ -622,6 +624,7 @@ var handlerFuncs = [...][]func(*cmd){
 	{gsutilRule},                   // gsutil
 	{vimRule},                      // gvim
 	{shutdownRule},                 // halt
+	{hashRule},                     // hash
 	{gcloudRule},                   // hcloud
 	{hdparmRule},                   // hdparm
 	{helmRule},                     // helm
@@ -773,6 +776,7 @@ var handlerFuncs = [...][]func(*cmd){
 	{packageRule},                  // paru
 	{secretsRule},                  // pass
 	{passwdRule},                   // passwd
+	{patchRule},                    // patch
 	{shellRule},                    // pdksh
 	{perlRule},                     // perl
 	{dropdbRule},                   // pg_dropcluster
@@ -945,6 +949,7 @@ var handlerFuncs = [...][]func(*cmd){
 
 var registeredNames = [...]string{
 	"ld-linux-x86-64.so.2", "ld-linux.so.2", "ld-linux-aarch64.so.1", "ld-linux-armhf.so.3", "ld-linux-riscv64-lp64d.so.1", "ld64.so.1", "ld64.so.2", "ld.so", "ld-musl-x86_64.so.1", "ld-musl-aarch64.so.1", "ld-musl-armhf.so.1", "ld-linux-x32.so.2",
+	"hash",
 	"docker", "podman", "nerdctl",
 	"kubectl", "oc", "k3s",
 	"helm",
@@ -979,7 +984,8 @@ var registeredNames = [...]string{
 	"make", "gmake",
 	"git",
 	"git-push", "git-reset", "git-clean", "git-checkout", "git-branch", "git-stash", "git-rm", "git-reflog", "git-gc", "git-filter-branch", "git-restore", "git-switch", "git-worktree", "git-update-ref", "git-config", "git-submodule", "git-rebase",
-	"hermes-exec", "hermes", "hermes-exec-admin",
+	"hermes-exec", "hermes-exec-admin",
+	"hermes",
 	"hermes-exec-sandbox",
 	"touch",
 	"journalctl",
@@ -1067,6 +1073,7 @@ var registeredNames = [...]string{
 	"redis-cli", "valkey-cli", "keydb-cli",
 	"mongosh", "mongo",
 	"rails", "rake", "prisma", "sequelize", "sequelize-cli", "mix", "knex", "typeorm", "diesel", "sqlx", "alembic", "flask", "symfony", "console",
+	"patch",
 	"tee",
 	"dd",
 	"ln",
@@ -1077,4 +1084,4 @@ var registeredNames = [...]string{
 	"unzip",
 }
 
-var registeredSizes = [...]int{12, 3, 3, 1, 7, 1, 1, 13, 2, 8, 3, 1, 1, 2, 1, 1, 2, 25, 4, 10, 8, 7, 1, 28, 9, 1, 8, 2, 5, 9, 1, 1, 2, 1, 17, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 13, 3, 1, 3, 3, 1, 2, 2, 2, 4, 3, 1, 1, 6, 2, 1, 1, 2, 1, 2, 7, 1, 1, 2, 3, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 3, 1, 1, 2, 1, 2, 1, 1, 11, 1, 11, 5, 1, 3, 1, 5, 4, 2, 1, 1, 3, 1, 3, 1, 8, 1, 1, 4, 1, 1, 1, 3, 24, 1, 2, 1, 1, 22, 1, 3, 3, 2, 14, 1, 1, 1, 1, 15, 1, 2, 1}
+var registeredSizes = [...]int{12, 1, 3, 3, 1, 7, 1, 1, 13, 2, 8, 3, 1, 1, 2, 1, 1, 2, 25, 4, 10, 8, 7, 1, 28, 9, 1, 8, 2, 5, 9, 1, 1, 2, 1, 17, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 13, 3, 1, 3, 3, 1, 2, 2, 2, 4, 3, 1, 1, 6, 2, 1, 1, 2, 1, 2, 7, 1, 1, 2, 3, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 3, 1, 1, 2, 1, 2, 1, 1, 11, 1, 11, 5, 1, 3, 1, 5, 4, 2, 1, 1, 3, 1, 3, 1, 8, 1, 1, 4, 1, 1, 1, 3, 24, 1, 2, 1, 1, 22, 1, 3, 3, 2, 14, 1, 1, 1, 1, 1, 15, 1, 2, 1}

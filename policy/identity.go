@@ -13,6 +13,63 @@ import (
 
 func init() {
 	register(loaderRule, loaderNames...)
+	register(hashRule, "hash")
+}
+
+// hashRule: `hash -p PATH NAME...` puts NAME in bash's command table, so
+// that NAME runs the file PATH whatever PATH says (`hash -p /bin/rm ls;
+// ls -rf DIR` is rm): from then on NAME is judged as PATH's program. A
+// PATH or NAME not known statically could make any name any program.
+func hashRule(c *cmd) {
+	args := c.args()
+	var file *arg
+	i := 0
+	for ; i < len(args); i++ {
+		a := args[i]
+		if !a.static {
+			if file != nil {
+				break
+			}
+			c.emit(RuleDynamicCommandName, "hash is given a word that is not known statically, which could map a command name to any program")
+			return
+		}
+		if a.s == "--" {
+			i++
+			break
+		}
+		if len(a.s) < 2 || a.s[0] != '-' {
+			break
+		}
+		// bash's getopt "dlp:rt": -p takes the rest of its word or the
+		// next one.
+		if j := strings.IndexByte(a.s, 'p'); j > 0 {
+			if rest := a.s[j+1:]; rest != "" {
+				file = &arg{s: rest, static: true}
+			} else if i+1 < len(args) {
+				i++
+				file = &args[i]
+			}
+		}
+	}
+	if file == nil {
+		return
+	}
+	prog := ""
+	if file.static && file.s != "" {
+		prog = progName(file.s)
+		if p, ok := c.w.copiedProgram(file.s); ok {
+			prog = p
+		}
+	} else {
+		prog = c.w.programOf(*file)
+	}
+	for _, n := range args[i:] {
+		if prog == "" || !n.static || n.s == "" {
+			c.emit(RuleDynamicCommandName, "hash -p maps a command name to a program that is not known statically")
+			return
+		}
+		c.w.noteProgramName(n.s, prog)
+	}
 }
 
 // loaderNames are the usual names of the dynamic loader, which runs the
@@ -125,6 +182,14 @@ func (w *walker) noteProgramCopy(src, dest arg) {
 			w.progCopies[base] = prog
 		}
 	}
+}
+
+// noteProgramName remembers that the command name now runs prog (hash -p).
+func (w *walker) noteProgramName(name, prog string) {
+	if w.progCopies == nil {
+		w.progCopies = map[string]string{}
+	}
+	w.progCopies[name] = prog
 }
 
 // copiedProgram is the program a command word names when this line made

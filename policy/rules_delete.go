@@ -443,6 +443,9 @@ func cpRule(c *cmd) {
 		srcs = srcs[:len(srcs)-1]
 	}
 	selfCopyInto(c, srcs, dest, c.name, p.has("-r", "-R", "-a", "--recursive", "--archive"))
+	if c.name == "cp" && p.has("-l", "--link") {
+		selfHardLink(c, srcs, "cp -l")
+	}
 	if len(p.operands) == 2 {
 		c.w.noteProgramCopy(p.operands[0], dest)
 	}
@@ -530,6 +533,24 @@ func cdRule(c *cmd) {
 // names replaces it (denied, as writing it is); with tree, a recursive
 // copy of a directory's contents (DIR/., DIR/*, rsync's DIR/) may carry
 // one, and asks, as a source whose name is a pattern that matches one.
+// selfHardLink: a hard link to one of hermes-exec's programs is the same
+// file under a second name, and a write through that name (`cp x ~/h`,
+// which opens the existing file) rewrites the program itself.
+func selfHardLink(c *cmd, srcs []arg, how string) {
+	k := c.w.ctx()
+	if k == nil || len(k.self) == 0 {
+		return
+	}
+	for _, a := range srcs {
+		for _, p := range c.w.paths(a) {
+			if s, ok := k.selfProgram(p, false); ok {
+				c.emit(RuleSelfDisableWrite, how+" makes a hard link to hermes-exec's own program "+path.Base(s)+": writing the link rewrites the program")
+				return
+			}
+		}
+	}
+}
+
 func selfCopyInto(c *cmd, srcs []arg, dest arg, how string, tree bool) {
 	k := c.w.ctx()
 	if k == nil || len(k.self) == 0 || !dest.static {

@@ -8,22 +8,29 @@ import (
 // Hermes itself: turning approvals off or editing its own configuration
 // is denied outright, because it would disable every other check.
 
-// hermesExecNames are the program names judged as hermes-exec itself.
-// hermes-exec-admin holds the subcommands (hermes-exec execs it for
-// them), so it is hermes-exec as far as its own rules go.
-var hermesExecNames = []string{"hermes-exec", "hermes", "hermes-exec-admin"}
+// subcommandNames are hermes-exec's own programs, whose subcommands
+// (yolo on, allowlist add, ...) the rules below judge, words the command
+// line does not show included. hermes-exec-admin holds the subcommands
+// (hermes-exec execs it for them), so it is hermes-exec as far as its
+// own rules go.
+var subcommandNames = []string{"hermes-exec", "hermes-exec-admin"}
 
 func init() {
-	register(hermesRule, hermesExecNames...)
+	register(hermesRule, subcommandNames...)
+	// `hermes` (the Hermes agent's CLI) too, whose unseen words do not
+	// ask (`hermes chat "$msg"`).
+	register(hermesRule, "hermes")
 	register(hermesHelperRule, "hermes-exec-sandbox")
 }
 
 // IsHermesExecName reports a program name (a base name) whose command
-// lines the classifier judges as hermes-exec's own: `NAME yolo on` is
-// denied. hermes-exec-admin refuses to run its subcommands under any
-// other name (a link or copy of it elsewhere would pass them unjudged).
+// lines the classifier judges as hermes-exec's own, words it cannot see
+// included: `NAME yolo on` is denied, `NAME $(cat f)` asks.
+// hermes-exec-admin refuses to run its subcommands under any other name
+// (a link or copy of it elsewhere would pass them unjudged; one named
+// hermes would pass `hermes $(cat f)`).
 func IsHermesExecName(name string) bool {
-	return slices.Contains(hermesExecNames, name)
+	return slices.Contains(subcommandNames, name)
 }
 
 // hermesHelperRule: the sandbox helper runs whatever it is given, without
@@ -34,7 +41,7 @@ func hermesHelperRule(c *cmd) {
 
 func hermesRule(c *cmd) {
 	args := c.args()
-	if c.name != "hermes" {
+	if IsHermesExecName(c.name) {
 		hermesUnseenArgs(c, args)
 	}
 	for i, a := range args {
@@ -105,16 +112,24 @@ func hermesRule(c *cmd) {
 // a subcommand or an option: the rules below judge the words they can
 // see, and the unseen one may be `yolo on` or `allowlist add`. The text
 // of -c is judged as a shell's; a script's arguments (after a name with a
-// slash or a dot) and what check is given are only read.
+// slash or a dot, or after hermes-exec's `--`) and what check is given are
+// only read. The global options' values (--backend V) are skipped: a dot
+// in one is no script, and hermes-exec-admin takes what follows `--` as
+// its subcommand.
 func hermesUnseenArgs(c *cmd, args []arg) {
-	for _, a := range args {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
 		switch {
 		case !a.static:
 			c.emit(RuleDynamicCode, c.name+" is given a word that is not known statically, which could be a subcommand that turns approvals off (yolo on, allowlist add)")
 			return
+		case a.s == "--" && c.name == "hermes-exec-admin":
 		case a.s == "-c" || a.s == "--" || a.s == "check":
 			return
 		case strings.HasPrefix(a.s, "-"):
+			if name := strings.TrimLeft(a.s, "-"); name == "backend" || name == "config" || name == "log-level" {
+				i++ // its value
+			}
 		case strings.ContainsAny(a.s, "/."):
 			return
 		}

@@ -53,6 +53,17 @@ func TestHermesExecUnseenArgsAsk(t *testing.T) {
 		{"hermes-exec yolo $(cat /tmp/x)", Deny},
 		{"hermes-exec audit verify $(cat /tmp/x)", Ask},
 		{"echo yolo on | xargs hermes-exec", Deny},
+		// The words after `--` and after an option's value are the
+		// subcommand's: hermes-exec-admin -- yolo on runs yolo on, and a
+		// value with a dot is not a script (red team 3, G2).
+		{"hermes-exec-admin -- $(cat /tmp/args)", Ask},
+		{"hermes-exec-admin --backend a.b $(cat /tmp/args)", Ask},
+		{"hermes-exec-admin -backend a.b $(cat /tmp/args)", Ask},
+		{"hermes-exec --backend a.b $(cat /tmp/args)", Ask},
+		{"hermes-exec --log-level x/y $(cat /tmp/args)", Ask},
+		{"hermes-exec-admin --log-level debug -- $(cat /tmp/args)", Ask},
+		{`hermes-exec -- ./deploy.sh "$(date +%s)"`, Allow},
+		{`hermes-exec --backend sandbox ./deploy.sh "$(date +%s)"`, Allow},
 		// Controls: a script's arguments, check's text, -c's text.
 		{`hermes-exec ./deploy.sh "$(date +%s)"`, Allow},
 		{`hermes-exec check "$(cat /tmp/cmd)"`, Allow},
@@ -94,19 +105,29 @@ func TestHermesExecRunOptions(t *testing.T) {
 }
 
 // IsHermesExecName is what hermes-exec-admin runs its subcommands under:
-// every such name must be judged as hermes-exec (or a link under it would
-// turn approvals off unjudged), and a name that is not must be refused.
+// every such name must be judged as hermes-exec, words it cannot see
+// included (or a link under it would turn approvals off unjudged), and a
+// name that is not must be refused. `hermes` (the Hermes agent's CLI) is
+// judged by the same rules on the words it shows, but its unseen words
+// do not ask (`hermes chat "$msg"`): a link to hermes-exec-admin named
+// hermes ran `hermes $(cat f)` with f = "yolo on" (red team 3, G1).
 func TestIsHermesExecNameIsJudgedAsHermesExec(t *testing.T) {
 	c := srvHermesClassifier(t)
-	for _, name := range []string{"hermes-exec", "hermes-exec-admin", "hermes"} {
+	for _, name := range []string{"hermes-exec", "hermes-exec-admin"} {
 		if !IsHermesExecName(name) {
 			t.Errorf("IsHermesExecName(%q) = false", name)
 		}
 		if v := c.Classify(name + " yolo on"); v.Decision != Deny {
 			t.Errorf("%s yolo on: %s %v, want deny", name, v.Decision, rulesOf(v))
 		}
+		if v := c.Classify(name + " $(cat /tmp/args)"); v.Decision != Ask {
+			t.Errorf("%s $(cat /tmp/args): %s %v, want ask", name, v.Decision, rulesOf(v))
+		}
 	}
-	for _, name := range []string{"a", "hermes-exec-sandbox", "bash", "hermes-exec-admin2", "", "/usr/bin/hermes-exec"} {
+	if v := c.Classify("hermes yolo on"); v.Decision != Deny {
+		t.Errorf("hermes yolo on: %s %v, want deny", v.Decision, rulesOf(v))
+	}
+	for _, name := range []string{"a", "hermes", "hermes-exec-sandbox", "bash", "hermes-exec-admin2", "", "/usr/bin/hermes-exec"} {
 		if IsHermesExecName(name) {
 			t.Errorf("IsHermesExecName(%q) = true", name)
 		}

@@ -171,6 +171,15 @@ func subscriptArgsRule(c *cmd) {
 		if a.static && strings.Contains(a.s, "[") {
 			c.w.subscriptCode(a.s, anchorNode(a, c))
 		}
+		// A variable name given to printf -v, read, declare -n ...: the
+		// command tables set so are as `BASH_CMDS[ls]=/bin/rm`.
+		if a.static && strings.Contains(a.s, "BASH_") {
+			for _, name := range [...]string{"BASH_CMDS", "BASH_ALIASES"} {
+				if strings.Contains(a.s, name) {
+					c.emit(RuleDynamicCommandName, commandTableReason(name))
+				}
+			}
+		}
 	}
 	switch c.name {
 	case "read", "mapfile", "readarray", "printf":

@@ -2,6 +2,25 @@ package policy
 
 import "strings"
 
+func init() { register(patchRule, "patch") }
+
+// patchRule: the files a patch creates or changes are named in the diff,
+// not on the command line (`patch -d ~ -p1 < x.diff` may create
+// .hermes/config.yaml): run in (-d) a directory that holds the Hermes home
+// or hermes-exec's programs it is judged as an extraction there. A file
+// named on the line (patch FILE < x.diff) is the only one it writes.
+func patchRule(c *cmd) {
+	p := parseOpts(c.args(), &optSpec{short: "bcCeEfnNRstuZ", shortArg: "BdDFgiopQrVxYz", long: []string{"backup", "binary", "context", "dry-run", "ed", "force", "forward", "normal", "posix", "quiet", "reverse", "silent", "unified", "verbose", "remove-empty-files", "set-time", "set-utc", "batch", "follow-symlinks", "merge"}, longArg: []string{"directory", "input", "strip", "output", "prefix", "suffix", "reject-file", "fuzz", "ifdef", "basename-prefix", "get", "quoting-style", "version-control", "backup-if-mismatch", "no-backup-if-mismatch", "read-only", "reject-format"}})
+	if p.has("--dry-run") || len(p.operands) > 0 {
+		return
+	}
+	dir := arg{s: ".", static: true}
+	if d, ok := p.value("-d", "--directory"); ok {
+		dir = d
+	}
+	extractsOverHermes(c, []arg{dir}, "patch")
+}
+
 // tar's paths. tar -C DIR (--directory DIR, --directory=DIR, -CDIR, a C
 // in a bundle: -xC DIR, xfC a.tar DIR) changes tar's own directory for
 // the names after it, as `cd DIR && tar ...` would, and each -C is taken
@@ -50,6 +69,7 @@ func tarLong(s string) (string, bool) {
 type tarPlan struct {
 	extract, create bool // -x; -c, -r, -u (write the archive)
 	stdout          bool // -O, --to-stdout: extracts onto stdout, no files
+	absolute        bool // -P, --absolute-names: names keep their leading /
 	archives        []arg
 	dirs            []arg // each -C, as a path from tar's start
 	// members are the names given, each joined to the -C in effect
@@ -93,6 +113,8 @@ func parseTar(args []arg) tarPlan {
 			t.create = true
 		case 'O':
 			t.stdout = true
+		case 'P':
+			t.absolute = true
 		}
 	}
 	word := func(a arg, s string) arg {
@@ -135,6 +157,9 @@ func parseTar(args []arg) tarPlan {
 				t.create = true
 			case "--to-stdout":
 				t.stdout = true
+			}
+			if len(name) >= len("--ab") && strings.HasPrefix("--absolute-names", name) {
+				t.absolute = true
 			}
 			if !takes {
 				continue
@@ -232,6 +257,12 @@ func tarWrites(c *cmd) {
 		}
 		if !t.stdout {
 			extractsOverHermes(c, over, "tar")
+			if t.absolute {
+				// The archive's names, not on the command line, are
+				// written where they say, from any directory: one may
+				// be $HERMES_HOME/config.yaml.
+				c.emit(RuleSysconfigWrite, "tar -P extracts the archive's absolute names wherever they point: one may overwrite the Hermes configuration or audit log, or a system file")
+			}
 		}
 	}
 	if t.create {

@@ -70,7 +70,13 @@ func lnRule(c *cmd) {
 	if dest, ok := p.value("-t", "--target-directory"); ok {
 		writeTargets(c, []arg{dest}, "ln")
 		selfCopyInto(c, p.operands, dest, "ln", false)
+		if !p.has("-s", "--symbolic") {
+			selfHardLink(c, p.operands, "ln")
+		}
 		return
+	}
+	if len(p.operands) >= 2 && !p.has("-s", "--symbolic") {
+		selfHardLink(c, p.operands[:len(p.operands)-1], "ln")
 	}
 	if len(p.operands) >= 2 {
 		writeTargets(c, p.operands[len(p.operands)-1:], "ln")
@@ -171,5 +177,13 @@ func unzipRule(c *cmd) {
 	}
 	if !hasStatic(args, "-l") && !hasStatic(args, "-t") && !hasStatic(args, "-p") && !hasStatic(args, "-Z") {
 		extractsOverHermes(c, into, "unzip")
+		for _, a := range args {
+			// -: keeps the archive's ../ names, which climb out of
+			// the directory to anywhere (the Hermes home included).
+			if a.static && len(a.s) > 1 && a.s[0] == '-' && a.s[1] != '-' && strings.IndexByte(a.s, ':') > 0 {
+				c.emit(RuleSysconfigWrite, "unzip "+a.s+" extracts names with ../ wherever they climb: one may overwrite the Hermes configuration or a system file")
+				break
+			}
+		}
 	}
 }

@@ -81,6 +81,9 @@ type shared struct {
 	// codeScans caches scanCode's results (codescan.go).
 	codeScans map[codeScanKey]codeScan
 	argsFree  [][]arg // argvs to use again (takeArgs)
+	// homeSet: a text walked may set HOME (HOME=/srv; rm -rf ~/x is rm
+	// -rf /srv/x), so ~ and $HOME, judged as the caller's home, ask too.
+	homeSet bool
 }
 
 // progFacts is what the rules look up about a program's name for every
@@ -182,7 +185,7 @@ type walker struct {
 func newWalker(c *Classifier, src string, depth int) *walker {
 	// Maps are allocated on first write: most commands assign nothing.
 	w := &walker{
-		shared: &shared{c: c, maxWork: workBound(len(src))},
+		shared: &shared{c: c, maxWork: workBound(len(src)), homeSet: setsHome(src)},
 		src:    src,
 		depth:  depth,
 		cwds:   rootCwds,
@@ -202,6 +205,7 @@ func (w *walker) child(text string, node syntax.Node) *walker {
 		depth:  w.depth + 1,
 		cwds:   w.cwds,
 	}
+	w.homeSet = w.homeSet || setsHome(text)
 	switch {
 	case w.anchored:
 		n.anchored, n.anchor = true, w.anchor

@@ -291,6 +291,9 @@ func (w *walker) evalPart(a *arg, b *strings.Builder, p syntax.WordPart, first, 
 			return
 		}
 		if first && strings.HasPrefix(v, "~") {
+			if v == "~" || strings.HasPrefix(v, "~/") {
+				w.homeUse(v, p)
+			}
 			var ok bool
 			v, ok = w.expandTilde(v)
 			if !ok {
@@ -515,6 +518,7 @@ func (w *walker) paramValue(p *syntax.ParamExp) (val string, ok, fromVar bool) {
 	}
 	switch name {
 	case "HOME":
+		w.homeUse("$HOME", p)
 		return homeDir, true, false
 	case "PWD":
 		return w.cwdValue(), true, false
@@ -644,4 +648,62 @@ func splitWords(text string) ([]string, bool) {
 		out = append(out, a.s)
 	}
 	return out, true
+}
+
+// homeUse: ~ and $HOME are judged as the caller's home (the user
+// database's, never $HOME), which keeps ~/.ssh a credential whatever
+// HOME says; a text that sets HOME itself makes them another directory
+// too (`HOME=/srv; rm -rf ~/data`), which asks.
+func (w *walker) homeUse(word string, n syntax.Node) {
+	if w.homeSet {
+		w.emitNode(RuleDynamicCode, word+" is used in a text that sets HOME, so it may be another directory than your home", n)
+	}
+}
+
+// setsHome reports a text that may set HOME: the name HOME on its own
+// (not as an expansion, $HOME, ${HOME}, or part of another name,
+// JAVA_HOME, HOMEBREW) followed by =, += or [, or in a text with a
+// builtin that sets the variables it names (read HOME, printf -v HOME,
+// for HOME in, declare -n r=HOME). `echo "HOME is $HOME"` is none.
+func setsHome(s string) bool {
+	if !strings.Contains(s, "HOME") {
+		return false
+	}
+	setter := -1 // unknown until needed
+	for off := 0; ; {
+		i := strings.Index(s[off:], "HOME")
+		if i < 0 {
+			return false
+		}
+		i += off
+		off = i + 4
+		if off < len(s) && isNameByte(s[off]) {
+			continue
+		}
+		if i > 0 && (isNameByte(s[i-1]) || s[i-1] == '$') {
+			continue
+		}
+		if i > 1 && s[i-1] == '{' && s[i-2] == '$' {
+			continue
+		}
+		if off < len(s) && (s[off] == '=' || s[off] == '+' || s[off] == '[') {
+			return true
+		}
+		if setter < 0 {
+			setter = 0
+			for _, b := range [...]string{"read", "printf", "mapfile", "getopts", "declare", "typeset", "local", "export", "readonly", "for", "select", "unset", "eval", "source", ". "} {
+				if strings.Contains(s, b) {
+					setter = 1
+					break
+				}
+			}
+		}
+		if setter == 1 {
+			return true
+		}
+	}
+}
+
+func isNameByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }

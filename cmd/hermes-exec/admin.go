@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"hermes-exec/agenthook"
 	"hermes-exec/cmd/internal/wrapper"
 	"hermes-exec/internal/exitcode"
 	"hermes-exec/internal/sibling"
@@ -19,6 +20,14 @@ import (
 // so exit statuses and signals are its own, as if it were this program.
 func runApp(argv []string) int {
 	if g, agent, ok := hookArgs(argv[1:]); ok {
+		// The hook too is judged by the program's name (`hermes-exec hook`
+		// fed a made-up event is denied: its "ask" leaves a grant for the
+		// agent's next shell), so a link under another name is refused,
+		// with the hook's own failure status, which blocks the call.
+		if err := wrapper.CheckSubcommandName(); err != nil {
+			fmt.Fprintf(os.Stderr, "hermes-exec: denied: %v\n", err)
+			return agenthook.FailureExit
+		}
 		wrapper.OneShot()
 		return wrapper.RunHook(agent, g, os.Stdin, os.Stdout, os.Stderr)
 	}
