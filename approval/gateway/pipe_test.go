@@ -27,13 +27,32 @@ func TestMain(m *testing.M) {
 
 func self() (string, error) { return os.Executable() }
 
-func TestPipeAskAnswered(t *testing.T) {
-	s, sock, _ := daemon(t)
+// open starts a helper (this test binary) for the daemon at sock, as the
+// shell does, and closes it when the test ends.
+func open(t *testing.T, sock string) *gatewayexec.Approver {
+	t.Helper()
 	a, err := gatewayexec.Open(sock, self)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// askAsync asks through a in the background; the error arrives on the
+// channel returned.
+func askAsync(ctx context.Context, a *gatewayexec.Approver) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Ask(ctx, request())
+		errc <- err
+	}()
+	return errc
+}
+
+func TestPipeAskAnswered(t *testing.T) {
+	s, sock, _ := daemon(t)
+	a := open(t, sock)
 	r := request()
 	go func() {
 		waitPending(t, s, 1)
@@ -83,11 +102,7 @@ func TestPipeWithdrawCarriesTheReason(t *testing.T) {
 	s, sock, _ := daemon(t)
 	events, cancel := s.Subscribe()
 	defer cancel()
-	a, err := gatewayexec.Open(sock, self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := open(t, sock)
 	ctx, stop := context.WithCancelCause(context.Background())
 	done := make(chan approval.Reply, 1)
 	go func() {
@@ -111,16 +126,8 @@ func TestPipeWithdrawCarriesTheReason(t *testing.T) {
 
 func TestPipeDaemonKilledMidWaitIsAnError(t *testing.T) {
 	s, sock, stop := daemon(t)
-	a, err := gatewayexec.Open(sock, self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	errc := make(chan error, 1)
-	go func() {
-		_, err := a.Ask(context.Background(), request())
-		errc <- err
-	}()
+	a := open(t, sock)
+	errc := askAsync(context.Background(), a)
 	waitPending(t, s, 1)
 	stop()
 	select {
@@ -137,16 +144,8 @@ func TestPipeHelperKilledMidWaitIsAnError(t *testing.T) {
 	s, sock, _ := daemon(t)
 	events, cancel := s.Subscribe()
 	defer cancel()
-	a, err := gatewayexec.Open(sock, self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	errc := make(chan error, 1)
-	go func() {
-		_, err := a.Ask(context.Background(), request())
-		errc <- err
-	}()
+	a := open(t, sock)
+	errc := askAsync(context.Background(), a)
 	<-events // new
 	killHelpers(t)
 	select {
@@ -162,17 +161,12 @@ func TestPipeHelperKilledMidWaitIsAnError(t *testing.T) {
 // killHelpers SIGKILLs this process's helper children.
 func killHelpers(t *testing.T) {
 	t.Helper()
-	tasks, _ := filepath.Glob("/proc/self/task/*/children")
 	n := 0
-	for _, f := range tasks {
-		b, _ := os.ReadFile(f)
-		for _, pid := range strings.Fields(string(b)) {
-			cl, _ := os.ReadFile("/proc/" + pid + "/cmdline")
-			if strings.Contains(string(cl), gatewayexec.Arg) {
-				p, _ := strconv.Atoi(pid)
-				syscall.Kill(p, syscall.SIGKILL)
-				n++
-			}
+	for _, pid := range children(t) {
+		cl, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		if strings.Contains(string(cl), gatewayexec.Arg) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			n++
 		}
 	}
 	if n == 0 {
@@ -232,11 +226,7 @@ func TestPipeAnswerCannotBeForgedThroughProc(t *testing.T) {
 	for _, p := range children(t) {
 		before[p] = true
 	}
-	a, err := gatewayexec.Open(sock, self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := open(t, sock)
 	var helper int
 	for _, p := range children(t) {
 		if !before[p] {

@@ -52,6 +52,7 @@ import (
 
 	"hermes-exec/internal/atomicfile"
 	"hermes-exec/internal/phase"
+	"hermes-exec/internal/sibling"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/containerd/reaper"
 	"hermes-exec/isolate/containerdexec"
@@ -109,19 +110,18 @@ func New(o Options) (*Backend, error) {
 
 func withDefaults(o Options) (Options, error) { return o.WithDefaults() }
 
-// findInit is hermes-exec-containerd-init: $HERMES_CONTAINERD_INIT, else
-// next to this executable.
+// findInit is hermes-exec-containerd-init next to this executable
+// (sibling.Find: never from PATH; only test builds take
+// $HERMES_CONTAINERD_INIT instead). The init sets up the container's
+// seccomp program and capabilities, so a variable in a caller's
+// environment must not name another program for it.
 func findInit() (string, error) {
-	if p := os.Getenv("HERMES_CONTAINERD_INIT"); p != "" {
-		return p, nil
+	p, err := sibling.Find(InitName, "HERMES_CONTAINERD_INIT")
+	if errors.Is(err, sibling.ErrMissing) {
+		return "", fmt.Errorf("the containerd backend needs %s next to hermes-exec-containerd (%s); make build makes both", InitName, filepath.Dir(p))
 	}
-	self, err := os.Executable()
 	if err != nil {
 		return "", err
-	}
-	p := filepath.Join(filepath.Dir(self), InitName)
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("the containerd backend needs %s next to %s (make build makes both)", InitName, self)
 	}
 	return p, nil
 }
