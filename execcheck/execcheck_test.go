@@ -226,6 +226,25 @@ func helper(action string) int {
 			err = pe.Err
 		}
 		return report(err)
+	case "chdir-twice":
+		// The same argv twice, in a build directory and then in /,
+		// where its relative operand is a system path.
+		argv := []string{"/bin/rm", "-rf", "etc/hermes-exec-test-absent"}
+		for _, dir := range []string{os.Getenv("HERMES_EC_DIR"), "/"} {
+			if err := os.Chdir(dir); err != nil {
+				return report(err)
+			}
+			err := exec.Command(argv[0], argv[1:]...).Run()
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			if err != nil {
+				return report(err)
+			}
+			fmt.Println("ran in", dir)
+		}
+		return 0
 	case "clone3":
 		_, _, errno := syscall.RawSyscall(435, 0, 0, 0) // clone3(NULL, 0): EINVAL without the filter
 		return report(errno)
@@ -703,5 +722,19 @@ func TestClone3IsENOSYS(t *testing.T) {
 	code, out, _ := run(t, "clone3", deny, 0)
 	if code != 3 || out != "ENOSYS" {
 		t.Fatalf("exit %d, output %q; want ENOSYS", code, out)
+	}
+}
+
+// An argv allowed in one directory is judged again after a chdir: what
+// the supervisor remembers of allowed argvs does not carry a relative
+// operand into a directory where it names a system path.
+func TestChdirBetweenIdenticalExecs(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "build")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out, sn := run(t, "chdir-twice", deny, 0, "HERMES_EC_DIR="+dir)
+	if code != 3 || out != "ran in "+dir+"\nEACCES" || len(sn.all()) != 1 {
+		t.Fatalf("exit %d, output %q, asked %d times; want it run in %s and refused in /", code, out, len(sn.all()), dir)
 	}
 }
