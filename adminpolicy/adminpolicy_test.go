@@ -2,11 +2,15 @@ package adminpolicy
 
 import (
 	"os"
+	"os/user"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"hermes-exec/internal/testutil"
 	"hermes-exec/policy/config"
 )
 
@@ -139,5 +143,30 @@ func TestUntrustedFileRefused(t *testing.T) {
 	_ = os.Symlink(p, l)
 	if _, err := load(l); err == nil || !strings.Contains(err.Error(), "symlink") {
 		t.Errorf("symlink: %v", err)
+	}
+}
+
+// The user's groups are read only when the policy names groups, and the
+// answer is the same as with them read: a group level still applies to
+// its members.
+func TestForUIDReadsGroupsOnlyWhenNamed(t *testing.T) {
+	uid := os.Getuid()
+	noGroups := parsed(t, "default: {max_pids: 100}\nusers:\n  nobody-here: {max_pids: 5}\n")
+	name, groups := Identity(uid)
+	if got, want := noGroups.forUID(uid), noGroups.For(name, groups); !reflect.DeepEqual(got, want) {
+		t.Errorf("without groups in the policy: %+v, want %+v", got, want)
+	}
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		testutil.Skip(t, "uid %d not in the user database: %v", uid, err)
+	}
+	g, err := user.LookupGroupId(u.Gid)
+	if err != nil {
+		testutil.Skip(t, "gid %s not in the group database: %v", u.Gid, err)
+	}
+	withGroup := parsed(t, "default: {max_pids: 100}\ngroups:\n  "+g.Name+": {max_pids: 7}\n")
+	got := withGroup.forUID(uid)
+	if got.MaxPids != 7 || strings.Join(got.Groups, ",") != g.Name || got.User != u.Username {
+		t.Errorf("member of %s: max_pids %d, groups %v, user %q; want 7, [%s], %q", g.Name, got.MaxPids, got.Groups, got.User, g.Name, u.Username)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"hermes-exec/internal/ident"
 	"hermes-exec/policy/config"
 )
 
@@ -27,8 +28,18 @@ func ForUID(uid int) (Effective, error) {
 	if err != nil {
 		return Effective{}, err
 	}
+	return pol.forUID(uid), nil
+}
+
+func (pol *Policy) forUID(uid int) Effective {
+	if len(pol.Groups) == 0 {
+		// For keeps only the groups the policy names, so with none
+		// named the user's groups change nothing: the group database
+		// (read twice by os/user) is not read for every command.
+		return pol.For(ident.UserName(uid), nil)
+	}
 	name, groups := Identity(uid)
-	return pol.For(name, groups), nil
+	return pol.For(name, groups)
 }
 
 // Identity is uid's login name and group names from the user database

@@ -19,7 +19,8 @@
 //	Codex, PreToolUse (tool "Bash"): only "deny" is supported (allow and
 //	    ask are rejected as unsupported and the call then runs), so an
 //	    allowed or dangerous command gets no output and Codex's own
-//	    approval policy (and its PermissionRequest hook) applies.
+//	    approval policy (and its PermissionRequest hook) applies. A call
+//	    naming its own shell is denied (CodexCallOf).
 //	Gemini CLI, BeforeTool (tool "run_shell_command", tool_input.command):
 //	  {"decision":"allow|ask|deny","reason":"...","systemMessage":"..."};
 //	  "ask" makes Gemini CLI ask the user even in auto-approve modes.
@@ -54,6 +55,10 @@ type Input struct {
 	Command   string // the shell command, when the tool is the shell
 	Cwd       string
 	SessionID string
+	// Codex: the session's transcript and the call's id, to read the
+	// call's other arguments (CodexCallOf).
+	TranscriptPath string
+	ToolUseID      string
 }
 
 // IsShell reports whether the event is about the agent's shell tool.
@@ -73,6 +78,9 @@ type wireInput struct {
 	Event     string          `json:"hook_event_name"`
 	Tool      string          `json:"tool_name"`
 	ToolInput json.RawMessage `json:"tool_input"`
+	// Codex sends both; null when it keeps no transcript.
+	TranscriptPath *string `json:"transcript_path"`
+	ToolUseID      string  `json:"tool_use_id"`
 }
 
 // Parse reads one hook event of agent.
@@ -88,7 +96,10 @@ func Parse(agent string, data []byte) (Input, error) {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return Input{}, fmt.Errorf("the hook input is not the JSON %s sends: %w", agent, err)
 	}
-	in := Input{Agent: agent, Event: w.Event, Tool: w.Tool, Cwd: w.Cwd, SessionID: w.SessionID}
+	in := Input{Agent: agent, Event: w.Event, Tool: w.Tool, Cwd: w.Cwd, SessionID: w.SessionID, ToolUseID: w.ToolUseID}
+	if w.TranscriptPath != nil {
+		in.TranscriptPath = *w.TranscriptPath
+	}
 	if !in.IsShell() {
 		return in, nil
 	}

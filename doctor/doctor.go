@@ -72,6 +72,7 @@ func Run(o Options) []Result {
 		checkAdminPolicy,
 		checkSupervisor,
 		checkGit,
+		checkCodex,
 		checkAudit,
 	} {
 		rs = append(rs, c(&o)...)

@@ -51,7 +51,7 @@ func (b *Backend) delivers() bool {
 
 // isShellText reports whether argv is a shell running -c TEXT.
 func isShellText(argv []string) bool {
-	if len(argv) < 3 || !shells[filepath.Base(argv[0])] {
+	if len(argv) < 3 || !shells(filepath.Base(argv[0])) {
 		return false
 	}
 	for _, a := range argv[1:] {

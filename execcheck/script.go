@@ -18,7 +18,13 @@ const maxScript = 1 << 20
 var errScriptTooLarge = errors.New("the script is larger than exec checks read (1 MiB)")
 
 // shells run a script file given as their first operand.
-var shells = map[string]bool{"sh": true, "bash": true, "dash": true, "ash": true, "ksh": true, "mksh": true, "zsh": true, "rbash": true}
+func shells(s string) bool {
+	switch s {
+	case "sh", "bash", "dash", "ash", "ksh", "mksh", "zsh", "rbash":
+		return true
+	}
+	return false
+}
 
 // interpreterFlag is the flag that gives an interpreter its code inline:
 // the script's text is classified as if it had been given that way.
@@ -39,8 +45,14 @@ func interpreterFlag(name string) (flag, inline string, ok bool) {
 
 // optsWithArg are options of shells and interpreters that take the next
 // word as their value, so it is not the script operand.
-var optsWithArg = map[string]bool{"-o": true, "+o": true, "-O": true, "+O": true, "--rcfile": true, "--init-file": true,
-	"-W": true, "-X": true}
+func optsWithArg(s string) bool {
+	switch s {
+	case "-o", "+o", "-O", "+O", "--rcfile", "--init-file",
+		"-W", "-X":
+		return true
+	}
+	return false
+}
 
 // scriptOperand finds the script file among an interpreter's arguments:
 // the first operand, unless a short option in inline (a shell's c and s,
@@ -57,7 +69,7 @@ func scriptOperand(args []string, inline string) (string, bool) {
 			return "", false
 		case a == "-":
 			return "", false
-		case optsWithArg[a]:
+		case optsWithArg(a):
 			i++
 		case strings.HasPrefix(a, "--"):
 		case strings.HasPrefix(a, "-") && len(a) > 1:

@@ -566,7 +566,7 @@ func (s *Supervisor) classify(e *Exec, st *unix.Stat_t, readErr error) {
 		name, argv = filepath.Base(argv[1]), argv[1:]
 	}
 	var flag, inline string
-	if shells[name] {
+	if shells(name) {
 		flag, inline = "-c", "cs"
 	} else if f, in, ok := interpreterFlag(name); ok {
 		flag, inline = f, in
@@ -578,7 +578,7 @@ func (s *Supervisor) classify(e *Exec, st *unix.Stat_t, readErr error) {
 			case err == nil:
 				e.Script = file
 				cls := s.Classifier
-				if shells[name] && s.Scripts != nil {
+				if shells(name) && s.Scripts != nil {
 					// Each program the script runs is checked when
 					// it runs; an interpreter's own file operations
 					// are not execs, so its code is judged by the

@@ -33,14 +33,18 @@ import (
 // words (KEY, PASS, AUTH, PAT) never match as suffixes, so MONKEY, COMPASS,
 // BYPASS and COMPAT are kept. Known gap: values are not inspected, so a
 // proxy URL with a password in it (HTTPS_PROXY=http://u:p@host) passes.
-var secretWords = map[string]bool{
-	"KEY": true, "KEYS": true, "APIKEY": true, "APIKEYS": true,
-	"TOKEN": true, "TOKENS": true,
-	"SECRET": true, "SECRETS": true,
-	"PASSWORD": true, "PASSWORDS": true, "PASSWD": true, "PASS": true,
-	"PASSPHRASE": true,
-	"CREDENTIAL": true, "CREDENTIALS": true, "CREDS": true,
-	"PRIVATE": true, "AUTH": true, "PAT": true, "COOKIE": true,
+func secretWords(s string) bool {
+	switch s {
+	case "KEY", "KEYS", "APIKEY", "APIKEYS",
+		"TOKEN", "TOKENS",
+		"SECRET", "SECRETS",
+		"PASSWORD", "PASSWORDS", "PASSWD", "PASS",
+		"PASSPHRASE",
+		"CREDENTIAL", "CREDENTIALS", "CREDS",
+		"PRIVATE", "AUTH", "PAT", "COOKIE":
+		return true
+	}
+	return false
 }
 
 // secretSuffixes are matched at the end of a word. They are long enough that
@@ -53,9 +57,13 @@ var secretSuffixes = []string{
 // baselineNames are the variables BaselineEnv keeps besides LC_*: what a
 // program needs to find binaries, a home, a user name, a locale and a
 // terminal, and nothing about the caller's accounts.
-var baselineNames = map[string]bool{
-	"PATH": true, "HOME": true, "USER": true, "LOGNAME": true, "SHELL": true,
-	"LANG": true, "LANGUAGE": true, "TERM": true, "TZ": true, "COLORTERM": true,
+func baselineNames(s string) bool {
+	switch s {
+	case "PATH", "HOME", "USER", "LOGNAME", "SHELL",
+		"LANG", "LANGUAGE", "TERM", "TZ", "COLORTERM":
+		return true
+	}
+	return false
 }
 
 // FilterEnv returns the environment a command may see on the host backend:
@@ -107,7 +115,7 @@ func BaselineEnv(environ, passthrough []string) []string {
 		if !ok || isControlName(name) {
 			continue
 		}
-		if baselineNames[name] || strings.HasPrefix(name, "LC_") || matchesPassthrough(name, passthrough) {
+		if baselineNames(name) || strings.HasPrefix(name, "LC_") || matchesPassthrough(name, passthrough) {
 			out = append(out, kv)
 		}
 	}
@@ -179,7 +187,7 @@ func isSecretName(name string) bool {
 			}
 			up[i] = c
 		}
-		if secretWords[string(up)] {
+		if secretWords(string(up)) {
 			return true
 		}
 		for _, suf := range secretSuffixes {
@@ -213,16 +221,14 @@ func isSecretName(name string) bool {
 //     flag, not the credential.
 //
 // SSH_AUTH_SOCK stays a secret: the socket is a capability, not a place.
-var (
-	locationWords = map[string]bool{
-		"FILE": true, "FILES": true, "DIR": true, "DIRS": true, "DIRECTORY": true,
-		"PATH": true, "PATHS": true, "HOME": true,
-	}
-	switchWords = map[string]bool{
-		"DISABLE": true, "DISABLED": true, "ENABLE": true, "ENABLED": true,
-		"USE": true, "NO": true, "SKIP": true,
-	}
+const (
+	locationWords wordSet = iota
+	switchWords
 )
+
+// wordSet names a set of words wordIn knows: a switch over constant
+// strings, not a map filled at every start.
+type wordSet int
 
 // notSecretShape reports the names described above.
 func notSecretShape(name string) bool {
@@ -253,9 +259,10 @@ func notSecretShape(name string) bool {
 	return nwords > 1 && wordIn(locationWords, last)
 }
 
-// wordIn looks a short word up in m ignoring case, without allocating
-// (this runs for every variable of every command).
-func wordIn(m map[string]bool, w string) bool {
+// wordIn reports whether a short word is one of the set's (locationWords
+// or switchWords) ignoring case, without allocating (this runs for every
+// variable of every command).
+func wordIn(set wordSet, w string) bool {
 	var buf [12]byte
 	if len(w) > len(buf) {
 		return false
@@ -266,7 +273,19 @@ func wordIn(m map[string]bool, w string) bool {
 			buf[i] = c - ('a' - 'A')
 		}
 	}
-	return m[string(buf[:n])]
+	up := string(buf[:n])
+	if set == locationWords {
+		switch up {
+		case "FILE", "FILES", "DIR", "DIRS", "DIRECTORY", "PATH", "PATHS", "HOME":
+			return true
+		}
+		return false
+	}
+	switch up {
+	case "DISABLE", "DISABLED", "ENABLE", "ENABLED", "USE", "NO", "SKIP":
+		return true
+	}
+	return false
 }
 
 // Dropped is one variable FilterEnv removed and why; never its value.

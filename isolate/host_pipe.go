@@ -10,11 +10,10 @@ import (
 	"sync"
 	"syscall"
 
+	"hermes-exec/internal/childwait"
 	"hermes-exec/internal/oneshot"
 	"hermes-exec/internal/phase"
 	"hermes-exec/internal/proctree"
-
-	"golang.org/x/sys/unix"
 )
 
 // runPipe runs the command with the caller's files as its own: no copying,
@@ -26,15 +25,15 @@ import (
 // extra child, and os/exec adds its own bookkeeping. It also leaves this
 // goroutine in charge of reaping.
 //
-// This goroutine waits for the command in waitid(WNOWAIT), so the
-// command's end wakes it directly: no SIGCHLD handed from the runtime's
-// signal thread to a goroutine and on to this locked thread, each hand-over
-// a thread to schedule (on a busy machine that waiting, not the work,
-// dominated a command's cost). The signals to relay are read by a goroutine
-// of their own (relay), which signals the command only until this
-// goroutine has seen it end; WNOWAIT leaves the command unreaped until
-// then, so its pid (and process group) cannot belong to anyone else while
-// it can still be signalled. Neither waits for the other.
+// This goroutine waits for the command itself, parked in the runtime's
+// poller on the command's pidfd (package childwait): no SIGCHLD handed from
+// the runtime's signal thread to a goroutine and on to this one, and,
+// unlike a wait blocked in waitid, no P held, so the runtime's sysmon
+// sleeps instead of polling while the command runs. The signals to relay are read by a goroutine of their own (relay),
+// which signals the command only until this goroutine has seen it end; the
+// wait leaves the command unreaped until then (WNOWAIT), so its pid (and
+// process group) cannot belong to anyone else while it can still be
+// signalled. Neither waits for the other.
 func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 	// Subscribed before the fork so that no signal to relay can slip in
 	// between.
@@ -62,6 +61,7 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 	// runtime's signal thread, cheaper from an unlocked goroutine.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	pidfd := -1
 	pid, err := syscall.ForkExec(path, s.Args, &syscall.ProcAttr{
 		Dir:   s.Dir,
 		Env:   s.Env,
@@ -71,7 +71,7 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 		// timeout) kills the command too, as with bash -c. Only when
 		// the wrapper leads its session does the command get a session
 		// of its own (see detachTerminal).
-		Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setsid: own},
+		Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setsid: own, PidFD: &pidfd},
 	})
 	if err != nil {
 		return Status{}, &StartError{Op: "exec", Path: path, Err: err}
@@ -82,9 +82,14 @@ func runPipe(ctx context.Context, path string, s Spec) (Status, error) {
 		r.target = -pid // the command's process group: bash and what it runs
 	}
 	go r.run(ctx, sigs)
-	defer close(r.stop)
+	// Only a process that lives on tells the relay to return: waking it is
+	// a thread hand-over, and once finished it signals nothing (a
+	// one-shot wrapper exits soon after).
+	if !oneshot.On() {
+		defer close(r.stop)
+	}
 
-	if err := waitEnded(pid); err != nil {
+	if err := childwait.Ended(pid, pidfd); err != nil {
 		return Status{}, err
 	}
 	killed := r.finish()
@@ -184,22 +189,4 @@ func (r *relay) finish() bool {
 	defer r.mu.Unlock()
 	r.ended = true
 	return r.killed
-}
-
-// waitEnded blocks until pid has ended (or stopped being waitable),
-// leaving it unreaped.
-func waitEnded(pid int) error {
-	for {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			// ECHILD: something else in this process reaped our
-			// child (a wait for any pid); its status is lost.
-			return fmt.Errorf("wait for command (pid %d): %w", pid, err)
-		}
-		return nil
-	}
 }

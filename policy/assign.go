@@ -236,11 +236,15 @@ func (w *walker) assignNested(as *syntax.Assign) {
 }
 
 // codeVars hold a command line that programs run through a shell.
-var codeVars = map[string]bool{
-	"GIT_SSH_COMMAND": true, "GIT_EXTERNAL_DIFF": true, "GIT_PAGER": true, "GIT_EDITOR": true,
-	"GIT_SEQUENCE_EDITOR": true, "GIT_PROXY_COMMAND": true, "PAGER": true, "EDITOR": true,
-	"VISUAL": true, "MANPAGER": true, "LESSOPEN": true, "LESSCLOSE": true, "PROMPT_COMMAND": true,
-	"GIT_ASKPASS": true, "SSH_ASKPASS": true, "SUDO_ASKPASS": true, "RSYNC_RSH": true, "BROWSER": true,
+func codeVars(s string) bool {
+	switch s {
+	case "GIT_SSH_COMMAND", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR",
+		"GIT_SEQUENCE_EDITOR", "GIT_PROXY_COMMAND", "PAGER", "EDITOR",
+		"VISUAL", "MANPAGER", "LESSOPEN", "LESSCLOSE", "PROMPT_COMMAND",
+		"GIT_ASKPASS", "SSH_ASKPASS", "SUDO_ASKPASS", "RSYNC_RSH", "BROWSER":
+		return true
+	}
+	return false
 }
 
 // gatewayApproverVar: the gateway reads who may approve from these
@@ -252,7 +256,13 @@ func gatewayApproverVar(name string) bool {
 
 // promptVars are expanded by bash as prompts: PS4 before each command
 // traced with set -x, the others in interactive shells.
-var promptVars = map[string]bool{"PS0": true, "PS1": true, "PS2": true, "PS4": true}
+func promptVars(s string) bool {
+	switch s {
+	case "PS0", "PS1", "PS2", "PS4":
+		return true
+	}
+	return false
+}
 
 // assignRules checks an assignment (prefix or bare) against the rules.
 func (w *walker) assignRules(st *syntax.Stmt, as *syntax.Assign) {
@@ -296,7 +306,7 @@ func (w *walker) checkAssign(name string, val arg, valWord *syntax.Word, at synt
 		w.emitNode(RulePreloadInjection, name+" makes every program load a library of the caller's choice", at)
 	case name == "BASH_ENV" || name == "ENV":
 		w.emitNode(RuleDynamicCode, name+" makes every non-interactive shell run a file first", at)
-	case promptVars[name] && valWord != nil:
+	case promptVars(name) && valWord != nil:
 		// bash expands a prompt (PS4 before every command traced with
 		// set -x) as a here-document body: $(...) and `...` in it run.
 		if val.static {
@@ -307,7 +317,7 @@ func (w *walker) checkAssign(name string, val arg, valWord *syntax.Word, at synt
 		} else {
 			w.emitNode(RuleDynamicCode, name+" is a prompt bash expands (running any command substitution in it); its value is not known statically", at).opaque = true
 		}
-	case codeVars[name] && valWord != nil:
+	case codeVars(name) && valWord != nil:
 		if val.static {
 			if strings.TrimSpace(val.s) != "" && w.depth < maxDepth {
 				w.child(val.s, valWord).script(val.s, "the "+name+" command")

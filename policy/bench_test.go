@@ -108,6 +108,22 @@ func BenchmarkClassifyBigScript(b *testing.B) {
 			c.ClassifyNoKey(echoes)
 		}
 	})
+	// The walk alone, of a tree parsed once: what check spends after (and
+	// overlapped with) the parse, the part this package's own code costs.
+	for _, in := range []struct{ name, text string }{{"walk", s}, {"echo-lines-walk", echoes}} {
+		f, err := parseScript(in.text)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(in.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				w := newWalker(c, in.text, 0)
+				w.file(f)
+				w.verdict("")
+			}
+		})
+	}
 	// parseLarge: the parse in parts on several cores (parsesplit.go).
 	b.Run("parse-split", func(b *testing.B) {
 		b.ReportAllocs()

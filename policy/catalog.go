@@ -1,5 +1,7 @@
 package policy
 
+import "sync"
+
 // RuleInfo describes one built-in rule.
 type RuleInfo struct {
 	ID          RuleID   `json:"id"`
@@ -144,18 +146,20 @@ var catalog = []ruleDef{
 	{RuleUserDenyUnresolved, "A user deny rule might match a word that is not static", Deny, "user"},
 }
 
-var catalogIndex = func() map[RuleID]ruleDef {
+// catalogIndex is the catalog by rule, made when a finding first asks
+// (most commands raise none).
+var catalogIndex = sync.OnceValue(func() map[RuleID]ruleDef {
 	m := make(map[RuleID]ruleDef, len(catalog))
 	for _, r := range catalog {
 		m[r.ID] = r
 	}
 	return m
-}()
+})
 
 // ruleDecision is the catalog decision of a rule; an unknown rule asks
 // (fail closed).
 func ruleDecision(id RuleID) Decision {
-	if r, ok := catalogIndex[id]; ok {
+	if r, ok := catalogIndex()[id]; ok {
 		return r.Decision
 	}
 	return Ask

@@ -59,30 +59,63 @@ var (
 // scanCode flags interpreter code that runs commands, deletes files or
 // writes sensitive files.
 func (w *walker) scanCode(c *cmd, lang, code, how string) {
+	k := codeScanKey{lang, code, how}
+	r, ok := w.codeScans[k]
+	if !ok {
+		r = w.scanCodeFinding(lang, code, how)
+		if len(code) <= maxCodeScanKept && len(w.codeScans) < maxCodeScansKept {
+			// A large script runs the same awk or python one-liner again
+			// and again; the regexps are most of a statement's cost.
+			if w.codeScans == nil {
+				w.codeScans = make(map[codeScanKey]codeScan)
+			}
+			w.codeScans[k] = r
+		}
+	}
+	if r.rule != "" {
+		c.emit(r.rule, r.desc)
+	}
+}
+
+// The cache of scanCode's results: what it finds depends only on the
+// language, the code, how it is run and the classifier (the same for the
+// whole walk).
+type (
+	codeScanKey struct{ lang, code, how string }
+	codeScan    struct {
+		rule RuleID // "" when the code raises nothing
+		desc string
+	}
+)
+
+const (
+	maxCodeScanKept  = 4 << 10
+	maxCodeScansKept = 4096
+)
+
+// scanCodeFinding is the finding scanCode raises, if any.
+func (w *walker) scanCodeFinding(lang, code, how string) codeScan {
 	re := codePatterns[lang]
 	if re != nil && mayMatch(lang, code) {
 		if m := firstCodeMatch(re, code, w.c.execChecked); m != "" {
-			c.emit(RuleInterpreterCode, how+" runs code that calls "+quoteShort(strings.TrimSpace(m))+" (runs commands, deletes files or evaluates strings as code)")
-			return
+			return codeScan{RuleInterpreterCode, how + " runs code that calls " + quoteShort(strings.TrimSpace(m)) + " (runs commands, deletes files or evaluates strings as code)"}
 		}
 	}
 	if envInCode.MatchString(code) && netInCode.MatchString(code) {
-		c.emit(RuleExfil, how+" reads the environment or credentials and talks to the network")
-		return
+		return codeScan{RuleExfil, how + " reads the environment or credentials and talks to the network"}
 	}
 	if w.hermesInCode(code) {
 		if writeInCode.MatchString(code) {
-			c.emit(RuleSelfDisableWrite, how+" writes to the Hermes configuration or environment")
-			return
+			return codeScan{RuleSelfDisableWrite, how + " writes to the Hermes configuration or environment"}
 		}
 		if secretNameInCode.MatchString(code) {
-			c.emit(RuleSelfSecretRead, how+" reads the agent's own secrets in the Hermes home")
-			return
+			return codeScan{RuleSelfSecretRead, how + " reads the agent's own secrets in the Hermes home"}
 		}
 	}
 	if sensitiveInCode.MatchString(code) && writeInCode.MatchString(code) {
-		c.emit(RuleInterpreterCode, how+" writes to a system, start-up or credentials file")
+		return codeScan{RuleInterpreterCode, how + " writes to a system, start-up or credentials file"}
 	}
+	return codeScan{}
 }
 
 // secretNameInCode matches the names of hermeshome.Secrets as code may

@@ -105,7 +105,9 @@ func newPathCtx(c Context) *pathCtx {
 }
 
 func under(p, dir string) bool {
-	return p == dir || strings.HasPrefix(p, dir+"/")
+	// Not HasPrefix(p, dir+"/"): that builds a string on every call, and
+	// this is asked of every path of every command.
+	return strings.HasPrefix(p, dir) && (len(p) == len(dir) || p[len(dir)] == '/')
 }
 
 // globUnder is under for a path whose components may be globs, which the

@@ -181,7 +181,10 @@ func (w *walker) feedOfStmt(st *syntax.Stmt, in feed) feed {
 		if len(c.Args) == 0 {
 			return feed{kind: feedStatic, what: "an assignment"}
 		}
-		return w.feedOfArgv(w.evalWords(c.Args), in)
+		argv := w.evalWords(c.Args)
+		f := w.feedOfArgv(argv, in)
+		w.putArgs(argv)
+		return f
 	case *syntax.BinaryCmd:
 		if c.Op == syntax.Pipe || c.Op == syntax.PipeAll {
 			f := in

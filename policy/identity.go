@@ -28,8 +28,14 @@ func isLoader(name string) bool {
 }
 
 // loaderArg are the loader's options that take a value.
-var loaderArg = map[string]bool{"--library-path": true, "--inhibit-rpath": true, "--audit": true, "--preload": true,
-	"--argv0": true, "--glibc-hwcaps-prepend": true, "--glibc-hwcaps-mask": true}
+func loaderArg(s string) bool {
+	switch s {
+	case "--library-path", "--inhibit-rpath", "--audit", "--preload",
+		"--argv0", "--glibc-hwcaps-prepend", "--glibc-hwcaps-mask":
+		return true
+	}
+	return false
+}
 
 // unwrapLoader returns the program the loader runs; --list and --verify
 // only inspect it.
@@ -45,7 +51,7 @@ func unwrapLoader(args []arg) []arg {
 		if a.s == "--" {
 			return nonEmpty(args[i+1:])
 		}
-		if loaderArg[a.s] {
+		if loaderArg(a.s) {
 			i++
 		}
 	}

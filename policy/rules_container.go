@@ -18,21 +18,33 @@ func init() {
 	register(composeRule, "docker-compose", "podman-compose")
 }
 
-var dockerGlobalArg = map[string]bool{"-H": true, "--host": true, "--context": true, "-c": true, "--config": true, "-l": true, "--log-level": true, "--tlscacert": true, "--tlscert": true, "--tlskey": true}
+func dockerGlobalArg(s string) bool {
+	switch s {
+	case "-H", "--host", "--context", "-c", "--config", "-l", "--log-level", "--tlscacert", "--tlscert", "--tlskey":
+		return true
+	}
+	return false
+}
 
 // dockerRunArg lists run/create/exec options that take a value.
-var dockerRunArg = map[string]bool{"-a": true, "--attach": true, "--add-host": true, "--annotation": true, "--blkio-weight": true, "--cap-add": true, "--cap-drop": true,
-	"--cgroup-parent": true, "--cgroupns": true, "--cidfile": true, "--cpu-period": true, "--cpu-quota": true, "--cpu-shares": true, "-c": true, "--cpus": true,
-	"--cpuset-cpus": true, "--cpuset-mems": true, "--device": true, "--device-cgroup-rule": true, "--dns": true, "--dns-option": true, "--dns-search": true,
-	"--domainname": true, "--entrypoint": true, "-e": true, "--env": true, "--env-file": true, "--expose": true, "--gpus": true, "--group-add": true,
-	"--health-cmd": true, "--health-interval": true, "--health-retries": true, "--health-timeout": true, "--health-start-period": true, "-h": true,
-	"--hostname": true, "--ip": true, "--ip6": true, "--ipc": true, "--isolation": true, "-l": true, "--label": true, "--label-file": true, "--link": true,
-	"--log-driver": true, "--log-opt": true, "--mac-address": true, "-m": true, "--memory": true, "--memory-reservation": true, "--memory-swap": true,
-	"--mount": true, "--name": true, "--network": true, "--net": true, "--network-alias": true, "--oom-score-adj": true, "--pid": true, "--pids-limit": true,
-	"--platform": true, "-p": true, "--publish": true, "--pull": true, "--restart": true, "--runtime": true, "--security-opt": true, "--shm-size": true,
-	"--stop-signal": true, "--stop-timeout": true, "--storage-opt": true, "--sysctl": true, "--tmpfs": true, "--ulimit": true, "-u": true, "--user": true,
-	"--userns": true, "--uts": true, "-v": true, "--volume": true, "--volume-driver": true, "--volumes-from": true, "-w": true, "--workdir": true,
-	"--detach-keys": true, "--env-merge": true, "--chroot": true, "--arch": true, "--os": true, "--variant": true, "--secret": true, "--init-path": true}
+func dockerRunArg(s string) bool {
+	switch s {
+	case "-a", "--attach", "--add-host", "--annotation", "--blkio-weight", "--cap-add", "--cap-drop",
+		"--cgroup-parent", "--cgroupns", "--cidfile", "--cpu-period", "--cpu-quota", "--cpu-shares", "-c", "--cpus",
+		"--cpuset-cpus", "--cpuset-mems", "--device", "--device-cgroup-rule", "--dns", "--dns-option", "--dns-search",
+		"--domainname", "--entrypoint", "-e", "--env", "--env-file", "--expose", "--gpus", "--group-add",
+		"--health-cmd", "--health-interval", "--health-retries", "--health-timeout", "--health-start-period", "-h",
+		"--hostname", "--ip", "--ip6", "--ipc", "--isolation", "-l", "--label", "--label-file", "--link",
+		"--log-driver", "--log-opt", "--mac-address", "-m", "--memory", "--memory-reservation", "--memory-swap",
+		"--mount", "--name", "--network", "--net", "--network-alias", "--oom-score-adj", "--pid", "--pids-limit",
+		"--platform", "-p", "--publish", "--pull", "--restart", "--runtime", "--security-opt", "--shm-size",
+		"--stop-signal", "--stop-timeout", "--storage-opt", "--sysctl", "--tmpfs", "--ulimit", "-u", "--user",
+		"--userns", "--uts", "-v", "--volume", "--volume-driver", "--volumes-from", "-w", "--workdir",
+		"--detach-keys", "--env-merge", "--chroot", "--arch", "--os", "--variant", "--secret", "--init-path":
+		return true
+	}
+	return false
+}
 
 var sensitiveMounts = []string{"/", "/etc", "/root", "/home", "/var/run/docker.sock", "/run/docker.sock", "/run", "/var/run", "/proc", "/sys", "/dev", "/boot", "/usr", "/var", "/lib", "/bin", "/sbin", "/var/lib/docker", "/run/containerd", "/run/podman"}
 
@@ -40,7 +52,7 @@ func dockerRule(c *cmd) {
 	args := c.args()
 	i := 0
 	for i < len(args) && args[i].static && strings.HasPrefix(args[i].s, "-") {
-		if dockerGlobalArg[args[i].s] {
+		if dockerGlobalArg(args[i].s) {
 			i++
 		}
 		i++
@@ -117,7 +129,7 @@ func containerExecArgv(c *cmd, rest []arg) {
 		}
 		if strings.HasPrefix(a.s, "-") {
 			name, _, hasEq := strings.Cut(a.s, "=")
-			if !hasEq && (dockerRunArg[name] || !strings.HasPrefix(name, "--") && len(name) > 2 && dockerRunArg["-"+name[len(name)-1:]]) {
+			if !hasEq && (dockerRunArg(name) || !strings.HasPrefix(name, "--") && len(name) > 2 && dockerRunArg("-"+name[len(name)-1:])) {
 				j++
 			}
 			continue
@@ -140,14 +152,14 @@ func dockerRunFlags(c *cmd, sub string, rest []arg) {
 		}
 		name, val, hasEq := strings.Cut(a.s, "=")
 		v := arg{s: val, static: true}
-		if !hasEq && dockerRunArg[name] && j+1 < len(rest) {
+		if !hasEq && dockerRunArg(name) && j+1 < len(rest) {
 			j++
 			v = rest[j]
 		}
 		// -it, -dit, -itv ...: bundles of flags, possibly ending in -v/-e.
 		if !strings.HasPrefix(name, "--") && len(name) > 2 {
 			last := "-" + name[len(name)-1:]
-			if dockerRunArg[last] && !hasEq && j+1 < len(rest) {
+			if dockerRunArg(last) && !hasEq && j+1 < len(rest) {
 				name = last
 				j++
 				v = rest[j]

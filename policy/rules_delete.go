@@ -114,9 +114,15 @@ func (c *cmd) selfRemoved(p, shown, how string, above bool) bool {
 }
 
 // buildDirs hold generated output: deleting all of one is a clean build.
-var buildDirs = map[string]bool{"build": true, "dist": true, "out": true, "target": true, "_build": true, ".build": true,
-	"node_modules": true, "tmp": true, ".tmp": true, ".cache": true, "coverage": true, ".next": true, ".nuxt": true,
-	"__pycache__": true, ".pytest_cache": true, ".gradle": true, "obj": true, "bin": true, ".tox": true, ".venv": true}
+func buildDirs(s string) bool {
+	switch s {
+	case "build", "dist", "out", "target", "_build", ".build",
+		"node_modules", "tmp", ".tmp", ".cache", "coverage", ".next", ".nuxt",
+		"__pycache__", ".pytest_cache", ".gradle", "obj", "bin", ".tox", ".venv":
+		return true
+	}
+	return false
+}
 
 // inBuildDir reports that every possible working directory is a build
 // output directory (from a cd on this line, or the one the command starts
@@ -131,7 +137,7 @@ func (w *walker) inBuildDir() bool {
 			d = k.absCwd
 		}
 		base := path.Base(d)
-		if !buildDirs[base] && !strings.HasPrefix(base, "cmake-build-") || classifyPath(d) != riskNone && !under(d, homeDir) {
+		if !buildDirs(base) && !strings.HasPrefix(base, "cmake-build-") || classifyPath(d) != riskNone && !under(d, homeDir) {
 			return false
 		}
 	}

@@ -25,19 +25,29 @@ func init() {
 // destroyVerbs are the words with which CLIs name destructive subcommands
 // and options. A subcommand word is split on - _ and : (delete-job,
 // delete_vhost, apps:destroy), and any part that is one of these counts.
-var destroyVerbs = map[string]bool{
-	"delete": true, "destroy": true, "purge": true, "prune": true, "drop": true, "wipe": true, "erase": true,
-	"remove": true, "rm": true, "del": true, "revoke": true, "disable": true, "forget": true, "flush": true,
-	"truncate": true, "uninstall": true, "unpublish": true, "yank": true, "terminate": true, "deregister": true,
-	"unregister": true, "undeploy": true, "teardown": true, "obliterate": true, "nuke": true, "expunge": true,
-	"deprovision": true, "decommission": true, "reset": true, "undefine": true, "rmdir": true, "rmdirs": true,
-	"deletefile": true, "rb": true, "seal": true, "unmerge": true,
+func destroyVerbs(s string) bool {
+	switch s {
+	case "delete", "destroy", "purge", "prune", "drop", "wipe", "erase",
+		"remove", "rm", "del", "revoke", "disable", "forget", "flush",
+		"truncate", "uninstall", "unpublish", "yank", "terminate", "deregister",
+		"unregister", "undeploy", "teardown", "obliterate", "nuke", "expunge",
+		"deprovision", "decommission", "reset", "undefine", "rmdir", "rmdirs",
+		"deletefile", "rb", "seal", "unmerge":
+		return true
+	}
+	return false
 }
 
 // destroyOptions are option spellings that make an otherwise ordinary
 // command destructive (kafka-topics --delete, dpkg --purge).
-var destroyOptionWords = map[string]bool{"delete": true, "purge": true, "drop": true, "wipe": true,
-	"destroy": true, "remove": true, "erase": true, "truncate": true, "unmerge": true, "uninstall": true}
+func destroyOptionWords(s string) bool {
+	switch s {
+	case "delete", "purge", "drop", "wipe",
+		"destroy", "remove", "erase", "truncate", "unmerge", "uninstall":
+		return true
+	}
+	return false
+}
 
 // destroyWord reports the destroy verb in a subcommand word, if any. Words
 // that are not plain identifiers (paths, file names, URLs, quoted text)
@@ -56,7 +66,7 @@ func destroyWord(s string) (string, bool) {
 			if c >= 'A' && c <= 'Z' {
 				// CamelCase APIs (DeleteInstance): a capital starts a word.
 				if i > start {
-					if tok := strings.ToLower(s[start:i]); destroyVerbs[tok] {
+					if tok := strings.ToLower(s[start:i]); destroyVerbs(tok) {
 						return tok, true
 					}
 				}
@@ -71,7 +81,7 @@ func destroyWord(s string) (string, bool) {
 		if start < len(s) && s[start] >= 'A' && s[start] <= 'Z' {
 			tok = strings.ToLower(tok)
 		}
-		if destroyVerbs[tok] {
+		if destroyVerbs(tok) {
 			// "flush-caches" and "purge-cache" drop caches, not data.
 			rest := s[i:]
 			if strings.HasPrefix(rest, "-cache") || strings.HasPrefix(rest, "_cache") || strings.HasPrefix(rest, ":cache") {
@@ -93,7 +103,7 @@ func destroyOption(s string) (string, bool) {
 	name := strings.TrimLeft(s, "-")
 	name, _, _ = strings.Cut(name, "=")
 	first, _, _ := strings.Cut(name, "-")
-	if destroyOptionWords[first] || strings.HasPrefix(name, "reset-offsets") || strings.HasPrefix(name, "force-delete") {
+	if destroyOptionWords(first) || strings.HasPrefix(name, "reset-offsets") || strings.HasPrefix(name, "force-delete") {
 		return name, true
 	}
 	return "", false
@@ -101,60 +111,79 @@ func destroyOption(s string) (string, bool) {
 
 // dataPrograms take words that are data (text to print, patterns to find,
 // names to look up), never subcommands.
-var dataPrograms = map[string]bool{
-	"echo": true, "printf": true, "print": true, "say": true, "figlet": true, "cowsay": true, "toilet": true, "banner": true,
-	"notify-send": true, "logger": true, "espeak": true, "wall": true, "write": true, "grep": true, "egrep": true,
-	"fgrep": true, "rg": true, "ag": true, "ack": true, "man": true, "info": true, "help": true, "apropos": true,
-	"whatis": true, "tldr": true, "which": true, "whereis": true, "type": true, "command": true, "hash": true,
-	"ls": true, "cat": true, "bat": true, "less": true, "more": true, "head": true, "tail": true, "wc": true,
-	"file": true, "stat": true, "touch": true, "mkdir": true, "test": true, "[": true, "expr": true, "seq": true,
-	"basename": true, "dirname": true, "realpath": true, "readlink": true, "sort": true, "uniq": true, "cut": true,
-	"tr": true, "column": true, "fold": true, "fmt": true, "jq": true, "yq": true, "dig": true, "host": true,
-	"nslookup": true, "ping": true, "traceroute": true, "open": true, "xdg-open": true, "code": true, "subl": true,
-	"vim": true, "vi": true, "nvim": true, "nano": true, "emacs": true, "read": true, "true": true, "false": true,
-	"sleep": true, "watch": true, "time": true, "xdotool": true, "awk": true, "sed": true, "diff": true, "cmp": true,
-	"tee": true, "export": true, "declare": true, "local": true, "set": true, "unset": true, "alias": true,
-	"history": true, "getent": true, "id": true, "finger": true, "locate": true, "mlocate": true, "fzf": true,
-	"complete": true, "compgen": true, "tput": true, "stty": true, "tset": true, "zcat": true, "strings": true, "hexdump": true, "xxd": true, "od": true,
+func dataPrograms(s string) bool {
+	switch s {
+	case "echo", "printf", "print", "say", "figlet", "cowsay", "toilet", "banner",
+		"notify-send", "logger", "espeak", "wall", "write", "grep", "egrep",
+		"fgrep", "rg", "ag", "ack", "man", "info", "help", "apropos",
+		"whatis", "tldr", "which", "whereis", "type", "command", "hash",
+		"ls", "cat", "bat", "less", "more", "head", "tail", "wc",
+		"file", "stat", "touch", "mkdir", "test", "[", "expr", "seq",
+		"basename", "dirname", "realpath", "readlink", "sort", "uniq", "cut",
+		"tr", "column", "fold", "fmt", "jq", "yq", "dig", "host",
+		"nslookup", "ping", "traceroute", "open", "xdg-open", "code", "subl",
+		"vim", "vi", "nvim", "nano", "emacs", "read", "true", "false",
+		"sleep", "watch", "time", "xdotool", "awk", "sed", "diff", "cmp",
+		"tee", "export", "declare", "local", "set", "unset", "alias",
+		"history", "getent", "id", "finger", "locate", "mlocate", "fzf",
+		"complete", "compgen", "tput", "stty", "tset", "zcat", "strings", "hexdump", "xxd", "od":
+		return true
+	}
+	return false
 }
 
 // taskRunners take target or script names, which are the project's own
 // words (make clean, just drop-db): what they run is in the project.
-var taskRunners = map[string]bool{
-	"make": true, "gmake": true, "just": true, "task": true, "ninja": true, "mage": true, "invoke": true, "nox": true,
-	"tox": true, "gradle": true, "gradlew": true, "mvn": true, "mvnw": true, "ant": true, "sbt": true, "bazel": true,
-	"bazelisk": true, "buck": true, "pants": true, "cmake": true, "meson": true, "scons": true, "xcodebuild": true,
-	"fastlane": true, "earthly": true, "turbo": true, "nx": true, "lerna": true,
+func taskRunners(s string) bool {
+	switch s {
+	case "make", "gmake", "just", "task", "ninja", "mage", "invoke", "nox",
+		"tox", "gradle", "gradlew", "mvn", "mvnw", "ant", "sbt", "bazel",
+		"bazelisk", "buck", "pants", "cmake", "meson", "scons", "xcodebuild",
+		"fastlane", "earthly", "turbo", "nx", "lerna":
+		return true
+	}
+	return false
 }
 
 // projectPackageManagers change the current project or the user's own
 // tool installs: their remove/uninstall/prune are everyday. Publishing
 // verbs (unpublish, yank) reach the registry and still count.
-var projectPackageManagers = map[string]bool{
-	"npm": true, "npx": true, "yarn": true, "pnpm": true, "bun": true, "pip": true, "pip3": true, "pipx": true,
-	"uv": true, "poetry": true, "pipenv": true, "pdm": true, "hatch": true, "conda": true, "mamba": true,
-	"micromamba": true, "cargo": true, "gem": true, "bundle": true, "bundler": true, "composer": true, "go": true,
-	"dotnet": true, "mix": true, "rebar3": true, "nuget": true, "nimble": true, "opam": true, "cabal": true,
-	"stack": true, "rustup": true, "nvm": true, "fnm": true, "volta": true, "n": true, "pyenv": true, "rbenv": true,
-	"goenv": true, "jenv": true, "asdf": true, "mise": true, "rtx": true, "proto": true, "sdk": true,
-	"corepack": true, "pre-commit": true, "husky": true, "jupyter": true, "code-insiders": true, "hg": true,
-	"krew": true, "flutter": true, "dart": true, "pub": true, "swift": true, "pod": true, "carthage": true,
-	"elm": true, "lein": true, "vcpkg": true, "conan": true, "direnv": true, "chezmoi": true,
+func projectPackageManagers(s string) bool {
+	switch s {
+	case "npm", "npx", "yarn", "pnpm", "bun", "pip", "pip3", "pipx",
+		"uv", "poetry", "pipenv", "pdm", "hatch", "conda", "mamba",
+		"micromamba", "cargo", "gem", "bundle", "bundler", "composer", "go",
+		"dotnet", "mix", "rebar3", "nuget", "nimble", "opam", "cabal",
+		"stack", "rustup", "nvm", "fnm", "volta", "n", "pyenv", "rbenv",
+		"goenv", "jenv", "asdf", "mise", "rtx", "proto", "sdk",
+		"corepack", "pre-commit", "husky", "jupyter", "code-insiders", "hg",
+		"krew", "flutter", "dart", "pub", "swift", "pod", "carthage",
+		"elm", "lein", "vcpkg", "conan", "direnv", "chezmoi":
+		return true
+	}
+	return false
 }
 
 // generalToo have rules for one concern (bq's SQL) but subcommands the
 // general rule still reads (bq rm).
-var generalToo = map[string]bool{"bq": true}
+func generalToo(s string) bool {
+	switch s {
+	case "bq":
+		return true
+	}
+	return false
+}
 
 // destroyRule is the general rule: a program without a rule of its own
 // whose subcommand (one of its first three non-option words) or an option
 // says it destroys something.
 func destroyRule(c *cmd) {
-	if len(handlers(c.name)) > 0 && !generalToo[c.name] || len(c.argv) < 2 && !strings.ContainsAny(c.name, "-_") ||
-		dataPrograms[c.name] || taskRunners[c.name] || c.w.funcs[c.name] {
+	p := c.w.prog(c.name)
+	if len(p.checks) > 0 && !p.generalToo || len(c.argv) < 2 && !strings.ContainsAny(c.name, "-_") ||
+		p.data || p.task || c.w.funcs[c.name] {
 		return
 	}
-	pkgMgr := projectPackageManagers[c.name]
+	pkgMgr := projectPackageManagers(c.name)
 	if !pkgMgr {
 		if v, ok := destroyWord(c.name); ok && strings.ContainsAny(c.name, "-_") {
 			// kafka-delete-records, pg-drop-replica: the program is the verb.

@@ -32,9 +32,15 @@ func isGitCodeKey(k string) bool {
 
 // plainEditors are editors and pagers that run no command of their own
 // choosing when git starts them.
-var plainEditors = map[string]bool{"vim": true, "vi": true, "nvim": true, "nano": true, "emacs": true, "code": true,
-	"subl": true, "mate": true, "micro": true, "hx": true, "kak": true, "less": true, "more": true, "cat": true,
-	"true": true, "delta": true, "diff-so-fancy": true, "bat": true, "most": true}
+func plainEditors(s string) bool {
+	switch s {
+	case "vim", "vi", "nvim", "nano", "emacs", "code",
+		"subl", "mate", "micro", "hx", "kak", "less", "more", "cat",
+		"true", "delta", "diff-so-fancy", "bat", "most":
+		return true
+	}
+	return false
+}
 
 // gitConfigValue checks one key=value set on the command line or with
 // git config.
@@ -56,7 +62,7 @@ func gitConfigValue(c *cmd, key string, val arg, how string) {
 	if lk == "core.editor" || lk == "core.pager" || strings.HasPrefix(lk, "pager.") || lk == "sequence.editor" {
 		// An editor or pager named by itself (vim, less, code --wait) is
 		// an everyday choice wherever it is set.
-		if words, ok := splitWords(val.s); ok && val.static && plainEditors[progName(words[0])] {
+		if words, ok := splitWords(val.s); ok && val.static && plainEditors(progName(words[0])) {
 			c.w.subCommand(c, staticArgs(words), "git "+key)
 			return
 		}
@@ -76,7 +82,15 @@ func gitConfigValue(c *cmd, key string, val arg, how string) {
 	}
 }
 
-var gitGlobalArg = map[string]bool{"-C": true, "-c": true, "--git-dir": true, "--work-tree": true, "--namespace": true, "--exec-path": false, "--super-prefix": true, "--config-env": true, "--list-cmds": false, "--attr-source": true}
+// gitGlobalArg reports git's global options that take the next word as
+// their value (--exec-path and --list-cmds take theirs only after =).
+func gitGlobalArg(s string) bool {
+	switch s {
+	case "-C", "-c", "--git-dir", "--work-tree", "--namespace", "--super-prefix", "--config-env", "--attr-source":
+		return true
+	}
+	return false
+}
 
 func gitRule(c *cmd) {
 	args := c.args()
@@ -108,7 +122,7 @@ func gitRule(c *cmd) {
 		if name == "--config-env" {
 			c.emit(RuleGitConfigExec, "git --config-env sets configuration from the environment")
 		}
-		if gitGlobalArg[name] && !hasEq {
+		if gitGlobalArg(name) && !hasEq {
 			i++
 		}
 	}

@@ -32,7 +32,13 @@ func historyRule(c *cmd) {
 	}
 }
 
-var historyVars = map[string]bool{"HISTFILE": true, "HISTSIZE": true, "HISTFILESIZE": true, "SAVEHIST": true, "HISTCMD": true}
+func historyVars(s string) bool {
+	switch s {
+	case "HISTFILE", "HISTSIZE", "HISTFILESIZE", "SAVEHIST", "HISTCMD":
+		return true
+	}
+	return false
+}
 
 func unsetRule(c *cmd) {
 	for _, a := range c.args() {
@@ -40,7 +46,7 @@ func unsetRule(c *cmd) {
 			continue
 		}
 		switch {
-		case historyVars[a.s]:
+		case historyVars(a.s):
 			c.emit(RuleHistoryDisable, "unset "+a.s+" stops the shell from recording history")
 		case strings.HasPrefix(a.s, "HERMES_YOLO"), strings.HasPrefix(a.s, "HERMES_APPROVALS"), a.s == "HERMES_HOME":
 			c.emit(RuleSelfDisableEnv, "unset "+a.s+" changes Hermes approvals")

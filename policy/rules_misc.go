@@ -12,9 +12,15 @@ func init() {
 }
 
 // networkTools send their arguments (URLs, host names, payloads) out.
-var networkTools = map[string]bool{"curl": true, "wget": true, "nc": true, "ncat": true, "netcat": true, "socat": true,
-	"telnet": true, "dig": true, "nslookup": true, "host": true, "ping": true, "ssh": true, "scp": true, "http": true,
-	"https": true, "xh": true, "ftp": true, "sftp": true, "rsync": true, "aws": true, "gsutil": true, "gh": true, "drill": true}
+func networkTools(s string) bool {
+	switch s {
+	case "curl", "wget", "nc", "ncat", "netcat", "socat",
+		"telnet", "dig", "nslookup", "host", "ping", "ssh", "scp", "http",
+		"https", "xh", "ftp", "sftp", "rsync", "aws", "gsutil", "gh", "drill":
+		return true
+	}
+	return false
+}
 
 // argsNeedScan is a quick pre-check for the metadata and look-alike
 // rules: a long word, a non-ASCII byte or a dynamic word.
@@ -39,11 +45,12 @@ func genericRule(c *cmd) {
 	} else {
 		hermesSecretRule(c)
 	}
-	if len(c.argv) > 1 && argsNeedScan(c.argv[1:]) && !dataPrograms[c.name] {
+	p := c.w.prog(c.name)
+	if len(c.argv) > 1 && argsNeedScan(c.argv[1:]) && !p.data {
 		metadataRule(c)
 		lookalikeRule(c)
 	}
-	if networkTools[c.name] {
+	if p.network {
 		for _, a := range c.args() {
 			for _, cs := range a.substs {
 				if f := c.w.feedOfStmts(cs.Stmts); f.kind == feedSecrets {
@@ -85,7 +92,7 @@ func shebangLang(f feed) string {
 	if prog == "env" && len(words) > 1 {
 		prog = progName(words[1])
 	}
-	if lang, ok := shebangLangs[prog]; ok {
+	if lang, ok := shebangLangs(prog); ok {
 		return lang
 	}
 	return "sh"
@@ -93,11 +100,32 @@ func shebangLang(f feed) string {
 
 // shebangLangs maps interpreters named on #! lines to the languages
 // scanCode knows (progName has already folded python3.12 into python).
-var shebangLangs = map[string]string{
-	"python": "python", "pypy": "python", "perl": "perl", "ruby": "ruby",
-	"node": "node", "nodejs": "node", "bun": "node", "deno": "node", "php": "php",
-	"lua": "lua", "luajit": "lua", "Rscript": "r", "awk": "awk", "gawk": "awk",
-	"pwsh": "pwsh", "julia": "julia", "osascript": "osa",
+func shebangLangs(prog string) (string, bool) {
+	switch prog {
+	case "python", "pypy":
+		return "python", true
+	case "perl":
+		return "perl", true
+	case "ruby":
+		return "ruby", true
+	case "node", "nodejs", "bun", "deno":
+		return "node", true
+	case "php":
+		return "php", true
+	case "lua", "luajit":
+		return "lua", true
+	case "Rscript":
+		return "r", true
+	case "awk", "gawk":
+		return "awk", true
+	case "pwsh":
+		return "pwsh", true
+	case "julia":
+		return "julia", true
+	case "osascript":
+		return "osa", true
+	}
+	return "", false
 }
 
 func tmuxRule(c *cmd) {

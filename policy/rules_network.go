@@ -91,12 +91,18 @@ func (c *cmd) payloadInline(a arg, how string) bool {
 	return false
 }
 
-var curlArg = map[string]bool{"-d": true, "--data": true, "--data-binary": true, "--data-raw": true, "--data-ascii": true, "--data-urlencode": true, "--json": true,
-	"-F": true, "--form": true, "--form-string": true, "-T": true, "--upload-file": true, "-o": true, "--output": true, "-H": true, "--header": true,
-	"-u": true, "--user": true, "-X": true, "--request": true, "-A": true, "--user-agent": true, "-e": true, "--referer": true, "-b": true, "--cookie": true,
-	"-c": true, "--cookie-jar": true, "-K": true, "--config": true, "-x": true, "--proxy": true, "-w": true, "--write-out": true, "-m": true, "--max-time": true,
-	"--connect-timeout": true, "-r": true, "--range": true, "-E": true, "--cert": true, "--key": true, "--cacert": true, "--resolve": true, "--retry": true,
-	"-Y": true, "-y": true, "-z": true, "-C": true, "--limit-rate": true, "--url": true, "--output-dir": true, "-D": true, "--dump-header": true, "--stderr": true, "--trace": true, "--trace-ascii": true}
+func curlArg(s string) bool {
+	switch s {
+	case "-d", "--data", "--data-binary", "--data-raw", "--data-ascii", "--data-urlencode", "--json",
+		"-F", "--form", "--form-string", "-T", "--upload-file", "-o", "--output", "-H", "--header",
+		"-u", "--user", "-X", "--request", "-A", "--user-agent", "-e", "--referer", "-b", "--cookie",
+		"-c", "--cookie-jar", "-K", "--config", "-x", "--proxy", "-w", "--write-out", "-m", "--max-time",
+		"--connect-timeout", "-r", "--range", "-E", "--cert", "--key", "--cacert", "--resolve", "--retry",
+		"-Y", "-y", "-z", "-C", "--limit-rate", "--url", "--output-dir", "-D", "--dump-header", "--stderr", "--trace", "--trace-ascii":
+		return true
+	}
+	return false
+}
 
 func curlRule(c *cmd) {
 	args := c.args()
@@ -117,7 +123,7 @@ func curlRule(c *cmd) {
 			if n, v, ok := strings.Cut(name, "="); ok {
 				name, val, hasVal = n, arg{s: v, static: true, word: a.word}, true
 			}
-		} else if len(name) > 2 && curlArg[name[:2]] {
+		} else if len(name) > 2 && curlArg(name[:2]) {
 			val, hasVal = arg{s: name[2:], static: true, word: a.word}, true
 			name = name[:2]
 		} else if len(name) > 2 {
@@ -132,7 +138,7 @@ func curlRule(c *cmd) {
 			remoteName = true
 			continue
 		}
-		if !curlArg[name] {
+		if !curlArg(name) {
 			continue
 		}
 		if !hasVal && i+1 < len(args) {

@@ -249,9 +249,15 @@ func sqlClientRule(c *cmd) {
 }
 
 // frameworkDBTasks are framework commands that drop or wipe databases.
-var frameworkDBTasks = map[string]bool{"db:drop": true, "db:reset": true, "db:schema:load": true, "db:purge": true, "db:wipe": true,
-	"migrate:fresh": true, "migrate:reset": true, "ecto.drop": true, "ecto.reset": true, "database:drop": true, "doctrine:database:drop": true,
-	"doctrine:schema:drop": true, "flush": true, "reset_db": true, "sqlflush": true, "schema:drop": true, "drop": true, "downgrade": true}
+func frameworkDBTasks(s string) bool {
+	switch s {
+	case "db:drop", "db:reset", "db:schema:load", "db:purge", "db:wipe",
+		"migrate:fresh", "migrate:reset", "ecto.drop", "ecto.reset", "database:drop", "doctrine:database:drop",
+		"doctrine:schema:drop", "flush", "reset_db", "sqlflush", "schema:drop", "drop", "downgrade":
+		return true
+	}
+	return false
+}
 
 // frameworkDBRule: rails db:drop, prisma migrate reset, artisan
 // migrate:fresh, manage.py flush and friends.
@@ -262,7 +268,7 @@ func frameworkDBRule(c *cmd) {
 			continue
 		}
 		switch {
-		case frameworkDBTasks[a.s] && !(a.s == "drop" && c.name != "sequelize" && c.name != "typeorm") && !(a.s == "downgrade" && c.name != "alembic" && c.name != "flask"):
+		case frameworkDBTasks(a.s) && !(a.s == "drop" && c.name != "sequelize" && c.name != "typeorm") && !(a.s == "downgrade" && c.name != "alembic" && c.name != "flask"):
 			c.emit(RuleSqlDestructive, c.name+" "+a.s+" drops or wipes a database")
 			return
 		case a.s == "reset" && i > 0 && args[i-1].is("migrate", "database") && (c.name == "prisma" || c.name == "diesel" || c.name == "sqlx"):

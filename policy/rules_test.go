@@ -219,7 +219,7 @@ var ruleLookalikes = map[string][]string{
 func TestRuleLookalikes(t *testing.T) {
 	c := mustClassifier(t, Rules{Context: aliceContext()})
 	for rule, cmds := range ruleLookalikes {
-		if _, ok := catalogIndex[RuleID(rule)]; !ok {
+		if _, ok := catalogIndex()[RuleID(rule)]; !ok {
 			t.Errorf("%s is not a catalogued rule", rule)
 		}
 		if _, ok := ruleExamples[rule]; !ok {

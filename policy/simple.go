@@ -66,22 +66,22 @@ func (c *cmd) emit(rule RuleID, desc string) *finding {
 // exec checks see) rather than a shell builtin or keyword. Functions are
 // walked where they are defined, never here.
 func (c *cmd) isProgram() bool {
-	return c.name != "" && !shellBuiltins[c.name]
+	return c.name != "" && !shellBuiltins(c.name)
 }
 
 // shellBuiltins are bash's builtins and keywords: what they do happens
 // inside the shell, where no exec check sees it.
-var shellBuiltins = func() map[string]bool {
-	m := map[string]bool{}
-	for _, n := range strings.Fields(`. : [ [[ alias bg bind break builtin caller cd command compgen complete
-		compopt continue declare dirs disown echo enable eval exec exit export false fc fg getopts hash help
-		history jobs kill let local logout mapfile popd printf pushd pwd read readarray readonly return set
-		shift shopt source suspend test times trap true type typeset ulimit umask unalias unset wait
-		if then else elif fi case esac for select while until do done function time coproc`) {
-		m[n] = true
+func shellBuiltins(name string) bool {
+	switch name {
+	case ".", ":", "[", "[[", "alias", "bg", "bind", "break", "builtin", "caller", "cd", "command", "compgen", "complete",
+		"compopt", "continue", "declare", "dirs", "disown", "echo", "enable", "eval", "exec", "exit", "export", "false", "fc", "fg", "getopts", "hash", "help",
+		"history", "jobs", "kill", "let", "local", "logout", "mapfile", "popd", "printf", "pushd", "pwd", "read", "readarray", "readonly", "return", "set",
+		"shift", "shopt", "source", "suspend", "test", "times", "trap", "true", "type", "typeset", "ulimit", "umask", "unalias", "unset", "wait",
+		"if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until", "do", "done", "function", "time", "coproc":
+		return true
 	}
-	return m
-}()
+	return false
+}
 
 // text is the source text of the command for messages.
 func (c *cmd) text() string {
@@ -225,7 +225,7 @@ func (w *walker) simpleArgv(argv []arg, st *syntax.Stmt, text string) {
 		}
 		genericRule(c)
 		before := len(sc.findings)
-		for _, h := range handlers(name) {
+		for _, h := range w.prog(name).checks {
 			h(c)
 		}
 		if handlerEmitHook != nil {

@@ -8,7 +8,9 @@ func (w *walker) stmtProgram(st *syntax.Stmt) string {
 	if !ok || len(call.Args) == 0 {
 		return ""
 	}
-	argv := w.effectiveArgv(w.evalWords(call.Args))
+	words := w.evalWords(call.Args)
+	defer w.putArgs(words)
+	argv := w.effectiveArgv(words)
 	if len(argv) == 0 || !argv[0].static {
 		return ""
 	}

@@ -217,7 +217,7 @@ func (c *Classifier) allowMatchesAll(l levelInfo) []string {
 // denyMatches reports the first deny entry that matches the level (sure)
 // or might match because a needed word is not static (!sure).
 func (c *Classifier) denyMatches(l levelInfo) (entry string, sure, ok bool) {
-	if c == nil {
+	if c == nil || len(c.deny) == 0 {
 		return "", false, false
 	}
 	var maybe string

@@ -37,8 +37,14 @@ type finding struct {
 // textOnly rules are about what only the text shows even when they are
 // reported on a program: code the program reads from a pipe or stdin, which
 // its argv does not hold.
-var textOnly = map[string]bool{"remote-code-exec": true, "decoded-code-exec": true, "dynamic-code": true,
-	"parse-error": true, "internal-error": true, "unicode-lookalike": true}
+func textOnly(s string) bool {
+	switch s {
+	case "remote-code-exec", "decoded-code-exec", "dynamic-code",
+		"parse-error", "internal-error", "unicode-lookalike":
+		return true
+	}
+	return false
+}
 
 // seenAtExec marks a finding as one exec checks cover (see atExec).
 func (f *finding) seenAtExec() *finding {
@@ -69,6 +75,33 @@ type shared struct {
 	maxWork   int // workBound of the top-level text's length
 	truncated bool
 	loops     int // nesting of for loops walked item by item
+	// progs caches progFacts for the names this text runs: a large
+	// script runs the same few programs over and over.
+	progs map[string]*progFacts
+	// codeScans caches scanCode's results (codescan.go).
+	codeScans map[codeScanKey]codeScan
+	argsFree  [][]arg // argvs to use again (takeArgs)
+}
+
+// progFacts is what the rules look up about a program's name for every
+// command it runs: its checks (handlers) and the tables it is in.
+type progFacts struct {
+	checks                          []func(*cmd)
+	data, task, network, generalToo bool
+}
+
+// prog returns the name's progFacts, looked up once per name and text.
+func (w *walker) prog(name string) *progFacts {
+	if p, ok := w.progs[name]; ok {
+		return p
+	}
+	p := &progFacts{checks: handlers(name), data: dataPrograms(name), task: taskRunners(name),
+		network: networkTools(name), generalToo: generalToo(name)}
+	if w.progs == nil {
+		w.progs = make(map[string]*progFacts)
+	}
+	w.progs[name] = p
+	return p
 }
 
 // The walk's budget grows with the text, so that every statement of a
@@ -238,7 +271,7 @@ func (w *walker) verdict(key string) Verdict {
 	if w.c.execChecked {
 		kept := out[:0:0]
 		for _, f := range out {
-			if f.atExec || (f.program && !f.sticky && f.Decision == Ask && !textOnly[f.Rule]) {
+			if f.atExec || (f.program && !f.sticky && f.Decision == Ask && !textOnly(f.Rule)) {
 				continue
 			}
 			kept = append(kept, f)
@@ -639,6 +672,7 @@ func (w *walker) call(st *syntax.Stmt, c *syntax.CallExpr) {
 	}
 	argv := w.evalWords(c.Args)
 	w.simpleArgv(argv, st, nodeText(w.src, st))
+	w.putArgs(argv)
 }
 
 // word walks the code nested in a word: $(...), `...`, <(...), $((...)),

@@ -16,7 +16,9 @@ const homeDir = "/home/~"
 // $HERMES_HOME or ~/.hermes.
 const hermesHome = homeDir + "/.hermes"
 
-// arg is one argv word after static evaluation of the shell word.
+// arg is one argv word after static evaluation of the shell word. An
+// argv from evalWords is used again once its command's walk is over
+// (putArgs): copy an arg to keep it, never keep a []arg or an *arg.
 type arg struct {
 	s      string // the value; exact when static
 	static bool   // every part of the word is known
@@ -81,7 +83,11 @@ func nodeText(src string, n syntax.Node) string {
 		// of the command a human is shown.
 		eo--
 	}
-	return strings.TrimRight(src[so:eo], " \t")
+	// strings.TrimRight(s, " \t") without its set built on every command.
+	for eo > so && (src[eo-1] == ' ' || src[eo-1] == '\t') {
+		eo--
+	}
+	return src[so:eo]
 }
 
 // evalWord evaluates a word without brace expansion.
@@ -89,6 +95,22 @@ func (w *walker) evalWord(word *syntax.Word) arg {
 	a := arg{word: word, static: true}
 	if word == nil {
 		return a
+	}
+	if len(word.Parts) == 1 {
+		// Most words are one literal with nothing to unescape: its value
+		// is the source text itself, without a copy.
+		switch p := word.Parts[0].(type) {
+		case *syntax.Lit:
+			if v := p.Value; !strings.HasPrefix(v, "~") && strings.IndexByte(v, '\\') < 0 {
+				a.s, a.glob = v, unquotedGlob(v)
+				return a
+			}
+		case *syntax.SglQuoted:
+			if !p.Dollar {
+				a.s = p.Value
+				return a
+			}
+		}
 	}
 	var b strings.Builder
 	for i, p := range word.Parts {
@@ -101,7 +123,7 @@ func (w *walker) evalWord(word *syntax.Word) arg {
 // evalWords evaluates command words the way bash expands them into argv:
 // brace expansion first (one word can become several), then each word.
 func (w *walker) evalWords(words []*syntax.Word) []arg {
-	out := make([]arg, 0, len(words))
+	out := w.takeArgs(len(words))
 	for _, wd := range words {
 		if alts := braceAlternatives(wd); alts != nil {
 			for _, alt := range alts {
@@ -117,6 +139,37 @@ func (w *walker) evalWords(words []*syntax.Word) []arg {
 	return out
 }
 
+// takeArgs returns an empty argv with room for n words: one that putArgs
+// gave back when there is one. A large script evaluates hundreds of
+// thousands of words, and with the collector off (check) every fresh argv
+// is fresh memory, page faults included.
+func (w *walker) takeArgs(n int) []arg {
+	if k := len(w.argsFree); k > 0 {
+		if b := w.argsFree[k-1]; cap(b) >= n {
+			w.argsFree = w.argsFree[:k-1]
+			return b
+		}
+	}
+	return make([]arg, 0, max(n, 4))
+}
+
+// putArgs gives back an argv from evalWords once nothing can hold it: the
+// caller's walk of it is over, and nothing the walk keeps (findings,
+// variables, files written, feeds, a used simple command's state) holds an
+// arg or a slice of them; it copies the strings.
+func (w *walker) putArgs(b []arg) {
+	if cap(b) > maxArgsKept || len(w.argsFree) >= maxArgsFree {
+		return
+	}
+	clear(b[:cap(b)])
+	w.argsFree = append(w.argsFree, b[:0])
+}
+
+const (
+	maxArgsKept = 256 // words; larger argvs are left to the allocator
+	maxArgsFree = 64
+)
+
 // maxBraceAlternatives bounds brace expansion; a word with more
 // alternatives is treated as dynamic by the caller seeing a glob.
 const maxBraceAlternatives = 64
@@ -126,7 +179,7 @@ const maxBraceAlternatives = 64
 func braceAlternatives(word *syntax.Word) []*syntax.Word {
 	hasBrace := false
 	for _, p := range word.Parts {
-		if l, ok := p.(*syntax.Lit); ok && strings.Contains(l.Value, "{") {
+		if l, ok := p.(*syntax.Lit); ok && strings.IndexByte(l.Value, '{') >= 0 {
 			hasBrace = true
 			break
 		}
@@ -323,6 +376,22 @@ func (w *walker) evalPart(a *arg, b *strings.Builder, p syntax.WordPart, first, 
 
 // unescapeUnquoted removes backslash quoting from an unquoted literal and
 // notes glob characters that bash would expand.
+// unquotedGlob is what unescapeUnquoted sets glob to for a text without
+// backslashes.
+func unquotedGlob(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '*', '?':
+			return true
+		case '[':
+			if strings.IndexByte(v[i+1:], ']') >= 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func unescapeUnquoted(a *arg, b *strings.Builder, v string) {
 	for i := 0; i < len(v); i++ {
 		c := v[i]

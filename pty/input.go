@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -17,8 +18,10 @@ import (
 // the goroutine would stay blocked and swallow the user's next keystroke.
 // Making the descriptor non-blocking is no better, since that flag is
 // shared with the shell and every other program on the terminal. So the
-// pump waits with poll(2) on the terminal and an eventfd, and stop wakes
-// it through the eventfd.
+// pump waits for the terminal and an eventfd to be readable (in an epoll
+// instance of its own, itself waited for in the runtime's poller, so that
+// the waiting holds no P; poll(2) where epoll refuses the input), and stop
+// wakes it through the eventfd.
 type inputPump struct {
 	wake int  // eventfd
 	eof  byte // written to the master when in ends; 0: nothing
@@ -50,20 +53,21 @@ func (p *inputPump) start(in, master *os.File, eof byte) {
 }
 
 func (p *inputPump) loop(fd int, master *os.File) error {
+	wait := p.pollWaiter(fd)
+	if w, err := newEpollWaiter(fd, p.wake); err == nil {
+		defer w.close()
+		wait = w.wait
+	}
 	buf := make([]byte, 32*1024)
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(p.wake), Events: unix.POLLIN}}
 	for {
-		fds[0].Revents, fds[1].Revents = 0, 0
-		if _, err := unix.Poll(fds, -1); err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
+		ready, stop, err := wait()
+		if err != nil {
 			return err
 		}
-		if fds[1].Revents != 0 {
+		if stop {
 			return nil
 		}
-		if fds[0].Revents == 0 {
+		if !ready {
 			continue
 		}
 		if !gate.enter() {
@@ -96,6 +100,91 @@ func (p *inputPump) loop(fd int, master *os.File) error {
 		}
 	}
 }
+
+// pollWaiter waits in poll(2) for in (fd) to be readable or the pump to be
+// stopped: stop when stopped, ready when fd can be read (or has hung up).
+// The goroutine holds its P all the while, so the runtime's sysmon keeps
+// polling it; it is the fallback for an input epoll refuses (a regular
+// file).
+func (p *inputPump) pollWaiter(fd int) func() (ready, stop bool, err error) {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(p.wake), Events: unix.POLLIN}}
+	return func() (bool, bool, error) {
+		fds[0].Revents, fds[1].Revents = 0, 0
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if errors.Is(err, unix.EINTR) {
+				return false, false, nil
+			}
+			return false, false, err
+		}
+		return fds[0].Revents != 0, fds[1].Revents != 0, nil
+	}
+}
+
+// epollWaiter waits as pollWaiter does, but parked in the runtime's poller:
+// in and the eventfd are watched by an epoll instance of the pump's own,
+// whose descriptor (non-blocking, and never seen by anyone else) goes to
+// the poller. The caller's terminal itself stays as it is: its blocking
+// mode is shared with every program on it.
+type epollWaiter struct {
+	f        *os.File
+	rc       syscall.RawConn
+	fd, wake int
+}
+
+func newEpollWaiter(fd, wake int) (*epollWaiter, error) {
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range []int{fd, wake} {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(x)}
+		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, x, &ev); err != nil {
+			unix.Close(ep) // EPERM: in is a regular file
+			return nil, err
+		}
+	}
+	if err := unix.SetNonblock(ep, true); err != nil {
+		unix.Close(ep)
+		return nil, err
+	}
+	f := os.NewFile(uintptr(ep), "epoll")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &epollWaiter{f: f, rc: rc, fd: fd, wake: wake}, nil
+}
+
+func (w *epollWaiter) wait() (ready, stop bool, err error) {
+	var evs [2]unix.EpollEvent
+	var werr error
+	err = w.rc.Read(func(ep uintptr) bool {
+		n, err := unix.EpollWait(int(ep), evs[:], 0)
+		for errors.Is(err, unix.EINTR) {
+			n, err = unix.EpollWait(int(ep), evs[:], 0)
+		}
+		if err != nil {
+			werr = err
+			return true
+		}
+		for _, e := range evs[:n] {
+			switch int(e.Fd) {
+			case w.wake:
+				stop = true
+			case w.fd:
+				ready = true // EPOLLHUP and EPOLLERR included, as with poll
+			}
+		}
+		return n > 0
+	})
+	if err == nil {
+		err = werr
+	}
+	return ready, stop, err
+}
+
+func (w *epollWaiter) close() { w.f.Close() }
 
 // stop ends the pump and waits for it. A write to the master blocked by a
 // command that no longer reads is cut short by a deadline.

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 
+	"hermes-exec/internal/childwait"
 	"hermes-exec/internal/oneshot"
 	"hermes-exec/internal/phase"
 	"hermes-exec/internal/proctree"
@@ -66,16 +67,16 @@ func Run(ctx context.Context, cmd *exec.Cmd, in, out *os.File) error {
 		attr = *cmd.SysProcAttr
 	}
 	return run(ctx, in, out, &attr, process{
-		start: func(slave *os.File, sys *syscall.SysProcAttr) (int, error) {
+		start: func(slave *os.File, sys *syscall.SysProcAttr) (int, int, error) {
 			cmd.Stdin, cmd.Stdout = slave, slave
 			if cmd.Stderr == nil {
 				cmd.Stderr = slave
 			}
 			cmd.SysProcAttr = sys
 			if err := cmd.Start(); err != nil {
-				return 0, err
+				return 0, -1, err
 			}
-			return cmd.Process.Pid, nil
+			return cmd.Process.Pid, -1, nil
 		},
 		reap: func(_ int, exitedErr error) error {
 			werr := cmd.Wait()
@@ -118,17 +119,20 @@ func RunProc(ctx context.Context, p Proc, in, out *os.File) (syscall.WaitStatus,
 	var ws syscall.WaitStatus
 	reaped := false
 	err := run(ctx, in, out, &attr, process{
-		start: func(slave *os.File, sys *syscall.SysProcAttr) (int, error) {
+		start: func(slave *os.File, sys *syscall.SysProcAttr) (int, int, error) {
 			stderr := p.Stderr
 			if stderr == nil {
 				stderr = slave
 			}
-			return syscall.ForkExec(p.Path, p.Args, &syscall.ProcAttr{
+			pidfd := -1
+			sys.PidFD = &pidfd // for childwait.Ended
+			pid, err := syscall.ForkExec(p.Path, p.Args, &syscall.ProcAttr{
 				Dir:   p.Dir,
 				Env:   env,
 				Files: []uintptr{slave.Fd(), slave.Fd(), stderr.Fd()},
 				Sys:   sys,
 			})
+			return pid, pidfd, err
 		},
 		reap: func(pid int, exitedErr error) error {
 			for {
@@ -155,7 +159,9 @@ func RunProc(ctx context.Context, p Proc, in, out *os.File) (syscall.WaitStatus,
 type process struct {
 	// start starts the command with slave as its stdin and stdout (and
 	// stderr, unless the command has its own) and sys as its attributes.
-	start func(slave *os.File, sys *syscall.SysProcAttr) (pid int, err error)
+	// pidfd is the command's pidfd, or -1 (then the wait blocks this
+	// thread in waitid; see package childwait).
+	start func(slave *os.File, sys *syscall.SysProcAttr) (pid, pidfd int, err error)
 	// reap reaps the command, which has exited (exitedErr is the error
 	// of waiting for that, if any).
 	reap func(pid int, exitedErr error) error
@@ -238,7 +244,7 @@ func run(ctx context.Context, in, out *os.File, attr *syscall.SysProcAttr, proc 
 	defer runtime.UnlockOSThread()
 
 	phase.Mark("pty-setup")
-	pid, err := proc.start(slave, attr)
+	pid, pidfd, err := proc.start(slave, attr)
 	if err != nil {
 		return fmt.Errorf("pty: start: %w", err)
 	}
@@ -250,14 +256,20 @@ func run(ctx context.Context, in, out *os.File, attr *syscall.SysProcAttr, proc 
 
 	output := startOutput(master, out)
 	input.start(in, master, eof)
-	// This goroutine waits for the command itself, so its end wakes this
-	// thread directly; the signals are handled by a goroutine of their
-	// own (relay), which stops before the command is reaped: until then
-	// its pid, and so the group id, cannot belong to anyone else.
+	// This goroutine waits for the command itself, parked on its pidfd
+	// (package childwait: no P held, so the runtime's sysmon can sleep
+	// while the command runs); the signals are handled by a goroutine of
+	// their own (relay), which stops before the command is reaped: until
+	// then its pid, and so the group id, cannot belong to anyone else.
 	r := &relay{pid: pid, master: master, outer: outer, in: in, raw: raw, stop: make(chan struct{})}
 	go r.run(ctx, sigs)
-	defer close(r.stop)
-	err = waitExited(pid)
+	// Only a process that lives on tells the relay to return: waking it is
+	// a thread hand-over, and once finished it signals nothing (a
+	// one-shot wrapper exits soon after).
+	if !oneshot.On() {
+		defer close(r.stop)
+	}
+	err = childwait.Ended(pid, pidfd)
 	r.finish()
 	phase.Mark("pty-exited")
 	werr := proc.reap(pid, err)
@@ -367,16 +379,5 @@ func notifyEnabled(c chan<- os.Signal, sigs []os.Signal) {
 	}
 	if len(enabled) > 0 {
 		signal.Notify(c, enabled...)
-	}
-}
-
-// waitExited blocks until pid has ended, leaving it unreaped.
-func waitExited(pid int) error {
-	for {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if !errors.Is(err, unix.EINTR) {
-			return err
-		}
 	}
 }

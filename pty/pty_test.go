@@ -432,3 +432,25 @@ func TestEndOfNonTerminalInputReachesCommand(t *testing.T) {
 	}
 	term.WaitFor(t, "lines=2 end", wait)
 }
+
+// A regular file as input (which epoll refuses, so the pump polls it)
+// still reaches the command whole, and its end too.
+func TestEndOfRegularFileInputReachesCommand(t *testing.T) {
+	term := ptytest.New(t, 24, 80)
+	file := t.TempDir() + "/in"
+	if err := os.WriteFile(file, []byte("first line\nsecond line\nthird\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	cmd := exec.Command("bash", "-c", `n=0; while read -r l; do n=$((n+1)); done; echo "lines=$n end"`)
+	res := make(chan error, 1)
+	go func() { res <- pty.Run(context.Background(), cmd, in, term.Slave) }()
+	if err := result(t, res); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	term.WaitFor(t, "lines=3 end", wait)
+}

@@ -66,6 +66,9 @@ func openaiResponses(tty, escalate bool) func(m *model) http.Handler {
 					args["sandbox_permissions"] = "require_escalated"
 					args["justification"] = "the test asks for it"
 				}
+				for k, v := range m.execArgs {
+					args[k] = v
+				}
 				item = map[string]any{"type": "function_call", "name": "exec_command", "arguments": mustJSON(args), "call_id": "call_standin1"}
 			case !sawOutput && tools["shell_command"]:
 				item = map[string]any{"type": "function_call", "name": "shell_command", "arguments": mustJSON(map[string]any{"command": m.command}), "call_id": "call_standin1"}
@@ -84,8 +87,14 @@ func openaiResponses(tty, escalate bool) func(m *model) http.Handler {
 }
 
 func (r *agentRig) codex(t *testing.T, command string, tty bool, config string) (*model, string, int) {
+	return r.codexWith(t, command, tty, config, nil)
+}
+
+// codexWith is codex with more arguments for the model's exec_command call.
+func (r *agentRig) codexWith(t *testing.T, command string, tty bool, config string, execArgs map[string]any) (*model, string, int) {
 	cx := agentCLI(t, "codex")
 	m := startModel(t, command, openaiResponses(tty, strings.Contains(config, "on-request")))
+	m.execArgs = execArgs
 	codexHome := filepath.Join(r.agentHome, ".codex")
 	r.writeFile(filepath.Join(codexHome, "config.toml"), `model = "gpt-5-standin"
 model_provider = "standin"
@@ -99,18 +108,37 @@ request_max_retries = 0
 stream_max_retries = 0
 `)
 	env := r.environ("CODEX_HOME="+codexHome, "STANDIN_API_KEY=standin", "SHELL="+filepath.Join(r.binDir, "bash"))
-	// Codex runs the login shell of the user database, whatever PATH and
-	// SHELL say. The recipe gives the agent's user a login shell that is
-	// a bash symlink to hermes-exec (chsh); here, in a private mount
-	// namespace, the user database is a copy saying exactly that.
-	passwd := r.loginShellPasswd(filepath.Join(r.binDir, "bash"))
-	script := `mount --bind "$1" /etc/passwd && shift && exec "$@"`
-	out, code := r.runAgent(env, "unshare", "-m", "sh", "-c", script, "sh", passwd, cx, "exec", "--skip-git-repo-check", "--dangerously-bypass-hook-trust", "run the command")
+	argv := r.withLoginShell(filepath.Join(r.binDir, "bash"), cx, "exec", "--skip-git-repo-check", "--dangerously-bypass-hook-trust", "run the command")
+	out, code := r.runAgent(env, argv[0], argv[1:]...)
 	return m, out, code
 }
 
-// loginShellPasswd writes a copy of /etc/passwd in which the current user's
-// login shell is shell. It needs root (mount); others skip.
+// withLoginShell is the command line that runs argv with shell as the
+// current user's login shell. Codex runs the login shell of the user
+// database, whatever PATH and SHELL say; the recipe gives the agent's user
+// a login shell that is a bash symlink to hermes-exec (chsh). Here, in a
+// private mount namespace, /etc is a read-only overlay whose top layer is a
+// copy of /etc/passwd saying exactly that.
+//
+// Not a bind mount of the file over /etc/passwd: useradd, userdel or chsh
+// run by anyone on the machine replace /etc/passwd by rename, and since
+// Linux 3.18 that detaches a mount on that dentry in every other mount
+// namespace, so Codex read the real database halfway through a test and
+// ran /bin/bash (seen as a flake under load, while other tests added
+// users: the command ran, no audit record). An overlay mounted on /etc
+// itself is not undone by renames inside it.
+//
+// It needs root (mount); others skip.
+func (r *agentRig) withLoginShell(shell string, argv ...string) []string {
+	r.t.Helper()
+	top := r.loginShellPasswd(shell)
+	script := `mount -t overlay -o lowerdir="$1":/etc overlay /etc && shift && exec "$@"`
+	return append([]string{"unshare", "-m", "sh", "-c", script, "sh", top}, argv...)
+}
+
+// loginShellPasswd writes, in a new directory, a copy of /etc/passwd in
+// which the current user's login shell is shell, and returns the
+// directory.
 func (r *agentRig) loginShellPasswd(shell string) string {
 	r.t.Helper()
 	if os.Geteuid() != 0 {
@@ -134,11 +162,14 @@ func (r *agentRig) loginShellPasswd(shell string) string {
 		}
 		lines = append(lines, l)
 	}
-	p := filepath.Join(r.t.TempDir(), "passwd")
-	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+	dir := r.t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
 		r.t.Fatal(err)
 	}
-	return p
+	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	return dir
 }
 
 const codexFullAccess = "approval_policy = \"never\"\nsandbox_mode = \"danger-full-access\"\n"
@@ -214,6 +245,37 @@ func TestCodexHookDenies(t *testing.T) {
 	}
 }
 
+// Codex's exec_command lets the model name the shell; Codex then starts
+// that program instead of the login shell, so hermes-exec would not be in
+// the chain (before the shell snapshot is ready nothing of it runs: no deny
+// rule, no audit record). The hook reads the call from Codex's transcript
+// and denies it, saying why; the command never runs.
+func TestCodexModelNamedShellIsDenied(t *testing.T) {
+	r := newAgentRig(t)
+	marker := filepath.Join(r.work, "ran")
+	hooks := strings.ReplaceAll(codexHooks, "BIN", r.bin)
+	for _, shell := range []string{"/bin/sh", "sh", ""} {
+		os.Remove(marker)
+		m, out, _ := r.codexWith(t, "touch "+marker, false, codexFullAccess+hooks, map[string]any{"shell": shell})
+		res := m.toolResults()
+		if !strings.Contains(res, "hermes-exec: denied: codex-shell") {
+			t.Errorf("shell %q: the model did not see the denial:\n%s\ncodex: %s", shell, res, out)
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Errorf("shell %q: the command ran", shell)
+		}
+	}
+	recs := r.auditFor("touch " + marker)
+	if len(recs) != 3 {
+		t.Fatalf("want the hook's 3 denials and no shell run, got %v", recs)
+	}
+	for _, rec := range recs {
+		if rec["channel"] != "codex-hook" || rec["decision"] != "deny" {
+			t.Errorf("want the hook's denial: %v", rec)
+		}
+	}
+}
+
 const codexHooks = `
 [[hooks.PreToolUse]]
 matcher = "Bash"
@@ -234,6 +296,7 @@ command = "BIN hook codex"
 func (r *agentRig) codexTUI(t *testing.T, command string) (*ttySession, *model) {
 	cx := agentCLI(t, "codex")
 	m := startModel(t, command, openaiResponses(false, true))
+	keepOnFailure(t, r.agentHome, r.home)
 	codexHome := filepath.Join(r.agentHome, ".codex")
 	r.writeFile(filepath.Join(codexHome, "config.toml"), `model = "gpt-5-standin"
 model_provider = "standin"
@@ -251,11 +314,10 @@ request_max_retries = 0
 stream_max_retries = 0
 `+strings.ReplaceAll(codexHooks, "BIN", r.bin))
 	env := r.environ("CODEX_HOME="+codexHome, "STANDIN_API_KEY=standin", "TERM=xterm-256color")
-	passwd := r.loginShellPasswd(filepath.Join(r.binDir, "bash"))
 	// --dangerously-bypass-hook-trust: this test vouches for its hook
 	// (interactively Codex asks once, in /hooks).
-	s := r.startAgentTTY(env, "unshare", "-m", "sh", "-c", `mount --bind "$1" /etc/passwd && shift && exec "$@"`, "sh", passwd,
-		cx, "--dangerously-bypass-hook-trust", "run the command")
+	argv := r.withLoginShell(filepath.Join(r.binDir, "bash"), cx, "--dangerously-bypass-hook-trust", "run the command")
+	s := r.startAgentTTY(env, argv[0], argv[1:]...)
 	s.answerTerminalQueries()
 	return s, m
 }
@@ -322,9 +384,87 @@ func TestCodexDialogYesRuns(t *testing.T) {
 	})
 }
 
+// keepOnFailure copies dirs (Codex's home with its logs_2.sqlite, shell
+// snapshots and session rollouts; HERMES_HOME with the audit log) under
+// $HERMES_TEST_KEEP when the test fails (always, with
+// HERMES_TEST_KEEP_ALL=1, to compare with a passing run).
+func keepOnFailure(t *testing.T, dirs ...string) {
+	keep := os.Getenv("HERMES_TEST_KEEP")
+	if keep == "" {
+		return
+	}
+	t.Cleanup(func() {
+		if !t.Failed() && os.Getenv("HERMES_TEST_KEEP_ALL") == "" {
+			return
+		}
+		dst, _ := os.MkdirTemp(keep, strings.ReplaceAll(t.Name(), "/", "_")+"-")
+		for i, d := range dirs {
+			exec.Command("cp", "-a", d, filepath.Join(dst, strconv.Itoa(i))).Run()
+		}
+		t.Logf("kept %v in %s", dirs, dst)
+	})
+}
+
 func tail(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// doctor says whether Codex's commands go through hermes-exec: the login
+// shell Codex runs (the user database's, as Codex reads it) and the
+// PreToolUse hook. The recipe's set-up is ok; each way of leaving
+// hermes-exec out is a warning naming it.
+func TestCodexDoctorSeesTheLoginShell(t *testing.T) {
+	r := newAgentRig(t)
+	cfg := filepath.Join(r.agentHome, ".codex", "config.toml")
+	doctor := func(shell string) []map[string]any {
+		t.Helper()
+		argv := []string{r.bin, "doctor", "--json"}
+		if shell != "" {
+			argv = r.withLoginShell(shell, argv...)
+		}
+		c := exec.Command(argv[0], argv[1:]...)
+		c.Env = r.environ()
+		res := runCmd(t, c)
+		var out struct {
+			Results []map[string]any `json:"results"`
+		}
+		if err := json.Unmarshal([]byte(res.stdout), &out); err != nil {
+			t.Fatalf("doctor: %v %+v", err, res)
+		}
+		var codex []map[string]any
+		for _, x := range out.Results {
+			if x["check"] == "codex" {
+				codex = append(codex, x)
+			}
+		}
+		return codex
+	}
+	says := func(rs []map[string]any, status, substr string) bool {
+		for _, x := range rs {
+			if x["status"] == status && strings.Contains(x["message"].(string), substr) {
+				return true
+			}
+		}
+		return false
+	}
+	if rs := doctor(""); len(rs) != 0 {
+		t.Fatalf("no Codex set up, but %v", rs)
+	}
+	r.writeFile(cfg, strings.ReplaceAll(codexHooks, "BIN", r.bin))
+	if rs := doctor(filepath.Join(r.binDir, "bash")); len(rs) != 1 || !says(rs, "ok", "through hermes-exec") {
+		t.Errorf("the recipe's set-up: %v", rs)
+	}
+	if rs := doctor(""); !says(rs, "warn", "which is not hermes-exec") {
+		t.Errorf("a system login shell: %v", rs)
+	}
+	if rs := doctor(r.bin); !says(rs, "warn", "Codex knows a shell by its name") {
+		t.Errorf("hermes-exec under its own name: %v", rs)
+	}
+	r.writeFile(cfg, strings.SplitN(strings.ReplaceAll(codexHooks, "BIN", r.bin), "[[hooks.PermissionRequest]]", 2)[1])
+	if rs := doctor(filepath.Join(r.binDir, "bash")); len(rs) != 1 || !says(rs, "warn", "no PreToolUse hook") {
+		t.Errorf("no PreToolUse hook: %v", rs)
+	}
 }

@@ -32,8 +32,11 @@ import (
 type model struct {
 	t       *testing.T
 	command string // the shell command the model asks for
-	srv     *http.Server
-	url     string
+	// execArgs are more arguments of Codex's exec_command call (set
+	// before the agent starts).
+	execArgs map[string]any
+	srv      *http.Server
+	url      string
 
 	mu       sync.Mutex
 	results  []string // tool results the agent returned, as text

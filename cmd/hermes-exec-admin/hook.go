@@ -38,6 +38,10 @@ approval_policy = "untrusted", through PermissionRequest):
    [[hooks.PermissionRequest.hooks]]
    type = "command"
    command = "hermes-exec hook codex"
+   On PreToolUse it also denies a call that names its own shell (the
+   model's shell argument, which Codex would start instead of
+   hermes-exec), reading the call from Codex's transcript; a call it
+   cannot read is denied.
 Gemini CLI (~/.gemini/settings.json):
    {"hooks":{"BeforeTool":[{"matcher":"run_shell_command","hooks":[
      {"type":"command","command":"hermes-exec hook gemini"}]}]}}

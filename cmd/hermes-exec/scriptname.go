@@ -56,13 +56,13 @@ func preludeRunsFirst(st *scriptSource, real string, opts, env []string) string 
 	for i := 0; i < len(opts); i++ {
 		o := opts[i]
 		if o == "-o" || o == "+o" {
-			if i+1 >= len(opts) || !namedSetO[opts[i+1]] {
+			if i+1 >= len(opts) || !namedSetO(opts[i+1]) {
 				return "bash option " + strings.Join(opts[i:], " ")
 			}
 			i++
 			continue
 		}
-		if !namedOpts[o] {
+		if !namedOpts(o) {
 			return "bash option " + o
 		}
 	}
@@ -89,15 +89,23 @@ func preludeRunsFirst(st *scriptSource, real string, opts, env []string) string 
 // as written and bash's start is otherwise unchanged: not -x or -v (they
 // would show the prelude), -l (profiles run first), --posix or -p (no
 // BASH_ENV), -a (its variables exported), -O (shell options at start).
-var namedOpts = map[string]bool{
-	"-e": true, "+e": true, "-u": true, "+u": true, "-E": true, "+E": true,
-	"-h": true, "+h": true, "-B": true, "+B": true, "-C": true, "+C": true,
-	"-f": true, "+f": true, "--norc": true, "--noprofile": true,
+func namedOpts(s string) bool {
+	switch s {
+	case "-e", "+e", "-u", "+u", "-E", "+E",
+		"-h", "+h", "-B", "+B", "-C", "+C",
+		"-f", "+f", "--norc", "--noprofile":
+		return true
+	}
+	return false
 }
 
-var namedSetO = map[string]bool{
-	"errexit": true, "nounset": true, "pipefail": true, "errtrace": true,
-	"noclobber": true, "noglob": true, "hashall": true, "braceexpand": true,
+func namedSetO(s string) bool {
+	switch s {
+	case "errexit", "nounset", "pipefail", "errtrace",
+		"noclobber", "noglob", "hashall", "braceexpand":
+		return true
+	}
+	return false
 }
 
 // noglob reports whether bash starts with globbing off (-f), which the

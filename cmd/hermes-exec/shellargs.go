@@ -40,9 +40,13 @@ var valueFlags = map[string]func(*globalOpts, string){
 }
 
 // bashLongOpts are bash's own long options that we pass through.
-var bashLongOpts = map[string]bool{
-	"login": true, "noprofile": true, "norc": true, "posix": true,
-	"verbose": true, "noediting": true,
+func bashLongOpts(s string) bool {
+	switch s {
+	case "login", "noprofile", "norc", "posix",
+		"verbose", "noediting":
+		return true
+	}
+	return false
 }
 
 // takeGlobal consumes a hermes-exec option at args[i], if it is one, and
@@ -94,7 +98,7 @@ func parseShellArgs(args []string) (shellArgs, error) {
 			continue
 		}
 		if strings.HasPrefix(a, "--") {
-			if !bashLongOpts[a[2:]] {
+			if !bashLongOpts(a[2:]) {
 				return s, usageError(fmt.Sprintf("%s: invalid option (see hermes-exec --help)", a))
 			}
 			s.bashOpts = append(s.bashOpts, a)
@@ -142,13 +146,17 @@ func parseShellArgs(args []string) (shellArgs, error) {
 
 // subcommands are the words that select a subcommand instead of shell mode.
 // A script file with one of these names must be given as ./NAME.
-var subcommands = map[string]bool{
-	"check": true, "run": true, "allowlist": true, "audit": true,
-	"yolo": true, "version": true, "sandbox": true, "help": true,
-	"--help": true, "--version": true, "rules": true,
-	"doctor": true, "secrets": true,
-	"gateway": true, "pairing": true, "hook": true, "env": true,
-	"supervisor": true, "policy": true, "image": true,
+func subcommands(s string) bool {
+	switch s {
+	case "check", "run", "allowlist", "audit",
+		"yolo", "version", "sandbox", "help",
+		"--help", "--version", "rules",
+		"doctor", "secrets",
+		"gateway", "pairing", "hook", "env",
+		"supervisor", "policy", "image":
+		return true
+	}
+	return false
 }
 
 // leadingGlobals reads the hermes-exec options at the start of args and
@@ -174,7 +182,7 @@ func isShellMode(args []string, stdinIsTerminal bool) bool {
 	if i == len(args) {
 		return !stdinIsTerminal
 	}
-	return !subcommands[args[i]]
+	return !subcommands(args[i])
 }
 
 // interactive reports an interactive start: no -c, no script file, and

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // PasswdFile is the local user database.
@@ -71,4 +73,29 @@ func passwdFields(line []byte) (name, home []byte, ok bool) {
 		colons++
 	}
 	return nil, nil, false
+}
+
+// LoginShell is the login shell (seventh field) of the first PasswdFile
+// entry with uid, as getpwuid(3) finds it in the files database; "" with
+// no error when the file has no such user.
+func LoginShell(uid int) (string, error) {
+	f, err := os.Open(PasswdFile)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return loginShell(f, uid)
+}
+
+func loginShell(r io.Reader, uid int) (string, error) {
+	want := strconv.Itoa(uid)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 1<<20)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), ":")
+		if len(f) == 7 && f[2] == want && f[0] != "" && f[0][0] != '+' && f[0][0] != '-' {
+			return f[6], nil
+		}
+	}
+	return "", sc.Err()
 }

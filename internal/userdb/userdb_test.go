@@ -76,3 +76,14 @@ func TestParseAgreesWithSplitting(t *testing.T) {
 		}
 	}
 }
+
+func TestLoginShell(t *testing.T) {
+	in := "root:x:0:0:root:/root:/bin/bash\n+nis:x:1000:1000::/x:/bin/nis\nbad:1000\n" +
+		"agent:x:1000:1000::/home/agent:/home/agent/.local/lib/hermes-exec/bash\nagain:x:1000:1000::/y:/bin/sh\nnosh:x:1002:1002::/z:\n"
+	for uid, want := range map[int]string{0: "/bin/bash", 1000: "/home/agent/.local/lib/hermes-exec/bash", 1002: "", 4242: ""} {
+		got, err := loginShell(strings.NewReader(in), uid)
+		if err != nil || got != want {
+			t.Errorf("uid %d: got %q, %v; want %q", uid, got, err, want)
+		}
+	}
+}

@@ -48,6 +48,19 @@ func RunHook(agent string, g Globals, stdin io.Reader, stdout, stderr io.Writer)
 		d = policy.Allow
 	}
 	reason := agenthook.Reason(policy.Verdict{Decision: d, Findings: v.Findings})
+	if agent == agenthook.Codex && in.Event == "PreToolUse" && d != policy.Deny {
+		// A shell the model names is started instead of hermes-exec
+		// (see agenthook.CodexCall): deny it, and deny when the call
+		// cannot be read. PreToolUse comes first for every call and
+		// carries the transcript; PermissionRequest (0.171) does not.
+		c, err := agenthook.CodexCallOf(in.TranscriptPath, in.ToolUseID)
+		switch {
+		case err != nil:
+			d, reason = policy.Deny, "hermes-exec: denied: codex-call: cannot tell which shell Codex would start: "+err.Error()
+		case c.Shell != "":
+			d, reason = policy.Deny, "hermes-exec: denied: codex-shell: the call names its own shell ("+c.Shell+"), which Codex would start instead of hermes-exec; leave `shell` out"
+		}
+	}
 	layout := s.Home
 	switch d {
 	case policy.Ask:
