@@ -71,7 +71,7 @@ func helper(action string) int {
 		if err != nil {
 			return report(err)
 		}
-		if err := syncWakeUp(fd); err != nil {
+		if err := setSyncWakeUp(fd, true); err != nil {
 			return report(err)
 		}
 		fmt.Println("OK")

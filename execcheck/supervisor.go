@@ -240,7 +240,7 @@ func (s *Supervisor) Serve(fd, stop int) error {
 	// Not locked to a thread: blocked in poll, the goroutine keeps its
 	// thread anyway, and it must be able to yield cheaply (sched.go).
 	defer reserveP()()
-	_ = syncWakeUp(fd)
+	h := newCPUHandOver(fd)
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	if stop >= 0 {
 		fds = append(fds, unix.PollFd{Fd: int32(stop), Events: unix.POLLIN})
@@ -249,6 +249,7 @@ func (s *Supervisor) Serve(fd, stop int) error {
 	m := new(mem) // reused: its page buffers are not small
 	var y yielder
 	for {
+		h.waiting()
 		fds[0].Revents = 0
 		if len(fds) > 1 {
 			fds[1].Revents = 0
@@ -278,6 +279,7 @@ func (s *Supervisor) Serve(fd, stop int) error {
 			}
 			return fmt.Errorf("exec checks: receive: %w", err)
 		}
+		h.answering()
 		s.handle(fd, n, m)
 	}
 }
