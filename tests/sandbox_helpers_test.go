@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -50,7 +51,9 @@ func newSandboxEnv(t *testing.T, container string) *sandboxEnv {
 	s.writeConfig(fmt.Sprintf("approvals:\n  mode: \"off\"\nterminal:\n  backend: %s\ncontainer:\n  workspace: %s\n%s%s", probeBackend.name, s.ws, container, probeBackend.container))
 	s.extraEnv = []string{"HOME=" + s.userHome}
 	t.Cleanup(func() {
-		// Sessions a test made must not outlive it.
+		// Sessions and spares a test made must not outlive it (a spare
+		// being made in the background would come after the rm).
+		waitSpareMakers(t)
 		c := s.cmd(s.extraEnv, "--backend", probeBackend.name, "sandbox", "rm", "--all")
 		_ = c.Run()
 	})
@@ -138,24 +141,40 @@ func listen(t *testing.T, network, addr string) (net.Listener, <-chan struct{}) 
 }
 
 // sandboxLeftovers lists what fresh containers left: state dirs and cgroups
-// named f-*, and reaper processes.
+// named f-*, those of spares (p-*) that commands used (a spare still ready
+// for the next command is no leftover), and reaper processes. The spares'
+// makers, which remove the used ones, are waited for first.
 func sandboxLeftovers(t *testing.T, stateDir string) []string {
 	t.Helper()
 	if probeBackend.name != "sandbox" {
 		return probeBackend.leftovers(t)
 	}
+	waitSpareMakers(t)
+	// Spares are made by root only, in root's state directory.
+	ready := readySpares(stateDir)
+	for id := range readySpares(probeBackend.stateDir) {
+		ready[id] = true
+	}
+	used := func(p string) bool {
+		name := filepath.Base(p)
+		return strings.HasPrefix(name, "f-") || (strings.HasPrefix(name, "p-") && !strings.HasSuffix(name, ".lock") && !ready[name])
+	}
 	var left []string
 	if entries, err := os.ReadDir(stateDir); err == nil {
 		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), "f-") {
+			if used(e.Name()) {
 				left = append(left, filepath.Join(stateDir, e.Name()))
 			}
 		}
 	}
-	cg, _ := filepath.Glob("/sys/fs/cgroup/*/hermes-exec/f-*")
-	left = append(left, cg...)
-	cg2, _ := filepath.Glob("/sys/fs/cgroup/hermes-exec/f-*")
-	left = append(left, cg2...)
+	for _, pat := range []string{"/sys/fs/cgroup/*/hermes-exec/*", "/sys/fs/cgroup/hermes-exec/*"} {
+		cg, _ := filepath.Glob(pat)
+		for _, p := range cg {
+			if fi, err := os.Stat(p); err == nil && fi.IsDir() && used(p) {
+				left = append(left, p)
+			}
+		}
+	}
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, _ := os.ReadFile(p)
@@ -164,6 +183,39 @@ func sandboxLeftovers(t *testing.T, stateDir string) []string {
 		}
 	}
 	return left
+}
+
+// waitSpareMakers waits for the background `hermes-exec-sandbox spare`
+// runs (started after fresh commands) to finish.
+func waitSpareMakers(t *testing.T) {
+	t.Helper()
+	making := func() bool {
+		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range procs {
+			b, _ := os.ReadFile(p)
+			if strings.HasSuffix(string(b), "hermes-exec-sandbox\x00spare\x00") {
+				return true
+			}
+		}
+		return false
+	}
+	if !waitFor(30*time.Second, func() bool { return !making() }) {
+		t.Log("a spare is still being made after 30s")
+	}
+}
+
+// readySpares are the ids of the spares marked ready in stateDir (any
+// HERMES_HOME's).
+func readySpares(stateDir string) map[string]bool {
+	ready := map[string]bool{}
+	markers, _ := filepath.Glob(filepath.Join(stateDir, "spare-*"))
+	for _, m := range markers {
+		var v struct{ ID string }
+		if b, err := os.ReadFile(m); err == nil && json.Unmarshal(b, &v) == nil && v.ID != "" {
+			ready[v.ID] = true
+		}
+	}
+	return ready
 }
 
 // waitFor polls cond until it holds or timeout passes.

@@ -20,25 +20,31 @@ func TestSandboxProbesInEveryMode(t *testing.T) {
 		ws, stateDir string
 		sh           func(dir, text string) result
 		own          func(p string)
+		rmAll        func()
 	}
+	// "none" is a fresh container made for each command; "spare" the
+	// same with container.spare: on, the probes running in the spare made
+	// after a first command (as root: rootless makes none).
+	containerOf := map[string]string{"none": "  persist: none\n  spare: off\n", "spare": "  persist: none\n", "session": "  persist: session\n"}
 	setups := map[string]func(t *testing.T, persist string) runner{
 		"root": func(t *testing.T, persist string) runner {
-			s := cwdSandbox(t, "  persist: "+persist+"\n  memory: 256m\n")
+			s := cwdSandbox(t, containerOf[persist]+"  memory: 256m\n")
 			sid := "HERMES_SESSION_ID=modes-root-" + persist + "-" + strconv.Itoa(os.Getpid())
-			return runner{ws: s.ws, stateDir: s.stateDir, own: func(string) {}, sh: func(dir, text string) result { return s.shIn(dir, text, sid) }}
+			return runner{ws: s.ws, stateDir: s.stateDir, own: func(string) {}, sh: func(dir, text string) result { return s.shIn(dir, text, sid) },
+				rmAll: func() { _ = s.cmd(s.extraEnv, "--backend", "sandbox", "sandbox", "rm", "--all").Run() }}
 		},
 		"rootless": func(t *testing.T, persist string) runner {
-			r := newRootlessEnv(t, "  persist: "+persist+"\n")
+			r := newRootlessEnv(t, containerOf[persist])
 			sid := "HERMES_SESSION_ID=modes-rootless-" + persist + "-" + strconv.Itoa(os.Getpid())
 			return runner{ws: r.ws, stateDir: r.stateDir, own: func(p string) { chownTree(t, p) }, sh: func(dir, text string) result {
 				c := r.cmd([]string{sid}, "-c", text)
 				c.Dir = dir
 				return runCmd(t, c)
-			}}
+			}, rmAll: func() { _ = r.cmd(nil, "sandbox", "rm", "--all").Run() }}
 		},
 	}
 	for _, who := range []string{"root", "rootless"} {
-		for _, persist := range []string{"none", "session"} {
+		for _, persist := range []string{"none", "spare", "session"} {
 			t.Run(who+"/"+persist, func(t *testing.T) {
 				r := setups[who](t, persist)
 				c := exec.Command("git", "init", "-q", r.ws)
@@ -46,6 +52,12 @@ func TestSandboxProbesInEveryMode(t *testing.T) {
 					t.Fatalf("git init: %v %s", err, out)
 				}
 				r.own(r.ws)
+				if persist == "spare" {
+					if warm := r.sh(r.ws, "true"); warm.code != 0 {
+						t.Fatalf("exit %d: %s", warm.code, warm.stderr)
+					}
+					waitSpareMakers(t)
+				}
 				cfg, _ := os.ReadFile(filepath.Join(r.ws, ".git", "config"))
 				sock, err := os.MkdirTemp("/run", "hermes-modes-")
 				if err != nil {
@@ -88,12 +100,26 @@ true`)
 				if after, _ := os.ReadFile(filepath.Join(r.ws, ".git", "config")); string(after) != string(cfg) {
 					t.Errorf("host .git/config changed:\n%s", after)
 				}
-				for _, p := range []string{".envrc", ".vscode", ".git/hooks/post-checkout", ".git-x", ".claude", ".idea"} {
-					if _, err := os.Lstat(filepath.Join(r.ws, p)); err == nil && persist == "none" {
-						t.Errorf("host changed: %s exists after a fresh run", p)
+				probed := []string{".envrc", ".vscode", ".git/hooks/post-checkout", ".git-x", ".claude", ".idea"}
+				if persist == "spare" {
+					// The ready spare's placeholders are empty
+					// directories, and they go with it.
+					waitSpareMakers(t)
+					for _, p := range probed {
+						if fi, err := os.Lstat(filepath.Join(r.ws, p)); err == nil {
+							if entries, _ := os.ReadDir(filepath.Join(r.ws, p)); !fi.IsDir() || len(entries) > 0 {
+								t.Errorf("host changed: %s is more than a placeholder while a spare is ready", p)
+							}
+						}
+					}
+					r.rmAll()
+				}
+				for _, p := range probed {
+					if _, err := os.Lstat(filepath.Join(r.ws, p)); err == nil && persist != "session" {
+						t.Errorf("host changed: %s exists after a fresh run (%s)", p, persist)
 					}
 				}
-				if persist == "none" {
+				if persist != "session" {
 					sum := sha256.Sum256([]byte(r.ws))
 					for _, suffix := range []string{".lock", ".users"} {
 						if p := filepath.Join(r.stateDir, "ws-"+hex.EncodeToString(sum[:8])+suffix); exists(p) {

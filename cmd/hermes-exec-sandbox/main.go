@@ -5,7 +5,9 @@
 // hermes-exec starts it as `hermes-exec-sandbox run -- ARGV...` with the
 // request (options, environment, terminal, session) in
 // $HERMES_SANDBOX_REQUEST, after the command was classified and approved;
-// `hermes-exec sandbox ls|rm|gc` replace themselves with it. It is not
+// `hermes-exec sandbox ls|rm|gc` replace themselves with it; after a fresh
+// command hermes-exec starts `hermes-exec-sandbox spare` in the background
+// to prepare the next one's container (isolate/sandbox/spare). It is not
 // meant to be run by hand: it does no classification of its own.
 package main
 
@@ -47,6 +49,15 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "run" {
 		os.Exit(run(req, os.Args[2:]))
+	}
+	if len(os.Args) == 2 && os.Args[1] == "spare" {
+		// hermes-exec starts it in the background after a fresh
+		// command; nobody reads its output.
+		if err := sandbox.PrepareSpare(req.Options, req.SpareFor); err != nil {
+			fmt.Fprintf(os.Stderr, "hermes-exec: sandbox spare: %v\n", err)
+			os.Exit(1)
+		}
+		return
 	}
 	app := &cli.App{
 		Name:  "hermes-exec sandbox",

@@ -66,6 +66,10 @@ type Server struct {
 	mu      sync.Mutex
 	running map[int]*job // by pid; guarded by mu
 	started time.Time    // last start; guarded by mu
+	// ended, for ServeOne, is closed once its one command ended (or was
+	// refused); endOnce guards the close.
+	ended   chan struct{}
+	endOnce sync.Once
 }
 
 type job struct {
@@ -87,6 +91,37 @@ func (s *Server) Serve(l *net.UnixListener) {
 			return
 		}
 		go s.handle(c)
+	}
+}
+
+// ServeOne accepts one connection, closes the listener (nobody can connect
+// after it) and serves that one request. The channel is closed when the
+// command it started has ended and its wrapper was told, or when nothing
+// was started (a refusal, a failed start, a failed accept).
+func (s *Server) ServeOne(l *net.UnixListener) <-chan struct{} {
+	s.ended = make(chan struct{})
+	go func() {
+		c, err := l.AcceptUnix()
+		_ = l.Close()
+		if err != nil {
+			s.end()
+			return
+		}
+		s.handle(c)
+		s.mu.Lock()
+		none := len(s.running) == 0
+		s.mu.Unlock()
+		if none {
+			// Refused, failed, or already ended and reaped.
+			s.end()
+		}
+	}()
+	return s.ended
+}
+
+func (s *Server) end() {
+	if s.ended != nil {
+		s.endOnce.Do(func() { close(s.ended) })
 	}
 }
 
@@ -234,6 +269,7 @@ func (s *Server) ReapAll() {
 			}
 			_, _ = j.conn.Write([]byte(msg))
 			_ = j.conn.Close()
+			s.end()
 		}
 	}
 }

@@ -3,6 +3,7 @@ package ocispec
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,6 +51,12 @@ type Protection struct {
 // its placeholder: what git reads as a configuration file (an include) must
 // not turn into a directory, which git refuses outright.
 func Protect(ws string, rels []string, files ...string) (Protection, error) {
+	return protect(ws, nil, rels, files...)
+}
+
+// protect is Protect with the placeholders absent taken as missing while
+// they are empty (Config.Absent).
+func protect(ws string, absent []string, rels []string, files ...string) (Protection, error) {
 	isFile := map[string]bool{}
 	for _, f := range files {
 		isFile[filepath.Clean(f)] = true
@@ -81,6 +88,9 @@ func Protect(ws string, rels []string, files ...string) (Protection, error) {
 		for i, part := range parts {
 			cur = filepath.Join(cur, part)
 			fi, err := os.Lstat(cur)
+			if err == nil && emptyPlaceholder(cur, fi, absent) {
+				err = os.ErrNotExist
+			}
 			if errors.Is(err, os.ErrNotExist) {
 				if i == len(parts)-1 && isFile[rel] {
 					p.Placeholders = append(p.Placeholders, cur)
@@ -113,6 +123,27 @@ func Protect(ws string, rels []string, files ...string) (Protection, error) {
 		bind(r, true)
 	}
 	return p, nil
+}
+
+// emptyPlaceholder reports whether p (fi its Lstat) is one of the
+// placeholders absent (directories end in "/") and still as
+// MakePlaceholders made it: an empty directory or an empty regular file.
+func emptyPlaceholder(p string, fi os.FileInfo, absent []string) bool {
+	for _, a := range absent {
+		if a == p+"/" && fi.IsDir() {
+			f, err := os.Open(p)
+			if err != nil {
+				return false
+			}
+			names, err := f.Readdirnames(1)
+			f.Close()
+			return len(names) == 0 && errors.Is(err, io.EOF)
+		}
+		if a == p && fi.Mode().IsRegular() {
+			return fi.Size() == 0
+		}
+	}
+	return false
 }
 
 // ChainBinds are read-write self-binds of every directory between ws

@@ -47,6 +47,11 @@ type Config struct {
 	// (the socket of the runtime that runs the container, and its
 	// directory, when they are outside /run).
 	Hide []string
+	// Absent are placeholders (as MakePlaceholders made them) that count
+	// as not there while they are still empty: the spec a container
+	// would get if the one that made them were gone (a spare, see
+	// isolate/sandbox/spare). One that was filled counts as it is.
+	Absent []string
 }
 
 // Nested reports whether commands run one user namespace deeper than the
@@ -151,7 +156,7 @@ func Build(c Config) (*Spec, error) {
 	}
 	hidden := hiddenPaths(&c, visible)
 	dirs, files := ProtectedList(c)
-	prot, err := Protect(c.Workspace, dirs, files...)
+	prot, err := protect(c.Workspace, c.Absent, dirs, files...)
 	if err != nil {
 		return nil, err
 	}

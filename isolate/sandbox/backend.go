@@ -4,18 +4,27 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
 	"hermes-exec/internal/phase"
 	"hermes-exec/isolate"
 	"hermes-exec/isolate/sandbox/execproto"
+	"hermes-exec/isolate/sandbox/spare"
 )
 
 const (
 	freshPrefix   = "f-"
 	sessionPrefix = execproto.SessionPrefix
+	sparePrefix   = spare.Prefix
 )
+
+// isContainerID reports whether name (a state directory entry) is the id
+// of one of the sandbox's containers.
+func isContainerID(name string) bool {
+	return strings.HasPrefix(name, freshPrefix) || strings.HasPrefix(name, sessionPrefix) || strings.HasPrefix(name, sparePrefix)
+}
 
 // backend runs commands in sandbox containers.
 type backend struct {

@@ -129,7 +129,7 @@ func sweepStrayCgroups(stateDir string) []string {
 	var ids []string
 	for _, e := range entries {
 		id := e.Name()
-		if !strings.HasPrefix(id, freshPrefix) && !strings.HasPrefix(id, sessionPrefix) {
+		if !isContainerID(id) {
 			continue
 		}
 		if _, err := os.Lstat(filepath.Join(stateDir, id)); !os.IsNotExist(err) {

@@ -1,8 +1,6 @@
 package sandbox
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -24,6 +22,7 @@ import (
 
 	"hermes-exec/isolate/ocispec"
 	"hermes-exec/isolate/sandbox/execproto"
+	"hermes-exec/isolate/sandbox/spare"
 )
 
 // cgroupParent is where every sandbox cgroup lives, as an absolute path in
@@ -63,27 +62,12 @@ type template struct {
 	placeholders  []string
 	protectMounts int
 	workspace     string
+	// spec is what cfg was made from (a spare's key, spare.KeyOf).
+	spec *ocispec.Spec
 }
 
 // specConfig is the ocispec input for o (which has its defaults).
-func specConfig(o Options) ocispec.Config {
-	return ocispec.Config{
-		Owner:          *o.Owner,
-		Workspace:      o.Workspace,
-		HermesHome:     o.HermesHome,
-		StateDir:       o.StateDir,
-		Rootfs:         o.Rootfs,
-		Network:        o.Network,
-		Memory:         o.Memory,
-		CPUs:           o.CPUs,
-		Pids:           o.Pids,
-		TmpfsSize:      o.TmpfsSize,
-		HomeReadable:   o.HomeReadable,
-		ProtectedPaths: o.ProtectedPaths,
-		Rootless:       os.Geteuid() != 0,
-		ExecNotify:     o.ExecChecks,
-	}
-}
+func specConfig(o Options) ocispec.Config { return spare.SpecConfig(o) }
 
 // newTemplate turns Options into a libcontainer config: the spec ocispec
 // builds, converted by specconv.
@@ -126,7 +110,7 @@ func newTemplate(o Options) (*template, error) {
 		labelHome + "=" + o.HermesHome,
 	}
 	return &template{cfg: cfg, uid: spec.UID, gid: spec.GID, owner: sc.Owner, rootless: sc.Rootless, nested: sc.Nested(),
-		placeholders: spec.Placeholders, protectMounts: spec.ProtectMounts, workspace: o.Workspace}, nil
+		placeholders: spec.Placeholders, protectMounts: spec.ProtectMounts, workspace: o.Workspace, spec: spec}, nil
 }
 
 // forContainer returns a config for container id. The template is copied so
@@ -153,16 +137,17 @@ func (t *template) forContainer(id string, labels ...string) *configs.Config {
 	return &cfg
 }
 
-// create makes container id with labels: under the workspace's lock, it
+// create makes container id with labels and returns it with the template
+// it was made from: under the workspace's lock, it
 // checks that the protected paths are as the template found them (another
 // container may have made or removed placeholders since: then the template
 // is made again), creates the placeholders, and creates the container, so
 // that no destroyer removes a placeholder between its creation and the
 // container's state recording it.
-func (b *backend) create(id string, prepare func(*configs.Config), labels ...string) (*libcontainer.Container, error) {
+func (b *backend) create(id string, prepare func(*configs.Config), labels ...string) (*libcontainer.Container, *template, error) {
 	wl, err := lockWorkspace(b.o.StateDir, b.o.Workspace)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
+		return nil, nil, fmt.Errorf("sandbox: %w", err)
 	}
 	// The lock file goes with the last container of the workspace.
 	keep := true
@@ -170,16 +155,16 @@ func (b *backend) create(id string, prepare func(*configs.Config), labels ...str
 	t := b.tmpl
 	dirs, files := ocispec.ProtectedList(specConfig(b.o))
 	if p, err := ocispec.Protect(b.o.Workspace, dirs, files...); err != nil {
-		return nil, err
+		return nil, nil, err
 	} else if !reflect.DeepEqual(p.Placeholders, t.placeholders) || len(p.Mounts) != t.protectMounts {
 		if t, err = newTemplate(b.o); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	made, err := ocispec.MakePlaceholders(t.workspace, t.placeholders, t.owner.UID, t.owner.GID)
 	if err != nil {
 		ocispec.RemovePlaceholders(made)
-		return nil, fmt.Errorf("sandbox: protecting the workspace: %w", err)
+		return nil, nil, fmt.Errorf("sandbox: protecting the workspace: %w", err)
 	}
 	cfg := t.forContainer(id, append(labels, labelHolders+"="+strings.Join(made, "\x1f"))...)
 	if prepare != nil {
@@ -190,7 +175,7 @@ func (b *backend) create(id string, prepare func(*configs.Config), labels ...str
 		// another state directory's (sweepStrayCgroups).
 		if err := recordCgroup(b.o.StateDir, id); err != nil {
 			ocispec.RemovePlaceholders(made)
-			return nil, fmt.Errorf("sandbox: %w", err)
+			return nil, nil, fmt.Errorf("sandbox: %w", err)
 		}
 	}
 	c, err := libcontainer.Create(b.o.StateDir, id, cfg)
@@ -199,7 +184,7 @@ func (b *backend) create(id string, prepare func(*configs.Config), labels ...str
 			ocispec.RemovePlaceholders(made)
 			keep = false
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	// The entry holds the placeholders this container made: the last
 	// container of the workspace removes everyone's (another may have
@@ -208,7 +193,7 @@ func (b *backend) create(id string, prepare func(*configs.Config), labels ...str
 	if err := os.MkdirAll(users, 0o700); err == nil {
 		_ = os.WriteFile(filepath.Join(users, id), []byte(strings.Join(made, "\n")), 0o600)
 	}
-	return c, nil
+	return c, t, nil
 }
 
 // lockWorkspace serialises making and removing a workspace's placeholders.
@@ -216,12 +201,9 @@ func lockWorkspace(stateDir, ws string) (*lock, error) {
 	return acquireLock(stateDir, workspaceLockID(ws), unix.LOCK_EX, false)
 }
 
-const workspaceLockPrefix = "ws-"
+const workspaceLockPrefix = spare.WorkspaceLockPrefix
 
-func workspaceLockID(ws string) string {
-	sum := sha256.Sum256([]byte(ws))
-	return workspaceLockPrefix + hex.EncodeToString(sum[:8])
-}
+func workspaceLockID(ws string) string { return spare.WorkspaceLockID(ws) }
 
 // sweepWorkspaceLocks removes the workspace lock files (and users
 // directories) that no container of stateDir refers to and nobody holds:

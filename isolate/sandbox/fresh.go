@@ -32,7 +32,7 @@ func (b *backend) runFresh(ctx context.Context, s isolate.Spec) (st isolate.Stat
 	// kernel kills the reaper and with it the whole pid namespace. See the
 	// thread locking below.
 	prog := b.freshSeccomp()
-	c, err := b.create(id, b.withExecAgent(id, func(cfg *configs.Config) {
+	c, _, err := b.create(id, b.withExecAgent(id, func(cfg *configs.Config) {
 		cfg.ParentDeathSignal = int(unix.SIGKILL)
 		if prog != nil {
 			cfg.Seccomp = nil // the reaper installs the same program

@@ -19,6 +19,7 @@ import (
 
 	"hermes-exec/internal/hermeshome"
 	"hermes-exec/isolate/ocispec"
+	"hermes-exec/isolate/sandbox/spare"
 )
 
 // Info describes one sandbox container for `hermes-exec sandbox ls`.
@@ -178,6 +179,7 @@ func gc(o Options, sweepCgroups bool) ([]string, error) {
 		return nil, err
 	}
 	collectOrphanedCommands(o.StateDir)
+	marked := readyMarkers(o.StateDir, entries)
 	var removed []string
 	var errs []error
 	known := map[string]bool{}
@@ -190,10 +192,10 @@ func gc(o Options, sweepCgroups bool) ([]string, error) {
 			}
 			continue
 		}
-		if !strings.HasPrefix(id, freshPrefix) && !strings.HasPrefix(id, sessionPrefix) {
+		if !isContainerID(id) {
 			continue
 		}
-		ok, err := collect(o, id)
+		ok, err := collect(o, id, marked)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", id, err))
 		}
@@ -205,9 +207,9 @@ func gc(o Options, sweepCgroups bool) ([]string, error) {
 	// A state dir without a lock file cannot be in use (every user holds
 	// the lock), so it is collected through the same path.
 	for id := range known {
-		if strings.HasPrefix(id, freshPrefix) || strings.HasPrefix(id, sessionPrefix) {
+		if isContainerID(id) {
 			if _, err := os.Stat(lockPath(o.StateDir, id)); errors.Is(err, os.ErrNotExist) {
-				if ok, err := collect(o, id); err != nil {
+				if ok, err := collect(o, id, marked); err != nil {
 					errs = append(errs, fmt.Errorf("%s: %w", id, err))
 				} else if ok {
 					removed = append(removed, id)
@@ -224,8 +226,31 @@ func gc(o Options, sweepCgroups bool) ([]string, error) {
 	return removed, errors.Join(errs...)
 }
 
-// collect removes container id if nobody uses it and it is leftover or idle.
-func collect(o Options, id string) (bool, error) {
+// readyMarkers are the spares of stateDir recorded as ready (by id); a
+// marker whose container is gone is removed.
+func readyMarkers(stateDir string, entries []os.DirEntry) map[string]bool {
+	marked := map[string]bool{}
+	for _, e := range entries {
+		if !spare.IsMarker(e.Name()) {
+			continue
+		}
+		p := filepath.Join(stateDir, e.Name())
+		m, err := spare.ReadMarker(p)
+		if err == nil {
+			if _, err := os.Stat(filepath.Join(stateDir, m.ID)); err == nil {
+				marked[m.ID] = true
+				continue
+			}
+		}
+		// Taken meanwhile is fine: then the rename made it fail.
+		_ = os.Remove(p)
+	}
+	return marked
+}
+
+// collect removes container id if nobody uses it and it is leftover or
+// idle. A spare is kept while it is ready (marked) and its reaper lives.
+func collect(o Options, id string, marked map[string]bool) (bool, error) {
 	lk, err := acquireLock(o.StateDir, id, unix.LOCK_EX, true)
 	if errors.Is(err, errLocked) {
 		return false, nil // in use
@@ -234,7 +259,8 @@ func collect(o Options, id string) (bool, error) {
 		return false, err
 	}
 	fi, statErr := lk.File().Stat()
-	if statErr == nil && strings.HasPrefix(id, sessionPrefix) && sessionLive(o, id, fi.ModTime()) {
+	live := strings.HasPrefix(id, sessionPrefix) || (strings.HasPrefix(id, sparePrefix) && marked[id])
+	if statErr == nil && live && sessionLive(o, id, fi.ModTime()) {
 		lk.Release(false)
 		return false, nil
 	}
@@ -249,8 +275,9 @@ func collect(o Options, id string) (bool, error) {
 	}
 	status, _ := c.Status()
 	idle := statErr == nil && time.Since(fi.ModTime()) > idleLimit(o, c.Config().Labels)
-	// A fresh container whose lock is free has lost its wrapper.
-	leftover := strings.HasPrefix(id, freshPrefix) || status == libcontainer.Stopped
+	// A fresh container whose lock is free has lost its wrapper; a spare
+	// here was taken (or never finished), or has outlived its idle time.
+	leftover := strings.HasPrefix(id, freshPrefix) || strings.HasPrefix(id, sparePrefix) || status == libcontainer.Stopped
 	if !leftover && !idle {
 		lk.Release(false)
 		return false, nil
@@ -356,9 +383,7 @@ func workspaceInUse(stateDir, self string, cfg configs.Config) bool {
 }
 
 // workspaceUsers is the directory that records ws's containers.
-func workspaceUsers(stateDir, ws string) string {
-	return filepath.Join(stateDir, workspaceLockID(ws)+".users")
-}
+func workspaceUsers(stateDir, ws string) string { return spare.WorkspaceUsers(stateDir, ws) }
 
 // containerIDs lists the container state directories.
 func containerIDs(stateDir string) ([]string, error) {
@@ -371,7 +396,7 @@ func containerIDs(stateDir string) ([]string, error) {
 	}
 	var ids []string
 	for _, e := range entries {
-		if e.IsDir() && (strings.HasPrefix(e.Name(), freshPrefix) || strings.HasPrefix(e.Name(), sessionPrefix)) {
+		if e.IsDir() && isContainerID(e.Name()) {
 			ids = append(ids, e.Name())
 		}
 	}

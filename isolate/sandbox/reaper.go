@@ -28,6 +28,9 @@ import (
 //	sandbox-reaper session IDLE_SECONDS [exec-socket]
 //	                                      session container: reap, expire when
 //	                                      idle, start commands (execserver.go)
+//	sandbox-reaper spare IDLE_SECONDS     spare (spare.go): start the one
+//	                                      command of the first connection on
+//	                                      the exec socket, end with it
 const (
 	reaperExeFd      = 3 // the reaper's own binary, closed at once
 	reaperStatusFd   = 4 // fresh mode: where the exact end of the command is written
@@ -48,12 +51,15 @@ func reaperMain(args []string) int {
 	switch args[0] {
 	case "run":
 		return reapRun(args[1:])
-	case "session":
+	case "session", "spare":
 		idle := time.Duration(0)
 		if len(args) > 1 {
 			if s, err := strconv.ParseInt(args[1], 10, 64); err == nil {
 				idle = time.Duration(s) * time.Second
 			}
+		}
+		if args[0] == "spare" {
+			return reapSpare(idle)
 		}
 		return reapSession(idle, len(args) > 2 && args[2] == execSocketArg)
 	}
@@ -188,6 +194,42 @@ func reapSession(idle time.Duration, withSocket bool) int {
 				last = time.Now()
 			}
 			if idle > 0 && time.Since(last) > idle {
+				return 0
+			}
+		}
+	}
+}
+
+// reapSpare is a spare container's reaper: it takes the first connection
+// on the exec socket (and closes the socket: nobody connects after it),
+// starts that one command, reaps, and exits once the command ended, which
+// ends the container and everything the command left running in it, as
+// reapRun does. Unused for idle, or on SIGTERM, SIGINT or SIGHUP, it exits
+// too (gc then removes the container).
+func reapSpare(idle time.Duration) int {
+	l := execListener()
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	if l == nil {
+		return exitcode.CannotExec
+	}
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, unix.SIGCHLD, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	srv := newExecServer()
+	ended := srv.ServeOne(l)
+	tick := time.NewTicker(sessionPoll)
+	defer tick.Stop()
+	start := time.Now()
+	for {
+		select {
+		case sig := <-sigs:
+			if sig != unix.SIGCHLD {
+				return 0
+			}
+			srv.ReapAll()
+		case <-ended:
+			return 0
+		case <-tick.C:
+			if idle > 0 && !srv.Busy(start) && time.Since(start) > idle {
 				return 0
 			}
 		}

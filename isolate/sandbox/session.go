@@ -102,7 +102,7 @@ func (b *backend) shareLock(c *libcontainer.Container, lk *lock) (*libcontainer.
 // stdio is /dev/null: it outlives this wrapper and must not hold the agent's
 // pipes open.
 func (b *backend) startSession(id, session, execChecks string) (*libcontainer.Container, error) {
-	c, err := b.create(id, b.withExecAgent(id, nil), labelKind+"="+kindSession, labelSession+"="+session)
+	c, _, err := b.create(id, b.withExecAgent(id, nil), labelKind+"="+kindSession, labelSession+"="+session)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: creating the session container: %w", err)
 	}

@@ -43,6 +43,7 @@ func OptionsFrom(c isolate.Context) (Options, error) {
 		HomeReadable:   cc.HomeReadable,
 		ProtectedPaths: cc.ProtectedPaths,
 		ExecChecks:     c.Config.Terminal.ExecChecks == config.ExecChecksOn,
+		NoSpare:        cc.Spare == config.SpareOff,
 	}
 	var err error
 	if cc.Memory != "" {

@@ -50,6 +50,11 @@ type Request struct {
 	// listeners (isolate.Spec.ExecChecks); required when
 	// Options.ExecChecks is on.
 	ExecChecks string `json:",omitempty"`
+	// SpareFor, for `hermes-exec-sandbox spare`, identifies the
+	// hermes-exec that will take the spare (spare.HelperID of its
+	// executable): part of the spare's key, since that program computes
+	// the key it compares.
+	SpareFor string `json:",omitempty"`
 }
 
 // helper is how hermes-exec-sandbox is found and started.
@@ -96,6 +101,12 @@ func (b *backend) DeliversExecChecks() bool { return b.opts.ExecChecks }
 // session container skips the helper when it can (session.go).
 func (b *backend) Run(ctx context.Context, s isolate.Spec) (isolate.Status, error) {
 	if st, ok := b.runInSession(ctx, s); ok {
+		return st, nil
+	}
+	// A fresh command: in the spare made after the last one, else in a
+	// container the helper makes now; then the next spare is made.
+	defer b.prepareSpare(s)
+	if st, ok := b.runInSpare(ctx, s); ok {
 		return st, nil
 	}
 	return helper.Run(ctx, b.host, b.helper, Request{Options: b.opts, Dir: s.Dir, TTY: s.TTY, Session: s.Session, ExecChecks: s.ExecChecks}, s)

@@ -64,6 +64,17 @@ func RunInSession(ctx context.Context, opts Options, s isolate.Spec, relay execp
 	}
 	defer lk.Release(false)
 	lk.Touch()
+	st, ok = runViaReaper(ctx, o, sock, counter, s, relay)
+	lk.Touch()
+	return st, ok
+}
+
+// runViaReaper has the reaper listening on sock run s, and returns what
+// the helper would: the command's status as bash reports it, with the
+// reason printed as the helper prints it, or SIGKILL with the
+// cancellation's reason when ctx ends. counter is the container's
+// out-of-memory counter. ok is false when nothing was started.
+func runViaReaper(ctx context.Context, o Options, sock, counter string, s isolate.Spec, relay execproto.Relay) (st isolate.Status, ok bool) {
 	req := execproto.Request{
 		Args: s.Args,
 		Env:  execproto.CommandEnv(s.Env, o.Passthrough, helperSkillEnv()),
@@ -71,7 +82,6 @@ func RunInSession(ctx context.Context, opts Options, s isolate.Spec, relay execp
 	}
 	before := execproto.ReadCounter(counter, "oom_kill")
 	end, started, err := execproto.ExecRelay(ctx, sock, req, s.Stdin, s.Stdout, s.Stderr, relay)
-	lk.Touch()
 	if !started {
 		return st, false
 	}

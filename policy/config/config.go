@@ -79,6 +79,9 @@ type Container struct {
 	Persist string `yaml:"persist"`
 	// Idle is how long an unused session container lives.
 	Idle time.Duration `yaml:"idle"`
+	// Spare is "on" (with persist none, the next command's container is
+	// prepared in the background) or "off"; empty means on.
+	Spare string `yaml:"spare"`
 	// Image is the image reference for the containerd backend.
 	Image string `yaml:"image"`
 	// HomeReadable lists paths under the caller's home (relative to it)
@@ -123,6 +126,9 @@ const (
 
 	PersistSession = "session"
 	PersistNone    = "none"
+
+	SpareOn  = "on"
+	SpareOff = "off"
 )
 
 // Default values of the settings that have one.

@@ -50,6 +50,7 @@ type rawContainer struct {
 	Network   yaml.Node `yaml:"network"`
 	Persist   yaml.Node `yaml:"persist"`
 	Idle      yaml.Node `yaml:"idle"`
+	Spare     yaml.Node `yaml:"spare"`
 	Image     yaml.Node `yaml:"image"`
 	// Sandbox view lists (see Container).
 	HomeReadable   yaml.Node `yaml:"home_readable"`
@@ -254,6 +255,11 @@ func (r *rawContainer) apply(c *Container) error {
 		add(err)
 	} else if ok {
 		c.Idle = d
+	}
+	if v, ok, err := choice(&r.Spare, "container.spare", SpareOn, SpareOff); err != nil {
+		add(err)
+	} else if ok {
+		c.Spare = v
 	}
 	if v, ok, err := scalar(&r.Image, "container.image"); err != nil {
 		add(err)

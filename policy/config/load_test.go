@@ -169,6 +169,7 @@ func TestLoadErrorsNameTheLine(t *testing.T) {
 		{"container:\n  network: bridge\n", ":2: ", "container.network"},
 		{"container:\n  persist: forever\n", ":2: ", "container.persist"},
 		{"container:\n  idle: 0s\n", ":2: ", "container.idle"},
+		{"container:\n  spare: maybe\n", ":2: ", "container.spare"},
 		{"approvals: 5\n", ":1: ", "cannot unmarshal"},
 		{"approvals:\n  mode: smart\n  mode: off\n", ":3: ", "already"},
 		// Syntax errors.

@@ -80,6 +80,9 @@ type Options struct {
 	// A session container made with them is another container than one
 	// made without.
 	ExecChecks bool `json:",omitempty"`
+	// NoSpare (container.spare: off): a fresh container is made when its
+	// command comes, never prepared ahead (isolate/sandbox/spare).
+	NoSpare bool `json:",omitempty"`
 }
 
 // Defaults and the accepted values of Options fields.
