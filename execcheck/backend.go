@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -211,11 +212,29 @@ func (b *Backend) take(c *net.UnixConn, stop int, many bool) error {
 	} else {
 		b.Supervisor.Root = int(cred.Pid)
 		b.Supervisor.rootExempt = b.rootExempt
+		// The launcher is under the filter already and waits for the
+		// reply below: from here on, any change of its view (or its
+		// descendants') reaches the supervisor first.
+		b.Supervisor.sameView.Store(sameView(int(cred.Pid)))
 	}
 	if _, err := c.Write([]byte{1}); err != nil {
 		return err
 	}
 	return b.Supervisor.Serve(fd, stop)
+}
+
+// sameView reports whether process pid has the wrapper's root and mount
+// namespace (a path then names the same file for both).
+func sameView(pid int) bool {
+	p := "/proc/" + strconv.Itoa(pid)
+	if root, err := os.Readlink(p + "/root"); err != nil || root != "/" {
+		return false
+	}
+	var theirs, ours unix.Stat_t
+	if unix.Stat(p+"/ns/mnt", &theirs) != nil || unix.Stat("/proc/self/ns/mnt", &ours) != nil {
+		return false
+	}
+	return theirs.Dev == ours.Dev && theirs.Ino == ours.Ino
 }
 
 // lookPath resolves the program in the command's PATH, as the host

@@ -71,7 +71,7 @@ func helper(action string) int {
 		if err != nil {
 			return report(err)
 		}
-		if err := syncWakeUp(fd); err != nil {
+		if err := setSyncWakeUp(fd, true); err != nil {
 			return report(err)
 		}
 		fmt.Println("OK")
@@ -184,6 +184,70 @@ func helper(action string) int {
 		}
 		fmt.Print(string(out))
 		return 0
+	case "chroot-exec":
+		// Another root between fork and exec: the program is the one
+		// in that root.
+		if err := syscall.Chroot(os.Getenv("HERMES_EC_ROOT")); err != nil {
+			return report(err)
+		}
+		return report(syscall.Exec(os.Getenv("HERMES_EC_PROG"), []string{"prog"}, os.Environ()))
+	case "mountns-exec":
+		// Another mount namespace, where a script is mounted over the
+		// program's path: the program is the script.
+		runtime.LockOSThread()
+		prog := os.Getenv("HERMES_EC_PROG")
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			return report(err)
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			return report(err)
+		}
+		if err := unix.Mount(os.Getenv("HERMES_EC_SCRIPT"), prog, "", unix.MS_BIND, ""); err != nil {
+			return report(err)
+		}
+		return report(syscall.Exec(prog, []string{"prog"}, os.Environ()))
+	case "changed-file":
+		// The same path twice, a program, then a script: the second
+		// exec is judged by the script.
+		prog := os.Getenv("HERMES_EC_PROG")
+		if err := exec.Command(prog).Run(); err != nil {
+			return report(err)
+		}
+		tmp := prog + ".new"
+		if err := os.WriteFile(tmp, []byte("#!/bin/sh\necho forbidden\n"), 0o755); err != nil {
+			return report(err)
+		}
+		if err := os.Rename(tmp, prog); err != nil {
+			return report(err)
+		}
+		err := exec.Command(prog).Run()
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return report(err)
+	case "chdir-twice":
+		// The same argv twice, in a build directory and then in /,
+		// where its relative operand is a system path.
+		argv := []string{"/bin/rm", "-rf", "etc/hermes-exec-test-absent"}
+		for _, dir := range []string{os.Getenv("HERMES_EC_DIR"), "/"} {
+			if err := os.Chdir(dir); err != nil {
+				return report(err)
+			}
+			err := exec.Command(argv[0], argv[1:]...).Run()
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			if err != nil {
+				return report(err)
+			}
+			fmt.Println("ran in", dir)
+		}
+		return 0
+	case "clone3":
+		_, _, errno := syscall.RawSyscall(435, 0, 0, 0) // clone3(NULL, 0): EINVAL without the filter
+		return report(errno)
 	case "go-storm":
 		// A Go program under the filter: its threads get preemption
 		// signals while their execs are trapped.
@@ -278,8 +342,9 @@ func (s *seen) all() []*Exec {
 }
 
 // run runs the test binary as helper `action` on the host backend under
-// exec checks and returns its exit status and output.
-func run(t *testing.T, action string, judge Judge, timeout time.Duration) (int, string, *seen) {
+// exec checks and returns its exit status and output. env is added to the
+// helper's environment.
+func run(t *testing.T, action string, judge Judge, timeout time.Duration, env ...string) (int, string, *seen) {
 	t.Helper()
 	cls, err := policy.NewClassifier(policy.Rules{Deny: []string{"echo forbidden"}, ExecChecked: true})
 	if err != nil {
@@ -294,7 +359,7 @@ func run(t *testing.T, action string, judge Judge, timeout time.Duration) (int, 
 		t.Fatal(err)
 	}
 	defer out.Close()
-	env := append(os.Environ(), "HERMES_EC_HELPER="+action)
+	env = append(append(os.Environ(), "HERMES_EC_HELPER="+action), env...)
 	st, err := b.Run(context.Background(), isolate.Spec{Args: []string{os.Args[0]}, Env: env, Stdout: out, Stderr: os.Stderr, Stdin: os.Stdin})
 	if err != nil {
 		t.Fatalf("run %s: %v", action, err)
@@ -568,5 +633,108 @@ func TestCommandSchedulingIsUntouched(t *testing.T) {
 		if lines[i+1] != niceAndPolicy {
 			t.Errorf("exec %d ran with nice and policy %q, the wrapper's are %q", i/2+1, lines[i+1], niceAndPolicy)
 		}
+	}
+}
+
+// A copy of /bin/true at a fresh path, and a script with a denied line (the
+// classifier in run denies "echo forbidden") for the same path elsewhere.
+func programAndScript(t *testing.T) (dir, prog, script string) {
+	t.Helper()
+	dir = t.TempDir()
+	prog = filepath.Join(dir, "prog")
+	b, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prog, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script = filepath.Join(dir, "script")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho forbidden\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, prog, script
+}
+
+// judgedScript reports whether the judge saw an exec of prog classified by
+// the script's text (denied).
+func judgedScript(sn *seen, prog string) bool {
+	for _, e := range sn.all() {
+		if e.Path == prog && e.Script == prog && e.Verdict.Decision == policy.Deny {
+			return true
+		}
+	}
+	return false
+}
+
+// The supervisor looks up a program in its own root while every process
+// has the wrapper's view of the file system. A process that changes its
+// root between fork and exec is seen through its own: the program there
+// is a script, judged by its text, not the harmless program at the same
+// path in the wrapper's root (which, looked up there, would have let the
+// exec run: ENOENT then, from the missing /bin/sh in that root).
+func TestExecAfterChrootIsLookedUpInItsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testutil.Require(t, "root (chroot)")
+	}
+	dir, prog, script := programAndScript(t)
+	root := filepath.Join(dir, "root")
+	inRoot := filepath.Join(root, prog)
+	if err := os.MkdirAll(filepath.Dir(inRoot), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(script, inRoot); err != nil {
+		t.Fatal(err)
+	}
+	code, out, sn := run(t, "chroot-exec", deny, 0, "HERMES_EC_ROOT="+root, "HERMES_EC_PROG="+prog)
+	if code != 3 || out != "EACCES" || !judgedScript(sn, prog) {
+		t.Fatalf("exit %d, output %q, judged %d execs; want EACCES for the script in the new root", code, out, len(sn.all()))
+	}
+}
+
+// The same with another mount namespace, where the script is mounted over
+// the program's path.
+func TestExecInAnotherMountNamespaceIsLookedUpThere(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testutil.Require(t, "root (mount namespace)")
+	}
+	_, prog, script := programAndScript(t)
+	code, out, sn := run(t, "mountns-exec", deny, 0, "HERMES_EC_PROG="+prog, "HERMES_EC_SCRIPT="+script)
+	if code != 3 || out != "EACCES" || !judgedScript(sn, prog) {
+		t.Fatalf("exit %d, output %q, judged %d execs; want EACCES for the script mounted over the program", code, out, len(sn.all()))
+	}
+}
+
+// A program replaced by a script at the same path between two execs: the
+// second is judged by the script (what the supervisor remembers about
+// files that are not scripts is by identity and change time, not path).
+func TestChangedFileAtTheSamePath(t *testing.T) {
+	_, prog, _ := programAndScript(t)
+	code, out, sn := run(t, "changed-file", deny, 0, "HERMES_EC_PROG="+prog)
+	if code != 3 || out != "EACCES" || !judgedScript(sn, prog) {
+		t.Fatalf("exit %d, output %q, judged %d execs; want the first exec run and the second refused", code, out, len(sn.all()))
+	}
+}
+
+// clone3, whose flags a filter cannot see, fails with ENOSYS under the
+// filter (glibc then uses clone, whose flags it sees).
+func TestClone3IsENOSYS(t *testing.T) {
+	code, out, _ := run(t, "clone3", deny, 0)
+	if code != 3 || out != "ENOSYS" {
+		t.Fatalf("exit %d, output %q; want ENOSYS", code, out)
+	}
+}
+
+// An argv allowed in one directory is judged again after a chdir: what
+// the supervisor remembers of allowed argvs does not carry a relative
+// operand into a directory where it names a system path.
+func TestChdirBetweenIdenticalExecs(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "build")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out, sn := run(t, "chdir-twice", deny, 0, "HERMES_EC_DIR="+dir)
+	if code != 3 || out != "ran in "+dir+"\nEACCES" || len(sn.all()) != 1 {
+		t.Fatalf("exit %d, output %q, asked %d times; want it run in %s and refused in /", code, out, len(sn.all()), dir)
 	}
 }

@@ -89,14 +89,19 @@ func send(fd int, r *notifResp) error {
 // (Linux 6.6), which x/sys does not name.
 const notifSetFlags = 0x40082104
 
-// syncWakeUp asks the kernel to wake the supervisor and the trapped task
-// on the same CPU, handing over directly (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP):
-// a trapped exec then costs a switch between two tasks instead of two
-// wake-ups through the scheduler. An older kernel refuses it; nothing
-// changes but the cost.
-func syncWakeUp(fd int) error {
+// setSyncWakeUp turns SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP on or off. While
+// it is on, the kernel wakes the supervisor on the CPU of the task that
+// trapped (a notification), and an answered task on the CPU of the
+// supervisor that answered: a hand-over between two tasks on one CPU
+// instead of a wake-up through the scheduler. An older kernel refuses it;
+// nothing changes but the cost.
+func setSyncWakeUp(fd int, on bool) error {
+	var flags uintptr
+	if on {
+		flags = unix.SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+	}
 	// The flags are the argument itself, not a pointer to them.
-	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), notifSetFlags, unix.SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), notifSetFlags, flags)
 	if e != 0 {
 		return e
 	}

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hermes-exec/execcheck/filter"
@@ -117,6 +118,17 @@ type Supervisor struct {
 	// allowed remembers argvs the classifier allowed (classifyArgv).
 	allowed map[string]policy.Verdict
 	wg      sync.WaitGroup
+	// sameView is set (by Backend, on the host) when the command started
+	// with the wrapper's root and mount namespace; moved is set for good
+	// when any process under the filter changes its own (the filter sends
+	// chroot, pivot_root, setns, and clone or unshare of a new mount
+	// namespace, and refuses clone3). While the one is set and the other
+	// not, every process under the filter sees the wrapper's file system,
+	// so an absolute path is looked up directly instead of through
+	// /proc/PID/root, whose first use for a new process costs the kernel
+	// new /proc inodes: that lookup was about a quarter of the
+	// supervisor's CPU an exec.
+	sameView, moved atomic.Bool
 }
 
 // addStop ends the chains shown at pid.
@@ -228,7 +240,7 @@ func (s *Supervisor) Serve(fd, stop int) error {
 	// Not locked to a thread: blocked in poll, the goroutine keeps its
 	// thread anyway, and it must be able to yield cheaply (sched.go).
 	defer reserveP()()
-	_ = syncWakeUp(fd)
+	h := newCPUHandOver(fd)
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	if stop >= 0 {
 		fds = append(fds, unix.PollFd{Fd: int32(stop), Events: unix.POLLIN})
@@ -237,6 +249,7 @@ func (s *Supervisor) Serve(fd, stop int) error {
 	m := new(mem) // reused: its page buffers are not small
 	var y yielder
 	for {
+		h.waiting()
 		fds[0].Revents = 0
 		if len(fds) > 1 {
 			fds[1].Revents = 0
@@ -266,6 +279,7 @@ func (s *Supervisor) Serve(fd, stop int) error {
 			}
 			return fmt.Errorf("exec checks: receive: %w", err)
 		}
+		h.answering()
 		s.handle(fd, n, m)
 	}
 }
@@ -278,6 +292,15 @@ func (s *Supervisor) Wait() { s.wg.Wait() }
 // exec, else after the Judge, on a goroutine of its own (a question may
 // take minutes; other processes' execs go on meanwhile).
 func (s *Supervisor) handle(fd int, n notif, m *mem) {
+	if abi, ok := filter.ABIFor(n.Arch); ok && !abi.IsExec(n.Nr) {
+		// Not an exec: a call that gives the process another view of
+		// the file system (the filter sends no other). From now on
+		// paths are looked up through each process's own root. This
+		// is set before the call is let run.
+		s.moved.Store(true)
+		s.answer(fd, n.ID, true)
+		return
+	}
 	if s.Root != 0 && !s.rootDone && tgidOf(int(n.Pid)) == s.Root {
 		s.rootDone = true
 		if s.rootExempt {
@@ -296,7 +319,7 @@ func (s *Supervisor) handle(fd int, n notif, m *mem) {
 		// without a question (and without a window in which it could
 		// appear and run unchecked).
 		var errno unix.Errno
-		if st, errno = statProgram(e); errno != 0 {
+		if st, errno = s.statProgram(e); errno != 0 {
 			s.answerErrno(fd, n.ID, errno)
 			return
 		}
@@ -388,9 +411,9 @@ func (s *Supervisor) judge(e *Exec) bool {
 // errno (ENOENT, ENOTDIR) when it cannot be found there, else its stat (nil
 // when it cannot be had for another reason; the exec is then classified
 // without it).
-func statProgram(e *Exec) (*unix.Stat_t, unix.Errno) {
+func (s *Supervisor) statProgram(e *Exec) (*unix.Stat_t, unix.Errno) {
 	var st unix.Stat_t
-	err := unix.Stat(procPath(e.Pid, e.Path), &st)
+	err := unix.Stat(s.procPath(e.Pid, e.Path), &st)
 	if errno, ok := err.(unix.Errno); ok && (errno == unix.ENOENT || errno == unix.ENOTDIR) {
 		return nil, errno
 	}
@@ -403,7 +426,27 @@ func statProgram(e *Exec) (*unix.Stat_t, unix.Errno) {
 // procPath is the path by which the supervisor reaches what path names for
 // process pid: through its root (a container's processes have their own
 // mounts), its working directory, or its own /proc entries for the
-// names that mean "the calling process" (/proc/self, /dev/fd).
+// names that mean "the calling process" (/proc/self, /dev/fd). An
+// absolute path is the same file for the supervisor while every process
+// has the wrapper's view of the file system (sameView, moved).
+func (s *Supervisor) procPath(pid int, path string) string {
+	if filepath.IsAbs(path) && s.sameView.Load() && !s.moved.Load() && !selfPath(path) {
+		return path
+	}
+	return procPath(pid, path)
+}
+
+// selfPath: path names something of the calling process.
+func selfPath(path string) bool {
+	for _, p := range []string{"/proc/self/", "/proc/thread-self/", "/dev/fd/", "/dev/std"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return path == "/proc/self" || path == "/proc/thread-self" || path == "/dev/fd"
+}
+
+// procPath is Supervisor.procPath for a process whose view may differ.
 func procPath(pid int, path string) string {
 	p := "/proc/" + strconv.Itoa(pid)
 	switch {
@@ -512,7 +555,7 @@ func (s *Supervisor) classify(e *Exec, st *unix.Stat_t, readErr error) {
 	pid := strconv.Itoa(e.Pid)
 	// A #! program: the kernel starts its interpreter without another
 	// exec, so the interpreter and the file are looked at now.
-	if interp, arg, ok := shebang(e.Pid, e.Path, st); ok {
+	if interp, arg, ok := shebang(s.procPath(e.Pid, e.Path), st); ok {
 		full := []string{interp}
 		if arg != "" {
 			full = append(full, arg)
@@ -532,7 +575,7 @@ func (s *Supervisor) classify(e *Exec, st *unix.Stat_t, readErr error) {
 	}
 	if flag != "" {
 		if file, ok := scriptOperand(argv[1:], inline); ok {
-			text, err := readScript(e.Pid, file)
+			text, err := readScript(s.procPath(e.Pid, file))
 			switch {
 			case err == nil:
 				e.Script = file

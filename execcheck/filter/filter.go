@@ -1,7 +1,12 @@
 // Package filter builds and installs the seccomp filter of exec checks: every
 // execve and execveat, through every system call entry point the CPU has
 // (on x86_64: the 64-bit, x32 and i386 tables), is sent to a user-space
-// supervisor (SECCOMP_RET_USER_NOTIF); every other system call is allowed.
+// supervisor (SECCOMP_RET_USER_NOTIF); so are the calls that can give a
+// process another view of the file system than the supervisor's (chroot,
+// pivot_root, setns, and clone or unshare with CLONE_NEWNS), so that the
+// supervisor knows when a path must be looked up through /proc/PID/root;
+// clone3, whose flags a filter cannot read, fails with ENOSYS (glibc and
+// others then use clone); every other system call is allowed.
 //
 // The program is written as raw sock_filter instructions so that the static
 // wrapper needs neither cgo nor libseccomp.
@@ -30,6 +35,16 @@ type ABI struct {
 	// Execveat is the number (after Mask) of execveat, whose arguments
 	// are laid out differently.
 	Execveat []uint32
+	// Moves are the calls that change the caller's root or mount
+	// namespace whatever their arguments (chroot, pivot_root, setns):
+	// sent to the supervisor, which answers them (they are not execs).
+	Moves []uint32
+	// NewNS are the calls whose first argument is clone flags (clone,
+	// unshare): sent to the supervisor when CLONE_NEWNS is among them.
+	NewNS []uint32
+	// Clone3 is clone3, whose flags are in memory a filter cannot read:
+	// it fails with ENOSYS, and callers fall back to clone.
+	Clone3 []uint32
 	// PtrSize is the size of a pointer in this ABI's argv array.
 	PtrSize int
 }
@@ -37,16 +52,23 @@ type ABI struct {
 // x32Bit marks an x32 system call number (__X32_SYSCALL_BIT).
 const x32Bit = 0x40000000
 
-// Sizes of the seccomp_data fields the program loads.
+// Offsets of the seccomp_data fields the program loads (the low 32 bits
+// of the first argument: the kernel is little-endian on every table
+// listed, and CLONE_NEWNS is a low bit).
 const (
 	offNr   = 0
 	offArch = 4
+	offArg0 = 16
 )
+
+// cloneNewNS is CLONE_NEWNS.
+const cloneNewNS = 0x00020000
 
 // BPF opcodes (linux/bpf_common.h).
 const (
 	bpfLdWAbs = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
 	bpfJeqK   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+	bpfJsetK  = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
 	bpfAndK   = unix.BPF_ALU | unix.BPF_AND | unix.BPF_K
 	bpfRetK   = unix.BPF_RET | unix.BPF_K
 )
@@ -57,7 +79,12 @@ const (
 // must not.
 func Program(abis []ABI) []unix.SockFilter {
 	var prog []unix.SockFilter
-	var notifyJumps []int
+	// Forward jumps to the shared returns at the end, patched below.
+	var notifyJumps, enosysJumps []int
+	jumpTo := func(list *[]int, nr uint32) {
+		*list = append(*list, len(prog))
+		prog = append(prog, unix.SockFilter{Code: bpfJeqK, K: nr})
+	}
 	for _, a := range abis {
 		// if arch != a.Arch goto next-arch (patched below)
 		archCheck := len(prog)
@@ -70,18 +97,47 @@ func Program(abis []ABI) []unix.SockFilter {
 			prog = append(prog, unix.SockFilter{Code: bpfAndK, K: a.Mask})
 		}
 		for _, nr := range a.Exec {
-			notifyJumps = append(notifyJumps, len(prog))
+			jumpTo(&notifyJumps, nr)
+		}
+		for _, nr := range a.Moves {
+			jumpTo(&notifyJumps, nr)
+		}
+		for _, nr := range a.Clone3 {
+			jumpTo(&enosysJumps, nr)
+		}
+		// if nr is clone or unshare goto flags (patched below)
+		var flagJumps []int
+		for _, nr := range a.NewNS {
+			flagJumps = append(flagJumps, len(prog))
 			prog = append(prog, unix.SockFilter{Code: bpfJeqK, K: nr})
 		}
 		prog = append(prog, unix.SockFilter{Code: bpfRetK, K: unix.SECCOMP_RET_ALLOW})
+		if len(flagJumps) > 0 {
+			// flags: if arg0 & CLONE_NEWNS goto notify; else allow
+			// (BPF jumps only forward, hence a second allow).
+			flags := len(prog)
+			prog = append(prog, unix.SockFilter{Code: bpfLdWAbs, K: offArg0})
+			notifyJumps = append(notifyJumps, len(prog))
+			prog = append(prog,
+				unix.SockFilter{Code: bpfJsetK, K: cloneNewNS},
+				unix.SockFilter{Code: bpfRetK, K: unix.SECCOMP_RET_ALLOW})
+			for _, at := range flagJumps {
+				prog[at].Jt = uint8(flags - (at + 1))
+			}
+		}
 		// Jump offsets count from the instruction after the jump.
 		prog[archCheck+1].Jf = uint8(len(prog) - (archCheck + 2))
 	}
 	prog = append(prog, unix.SockFilter{Code: bpfRetK, K: unix.SECCOMP_RET_KILL_PROCESS})
+	enosys := len(prog)
+	prog = append(prog, unix.SockFilter{Code: bpfRetK, K: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)})
 	notify := len(prog)
 	prog = append(prog, unix.SockFilter{Code: bpfRetK, K: unix.SECCOMP_RET_USER_NOTIF})
 	for _, at := range notifyJumps {
 		prog[at].Jt = uint8(notify - (at + 1))
+	}
+	for _, at := range enosysJumps {
+		prog[at].Jt = uint8(enosys - (at + 1))
 	}
 	return prog
 }
@@ -94,6 +150,22 @@ func ABIFor(arch uint32) (ABI, bool) {
 		}
 	}
 	return ABI{}, false
+}
+
+// IsExec reports whether nr (as seccomp reports it) executes a program in
+// a; the filter sends the supervisor nothing else but the calls that
+// change a process's view of the file system (Moves, NewNS).
+func (a ABI) IsExec(nr int32) bool {
+	n := uint32(nr)
+	if a.Mask != 0 {
+		n &= a.Mask
+	}
+	for _, x := range a.Exec {
+		if x == n {
+			return true
+		}
+	}
+	return false
 }
 
 // IsExecveat reports whether nr (as seccomp reports it) is execveat in a.
