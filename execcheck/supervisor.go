@@ -319,7 +319,7 @@ func (s *Supervisor) handle(fd int, n notif, m *mem) {
 		// without a question (and without a window in which it could
 		// appear and run unchecked).
 		var errno unix.Errno
-		if st, errno = s.statProgram(e); errno != 0 {
+		if st, errno, err = s.statProgram(e); errno != 0 {
 			s.answerErrno(fd, n.ID, errno)
 			return
 		}
@@ -411,16 +411,26 @@ func (s *Supervisor) judge(e *Exec) bool {
 // errno (ENOENT, ENOTDIR) when it cannot be found there, else its stat (nil
 // when it cannot be had for another reason; the exec is then classified
 // without it).
-func (s *Supervisor) statProgram(e *Exec) (*unix.Stat_t, unix.Errno) {
+//
+// err is errPerCaller when the supervisor cannot reach the process's file
+// (openResolved): the exec is then asked about.
+func (s *Supervisor) statProgram(e *Exec) (*unix.Stat_t, unix.Errno, error) {
 	var st unix.Stat_t
-	err := unix.Stat(s.procPath(e.Pid, e.Path), &st)
+	fd, err := openResolved(s.procPath(e.Pid, e.Path), unix.O_PATH)
+	if err == nil {
+		err = unix.Fstat(fd, &st)
+		unix.Close(fd)
+	}
 	if errno, ok := err.(unix.Errno); ok && (errno == unix.ENOENT || errno == unix.ENOTDIR) {
-		return nil, errno
+		return nil, errno, nil
+	}
+	if errors.Is(err, errPerCaller) {
+		return nil, 0, err
 	}
 	if err != nil {
-		return nil, 0
+		return nil, 0, nil
 	}
-	return &st, 0
+	return &st, 0, nil
 }
 
 // procPath is the path by which the supervisor reaches what path names for
@@ -588,6 +598,9 @@ func (s *Supervisor) classify(e *Exec, st *unix.Stat_t, readErr error) {
 					cls = s.Scripts
 				}
 				v = merge(v, cls.ClassifyArgv([]string{name, flag, text}), text)
+			case errors.Is(err, errPerCaller):
+				e.Script = file
+				v = merge(v, askVerdict(e, "exec-check-path", file+": "+err.Error()), "")
 			case errors.Is(err, errScriptTooLarge):
 				e.Script = file
 				v = merge(v, askVerdict(e, "exec-check-script", file+": "+err.Error()), "")
@@ -689,6 +702,9 @@ func merge(a, b policy.Verdict, text string) policy.Verdict {
 // unreadable is the verdict for an exec whose argv could not be read in
 // full: it is asked about, never let through unseen.
 func unreadable(e *Exec, err error) policy.Verdict {
+	if errors.Is(err, errPerCaller) {
+		return askVerdict(e, "exec-check-path", e.Path+": "+err.Error())
+	}
 	return askVerdict(e, "exec-check-unreadable", "the program's arguments could not be read ("+err.Error()+"), so it cannot be checked")
 }
 

@@ -1,0 +1,89 @@
+package execcheck
+
+import (
+	"errors"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// errPerCaller: the path, as the supervisor would follow it, goes through
+// a name that means "the calling process" (/proc/self, /proc/thread-self)
+// beyond the part procPath chose for the trapped process: a symlink to
+// /proc/self/fd/0, /proc//self/fd/0, /proc/net/../fd/0. The supervisor
+// would look at its own file there, the process at another one, so the
+// exec is asked about, not classified by the wrong file.
+var errPerCaller = errors.New("the path leads through /proc/self or a magic link, which names another file for the supervisor than for the process")
+
+// openResolved opens p, a path procPath made (or an absolute path the
+// process gave, see Supervisor.procPath), with flags. A leading
+// /proc/PID/NAME (and /proc/PID/fd/N) is the part chosen to reach the
+// trapped process's own root, working directory or files, and is followed
+// as the kernel follows it; the rest is looked up with no magic link
+// (RESOLVE_NO_MAGICLINKS) and must not end in procfs, where the files
+// reached through /proc/self are the supervisor's.
+func openResolved(p string, flags int) (int, error) {
+	base, rest := splitBase(p)
+	if rest == "" {
+		return unix.Open(base, flags|unix.O_CLOEXEC, 0)
+	}
+	dirfd := unix.AT_FDCWD
+	if base != "" {
+		fd, err := unix.Open(base, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, err
+		}
+		defer unix.Close(fd)
+		dirfd = fd
+	}
+	fd, err := unix.Openat2(dirfd, rest, &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: unix.RESOLVE_NO_MAGICLINKS})
+	switch {
+	case err == unix.ELOOP:
+		// A magic link on the way (or too many symlinks, which the
+		// kernel's own lookup fails as well).
+		return -1, errPerCaller
+	case err == unix.ENOSYS:
+		return -1, errPerCaller // no safe lookup here: asked about
+	case err != nil:
+		return -1, err
+	}
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil || fs.Type == unix.PROC_SUPER_MAGIC {
+		unix.Close(fd)
+		return -1, errPerCaller
+	}
+	return fd, nil
+}
+
+// splitBase splits p into the trusted /proc/PID/NAME prefix (NAME being
+// root, cwd, a file of the process, or fd/N) and the rest, relative to
+// it; base is "" when p has no such prefix (rest is then p itself).
+func splitBase(p string) (base, rest string) {
+	const pre = "/proc/"
+	if !strings.HasPrefix(p, pre) {
+		return "", p
+	}
+	s := p[len(pre):]
+	i := strings.IndexByte(s, '/')
+	if i <= 0 || strings.Trim(s[:i], "0123456789") != "" {
+		return "", p
+	}
+	n := i + 1 // past "PID/"
+	j := strings.IndexByte(s[n:], '/')
+	if j < 0 {
+		return p, ""
+	}
+	if s[n:n+j] == "fd" {
+		k := strings.IndexByte(s[n+j+1:], '/')
+		if k < 0 {
+			return p, ""
+		}
+		j += 1 + k
+	}
+	end := len(pre) + n + j
+	rest = strings.TrimLeft(p[end:], "/")
+	if rest == "" {
+		return p[:end], ""
+	}
+	return p[:end], rest
+}

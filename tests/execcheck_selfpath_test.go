@@ -1,0 +1,56 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A script read through a name that means "the calling process"
+// (/proc/self, reached by a symlink or a path the prefix check misses):
+// the supervisor would read its own file there (its stdin: /dev/null),
+// find nothing to object to, and let python run the deleting code from the
+// process's stdin. It must be asked about (no terminal: denied), and the
+// victim kept.
+func TestExecChecksAskAboutAScriptReachedThroughProcSelf(t *testing.T) {
+	requireRoot(t, "the victim directory lives under /etc, a system directory to the rules")
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("/usr/bin/python3 is missing")
+	}
+	e := newEnv(t)
+	e.writeConfig("terminal:\n  exec_checks: on\n")
+	home, err := os.MkdirTemp("/etc", "hermes-exec-checks-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	victim := filepath.Join(home, "x")
+	code := fmt.Sprintf("import shutil\nshutil.rmtree(%q)\n", victim)
+	if err := os.WriteFile(filepath.Join(e.dir, "evil.py"), []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/proc/self/fd/0", filepath.Join(e.dir, "l")); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{filepath.Join(e.dir, "l"), "/proc//self/fd/0", "/proc/net/../fd/0"} {
+		t.Run(path, func(t *testing.T) {
+			if err := os.MkdirAll(filepath.Join(victim, "keep"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			r := runCmd(t, e.cmdHome(home, "-c", "/usr/bin/python3 "+path+" < evil.py"))
+			if _, err := os.Stat(filepath.Join(victim, "keep")); err != nil {
+				t.Fatalf("the directory was deleted: exit %d\n%s", r.code, r.stderr)
+			}
+			if r.code == 0 || !strings.Contains(r.stderr, "hermes-exec: denied: /usr/bin/python3 "+path) || !strings.Contains(r.stderr, "exec-check-path") {
+				t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+			}
+		})
+	}
+	// The same program and script by their own names still run.
+	r := runCmd(t, e.cmdHome(home, "-c", "/usr/bin/python3 -c 'print(6*7)' && bash <(echo echo hi)"))
+	if r.code != 0 || r.stdout != "42\nhi\n" {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
