@@ -2,6 +2,7 @@ package execcheck
 
 import (
 	"errors"
+	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -27,6 +28,22 @@ func openResolved(p string, flags int) (int, error) {
 	if rest == "" {
 		return unix.Open(base, flags|unix.O_CLOEXEC, 0)
 	}
+	var resolve uint64 = unix.RESOLVE_NO_MAGICLINKS
+	if strings.HasSuffix(base, "/cwd") {
+		// An absolute symlink met on the way names a file in the
+		// process's root, not the supervisor's: look the path up from
+		// the root, through the working directory's place in it.
+		var err error
+		if base, rest, err = inRoot(base, rest); err != nil {
+			return -1, err
+		}
+	}
+	if strings.HasSuffix(base, "/root") {
+		// Absolute symlinks (and "..") stay in the process's root: in a
+		// container, a workspace link to /tmp/x names the container's
+		// /tmp/x, not the host's.
+		resolve |= unix.RESOLVE_IN_ROOT
+	}
 	dirfd := unix.AT_FDCWD
 	if base != "" {
 		fd, err := unix.Open(base, unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -36,7 +53,7 @@ func openResolved(p string, flags int) (int, error) {
 		defer unix.Close(fd)
 		dirfd = fd
 	}
-	fd, err := unix.Openat2(dirfd, rest, &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: unix.RESOLVE_NO_MAGICLINKS})
+	fd, err := unix.Openat2(dirfd, rest, &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: resolve})
 	switch {
 	case err == unix.ELOOP:
 		// A magic link on the way (or too many symlinks, which the
@@ -86,4 +103,27 @@ func splitBase(p string) (base, rest string) {
 		return p[:end], ""
 	}
 	return p[:end], rest
+}
+
+// inRoot turns /proc/PID/cwd and rest into /proc/PID/root and the path
+// from that root: the working directory as the process sees it, then rest.
+// A working directory outside the process's root (or not to be found) is
+// errPerCaller: no lookup would follow its symlinks as the process does.
+func inRoot(cwdBase, rest string) (base, path string, err error) {
+	proc := strings.TrimSuffix(cwdBase, "/cwd")
+	root, err1 := os.Readlink(proc + "/root")
+	cwd, err2 := os.Readlink(proc + "/cwd")
+	if err1 != nil || err2 != nil {
+		return "", "", errPerCaller
+	}
+	switch {
+	case root == "/":
+	case cwd == root:
+		cwd = "/"
+	case strings.HasPrefix(cwd, root+"/"):
+		cwd = cwd[len(root):]
+	default:
+		return "", "", errPerCaller
+	}
+	return proc + "/root", strings.TrimLeft(cwd, "/") + "/" + rest, nil
 }

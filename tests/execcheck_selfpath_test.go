@@ -54,3 +54,36 @@ func TestExecChecksAskAboutAScriptReachedThroughProcSelf(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// In the container, a workspace symlink to /tmp/e.py names the container's
+// /tmp/e.py; looked up from the host's root it named nothing, so the script
+// was not read and python ran unchecked (stopped here only by the read-only
+// /etc). The script must be judged (denied: no terminal) before it runs.
+func TestExecChecksInTheSandboxFollowAbsoluteLinksInTheContainer(t *testing.T) {
+	s, home := execSandboxEnv(t, "none")
+	victim := filepath.Join(home, "x")
+	if err := os.MkdirAll(filepath.Join(victim, "keep"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	code := fmt.Sprintf("import shutil\nshutil.rmtree(%q)\n", victim)
+	if err := os.WriteFile(filepath.Join(s.ws, "evil.py"), []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []string{"python3 l", "mkdir -p sub && cd sub && python3 ../l"} {
+		t.Run(run, func(t *testing.T) {
+			r := s.sh("cp evil.py /tmp/e.py && ln -sf /tmp/e.py l && " + run)
+			if _, err := os.Stat(filepath.Join(victim, "keep")); err != nil {
+				t.Fatalf("the directory was deleted: exit %d\n%s", r.code, r.stderr)
+			}
+			if strings.Contains(r.stderr, "Read-only file system") || !strings.Contains(r.stderr, "hermes-exec: denied: python3 ") ||
+				!strings.Contains(r.stderr, "shutil.rmtree") {
+				t.Fatalf("python ran unchecked: exit %d\n%s", r.code, r.stderr)
+			}
+		})
+	}
+	// A link to a harmless script there runs.
+	r := s.sh("echo 'print(6*7)' > /tmp/ok.py && ln -sf /tmp/ok.py k && python3 k")
+	if r.code != 0 || r.stdout != "42\n" {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
