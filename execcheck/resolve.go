@@ -125,5 +125,26 @@ func inRoot(cwdBase, rest string) (base, path string, err error) {
 	default:
 		return "", "", errPerCaller
 	}
+	// The name readlink gives is not always a way there: a working
+	// directory in a detached mount (open_tree, fsmount) reads as a path
+	// from that mount's root. Only the same directory counts.
+	var want, got unix.Stat_t
+	if unix.Stat(proc+"/cwd", &want) != nil {
+		return "", "", errPerCaller
+	}
+	rootfd, err := unix.Open(proc+"/root", unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", "", errPerCaller
+	}
+	defer unix.Close(rootfd)
+	fd, err := unix.Openat2(rootfd, cwd, &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		return "", "", errPerCaller
+	}
+	err = unix.Fstat(fd, &got)
+	unix.Close(fd)
+	if err != nil || got.Dev != want.Dev || got.Ino != want.Ino {
+		return "", "", errPerCaller
+	}
 	return proc + "/root", strings.TrimLeft(cwd, "/") + "/" + rest, nil
 }
