@@ -22,11 +22,19 @@ var errPerCaller = errors.New("the path leads through /proc/self or a magic link
 // trapped process's own root, working directory or files, and is followed
 // as the kernel follows it; the rest is looked up with no magic link
 // (RESOLVE_NO_MAGICLINKS) and must not end in procfs, where the files
-// reached through /proc/self are the supervisor's.
-func openResolved(p string, flags int) (int, error) {
+// reached through /proc/self are the supervisor's. st, if not nil, gets
+// the file's stat.
+func openResolved(p string, flags int, st *unix.Stat_t) (int, error) {
 	base, rest := splitBase(p)
 	if rest == "" {
-		return unix.Open(base, flags|unix.O_CLOEXEC, 0)
+		fd, err := unix.Open(base, flags|unix.O_CLOEXEC, 0)
+		if err == nil && st != nil {
+			if err = unix.Fstat(fd, st); err != nil {
+				unix.Close(fd)
+				return -1, err
+			}
+		}
+		return fd, err
 	}
 	var resolve uint64 = unix.RESOLVE_NO_MAGICLINKS
 	if strings.HasSuffix(base, "/cwd") {
@@ -64,8 +72,18 @@ func openResolved(p string, flags int) (int, error) {
 	case err != nil:
 		return -1, err
 	}
+	var own unix.Stat_t
+	if st == nil {
+		st = &own
+	}
+	if err := unix.Fstat(fd, st); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	// procfs has an anonymous device (major 0); a file on a disk cannot
+	// be in it, and is let through without the statfs.
 	var fs unix.Statfs_t
-	if err := unix.Fstatfs(fd, &fs); err != nil || fs.Type == unix.PROC_SUPER_MAGIC {
+	if unix.Major(st.Dev) == 0 && (unix.Fstatfs(fd, &fs) != nil || fs.Type == unix.PROC_SUPER_MAGIC) {
 		unix.Close(fd)
 		return -1, errPerCaller
 	}

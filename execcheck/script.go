@@ -87,7 +87,7 @@ func scriptOperand(args []string, inline string) (string, bool) {
 // openIn opens path (as the supervisor reaches what the trapped process
 // names: Supervisor.procPath), never blocking (a FIFO), regular files only.
 func openIn(path string) (*os.File, error) {
-	fd, err := openResolved(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
+	fd, err := openResolved(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -416,9 +416,8 @@ func (s *Supervisor) judge(e *Exec) bool {
 // (openResolved): the exec is then asked about.
 func (s *Supervisor) statProgram(e *Exec) (*unix.Stat_t, unix.Errno, error) {
 	var st unix.Stat_t
-	fd, err := openResolved(s.procPath(e.Pid, e.Path), unix.O_PATH)
+	fd, err := openResolved(s.procPath(e.Pid, e.Path), unix.O_PATH, &st)
 	if err == nil {
-		err = unix.Fstat(fd, &st)
 		unix.Close(fd)
 	}
 	if errno, ok := err.(unix.Errno); ok && (errno == unix.ENOENT || errno == unix.ENOTDIR) {
