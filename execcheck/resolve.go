@@ -3,6 +3,7 @@ package execcheck
 import (
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -24,8 +25,13 @@ var errPerCaller = errors.New("the path leads through /proc/self or a magic link
 // (RESOLVE_NO_MAGICLINKS) and must not end in procfs, where the files
 // reached through /proc/self are the supervisor's. st, if not nil, gets
 // the file's stat.
-func openResolved(p string, flags int, st *unix.Stat_t) (int, error) {
+func openResolved(pid int, p string, flags int, st *unix.Stat_t) (int, error) {
 	base, rest := splitBase(p)
+	// Only the trapped process's own root and working directory are
+	// where its absolute symlinks lead: a /proc/OTHER/root/... it names
+	// itself is walked by the kernel with the process's root for them,
+	// which (the path having come through unchanged) is the supervisor's.
+	own := strings.HasPrefix(base, "/proc/"+strconv.Itoa(pid)+"/")
 	if rest == "" {
 		fd, err := unix.Open(base, flags|unix.O_CLOEXEC, 0)
 		if err == nil && st != nil {
@@ -37,7 +43,7 @@ func openResolved(p string, flags int, st *unix.Stat_t) (int, error) {
 		return fd, err
 	}
 	var resolve uint64 = unix.RESOLVE_NO_MAGICLINKS
-	if strings.HasSuffix(base, "/cwd") {
+	if own && strings.HasSuffix(base, "/cwd") {
 		// An absolute symlink met on the way names a file in the
 		// process's root, not the supervisor's: look the path up from
 		// the root, through the working directory's place in it.
@@ -46,7 +52,7 @@ func openResolved(p string, flags int, st *unix.Stat_t) (int, error) {
 			return -1, err
 		}
 	}
-	if strings.HasSuffix(base, "/root") {
+	if own && strings.HasSuffix(base, "/root") {
 		// Absolute symlinks (and "..") stay in the process's root: in a
 		// container, a workspace link to /tmp/x names the container's
 		// /tmp/x, not the host's.
@@ -72,9 +78,9 @@ func openResolved(p string, flags int, st *unix.Stat_t) (int, error) {
 	case err != nil:
 		return -1, err
 	}
-	var own unix.Stat_t
+	var local unix.Stat_t
 	if st == nil {
-		st = &own
+		st = &local
 	}
 	if err := unix.Fstat(fd, st); err != nil {
 		unix.Close(fd)

@@ -416,7 +416,7 @@ func (s *Supervisor) judge(e *Exec) bool {
 // (openResolved): the exec is then asked about.
 func (s *Supervisor) statProgram(e *Exec) (*unix.Stat_t, unix.Errno, error) {
 	var st unix.Stat_t
-	fd, err := openResolved(s.procPath(e.Pid, e.Path), unix.O_PATH, &st)
+	fd, err := openResolved(e.Pid, s.procPath(e.Pid, e.Path), unix.O_PATH, &st)
 	if err == nil {
 		unix.Close(fd)
 	}
@@ -564,7 +564,7 @@ func (s *Supervisor) classify(e *Exec, st *unix.Stat_t, readErr error) {
 	pid := strconv.Itoa(e.Pid)
 	// A #! program: the kernel starts its interpreter without another
 	// exec, so the interpreter and the file are looked at now.
-	if interp, arg, ok := shebang(s.procPath(e.Pid, e.Path), st); ok {
+	if interp, arg, ok := shebang(e.Pid, s.procPath(e.Pid, e.Path), st); ok {
 		full := []string{interp}
 		if arg != "" {
 			full = append(full, arg)
@@ -584,7 +584,7 @@ func (s *Supervisor) classify(e *Exec, st *unix.Stat_t, readErr error) {
 	}
 	if flag != "" {
 		if file, ok := scriptOperand(argv[1:], inline); ok {
-			text, err := readScript(s.procPath(e.Pid, file))
+			text, err := readScript(e.Pid, s.procPath(e.Pid, file))
 			switch {
 			case err == nil:
 				e.Script = file
