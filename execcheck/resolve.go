@@ -58,6 +58,11 @@ func openResolved(pid int, p string, flags int, st *unix.Stat_t) (int, error) {
 		// /tmp/x, not the host's.
 		resolve |= unix.RESOLVE_IN_ROOT
 	}
+	if own && strings.Contains(base, "/fd/") {
+		// From a descriptor: an absolute symlink or ".." would leave it
+		// for a root the process may not share with the supervisor.
+		resolve |= unix.RESOLVE_BENEATH
+	}
 	dirfd := unix.AT_FDCWD
 	if base != "" {
 		fd, err := unix.Open(base, unix.O_PATH|unix.O_CLOEXEC, 0)
@@ -69,7 +74,7 @@ func openResolved(pid int, p string, flags int, st *unix.Stat_t) (int, error) {
 	}
 	fd, err := unix.Openat2(dirfd, rest, &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: resolve})
 	switch {
-	case err == unix.ELOOP:
+	case err == unix.ELOOP, err == unix.EXDEV && resolve&unix.RESOLVE_BENEATH != 0:
 		// A magic link on the way (or too many symlinks, which the
 		// kernel's own lookup fails as well).
 		return -1, errPerCaller
