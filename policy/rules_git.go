@@ -95,7 +95,7 @@ func gitGlobalArg(s string) bool {
 func gitRule(c *cmd) {
 	args := c.args()
 	i := 0
-	var aliases map[string]string // -c alias.NAME=VALUE without !
+	var aliases map[string]string       // -c alias.NAME=VALUE without !
 	gitDir := arg{s: ".", static: true} // where git -C leaves it
 	for ; i < len(args); i++ {
 		a := args[i]
