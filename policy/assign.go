@@ -364,6 +364,12 @@ func (w *walker) decl(st *syntax.Stmt, d *syntax.DeclClause) {
 				if hasEq && syntax.ValidName(name) {
 					w.checkAssign(name, lit(val), nil, as)
 				}
+			} else if name, ok := leadingName(as.Value); ok {
+				// declare "x=$v": the name is known, the value not.
+				w.checkAssign(name, arg{}, nil, as)
+			} else {
+				// declare "$n=..." may set BASH_CMDS or a Hermes setting.
+				w.emitNode(RuleDynamicCommandName, variant+" sets a variable whose name is not known statically: it may be bash's command table (BASH_CMDS) or a Hermes setting", as)
 			}
 			continue
 		}
@@ -393,4 +399,43 @@ func commandTableVar(name string) bool {
 
 func commandTableReason(name string) string {
 	return "sets " + name + ", bash's table of what a command name runs: a name in it can run any program"
+}
+
+// leadingName is the variable name a word such as "x=$v" or 'a[1]'=$v
+// starts with: its literal text up to the first '=' or '[', when that
+// text comes before anything expanded.
+func leadingName(wd *syntax.Word) (string, bool) {
+	if wd == nil {
+		return "", false
+	}
+	var b strings.Builder
+	for _, p := range wd.Parts {
+		var text string
+		switch p := p.(type) {
+		case *syntax.Lit:
+			text = p.Value
+		case *syntax.SglQuoted:
+			text = p.Value
+		case *syntax.DblQuoted:
+			if len(p.Parts) == 0 {
+				continue
+			}
+			l, ok := p.Parts[0].(*syntax.Lit)
+			if !ok {
+				return "", false
+			}
+			text = l.Value
+			if len(p.Parts) > 1 && !strings.ContainsAny(text, "=[") {
+				return "", false
+			}
+		default:
+			return "", false
+		}
+		if i := strings.IndexAny(text, "=["); i >= 0 {
+			b.WriteString(text[:i])
+			return b.String(), syntax.ValidName(b.String())
+		}
+		b.WriteString(text)
+	}
+	return "", false
 }

@@ -7,6 +7,9 @@ package policy
 // with the number each made, which handlerTable compares with the calls.
 var handlerNames = [...]string{
 	".",
+	"7z",
+	"7za",
+	"7zr",
 	"R",
 	"Rscript",
 	"[",
@@ -23,6 +26,7 @@ var handlerNames = [...]string{
 	"apt",
 	"apt-get",
 	"aptitude",
+	"ar",
 	"arptables",
 	"ash",
 	"at",
@@ -65,6 +69,7 @@ var handlerNames = [...]string{
 	"code",
 	"console",
 	"cp",
+	"cpio",
 	"cqlsh",
 	"crontab",
 	"cryptcat",
@@ -186,6 +191,7 @@ var handlerNames = [...]string{
 	"iptables-legacy",
 	"iptables-nft",
 	"ipython",
+	"jar",
 	"joe",
 	"journalctl",
 	"jruby",
@@ -306,6 +312,7 @@ var handlerNames = [...]string{
 	"pass",
 	"passwd",
 	"patch",
+	"pax",
 	"pdksh",
 	"perl",
 	"pg_dropcluster",
@@ -478,6 +485,9 @@ var handlerNames = [...]string{
 
 var handlerFuncs = [...][]func(*cmd){
 	{sourceRule},                   // .
+	{sevenZipRule},                 // 7z
+	{sevenZipRule},                 // 7za
+	{sevenZipRule},                 // 7zr
 	{rRule},                        // R
 	{rRule},                        // Rscript
 	{subscriptArgsRule},            // [
@@ -494,6 +504,7 @@ var handlerFuncs = [...][]func(*cmd){
 	{packageRule},                  // apt
 	{packageRule},                  // apt-get
 	{packageRule},                  // aptitude
+	{arRule},                       // ar
 	{iptablesRule},                 // arptables
 	{shellRule},                    // ash
 	{atRule},                       // at
@@ -536,6 +547,7 @@ var handlerFuncs = [...][]func(*cmd){
 	{editorRule},                   // code
 	{frameworkDBRule},              // console
 	{cpRule},                       // cp
+	{cpioRule},                     // cpio
 	{sqlClientRule},                // cqlsh
 	{crontabRule},                  // crontab
 	{ncRule},                       // cryptcat
@@ -657,6 +669,7 @@ var handlerFuncs = [...][]func(*cmd){
 	{iptablesRule},                 // iptables-legacy
 	{iptablesRule},                 // iptables-nft
 	{pythonRule},                   // ipython
+	{jarRule},                      // jar
 	{editorRule},                   // joe
 	{journalctlRule},               // journalctl
 	{rubyRule},                     // jruby
@@ -777,6 +790,7 @@ var handlerFuncs = [...][]func(*cmd){
 	{secretsRule},                  // pass
 	{passwdRule},                   // passwd
 	{patchRule},                    // patch
+	{paxRule},                      // pax
 	{shellRule},                    // pdksh
 	{perlRule},                     // perl
 	{dropdbRule},                   // pg_dropcluster
@@ -982,6 +996,11 @@ var registeredNames = [...]string{
 	"parallel",
 	"expect",
 	"make", "gmake",
+	"cpio",
+	"7z", "7za", "7zr",
+	"jar",
+	"ar",
+	"pax",
 	"git",
 	"git-push", "git-reset", "git-clean", "git-checkout", "git-branch", "git-stash", "git-rm", "git-reflog", "git-gc", "git-filter-branch", "git-restore", "git-switch", "git-worktree", "git-update-ref", "git-config", "git-submodule", "git-rebase",
 	"hermes-exec", "hermes-exec-admin",
@@ -1084,4 +1103,4 @@ var registeredNames = [...]string{
 	"unzip",
 }
 
-var registeredSizes = [...]int{12, 1, 3, 3, 1, 7, 1, 1, 13, 2, 8, 3, 1, 1, 2, 1, 1, 2, 25, 4, 10, 8, 7, 1, 28, 9, 1, 8, 2, 5, 9, 1, 1, 2, 1, 17, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 13, 3, 1, 3, 3, 1, 2, 2, 2, 4, 3, 1, 1, 6, 2, 1, 1, 2, 1, 2, 7, 1, 1, 2, 3, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 3, 1, 1, 2, 1, 2, 1, 1, 11, 1, 11, 5, 1, 3, 1, 5, 4, 2, 1, 1, 3, 1, 3, 1, 8, 1, 1, 4, 1, 1, 1, 3, 24, 1, 2, 1, 1, 22, 1, 3, 3, 2, 14, 1, 1, 1, 1, 1, 15, 1, 2, 1}
+var registeredSizes = [...]int{12, 1, 3, 3, 1, 7, 1, 1, 13, 2, 8, 3, 1, 1, 2, 1, 1, 2, 25, 4, 10, 8, 7, 1, 28, 9, 1, 8, 2, 5, 9, 1, 1, 2, 1, 3, 1, 1, 1, 1, 17, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 13, 3, 1, 3, 3, 1, 2, 2, 2, 4, 3, 1, 1, 6, 2, 1, 1, 2, 1, 2, 7, 1, 1, 2, 3, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 3, 1, 1, 2, 1, 2, 1, 1, 11, 1, 11, 5, 1, 3, 1, 5, 4, 2, 1, 1, 3, 1, 3, 1, 8, 1, 1, 4, 1, 1, 1, 3, 24, 1, 2, 1, 1, 22, 1, 3, 3, 2, 14, 1, 1, 1, 1, 1, 15, 1, 2, 1}

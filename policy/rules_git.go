@@ -95,7 +95,8 @@ func gitGlobalArg(s string) bool {
 func gitRule(c *cmd) {
 	args := c.args()
 	i := 0
-	var aliases map[string]string // -c alias.NAME=VALUE without !
+	var aliases map[string]string       // -c alias.NAME=VALUE without !
+	gitDir := arg{s: ".", static: true} // where git -C leaves it
 	for ; i < len(args); i++ {
 		a := args[i]
 		if !a.static || !strings.HasPrefix(a.s, "-") {
@@ -121,6 +122,9 @@ func gitRule(c *cmd) {
 		}
 		if name == "--config-env" {
 			c.emit(RuleGitConfigExec, "git --config-env sets configuration from the environment")
+		}
+		if a.s == "-C" && i+1 < len(args) {
+			gitDir = joinDir(gitDir, args[i+1])
 		}
 		if gitGlobalArg(name) && !hasEq {
 			i++
@@ -155,6 +159,8 @@ func gitRule(c *cmd) {
 		return
 	}
 	switch sub.s {
+	case "apply", "am":
+		gitApply(c, sub.s, gitDir, rest)
 	case "push":
 		gitPush(c, rest)
 	case "reset":
@@ -406,4 +412,38 @@ func gitDashedRule(c *cmd) {
 	sub := strings.TrimPrefix(c.name, "git-")
 	argv := append([]arg{lit("git"), lit(sub)}, c.args()...)
 	c.w.subCommand(c, argv, c.name)
+}
+
+// gitApply: git apply and git am write the files their patches name, as
+// patch does, below the working directory (or git -C DIR, and apply's
+// --directory=ROOT below that): over a directory that holds the Hermes
+// home they may create .hermes/config.yaml. Only checking, listing, or
+// applying to the index alone writes no file.
+func gitApply(c *cmd, sub string, dir arg, rest []arg) {
+	writes := sub == "am"
+	if sub == "apply" {
+		writes = true
+		for _, a := range rest {
+			if a.is("--check", "--stat", "--numstat", "--summary", "--cached") {
+				writes = false
+			}
+		}
+		for _, a := range rest {
+			if a.is("--apply") {
+				writes = true
+			}
+		}
+	}
+	if !writes {
+		return
+	}
+	for i, a := range rest {
+		switch {
+		case a.static && strings.HasPrefix(a.s, "--directory="):
+			dir = joinDir(dir, arg{s: a.s[len("--directory="):], static: true, word: a.word})
+		case a.is("--directory") && i+1 < len(rest):
+			dir = joinDir(dir, rest[i+1])
+		}
+	}
+	extractsOverHermes(c, []arg{dir}, "git "+sub)
 }

@@ -189,6 +189,47 @@ func subscriptArgsRule(c *cmd) {
 				delete(c.w.vars, a.s)
 			}
 		}
+		setByBuiltin(c)
+	}
+}
+
+// setByBuiltin judges the variables read, printf -v and mapfile set as
+// assignments to them: `read HERMES_YOLO <<< 1` is HERMES_YOLO=1 (and
+// exported under set -a). A name not known statically (`printf -v "$n"`)
+// may be any of them, BASH_CMDS included: it asks.
+func setByBuiltin(c *cmd) {
+	// bash's builtins stop at their first operand (internal_getopt).
+	var names []arg
+	switch c.name {
+	case "read":
+		p := parseOpts(c.args(), &optSpec{short: "ersE", shortArg: "adinNptu", posix: true})
+		names = append(p.values("-a"), p.operands...)
+	case "printf":
+		p := parseOpts(c.args(), &optSpec{shortArg: "v", posix: true})
+		names = p.values("-v")
+	case "mapfile", "readarray":
+		p := parseOpts(c.args(), &optSpec{short: "t", shortArg: "dnOsuCc", posix: true})
+		names = p.operands
+		if cb, ok := p.value("-C"); ok {
+			// The callback is evaluated as a command (with the index
+			// appended) every -c lines.
+			c.w.shellText(cb, c.name+" -C", c)
+		}
+	}
+	for _, a := range names {
+		if !a.static {
+			// read "a[$i]": the name is known, the subscript is not.
+			if name, ok := leadingName(a.word); ok {
+				c.w.checkAssign(name, arg{}, nil, a.word)
+				continue
+			}
+			c.emit(RuleDynamicCommandName, c.name+" sets a variable whose name is not known statically: it may be bash's command table (BASH_CMDS) or a Hermes setting")
+			return
+		}
+		name, _, _ := strings.Cut(a.s, "[")
+		if !commandTableVar(name) { // judged above, by the name in the word
+			c.w.checkAssign(name, arg{}, nil, anchorNode(a, c))
+		}
 	}
 }
 

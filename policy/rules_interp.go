@@ -29,6 +29,7 @@ type codeArgs struct {
 	script  *arg // the script file operand
 	stdin   bool // reads the program from stdin (- or nothing)
 	module  bool // python -m
+	mod     arg  // the module's name
 	rest    []arg
 	inPlace bool // perl -i
 }
@@ -95,8 +96,10 @@ func parseInterp(args []arg, codeLetters, argLetters, attachedLetters string, lo
 				// python -m module: runs a module, not inline code.
 				r.module = true
 				if j+1 < len(s) {
+					r.mod = arg{s: s[j+1:], static: true, word: a.word}
 					r.rest = args[i+1:]
 				} else if i+1 < len(args) {
+					r.mod = args[i+1]
 					r.rest = args[i+2:]
 				}
 				return r
@@ -167,7 +170,50 @@ func runInterp(c *cmd, lang string, p codeArgs) {
 }
 
 func pythonRule(c *cmd) {
-	runInterp(c, "python", parseInterp(c.args(), "c", "WXQ", "", nil, []string{"--check-hash-based-pycs"}))
+	p := parseInterp(c.args(), "c", "WXQ", "", nil, []string{"--check-hash-based-pycs"})
+	runInterp(c, "python", p)
+	if p.module && p.mod.static {
+		pythonExtract(c, p.mod.s, p.rest)
+	}
+}
+
+// pythonExtract: python -m tarfile -e ARCHIVE [DIR] and python -m zipfile
+// -e ARCHIVE DIR write the archive's names below DIR (the working
+// directory by default). tarfile without --filter data or tar (the
+// default before Python 3.14) also writes absolute names and ../ names
+// wherever they point.
+func pythonExtract(c *cmd, mod string, rest []arg) {
+	if mod != "tarfile" && mod != "zipfile" {
+		return
+	}
+	var ops []arg
+	extract, filtered := false, false
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		switch {
+		case a.is("-e", "--extract"):
+			extract = true
+		case a.is("--filter") && i+1 < len(rest):
+			i++
+			filtered = rest[i].is("data", "tar")
+		case a.static && strings.HasPrefix(a.s, "--filter="):
+			filtered = a.is("--filter=data", "--filter=tar")
+		case a.static && strings.HasPrefix(a.s, "-") && a.s != "-":
+		default:
+			ops = append(ops, a)
+		}
+	}
+	if !extract {
+		return
+	}
+	dir := arg{s: ".", static: true}
+	if len(ops) > 1 {
+		dir = ops[1]
+	}
+	extractsOverHermes(c, []arg{dir}, "python -m "+mod+" -e")
+	if mod == "tarfile" && !filtered {
+		c.emit(RuleSysconfigWrite, "python -m tarfile -e without --filter data writes the archive's absolute and ../ names wherever they point: one may overwrite the Hermes configuration or a system file")
+	}
 }
 
 func perlRule(c *cmd) {
