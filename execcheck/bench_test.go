@@ -27,7 +27,7 @@ func BenchmarkClassifyBuildExecs(b *testing.B) {
 			{"/usr/bin/as", "--64", "-o", "f.o", "/tmp/ccX.s"},
 		} {
 			e := &Exec{Pid: pid, Path: argv[0], Argv: argv}
-			st, _ := s.statProgram(e)
+			st, _, _ := s.statProgram(e)
 			s.classify(e, st, nil)
 			if e.Verdict.Decision != policy.Allow {
 				b.Fatalf("%v: %v", argv, e.Verdict)

@@ -84,10 +84,10 @@ func scriptOperand(args []string, inline string) (string, bool) {
 	return "", false
 }
 
-// openIn opens path (as the supervisor reaches what the trapped process
+// openIn opens path for process pid (as the supervisor reaches what the trapped process
 // names: Supervisor.procPath), never blocking (a FIFO), regular files only.
-func openIn(path string) (*os.File, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+func openIn(pid int, path string) (*os.File, error) {
+	fd, err := openResolved(pid, path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -101,8 +101,8 @@ func openIn(path string) (*os.File, error) {
 }
 
 // readScript reads a script's text, bounded.
-func readScript(path string) (string, error) {
-	f, err := openIn(path)
+func readScript(pid int, path string) (string, error) {
+	f, err := openIn(pid, path)
 	if err != nil {
 		return "", err
 	}
@@ -120,7 +120,7 @@ func readScript(path string) (string, error) {
 // shebang returns the interpreter line of a program file that starts
 // with "#!": the kernel runs "INTERP [ARG] PATH ARGS..." without another
 // execve, so this is the only moment to see it.
-func shebang(path string, st *unix.Stat_t) (interp, arg string, ok bool) {
+func shebang(pid int, path string, st *unix.Stat_t) (interp, arg string, ok bool) {
 	// Most execs are of the same few binaries: remember which files are
 	// not scripts, by identity and change time, so that the stat the
 	// supervisor made anyway stands in for an open and a read.
@@ -137,7 +137,7 @@ func shebang(path string, st *unix.Stat_t) (interp, arg string, ok bool) {
 			return "", "", false
 		}
 	}
-	interp, arg, ok = readShebang(path)
+	interp, arg, ok = readShebang(pid, path)
 	if statOK && !ok {
 		notScriptsMu.Lock()
 		if len(notScripts) > 4096 {
@@ -161,8 +161,8 @@ var (
 	notScripts   = map[fileID]bool{}
 )
 
-func readShebang(path string) (interp, arg string, ok bool) {
-	f, err := openIn(path)
+func readShebang(pid int, path string) (interp, arg string, ok bool) {
+	f, err := openIn(pid, path)
 	if err != nil {
 		return "", "", false
 	}

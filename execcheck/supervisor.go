@@ -51,6 +51,20 @@ type Exec struct {
 	Script string
 	// Verdict is the classification of the argv (and the script's text).
 	Verdict policy.Verdict
+	// at is how the supervisor reaches the program execveat named by a
+	// descriptor (/proc/PID/fd/N/PATH, /proc/PID/cwd/PATH): Path, read
+	// from that descriptor's link, is a path from a detached mount's own
+	// root when the descriptor is in one, another file in the root.
+	// Empty: Path through procPath.
+	at string
+}
+
+// lookup is the path the supervisor opens for e's program.
+func (s *Supervisor) lookup(e *Exec) string {
+	if e.at != "" {
+		return e.at
+	}
+	return s.procPath(e.Pid, e.Path)
 }
 
 // Command is the exec as shell words, for messages and the audit log.
@@ -319,7 +333,7 @@ func (s *Supervisor) handle(fd int, n notif, m *mem) {
 		// without a question (and without a window in which it could
 		// appear and run unchecked).
 		var errno unix.Errno
-		if st, errno = s.statProgram(e); errno != 0 {
+		if st, errno, err = s.statProgram(e); errno != 0 {
 			s.answerErrno(fd, n.ID, errno)
 			return
 		}
@@ -411,16 +425,25 @@ func (s *Supervisor) judge(e *Exec) bool {
 // errno (ENOENT, ENOTDIR) when it cannot be found there, else its stat (nil
 // when it cannot be had for another reason; the exec is then classified
 // without it).
-func (s *Supervisor) statProgram(e *Exec) (*unix.Stat_t, unix.Errno) {
+//
+// err is errPerCaller when the supervisor cannot reach the process's file
+// (openResolved): the exec is then asked about.
+func (s *Supervisor) statProgram(e *Exec) (*unix.Stat_t, unix.Errno, error) {
 	var st unix.Stat_t
-	err := unix.Stat(s.procPath(e.Pid, e.Path), &st)
+	fd, err := openResolved(e.Pid, s.lookup(e), unix.O_PATH, &st)
+	if err == nil {
+		unix.Close(fd)
+	}
 	if errno, ok := err.(unix.Errno); ok && (errno == unix.ENOENT || errno == unix.ENOTDIR) {
-		return nil, errno
+		return nil, errno, nil
+	}
+	if errors.Is(err, errPerCaller) {
+		return nil, 0, err
 	}
 	if err != nil {
-		return nil, 0
+		return nil, 0, nil
 	}
-	return &st, 0
+	return &st, 0, nil
 }
 
 // procPath is the path by which the supervisor reaches what path names for
@@ -512,12 +535,30 @@ func (s *Supervisor) read(n notif, m *mem) (*Exec, error) {
 	e.Path = p
 	if execveat {
 		e.Path = resolveAt(e.Pid, int32(n.Args[0]), p)
+		e.at = atPath(e.Pid, int32(n.Args[0]), p)
 	}
 	e.Argv, err = m.argv(argvArg, ptr)
 	if err != nil {
 		return e, fmt.Errorf("argv: %w", err)
 	}
 	return e, nil
+}
+
+// atPath is the path by which the supervisor reaches execveat's (dirfd,
+// path): through the process's descriptor or working directory ("" for
+// an absolute path, which procPath takes).
+func atPath(pid int, dirfd int32, path string) string {
+	if filepath.IsAbs(path) {
+		return ""
+	}
+	if dirfd == unix.AT_FDCWD {
+		return "/proc/" + strconv.Itoa(pid) + "/cwd/" + path
+	}
+	base := "/proc/" + strconv.Itoa(pid) + "/fd/" + strconv.Itoa(int(dirfd))
+	if path == "" {
+		return base
+	}
+	return base + "/" + path
 }
 
 // resolveAt turns execveat's (dirfd, path) into a path for display and
@@ -555,7 +596,7 @@ func (s *Supervisor) classify(e *Exec, st *unix.Stat_t, readErr error) {
 	pid := strconv.Itoa(e.Pid)
 	// A #! program: the kernel starts its interpreter without another
 	// exec, so the interpreter and the file are looked at now.
-	if interp, arg, ok := shebang(s.procPath(e.Pid, e.Path), st); ok {
+	if interp, arg, ok := shebang(e.Pid, s.lookup(e), st); ok {
 		full := []string{interp}
 		if arg != "" {
 			full = append(full, arg)
@@ -575,7 +616,14 @@ func (s *Supervisor) classify(e *Exec, st *unix.Stat_t, readErr error) {
 	}
 	if flag != "" {
 		if file, ok := scriptOperand(argv[1:], inline); ok {
-			text, err := readScript(s.procPath(e.Pid, file))
+			where := s.procPath(e.Pid, file)
+			if file == e.Path && e.at != "" {
+				// The #! program itself, which execveat named by
+				// a descriptor: the kernel hands the interpreter
+				// that descriptor's path (/dev/fd/N/...).
+				where = e.at
+			}
+			text, err := readScript(e.Pid, where)
 			switch {
 			case err == nil:
 				e.Script = file
@@ -588,6 +636,9 @@ func (s *Supervisor) classify(e *Exec, st *unix.Stat_t, readErr error) {
 					cls = s.Scripts
 				}
 				v = merge(v, cls.ClassifyArgv([]string{name, flag, text}), text)
+			case errors.Is(err, errPerCaller):
+				e.Script = file
+				v = merge(v, askVerdict(e, "exec-check-path", file+": "+err.Error()), "")
 			case errors.Is(err, errScriptTooLarge):
 				e.Script = file
 				v = merge(v, askVerdict(e, "exec-check-script", file+": "+err.Error()), "")
@@ -689,6 +740,9 @@ func merge(a, b policy.Verdict, text string) policy.Verdict {
 // unreadable is the verdict for an exec whose argv could not be read in
 // full: it is asked about, never let through unseen.
 func unreadable(e *Exec, err error) policy.Verdict {
+	if errors.Is(err, errPerCaller) {
+		return askVerdict(e, "exec-check-path", e.Path+": "+err.Error())
+	}
 	return askVerdict(e, "exec-check-unreadable", "the program's arguments could not be read ("+err.Error()+"), so it cannot be checked")
 }
 

@@ -80,7 +80,7 @@ func TestShebangAndScriptClassified(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.sh")
 	os.WriteFile(p, []byte("#!/bin/sh -e\necho hi\nrm -rf /etc/x\n"), 0o755)
-	interp, arg, ok := shebang(procPath(os.Getpid(), p), nil)
+	interp, arg, ok := shebang(os.Getpid(), procPath(os.Getpid(), p), nil)
 	if !ok || interp != "/bin/sh" || arg != "-e" {
 		t.Fatalf("shebang: %q %q %v", interp, arg, ok)
 	}
