@@ -340,13 +340,19 @@ func (w *walker) decl(st *syntax.Stmt, d *syntax.DeclClause) {
 	}
 	// declare -x exports as export does; declare -n makes a name another
 	// variable (declare -n t=BASH_CMDS; t[ls]=/bin/rm).
-	exports, nameref := variant == "export", false
+	// declare -p (typeset -p, local -p) only prints the names it is given
+	// (bash ignores the other attributes then): a name not known
+	// statically sets nothing (Codex's shell snapshot runs `declare -xp
+	// "$name"` for every exported variable). export -p and readonly -p
+	// still assign (`export -p X=1` sets X).
+	exports, nameref, printOnly := variant == "export", false, false
 	for _, as := range d.Args {
 		w.assignNested(as)
 		if as.Naked && as.Name == nil && as.Value != nil {
 			if o := w.evalWord(as.Value); o.static && len(o.s) > 1 && o.s[0] == '-' {
 				exports = exports || strings.IndexByte(o.s, 'x') > 0
 				nameref = nameref || strings.IndexByte(o.s, 'n') > 0
+				printOnly = printOnly || strings.IndexByte(o.s, 'p') > 0 && (variant == "declare" || variant == "typeset" || variant == "local")
 			}
 		}
 	}
@@ -367,7 +373,7 @@ func (w *walker) decl(st *syntax.Stmt, d *syntax.DeclClause) {
 			} else if name, ok := leadingName(as.Value); ok {
 				// declare "x=$v": the name is known, the value not.
 				w.checkAssign(name, arg{}, nil, as)
-			} else {
+			} else if !printOnly {
 				// declare "$n=..." may set BASH_CMDS or a Hermes setting.
 				w.emitNode(RuleDynamicCommandName, variant+" sets a variable whose name is not known statically: it may be bash's command table (BASH_CMDS) or a Hermes setting", as)
 			}

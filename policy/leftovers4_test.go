@@ -28,6 +28,16 @@ func TestLeftovers4(t *testing.T) {
 		{`read "$n" <<< 1`, Ask},
 		{`read -r x "$n" <<< 'a b'`, Ask},
 		{`declare "$n=1"`, Ask},
+		{`declare -x "$n=1"`, Ask},
+		{`export "$n"`, Ask},
+		// declare -p only prints (Codex's shell snapshot); export -p and
+		// readonly -p still assign.
+		{`declare -xp "$n"`, Allow},
+		{`declare -p "$n" 2>/dev/null || true`, Allow},
+		{`typeset -p "$n"`, Allow},
+		{`export -p "$n=1"`, Ask},
+		{`readonly -p "$n=1"`, Ask},
+		{`export -p HERMES_YOLO=1`, Deny},
 		{`export "$n=1"`, Ask},
 		{`declare "HERMES_YOLO=$v"`, Deny},
 		{`read "BASH_CMDS[$k]" <<< /bin/rm`, Ask},
