@@ -34,6 +34,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hermes-exec/internal/procstat"
 	"hermes-exec/isolate/ocispec"
 	"hermes-exec/isolate/sandbox/execproto"
 )
@@ -242,30 +243,12 @@ func Intact(m Marker) bool {
 	if m.Pid <= 0 || m.Mounts == "" {
 		return false
 	}
-	start, err := StartOf(m.Pid)
-	if err != nil || start != m.Start {
+	start, ok := procstat.StartTime(m.Pid)
+	if !ok || start != strconv.FormatUint(m.Start, 10) {
 		return false
 	}
 	mounts, err := MountsOf(m.Pid)
 	return err == nil && mounts == m.Mounts
-}
-
-// StartOf is process pid's start time (field 22 of /proc/PID/stat).
-func StartOf(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	return strconv.ParseUint(f[19], 10, 64)
 }
 
 // MountsOf is the hash of process pid's mount table as it sees it.
