@@ -15,6 +15,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -155,31 +156,18 @@ func ABIFor(arch uint32) (ABI, bool) {
 // IsExec reports whether nr (as seccomp reports it) executes a program in
 // a; the filter sends the supervisor nothing else but the calls that
 // change a process's view of the file system (Moves, NewNS).
-func (a ABI) IsExec(nr int32) bool {
-	n := uint32(nr)
-	if a.Mask != 0 {
-		n &= a.Mask
-	}
-	for _, x := range a.Exec {
-		if x == n {
-			return true
-		}
-	}
-	return false
-}
+func (a ABI) IsExec(nr int32) bool { return slices.Contains(a.Exec, a.masked(nr)) }
 
 // IsExecveat reports whether nr (as seccomp reports it) is execveat in a.
-func (a ABI) IsExecveat(nr int32) bool {
+func (a ABI) IsExecveat(nr int32) bool { return slices.Contains(a.Execveat, a.masked(nr)) }
+
+// masked is nr as the tables hold it: with Mask applied (x32's bit).
+func (a ABI) masked(nr int32) uint32 {
 	n := uint32(nr)
 	if a.Mask != 0 {
 		n &= a.Mask
 	}
-	for _, x := range a.Execveat {
-		if x == n {
-			return true
-		}
-	}
-	return false
+	return n
 }
 
 // ErrBusy is returned by Install when the calling thread already runs
